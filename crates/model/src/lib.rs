@@ -1,0 +1,19 @@
+//! Domain types shared by every Citywatch crate: cameras, districts, users,
+//! roles and grants, audit entries.
+//!
+//! This crate owns the vocabulary and the validation rules of the data
+//! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
+//! and knows nothing of HTTP, SQL or the file system.
+
+mod camera;
+mod district;
+mod error;
+mod user;
+
+pub use camera::{Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl};
+pub use district::District;
+pub use error::FieldError;
+pub use user::{Grant, Role, User};
+
+/// Timestamps are UTC everywhere (DESIGN.md, "Time").
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,182 @@
+// Thin client for the Citywatch backend API (same origin, cookie auth).
+
+export type CameraStatus = "online" | "offline" | "unknown" | "disabled";
+
+export interface Camera {
+  id: string;
+  name: string;
+  lat: number;
+  lon: number;
+  height_m: number | null;
+  heading_deg: number;
+  fov_deg: number;
+  range_m: number;
+  district: string | null;
+  tags: string[];
+  main_url: string | null;
+  sub_url: string | null;
+  status: CameraStatus | string;
+  /** Present on spatial query results only. */
+  distance_m?: number;
+}
+
+export interface Grant {
+  role: string;
+  districts: string[] | null;
+  expires_at: string | null;
+}
+
+export interface Me {
+  username: string;
+  grants: Grant[];
+}
+
+export interface LoginResponse {
+  token: string;
+  username: string;
+  roles: string[];
+}
+
+export interface ConsoleConfig {
+  style_url: string | null;
+  center: [number, number];
+  zoom: number;
+}
+
+export type LonLat = [number, number];
+
+export interface PolygonGeometry {
+  type: "Polygon";
+  coordinates: LonLat[][];
+}
+
+/** An error answered by the API (or a network failure, status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly path: string;
+  constructor(status: number, message: string, path: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.path = path;
+  }
+}
+
+type UnauthorizedHandler = () => void;
+let onUnauthorized: UnauthorizedHandler | null = null;
+
+/** Called when any authenticated call answers 401 (session expired, logged out elsewhere). */
+export function setUnauthorizedHandler(handler: UnauthorizedHandler | null): void {
+  onUnauthorized = handler;
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  /** Do not trigger the global 401 handler (login form, session probe). */
+  quiet401?: boolean;
+  signal?: AbortSignal;
+}
+
+async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: opts.method ?? "GET",
+      headers,
+      body,
+      credentials: "same-origin",
+      signal: opts.signal,
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === "AbortError") throw e;
+    throw new ApiError(0, `Network error: cannot reach the server (${String(e)})`, path);
+  }
+  if (!res.ok) {
+    const message = await errorMessage(res);
+    if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
+    throw new ApiError(res.status, message, path);
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(res.status, `Invalid JSON from ${path}`, path);
+  }
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  let text = "";
+  try {
+    text = await res.text();
+  } catch {
+    /* ignore */
+  }
+  if (text) {
+    try {
+      const j = JSON.parse(text) as { error?: unknown; message?: unknown };
+      if (typeof j.error === "string" && j.error) return j.error;
+      if (typeof j.message === "string" && j.message) return j.message;
+    } catch {
+      /* not JSON */
+    }
+  }
+  if (res.status === 429) return "Too many attempts. Wait a moment and try again.";
+  if (res.status === 401) return "Not logged in.";
+  if (res.status === 403) return "Access denied.";
+  const short = text && text.length < 200 ? `: ${text}` : "";
+  return `HTTP ${res.status} ${res.statusText}${short}`;
+}
+
+function fmtCoord(lat: number, lon: number): string {
+  return `${lat.toFixed(7)},${lon.toFixed(7)}`;
+}
+
+export const api = {
+  login(username: string, password: string): Promise<LoginResponse> {
+    return request<LoginResponse>("/api/v1/auth/login", {
+      method: "POST",
+      body: { username, password },
+      quiet401: true,
+    });
+  },
+  logout(): Promise<void> {
+    return request<void>("/api/v1/auth/logout", { method: "POST", quiet401: true });
+  },
+  me(): Promise<Me> {
+    return request<Me>("/api/v1/me", { quiet401: true });
+  },
+  config(): Promise<ConsoleConfig> {
+    return request<ConsoleConfig>("/api/v1/console/config");
+  },
+  basemap(): Promise<GeoJSON.FeatureCollection> {
+    return request<GeoJSON.FeatureCollection>("/api/v1/basemap");
+  },
+  cameras(): Promise<Camera[]> {
+    return request<Camera[]>("/api/v1/cameras");
+  },
+  camera(id: string): Promise<Camera> {
+    return request<Camera>(`/api/v1/cameras/${encodeURIComponent(id)}`);
+  },
+  sees(lat: number, lon: number, signal?: AbortSignal): Promise<Camera[]> {
+    return request<Camera[]>(`/api/v1/cameras?sees=${fmtCoord(lat, lon)}`, { signal });
+  },
+  near(lat: number, lon: number, radiusM: number, signal?: AbortSignal): Promise<Camera[]> {
+    const r = Math.max(1, Math.round(radiusM));
+    return request<Camera[]>(`/api/v1/cameras?near=${fmtCoord(lat, lon)}&radius_m=${r}`, { signal });
+  },
+  nearest(lat: number, lon: number, k: number, signal?: AbortSignal): Promise<Camera[]> {
+    return request<Camera[]>(`/api/v1/cameras?nearest=${fmtCoord(lat, lon)}&k=${k}`, { signal });
+  },
+  searchPolygon(polygon: PolygonGeometry, signal?: AbortSignal): Promise<Camera[]> {
+    return request<Camera[]>("/api/v1/cameras/search", { method: "POST", body: polygon, signal });
+  },
+};

@@ -1,0 +1,50 @@
+// Visible, dismissable error banner (stacked messages, newest last).
+
+import { h } from "./dom";
+
+const MAX = 4;
+
+export class Banner {
+  readonly el: HTMLElement;
+
+  constructor() {
+    this.el = h("div", { class: "banner-stack", "aria-live": "assertive", "data-testid": "error-banner" });
+  }
+
+  error(message: string): void {
+    // Collapse repeats of the same message.
+    for (const item of Array.from(this.el.children)) {
+      if (item.getAttribute("data-message") === message) {
+        const count = Number(item.getAttribute("data-count") ?? "1") + 1;
+        item.setAttribute("data-count", String(count));
+        const badge = item.querySelector(".banner-count");
+        if (badge) badge.textContent = `×${count}`;
+        return;
+      }
+    }
+    const close = h("button", { class: "banner-close", type: "button", "aria-label": "Dismiss error", title: "Dismiss (Esc)" }, "×");
+    const item = h(
+      "div",
+      { class: "banner", role: "alert", "data-message": message, "data-count": 1 },
+      h("span", { class: "banner-icon", "aria-hidden": "true" }, "!"),
+      h("span", { class: "banner-text" }, message),
+      h("span", { class: "banner-count" }),
+      close,
+    );
+    close.addEventListener("click", () => item.remove());
+    this.el.appendChild(item);
+    while (this.el.children.length > MAX) this.el.firstElementChild?.remove();
+  }
+
+  /** Dismiss the newest message; true if there was one. */
+  dismissLatest(): boolean {
+    const last = this.el.lastElementChild;
+    if (!last) return false;
+    last.remove();
+    return true;
+  }
+
+  clear(): void {
+    this.el.replaceChildren();
+  }
+}

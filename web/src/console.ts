@@ -1,0 +1,331 @@
+// The operator console: header, map, tools, results, details and camera list.
+
+import { api, ApiError, type Camera, type Me } from "./api";
+import { Banner } from "./banner";
+import { CameraList, renderDetails } from "./cameras";
+import { h } from "./dom";
+import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
+import { ResultsPanel } from "./results";
+import { Tools, queryShape, querySubtitle, queryTitle, type Query, type ToolName } from "./tools";
+
+declare global {
+  interface Window {
+    __citywatchMap?: import("maplibre-gl").Map;
+  }
+}
+
+export interface ConsoleHandle {
+  destroy(): void;
+}
+
+const TOOL_LABELS: Record<ToolName, { label: string; key: string; icon: string }> = {
+  point: { label: "Point", key: "1", icon: "M12 2v5M12 17v5M2 12h5M17 12h5M12 9a3 3 0 1 1 0 6a3 3 0 1 1 0-6" },
+  circle: { label: "Circle", key: "2", icon: "M12 3a9 9 0 1 1 0 18a9 9 0 1 1 0-18M12 12h9" },
+  polygon: { label: "Polygon", key: "3", icon: "M4 9L12 3L20 8L17 20L6 18Z" },
+};
+
+function toolIcon(d: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "tool-icon");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", d);
+  path.setAttribute("fill", "none");
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("stroke-width", "2");
+  path.setAttribute("stroke-linejoin", "round");
+  path.setAttribute("stroke-linecap", "round");
+  svg.appendChild(path);
+  return svg;
+}
+
+export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): ConsoleHandle {
+  const banner = new Banner();
+  let destroyed = false;
+  let city: CityMap | null = null;
+  let tools: Tools | null = null;
+  const byId = new Map<string, Camera>();
+  let queryAbort: AbortController | null = null;
+
+  const reportError = (e: unknown) => {
+    if (destroyed) return;
+    if (e instanceof DOMException && e.name === "AbortError") return;
+    if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
+    banner.error(e instanceof Error ? e.message : String(e));
+  };
+
+  // ---- header
+  const toolButtons = {} as Record<ToolName, HTMLButtonElement>;
+  const toolbar = h("div", { class: "toolbar", role: "toolbar", "aria-label": "Map tools" });
+  for (const t of Object.keys(TOOL_LABELS) as ToolName[]) {
+    const { label, key, icon } = TOOL_LABELS[t];
+    const b = h(
+      "button",
+      {
+        type: "button",
+        class: "tool-btn",
+        "data-testid": `tool-${t}`,
+        "aria-pressed": t === "point" ? "true" : "false",
+        title: `${label} tool (key ${key})`,
+      },
+      toolIcon(icon),
+      label,
+      h("kbd", {}, key),
+    );
+    b.addEventListener("click", () => tools?.setTool(t));
+    toolButtons[t] = b;
+    toolbar.appendChild(b);
+  }
+  const hint = h("div", { class: "hint", "aria-live": "polite" });
+  const countEl = h("span", { "data-testid": "camera-count" });
+  const logoutBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "logout" }, "Log out");
+  logoutBtn.addEventListener("click", async () => {
+    logoutBtn.disabled = true;
+    try {
+      await api.logout();
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) console.warn("logout failed", e);
+    }
+    onLogout();
+  });
+  const header = h(
+    "header",
+    { class: "topbar" },
+    h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◉"), "Citywatch"),
+    toolbar,
+    hint,
+    h("div", { class: "spacer" }),
+    h("div", { class: "header-stat", title: "Cameras on the map" }, countEl, " cameras"),
+    h("div", { class: "user", "data-testid": "username", title: grantsSummary(me) }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
+    logoutBtn,
+  );
+
+  // ---- side panel
+  const details = h("section", {
+    class: "panel-section details-section",
+    "data-testid": "camera-details",
+    "aria-labelledby": "details-title",
+    hidden: true,
+  });
+  const results = new ResultsPanel((c) => pickCamera(c, false), () => clearQuery());
+  const list = new CameraList((c) => pickCamera(c, true));
+  const side = h("aside", { class: "side-panel", "aria-label": "Results and cameras" }, results.el, details, list.el);
+
+  // ---- map area
+  const mapEl = h("div", { class: "map", "data-testid": "map", role: "application", "aria-label": "City map" });
+  const loadingEl = h("div", { class: "map-loading" }, "Loading map…");
+  const legend = h(
+    "div",
+    { class: "legend", "aria-label": "Legend" },
+    h("div", { class: "legend-title" }, "Camera status"),
+    (["online", "offline", "unknown", "disabled"] as const).map((s) =>
+      h("div", { class: "legend-row" }, h("span", { class: "legend-dot", style: `background:${STATUS_COLORS[s]}` }), s[0].toUpperCase() + s.slice(1)),
+    ),
+    h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), "Query match"),
+    h("div", { class: "legend-row" }, h("span", { class: "legend-cone" }), "Field of view"),
+  );
+  const mapWrap = h("div", { class: "map-wrap" }, mapEl, loadingEl, banner.el, legend);
+
+  root.replaceChildren(h("div", { class: "app" }, header, h("div", { class: "workspace" }, mapWrap, side)));
+
+  // ---- behaviour
+  function setToolUi(t: ToolName) {
+    for (const [name, b] of Object.entries(toolButtons)) b.setAttribute("aria-pressed", String(name === t));
+  }
+
+  function showDetails(cam: Camera) {
+    list.setSelected(cam.id);
+    city?.setSelected(cam.id);
+    renderDetails(details, cam, {
+      onClose: closeDetails,
+      onFly: () => flyTo(cam),
+      onSees: () => runQuery({ kind: "near", center: [cam.lon, cam.lat], radiusM: 150 }, null),
+    });
+  }
+
+  function closeDetails() {
+    details.hidden = true;
+    delete details.dataset.cameraId;
+    list.setSelected(null);
+    city?.setSelected(null);
+  }
+
+  function flyTo(cam: Camera) {
+    const map = city?.map;
+    if (!map) return;
+    map.flyTo({ center: [cam.lon, cam.lat], zoom: Math.max(map.getZoom(), 17), essential: true, duration: 800 });
+  }
+
+  function pickCamera(cam: Camera, fly: boolean) {
+    const known = byId.get(cam.id);
+    showDetails({ ...(known ?? cam), distance_m: cam.distance_m });
+    if (fly) flyTo(cam);
+    else if (city && !city.map.getBounds().contains([cam.lon, cam.lat])) flyTo(cam);
+    // Refresh from the registry (status may have changed since the list was loaded).
+    api.camera(cam.id).then(
+      (fresh) => {
+        if (!destroyed && details.dataset.cameraId === cam.id && !details.hidden) {
+          showDetails({ ...fresh, distance_m: cam.distance_m });
+        }
+      },
+      reportError,
+    );
+  }
+
+  function clearQuery() {
+    queryAbort?.abort();
+    results.hide();
+    city?.setHighlighted([]);
+    city?.setQueryShape(null, null);
+  }
+
+  async function runQuery(q: Query, clickedCameraId: string | null) {
+    if (!city) return;
+    queryAbort?.abort();
+    const ctrl = new AbortController();
+    queryAbort = ctrl;
+    city.setQueryShape(queryShape(q), q.kind === "sees" ? q.point : null);
+    const seq = results.loading(queryTitle(q), querySubtitle(q), q.kind);
+    if (clickedCameraId) {
+      const c = byId.get(clickedCameraId);
+      if (c) showDetails(c);
+    }
+    try {
+      let found: Camera[];
+      switch (q.kind) {
+        case "sees":
+          found = await api.sees(q.point[1], q.point[0], ctrl.signal);
+          break;
+        case "near":
+          found = await api.near(q.center[1], q.center[0], q.radiusM, ctrl.signal);
+          break;
+        case "polygon":
+          found = await api.searchPolygon({ type: "Polygon", coordinates: [q.ring] }, ctrl.signal);
+          break;
+      }
+      if (destroyed || !results.isCurrent(seq)) return;
+      results.show(seq, found);
+      city.setHighlighted(found.map((c) => c.id));
+    } catch (e) {
+      if (e instanceof DOMException && e.name === "AbortError") return;
+      results.fail(seq, e instanceof Error ? e.message : String(e));
+      city?.setHighlighted([]);
+      reportError(e);
+    }
+  }
+
+  const onKey = (e: KeyboardEvent) => {
+    if (destroyed) return;
+    const target = e.target as HTMLElement | null;
+    const typing = !!target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
+    if (e.key === "Escape") {
+      if (tools?.cancelDrawing()) return;
+      if (typing) {
+        target?.blur();
+        return;
+      }
+      if (banner.dismissLatest()) return;
+      if (!results.el.hidden) clearQuery();
+      else if (!details.hidden) closeDetails();
+      return;
+    }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Enter" && tools?.current === "polygon") {
+      if (tools.finish()) e.preventDefault();
+    } else if (e.key === "1" || e.key === "2" || e.key === "3") {
+      tools?.setTool((["point", "circle", "polygon"] as const)[Number(e.key) - 1]);
+    } else if (e.key === "/") {
+      e.preventDefault();
+      list.filter.focus();
+      list.filter.select();
+    }
+  };
+  document.addEventListener("keydown", onKey);
+
+  // ---- load data and map
+  (async () => {
+    try {
+      const [config, cams] = await Promise.all([api.config(), api.cameras()]);
+      if (destroyed) return;
+      let basemap: GeoJSON.FeatureCollection | null = null;
+      if (!config.style_url) {
+        try {
+          basemap = await api.basemap();
+        } catch (e) {
+          reportError(e);
+        }
+      }
+      if (destroyed) return;
+      city = await createMap(mapEl, config, basemap);
+      if (destroyed) {
+        city.destroy();
+        return;
+      }
+      window.__citywatchMap = city.map;
+      city.map.on("error", (ev: { error?: { message: string } }) => {
+        // Tile/style errors after load: show once, but keep the console usable.
+        if (ev.error) reportError(new Error(`Map: ${ev.error.message}`));
+      });
+      tools = new Tools(
+        city,
+        {
+          onQuery: (q, camId) => void runQuery(q, camId),
+          onHint: (t) => (hint.textContent = t),
+          onToolChange: setToolUi,
+        },
+        LAYER_CAMERAS,
+      );
+      tools.setTool("point");
+      byId.clear();
+      for (const c of cams) byId.set(c.id, c);
+      list.setCameras(cams);
+      await city.setCameras(cams);
+      if (destroyed) return;
+      countEl.textContent = String(cams.length);
+      loadingEl.remove();
+      await waitIdle(city.map, 3000);
+      if (destroyed) return;
+      document.body.dataset.mapReady = "1";
+    } catch (e) {
+      loadingEl.textContent = "The map could not be loaded.";
+      reportError(e);
+    }
+  })();
+
+  return {
+    destroy() {
+      destroyed = true;
+      queryAbort?.abort();
+      document.removeEventListener("keydown", onKey);
+      tools?.destroy();
+      city?.destroy();
+      city = null;
+      if (window.__citywatchMap) delete window.__citywatchMap;
+      delete document.body.dataset.mapReady;
+    },
+  };
+}
+
+function waitIdle(map: import("maplibre-gl").Map, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = window.setTimeout(resolve, timeoutMs);
+    map.once("idle", () => {
+      window.clearTimeout(t);
+      resolve();
+    });
+    map.triggerRepaint();
+  });
+}
+
+function grantsSummary(me: Me): string {
+  if (!me.grants?.length) return me.username;
+  return me.grants
+    .map((g) => {
+      const where = g.districts === null ? "all districts" : g.districts.join(", ");
+      const until = g.expires_at ? ` until ${g.expires_at}` : "";
+      return `${g.role}: ${where}${until}`;
+    })
+    .join("\n");
+}

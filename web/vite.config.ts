@@ -1,0 +1,35 @@
+import { defineConfig } from "vite";
+
+declare const process: { env: Record<string, string | undefined> };
+
+// The Rust binary embeds web/dist: index.html is served at `/`, assets at `/assets/...`.
+// During `npm run dev`, API calls are proxied to a running backend (CITYWATCH_URL).
+const backend = process.env.CITYWATCH_URL ?? "http://127.0.0.1:8080";
+
+export default defineConfig({
+  base: "/",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    assetsDir: "assets",
+    chunkSizeWarningLimit: 2000,
+    rolldownOptions: {
+      output: {
+        // MapLibre's worker is emitted as an asset (imported with `?url`). Give it a
+        // `.js` extension so any static server sends a JavaScript MIME type
+        // (module workers are strict about it; `.mjs` is not known everywhere).
+        assetFileNames: (info) => {
+          const name = info.names?.[0] ?? info.name ?? "asset";
+          if (name.endsWith(".mjs")) return "assets/[name]-[hash].js";
+          return "assets/[name]-[hash][extname]";
+        },
+      },
+    },
+  },
+  server: {
+    proxy: {
+      "/api": { target: backend, changeOrigin: false },
+      "/health": { target: backend, changeOrigin: false },
+    },
+  },
+});
