@@ -1,1 +1,29 @@
+//! Accountability: who may do what, and the tamper-evident record of what
+//! they did.
+//!
+//! Owns the authorization policy (roles → permissions, district scopes),
+//! password hashing and session tokens, and the audit log: its canonical
+//! encoding, hash chain, signed checkpoints and offline verification.
+//! Nothing outside this crate writes audit entries; this crate knows
+//! nothing of HTTP (callers translate its answers into status codes).
 
+mod accounts;
+mod canonical;
+mod keys;
+mod log;
+mod policy;
+mod verify;
+
+pub use accounts::{hash_password, new_session_token, token_hash, verify_password, PasswordError};
+pub use keys::{load_or_create_signing_key, read_public_key, SIGNING_KEY_FILE, VERIFYING_KEY_FILE};
+pub use log::{AuditLog, Record, CHECKPOINT_EVERY_ENTRIES};
+pub use policy::{Permission, Principal, Scope};
+pub use verify::{verify_log, VerifyFailure, VerifyReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Store(#[from] citywatch_store::StoreError),
+    #[error("audit key {path}: {reason}")]
+    Key { path: String, reason: String },
+}

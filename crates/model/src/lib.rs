@@ -5,12 +5,14 @@
 //! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
 //! and knows nothing of HTTP, SQL or the file system.
 
+mod audit;
 mod camera;
 mod district;
 mod error;
 mod user;
 
-pub use camera::{Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl};
+pub use audit::{AuditCheckpoint, AuditEntry};
+pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
 pub use district::District;
 pub use error::FieldError;
 pub use user::{Grant, Role, User};

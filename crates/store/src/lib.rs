@@ -1,1 +1,89 @@
+//! Persistence: the SQLite database of the embedded deployment.
+//!
+//! Owns the schema and its migrations, and every SQL statement. Other crates
+//! get typed rows and never see SQL. The audit table is written only through
+//! [`Store::append_audit`], which `citywatch-audit` alone calls: it owns the
+//! hashing and signing, this crate only keeps the rows.
+//!
+//! One connection behind a mutex: SQLite serialises writers anyway, and
+//! callers run queries on a blocking thread pool. WAL mode keeps readers of
+//! other processes (`citywatch audit verify`) from blocking the server.
 
+mod audit_rows;
+mod cameras;
+mod districts;
+mod migrations;
+mod time;
+mod users;
+
+pub use audit_rows::ChainHead;
+pub use users::Credentials;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+pub use cameras::ImportOutcome;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Self::from_connection(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(mut conn: Connection) -> Result<Store> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::apply(&mut conn)?;
+        Ok(Store { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent
+        // (transactions roll back on drop), so the poison can be ignored.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A small key/value table for settings made at init (e.g. the console's
+    /// map centre).
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self.conn().query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! Appending to the audit log, and signing checkpoints as it grows.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use citywatch_model::{AuditCheckpoint, AuditEntry, Timestamp};
+use citywatch_store::Store;
+use ed25519_dalek::{Signer, SigningKey};
+
+use crate::canonical::{checkpoint_message, entry_hash, GENESIS_HASH};
+use crate::AuditError;
+
+/// A checkpoint is signed at least this often...
+pub const CHECKPOINT_EVERY_ENTRIES: i64 = 64;
+/// ...and at least this often while entries keep coming.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// What happened, as the caller knows it; the log adds seq, time and hashes.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub purpose: Option<String>,
+    pub case_ref: Option<String>,
+    /// "ok", "denied" or "failed".
+    pub result: String,
+    pub detail: serde_json::Value,
+}
+
+impl Record {
+    pub fn new(actor: impl Into<String>, action: impl Into<String>, target: impl Into<String>) -> Record {
+        Record {
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            purpose: None,
+            case_ref: None,
+            result: "ok".into(),
+            detail: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    pub fn result(mut self, result: &str) -> Record {
+        self.result = result.into();
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Record {
+        self.detail = detail;
+        self
+    }
+
+    pub fn purpose(mut self, purpose: Option<String>, case_ref: Option<String>) -> Record {
+        self.purpose = purpose;
+        self.case_ref = case_ref;
+        self
+    }
+}
+
+pub struct AuditLog {
+    store: Arc<Store>,
+    key: SigningKey,
+    last_checkpoint: Mutex<Instant>,
+}
+
+impl AuditLog {
+    pub fn new(store: Arc<Store>, key: SigningKey) -> AuditLog {
+        AuditLog { store, key, last_checkpoint: Mutex::new(Instant::now()) }
+    }
+
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().to_bytes())
+    }
+
+    /// Appends one entry, chained to the last, and signs a checkpoint when one is due.
+    pub fn record(&self, r: Record) -> Result<AuditEntry, AuditError> {
+        let time = now();
+        let entry = self.store.append_audit(|head| {
+            let mut e = AuditEntry {
+                seq: head.map_or(1, |h| h.seq + 1),
+                time,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                purpose: r.purpose,
+                case_ref: r.case_ref,
+                result: r.result,
+                detail: r.detail,
+                prev_hash: head.map_or_else(|| GENESIS_HASH.to_owned(), |h| h.hash.clone()),
+                hash: String::new(),
+            };
+            e.hash = entry_hash(&e);
+            e
+        })?;
+        let due_by_time = self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= CHECKPOINT_EVERY;
+        if entry.seq % CHECKPOINT_EVERY_ENTRIES == 0 || due_by_time {
+            self.sign_checkpoint(&entry)?;
+        }
+        Ok(entry)
+    }
+
+    /// Signs a checkpoint at the current head, if it has none yet (called at
+    /// shutdown and by `citywatch audit checkpoint`).
+    pub fn checkpoint_now(&self) -> Result<Option<AuditCheckpoint>, AuditError> {
+        let Some(head) = self.store.audit_entries(self.store.last_checkpoint_seq()?, usize::MAX)?.pop() else {
+            return Ok(None);
+        };
+        self.sign_checkpoint(&head).map(Some)
+    }
+
+    fn sign_checkpoint(&self, at: &AuditEntry) -> Result<AuditCheckpoint, AuditError> {
+        let mut c = AuditCheckpoint { seq: at.seq, hash: at.hash.clone(), time: now(), signature: String::new() };
+        c.signature = hex::encode(self.key.sign(&checkpoint_message(&c)).to_bytes());
+        self.store.append_checkpoint(&c)?;
+        *self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        Ok(c)
+    }
+}
+
+/// Microsecond precision: what the store keeps, so a re-read entry hashes the same.
+fn now() -> Timestamp {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub(crate) fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}

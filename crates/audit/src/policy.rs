@@ -1,0 +1,135 @@
+//! Who may do what. Roles come from DESIGN.md: `admin` configures and sees
+//! no video by default; `auditor` reads the audit log and nothing else.
+//! A grant reaches only its districts, and only until it expires.
+
+use std::collections::BTreeSet;
+
+use citywatch_model::{Grant, Role, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// List, query and read cameras and districts; spatial searches.
+    ReadCameras,
+    /// Create, change, delete and import cameras.
+    ManageCameras,
+    /// Create and change districts.
+    ManageDistricts,
+    /// Create users, give and take grants.
+    ManageUsers,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+impl Permission {
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Permission::ReadCameras => &[Admin, Supervisor, Operator, Dispatcher, Officer],
+            Permission::ManageCameras => &[Admin],
+            Permission::ManageDistricts => &[Admin],
+            Permission::ManageUsers => &[Admin],
+            Permission::ReadAudit => &[Auditor],
+        }
+    }
+}
+
+/// Which districts a permission reaches for one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Districts(BTreeSet<String>),
+}
+
+impl Scope {
+    /// A camera with no district is reached only by an all-district scope.
+    pub fn covers(&self, district: Option<&str>) -> bool {
+        match (self, district) {
+            (Scope::All, _) => true,
+            (Scope::Districts(set), Some(d)) => set.contains(d),
+            (Scope::Districts(_), None) => false,
+        }
+    }
+}
+
+/// An authenticated user with the grants in force at the time of the request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub username: String,
+    grants: Vec<Grant>,
+}
+
+impl Principal {
+    /// Keeps only the grants in force at `now`.
+    pub fn new(username: String, grants: Vec<Grant>, now: Timestamp) -> Principal {
+        Principal { username, grants: grants.into_iter().filter(|g| g.is_active(now)).collect() }
+    }
+
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
+    pub fn roles(&self) -> BTreeSet<Role> {
+        self.grants.iter().map(|g| g.role).collect()
+    }
+
+    /// The districts where the user holds `permission`, or `None` if nowhere.
+    pub fn scope(&self, permission: Permission) -> Option<Scope> {
+        let mut districts = BTreeSet::new();
+        let mut any = false;
+        for g in self.grants.iter().filter(|g| permission.roles().contains(&g.role)) {
+            any = true;
+            match &g.districts {
+                None => return Some(Scope::All),
+                Some(list) => districts.extend(list.iter().cloned()),
+            }
+        }
+        any.then_some(Scope::Districts(districts))
+    }
+
+    pub fn may(&self, permission: Permission) -> bool {
+        self.scope(permission).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    fn grant(role: Role, districts: Option<&[&str]>, expires_in: Option<i64>) -> Grant {
+        Grant {
+            id: 0,
+            username: "u".into(),
+            role,
+            districts: districts.map(|d| d.iter().map(|s| s.to_string()).collect()),
+            expires_at: expires_in.map(|s| Utc::now() + Duration::seconds(s)),
+        }
+    }
+
+    #[test]
+    fn scopes_union_and_expiry() {
+        let p = Principal::new(
+            "u".into(),
+            vec![
+                grant(Role::Operator, Some(&["A"]), None),
+                grant(Role::Dispatcher, Some(&["B"]), Some(3600)),
+                grant(Role::Operator, Some(&["C"]), Some(-1)),
+            ],
+            Utc::now(),
+        );
+        let scope = p.scope(Permission::ReadCameras).unwrap();
+        assert!(scope.covers(Some("A")) && scope.covers(Some("B")));
+        assert!(!scope.covers(Some("C")), "expired grant must not count");
+        assert!(!scope.covers(None));
+        assert!(!p.may(Permission::ManageCameras));
+        assert!(!p.may(Permission::ReadAudit));
+    }
+
+    #[test]
+    fn auditor_reads_only_the_log() {
+        let p = Principal::new("a".into(), vec![grant(Role::Auditor, None, None)], Utc::now());
+        assert!(p.may(Permission::ReadAudit));
+        assert!(!p.may(Permission::ReadCameras));
+        assert!(!p.may(Permission::ManageUsers));
+    }
+}

@@ -1,0 +1,193 @@
+use chrono::Utc;
+use citywatch_model::{Camera, CameraStatus, CameraUpdate};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+use crate::{time, Result, Store, StoreError};
+
+const COLUMNS: &str = "id, name, lat, lon, height_m, heading_deg, fov_deg, range_m, district, tags, main_url, sub_url, status";
+
+/// How a bulk write went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOutcome {
+    pub created: usize,
+    pub updated: usize,
+}
+
+impl Store {
+    pub fn list_cameras(&self) -> Result<Vec<Camera>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM camera ORDER BY id"))?;
+        let rows = stmt.query_map([], camera_from_row)?;
+        rows.map(|r| r?.map_err(StoreError::Corrupt)).collect()
+    }
+
+    pub fn get_camera(&self, id: &str) -> Result<Option<Camera>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(&format!("SELECT {COLUMNS} FROM camera WHERE id = ?1"), [id], camera_from_row)
+            .optional()?;
+        found.transpose().map_err(StoreError::Corrupt)
+    }
+
+    /// Adds a new camera; `Conflict` if the id is taken.
+    pub fn create_camera(&self, update: &CameraUpdate) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if exists(&tx, &update.camera.id)? {
+            return Err(StoreError::Conflict(format!("camera {}", update.camera.id)));
+        }
+        write_camera(&tx, update)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces an existing camera; `NotFound` if there is none.
+    pub fn replace_camera(&self, update: &CameraUpdate) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !exists(&tx, &update.camera.id)? {
+            return Err(StoreError::NotFound(format!("camera {}", update.camera.id)));
+        }
+        write_camera(&tx, update)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Creates or replaces every camera in one transaction: all or nothing.
+    pub fn upsert_cameras(&self, updates: &[CameraUpdate]) -> Result<ImportOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut outcome = ImportOutcome { created: 0, updated: 0 };
+        for u in updates {
+            if exists(&tx, &u.camera.id)? {
+                outcome.updated += 1;
+            } else {
+                outcome.created += 1;
+            }
+            write_camera(&tx, u)?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    pub fn delete_camera(&self, id: &str) -> Result<bool> {
+        Ok(self.conn().execute("DELETE FROM camera WHERE id = ?1", [id])? > 0)
+    }
+
+    pub fn set_camera_status(&self, id: &str, status: CameraStatus) -> Result<bool> {
+        Ok(self.conn().execute("UPDATE camera SET status = ?2 WHERE id = ?1", params![id, status.as_str()])? > 0)
+    }
+
+    /// `user:password` for the camera's main and sub streams. Only the
+    /// recorder may ask; no API route returns these.
+    pub fn camera_credentials(&self, id: &str) -> Result<(Option<String>, Option<String>)> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT stream, credentials FROM camera_credential WHERE camera_id = ?1")?;
+        let mut out = (None, None);
+        for row in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (stream, cred) = row?;
+            if stream == "main" {
+                out.0 = Some(cred);
+            } else {
+                out.1 = Some(cred);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
+    Ok(tx.query_row("SELECT 1 FROM camera WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+}
+
+fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate) -> Result<()> {
+    let c = &u.camera;
+    let tags = serde_json::to_string(&c.tags).expect("a list of strings serialises");
+    tx.execute(
+        "INSERT INTO camera (id, name, lat, lon, height_m, heading_deg, fov_deg, range_m, district, tags, main_url, sub_url, status, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = excluded.lon,
+            height_m = excluded.height_m, heading_deg = excluded.heading_deg, fov_deg = excluded.fov_deg,
+            range_m = excluded.range_m, district = excluded.district, tags = excluded.tags,
+            main_url = excluded.main_url, sub_url = excluded.sub_url, status = excluded.status,
+            updated_at = excluded.updated_at",
+        params![
+            c.id, c.name, c.lat, c.lon, c.height_m, c.heading_deg, c.fov_deg, c.range_m, c.district, tags,
+            c.main_url, c.sub_url, c.status.as_str(), time::to_text(Utc::now())
+        ],
+    )?;
+    tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1", [&c.id])?;
+    for (stream, cred) in [("main", &u.main_credentials), ("sub", &u.sub_credentials)] {
+        if let Some(cred) = cred {
+            tx.execute(
+                "INSERT INTO camera_credential (camera_id, stream, credentials) VALUES (?1, ?2, ?3)",
+                params![c.id, stream, cred],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The outer `Result` is SQLite's; the inner one says whether the row's
+/// contents make sense.
+fn camera_from_row(r: &Row<'_>) -> rusqlite::Result<std::result::Result<Camera, String>> {
+    let tags: String = r.get(9)?;
+    let status: String = r.get(12)?;
+    let id: String = r.get(0)?;
+    let tags = match serde_json::from_str(&tags) {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(format!("camera {id}: tags {tags:?}: {e}"))),
+    };
+    let Some(status) = CameraStatus::parse(&status) else {
+        return Ok(Err(format!("camera {id}: status {status:?}")));
+    };
+    Ok(Ok(Camera {
+        id,
+        name: r.get(1)?,
+        lat: r.get(2)?,
+        lon: r.get(3)?,
+        height_m: r.get(4)?,
+        heading_deg: r.get(5)?,
+        fov_deg: r.get(6)?,
+        range_m: r.get(7)?,
+        district: r.get(8)?,
+        tags,
+        main_url: r.get(10)?,
+        sub_url: r.get(11)?,
+        status,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn update(v: serde_json::Value) -> CameraUpdate {
+        CameraUpdate::from_json(v.as_object().unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn camera_round_trip_keeps_credentials_apart() {
+        let store = Store::open_in_memory().unwrap();
+        let u = update(json!({"id":"c1","lat":44.8,"lon":20.4,"main_url":"rtsp://u:p@h/main","tags":["x"]}));
+        store.create_camera(&u).unwrap();
+        assert!(matches!(store.create_camera(&u), Err(StoreError::Conflict(_))));
+        let got = store.get_camera("c1").unwrap().unwrap();
+        assert_eq!(got, u.camera);
+        assert_eq!(got.main_url.as_deref(), Some("rtsp://h/main"));
+        assert_eq!(store.camera_credentials("c1").unwrap(), (Some("u:p".into()), None));
+        assert!(store.delete_camera("c1").unwrap());
+        assert_eq!(store.camera_credentials("c1").unwrap(), (None, None));
+    }
+
+    #[test]
+    fn upsert_counts_created_and_updated() {
+        let store = Store::open_in_memory().unwrap();
+        let a = update(json!({"id":"a","lat":1,"lon":1}));
+        let b = update(json!({"id":"b","lat":2,"lon":2}));
+        assert_eq!(store.upsert_cameras(&[a.clone()]).unwrap(), ImportOutcome { created: 1, updated: 0 });
+        assert_eq!(store.upsert_cameras(&[a, b]).unwrap(), ImportOutcome { created: 1, updated: 1 });
+        assert_eq!(store.list_cameras().unwrap().len(), 2);
+    }
+}

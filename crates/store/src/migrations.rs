@@ -1,0 +1,97 @@
+//! Schema versions, applied in order inside one transaction each;
+//! `PRAGMA user_version` records the last one applied.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE setting (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE camera (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    lat         REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon         REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    height_m    REAL,
+    heading_deg REAL NOT NULL,
+    fov_deg     REAL NOT NULL CHECK (fov_deg > 0 AND fov_deg <= 360),
+    range_m     REAL NOT NULL CHECK (range_m >= 0),
+    district    TEXT,
+    tags        TEXT NOT NULL DEFAULT '[]',
+    main_url    TEXT,
+    sub_url     TEXT,
+    status      TEXT NOT NULL DEFAULT 'unknown',
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX camera_district ON camera (district);
+
+-- Kept apart from `camera` so that no query that reads cameras can return them.
+CREATE TABLE camera_credential (
+    camera_id   TEXT NOT NULL REFERENCES camera (id) ON DELETE CASCADE,
+    stream      TEXT NOT NULL CHECK (stream IN ('main', 'sub')),
+    credentials TEXT NOT NULL,
+    PRIMARY KEY (camera_id, stream)
+);
+
+CREATE TABLE district (
+    name     TEXT PRIMARY KEY,
+    geometry TEXT NOT NULL
+);
+
+CREATE TABLE user (
+    username      TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+);
+
+CREATE TABLE user_grant (
+    id         INTEGER PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES user (username) ON DELETE CASCADE,
+    role       TEXT NOT NULL,
+    districts  TEXT,            -- JSON list, NULL for all districts
+    expires_at TEXT
+);
+CREATE INDEX user_grant_username ON user_grant (username);
+
+CREATE TABLE session (
+    token_hash TEXT PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES user (username) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,
+    time      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    purpose   TEXT,
+    case_ref  TEXT,
+    result    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+
+CREATE TABLE audit_checkpoint (
+    seq       INTEGER PRIMARY KEY,
+    hash      TEXT NOT NULL,
+    time      TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+"#];
+
+pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+use chrono::Utc;
+use citywatch_model::{Grant, Role, Timestamp, User};
+use rusqlite::{params, OptionalExtension};
+
+use crate::{time, Result, Store, StoreError};
+
+/// What login needs to know of a user.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+impl Store {
+    pub fn create_user(&self, username: &str, password_hash: &str) -> Result<()> {
+        let conn = self.conn();
+        let done = conn.execute(
+            "INSERT INTO user (username, password_hash, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![username, password_hash, time::to_text(Utc::now())],
+        )?;
+        if done == 0 {
+            return Err(StoreError::Conflict(format!("user {username}")));
+        }
+        Ok(())
+    }
+
+    pub fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<()> {
+        let n = self.conn().execute("UPDATE user SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user {username}")));
+        }
+        Ok(())
+    }
+
+    pub fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+        let conn = self.conn();
+        let n = conn.execute("UPDATE user SET disabled = ?2 WHERE username = ?1", params![username, disabled])?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user {username}")));
+        }
+        if disabled {
+            conn.execute("DELETE FROM session WHERE username = ?1", [username])?;
+        }
+        Ok(())
+    }
+
+    pub fn user_credentials(&self, username: &str) -> Result<Option<Credentials>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT password_hash, disabled FROM user WHERE username = ?1", [username], |r| {
+                Ok(Credentials { password_hash: r.get(0)?, disabled: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    pub fn list_users(&self) -> Result<Vec<User>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT username, disabled, created_at FROM user ORDER BY username")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|row| {
+            let (username, disabled, created) = row?;
+            Ok(User { username, disabled, created_at: time::from_text(&created)? })
+        })
+        .collect()
+    }
+
+    pub fn user_count(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT count(*) FROM user", [], |r| r.get(0))?)
+    }
+
+    pub fn add_grant(&self, username: &str, role: Role, districts: Option<&[String]>, expires_at: Option<Timestamp>) -> Result<Grant> {
+        let conn = self.conn();
+        let known = conn.query_row("SELECT 1 FROM user WHERE username = ?1", [username], |_| Ok(())).optional()?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("user {username}")));
+        }
+        let districts_json = districts.map(|d| serde_json::to_string(d).expect("strings serialise"));
+        conn.execute(
+            "INSERT INTO user_grant (username, role, districts, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![username, role.as_str(), districts_json, expires_at.map(time::to_text)],
+        )?;
+        Ok(Grant {
+            id: conn.last_insert_rowid(),
+            username: username.to_owned(),
+            role,
+            districts: districts.map(<[String]>::to_vec),
+            expires_at,
+        })
+    }
+
+    /// Returns the removed grant, so the caller can audit what was taken away.
+    pub fn delete_grant(&self, id: i64) -> Result<Grant> {
+        let grant = self
+            .grants_where("id = ?1", params![id])?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))?;
+        self.conn().execute("DELETE FROM user_grant WHERE id = ?1", [id])?;
+        Ok(grant)
+    }
+
+    /// Every grant of the user, expired ones included (the caller decides).
+    pub fn grants_of(&self, username: &str) -> Result<Vec<Grant>> {
+        self.grants_where("username = ?1", params![username])
+    }
+
+    fn grants_where(&self, condition: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Grant>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT id, username, role, districts, expires_at FROM user_grant WHERE {condition} ORDER BY id"))?;
+        let rows = stmt.query_map(args, |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?))
+        })?;
+        rows.map(|row| {
+            let (id, username, role, districts, expires) = row?;
+            let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("grant {id}: role {role:?}")))?;
+            let districts = districts
+                .map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("grant {id}: districts: {e}"))))
+                .transpose()?;
+            let expires_at = expires.as_deref().map(time::from_text).transpose()?;
+            Ok(Grant { id, username, role, districts, expires_at })
+        })
+        .collect()
+    }
+
+    pub fn create_session(&self, token_hash: &str, username: &str, expires_at: Timestamp) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO session (token_hash, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, username, time::to_text(Utc::now()), time::to_text(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    /// The user of a live session, if the token is known, unexpired and the
+    /// user is not disabled.
+    pub fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT s.username FROM session s JOIN user u ON u.username = s.username
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+                params![token_hash, time::to_text(now)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.conn().execute("DELETE FROM session WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    pub fn delete_expired_sessions(&self, now: Timestamp) -> Result<usize> {
+        Ok(self.conn().execute("DELETE FROM session WHERE expires_at <= ?1", [time::to_text(now)])?)
+    }
+}
