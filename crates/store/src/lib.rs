@@ -87,3 +87,11 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Changes when another connection (another process) commits to the
+    /// database; unchanged by this connection's own writes.
+    pub fn external_change_counter(&self) -> Result<i64> {
+        Ok(self.conn().pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+}

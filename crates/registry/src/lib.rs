@@ -1,0 +1,19 @@
+//! The camera registry: camera records kept in the store and mirrored in
+//! memory with a spatial index, bulk import and export, and the spatial
+//! queries that respect a caller's district scope.
+//!
+//! Owns the rule that the in-memory index always reflects the store: every
+//! camera write goes through [`Registry`], and writes made by another
+//! process (the `citywatch import` CLI) are picked up by [`Registry::reload_if_changed`].
+//! Knows nothing of HTTP; does not write the audit log (callers record what
+//! they did, with who and why).
+
+mod export;
+mod import;
+mod query;
+mod registry;
+
+pub use export::to_geojson;
+pub use import::{parse_csv, parse_geojson, ImportFormat, ImportRow, Location, RowError};
+pub use query::{CameraQuery, QueryHit};
+pub use registry::{ImportReport, Registry, RegistryError, Snapshot};

@@ -1,0 +1,198 @@
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use citywatch_audit::Scope;
+use citywatch_geo::{CameraGeometry, CameraIndex};
+use citywatch_model::{Camera, CameraUpdate, FieldError};
+use citywatch_store::{Store, StoreError};
+
+use crate::import::{ImportRow, Location, RowError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("camera {0} not found")]
+    NotFound(String),
+    #[error("camera {0} already exists")]
+    Conflict(String),
+    #[error("{0}")]
+    OutOfScope(String),
+}
+
+/// An immutable view of all cameras and their index. Readers take an `Arc`
+/// and never wait for writers.
+pub struct Snapshot {
+    pub index: CameraIndex,
+    pub cameras: HashMap<String, Camera>,
+}
+
+impl Snapshot {
+    fn build(cameras: Vec<Camera>) -> Snapshot {
+        let index = CameraIndex::build(cameras.iter().map(geometry));
+        Snapshot { index, cameras: cameras.into_iter().map(|c| (c.id.clone(), c)).collect() }
+    }
+
+    fn with_changes(&self, upserts: &[Camera], removed: &[String]) -> Snapshot {
+        let index = self.index.with_changes(upserts.iter().map(geometry).collect(), removed);
+        let mut cameras = self.cameras.clone();
+        for id in removed {
+            cameras.remove(id);
+        }
+        for c in upserts {
+            cameras.insert(c.id.clone(), c.clone());
+        }
+        Snapshot { index, cameras }
+    }
+
+    /// Cameras the scope reaches, by id.
+    pub fn visible<'a>(&'a self, scope: &'a Scope) -> impl Iterator<Item = &'a Camera> + 'a {
+        self.cameras.values().filter(|c| scope.covers(c.district.as_deref()))
+    }
+
+    /// The camera if it exists and the scope reaches it. A camera out of
+    /// scope does not exist for the caller.
+    pub fn get(&self, id: &str, scope: &Scope) -> Option<&Camera> {
+        self.cameras.get(id).filter(|c| scope.covers(c.district.as_deref()))
+    }
+}
+
+fn geometry(c: &Camera) -> CameraGeometry {
+    CameraGeometry { id: c.id.clone(), lat: c.lat, lon: c.lon, heading_deg: c.heading_deg, fov_deg: c.fov_deg, range_m: c.range_m }
+}
+
+/// What an import did. `errors` lists every row not applied.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub atomic: bool,
+    pub errors: Vec<RowError>,
+}
+
+pub struct Registry {
+    store: Arc<Store>,
+    current: RwLock<Arc<Snapshot>>,
+    /// Serialises writers so each applies its change to the latest snapshot.
+    write_lock: std::sync::Mutex<()>,
+}
+
+impl Registry {
+    pub fn load(store: Arc<Store>) -> Result<Registry, RegistryError> {
+        let snapshot = Snapshot::build(store.list_cameras()?);
+        Ok(Registry { store, current: RwLock::new(Arc::new(snapshot)), write_lock: Default::default() })
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn publish(&self, s: Snapshot) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(s);
+    }
+
+    /// Rebuilds from the store if another process changed it. Returns
+    /// whether it did.
+    pub fn reload_if_changed(&self, last_version: &mut Option<i64>) -> Result<bool, RegistryError> {
+        let version = self.store.external_change_counter()?;
+        if *last_version == Some(version) {
+            return Ok(false);
+        }
+        let first = last_version.is_none();
+        *last_version = Some(version);
+        if first {
+            return Ok(false);
+        }
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.publish(Snapshot::build(self.store.list_cameras()?));
+        Ok(true)
+    }
+
+    pub fn create(&self, update: &CameraUpdate, scope: &Scope) -> Result<(), RegistryError> {
+        check_district(&update.camera, scope)?;
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        match self.store.create_camera(update) {
+            Err(StoreError::Conflict(_)) => return Err(RegistryError::Conflict(update.camera.id.clone())),
+            other => other?,
+        }
+        self.publish(self.snapshot().with_changes(std::slice::from_ref(&update.camera), &[]));
+        Ok(())
+    }
+
+    /// Replaces a camera the scope reaches; it may not move it out of scope.
+    pub fn replace(&self, update: &CameraUpdate, scope: &Scope) -> Result<Camera, RegistryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = self.snapshot();
+        let before = snapshot.get(&update.camera.id, scope).cloned().ok_or_else(|| RegistryError::NotFound(update.camera.id.clone()))?;
+        check_district(&update.camera, scope)?;
+        self.store.replace_camera(update)?;
+        self.publish(snapshot.with_changes(std::slice::from_ref(&update.camera), &[]));
+        Ok(before)
+    }
+
+    pub fn delete(&self, id: &str, scope: &Scope) -> Result<Camera, RegistryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = self.snapshot();
+        let before = snapshot.get(id, scope).cloned().ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
+        self.store.delete_camera(id)?;
+        self.publish(snapshot.with_changes(&[], &[id.to_owned()]));
+        Ok(before)
+    }
+
+    /// Applies the good rows of an import in one transaction and reports the
+    /// bad ones; with `atomic`, applies nothing if any row is bad. Rows that
+    /// repeat an earlier row's id, or that touch cameras outside `scope`,
+    /// are bad rows.
+    pub fn import(&self, rows: Vec<ImportRow>, scope: &Scope, atomic: bool) -> Result<ImportReport, RegistryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = self.snapshot();
+        let mut report = ImportReport { atomic, ..Default::default() };
+        let mut first_seen: HashMap<String, Location> = HashMap::new();
+        let mut good = Vec::new();
+        for row in rows {
+            let update = match row.result {
+                Ok(u) => u,
+                Err(errors) => {
+                    report.errors.extend(errors.into_iter().map(|e| RowError::new(row.location, e)));
+                    continue;
+                }
+            };
+            let id = update.camera.id.clone();
+            if let Some(first) = first_seen.get(&id) {
+                report.errors.push(RowError::new(row.location, FieldError::new("id", format!("duplicate id {id}; first given at {first}"))));
+                continue;
+            }
+            first_seen.insert(id.clone(), row.location);
+            if let Some(existing) = snapshot.cameras.get(&id) {
+                if !scope.covers(existing.district.as_deref()) {
+                    report.errors.push(RowError::new(row.location, FieldError::new("id", format!("camera {id} exists in a district you may not manage"))));
+                    continue;
+                }
+            }
+            if let Err(RegistryError::OutOfScope(reason)) = check_district(&update.camera, scope) {
+                report.errors.push(RowError::new(row.location, FieldError::new("district", reason)));
+                continue;
+            }
+            good.push(update);
+        }
+        if atomic && !report.errors.is_empty() {
+            return Ok(report);
+        }
+        let outcome = self.store.upsert_cameras(&good)?;
+        report.created = outcome.created;
+        report.updated = outcome.updated;
+        let cameras: Vec<Camera> = good.into_iter().map(|u| u.camera).collect();
+        self.publish(snapshot.with_changes(&cameras, &[]));
+        Ok(report)
+    }
+}
+
+fn check_district(camera: &Camera, scope: &Scope) -> Result<(), RegistryError> {
+    if scope.covers(camera.district.as_deref()) {
+        return Ok(());
+    }
+    Err(RegistryError::OutOfScope(match &camera.district {
+        Some(d) => format!("district {d} is outside the districts you may manage"),
+        None => "a camera without a district needs a grant over all districts".into(),
+    }))
+}
