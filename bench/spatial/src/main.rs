@@ -48,6 +48,7 @@ struct Args {
     pg: Option<String>,
     examples: usize,
     keep_table: bool,
+    pure_brute: bool,
 }
 
 const USAGE: &str = "\
@@ -60,12 +61,15 @@ citywatch-bench-spatial: CameraIndex vs brute force vs PostGIS
   --pg CONN      PostgreSQL connection string
                  (default \"host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5\")
   --no-pg        skip PostGIS
+  --pure-brute   brute force without its lower-bound skip: every camera goes
+                 through distance_m/within/sector_contains (slow: ~0.1 s a query
+                 at 100,000 cameras; use with a small --queries)
   --keep-table   leave the PostGIS table citywatch_bench_cameras in place (for EXPLAIN)
   --examples E   disagreements printed per kind and comparison (default 3)
   -h, --help     this text";
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { cameras: 100_000, queries: 2_000, warmup: 50, seed: 42, pg: Some(DEFAULT_PG.to_owned()), examples: 3, keep_table: false };
+    let mut a = Args { cameras: 100_000, queries: 2_000, warmup: 50, seed: 42, pg: Some(DEFAULT_PG.to_owned()), examples: 3, keep_table: false, pure_brute: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -81,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
             "--pg" => a.pg = Some(value("--pg")?),
             "--no-pg" => a.pg = None,
             "--keep-table" => a.keep_table = true,
+            "--pure-brute" => a.pure_brute = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -187,10 +192,13 @@ const BOUND_SLACK_M: f64 = 0.01;
 /// `ellipsoid::within` / `ellipsoid::distance_m` / `sector_contains` /
 /// `Area::contains`, exactly as the crate defines the answers. (Without the
 /// bound, nearly every camera would fall to Karney's algorithm, about a
-/// microsecond each, making a brute-force query ~0.1 s at 100,000 cameras.)
+/// microsecond each, making a brute-force query ~0.1 s at 100,000 cameras;
+/// `--pure-brute` does exactly that, to check the bound changes nothing.)
 struct Brute<'a> {
     cams: &'a [CameraGeometry],
     max_range_m: f64,
+    /// Skip cameras by the lower bound (off with --pure-brute).
+    prefilter: bool,
 }
 
 /// Metres per radian of longitude that a path of length ≤ `limit_m` from
@@ -202,7 +210,10 @@ fn lon_floor_m_per_rad(lat: f64, limit_m: f64) -> f64 {
 
 /// False only if the geodesic between the points is certainly longer than `limit_m`.
 #[inline]
-fn may_be_within(lat: f64, lon: f64, c: &CameraGeometry, limit_m: f64, lon_floor: f64) -> bool {
+fn may_be_within(prefilter: bool, lat: f64, lon: f64, c: &CameraGeometry, limit_m: f64, lon_floor: f64) -> bool {
+    if !prefilter {
+        return true;
+    }
     if (c.lat - lat).abs() * MIN_M_PER_DEG_LAT > limit_m + BOUND_SLACK_M {
         return false;
     }
@@ -218,7 +229,7 @@ impl<'a> Brute<'a> {
         let lon_floor = lon_floor_m_per_rad(lat, radius_m);
         let mut out = Vec::new();
         for c in self.cams {
-            if may_be_within(lat, lon, c, radius_m, lon_floor) && ellipsoid::within(lat, lon, c.lat, c.lon, radius_m).0 {
+            if may_be_within(self.prefilter, lat, lon, c, radius_m, lon_floor) && ellipsoid::within(lat, lon, c.lat, c.lon, radius_m).0 {
                 out.push(c.id.as_str());
             }
         }
@@ -230,7 +241,7 @@ impl<'a> Brute<'a> {
         let mut best: Vec<(f64, &'a str)> = Vec::with_capacity(k + 1);
         let (mut limit, mut lon_floor) = (f64::INFINITY, 0.0);
         for c in self.cams {
-            if best.len() == k && !may_be_within(lat, lon, c, limit, lon_floor) {
+            if best.len() == k && !may_be_within(self.prefilter, lat, lon, c, limit, lon_floor) {
                 continue;
             }
             let d = ellipsoid::distance_m(lat, lon, c.lat, c.lon);
@@ -256,7 +267,7 @@ impl<'a> Brute<'a> {
         let lon_floor = lon_floor_m_per_rad(lat, self.max_range_m);
         let mut out = Vec::new();
         for c in self.cams {
-            if may_be_within(lat, lon, c, c.range_m, lon_floor)
+            if may_be_within(self.prefilter, lat, lon, c, c.range_m, lon_floor)
                 && sector_contains(c.lat, c.lon, c.heading_deg, c.fov_deg, c.range_m, lat, lon).is_some()
             {
                 out.push(c.id.as_str());
@@ -347,7 +358,10 @@ fn pg_setup(conn: &str, cams: &[CameraGeometry]) -> Result<Pg, String> {
 fn pg_err(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{e}: {} {}", db.severity(), db.message()),
-        None => e.to_string(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
@@ -502,7 +516,7 @@ fn main() {
     let city = City::around_center();
     let mut rng = StdRng::seed_from_u64(args.seed);
     let cams = generate_cameras(args.cameras, &city, &mut rng);
-    let mut qrng = StdRng::seed_from_u64(args.seed ^ 0x5eed_0f_9e0_u64);
+    let mut qrng = StdRng::seed_from_u64(args.seed ^ 0x5eed_f9e0_u64);
     let points: Vec<(f64, f64)> = (0..args.queries).map(|_| city.random_point(&mut qrng)).collect();
     let squares: Vec<Square> = (0..args.queries).map(|_| random_square(&city, &mut qrng)).collect();
     let by_id: HashMap<&str, &CameraGeometry> = cams.iter().map(|c| (c.id.as_str(), c)).collect();
@@ -540,7 +554,10 @@ fn main() {
         bytes_per_camera
     );
 
-    let brute = Brute { cams: &cams, max_range_m: cams.iter().map(|c| c.range_m).fold(0.0, f64::max) };
+    let brute = Brute { cams: &cams, max_range_m: cams.iter().map(|c| c.range_m).fold(0.0, f64::max), prefilter: !args.pure_brute };
+    if args.pure_brute {
+        println!("  brute force: pure (--pure-brute): every camera through the geodesic predicates");
+    }
 
     let mut pg = match &args.pg {
         None => {

@@ -1,1 +1,71 @@
+//! The HTTP API and the embedded console.
+//!
+//! Owns routes, request parsing, authentication of requests (bearer token
+//! or session cookie), the mapping of errors to status codes (in `error`),
+//! the OpenAPI document and the static console files. It is the only crate
+//! that knows HTTP; domain crates get plain values. Every route but login,
+//! health, the OpenAPI document and the console's static files requires a
+//! session, and each handler asks `citywatch-audit`'s policy for the
+//! permission it needs before touching data.
 
+mod assets;
+mod auth;
+mod body;
+mod cameras;
+mod console;
+mod districts;
+mod error;
+mod audit_log;
+mod openapi;
+mod state;
+mod users;
+
+use std::net::SocketAddr;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+
+pub use error::ApiError;
+pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
+pub use state::{AppState, ConsoleSettings};
+
+/// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON).
+const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(console::health))
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/console/config", get(console::config))
+        .route("/api/v1/basemap", get(console::basemap))
+        .route("/api/v1/cameras", get(cameras::list).post(cameras::create))
+        .route("/api/v1/cameras/search", post(cameras::search))
+        .route("/api/v1/cameras/import", post(cameras::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/v1/cameras/export", get(cameras::export))
+        .route("/api/v1/cameras/{id}", get(cameras::get_one).put(cameras::replace).delete(cameras::remove))
+        .route("/api/v1/districts", get(districts::list))
+        .route("/api/v1/districts/{name}", put(districts::put))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{username}/grants", post(users::add_grant))
+        .route("/api/v1/users/{username}/grants/{id}", delete(users::remove_grant))
+        .route("/api/v1/audit", get(audit_log::read))
+        .route("/", get(assets::index))
+        .route("/assets/{*path}", get(assets::file))
+        .fallback(assets::not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,1 +1,59 @@
-fn main(){}
+//! The `citywatch` binary: argument parsing and wiring. Each subcommand
+//! lives in its own file under `cmds/`; logic lives in the domain crates.
+
+mod cmds;
+mod config;
+mod data_dir;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "citywatch", version, about = "Open, accountable city video surveillance and dispatch",
+    long_about = "Open, accountable city video surveillance and dispatch.\n\n\
+    Quick start: `citywatch demo --data ./demo-data --listen 127.0.0.1:8080` makes a simulated city \
+    and serves the console at http://127.0.0.1:8080/.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and console from a data directory (created on first use).
+    Serve(cmds::serve::Args),
+    /// Make a simulated city (Belgrade, 10 districts, 240 cameras) in a fresh data directory and serve it.
+    Demo(cmds::demo::Args),
+    /// Manage users and grants directly in a data directory.
+    #[command(subcommand)]
+    Admin(cmds::admin::Command),
+    /// Import cameras from a GeoJSON or CSV file.
+    #[command(subcommand)]
+    Import(cmds::import::Command),
+    /// Check the audit log offline, show the checkpoint public key, or sign a checkpoint.
+    #[command(subcommand)]
+    Audit(cmds::audit::Command),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => cmds::serve::run(args),
+        Command::Demo(args) => cmds::demo::run(args),
+        Command::Admin(cmd) => cmds::admin::run(cmd),
+        Command::Import(cmd) => cmds::import::run(cmd),
+        Command::Audit(cmd) => cmds::audit::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

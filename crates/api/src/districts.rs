@@ -1,0 +1,46 @@
+//! `/api/v1/districts`: the areas grants are scoped to.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Json;
+use citywatch_audit::{Permission, Record};
+use citywatch_geo::Area;
+use citywatch_model::District;
+use serde_json::{json, Value};
+
+use crate::auth::{audit, Caller};
+use crate::{body, ApiError, AppState};
+
+/// The districts the caller's camera scope reaches, as a GeoJSON FeatureCollection.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let scope = caller.require(&state, Permission::ReadCameras, "reading districts").await?;
+    let store = state.store.clone();
+    let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+    let features: Vec<Value> = districts
+        .into_iter()
+        .filter(|d| scope.covers(Some(&d.name)))
+        .map(|d| json!({"type": "Feature", "id": d.name, "properties": {"name": d.name}, "geometry": d.geometry}))
+        .collect();
+    Ok(Json(json!({"type": "FeatureCollection", "features": features})))
+}
+
+/// `PUT /api/v1/districts/{name}` with a GeoJSON Polygon or MultiPolygon.
+pub async fn put(State(state): State<AppState>, caller: Caller, Path(name): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageDistricts, "changing districts").await?;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::field("name", "must be 1 to 100 characters"));
+    }
+    let geometry = body::json_value(&bytes)?;
+    Area::from_geojson(&geometry).map_err(|e| ApiError::field("geometry", e.to_string()))?;
+    let geometry = match geometry.get("type").and_then(Value::as_str) {
+        Some("Feature") => geometry["geometry"].clone(),
+        _ => geometry,
+    };
+    let district = District { name: name.clone(), geometry };
+    let store = state.store.clone();
+    let d = district.clone();
+    tokio::task::spawn_blocking(move || store.put_district(&d)).await??;
+    audit(&state, Record::new(caller.name(), "district.put", &name)).await?;
+    Ok(Json(json!({"type": "Feature", "id": name, "properties": {"name": name}, "geometry": district.geometry})))
+}

@@ -1,0 +1,100 @@
+//! Every error a route can return, and the one place that maps each to an
+//! HTTP status. Bodies are `{"error": "...", "fields": [...]}` where
+//! `fields` names each bad field and why.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use citywatch_model::FieldError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Invalid { message: String, fields: Vec<FieldError> },
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    TooManyRequests { retry_after_s: u64 },
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(fields: Vec<FieldError>) -> ApiError {
+        let message = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        ApiError::Invalid { message, fields }
+    }
+
+    pub fn field(field: &str, reason: impl Into<String>) -> ApiError {
+        ApiError::invalid(vec![FieldError::new(field, reason)])
+    }
+}
+
+impl From<citywatch_store::StoreError> for ApiError {
+    fn from(e: citywatch_store::StoreError) -> ApiError {
+        use citywatch_store::StoreError::*;
+        match e {
+            Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<citywatch_audit::AuditError> for ApiError {
+    fn from(e: citywatch_audit::AuditError) -> ApiError {
+        ApiError::Internal(format!("audit log: {e}"))
+    }
+}
+
+impl From<citywatch_registry::RegistryError> for ApiError {
+    fn from(e: citywatch_registry::RegistryError) -> ApiError {
+        use citywatch_registry::RegistryError::*;
+        match e {
+            Store(e) => e.into(),
+            NotFound(id) => ApiError::NotFound(format!("camera {id} not found")),
+            Conflict(id) => ApiError::Conflict(format!("camera {id} already exists; use PUT /api/v1/cameras/{id} to change it")),
+            OutOfScope(reason) => ApiError::Forbidden(reason),
+        }
+    }
+}
+
+impl From<citywatch_geo::GeoError> for ApiError {
+    fn from(e: citywatch_geo::GeoError) -> ApiError {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> ApiError {
+        ApiError::Internal(format!("worker task failed: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"error": m})),
+            ApiError::Invalid { message, fields } => (StatusCode::UNPROCESSABLE_ENTITY, json!({"error": message, "fields": fields})),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, json!({"error": m})),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"error": m})),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, json!({"error": m})),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, json!({"error": m})),
+            ApiError::TooManyRequests { retry_after_s } => {
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"error": format!("too many failed logins; try again in {retry_after_s} s")})),
+                )
+                    .into_response();
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+                return r;
+            }
+            ApiError::Internal(m) => {
+                tracing::error!("internal error: {m}");
+                (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": format!("internal error: {m}")}))
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

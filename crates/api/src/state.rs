@@ -1,0 +1,62 @@
+use std::ops::Deref;
+use std::sync::Arc;
+
+use citywatch_audit::AuditLog;
+use citywatch_registry::Registry;
+use citywatch_store::Store;
+use serde_json::Value;
+
+use crate::auth::LoginLimiter;
+
+/// What the console needs to draw its map.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConsoleSettings {
+    /// A MapLibre style URL of the city's own tile server; `None` draws the
+    /// offline base layer from `/api/v1/basemap`.
+    pub style_url: Option<String>,
+    /// [lon, lat]
+    pub center: [f64; 2],
+    pub zoom: f64,
+}
+
+pub struct Inner {
+    pub store: Arc<Store>,
+    pub registry: Arc<Registry>,
+    pub audit: Arc<AuditLog>,
+    pub console: ConsoleSettings,
+    /// Streets etc. for the offline base layer (the demo city ships one).
+    pub basemap: Option<Value>,
+    pub session_ttl: chrono::Duration,
+    pub(crate) limiter: LoginLimiter,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(
+        store: Arc<Store>,
+        registry: Arc<Registry>,
+        audit: Arc<AuditLog>,
+        console: ConsoleSettings,
+        basemap: Option<Value>,
+        session_ttl: chrono::Duration,
+    ) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            registry,
+            audit,
+            console,
+            basemap,
+            session_ttl,
+            limiter: LoginLimiter::default(),
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,142 @@
+//! `/api/v1/users`: accounts and their grants. Only an admin whose grant
+//! covers every district manages them.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use citywatch_audit::{hash_password, Permission, Record};
+use citywatch_model::{Grant, Role};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{audit, Caller};
+use crate::{body, ApiError, AppState};
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    let store = state.store.clone();
+    let users = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+        store
+            .list_users()?
+            .into_iter()
+            .map(|u| {
+                let grants = store.grants_of(&u.username)?;
+                Ok(json!({"username": u.username, "disabled": u.disabled, "created_at": u.created_at, "grants": grants}))
+            })
+            .collect()
+    })
+    .await??;
+    Ok(Json(Value::Array(users)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    username: String,
+    password: String,
+    #[serde(default)]
+    grants: Vec<NewGrant>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct NewGrant {
+    role: String,
+    #[serde(default)]
+    districts: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+pub fn check_username(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field("username", "must be 1 to 64 of a-z, 0-9, '.', '_', '-', '@'"))
+    }
+}
+
+/// Parsed and checked: a role that exists, districts that exist, an expiry in the future.
+struct GrantSpec {
+    role: Role,
+    districts: Option<Vec<String>>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+async fn check_grant(state: &AppState, g: NewGrant) -> Result<GrantSpec, ApiError> {
+    let role = Role::parse(&g.role).ok_or_else(|| {
+        ApiError::field("role", format!("unknown role {:?}; expected one of {}", g.role, Role::ALL.map(|r| r.as_str()).join(", ")))
+    })?;
+    let expires_at = g
+        .expires_at
+        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::field("expires_at", format!("must be an RFC 3339 time: {e}"))))
+        .transpose()?;
+    if expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::field("expires_at", "is in the past"));
+    }
+    if let Some(list) = &g.districts {
+        if list.is_empty() {
+            return Err(ApiError::field("districts", "is empty; give null for all districts or at least one name"));
+        }
+        let store = state.store.clone();
+        let known = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+        for d in list {
+            if !known.iter().any(|k| &k.name == d) {
+                return Err(ApiError::field("districts", format!("no district named {d:?}")));
+            }
+        }
+    }
+    Ok(GrantSpec { role, districts: g.districts, expires_at })
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    let new: NewUser = body::json_typed(&bytes)?;
+    check_username(&new.username)?;
+    let mut specs = Vec::new();
+    for g in new.grants.iter().cloned() {
+        specs.push(check_grant(&state, g).await?);
+    }
+    let hash = hash_password(&new.password).map_err(|e| ApiError::field("password", e.to_string()))?;
+    let store = state.store.clone();
+    let username = new.username.clone();
+    let grants = tokio::task::spawn_blocking(move || -> Result<Vec<Grant>, ApiError> {
+        store.create_user(&username, &hash)?;
+        specs
+            .into_iter()
+            .map(|s| Ok(store.add_grant(&username, s.role, s.districts.as_deref(), s.expires_at)?))
+            .collect()
+    })
+    .await??;
+    audit(&state, Record::new(caller.name(), "user.create", &new.username).detail(json!({"grants": grants}))).await?;
+    Ok((StatusCode::CREATED, Json(json!({"username": new.username, "grants": grants}))).into_response())
+}
+
+pub async fn add_grant(State(state): State<AppState>, caller: Caller, Path(username): Path<String>, bytes: Bytes) -> Result<Response, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    let spec = check_grant(&state, body::json_typed(&bytes)?).await?;
+    let store = state.store.clone();
+    let name = username.clone();
+    let grant = tokio::task::spawn_blocking(move || store.add_grant(&name, spec.role, spec.districts.as_deref(), spec.expires_at)).await??;
+    audit(&state, Record::new(caller.name(), "grant.add", &username).detail(json!({"grant": grant}))).await?;
+    Ok((StatusCode::CREATED, Json(grant)).into_response())
+}
+
+pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((username, id)): Path<(String, i64)>) -> Result<StatusCode, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    let store = state.store.clone();
+    let grant = tokio::task::spawn_blocking(move || -> Result<Grant, ApiError> {
+        let owned = store.grants_of(&username)?.into_iter().any(|g| g.id == id);
+        if !owned {
+            return Err(ApiError::NotFound(format!("grant {id} of user {username} not found")));
+        }
+        Ok(store.delete_grant(id)?)
+    })
+    .await??;
+    audit(&state, Record::new(caller.name(), "grant.remove", &grant.username).detail(json!({"grant": grant}))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,64 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use citywatch_audit::{hash_password, Record};
+use citywatch_model::Role;
+use citywatch_sim::demo_city;
+use serde_json::json;
+
+use crate::data_dir::{DataDir, BASEMAP_FILE, DB_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory for the demo; made and filled on first run, reused after.
+    #[arg(long, default_value = "./citywatch-demo")]
+    pub data: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Password for the demo accounts (admin, operator, auditor). Without it a random one is printed.
+    #[arg(long, env = "CITYWATCH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Cameras per district (10 districts).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=2000))]
+    pub cameras_per_district: u16,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let fresh = !args.data.join(DB_FILE).exists();
+    let dir = DataDir::open(&args.data)?;
+    if fresh {
+        let password = match &args.admin_password {
+            Some(p) => p.clone(),
+            None => rand::distributions::DistString::sample_string(&rand::distributions::Alphanumeric, &mut rand::thread_rng(), 16),
+        };
+        populate(&dir, &password, args.cameras_per_district as usize)?;
+        println!("Demo city ready in {}.\n  accounts: admin, operator (all districts), auditor\n  password: {password}", dir.path.display());
+    } else {
+        println!("Reusing the demo in {} (delete it for a fresh city).", dir.path.display());
+    }
+    crate::cmds::serve::serve(dir, args.listen)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn populate(dir: &DataDir, password: &str, per_district: usize) -> anyhow::Result<()> {
+    dir.ensure_admin(Some(password))?;
+    let hash = hash_password(password).context("the demo password")?;
+    for (user, role) in [("operator", Role::Operator), ("auditor", Role::Auditor)] {
+        dir.store.create_user(user, &hash)?;
+        let grant = dir.store.add_grant(user, role, None, None)?;
+        dir.audit.record(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})))?;
+    }
+    let city = demo_city(2026, per_district);
+    for d in &city.districts {
+        dir.store.put_district(d)?;
+    }
+    let outcome = dir.store.upsert_cameras(&city.cameras)?;
+    dir.audit.record(
+        Record::new("citywatch-demo", "camera.import", "demo city")
+            .detail(json!({"created": outcome.created, "districts": city.districts.len()})),
+    )?;
+    std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string()).context("writing the demo base map")?;
+    Ok(())
+}

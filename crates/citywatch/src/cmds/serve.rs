@@ -1,0 +1,117 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use citywatch_api::{AppState, ConsoleSettings};
+use citywatch_audit::Record;
+use citywatch_registry::Registry;
+
+use crate::data_dir::{DataDir, BASEMAP_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory (database, audit key, configuration); created if missing.
+    #[arg(long, env = "CITYWATCH_DATA")]
+    pub data: PathBuf,
+    /// Address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:443.
+    #[arg(long, env = "CITYWATCH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Password of the first admin, used only when the directory has no users yet.
+    /// Without it a random one is printed once.
+    #[arg(long, env = "CITYWATCH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = DataDir::open(&args.data)?;
+    announce_admin(&dir, args.admin_password.as_deref())?;
+    serve(dir, args.listen)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn announce_admin(dir: &DataDir, password: Option<&str>) -> anyhow::Result<()> {
+    if let Some(generated) = dir.ensure_admin(password)? {
+        println!("Created the first admin account.\n  username: admin\n  password: {generated}\n(shown once; change it with `citywatch admin set-password`)");
+    }
+    Ok(())
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then signs a final audit checkpoint.
+pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
+    let registry = Arc::new(Registry::load(dir.store.clone()).context("loading cameras")?);
+    let basemap_path = dir.path.join(BASEMAP_FILE);
+    let basemap = if basemap_path.exists() {
+        let text = std::fs::read_to_string(&basemap_path).with_context(|| format!("reading {}", basemap_path.display()))?;
+        Some(serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", basemap_path.display()))?)
+    } else {
+        None
+    };
+    let console = ConsoleSettings {
+        style_url: Some(dir.config.console.style_url.clone()).filter(|s| !s.is_empty()),
+        center: dir.config.console.center,
+        zoom: dir.config.console.zoom,
+    };
+    let session_ttl = chrono::Duration::hours(dir.config.auth.session_hours);
+    let state = AppState::new(dir.store.clone(), registry.clone(), dir.audit.clone(), console, basemap, session_ttl);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}; is another server using it? choose another with --listen"))?;
+        let addr = listener.local_addr()?;
+        dir.audit.record(Record::new("citywatch", "server.start", addr.to_string()))?;
+        println!("Citywatch is serving http://{addr}/ (data: {})", dir.path.display());
+        tokio::spawn(follow_external_changes(registry));
+        tokio::spawn(expire_sessions(dir.store.clone()));
+        citywatch_api::serve(listener, state, shutdown_signal()).await?;
+        dir.audit.record(Record::new("citywatch", "server.stop", addr.to_string()))?;
+        dir.audit.checkpoint_now()?;
+        anyhow::Ok(())
+    })
+}
+
+/// Keeps the index in step with cameras written by other processes
+/// (`citywatch import cameras` against a running server's directory).
+async fn follow_external_changes(registry: Arc<Registry>) {
+    let mut version = None;
+    loop {
+        let r = registry.clone();
+        let mut v = version;
+        match tokio::task::spawn_blocking(move || r.reload_if_changed(&mut v).map(|changed| (changed, v))).await {
+            Ok(Ok((changed, v))) => {
+                version = v;
+                if changed {
+                    tracing::info!("cameras changed on disk; index rebuilt");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!("checking for camera changes: {e}"),
+            Err(e) => tracing::warn!("checking for camera changes: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn expire_sessions(store: Arc<citywatch_store::Store>) {
+    loop {
+        let s = store.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.delete_expired_sessions(chrono::Utc::now())).await {
+            tracing::warn!("removing expired sessions: {e}");
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    println!("Shutting down.");
+}

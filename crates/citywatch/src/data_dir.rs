@@ -1,0 +1,66 @@
+//! A data directory: the SQLite database, the audit signing key, the
+//! configuration and (for the demo) the base map. Opening one creates what
+//! is missing, including the first admin account.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use citywatch_audit::{hash_password, load_or_create_signing_key, AuditLog, Record};
+use citywatch_model::Role;
+use citywatch_store::Store;
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::config::{self, Config};
+
+pub const DB_FILE: &str = "citywatch.db";
+pub const BASEMAP_FILE: &str = "basemap.geojson";
+
+pub struct DataDir {
+    pub path: PathBuf,
+    pub store: Arc<Store>,
+    pub audit: Arc<AuditLog>,
+    pub config: Config,
+}
+
+impl DataDir {
+    /// Opens (creating if needed) the data directory.
+    pub fn open(path: &Path) -> anyhow::Result<DataDir> {
+        std::fs::create_dir_all(path).with_context(|| format!("creating data directory {}", path.display()))?;
+        let config_path = path.join(config::FILE_NAME);
+        if !config_path.exists() {
+            std::fs::write(&config_path, config::DEFAULT_CONFIG).with_context(|| format!("writing {}", config_path.display()))?;
+        }
+        let config = Config::load(&config_path)?;
+        let db = path.join(DB_FILE);
+        let store = Arc::new(Store::open(&db).with_context(|| format!("opening database {}", db.display()))?);
+        let key = load_or_create_signing_key(path)?;
+        let audit = Arc::new(AuditLog::new(store.clone(), key));
+        Ok(DataDir { path: path.to_owned(), store, audit, config })
+    }
+
+    /// Opens an existing data directory without creating anything (for
+    /// commands that only read, such as `audit verify`).
+    pub fn open_existing_store(path: &Path) -> anyhow::Result<Store> {
+        let db = path.join(DB_FILE);
+        anyhow::ensure!(db.exists(), "{} has no {DB_FILE}; is --data the directory the server uses?", path.display());
+        Store::open(&db).with_context(|| format!("opening database {}", db.display()))
+    }
+
+    /// Makes the first admin (all districts) if there are no users. Returns
+    /// the password when it was generated, to be shown once.
+    pub fn ensure_admin(&self, password: Option<&str>) -> anyhow::Result<Option<String>> {
+        if self.store.user_count()? > 0 {
+            return Ok(None);
+        }
+        let (password, generated) = match password {
+            Some(p) => (p.to_owned(), false),
+            None => (Alphanumeric.sample_string(&mut rand::thread_rng(), 20), true),
+        };
+        let hash = hash_password(&password).context("the admin password")?;
+        self.store.create_user("admin", &hash)?;
+        let grant = self.store.add_grant("admin", Role::Admin, None, None)?;
+        self.audit.record(Record::new("citywatch", "user.create", "admin").detail(serde_json::json!({"grants": [grant], "first_admin": true})))?;
+        Ok(generated.then_some(password))
+    }
+}
