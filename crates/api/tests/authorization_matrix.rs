@@ -1,0 +1,253 @@
+//! Every documented operation × every role × a grant inside the target's
+//! district, a grant over all districts, an expired grant; plus no token and
+//! forged tokens. The operations come from the same table as the OpenAPI
+//! document, so a new route cannot be added without being tested here.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use citywatch_api::{Access, OPERATIONS};
+use citywatch_model::Role;
+use common::{feature, ids, start, TestServer};
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Grant {
+    /// Only the "North" district.
+    North,
+    All,
+    /// Over all districts, but expired an hour ago.
+    Expired,
+}
+
+/// Where a camera-by-id request points.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    North,
+    South,
+}
+
+struct Case {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    raw_csv: bool,
+}
+
+/// A request for `op` that succeeds when allowed. Fixtures are made by the
+/// all-districts admin `root` so each case has its own objects.
+async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: usize, target: Target) -> Case {
+    let district = if target == Target::North { "North" } else { "South" };
+    let lat = if target == Target::North { 44.825 } else { 44.805 };
+    let id = format!("t{n}");
+    let make_camera = || async {
+        let body = json!({"id": id, "lat": lat, "lon": 20.46, "fov_deg": 90, "range_m": 50, "district": district});
+        let (st, b) = s.send(root, "POST", "/api/v1/cameras", Some(body)).await;
+        assert_eq!(st, 201, "fixture camera: {b}");
+    };
+    let (path, body) = match (method, path) {
+        ("post", "/api/v1/cameras") => (path.to_owned(), Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district}))),
+        ("post", "/api/v1/cameras/search") => (path.to_owned(), Some(json!({"type": "Polygon", "coordinates": [[[20.45, 44.80], [20.47, 44.80], [20.47, 44.83], [20.45, 44.80]]]}))),
+        ("post", "/api/v1/cameras/import") => {
+            (path.to_owned(), Some(json!({"type": "FeatureCollection", "features": [feature(&id, lat, 20.46, 0.0, 90.0, 50.0, district)]})))
+        }
+        ("get" | "delete", "/api/v1/cameras/{id}") => {
+            make_camera().await;
+            (format!("/api/v1/cameras/{id}"), None)
+        }
+        ("put", "/api/v1/cameras/{id}") => {
+            make_camera().await;
+            (format!("/api/v1/cameras/{id}"), Some(json!({"name": "renamed", "lat": lat, "lon": 20.46, "district": district})))
+        }
+        ("put", "/api/v1/districts/{name}") => {
+            (format!("/api/v1/districts/D{n}"), Some(json!({"type": "Polygon", "coordinates": [[[20.0, 44.0], [20.1, 44.0], [20.1, 44.1], [20.0, 44.0]]]})))
+        }
+        ("post", "/api/v1/users") => (path.to_owned(), Some(json!({"username": format!("u{n}"), "password": "another-password"}))),
+        ("post", "/api/v1/users/{username}/grants") => ("/api/v1/users/target/grants".to_owned(), Some(json!({"role": "operator", "districts": ["North"]}))),
+        ("delete", "/api/v1/users/{username}/grants/{id}") => {
+            let g = s.store.add_grant("target", Role::Officer, None, None).unwrap();
+            (format!("/api/v1/users/target/grants/{}", g.id), None)
+        }
+        (_, p) if p.contains('{') => panic!("no request defined for {method} {path}: add one to this test"),
+        _ => (path.to_owned(), None),
+    };
+    Case { method: leak(method), path, body, raw_csv: false }
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+async fn call(s: &TestServer, token: Option<&str>, case: &Case) -> (u16, Value) {
+    let mut req = s.client.request(case.method.to_uppercase().parse().unwrap(), s.url(&case.path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = &case.body {
+        req = if case.raw_csv { req.body(b.to_string()) } else { req.json(b) };
+    }
+    common::status_json(req.send().await.unwrap()).await
+}
+
+/// Who may call what: the specification, written out here independently of
+/// the policy code so that a change to the policy has to change this too.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rule {
+    AnyLoggedIn,
+    Roles(&'static [Role]),
+    RolesOverAllDistricts(&'static [Role]),
+}
+
+const READERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer];
+
+fn rule(method: &str, path: &str) -> Rule {
+    match (method, path) {
+        ("post", "/api/v1/auth/logout") | ("get", "/api/v1/me" | "/api/v1/console/config" | "/api/v1/basemap") => Rule::AnyLoggedIn,
+        ("get", "/api/v1/cameras" | "/api/v1/cameras/export" | "/api/v1/cameras/{id}" | "/api/v1/districts") => Rule::Roles(READERS),
+        ("post", "/api/v1/cameras/search") => Rule::Roles(READERS),
+        ("post", "/api/v1/cameras" | "/api/v1/cameras/import") | ("put" | "delete", "/api/v1/cameras/{id}") => Rule::Roles(&[Role::Admin]),
+        ("put", "/api/v1/districts/{name}") => Rule::RolesOverAllDistricts(&[Role::Admin]),
+        (_, p) if p.starts_with("/api/v1/users") => Rule::RolesOverAllDistricts(&[Role::Admin]),
+        ("get", "/api/v1/audit") => Rule::Roles(&[Role::Auditor]),
+        _ => panic!("{method} {path} has no rule in the authorization specification: add one"),
+    }
+}
+
+/// What should happen for a caller with `role` under `grant` asking about `target`.
+fn expected(rule: Rule, role: Role, grant: Grant, target: Target, by_id: bool) -> &'static str {
+    match rule {
+        Rule::AnyLoggedIn => "ok",
+        Rule::Roles(roles) if grant == Grant::Expired || !roles.contains(&role) => "forbidden",
+        Rule::Roles(_) if by_id && grant == Grant::North && target == Target::South => "not found",
+        Rule::Roles(_) if grant == Grant::North && target == Target::South => "forbidden",
+        Rule::Roles(_) => "ok",
+        Rule::RolesOverAllDistricts(roles) if roles.contains(&role) && grant == Grant::All => "ok",
+        Rule::RolesOverAllDistricts(_) => "forbidden",
+    }
+}
+
+#[test]
+fn the_openapi_table_documents_the_specified_access() {
+    for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
+        let documented = match op.access {
+            Access::Session => Rule::AnyLoggedIn,
+            Access::Needs(p) => Rule::Roles(p.roles()),
+            Access::NeedsAllDistricts(p) => Rule::RolesOverAllDistricts(p.roles()),
+            Access::Public => unreachable!(),
+        };
+        assert_eq!(documented, rule(op.method, op.path), "{} {}", op.method, op.path);
+    }
+}
+
+fn outcome(status: u16) -> &'static str {
+    match status {
+        200 | 201 | 204 => "ok",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not found",
+        _ => "other",
+    }
+}
+
+#[tokio::test]
+async fn every_route_every_role_every_scope() {
+    let s = start().await;
+    s.user("root", &[(Role::Admin, None, None)]);
+    s.user("target", &[(Role::Officer, None, None)]);
+    let root = s.login("root").await;
+    let mut n = 0;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for role in Role::ALL {
+        for grant in [Grant::North, Grant::All, Grant::Expired] {
+            let name = format!("{}-{:?}", role.as_str(), grant).to_lowercase();
+            let (districts, expires): (Option<&[&str]>, _) = match grant {
+                Grant::North => (Some(&["North"]), None),
+                Grant::All => (None, Some(Utc::now() + Duration::hours(1))),
+                Grant::Expired => (None, Some(Utc::now() - Duration::hours(1))),
+            };
+            s.user(&name, &[(role, districts, expires)]);
+            let token = s.login(&name).await;
+            for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
+                let by_id = op.path.starts_with("/api/v1/cameras/{id}");
+                // Writes that name a district are tried inside and outside the grant.
+                let scoped_write = matches!((op.method, op.path), ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import"));
+                let targets: &[Target] = if by_id || scoped_write { &[Target::North, Target::South] } else { &[Target::North] };
+                for &target in targets {
+                    n += 1;
+                    // Logging out ends the session, so it gets one of its own.
+                    let token = if op.path == "/api/v1/auth/logout" { s.login(&name).await } else { token.clone() };
+                    let case = request_for(&s, &root, op.method, op.path, n, target).await;
+                    let (status, body) = call(&s, Some(&token), &case).await;
+                    let mut want = expected(rule(op.method, op.path), role, grant, target, by_id);
+                    // An import outside the grant is answered 200 with the row refused.
+                    if op.path.ends_with("/import") && target == Target::South && grant == Grant::North && role == Role::Admin {
+                        want = "ok";
+                        if body["created"] != 0 || body["errors"][0]["field"] != "district" {
+                            failures.push(format!("{name} {} {} {target:?}: out-of-scope import row not refused: {body}", op.method, case.path));
+                        }
+                    }
+                    if outcome(status) != want {
+                        failures.push(format!("{name} {} {} {target:?}: want {want}, got {status} {body}", op.method, case.path));
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} cases wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(checked > 300, "the matrix ran {checked} cases");
+}
+
+#[tokio::test]
+async fn no_token_and_forged_tokens_are_refused_everywhere() {
+    let s = start().await;
+    s.user("root", &[(Role::Admin, None, None)]);
+    s.user("gone", &[(Role::Admin, None, None)]);
+    s.user("target", &[(Role::Officer, None, None)]);
+    let root = s.login("root").await;
+    let gone = s.login("gone").await;
+    s.store.set_user_disabled("gone", true).unwrap();
+    let forged = [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        format!("{}x", &root[..root.len() - 1]),
+        gone,
+    ];
+    let mut n = 10_000;
+    for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
+        n += 1;
+        let case = request_for(&s, &root, op.method, op.path, n, Target::North).await;
+        let (status, body) = call(&s, None, &case).await;
+        assert_eq!(status, 401, "{} {} without a token: {body}", op.method, case.path);
+        assert!(body["error"].as_str().unwrap().contains("log in"), "{body}");
+        for t in &forged {
+            let (status, _) = call(&s, Some(t), &case).await;
+            assert_eq!(status, 401, "{} {} with a forged or dead token", op.method, case.path);
+        }
+    }
+    // The public ones answer without a token.
+    for op in OPERATIONS.iter().filter(|op| op.access == Access::Public && op.method == "get") {
+        assert_eq!(s.client.get(s.url(op.path)).send().await.unwrap().status(), 200, "{}", op.path);
+    }
+}
+
+#[tokio::test]
+async fn a_camera_outside_the_grant_does_not_exist_for_the_caller() {
+    let s = start().await;
+    s.user("root", &[(Role::Admin, None, None)]);
+    s.user("north-op", &[(Role::Operator, Some(&["North"]), None)]);
+    let root = s.login("root").await;
+    let op = s.login("north-op").await;
+    let features = vec![feature("n1", 44.825, 20.46, 0.0, 360.0, 100.0, "North"), feature("s1", 44.805, 20.46, 0.0, 360.0, 100.0, "South")];
+    s.send(&root, "POST", "/api/v1/cameras/import", Some(json!({"type": "FeatureCollection", "features": features}))).await;
+    assert_eq!(ids(&s.get(&op, "/api/v1/cameras").await.1), vec!["n1"]);
+    assert_eq!(ids(&s.get(&op, "/api/v1/cameras?nearest=44.805,20.46&k=5").await.1), vec!["n1"], "nearest skips what it may not see");
+    assert!(ids(&s.get(&op, "/api/v1/cameras?sees=44.805,20.46").await.1).is_empty());
+    assert!(ids(&s.get(&op, "/api/v1/cameras?bbox=20.45,44.80,20.47,44.81").await.1).is_empty());
+    assert_eq!(s.get(&op, "/api/v1/cameras/s1").await.0, 404);
+    let export = s.get(&op, "/api/v1/cameras/export").await.1;
+    assert_eq!(export["features"].as_array().unwrap().len(), 1);
+    let districts = s.get(&op, "/api/v1/districts").await.1;
+    assert_eq!(districts["features"].as_array().unwrap().len(), 1);
+    assert_eq!(ids(&s.get(&root, "/api/v1/cameras").await.1), vec!["n1", "s1"]);
+}

@@ -1,0 +1,123 @@
+//! A real server on a loopback port, over a fresh SQLite database in a
+//! temporary directory, for tests that speak HTTP to it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use citywatch_api::{AppState, ConsoleSettings};
+use citywatch_audit::{hash_password, AuditLog};
+use citywatch_model::{District, Role};
+use citywatch_registry::Registry;
+use citywatch_store::Store;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "test-password-1";
+
+pub struct TestServer {
+    pub base: String,
+    pub store: Arc<Store>,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Two districts, "North" (lat 44.82..44.83) and "South" (44.80..44.81),
+/// both spanning lon 20.45..20.47.
+pub fn districts() -> Vec<District> {
+    let square = |lat0: f64, lat1: f64| json!({"type": "Polygon", "coordinates": [[[20.45, lat0], [20.47, lat0], [20.47, lat1], [20.45, lat1], [20.45, lat0]]]});
+    vec![
+        District { name: "North".into(), geometry: square(44.82, 44.83) },
+        District { name: "South".into(), geometry: square(44.80, 44.81) },
+    ]
+}
+
+pub async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
+    for d in districts() {
+        store.put_district(&d).unwrap();
+    }
+    let key = citywatch_audit::load_or_create_signing_key(dir.path()).unwrap();
+    let audit = Arc::new(AuditLog::new(store.clone(), key));
+    let registry = Arc::new(Registry::load(store.clone()).unwrap());
+    let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
+    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(1));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(citywatch_api::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestServer { base, store, client: reqwest::Client::new(), dir, shutdown: Some(tx) }
+}
+
+impl TestServer {
+    /// Creates a user holding the given grants (role, districts, expiry).
+    pub fn user(&self, name: &str, grants: &[(Role, Option<&[&str]>, Option<DateTime<Utc>>)]) {
+        // Hashing is slow by design; one hash serves every test user.
+        static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let hash = HASH.get_or_init(|| hash_password(PASSWORD).unwrap());
+        self.store.create_user(name, hash).unwrap();
+        for (role, districts, expires) in grants {
+            let d: Option<Vec<String>> = districts.map(|d| d.iter().map(|s| s.to_string()).collect());
+            self.store.add_grant(name, *role, d.as_deref(), *expires).unwrap();
+        }
+    }
+
+    pub async fn login(&self, name: &str) -> String {
+        let r = self.client.post(self.url("/api/v1/auth/login")).json(&json!({"username": name, "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "login of {name} failed: {}", r.text().await.unwrap());
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        status_json(r).await
+    }
+
+    pub async fn send(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method.parse().unwrap(), self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        status_json(req.send().await.unwrap()).await
+    }
+
+    pub async fn post_raw(&self, token: &str, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self.client.post(self.url(path)).bearer_auth(token).header("content-type", content_type).body(body).send().await.unwrap();
+        status_json(r).await
+    }
+
+    pub fn audit_actions(&self) -> Vec<(String, String, String)> {
+        self.store.audit_entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
+    }
+}
+
+pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+pub fn ids(v: &Value) -> Vec<String> {
+    v.as_array().unwrap_or_else(|| panic!("expected a list, got {v}")).iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A camera as an import feature.
+pub fn feature(id: &str, lat: f64, lon: f64, heading: f64, fov: f64, range: f64, district: &str) -> Value {
+    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+           "properties": {"id": id, "name": format!("Camera {id}"), "heading_deg": heading, "fov_deg": fov, "range_m": range, "district": district}})
+}
