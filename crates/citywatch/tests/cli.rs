@@ -1,0 +1,85 @@
+//! The command line: imports with bad rows, atomic imports, users, help.
+
+use std::process::Command;
+
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_citywatch");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn camera_count(data: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(data.join("citywatch.db")).unwrap().query_row("SELECT count(*) FROM camera", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn import_applies_good_rows_and_lists_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("cams.geojson");
+    let f = |id: &str, lon: f64, lat: f64| json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": {"id": id, "fov_deg": 90}});
+    let doc = json!({"type": "FeatureCollection", "features": [f("a", 20.46, 44.81), f("b", 20.46, 95.0), f("c", 20.47, 44.82), f("a", 20.0, 44.0)]});
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let (code, _, err) = run(&["import", "cameras", file.to_str().unwrap(), "--data", data.to_str().unwrap(), "--atomic"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("feature 1: lat") && err.contains("feature 3: id: duplicate"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(camera_count(&data), 0);
+
+    let (code, out, err) = run(&["import", "cameras", file.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 2, "bad rows give a non-zero exit: {out} {err}");
+    assert!(out.contains("2 cameras created") && out.contains("2 bad rows"), "{out}");
+    assert_eq!(camera_count(&data), 2);
+
+    let csv = dir.path().join("cams.csv");
+    std::fs::write(&csv, "id,lat,lon,heading_deg,fov_deg,range_m\nd,44.8,20.4,90,60,80\n").unwrap();
+    let (code, out, err) = run(&["import", "cameras", csv.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(camera_count(&data), 3);
+
+    let (code, _, err) = run(&["import", "cameras", "/nonexistent.geojson", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("reading /nonexistent.geojson"), "{err}");
+    std::fs::write(&file, "{ truncated").unwrap();
+    let (code, _, err) = run(&["import", "cameras", file.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not valid JSON"), "{err}");
+    assert_eq!(camera_count(&data), 3, "a bad file changes nothing");
+
+    let (code, out, _) = run(&["audit", "verify", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "imports are audited and the log verifies: {out}");
+}
+
+#[test]
+fn admin_creates_users_with_scoped_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--districts", "Nowhere"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no district named \"Nowhere\""), "{err}");
+    let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "pilot"]);
+    assert_eq!(code, 2, "clap rejects an unknown role: {err}");
+    assert!(err.contains("unknown role"), "{err}");
+    let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "short", "--role", "operator"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 8"), "{err}");
+    let (code, out, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--expires", "2099-01-01T00:00:00Z"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Created user ana"));
+    let (_, out, _) = run(&["admin", "list-users", "--data", data]);
+    assert!(out.contains("ana") && out.contains("operator in all districts, until 2099"), "{out}");
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for cmd in ["serve", "demo", "admin", "import", "audit"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+    let (_, out, _) = run(&["audit", "verify", "--help"]);
+    assert!(out.contains("first bad seq"), "{out}");
+}
