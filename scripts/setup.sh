@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing Citywatch needs on a fresh Debian machine:
+# Debian's Chromium (for the browser tests) and the console's npm packages.
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+# The console: reinstall npm packages only when the lock file changed.
+stamp=web/node_modules/.package-lock.sha256
+want=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing the console's npm packages"
+  npm --prefix web ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
+echo "setup: building the console (web/dist, embedded in the binary)"
+npm --prefix web run build --silent
