@@ -74,6 +74,27 @@ fn admin_creates_users_with_scoped_grants() {
 }
 
 #[test]
+fn districts_import_all_or_nothing_and_scope_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("districts.geojson");
+    let square = |name: &str, lon: f64| json!({"type": "Feature", "properties": {"name": name},
+        "geometry": {"type": "Polygon", "coordinates": [[[lon, 44.0], [lon + 0.1, 44.0], [lon + 0.1, 44.1], [lon, 44.0]]]}});
+    let mut bad = square("Broken", 20.2);
+    bad["geometry"]["coordinates"][0][1] = json!([20.3, 95.0]);
+    std::fs::write(&file, json!({"type": "FeatureCollection", "features": [square("East", 20.0), bad]}).to_string()).unwrap();
+    let (code, _, err) = run(&["import", "districts", file.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("feature 1: geometry") && err.contains("lat 95") && err.contains("nothing was imported"), "{err}");
+    std::fs::write(&file, json!({"type": "FeatureCollection", "features": [square("East", 20.0), square("West", 19.8)]}).to_string()).unwrap();
+    let (code, out, err) = run(&["import", "districts", file.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 districts imported: East, West"), "{out}");
+    let (code, _, err) = run(&["admin", "create-user", "--data", data.to_str().unwrap(), "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--districts", "East"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn help_explains_the_commands() {
     let (code, out, _) = run(&["--help"]);
     assert_eq!(code, 0);

