@@ -64,3 +64,9 @@ impl DataDir {
         Ok(generated.then_some(password))
     }
 }
+
+/// The audit log's actor for changes made from the command line, which
+/// bypass the API's sessions: the operating-system user.
+pub fn cli_actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}

@@ -7,7 +7,7 @@ use citywatch_audit::{hash_password, Record};
 use citywatch_model::Role;
 use serde_json::json;
 
-use crate::data_dir::DataDir;
+use crate::data_dir::{cli_actor, DataDir};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -22,15 +22,8 @@ pub enum Command {
         /// The password; read from CITYWATCH_PASSWORD if not given.
         #[arg(long, env = "CITYWATCH_PASSWORD", hide_env_values = true)]
         password: String,
-        /// admin, supervisor, operator, dispatcher, officer or auditor.
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-        /// Comma-separated district names; all districts if omitted.
-        #[arg(long, value_delimiter = ',')]
-        districts: Option<Vec<String>>,
-        /// When the grant ends (RFC 3339, e.g. 2027-01-31T00:00:00Z).
-        #[arg(long)]
-        expires: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        grant: GrantArgs,
     },
     /// Give an existing user another role.
     Grant {
@@ -38,12 +31,8 @@ pub enum Command {
         data: PathBuf,
         #[arg(long)]
         username: String,
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-        #[arg(long, value_delimiter = ',')]
-        districts: Option<Vec<String>>,
-        #[arg(long)]
-        expires: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        grant: GrantArgs,
     },
     /// Set a user's password (and re-enable nothing else).
     SetPassword {
@@ -61,32 +50,40 @@ pub enum Command {
     },
 }
 
+#[derive(clap::Args)]
+pub struct GrantArgs {
+    /// admin, supervisor, operator, dispatcher, officer or auditor.
+    #[arg(long, value_parser = parse_role)]
+    role: Role,
+    /// Comma-separated district names; all districts if omitted.
+    #[arg(long, value_delimiter = ',')]
+    districts: Option<Vec<String>>,
+    /// When the grant ends (RFC 3339, e.g. 2027-01-31T00:00:00Z).
+    #[arg(long)]
+    expires: Option<DateTime<Utc>>,
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; expected one of {}", Role::ALL.map(|r| r.as_str()).join(", ")))
 }
 
-/// The audit log's actor for changes made from the command line.
-fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
-}
-
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::CreateUser { data, username, password, role, districts, expires } => {
+        Command::CreateUser { data, username, password, grant } => {
             let dir = DataDir::open(&data)?;
-            check_districts(&dir, districts.as_deref())?;
+            check_districts(&dir, grant.districts.as_deref())?;
             let hash = hash_password(&password)?;
             dir.store.create_user(&username, &hash).with_context(|| format!("creating user {username}"))?;
-            let grant = dir.store.add_grant(&username, role, districts.as_deref(), expires)?;
-            dir.audit.record(Record::new(cli_actor(), "user.create", &username).detail(json!({"grants": [grant]})))?;
-            println!("Created user {username} with role {role}.");
+            let g = dir.store.add_grant(&username, grant.role, grant.districts.as_deref(), grant.expires)?;
+            dir.audit.record(Record::new(cli_actor(), "user.create", &username).detail(json!({"grants": [g]})))?;
+            println!("Created user {username} with role {}.", grant.role);
         }
-        Command::Grant { data, username, role, districts, expires } => {
+        Command::Grant { data, username, grant } => {
             let dir = DataDir::open(&data)?;
-            check_districts(&dir, districts.as_deref())?;
-            let grant = dir.store.add_grant(&username, role, districts.as_deref(), expires)?;
-            dir.audit.record(Record::new(cli_actor(), "grant.add", &username).detail(json!({"grant": grant})))?;
-            println!("Granted {role} to {username} (grant {}).", grant.id);
+            check_districts(&dir, grant.districts.as_deref())?;
+            let g = dir.store.add_grant(&username, grant.role, grant.districts.as_deref(), grant.expires)?;
+            dir.audit.record(Record::new(cli_actor(), "grant.add", &username).detail(json!({"grant": g})))?;
+            println!("Granted {} to {username} (grant {}).", grant.role, g.id);
         }
         Command::SetPassword { data, username, password } => {
             let dir = DataDir::open(&data)?;

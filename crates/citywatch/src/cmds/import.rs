@@ -8,7 +8,7 @@ use citywatch_registry::{parse_csv, parse_districts, parse_geojson, ImportFormat
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::data_dir::DataDir;
+use crate::data_dir::{cli_actor, DataDir};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -45,10 +45,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Cameras { file, data, atomic, format } => import_cameras(file, data, atomic, format),
         Command::Districts { file, data } => import_districts(file, data),
     }
-}
-
-fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
 fn import_districts(file: PathBuf, data: PathBuf) -> anyhow::Result<ExitCode> {
