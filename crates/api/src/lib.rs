@@ -17,6 +17,7 @@ mod districts;
 mod error;
 mod audit_log;
 mod openapi;
+mod recordings;
 mod state;
 mod users;
 
@@ -47,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cameras/import", post(cameras::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
         .route("/api/v1/cameras/export", get(cameras::export))
         .route("/api/v1/cameras/{id}", get(cameras::get_one).put(cameras::replace).delete(cameras::remove))
+        .route("/api/v1/cameras/{id}/recordings", get(recordings::list))
+        .route("/api/v1/cameras/{id}/view.mp4", get(recordings::view_mp4))
         .route("/api/v1/districts", get(districts::list))
         .route("/api/v1/districts/{name}", put(districts::put))
         .route("/api/v1/users", get(users::list).post(users::create))

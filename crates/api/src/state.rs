@@ -27,6 +27,8 @@ pub struct Inner {
     /// Streets etc. for the offline base layer (the demo city ships one).
     pub basemap: Option<Value>,
     pub session_ttl: chrono::Duration,
+    /// Where recordings' sample files live.
+    pub sample_dir: Arc<citywatch_video::sample_dir::SampleDir>,
     pub(crate) limiter: LoginLimiter,
 }
 
@@ -41,6 +43,7 @@ impl AppState {
         console: ConsoleSettings,
         basemap: Option<Value>,
         session_ttl: chrono::Duration,
+        sample_dir: Arc<citywatch_video::sample_dir::SampleDir>,
     ) -> AppState {
         AppState(Arc::new(Inner {
             store,
@@ -49,6 +52,7 @@ impl AppState {
             console,
             basemap,
             session_ttl,
+            sample_dir,
             limiter: LoginLimiter::default(),
         }))
     }

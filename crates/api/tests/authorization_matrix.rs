@@ -51,6 +51,15 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         ("post", "/api/v1/cameras/import") => {
             (path.to_owned(), Some(json!({"type": "FeatureCollection", "features": [feature(&id, lat, 20.46, 0.0, 90.0, 50.0, district)]})))
         }
+        ("get", "/api/v1/cameras/{id}/recordings") => {
+            make_camera().await;
+            (format!("/api/v1/cameras/{id}/recordings?start=2026-01-01T00:00:00Z&end=2026-01-01T01:00:00Z"), None)
+        }
+        ("get", "/api/v1/cameras/{id}/view.mp4") => {
+            make_camera().await;
+            s.record_synthetic(&id, "2026-01-01T00:00:00Z", 4);
+            (format!("/api/v1/cameras/{id}/view.mp4?start=2026-01-01T00:00:01Z&end=2026-01-01T00:00:03Z&purpose=matrix+test&case_ref=T-1"), None)
+        }
         ("get" | "delete", "/api/v1/cameras/{id}") => {
             make_camera().await;
             (format!("/api/v1/cameras/{id}"), None)
@@ -109,6 +118,8 @@ fn rule(method: &str, path: &str) -> Rule {
         ("put", "/api/v1/districts/{name}") => Rule::RolesOverAllDistricts(&[Role::Admin]),
         (_, p) if p.starts_with("/api/v1/users") => Rule::RolesOverAllDistricts(&[Role::Admin]),
         ("get", "/api/v1/audit") => Rule::Roles(&[Role::Auditor]),
+        ("get", "/api/v1/cameras/{id}/recordings") => Rule::Roles(READERS),
+        ("get", "/api/v1/cameras/{id}/view.mp4") => Rule::Roles(&[Role::Supervisor, Role::Operator]),
         _ => panic!("{method} {path} has no rule in the authorization specification: add one"),
     }
 }

@@ -18,6 +18,9 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ReadAudit,
+    /// Play back and export recorded video (each time with a purpose and
+    /// case reference, audited).
+    PlayRecordings,
 }
 
 impl Permission {
@@ -29,6 +32,7 @@ impl Permission {
             Permission::ManageDistricts => &[Admin],
             Permission::ManageUsers => &[Admin],
             Permission::ReadAudit => &[Auditor],
+            Permission::PlayRecordings => &[Supervisor, Operator],
         }
     }
 }

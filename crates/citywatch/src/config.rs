@@ -22,6 +22,12 @@ zoom = 13.0
 [auth]
 # How long a login session lasts, in hours.
 session_hours = 12
+
+[video]
+# Record every camera's main and sub streams (RTSP, without transcoding).
+record = true
+# RTSP transport: "tcp" (interleaved, default) or "udp".
+rtsp_transport = "tcp"
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -29,6 +35,7 @@ session_hours = 12
 pub struct Config {
     pub console: Console,
     pub auth: Auth,
+    pub video: Video,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -45,9 +52,29 @@ pub struct Auth {
     pub session_hours: i64,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Video {
+    pub record: bool,
+    pub rtsp_transport: RtspTransport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RtspTransport {
+    Tcp,
+    Udp,
+}
+
+impl Default for Video {
+    fn default() -> Self {
+        Video { record: true, rtsp_transport: RtspTransport::Tcp }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
-        Config { console: Console::default(), auth: Auth::default() }
+        Config { console: Console::default(), auth: Auth::default(), video: Video::default() }
     }
 }
 

@@ -4,6 +4,7 @@
 mod cmds;
 mod config;
 mod data_dir;
+mod recording;
 
 use std::process::ExitCode;
 

@@ -23,18 +23,19 @@ pub enum RegistryError {
 /// An immutable view of all cameras and their index. Readers take an `Arc`
 /// and never wait for writers.
 pub struct Snapshot {
-    pub index: CameraIndex,
+    /// Shared between snapshots that differ only in non-spatial fields.
+    pub index: Arc<CameraIndex>,
     pub cameras: HashMap<String, Camera>,
 }
 
 impl Snapshot {
     fn build(cameras: Vec<Camera>) -> Snapshot {
-        let index = CameraIndex::build(cameras.iter().map(geometry));
+        let index = Arc::new(CameraIndex::build(cameras.iter().map(geometry)));
         Snapshot { index, cameras: cameras.into_iter().map(|c| (c.id.clone(), c)).collect() }
     }
 
     fn with_changes(&self, upserts: &[Camera], removed: &[String]) -> Snapshot {
-        let index = self.index.with_changes(upserts.iter().map(geometry).collect(), removed);
+        let index = Arc::new(self.index.with_changes(upserts.iter().map(geometry).collect(), removed));
         let mut cameras = self.cameras.clone();
         for id in removed {
             cameras.remove(id);
@@ -106,6 +107,23 @@ impl Registry {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.publish(Snapshot::build(self.store.list_cameras()?));
         Ok(true)
+    }
+
+    /// Records a camera's health as seen by its recorder.
+    pub fn set_status(&self, id: &str, status: citywatch_model::CameraStatus) -> Result<(), RegistryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = self.snapshot();
+        let Some(camera) = snapshot.cameras.get(id) else { return Ok(()) };
+        if camera.status == status || camera.status == citywatch_model::CameraStatus::Disabled {
+            return Ok(());
+        }
+        self.store.set_camera_status(id, status)?;
+        let mut cameras = snapshot.cameras.clone();
+        if let Some(c) = cameras.get_mut(id) {
+            c.status = status;
+        }
+        self.publish(Snapshot { index: Arc::clone(&snapshot.index), cameras });
+        Ok(())
     }
 
     pub fn create(&self, update: &CameraUpdate, scope: &Scope) -> Result<(), RegistryError> {

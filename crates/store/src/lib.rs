@@ -13,6 +13,7 @@ mod audit_rows;
 mod cameras;
 mod districts;
 mod migrations;
+mod recordings;
 mod time;
 mod users;
 
@@ -25,6 +26,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use cameras::ImportOutcome;
+pub use recordings::{RecordingRow, StoredParams};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

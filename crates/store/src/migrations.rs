@@ -83,6 +83,44 @@ CREATE TABLE audit_checkpoint (
     time      TEXT NOT NULL,
     signature TEXT NOT NULL
 );
+"#, r#"
+-- Video: codec parameters shared by recordings.
+CREATE TABLE video_params (
+    id            INTEGER PRIMARY KEY,
+    codec         TEXT NOT NULL,
+    width         INTEGER NOT NULL,
+    height        INTEGER NOT NULL,
+    rfc6381_codec TEXT NOT NULL,
+    extra_data    BLOB NOT NULL,
+    par_h         INTEGER,
+    par_v         INTEGER
+);
+
+-- A recording: a run of frames stored contiguously in one sample file,
+-- with one codec configuration. Times are Unix time in 90 kHz units.
+-- `frame_index` holds, per frame, varint(size << 1 | is_key) then
+-- varint(duration_90k). A row is committed only after its file's bytes are
+-- on disk (see docs/design/recording.md).
+CREATE TABLE recording (
+    id             INTEGER PRIMARY KEY,
+    camera_id      TEXT NOT NULL,
+    stream         TEXT NOT NULL CHECK (stream IN ('main', 'sub')),
+    run_id         INTEGER NOT NULL,
+    start_90k      INTEGER NOT NULL,
+    duration_90k   INTEGER NOT NULL,
+    frames         INTEGER NOT NULL,
+    bytes          INTEGER NOT NULL,
+    params_id      INTEGER NOT NULL REFERENCES video_params (id),
+    file           TEXT NOT NULL UNIQUE,
+    frame_index    BLOB NOT NULL
+);
+CREATE INDEX recording_camera_time ON recording (camera_id, stream, start_90k);
+
+-- Sample files to delete: a row is written in the same transaction that
+-- removes its recording, and removed after the file is gone.
+CREATE TABLE garbage (
+    file TEXT PRIMARY KEY
+);
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

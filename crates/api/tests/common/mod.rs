@@ -50,7 +50,8 @@ pub async fn start() -> TestServer {
     let audit = Arc::new(AuditLog::new(store.clone(), key));
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
-    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(1));
+    let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
+    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(1), samples);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -99,6 +100,22 @@ impl TestServer {
     pub async fn post_raw(&self, token: &str, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let r = self.client.post(self.url(path)).bearer_auth(token).header("content-type", content_type).body(body).send().await.unwrap();
         status_json(r).await
+    }
+
+    /// Records `seconds` of synthetic 25 fps video (key frame every second)
+    /// for `camera` starting at `start` (RFC 3339), through the real recorder.
+    pub fn record_synthetic(&self, camera: &str, start: &str, seconds: i64) {
+        use citywatch_video::recorder::{Recorder, Stream};
+        use citywatch_video::{Codec, Frame, VideoParams};
+        let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
+        let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
+        let params = Arc::new(VideoParams { codec: Codec::H264, width: 640, height: 360, rfc6381_codec: "avc1.64001e".into(), extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0], pixel_aspect_ratio: None });
+        let mut rec = Recorder::new(self.store.clone(), samples, camera, Stream::Main);
+        for n in 0..seconds * 25 {
+            let frame = Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
+            rec.push(frame, start_90k).unwrap();
+        }
+        rec.finish().unwrap();
     }
 
     pub fn audit_actions(&self) -> Vec<(String, String, String)> {

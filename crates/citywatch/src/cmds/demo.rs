@@ -27,6 +27,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fresh = !args.data.join(DB_FILE).exists();
+    if fresh {
+        // The simulated city's cameras have no video server yet; recording
+        // them would only mark them all offline.
+        std::fs::create_dir_all(&args.data)?;
+        let config = crate::config::DEFAULT_CONFIG.replace("record = true", "record = false");
+        std::fs::write(args.data.join(crate::config::FILE_NAME), config)?;
+    }
     let dir = DataDir::open(&args.data)?;
     if fresh {
         let password = match &args.admin_password {

@@ -9,7 +9,13 @@ use citywatch_api::{AppState, ConsoleSettings};
 use citywatch_audit::Record;
 use citywatch_registry::Registry;
 
+use citywatch_video::ingest::Transport;
+use citywatch_video::recovery::{recover, RecoveryReport};
+use citywatch_video::sample_dir::SampleDir;
+
+use crate::config::RtspTransport;
 use crate::data_dir::{DataDir, BASEMAP_FILE};
+use crate::recording::keep_recorders;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -55,7 +61,17 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
         zoom: dir.config.console.zoom,
     };
     let session_ttl = chrono::Duration::hours(dir.config.auth.session_hours);
-    let state = AppState::new(dir.store.clone(), registry.clone(), dir.audit.clone(), console, basemap, session_ttl);
+    let video_dir = dir.path.join("video");
+    let samples = Arc::new(SampleDir::open(&video_dir).with_context(|| format!("opening {}", video_dir.display()))?);
+    let report = recover(&dir.store, &samples).map_err(|e| anyhow::anyhow!("repairing recordings in {}: {e}", video_dir.display()))?;
+    if report != RecoveryReport::default() {
+        tracing::warn!(
+            "recordings repaired at start: {} deletions finished, {} files cut back to their index, {} orphan files removed, {} damaged (see `citywatch check`)",
+            report.garbage_deleted, report.truncated.len(), report.orphans_deleted.len(), report.damaged.len()
+        );
+    }
+    let state = AppState::new(dir.store.clone(), registry.clone(), dir.audit.clone(), console, basemap, session_ttl, samples.clone());
+    let video = dir.config.video.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -64,9 +80,22 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         dir.audit.record(Record::new("citywatch", "server.start", addr.to_string()))?;
         println!("Citywatch is serving http://{addr}/ (data: {})", dir.path.display());
-        tokio::spawn(follow_external_changes(registry));
+        tokio::spawn(follow_external_changes(registry.clone()));
         tokio::spawn(expire_sessions(dir.store.clone()));
+        let (stop_recording, stop_rx) = tokio::sync::watch::channel(false);
+        let recorders = video.record.then(|| {
+            let transport = match video.rtsp_transport {
+                RtspTransport::Tcp => Transport::Tcp,
+                RtspTransport::Udp => Transport::Udp,
+            };
+            tokio::spawn(keep_recorders(registry, dir.store.clone(), samples, transport, stop_rx))
+        });
         citywatch_api::serve(listener, state, shutdown_signal()).await?;
+        // Recorders write what they hold before the process ends.
+        let _ = stop_recording.send(true);
+        if let Some(r) = recorders {
+            let _ = r.await;
+        }
         dir.audit.record(Record::new("citywatch", "server.stop", addr.to_string()))?;
         dir.audit.checkpoint_now()?;
         anyhow::Ok(())

@@ -1,0 +1,207 @@
+//! `/api/v1/cameras/{id}/recordings` (what was recorded, for the timeline)
+//! and `/api/v1/cameras/{id}/view.mp4` (playback and export of any range).
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use citywatch_audit::{Permission, Record};
+use citywatch_video::playback::{build_mp4, spans, PlaybackError};
+use citywatch_video::recorder::Stream;
+use serde_json::json;
+
+use crate::auth::{audit, Caller};
+use crate::{ApiError, AppState};
+
+/// One request may export at most a day.
+const MAX_SPAN_S: i64 = 24 * 3600;
+/// Bytes per chunk of a streamed response.
+const CHUNK: u64 = 1 << 20;
+
+struct TimeRange {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    stream: Stream,
+}
+
+impl TimeRange {
+    fn start_90k(&self) -> i64 {
+        self.start.timestamp_micros() * 9 / 100
+    }
+    fn end_90k(&self) -> i64 {
+        self.end.timestamp_micros() * 9 / 100
+    }
+}
+
+fn time_range(params: &HashMap<String, String>, allowed: &[&str]) -> Result<TimeRange, ApiError> {
+    if let Some(k) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::BadRequest(format!("unknown query parameter {k}; expected {}", allowed.join(", "))));
+    }
+    let time = |name: &str| -> Result<DateTime<Utc>, ApiError> {
+        let v = params.get(name).ok_or_else(|| ApiError::field(name, "is required (RFC 3339, e.g. 2026-11-27T08:00:00Z)"))?;
+        DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::field(name, format!("must be an RFC 3339 time: {e}")))
+    };
+    let (start, end) = (time("start")?, time("end")?);
+    if end <= start {
+        return Err(ApiError::field("end", "must be after start"));
+    }
+    if (end - start).num_seconds() > MAX_SPAN_S {
+        return Err(ApiError::field("end", format!("the range may span at most {} hours", MAX_SPAN_S / 3600)));
+    }
+    let stream = match params.get("stream").map(String::as_str) {
+        None | Some("main") => Stream::Main,
+        Some("sub") => Stream::Sub,
+        Some(other) => return Err(ApiError::field("stream", format!("must be main or sub, got {other:?}"))),
+    };
+    Ok(TimeRange { start, end, stream })
+}
+
+fn from_90k(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t * 100 / 9).unwrap_or_default()
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let scope = caller.require(&state, Permission::ReadCameras, "listing recordings").await?;
+    if state.registry.snapshot().get(&id, &scope).is_none() {
+        return Err(ApiError::NotFound(format!("camera {id} not found")));
+    }
+    let range = time_range(&params, &["start", "end", "stream"])?;
+    let store = state.store.clone();
+    let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
+    let spans = tokio::task::spawn_blocking(move || spans(&store, &cam, stream, start, end)).await?.map_err(playback_error)?;
+    let mut gaps = Vec::new();
+    let mut cursor = start;
+    for s in &spans {
+        if s.start_90k > cursor {
+            gaps.push(json!({"start": from_90k(cursor), "end": from_90k(s.start_90k)}));
+        }
+        cursor = s.end_90k;
+    }
+    if cursor < end {
+        gaps.push(json!({"start": from_90k(cursor), "end": from_90k(end)}));
+    }
+    let spans: Vec<_> = spans.iter().map(|s| json!({"start": from_90k(s.start_90k), "end": from_90k(s.end_90k)})).collect();
+    Ok(Json(json!({"camera": id, "stream": range.stream.as_str(), "start": range.start, "end": range.end, "spans": spans, "gaps": gaps})))
+}
+
+pub async fn view_mp4(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let scope = caller.require(&state, Permission::PlayRecordings, "playing back video").await?;
+    let range = time_range(&params, &["start", "end", "stream", "purpose", "case_ref"])?;
+    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
+        return Err(ApiError::BadRequest("playback needs a purpose and a case_ref (query parameters purpose= and case_ref=); they are recorded in the audit log".into()));
+    };
+    if state.registry.snapshot().get(&id, &scope).is_none() {
+        return Err(ApiError::NotFound(format!("camera {id} not found")));
+    }
+    let (store, dir) = (state.store.clone(), state.sample_dir.clone());
+    let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
+    let mp4 = tokio::task::spawn_blocking(move || build_mp4(&store, &dir, &cam, stream, start, end)).await?;
+    let record = Record::new(caller.name(), "video.playback", &id)
+        .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
+        .detail(json!({"start": range.start, "end": range.end, "stream": range.stream.as_str()}));
+    let mp4 = match mp4 {
+        Ok(m) => m,
+        Err(e) => {
+            audit(&state, record.result("failed")).await?;
+            return Err(playback_error(e));
+        }
+    };
+    // Audited once per file, not per range request of the same player.
+    if !headers.contains_key(header::RANGE) || headers.get(header::RANGE).and_then(|v| v.to_str().ok()).is_some_and(|r| r.starts_with("bytes=0-")) {
+        audit(&state, record).await?;
+    }
+    let total = mp4.len();
+    let (status, start_byte, end_byte) = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => (StatusCode::OK, 0, total),
+        Some(r) => match parse_range(r, total) {
+            Some((a, b)) => (StatusCode::PARTIAL_CONTENT, a, b),
+            None => {
+                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{total}")).expect("ascii"));
+                return Ok(resp);
+            }
+        },
+    };
+    let mime = mp4.mime_type();
+    let mp4 = std::sync::Arc::new(mp4);
+    let chunks = futures::stream::unfold(start_byte, move |pos| {
+        let mp4 = mp4.clone();
+        async move {
+            if pos >= end_byte {
+                return None;
+            }
+            let next = (pos + CHUNK).min(end_byte);
+            let read = tokio::task::spawn_blocking(move || mp4.read_range(pos, next)).await;
+            let item = match read {
+                Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(std::io::Error::other(e)),
+            };
+            Some((item, next))
+        }
+    });
+    let mut resp = Response::new(Body::from_stream(chunks));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("video/mp4")));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(end_byte - start_byte));
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start_byte}-{}/{total}", end_byte - 1)).expect("ascii"));
+    }
+    Ok(resp)
+}
+
+/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range, as [start, end).
+fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = header.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (total.saturating_sub(n), total)
+        }
+        (a, "") => (a.parse().ok()?, total),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.saturating_add(1).min(total)),
+    };
+    (start < end && start < total).then_some((start, end))
+}
+
+fn playback_error(e: PlaybackError) -> ApiError {
+    match e {
+        PlaybackError::NothingRecorded => ApiError::NotFound(e.to_string()),
+        PlaybackError::Store(e) => e.into(),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 1000)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+    }
+}

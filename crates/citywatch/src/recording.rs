@@ -1,0 +1,103 @@
+//! Keeps one recorder running per configured camera stream, following the
+//! registry: cameras added, changed, disabled or deleted start, restart or
+//! stop their recorders within seconds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use citywatch_model::{Camera, CameraStatus};
+use citywatch_registry::Registry;
+use citywatch_store::Store;
+use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
+use citywatch_video::ingest::{IngestConfig, StreamHealth, Transport};
+use citywatch_video::recorder::Stream;
+use citywatch_video::sample_dir::SampleDir;
+use tokio::sync::watch;
+
+/// What a running recorder was started with; a change restarts it.
+#[derive(PartialEq)]
+struct Wanted {
+    url: String,
+    credentials: Option<String>,
+}
+
+struct Running {
+    wanted: Wanted,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+pub async fn keep_recorders(registry: Arc<Registry>, store: Arc<Store>, dir: Arc<SampleDir>, transport: Transport, mut shutdown: watch::Receiver<bool>) {
+    let status: StatusSink = {
+        let registry = registry.clone();
+        Arc::new(move |id: &str, s: CameraStatus| {
+            if let Err(e) = registry.set_status(id, s) {
+                tracing::warn!(camera = id, "recording camera status: {e}");
+            }
+        })
+    };
+    let mut running: HashMap<(String, &'static str), Running> = HashMap::new();
+    loop {
+        let snapshot = registry.snapshot();
+        let mut wanted: HashMap<(String, &'static str), Wanted> = HashMap::new();
+        for camera in snapshot.cameras.values().filter(|c| c.status != CameraStatus::Disabled) {
+            let s = store.clone();
+            let id = camera.id.clone();
+            let creds = tokio::task::spawn_blocking(move || s.camera_credentials(&id)).await;
+            let (main_cred, sub_cred) = match creds {
+                Ok(Ok(c)) => c,
+                _ => (None, None),
+            };
+            for (stream, url, credentials) in streams(camera, main_cred, sub_cred) {
+                wanted.insert((camera.id.clone(), stream.as_str()), Wanted { url, credentials });
+            }
+        }
+        running.retain(|key, r| {
+            let keep = wanted.get(key).is_some_and(|w| *w == r.wanted) && !r.task.is_finished();
+            if !keep {
+                let _ = r.stop.send(true);
+            }
+            keep
+        });
+        for (key, w) in wanted {
+            if running.contains_key(&key) {
+                continue;
+            }
+            let Ok(url) = url::Url::parse(&w.url) else {
+                tracing::warn!(camera = %key.0, "not recording: bad URL {}", w.url);
+                continue;
+            };
+            let mut ingest = IngestConfig::new(url);
+            ingest.transport = transport;
+            ingest.credentials = w.credentials.as_deref().map(|c| match c.split_once(':') {
+                Some((u, p)) => (u.to_owned(), p.to_owned()),
+                None => (c.to_owned(), String::new()),
+            });
+            let stream = if key.1 == "main" { Stream::Main } else { Stream::Sub };
+            let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: Arc::new(StreamHealth::default()) };
+            let (stop, stop_rx) = watch::channel(false);
+            let handle = tokio::spawn(record_stream(task, store.clone(), dir.clone(), status.clone(), stop_rx));
+            running.insert(key, Running { wanted: w, stop, task: handle });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    for (_, r) in running.drain() {
+        let _ = r.stop.send(true);
+        let _ = r.task.await;
+    }
+}
+
+fn streams(camera: &Camera, main_cred: Option<String>, sub_cred: Option<String>) -> Vec<(Stream, String, Option<String>)> {
+    let mut out = Vec::new();
+    if let Some(url) = &camera.main_url {
+        out.push((Stream::Main, url.clone(), main_cred));
+    }
+    if let Some(url) = &camera.sub_url {
+        out.push((Stream::Sub, url.clone(), sub_cred));
+    }
+    out
+}

@@ -1,0 +1,41 @@
+//! What flows from ingest to the recorder and the live hub.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    H264,
+    H265,
+}
+
+/// A video stream's codec parameters: what an MP4 sample entry needs.
+/// A camera may change them mid-stream (a new resolution); a new
+/// `VideoParams` then starts a new recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoParams {
+    pub codec: Codec,
+    pub width: u16,
+    pub height: u16,
+    /// e.g. "avc1.64001f", for MSE and the MP4 `codecs` parameter.
+    pub rfc6381_codec: String,
+    /// The AVCDecoderConfigurationRecord (H.264, the body of an `avcC` box)
+    /// or HEVCDecoderConfigurationRecord (H.265, body of `hvcC`).
+    pub extra_data: Vec<u8>,
+    /// Pixel aspect ratio (h_spacing, v_spacing), if the stream says.
+    pub pixel_aspect_ratio: Option<(u32, u32)>,
+}
+
+/// One encoded picture (an access unit) as the camera sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Presentation time on the 90 kHz clock, increasing within one session.
+    pub timestamp_90k: i64,
+    /// An IDR / IRAP picture: decoding can start here.
+    pub is_key: bool,
+    /// NAL units, each prefixed by its 4-byte big-endian length (the MP4
+    /// sample format), not Annex B start codes.
+    pub data: Bytes,
+    pub params: Arc<VideoParams>,
+}

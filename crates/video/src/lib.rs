@@ -1,0 +1,19 @@
+//! Video: RTSP ingest, recording without transcoding, the sample-file store
+//! and its index, MP4 building, and (later) the live hub.
+//!
+//! Owns everything between a camera's RTSP server and the bytes of an MP4.
+//! It never decodes or re-encodes video: frames are stored as the camera
+//! sent them (Moonfire NVR's design). It knows nothing of HTTP, users or
+//! analytics; callers pass it cameras and get frames, recordings and files.
+
+pub mod camera_recorder;
+pub mod frame;
+pub mod frame_index;
+pub mod ingest;
+pub mod mp4;
+pub mod playback;
+pub mod recorder;
+pub mod recovery;
+pub mod sample_dir;
+
+pub use frame::{Codec, Frame, VideoParams};

@@ -1,0 +1,105 @@
+//! From the index to an MP4 of any time range, and the list of what was
+//! recorded (spans and gaps) for the console's timeline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use citywatch_store::{RecordingRow, Store};
+
+use crate::frame_index;
+use crate::mp4::{Sample, Segment, VirtualMp4};
+use crate::recorder::{params_from_stored, Stream};
+use crate::sample_dir::SampleDir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybackError {
+    #[error("nothing was recorded between the requested start and end")]
+    NothingRecorded,
+    #[error("the recording index is damaged: {0}")]
+    Corrupt(String),
+    #[error("building the MP4: {0}")]
+    Mp4(String),
+    #[error(transparent)]
+    Store(#[from] citywatch_store::StoreError),
+}
+
+/// A stretch of continuous recording, in Unix 90 kHz units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start_90k: i64,
+    pub end_90k: i64,
+}
+
+/// Continuous spans overlapping [start, end), clipped to it. Recordings
+/// follow each other without a gap within a run.
+pub fn spans(store: &Store, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
+    let mut spans: Vec<Span> = Vec::new();
+    for r in store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)? {
+        let (s, e) = (r.start_90k.max(start_90k), (r.start_90k + r.duration_90k).min(end_90k));
+        match spans.last_mut() {
+            Some(last) if s <= last.end_90k => last.end_90k = last.end_90k.max(e),
+            _ => spans.push(Span { start_90k: s, end_90k: e }),
+        }
+    }
+    Ok(spans)
+}
+
+/// An MP4 of [start, end): from the last key frame at or before `start`
+/// (hidden by an edit list) to the last frame that begins before `end`.
+/// Gaps between recordings are closed up; `spans` says where they are.
+pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<VirtualMp4, PlaybackError> {
+    let rows = store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)?;
+    let mut params = HashMap::new();
+    let mut segments = Vec::new();
+    let mut skip_90k = 0u32;
+    for row in rows {
+        let frames = frame_index::decode(&row.frame_index).ok_or_else(|| PlaybackError::Corrupt(format!("recording {} ({})", row.id, row.file)))?;
+        let is_first = segments.is_empty();
+        let Some((first, count, offset, skip)) = select(&row, &frames, start_90k, end_90k, is_first) else { continue };
+        if is_first {
+            skip_90k = skip;
+        }
+        let p = match params.get(&row.params_id) {
+            Some(p) => Arc::clone(p),
+            None => {
+                let stored = store.video_params(row.params_id)?.ok_or_else(|| PlaybackError::Corrupt(format!("recording {} names missing parameters", row.id)))?;
+                let p = Arc::new(params_from_stored(stored));
+                params.insert(row.params_id, Arc::clone(&p));
+                p
+            }
+        };
+        segments.push(Segment {
+            params: p,
+            samples: frames[first..first + count].iter().map(|f| Sample { size: f.size, duration_90k: f.duration_90k, is_key: f.is_key }).collect(),
+            file: dir.path(&row.file),
+            file_offset: offset,
+        });
+    }
+    if segments.is_empty() {
+        return Err(PlaybackError::NothingRecorded);
+    }
+    let creation = start_90k / 90_000;
+    VirtualMp4::build(segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))
+}
+
+/// Which frames of a recording fall in [start, end): (first, count, byte
+/// offset of the first, lead-in to hide). An MP4 must start at a key frame,
+/// so the first segment starts at the last key frame at or before `start`
+/// and the lead-in up to `start` is hidden by the MP4's edit list.
+fn select(row: &RecordingRow, frames: &[frame_index::IndexedFrame], start_90k: i64, end_90k: i64, is_first: bool) -> Option<(usize, usize, u64, u32)> {
+    let mut times = Vec::with_capacity(frames.len());
+    let mut t = row.start_90k;
+    for f in frames {
+        times.push(t);
+        t += i64::from(f.duration_90k);
+    }
+    let end = times.partition_point(|&t| t < end_90k);
+    let key_at_or_before_start = (0..end).rev().find(|&i| frames[i].is_key && times[i] <= start_90k);
+    let first = match (is_first, key_at_or_before_start) {
+        (true, Some(i)) => i,
+        _ => (0..end).find(|&i| frames[i].is_key)?,
+    };
+    let skip = if is_first { (start_90k - times[first]).max(0) as u32 } else { 0 };
+    let offset = frames[..first].iter().map(|f| u64::from(f.size)).sum();
+    Some((first, end - first, offset, skip))
+}

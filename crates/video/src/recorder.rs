@@ -1,0 +1,205 @@
+//! Turning one camera stream's frames into recordings, without decoding.
+//!
+//! Write order (crash safety): frames are held until the next key frame
+//! closes their GOP; then the GOP's bytes are appended to the sample file and
+//! `fsync`ed, and only then is the recording's index row committed. A crash
+//! loses at most the GOP in memory; a file longer than its row (bytes
+//! written, row not committed) is cut back at start-up (`recovery`).
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use citywatch_store::{RecordingRow, Store, StoreError, StoredParams};
+
+use crate::frame_index::{self, IndexedFrame};
+use crate::sample_dir::SampleDir;
+use crate::{Codec, Frame, VideoParams};
+
+/// A recording is closed at the first key frame after this long.
+pub const MAX_RECORDING_90K: i64 = 60 * 90_000;
+/// A jump in camera timestamps larger than this (or backwards) ends the run.
+pub const MAX_FRAME_GAP_90K: i64 = 10 * 90_000;
+/// Duration given to the last frame of a stream that ended (unknown otherwise).
+const DEFAULT_FRAME_90K: u32 = 3_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("writing sample file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("recording index: {0}")]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Main,
+    Sub,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Main => "main",
+            Stream::Sub => "sub",
+        }
+    }
+}
+
+/// Unix time now, in 90 kHz units.
+pub fn wall_clock_90k() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    (since.as_micros() as i64) * 9 / 100
+}
+
+struct OpenRecording {
+    row: RecordingRow,
+    file: File,
+    params: Arc<VideoParams>,
+    /// Camera timestamp at which the recording ends (the next frame's).
+    end_ts: i64,
+    last_duration: u32,
+}
+
+pub struct Recorder {
+    store: Arc<Store>,
+    dir: Arc<SampleDir>,
+    camera_id: String,
+    stream: Stream,
+    /// Frames since the last key frame, not yet on disk.
+    gop: Vec<Frame>,
+    /// Wall clock when the GOP's first frame arrived; starts a new run.
+    gop_wall_90k: i64,
+    open: Option<OpenRecording>,
+}
+
+impl Recorder {
+    pub fn new(store: Arc<Store>, dir: Arc<SampleDir>, camera_id: &str, stream: Stream) -> Recorder {
+        Recorder { store, dir, camera_id: camera_id.to_owned(), stream, gop: Vec::new(), gop_wall_90k: 0, open: None }
+    }
+
+    /// Takes one frame. Frames before the first key frame are dropped (they
+    /// cannot be decoded). Writes to disk when a key frame closes a GOP.
+    pub fn push(&mut self, frame: Frame, wall_90k: i64) -> Result<(), RecordError> {
+        if let Some(last) = self.gop.last() {
+            let delta = frame.timestamp_90k - last.timestamp_90k;
+            if delta <= 0 || delta > MAX_FRAME_GAP_90K {
+                tracing::warn!(camera = %self.camera_id, delta, "timestamp jump; closing the recording run");
+                self.finish()?;
+            } else if frame.is_key {
+                self.flush_gop(Some(frame.timestamp_90k))?;
+            }
+        }
+        if self.gop.is_empty() {
+            if !frame.is_key {
+                return Ok(());
+            }
+            self.gop_wall_90k = wall_90k;
+        }
+        self.gop.push(frame);
+        Ok(())
+    }
+
+    /// The stream ended (disconnect, shutdown): writes what is held and
+    /// closes the recording. The next frame starts a new run.
+    pub fn finish(&mut self) -> Result<(), RecordError> {
+        if !self.gop.is_empty() {
+            self.flush_gop(None)?;
+        }
+        self.open = None;
+        Ok(())
+    }
+
+    fn flush_gop(&mut self, next_ts: Option<i64>) -> Result<(), RecordError> {
+        let gop = std::mem::take(&mut self.gop);
+        let Some(first) = gop.first() else { return Ok(()) };
+        let params = first.params.clone();
+        let first_ts = first.timestamp_90k;
+        let continues = self.open.as_ref().is_some_and(|o| o.end_ts == first_ts && o.params == params);
+        let full = self.open.as_ref().is_some_and(|o| o.row.duration_90k >= MAX_RECORDING_90K);
+        if !continues || full {
+            let (run_id, start_90k) = match (&self.open, continues) {
+                (Some(o), true) => (o.row.run_id, o.row.start_90k + o.row.duration_90k),
+                _ => (self.gop_wall_90k, self.gop_wall_90k),
+            };
+            self.open = Some(self.open_recording(run_id, start_90k, &params)?);
+        }
+        let open = self.open.as_mut().expect("opened above");
+        let mut bytes = Vec::with_capacity(gop.iter().map(|f| f.data.len()).sum());
+        let mut duration = 0i64;
+        for (i, f) in gop.iter().enumerate() {
+            let d = match gop.get(i + 1).map(|n| n.timestamp_90k).or(next_ts) {
+                Some(next) => (next - f.timestamp_90k) as u32,
+                None => open.last_duration.max(1),
+            };
+            open.last_duration = if d > 0 { d } else { DEFAULT_FRAME_90K };
+            frame_index::append(&mut open.row.frame_index, IndexedFrame { size: f.data.len() as u32, duration_90k: d, is_key: f.is_key });
+            bytes.extend_from_slice(&f.data);
+            duration += i64::from(d);
+        }
+        let io_err = |source| RecordError::Io { path: open.row.file.clone(), source };
+        open.file.write_all(&bytes).map_err(io_err)?;
+        open.file.sync_data().map_err(|source| RecordError::Io { path: open.row.file.clone(), source })?;
+        open.row.frames += gop.len() as i64;
+        open.row.bytes += bytes.len() as i64;
+        open.row.duration_90k += duration;
+        open.end_ts = first_ts + duration;
+        open.row.id = self.store.put_recording(&open.row)?;
+        Ok(())
+    }
+
+    fn open_recording(&self, run_id: i64, start_90k: i64, params: &Arc<VideoParams>) -> Result<OpenRecording, RecordError> {
+        let params_id = self.store.video_params_id(&stored_params(params))?;
+        let ext = match params.codec {
+            Codec::H264 => "h264",
+            Codec::H265 => "h265",
+        };
+        let file = format!("{}/{}/{start_90k}.{ext}", self.camera_id, self.stream.as_str());
+        let handle = self.dir.create(&file).map_err(|source| RecordError::Io { path: file.clone(), source })?;
+        Ok(OpenRecording {
+            row: RecordingRow {
+                id: 0,
+                camera_id: self.camera_id.clone(),
+                stream: self.stream.as_str().into(),
+                run_id,
+                start_90k,
+                duration_90k: 0,
+                frames: 0,
+                bytes: 0,
+                params_id,
+                file,
+                frame_index: Vec::new(),
+            },
+            file: handle,
+            params: params.clone(),
+            end_ts: 0,
+            last_duration: DEFAULT_FRAME_90K,
+        })
+    }
+}
+
+pub fn stored_params(p: &VideoParams) -> StoredParams {
+    StoredParams {
+        codec: match p.codec {
+            Codec::H264 => "h264".into(),
+            Codec::H265 => "h265".into(),
+        },
+        width: p.width,
+        height: p.height,
+        rfc6381_codec: p.rfc6381_codec.clone(),
+        extra_data: p.extra_data.clone(),
+        pixel_aspect_ratio: p.pixel_aspect_ratio,
+    }
+}
+
+pub fn params_from_stored(p: StoredParams) -> VideoParams {
+    VideoParams {
+        codec: if p.codec == "h265" { Codec::H265 } else { Codec::H264 },
+        width: p.width,
+        height: p.height,
+        rfc6381_codec: p.rfc6381_codec,
+        extra_data: p.extra_data,
+        pixel_aspect_ratio: p.pixel_aspect_ratio,
+    }
+}
