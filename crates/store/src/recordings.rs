@@ -98,6 +98,26 @@ impl Store {
         Ok(r.id)
     }
 
+    /// Inserts many finished recordings in one transaction (fixtures,
+    /// benchmarks, migrations from other recorders). Returns their ids.
+    pub fn insert_recordings(&self, rows: &[RecordingRow]) -> Result<Vec<i64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut ids = Vec::with_capacity(rows.len());
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO recording (camera_id, stream, run_id, start_90k, duration_90k, frames, bytes, params_id, file, frame_index)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for r in rows {
+                stmt.execute(params![r.camera_id, r.stream, r.run_id, r.start_90k, r.duration_90k, r.frames, r.bytes, r.params_id, r.file, r.frame_index])?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
     /// Recordings of a camera's stream overlapping [start, end), in time order.
     pub fn recordings_between(&self, camera_id: &str, stream: &str, start_90k: i64, end_90k: i64) -> Result<Vec<RecordingRow>> {
         let conn = self.conn();
