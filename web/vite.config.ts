@@ -28,7 +28,8 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      "/api": { target: backend, changeOrigin: false },
+      // ws: /api/v1/live is a WebSocket.
+      "/api": { target: backend, changeOrigin: false, ws: true },
       "/health": { target: backend, changeOrigin: false },
     },
   },

@@ -43,6 +43,18 @@ export interface ConsoleConfig {
   zoom: number;
 }
 
+export interface TimeSpan {
+  start: string;
+  end: string;
+}
+
+/** What was recorded between two times (at most 24 hours apart). */
+export interface Recordings {
+  camera: string;
+  spans: TimeSpan[];
+  gaps: TimeSpan[];
+}
+
 export type LonLat = [number, number];
 
 export interface PolygonGeometry {
@@ -178,5 +190,9 @@ export const api = {
   },
   searchPolygon(polygon: PolygonGeometry, signal?: AbortSignal): Promise<Camera[]> {
     return request<Camera[]>("/api/v1/cameras/search", { method: "POST", body: polygon, signal });
+  },
+  recordings(id: string, start: Date, end: Date, signal?: AbortSignal): Promise<Recordings> {
+    const q = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+    return request<Recordings>(`/api/v1/cameras/${encodeURIComponent(id)}/recordings?${q}`, { signal });
   },
 };

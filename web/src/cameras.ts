@@ -128,7 +128,7 @@ export class CameraList {
 export function renderDetails(
   el: HTMLElement,
   cam: Camera,
-  actions: { onClose(): void; onFly(): void; onSees(): void },
+  actions: { onClose(): void; onFly(): void; onSees(): void; onLive?(): void; onTimeline?(): void },
 ): void {
   const fmtNum = (v: number | null | undefined, unit: string, digits = 1) =>
     v === null || v === undefined || !Number.isFinite(v) ? "—" : `${Number(v.toFixed(digits))}${unit === "°" ? "" : " "}${unit}`;
@@ -154,11 +154,22 @@ export function renderDetails(
   fly.addEventListener("click", actions.onFly);
   const sees = h("button", { type: "button", class: "btn" }, "Cameras seeing this spot");
   sees.addEventListener("click", actions.onSees);
+  const video: HTMLButtonElement[] = [];
+  if (actions.onLive) {
+    const live = h("button", { type: "button", class: "btn btn-primary", "data-testid": "watch-live" }, "Watch live");
+    live.addEventListener("click", actions.onLive);
+    video.push(live);
+  }
+  if (actions.onTimeline) {
+    const tl = h("button", { type: "button", class: "btn", "data-testid": "open-timeline" }, "Recordings");
+    tl.addEventListener("click", actions.onTimeline);
+    video.push(tl);
+  }
 
   el.replaceChildren(
     h("div", { class: "section-head" }, h("h2", { id: "details-title" }, "Camera details"), close),
     h("dl", { class: "details" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-field": k.toLowerCase().replace(/\s+/g, "-") }, v)])),
-    h("div", { class: "details-actions" }, fly, sees),
+    h("div", { class: "details-actions" }, video, fly, sees),
   );
   el.dataset.cameraId = cam.id;
   el.hidden = false;

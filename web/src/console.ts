@@ -6,6 +6,9 @@ import { CameraList, renderDetails } from "./cameras";
 import { h } from "./dom";
 import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
 import { ResultsPanel } from "./results";
+import { LiveConnection } from "./live";
+import { Timeline, type Purpose } from "./timeline";
+import { VideoWall } from "./wall";
 import { Tools, queryShape, querySubtitle, queryTitle, type Query, type ToolName } from "./tools";
 
 declare global {
@@ -48,6 +51,33 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   let tools: Tools | null = null;
   const byId = new Map<string, Camera>();
   let queryAbort: AbortController | null = null;
+  // What the grants allow (the server checks again): live view and playback.
+  const roles = new Set(me.grants.map((g) => g.role));
+  const canLive = ["supervisor", "operator", "dispatcher", "officer"].some((r) => roles.has(r));
+  const canPlay = ["supervisor", "operator"].some((r) => roles.has(r));
+  const live = new LiveConnection();
+  let purpose: Purpose | null = null;
+  const purposeStore = {
+    get: () => (purpose && purpose.purpose && purpose.caseRef ? purpose : null),
+    set: (p: Purpose) => (purpose = p),
+  };
+  let timeline: Timeline | null = null;
+  const timelineHost = h("div", { class: "timeline-host" });
+  function openTimeline(cam: Camera) {
+    if (timeline) timeline.setCamera(cam);
+    else {
+      timeline = new Timeline(cam, canPlay, purposeStore, closeTimeline);
+      timelineHost.appendChild(timeline.el);
+    }
+  }
+  function closeTimeline() {
+    timeline?.destroy();
+    timeline?.el.remove();
+    timeline = null;
+  }
+  const wallBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "wall-toggle", hidden: !canLive, title: "Show or hide the video wall" }, "Wall");
+  const wall = new VideoWall(live, openTimeline, (n) => (wallBtn.textContent = n ? `Wall (${n})` : "Wall"));
+  wallBtn.addEventListener("click", () => wall.toggle());
 
   const reportError = (e: unknown) => {
     if (destroyed) return;
@@ -98,6 +128,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     hint,
     h("div", { class: "spacer" }),
     h("div", { class: "header-stat", title: "Cameras on the map" }, countEl, " cameras"),
+    wallBtn,
     h("div", { class: "user", "data-testid": "username", title: grantsSummary(me) }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
     logoutBtn,
   );
@@ -109,7 +140,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     "aria-labelledby": "details-title",
     hidden: true,
   });
-  const results = new ResultsPanel((c) => pickCamera(c, false), () => clearQuery());
+  const results = new ResultsPanel((c) => pickCamera(c, false), () => clearQuery(), canLive ? (cams) => wall.openAll(cams) : undefined);
   const list = new CameraList((c) => pickCamera(c, true));
   const side = h("aside", { class: "side-panel", "aria-label": "Results and cameras" }, results.el, details, list.el);
 
@@ -126,7 +157,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), "Query match"),
     h("div", { class: "legend-row" }, h("span", { class: "legend-cone" }), "Field of view"),
   );
-  const mapWrap = h("div", { class: "map-wrap" }, mapEl, loadingEl, banner.el, legend);
+  const mapWrap = h("div", { class: "map-wrap" }, mapEl, loadingEl, legend, wall.el, timelineHost, banner.el);
 
   root.replaceChildren(h("div", { class: "app" }, header, h("div", { class: "workspace" }, mapWrap, side)));
 
@@ -142,6 +173,8 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       onClose: closeDetails,
       onFly: () => flyTo(cam),
       onSees: () => runQuery({ kind: "near", center: [cam.lon, cam.lat], radiusM: 150 }, null),
+      onLive: canLive && (cam.main_url || cam.sub_url) ? () => wall.open(cam) : undefined,
+      onTimeline: () => openTimeline(cam),
     });
   }
 
@@ -297,6 +330,9 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   return {
     destroy() {
       destroyed = true;
+      closeTimeline();
+      wall.destroy();
+      live.close();
       queryAbort?.abort();
       document.removeEventListener("keydown", onKey);
       tools?.destroy();

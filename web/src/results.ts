@@ -14,6 +14,8 @@ export class ResultsPanel {
   constructor(
     private readonly onPick: (c: Camera) => void,
     onClear: () => void,
+    /** Opens the cameras found together on the video wall; absent without live permission. */
+    private readonly onWatchAll?: (cameras: Camera[]) => void,
   ) {
     this.title = h("h2", { id: "results-title" }, "Results");
     this.subtitle = h("div", { class: "results-sub" });
@@ -71,7 +73,13 @@ export class ResultsPanel {
         btn.addEventListener("click", () => this.onPick(c));
         list.appendChild(h("li", {}, btn));
       }
-      this.body.replaceChildren(count, list);
+      const watch: HTMLElement[] = [];
+      if (this.onWatchAll) {
+        const b = h("button", { type: "button", class: "btn btn-primary btn-small", "data-testid": "watch-all-live" }, cameras.length > 16 ? "Watch first 16 live" : "Watch all live");
+        b.addEventListener("click", () => this.onWatchAll?.(cameras));
+        watch.push(h("div", { class: "results-actions" }, b));
+      }
+      this.body.replaceChildren(count, ...watch, list);
     }
     this.el.dataset.state = "done";
     this.el.dataset.seq = String(seq);

@@ -50,7 +50,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return auth.strip_prefix("Bearer ").map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
     }

@@ -5,8 +5,9 @@
 //! the OpenAPI document and the static console files. It is the only crate
 //! that knows HTTP; domain crates get plain values. Every route but login,
 //! health, the OpenAPI document and the console's static files requires a
-//! session, and each handler asks `citywatch-audit`'s policy for the
-//! permission it needs before touching data.
+//! session (`/metrics` alternatively the configured scrape token), and each
+//! handler asks `citywatch-audit`'s policy for the permission it needs
+//! before touching data.
 
 mod assets;
 mod auth;
@@ -15,11 +16,15 @@ mod cameras;
 mod console;
 mod districts;
 mod error;
+mod legal_holds;
+mod live;
 mod audit_log;
 mod openapi;
 mod recordings;
+mod retention;
 mod state;
 mod users;
+mod video_health;
 
 use std::net::SocketAddr;
 
@@ -50,6 +55,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cameras/{id}", get(cameras::get_one).put(cameras::replace).delete(cameras::remove))
         .route("/api/v1/cameras/{id}/recordings", get(recordings::list))
         .route("/api/v1/cameras/{id}/view.mp4", get(recordings::view_mp4))
+        .route("/api/v1/live", get(live::socket))
+        .route("/api/v1/cameras/{id}/health", get(video_health::camera))
+        .route("/api/v1/cameras/{id}/retention", get(retention::get).put(retention::put))
+        .route("/api/v1/legal-holds", get(legal_holds::list).post(legal_holds::create))
+        .route("/api/v1/legal-holds/{id}", delete(legal_holds::release))
+        .route("/metrics", get(video_health::metrics))
         .route("/api/v1/districts", get(districts::list))
         .route("/api/v1/districts/{name}", put(districts::put))
         .route("/api/v1/users", get(users::list).post(users::create))
@@ -68,6 +79,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(live::tune_socket);
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

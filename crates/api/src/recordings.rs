@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record};
-use citywatch_video::playback::{build_mp4, spans, PlaybackError};
+use citywatch_video::playback::{build_mp4, spans_checked, PlaybackError};
 use citywatch_video::recorder::Stream;
 use serde_json::json;
 
@@ -70,9 +70,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<
         return Err(ApiError::NotFound(format!("camera {id} not found")));
     }
     let range = time_range(&params, &["start", "end", "stream"])?;
-    let store = state.store.clone();
+    let (store, dir) = (state.store.clone(), state.sample_dir.clone());
     let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
-    let spans = tokio::task::spawn_blocking(move || spans(&store, &cam, stream, start, end)).await?.map_err(playback_error)?;
+    // Damaged recordings (file missing or truncated) are gaps, listed with why.
+    let (spans, damaged) = tokio::task::spawn_blocking(move || spans_checked(&store, &dir, &cam, stream, start, end)).await?.map_err(playback_error)?;
+    let damaged: Vec<_> = damaged.iter().map(|d| json!({"start": from_90k(d.start_90k), "end": from_90k(d.end_90k), "problem": d.problem.to_string()})).collect();
     let mut gaps = Vec::new();
     let mut cursor = start;
     for s in &spans {
@@ -85,7 +87,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<
         gaps.push(json!({"start": from_90k(cursor), "end": from_90k(end)}));
     }
     let spans: Vec<_> = spans.iter().map(|s| json!({"start": from_90k(s.start_90k), "end": from_90k(s.end_90k)})).collect();
-    Ok(Json(json!({"camera": id, "stream": range.stream.as_str(), "start": range.start, "end": range.end, "spans": spans, "gaps": gaps})))
+    Ok(Json(json!({"camera": id, "stream": range.stream.as_str(), "start": range.start, "end": range.end, "spans": spans, "gaps": gaps, "damaged": damaged})))
 }
 
 pub async fn view_mp4(

@@ -29,6 +29,14 @@ pub struct Inner {
     pub session_ttl: chrono::Duration,
     /// Where recordings' sample files live.
     pub sample_dir: Arc<citywatch_video::sample_dir::SampleDir>,
+    /// Ingest and retention health, for `/cameras/{id}/health` and `/metrics`.
+    pub health: Arc<citywatch_video::health::HealthRegistry>,
+    /// A bearer token that may read `/metrics` without a session (for a
+    /// Prometheus scraper); `None`: sessions only.
+    pub metrics_token: Option<String>,
+    /// Live frames of every camera stream, fed by the recorders, read by
+    /// `/api/v1/live` viewers.
+    pub live: Arc<citywatch_video::live::LiveHub>,
     pub(crate) limiter: LoginLimiter,
 }
 
@@ -44,6 +52,9 @@ impl AppState {
         basemap: Option<Value>,
         session_ttl: chrono::Duration,
         sample_dir: Arc<citywatch_video::sample_dir::SampleDir>,
+        health: Arc<citywatch_video::health::HealthRegistry>,
+        metrics_token: Option<String>,
+        live: Arc<citywatch_video::live::LiveHub>,
     ) -> AppState {
         AppState(Arc::new(Inner {
             store,
@@ -53,6 +64,9 @@ impl AppState {
             basemap,
             session_ttl,
             sample_dir,
+            health,
+            metrics_token,
+            live,
             limiter: LoginLimiter::default(),
         }))
     }

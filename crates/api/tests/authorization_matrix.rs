@@ -77,6 +77,32 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             let g = s.store.add_grant("target", Role::Officer, None, None).unwrap();
             (format!("/api/v1/users/target/grants/{}", g.id), None)
         }
+        ("get", "/api/v1/cameras/{id}/health" | "/api/v1/cameras/{id}/retention") => {
+            make_camera().await;
+            (path.replace("{id}", &id), None)
+        }
+        ("put", "/api/v1/cameras/{id}/retention") => {
+            make_camera().await;
+            (path.replace("{id}", &id), Some(json!({"max_age_days": 7, "max_bytes": null})))
+        }
+        ("post", "/api/v1/legal-holds") => {
+            make_camera().await;
+            let body = json!({"camera_id": id, "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z", "purpose": "matrix test", "case_ref": "T-1", "expires_at": (Utc::now() + Duration::days(1)).to_rfc3339()});
+            (path.to_owned(), Some(body))
+        }
+        ("delete", "/api/v1/legal-holds/{id}") => {
+            make_camera().await;
+            let hold = citywatch_store::NewLegalHold {
+                camera_id: id.clone(),
+                start_90k: 0,
+                end_90k: 90_000,
+                purpose: "matrix test".into(),
+                case_ref: "T-1".into(),
+                created_by: "root".into(),
+                expires_at: Utc::now() + Duration::days(1),
+            };
+            (format!("/api/v1/legal-holds/{}", s.store.add_legal_hold(&hold, Utc::now()).unwrap().id), None)
+        }
         (_, p) if p.contains('{') => panic!("no request defined for {method} {path}: add one to this test"),
         _ => (path.to_owned(), None),
     };
@@ -91,6 +117,10 @@ async fn call(s: &TestServer, token: Option<&str>, case: &Case) -> (u16, Value) 
     let mut req = s.client.request(case.method.to_uppercase().parse().unwrap(), s.url(&case.path));
     if let Some(t) = token {
         req = req.bearer_auth(t);
+    }
+    if case.path == "/api/v1/live" {
+        // A WebSocket handshake: allowed callers get 101 Switching Protocols.
+        req = req.header("connection", "upgrade").header("upgrade", "websocket").header("sec-websocket-version", "13").header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     }
     if let Some(b) = &case.body {
         req = if case.raw_csv { req.body(b.to_string()) } else { req.json(b) };
@@ -120,6 +150,11 @@ fn rule(method: &str, path: &str) -> Rule {
         ("get", "/api/v1/audit") => Rule::Roles(&[Role::Auditor]),
         ("get", "/api/v1/cameras/{id}/recordings") => Rule::Roles(READERS),
         ("get", "/api/v1/cameras/{id}/view.mp4") => Rule::Roles(&[Role::Supervisor, Role::Operator]),
+        ("get", "/api/v1/live") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer]),
+        ("get", "/api/v1/cameras/{id}/health" | "/api/v1/cameras/{id}/retention") => Rule::Roles(READERS),
+        ("put", "/api/v1/cameras/{id}/retention") => Rule::Roles(&[Role::Admin]),
+        (_, "/api/v1/legal-holds" | "/api/v1/legal-holds/{id}") => Rule::Roles(&[Role::Supervisor]),
+        ("get", "/metrics") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
         _ => panic!("{method} {path} has no rule in the authorization specification: add one"),
     }
 }
@@ -152,7 +187,7 @@ fn the_openapi_table_documents_the_specified_access() {
 
 fn outcome(status: u16) -> &'static str {
     match status {
-        200 | 201 | 204 => "ok",
+        101 | 200 | 201 | 204 => "ok",
         401 => "unauthenticated",
         403 => "forbidden",
         404 => "not found",

@@ -21,6 +21,13 @@ pub enum Permission {
     /// Play back and export recorded video (each time with a purpose and
     /// case reference, audited).
     PlayRecordings,
+    /// Place, list and release legal holds on recordings (each with a
+    /// purpose and case reference, audited).
+    ManageLegalHolds,
+    /// Read ingest and retention metrics (`/metrics`) for the whole system.
+    ReadMetrics,
+    /// Watch cameras live (each subscription audited).
+    ViewLive,
 }
 
 impl Permission {
@@ -33,6 +40,9 @@ impl Permission {
             Permission::ManageUsers => &[Admin],
             Permission::ReadAudit => &[Auditor],
             Permission::PlayRecordings => &[Supervisor, Operator],
+            Permission::ManageLegalHolds => &[Supervisor],
+            Permission::ReadMetrics => &[Admin, Supervisor],
+            Permission::ViewLive => &[Supervisor, Operator, Dispatcher, Officer],
         }
     }
 }

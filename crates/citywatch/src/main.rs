@@ -5,6 +5,7 @@ mod cmds;
 mod config;
 mod data_dir;
 mod recording;
+mod retention;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Command {
     Serve(cmds::serve::Args),
     /// Make a simulated city (Belgrade, 10 districts, 240 cameras) in a fresh data directory and serve it.
     Demo(cmds::demo::Args),
+    /// Serve simulated RTSP cameras (synthetic streets with licence plates) and write their ground truth.
+    #[command(long_about = cmds::sim::LONG_ABOUT)]
+    Sim(cmds::sim::Args),
     /// Manage users and grants directly in a data directory.
     #[command(subcommand)]
     Admin(cmds::admin::Command),
@@ -35,6 +39,8 @@ enum Command {
     /// Check the audit log offline, show the checkpoint public key, or sign a checkpoint.
     #[command(subcommand)]
     Audit(cmds::audit::Command),
+    /// Check every recording against its sample file and frame index; exits 1 if any is damaged.
+    Check(cmds::check::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,9 +52,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => cmds::serve::run(args),
         Command::Demo(args) => cmds::demo::run(args),
+        Command::Sim(args) => cmds::sim::run(args),
         Command::Admin(cmd) => cmds::admin::run(cmd),
         Command::Import(cmd) => cmds::import::run(cmd),
         Command::Audit(cmd) => cmds::audit::run(cmd),
+        Command::Check(args) => cmds::check::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Keeps one recorder running per configured camera stream, following the
 //! registry: cameras added, changed, disabled or deleted start, restart or
-//! stop their recorders within seconds.
+//! stop their recorders within seconds. Every recorder also publishes its
+//! frames to the shared live hub, which `/api/v1/live` viewers read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use citywatch_model::{Camera, CameraStatus};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
-use citywatch_video::ingest::{IngestConfig, StreamHealth, Transport};
+use citywatch_video::health::HealthRegistry;
+use citywatch_video::ingest::{IngestConfig, Transport};
+use citywatch_video::live::LiveHub;
 use citywatch_video::recorder::Stream;
 use citywatch_video::sample_dir::SampleDir;
 use tokio::sync::watch;
@@ -28,7 +31,16 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-pub async fn keep_recorders(registry: Arc<Registry>, store: Arc<Store>, dir: Arc<SampleDir>, transport: Transport, mut shutdown: watch::Receiver<bool>) {
+pub async fn keep_recorders(
+    registry: Arc<Registry>,
+    store: Arc<Store>,
+    dir: Arc<SampleDir>,
+    health: Arc<HealthRegistry>,
+    live: Arc<LiveHub>,
+    transport: Transport,
+    record_tag: Option<String>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let status: StatusSink = {
         let registry = registry.clone();
         Arc::new(move |id: &str, s: CameraStatus| {
@@ -41,7 +53,9 @@ pub async fn keep_recorders(registry: Arc<Registry>, store: Arc<Store>, dir: Arc
     loop {
         let snapshot = registry.snapshot();
         let mut wanted: HashMap<(String, &'static str), Wanted> = HashMap::new();
-        for camera in snapshot.cameras.values().filter(|c| c.status != CameraStatus::Disabled) {
+        // With `[video] record_tag` set, only cameras carrying the tag record.
+        let tagged = |c: &Camera| record_tag.as_ref().is_none_or(|t| c.tags.contains(t));
+        for camera in snapshot.cameras.values().filter(|c| c.status != CameraStatus::Disabled && tagged(c)) {
             let s = store.clone();
             let id = camera.id.clone();
             let creds = tokio::task::spawn_blocking(move || s.camera_credentials(&id)).await;
@@ -57,6 +71,9 @@ pub async fn keep_recorders(registry: Arc<Registry>, store: Arc<Store>, dir: Arc
             let keep = wanted.get(key).is_some_and(|w| *w == r.wanted) && !r.task.is_finished();
             if !keep {
                 let _ = r.stop.send(true);
+            }
+            if !wanted.contains_key(key) {
+                health.remove(&key.0, stream_of(key.1));
             }
             keep
         });
@@ -74,8 +91,8 @@ pub async fn keep_recorders(registry: Arc<Registry>, store: Arc<Store>, dir: Arc
                 Some((u, p)) => (u.to_owned(), p.to_owned()),
                 None => (c.to_owned(), String::new()),
             });
-            let stream = if key.1 == "main" { Stream::Main } else { Stream::Sub };
-            let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: Arc::new(StreamHealth::default()) };
+            let stream = stream_of(key.1);
+            let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: health.stream(&key.0, stream), live: Some(live.clone()) };
             let (stop, stop_rx) = watch::channel(false);
             let handle = tokio::spawn(record_stream(task, store.clone(), dir.clone(), status.clone(), stop_rx));
             running.insert(key, Running { wanted: w, stop, task: handle });
@@ -88,6 +105,14 @@ pub async fn keep_recorders(registry: Arc<Registry>, store: Arc<Store>, dir: Arc
     for (_, r) in running.drain() {
         let _ = r.stop.send(true);
         let _ = r.task.await;
+    }
+}
+
+fn stream_of(name: &str) -> Stream {
+    if name == "main" {
+        Stream::Main
+    } else {
+        Stream::Sub
     }
 }
 

@@ -8,6 +8,14 @@ use serde_json::{json, Value};
 
 /// (lat, lon) of the demo city's centre.
 pub const BELGRADE: (f64, f64) = (44.8125, 20.4612);
+/// Where the demo's cameras are served unless told otherwise
+/// (`citywatch demo --sim-listen`).
+pub const DEFAULT_RTSP_AUTHORITY: &str = "127.0.0.1:8554";
+/// Tag of the demo cameras that record (`[video] record_tag`): recording
+/// all 240 would be too much for a laptop.
+pub const RECORDED_TAG: &str = "recorded";
+/// How many demo cameras carry [`RECORDED_TAG`].
+const RECORDED_CAMERAS: usize = 16;
 
 const DISTRICT_NAMES: [&str; 10] = [
     "Zemun", "Novi Beograd", "Stari Grad", "Palilula", "Zvezdara",
@@ -70,7 +78,15 @@ fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
 
+/// The demo city with cameras at `rtsp://127.0.0.1:8554/cam-NNNN/{main,sub}`.
 pub fn demo_city(seed: u64, cameras_per_district: usize) -> DemoCity {
+    demo_city_at(seed, cameras_per_district, DEFAULT_RTSP_AUTHORITY)
+}
+
+/// The demo city with camera URLs `rtsp://{authority}/cam-NNNN/{main,sub}`
+/// (`authority` is `host:port`). Sixteen cameras, spread over the city,
+/// are tagged [`RECORDED_TAG`].
+pub fn demo_city_at(seed: u64, cameras_per_district: usize, authority: &str) -> DemoCity {
     let frame = Frame::new(BELGRADE);
     let mut rng = StdRng::seed_from_u64(seed);
     let (cols, rows) = (5, 2);
@@ -109,6 +125,9 @@ pub fn demo_city(seed: u64, cameras_per_district: usize) -> DemoCity {
     // Cameras at intersections inside each district, looking down one of the
     // four street directions; a few domes.
     let mut cameras = Vec::new();
+    let total = DISTRICT_NAMES.len() * cameras_per_district;
+    // Every (total / 16)-th camera, starting with the first.
+    let recorded_every = (total / RECORDED_CAMERAS).max(1);
     let per_tile_u = (TILE_W_M / BLOCK_M) as i32;
     let per_tile_v = (TILE_H_M / BLOCK_M) as i32;
     for (i, name) in DISTRICT_NAMES.iter().enumerate() {
@@ -131,6 +150,9 @@ pub fn demo_city(seed: u64, cameras_per_district: usize) -> DemoCity {
             let n = cameras.len() + 1;
             let id = format!("cam-{n:04}");
             let kind_tag = if i % 3 == 0 { "traffic" } else if side % 2 == 0 { "street" } else { "junction" };
+            let index = n - 1;
+            let recorded = index % recorded_every == 0 && index / recorded_every < RECORDED_CAMERAS;
+            let tags: Vec<&str> = if recorded { vec![kind_tag, RECORDED_TAG] } else { vec![kind_tag] };
             let obj = json!({
                 "id": id,
                 "name": format!("{name} {} #{n}", if dome { "dome" } else { "junction" }),
@@ -140,9 +162,9 @@ pub fn demo_city(seed: u64, cameras_per_district: usize) -> DemoCity {
                 "fov_deg": if dome { 360.0 } else { [60.0, 75.0, 90.0][rng.gen_range(0..3)] },
                 "range_m": if dome { 40.0 } else { rng.gen_range(6..13) as f64 * 10.0 },
                 "district": name,
-                "tags": [kind_tag],
-                "main_url": format!("rtsp://127.0.0.1:8554/{id}/main"),
-                "sub_url": format!("rtsp://127.0.0.1:8554/{id}/sub"),
+                "tags": tags,
+                "main_url": format!("rtsp://{authority}/{id}/main"),
+                "sub_url": format!("rtsp://{authority}/{id}/sub"),
             });
             let update = CameraUpdate::from_json(obj.as_object().expect("object"), None)
                 .unwrap_or_else(|e| panic!("demo camera {id} is invalid: {e:?}"));
@@ -170,6 +192,14 @@ mod tests {
         assert_eq!(a.districts.len(), 10);
         let ids: std::collections::HashSet<_> = a.cameras.iter().map(|c| &c.camera.id).collect();
         assert_eq!(ids.len(), 240);
+        let recorded: Vec<_> = a.cameras.iter().filter(|c| c.camera.tags.iter().any(|t| t == RECORDED_TAG)).collect();
+        assert_eq!(recorded.len(), 16);
+        let districts: std::collections::HashSet<_> = recorded.iter().map(|c| &c.camera.district).collect();
+        assert!(districts.len() >= 8, "recorded cameras are spread over the city: {districts:?}");
+        assert_eq!(a.cameras[0].camera.main_url.as_deref(), Some("rtsp://127.0.0.1:8554/cam-0001/main"));
+        let moved = demo_city_at(7, 24, "10.0.0.9:9554");
+        assert_eq!(moved.cameras[239].camera.sub_url.as_deref(), Some("rtsp://10.0.0.9:9554/cam-0240/sub"));
+        assert_eq!(demo_city(7, 1).cameras.iter().filter(|c| c.camera.tags.iter().any(|t| t == RECORDED_TAG)).count(), 10);
         for c in &a.cameras {
             assert!((c.camera.lat - BELGRADE.0).abs() < 0.05 && (c.camera.lon - BELGRADE.1).abs() < 0.07, "{:?}", c.camera);
         }

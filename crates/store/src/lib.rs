@@ -12,8 +12,10 @@
 mod audit_rows;
 mod cameras;
 mod districts;
+mod legal_holds;
 mod migrations;
 mod recordings;
+mod retention;
 mod time;
 mod users;
 
@@ -27,6 +29,8 @@ use rusqlite::Connection;
 
 pub use cameras::ImportOutcome;
 pub use recordings::{RecordingRow, StoredParams};
+pub use legal_holds::{LegalHold, NewLegalHold};
+pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

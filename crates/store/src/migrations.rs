@@ -121,6 +121,34 @@ CREATE INDEX recording_camera_time ON recording (camera_id, stream, start_90k);
 CREATE TABLE garbage (
     file TEXT PRIMARY KEY
 );
+"#, r#"
+-- Retention: per-camera limits that replace the configured defaults
+-- (NULL: use the default).
+CREATE TABLE retention_override (
+    camera_id    TEXT PRIMARY KEY,
+    max_age_days INTEGER CHECK (max_age_days > 0),
+    max_bytes    INTEGER CHECK (max_bytes > 0)
+);
+
+-- A legal hold keeps a camera's recordings overlapping [start, end) (Unix
+-- time, 90 kHz) from deletion until it expires or is released.
+CREATE TABLE legal_hold (
+    id          INTEGER PRIMARY KEY,
+    camera_id   TEXT NOT NULL,
+    start_90k   INTEGER NOT NULL,
+    end_90k     INTEGER NOT NULL CHECK (end_90k > start_90k),
+    purpose     TEXT NOT NULL CHECK (purpose <> ''),
+    case_ref    TEXT NOT NULL CHECK (case_ref <> ''),
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+);
+CREATE INDEX legal_hold_camera ON legal_hold (camera_id);
+
+-- Retention deletes the oldest recordings first: of the whole disk, or of
+-- one camera (both streams).
+CREATE INDEX recording_start ON recording (start_90k);
+CREATE INDEX recording_camera_start ON recording (camera_id, start_90k);
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -33,7 +33,7 @@ pub struct RecordingRow {
     pub frame_index: Vec<u8>,
 }
 
-const COLUMNS: &str = "id, camera_id, stream, run_id, start_90k, duration_90k, frames, bytes, params_id, file, frame_index";
+pub(crate) const COLUMNS: &str = "id, camera_id, stream, run_id, start_90k, duration_90k, frames, bytes, params_id, file, frame_index";
 
 impl Store {
     /// The id of these parameters, adding them if new.
@@ -171,7 +171,7 @@ impl Store {
     }
 }
 
-fn recording_from_row(r: &Row<'_>) -> rusqlite::Result<RecordingRow> {
+pub(crate) fn recording_from_row(r: &Row<'_>) -> rusqlite::Result<RecordingRow> {
     Ok(RecordingRow {
         id: r.get(0)?,
         camera_id: r.get(1)?,

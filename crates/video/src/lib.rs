@@ -1,5 +1,5 @@
 //! Video: RTSP ingest, recording without transcoding, the sample-file store
-//! and its index, MP4 building, and (later) the live hub.
+//! and its index, MP4 and fragmented-MP4 building, and the live hub.
 //!
 //! Owns everything between a camera's RTSP server and the bytes of an MP4.
 //! It never decodes or re-encodes video: frames are stored as the camera
@@ -7,13 +7,18 @@
 //! analytics; callers pass it cameras and get frames, recordings and files.
 
 pub mod camera_recorder;
+pub mod check;
+pub mod fmp4;
 pub mod frame;
 pub mod frame_index;
+pub mod health;
 pub mod ingest;
+pub mod live;
 pub mod mp4;
 pub mod playback;
 pub mod recorder;
 pub mod recovery;
+pub mod retention;
 pub mod sample_dir;
 
 pub use frame::{Codec, Frame, VideoParams};

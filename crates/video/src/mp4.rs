@@ -493,20 +493,20 @@ impl Plan {
 // ---- box writing -----------------------------------------------------------
 
 #[inline]
-fn put_u16(buf: &mut Vec<u8>, v: u16) {
+pub(crate) fn put_u16(buf: &mut Vec<u8>, v: u16) {
     buf.extend_from_slice(&v.to_be_bytes());
 }
 #[inline]
-fn put_u32(buf: &mut Vec<u8>, v: u32) {
+pub(crate) fn put_u32(buf: &mut Vec<u8>, v: u32) {
     buf.extend_from_slice(&v.to_be_bytes());
 }
 #[inline]
-fn put_u64(buf: &mut Vec<u8>, v: u64) {
+pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {
     buf.extend_from_slice(&v.to_be_bytes());
 }
 
 /// Writes a box: size placeholder, type, then `body`, then patches the size.
-fn boxed(
+pub(crate) fn boxed(
     buf: &mut Vec<u8>,
     kind: &[u8; 4],
     body: impl FnOnce(&mut Vec<u8>) -> Result<(), Mp4Error>,
@@ -521,7 +521,7 @@ fn boxed(
 }
 
 /// A "full box": a box whose body starts with version and flags.
-fn full_box(
+pub(crate) fn full_box(
     buf: &mut Vec<u8>,
     kind: &[u8; 4],
     version: u8,
@@ -534,7 +534,7 @@ fn full_box(
     })
 }
 
-const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
+pub(crate) const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
 
 /// Writes `ftyp` and `moov`. Returns the head and the position of the first
 /// chunk offset (zeros, for the caller to fill in).
@@ -658,7 +658,7 @@ fn write_moov(segments: &[Segment], plan: &Plan, co64: bool) -> Result<(Vec<u8>,
     Ok((buf, offsets_pos))
 }
 
-fn write_sample_entry(b: &mut Vec<u8>, p: &VideoParams) -> Result<(), Mp4Error> {
+pub(crate) fn write_sample_entry(b: &mut Vec<u8>, p: &VideoParams) -> Result<(), Mp4Error> {
     let (kind, config) = match p.codec {
         Codec::H264 => (b"avc1", b"avcC"),
         Codec::H265 => (b"hvc1", b"hvcC"),

@@ -1,11 +1,16 @@
 //! From the index to an MP4 of any time range, and the list of what was
 //! recorded (spans and gaps) for the console's timeline.
+//!
+//! A recording whose sample file is missing or shorter than its index (or
+//! whose index is corrupt) is left out of both, so it plays as a gap; the
+//! `*_checked` variants say which recordings were left out and why.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use citywatch_store::{RecordingRow, Store};
 
+use crate::check::{check_file, check_recording, Damaged, Problem};
 use crate::frame_index;
 use crate::mp4::{Sample, Segment, VirtualMp4};
 use crate::recorder::{params_from_stored, Stream};
@@ -32,28 +37,56 @@ pub struct Span {
 
 /// Continuous spans overlapping [start, end), clipped to it. Recordings
 /// follow each other without a gap within a run.
-pub fn spans(store: &Store, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
+pub fn spans(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
+    Ok(spans_checked(store, dir, camera_id, stream, start_90k, end_90k)?.0)
+}
+
+/// `spans`, and the damaged recordings left out of them (only the file is
+/// checked here, not the frame index).
+pub fn spans_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<(Vec<Span>, Vec<Damaged>), PlaybackError> {
     let mut spans: Vec<Span> = Vec::new();
+    let mut damaged = Vec::new();
     for r in store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)? {
+        if let Err(p) = check_file(&r, dir) {
+            damaged.push(Damaged::new(&r, p));
+            continue;
+        }
         let (s, e) = (r.start_90k.max(start_90k), (r.start_90k + r.duration_90k).min(end_90k));
         match spans.last_mut() {
             Some(last) if s <= last.end_90k => last.end_90k = last.end_90k.max(e),
             _ => spans.push(Span { start_90k: s, end_90k: e }),
         }
     }
-    Ok(spans)
+    Ok((spans, damaged))
 }
 
 /// An MP4 of [start, end): from the last key frame at or before `start`
 /// (hidden by an edit list) to the last frame that begins before `end`.
 /// Gaps between recordings are closed up; `spans` says where they are.
+/// Damaged recordings are skipped (and logged).
 pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<VirtualMp4, PlaybackError> {
+    let (mp4, damaged) = build_mp4_checked(store, dir, camera_id, stream, start_90k, end_90k)?;
+    for d in damaged {
+        tracing::warn!("playback skips a damaged recording (a gap): {d}");
+    }
+    Ok(mp4)
+}
+
+/// `build_mp4`, and the damaged recordings it left out.
+pub fn build_mp4_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<(VirtualMp4, Vec<Damaged>), PlaybackError> {
     let rows = store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)?;
     let mut params = HashMap::new();
     let mut segments = Vec::new();
+    let mut damaged = Vec::new();
     let mut skip_90k = 0u32;
     for row in rows {
-        let frames = frame_index::decode(&row.frame_index).ok_or_else(|| PlaybackError::Corrupt(format!("recording {} ({})", row.id, row.file)))?;
+        let frames = match check_recording(&row, dir) {
+            Ok(f) => f,
+            Err(p) => {
+                damaged.push(Damaged::new(&row, p));
+                continue;
+            }
+        };
         let is_first = segments.is_empty();
         let Some((first, count, offset, skip)) = select(&row, &frames, start_90k, end_90k, is_first) else { continue };
         if is_first {
@@ -62,7 +95,10 @@ pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream
         let p = match params.get(&row.params_id) {
             Some(p) => Arc::clone(p),
             None => {
-                let stored = store.video_params(row.params_id)?.ok_or_else(|| PlaybackError::Corrupt(format!("recording {} names missing parameters", row.id)))?;
+                let Some(stored) = store.video_params(row.params_id)? else {
+                    damaged.push(Damaged::new(&row, Problem::MissingParams(row.params_id)));
+                    continue;
+                };
                 let p = Arc::new(params_from_stored(stored));
                 params.insert(row.params_id, Arc::clone(&p));
                 p
@@ -79,7 +115,8 @@ pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream
         return Err(PlaybackError::NothingRecorded);
     }
     let creation = start_90k / 90_000;
-    VirtualMp4::build(segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))
+    let mp4 = VirtualMp4::build(segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))?;
+    Ok((mp4, damaged))
 }
 
 /// Which frames of a recording fall in [start, end): (first, count, byte

@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use citywatch_store::{RecordingRow, Store, StoreError, StoredParams};
 
 use crate::frame_index::{self, IndexedFrame};
-use crate::sample_dir::SampleDir;
+use crate::sample_dir::{SampleDir, Writing};
 use crate::{Codec, Frame, VideoParams};
 
 /// A recording is closed at the first key frame after this long.
@@ -60,6 +60,8 @@ struct OpenRecording {
     /// Camera timestamp at which the recording ends (the next frame's).
     end_ts: i64,
     last_duration: u32,
+    /// Keeps retention away from this file while it grows.
+    _writing: Writing,
 }
 
 pub struct Recorder {
@@ -117,7 +119,8 @@ impl Recorder {
         let params = first.params.clone();
         let first_ts = first.timestamp_90k;
         let continues = self.open.as_ref().is_some_and(|o| o.end_ts == first_ts && o.params == params);
-        let full = self.open.as_ref().is_some_and(|o| o.row.duration_90k >= MAX_RECORDING_90K);
+        // Closed when long enough, or early when retention needs its space.
+        let full = self.open.as_ref().is_some_and(|o| o.row.duration_90k >= MAX_RECORDING_90K || self.dir.close_requested(&o.row.file));
         if !continues || full {
             let (run_id, start_90k) = match (&self.open, continues) {
                 (Some(o), true) => (o.row.run_id, o.row.start_90k + o.row.duration_90k),
@@ -138,9 +141,21 @@ impl Recorder {
             bytes.extend_from_slice(&f.data);
             duration += i64::from(d);
         }
-        let io_err = |source| RecordError::Io { path: open.row.file.clone(), source };
-        open.file.write_all(&bytes).map_err(io_err)?;
-        open.file.sync_data().map_err(|source| RecordError::Io { path: open.row.file.clone(), source })?;
+        let committed_bytes = open.row.bytes as u64;
+        if let Err(source) = open.file.write_all(&bytes).and_then(|()| open.file.sync_data()) {
+            // The GOP is lost (e.g. the disk is full). Cut the file back to
+            // what its row says, or remove it if no row names it yet, so the
+            // space comes back; the next key frame starts a new recording.
+            let open = self.open.take().expect("open above");
+            let path = open.row.file.clone();
+            if open.row.id == 0 {
+                drop(open.file);
+                let _ = std::fs::remove_file(self.dir.path(&path));
+            } else {
+                let _ = open.file.set_len(committed_bytes).and_then(|()| open.file.sync_data());
+            }
+            return Err(RecordError::Io { path, source });
+        }
         open.row.frames += gop.len() as i64;
         open.row.bytes += bytes.len() as i64;
         open.row.duration_90k += duration;
@@ -156,6 +171,7 @@ impl Recorder {
             Codec::H265 => "h265",
         };
         let file = format!("{}/{}/{start_90k}.{ext}", self.camera_id, self.stream.as_str());
+        let writing = self.dir.begin_writing(&file);
         let handle = self.dir.create(&file).map_err(|source| RecordError::Io { path: file.clone(), source })?;
         Ok(OpenRecording {
             row: RecordingRow {
@@ -175,6 +191,7 @@ impl Recorder {
             params: params.clone(),
             end_ts: 0,
             last_duration: DEFAULT_FRAME_90K,
+            _writing: writing,
         })
     }
 }

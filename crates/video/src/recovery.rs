@@ -1,5 +1,5 @@
-//! Start-up repair of the sample-file store after a crash, and the
-//! consistency check behind `citywatch check`.
+//! Start-up repair of the sample-file store after a crash (the read-only
+//! consistency check behind `citywatch check` is `check.rs`).
 //!
 //! After a crash a sample file may hold bytes of a GOP whose index row was
 //! never committed (cut them off), a new file may exist with no row yet

@@ -1,18 +1,68 @@
 //! The directory of sample files: `<data>/video/<camera>/<stream>/<start>.h26x`.
 //! Paths in the index are relative to it, so a data directory can move.
+//! It also knows which files a recorder is still writing, so that retention
+//! never deletes a recording under a recorder's feet, and lets retention ask
+//! a recorder to close its file early when it needs that file's space.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Files being written → whether retention asked for them to be closed.
+type WritingSet = Arc<Mutex<HashMap<String, bool>>>;
 
 pub struct SampleDir {
     root: PathBuf,
+    writing: WritingSet,
+}
+
+/// Marks a file as being written until dropped.
+pub struct Writing {
+    file: String,
+    set: WritingSet,
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.file);
+    }
 }
 
 impl SampleDir {
     pub fn open(root: &Path) -> io::Result<SampleDir> {
         fs::create_dir_all(root)?;
-        Ok(SampleDir { root: root.to_owned() })
+        Ok(SampleDir { root: root.to_owned(), writing: Arc::default() })
+    }
+
+    /// Marks `relative` as being written (by a recorder) while the guard lives.
+    pub fn begin_writing(&self, relative: &str) -> Writing {
+        self.writing.lock().unwrap_or_else(|e| e.into_inner()).insert(relative.to_owned(), false);
+        Writing { file: relative.to_owned(), set: self.writing.clone() }
+    }
+
+    /// Whether a recorder of this process is still writing `relative`.
+    pub fn is_being_written(&self, relative: &str) -> bool {
+        self.writing.lock().unwrap_or_else(|e| e.into_inner()).contains_key(relative)
+    }
+
+    /// Asks the recorder writing `relative` to close it at its next key
+    /// frame (the run goes on in a new file), so that retention can delete
+    /// it. `false` if nobody is writing it.
+    pub fn request_close(&self, relative: &str) -> bool {
+        match self.writing.lock().unwrap_or_else(|e| e.into_inner()).get_mut(relative) {
+            Some(wanted) => {
+                *wanted = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether retention asked for `relative` to be closed.
+    pub fn close_requested(&self, relative: &str) -> bool {
+        self.writing.lock().unwrap_or_else(|e| e.into_inner()).get(relative).copied().unwrap_or(false)
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {

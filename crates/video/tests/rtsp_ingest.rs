@@ -65,13 +65,15 @@ impl GstServer {
 
     fn try_start(port: u16, args: &[&str]) -> Result<GstServer, StartError> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rtsp_server.py");
-        if !std::path::Path::new(PYTHON).exists() {
+        // Override only to run elsewhere than Debian (or to see this fail).
+        let python = std::env::var("CITYWATCH_TEST_PYTHON").unwrap_or_else(|_| PYTHON.into());
+        if !std::path::Path::new(&python).exists() {
             panic!(
-                "{PYTHON} not found: the RTSP tests need Debian's python3 with GStreamer's \
+                "{python} not found: the RTSP tests need Debian's python3 with GStreamer's \
                  RTSP server; install the Debian packages: apt-get install {PACKAGES}"
             );
         }
-        let mut child = Command::new(PYTHON)
+        let mut child = Command::new(&python)
             .arg(script)
             .arg(port.to_string())
             .args(args)
@@ -80,7 +82,7 @@ impl GstServer {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run {PYTHON} {script}: {e}; install the Debian packages: apt-get install {PACKAGES}")
+                panic!("cannot run {python} {script}: {e}; install the Debian packages: apt-get install {PACKAGES}")
             });
         let stderr = Arc::new(Mutex::new(String::new()));
         {
@@ -110,30 +112,32 @@ impl GstServer {
         let mut server = GstServer { child, port };
         let deadline = Instant::now() + LONG;
         loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
+            use std::sync::mpsc::RecvTimeoutError;
+            let exited = match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) if line.starts_with("READY") => break,
                 Ok(_) => continue,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
-                    if let Ok(Some(status)) = server.child.try_wait() {
-                        std::thread::sleep(Duration::from_millis(100)); // let stderr drain
-                        let msg = stderr.lock().unwrap().clone();
-                        if status.code() == Some(5) {
-                            return Err(StartError::PortBusy);
-                        }
-                        panic!(
-                            "the GStreamer RTSP server exited ({status}) before it was ready:\n{msg}\n\
-                             It needs the Debian packages: apt-get install {PACKAGES} \
-                             (x265enc for the H.265 test is in gstreamer1.0-plugins-bad)"
-                        );
-                    }
+                // stdout closed: the process is exiting.
+                Err(RecvTimeoutError::Disconnected) => server.child.wait().ok(),
+                Err(RecvTimeoutError::Timeout) => server.child.try_wait().ok().flatten(),
+            };
+            if let Some(status) = exited {
+                std::thread::sleep(Duration::from_millis(100)); // let stderr drain
+                let msg = stderr.lock().unwrap().clone();
+                if status.code() == Some(5) {
+                    return Err(StartError::PortBusy);
                 }
-                Err(_) => {
-                    let msg = stderr.lock().unwrap().clone();
-                    panic!(
-                        "the GStreamer RTSP server did not get ready within {LONG:?}:\n{msg}\n\
-                         It needs the Debian packages: apt-get install {PACKAGES}"
-                    );
-                }
+                panic!(
+                    "the GStreamer RTSP server exited ({status}) before it was ready:\n{msg}\n\
+                     It needs the Debian packages: apt-get install {PACKAGES} \
+                     (x265enc for the H.265 test is in gstreamer1.0-plugins-bad)"
+                );
+            }
+            if Instant::now() >= deadline {
+                let msg = stderr.lock().unwrap().clone();
+                panic!(
+                    "the GStreamer RTSP server did not get ready within {LONG:?}:\n{msg}\n\
+                     It needs the Debian packages: apt-get install {PACKAGES}"
+                );
             }
         }
         // READY is printed once it listens; check anyway.
@@ -141,7 +145,6 @@ impl GstServer {
             assert!(Instant::now() < deadline, "port {port} never accepted");
             std::thread::sleep(Duration::from_millis(50));
         }
-        server.port = port;
         Ok(server)
     }
 
@@ -198,7 +201,11 @@ fn split_avcc(data: &[u8]) -> Vec<&[u8]> {
     let mut nals = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        assert!(rest.len() >= 4, "truncated length prefix: {} bytes left", rest.len());
+        assert!(
+            rest.len() >= 4,
+            "truncated length prefix: {} bytes left",
+            rest.len()
+        );
         let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
         assert!(len > 0, "empty NAL unit");
         assert!(
@@ -226,7 +233,11 @@ fn nal_types(data: &[u8], codec: Codec) -> Vec<u8> {
 /// The checks both codecs share.
 fn check_frames(frames: &[Frame], codec: Codec) {
     assert!(frames.len() >= 20, "only {} frames in 3 s", frames.len());
-    assert!(frames.len() <= 200, "{} frames in 3 s of 15 fps", frames.len());
+    assert!(
+        frames.len() <= 200,
+        "{} frames in 3 s of 15 fps",
+        frames.len()
+    );
     assert!(frames[0].is_key, "first frame is not a key frame");
     for w in frames.windows(2) {
         assert!(
@@ -236,13 +247,19 @@ fn check_frames(frames: &[Frame], codec: Codec) {
             w[1].timestamp_90k
         );
         // Same parameters all along: the very same Arc.
-        assert!(Arc::ptr_eq(&w[0].params, &w[1].params), "params Arc changed");
+        assert!(
+            Arc::ptr_eq(&w[0].params, &w[1].params),
+            "params Arc changed"
+        );
     }
     let keys = frames.iter().filter(|f| f.is_key).count();
     assert!(
         keys >= 2,
         "{keys} key frames in 3 s with key-int-max=15; NAL types per frame: {:?}",
-        frames.iter().map(|f| nal_types(&f.data, codec)).collect::<Vec<_>>()
+        frames
+            .iter()
+            .map(|f| nal_types(&f.data, codec))
+            .collect::<Vec<_>>()
     );
     let p = &frames[0].params;
     assert_eq!(p.codec, codec);
@@ -251,9 +268,14 @@ fn check_frames(frames: &[Frame], codec: Codec) {
     assert_eq!(p.extra_data[0], 1, "configurationVersion of avcC/hvcC");
     for f in frames {
         let types = nal_types(&f.data, codec);
-        let (is_irap, is_param_set): (fn(u8) -> bool, fn(u8) -> bool) = match codec {
-            Codec::H264 => (|t| t == 5, |t| t == 7 || t == 8),
-            Codec::H265 => (|t| (16..=23).contains(&t), |t| (32..=34).contains(&t)),
+        // IDR (H.264) / IRAP (H.265); SPS+PPS (H.264) / VPS+SPS+PPS (H.265).
+        let is_irap = |t: u8| match codec {
+            Codec::H264 => t == 5,
+            Codec::H265 => (16..=23).contains(&t),
+        };
+        let is_param_set = |t: u8| match codec {
+            Codec::H264 => t == 7 || t == 8,
+            Codec::H265 => (32..=34).contains(&t),
         };
         assert_eq!(
             f.is_key,
@@ -304,15 +326,24 @@ async fn h265_over_tcp_from_gstreamer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_auth_against_gstreamer() {
-    let server = GstServer::start(free_port(), &["--user", "operator", "--password", "s3cr3t-pw"]);
+    let server = GstServer::start(
+        free_port(),
+        &["--user", "operator", "--password", "s3cr3t-pw"],
+    );
 
     // Right credentials, given in the URL: moved out of it, used for Digest.
     let mut with_url_creds = server.url("/test");
     with_url_creds.set_username("operator").unwrap();
     with_url_creds.set_password(Some("s3cr3t-pw")).unwrap();
     let cfg = config(with_url_creds, Transport::Tcp);
-    let mut s = ingest::open(&cfg).await.expect("open with the right password");
-    let f = tokio::time::timeout(LONG, s.next_frame()).await.unwrap().unwrap().unwrap();
+    let mut s = ingest::open(&cfg)
+        .await
+        .expect("open with the right password");
+    let f = tokio::time::timeout(LONG, s.next_frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(f.is_key);
     drop(s);
 
@@ -321,22 +352,47 @@ async fn digest_auth_against_gstreamer() {
     cfg.credentials = Some(("operator".into(), "wrong-pw-123".into()));
     let e = ingest::open(&cfg).await.unwrap_err();
     let m = e.to_string();
-    assert!(matches!(e, IngestError::Unauthorized { had_credentials: true, .. }), "{m}");
+    eprintln!("error: {m}");
+    assert!(
+        matches!(
+            e,
+            IngestError::Unauthorized {
+                had_credentials: true,
+                ..
+            }
+        ),
+        "{m}"
+    );
     assert!(m.contains(server.url("/test").as_str()), "{m}");
     assert!(!m.contains("wrong-pw-123") && !m.contains("s3cr3t"), "{m}");
 
     // No credentials at all.
-    let e = ingest::open(&config(server.url("/test"), Transport::Tcp)).await.unwrap_err();
-    assert!(e.to_string().contains("no credentials are configured"), "{e}");
+    let e = ingest::open(&config(server.url("/test"), Transport::Tcp))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("no credentials are configured"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_path_is_rejected_with_404() {
     let server = GstServer::start(free_port(), &[]);
-    let e = ingest::open(&config(server.url("/nope"), Transport::Tcp)).await.unwrap_err();
+    let e = ingest::open(&config(server.url("/nope"), Transport::Tcp))
+        .await
+        .unwrap_err();
     let m = e.to_string();
+    eprintln!("error: {m}");
     assert!(
-        matches!(e, IngestError::Rejected { status: 404, stage: Stage::Describe, .. }),
+        matches!(
+            e,
+            IngestError::Rejected {
+                status: 404,
+                stage: Stage::Describe,
+                ..
+            }
+        ),
         "{m}"
     );
     assert!(m.contains("/nope"), "{m}");
@@ -410,8 +466,11 @@ fn quick(url: url::Url, connect_timeout: Duration) -> IngestConfig {
 async fn garbage_reply_is_a_malformed_describe_error() {
     let (port, _peer) = fake_peer(|mut c, _| async move {
         let _ = read_request(&mut c).await;
-        write_all(&mut c, b"\x16\x03\x01\x02\x00 this is not RTSP at all \xff\xfe\r\n\r\n")
-            .await;
+        write_all(
+            &mut c,
+            b"\x16\x03\x01\x02\x00 this is not RTSP at all \xff\xfe\r\n\r\n",
+        )
+        .await;
         // Keep the connection open: the error must come from parsing.
         tokio::time::sleep(Duration::from_secs(120)).await;
     })
@@ -419,8 +478,11 @@ async fn garbage_reply_is_a_malformed_describe_error() {
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
     let timeout = Duration::from_secs(20);
     let t0 = Instant::now();
-    let e = ingest::open(&quick(url.clone(), timeout)).await.unwrap_err();
+    let e = ingest::open(&quick(url.clone(), timeout))
+        .await
+        .unwrap_err();
     let m = e.to_string();
+    eprintln!("error: {m}");
     assert!(matches!(e, IngestError::Describe { .. }), "{m}");
     assert!(m.contains(url.as_str()), "{m}");
     assert!(m.contains("malformed"), "{m}");
@@ -428,13 +490,36 @@ async fn garbage_reply_is_a_malformed_describe_error() {
 }
 
 #[tokio::test]
+async fn hang_up_without_reply_is_a_describe_error() {
+    // E.g. a camera at its connection limit: accepts, reads, closes.
+    let (port, _peer) = fake_peer(|mut c, _| async move {
+        let _ = read_request(&mut c).await;
+    })
+    .await;
+    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
+    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
+        .await
+        .unwrap_err();
+    let m = e.to_string();
+    eprintln!("error: {m}");
+    assert!(matches!(e, IngestError::Describe { .. }), "{m}");
+    assert!(m.contains(url.as_str()), "{m}");
+}
+
+#[tokio::test]
 async fn closed_port_is_a_connect_error() {
     let port = free_port();
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20))).await.unwrap_err();
+    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
+        .await
+        .unwrap_err();
     let m = e.to_string();
+    eprintln!("error: {m}");
     assert!(matches!(e, IngestError::Connect { .. }), "{m}");
-    assert!(m.contains(url.as_str()) && m.contains("could not connect"), "{m}");
+    assert!(
+        m.contains(url.as_str()) && m.contains("could not connect"),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -448,8 +533,11 @@ async fn silent_server_times_out() {
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
     let timeout = Duration::from_millis(1500);
     let t0 = Instant::now();
-    let e = ingest::open(&quick(url.clone(), timeout)).await.unwrap_err();
+    let e = ingest::open(&quick(url.clone(), timeout))
+        .await
+        .unwrap_err();
     let m = e.to_string();
+    eprintln!("error: {m}");
     assert!(
         matches!(e, IngestError::Timeout { stage: Stage::Describe, after, .. } if after == timeout),
         "{m}"
@@ -483,8 +571,11 @@ async fn audio_only_camera_has_no_video_stream() {
     )
     .await;
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20))).await.unwrap_err();
+    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
+        .await
+        .unwrap_err();
     let m = e.to_string();
+    eprintln!("error: {m}");
     assert!(matches!(e, IngestError::NoVideoStream { .. }), "{m}");
     assert!(m.contains(url.as_str()) && m.contains("audio/pcmu"), "{m}");
 }
@@ -497,7 +588,9 @@ async fn mjpeg_camera_is_unsupported() {
     )
     .await;
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url, Duration::from_secs(20))).await.unwrap_err();
+    let e = ingest::open(&quick(url, Duration::from_secs(20)))
+        .await
+        .unwrap_err();
     assert!(matches!(e, IngestError::Unsupported { .. }), "{e}");
     assert!(e.to_string().contains("video/jpeg"), "{e}");
 }
@@ -506,10 +599,69 @@ async fn mjpeg_camera_is_unsupported() {
 async fn unparseable_sdp_is_a_malformed_describe_error() {
     let (port, _peer) = sdp_peer("this is not an SDP\r\n").await;
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20))).await.unwrap_err();
+    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
+        .await
+        .unwrap_err();
     let m = e.to_string();
+    eprintln!("error: {m}");
     assert!(matches!(e, IngestError::Describe { .. }), "{m}");
     assert!(m.contains(url.as_str()) && m.contains("malformed"), "{m}");
+}
+
+/// A camera that completes DESCRIBE/SETUP/PLAY (H.264, parameters in the
+/// SDP) and then never sends a packet.
+async fn mute_camera(mut c: tokio::net::TcpStream, port: u16) {
+    const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=mute\r\nt=0 0\r\n\
+        a=control:*\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
+        a=fmtp:96 packetization-mode=1;profile-level-id=64001E;\
+        sprop-parameter-sets=Z2QAHqwsaoLA9puCgIKgAAADACAAAAMD0IAA,aO4xshsA\r\n\
+        a=control:trackID=0\r\n";
+    loop {
+        let req = read_request(&mut c).await;
+        let Some(method) = req.split_whitespace().next() else {
+            return;
+        };
+        let cseq = cseq(&req);
+        let resp = match method {
+            "DESCRIBE" => format!(
+                "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\
+                 Content-Base: rtsp://127.0.0.1:{port}/cam1/\r\n\
+                 Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+                SDP.len()
+            ),
+            "SETUP" => format!(
+                "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\
+                 Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\
+                 Session: 12345678;timeout=60\r\n\r\n"
+            ),
+            _ => format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: 12345678\r\n\r\n"),
+        };
+        write_all(&mut c, resp.as_bytes()).await;
+    }
+}
+
+#[tokio::test]
+async fn mute_camera_is_stalled() {
+    let (port, _peer) = fake_peer(mute_camera).await;
+    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
+    let mut cfg = quick(url.clone(), Duration::from_secs(20));
+    cfg.frame_timeout = Duration::from_millis(1500);
+    let t0 = Instant::now();
+    let mut s = ingest::open(&cfg).await.expect("open");
+    // Parameters known from the SDP before any frame.
+    let p = s.params().expect("params from sprop-parameter-sets");
+    assert_eq!(p.codec, Codec::H264);
+    assert!(
+        p.rfc6381_codec.starts_with("avc1.64001"),
+        "{}",
+        p.rfc6381_codec
+    );
+    let e = s.next_frame().await.unwrap_err();
+    let m = e.to_string();
+    eprintln!("error: {m}");
+    assert!(matches!(e, IngestError::Stalled { .. }), "{m}");
+    assert!(m.contains(url.as_str()) && m.contains("stalled"), "{m}");
+    assert!(t0.elapsed() >= cfg.frame_timeout);
 }
 
 // ---------------------------------------------------------------------------
@@ -533,9 +685,20 @@ fn short_backoff() -> Backoff {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisor_reconnects_when_the_server_restarts() {
+    flap(Transport::Tcp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_reconnects_over_udp_when_the_server_restarts() {
+    flap(Transport::Udp).await;
+}
+
+/// Kill the GStreamer server under a running supervisor, restart it on the
+/// same port, and watch the stream come back.
+async fn flap(transport: Transport) {
     let port = free_port();
     let server = GstServer::start(port, &[]);
-    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let mut cfg = config(server.url("/test"), transport);
     cfg.frame_timeout = Duration::from_secs(10);
     let health = Arc::new(StreamHealth::default());
     let (tx, mut rx) = mpsc::channel(256);
@@ -563,17 +726,31 @@ async fn supervisor_reconnects_when_the_server_restarts() {
 
     // Kill the server: Disconnected (after any frames still queued).
     drop(server);
-    let error = loop {
+    let (error, first_retry) = loop {
         match next_event(&mut rx, "Disconnected").await {
             IngestEvent::Frame(_) => continue,
-            IngestEvent::Disconnected { error, retry_in } => {
-                assert!(retry_in <= Duration::from_millis(800));
-                break error;
-            }
+            IngestEvent::Disconnected { error, retry_in } => break (error, retry_in),
             other => panic!("expected Disconnected, got {other:?}"),
         }
     };
+    eprintln!("after the kill: {error} (retry in {first_retry:?})");
     assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert!(first_retry <= Duration::from_millis(100), "{first_retry:?}");
+    // While the server is down the retries fail and back off further.
+    match next_event(&mut rx, "a failed retry").await {
+        IngestEvent::Disconnected { error, retry_in } => {
+            eprintln!("while down: {error} (retry in {retry_in:?})");
+            assert!(error.contains("could not connect"), "{error}");
+            assert!(retry_in > first_retry, "{retry_in:?} after {first_retry:?}");
+            assert!(retry_in <= Duration::from_millis(200), "{retry_in:?}");
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    let state = health.snapshot().state;
+    assert!(
+        matches!(state, StreamState::Backoff | StreamState::Connecting),
+        "{state:?}"
+    );
 
     // Restart on the same port: more failed tries may come first.
     let server = tokio::task::spawn_blocking(move || GstServer::restart(port, &[]))
@@ -581,7 +758,10 @@ async fn supervisor_reconnects_when_the_server_restarts() {
         .unwrap();
     let params = loop {
         match next_event(&mut rx, "Connected again").await {
-            IngestEvent::Disconnected { .. } => continue,
+            IngestEvent::Disconnected { error, retry_in } => {
+                eprintln!("while down: {error} (retry in {retry_in:?})");
+                continue;
+            }
             IngestEvent::Connected { params } => break params,
             other => panic!("expected Connected, got {other:?}"),
         }
@@ -593,7 +773,10 @@ async fn supervisor_reconnects_when_the_server_restarts() {
     for i in 0..5 {
         match next_event(&mut rx, "frames after reconnect").await {
             IngestEvent::Frame(f) => {
-                assert!(i > 0 || f.is_key, "first frame after reconnect is not a key frame");
+                assert!(
+                    i > 0 || f.is_key,
+                    "first frame after reconnect is not a key frame"
+                );
                 if let Some(t) = last_ts {
                     assert!(f.timestamp_90k > t);
                 }
@@ -605,11 +788,20 @@ async fn supervisor_reconnects_when_the_server_restarts() {
     let h = health.snapshot();
     assert_eq!(h.reconnects, 1, "{h:?}");
     assert!(h.failures >= 1, "{h:?}");
-    assert!(h.frames >= 10 && h.bytes > 0 && h.last_frame_at.is_some(), "{h:?}");
-    assert!(h.last_error.as_deref().unwrap_or("").contains("127.0.0.1"), "{h:?}");
+    assert!(
+        h.frames >= 10 && h.bytes > 0 && h.last_frame_at.is_some(),
+        "{h:?}"
+    );
+    assert!(
+        h.last_error.as_deref().unwrap_or("").contains("127.0.0.1"),
+        "{h:?}"
+    );
 
     stop_tx.send(true).unwrap();
-    tokio::time::timeout(LONG, task).await.expect("supervisor did not stop").unwrap();
+    tokio::time::timeout(LONG, task)
+        .await
+        .expect("supervisor did not stop")
+        .unwrap();
     assert_eq!(health.snapshot().state, StreamState::Stopped);
     drop(server);
 }
@@ -639,7 +831,10 @@ async fn slow_consumer_costs_frames_not_memory() {
     assert!(dropped >= 20, "only {dropped} frames dropped");
 
     // The queue holds Connected + 3 frames from the start...
-    assert!(matches!(rx.recv().await, Some(IngestEvent::Connected { .. })));
+    assert!(matches!(
+        rx.recv().await,
+        Some(IngestEvent::Connected { .. })
+    ));
     let mut queued = Vec::new();
     for _ in 0..3 {
         match rx.recv().await {
@@ -657,5 +852,8 @@ async fn slow_consumer_costs_frames_not_memory() {
         other => panic!("expected a frame, got {other:?}"),
     }
     stop_tx.send(true).unwrap();
-    tokio::time::timeout(LONG, task).await.expect("supervisor did not stop").unwrap();
+    tokio::time::timeout(LONG, task)
+        .await
+        .expect("supervisor did not stop")
+        .unwrap();
 }

@@ -13,12 +13,17 @@ use citywatch_store::Store;
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "test-password-1";
+/// The scrape token the test server accepts on `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 pub struct TestServer {
     pub base: String,
     pub store: Arc<Store>,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    pub health: Arc<citywatch_video::health::HealthRegistry>,
+    /// The server's live hub: publish frames here to feed `/api/v1/live`.
+    pub live: Arc<citywatch_video::live::LiveHub>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -51,14 +56,16 @@ pub async fn start() -> TestServer {
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
-    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(1), samples);
+    let health = Arc::new(citywatch_video::health::HealthRegistry::default());
+    let live = Arc::new(citywatch_video::live::LiveHub::default());
+    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(1), samples, health.clone(), Some(METRICS_TOKEN.into()), live.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(citywatch_api::serve(listener, state, async {
         let _ = rx.await;
     }));
-    TestServer { base, store, client: reqwest::Client::new(), dir, shutdown: Some(tx) }
+    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, shutdown: Some(tx) }
 }
 
 impl TestServer {

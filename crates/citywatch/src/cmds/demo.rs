@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use citywatch_audit::{hash_password, Record};
 use citywatch_model::Role;
-use citywatch_sim::demo_city;
+use citywatch_sim::{demo_city_at, SimConfig, SimServer, RECORDED_TAG};
 use serde_json::json;
 
 use crate::data_dir::{DataDir, BASEMAP_FILE, DB_FILE};
@@ -23,15 +23,23 @@ pub struct Args {
     /// Cameras per district (10 districts).
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=2000))]
     pub cameras_per_district: u16,
+    /// Where the simulated cameras serve RTSP; a new demo city's camera URLs point here.
+    #[arg(long, default_value = "127.0.0.1:8554")]
+    pub sim_listen: SocketAddr,
+    /// Don't start the simulated cameras in this process (run `citywatch sim` yourself).
+    #[arg(long)]
+    pub no_sim: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fresh = !args.data.join(DB_FILE).exists();
     if fresh {
-        // The simulated city's cameras have no video server yet; recording
-        // them would only mark them all offline.
+        // The simulator serves every camera for live view, but recording all
+        // 240 would be too much for a laptop: only the tagged ones record.
         std::fs::create_dir_all(&args.data)?;
-        let config = crate::config::DEFAULT_CONFIG.replace("record = true", "record = false");
+        let all = "record_tag = \"\"";
+        anyhow::ensure!(crate::config::DEFAULT_CONFIG.contains(all), "the default configuration has no `{all}` line to set for the demo");
+        let config = crate::config::DEFAULT_CONFIG.replace(all, &format!("record_tag = \"{RECORDED_TAG}\""));
         std::fs::write(args.data.join(crate::config::FILE_NAME), config)?;
     }
     let dir = DataDir::open(&args.data)?;
@@ -40,16 +48,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(p) => p.clone(),
             None => rand::distributions::DistString::sample_string(&rand::distributions::Alphanumeric, &mut rand::thread_rng(), 16),
         };
-        populate(&dir, &password, args.cameras_per_district as usize)?;
+        populate(&dir, &password, args.cameras_per_district as usize, &args.sim_listen.to_string())?;
         println!("Demo city ready in {}.\n  accounts: admin, operator (all districts), auditor\n  password: {password}", dir.path.display());
     } else {
         println!("Reusing the demo in {} (delete it for a fresh city).", dir.path.display());
     }
+    // Started before the server, so the recorders find their cameras up.
+    let sim = if args.no_sim { None } else { Some(start_sim(&dir, args.sim_listen)?) };
     crate::cmds::serve::serve(dir, args.listen)?;
+    drop(sim);
     Ok(ExitCode::SUCCESS)
 }
 
-fn populate(dir: &DataDir, password: &str, per_district: usize) -> anyhow::Result<()> {
+/// Serves the demo city's cameras (`cam-0001` … the highest id in the
+/// directory) in this process, at the demo's light settings.
+fn start_sim(dir: &DataDir, listen: SocketAddr) -> anyhow::Result<SimServer> {
+    let cameras = dir
+        .store
+        .list_cameras()?
+        .iter()
+        .filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(1);
+    let sim = crate::cmds::sim::prepare(SimConfig::demo(cameras))?;
+    let server = SimServer::spawn(sim, listen).context("starting the simulated cameras (another `citywatch demo` or `sim` running? use --sim-listen or --no-sim)")?;
+    println!("Simulated cameras: rtsp://{}/cam-NNNN/{{main,sub}} (cam-0001 … cam-{cameras:04}).", server.addr);
+    Ok(server)
+}
+
+fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: &str) -> anyhow::Result<()> {
     dir.ensure_admin(Some(password))?;
     let hash = hash_password(password).context("the demo password")?;
     for (user, role) in [("operator", Role::Operator), ("auditor", Role::Auditor)] {
@@ -57,7 +84,7 @@ fn populate(dir: &DataDir, password: &str, per_district: usize) -> anyhow::Resul
         let grant = dir.store.add_grant(user, role, None, None)?;
         dir.audit.record(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})))?;
     }
-    let city = demo_city(2026, per_district);
+    let city = demo_city_at(2026, per_district, rtsp_authority);
     for d in &city.districts {
         dir.store.put_district(d)?;
     }

@@ -9,13 +9,16 @@ use citywatch_api::{AppState, ConsoleSettings};
 use citywatch_audit::Record;
 use citywatch_registry::Registry;
 
+use citywatch_video::health::HealthRegistry;
 use citywatch_video::ingest::Transport;
+use citywatch_video::live::LiveHub;
 use citywatch_video::recovery::{recover, RecoveryReport};
 use citywatch_video::sample_dir::SampleDir;
 
 use crate::config::RtspTransport;
 use crate::data_dir::{DataDir, BASEMAP_FILE};
 use crate::recording::keep_recorders;
+use crate::retention::{policy, run_retention};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,7 +73,12 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
             report.garbage_deleted, report.truncated.len(), report.orphans_deleted.len(), report.damaged.len()
         );
     }
-    let state = AppState::new(dir.store.clone(), registry.clone(), dir.audit.clone(), console, basemap, session_ttl, samples.clone());
+    let health = Arc::new(HealthRegistry::default());
+    let metrics_token = Some(dir.config.metrics.token.clone()).filter(|t| !t.is_empty());
+    // One hub: the recorders publish into it, the live route reads from it.
+    let live = Arc::new(LiveHub::default());
+    let state = AppState::new(dir.store.clone(), registry.clone(), dir.audit.clone(), console, basemap, session_ttl, samples.clone(), health.clone(), metrics_token, live.clone());
+    let retention = (policy(&dir.config.retention), Duration::from_secs(dir.config.retention.interval_s));
     let video = dir.config.video.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -82,13 +90,15 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
         println!("Citywatch is serving http://{addr}/ (data: {})", dir.path.display());
         tokio::spawn(follow_external_changes(registry.clone()));
         tokio::spawn(expire_sessions(dir.store.clone()));
+        tokio::spawn(run_retention(dir.store.clone(), samples.clone(), retention.0, health.clone(), dir.audit.clone(), retention.1));
         let (stop_recording, stop_rx) = tokio::sync::watch::channel(false);
         let recorders = video.record.then(|| {
             let transport = match video.rtsp_transport {
                 RtspTransport::Tcp => Transport::Tcp,
                 RtspTransport::Udp => Transport::Udp,
             };
-            tokio::spawn(keep_recorders(registry, dir.store.clone(), samples, transport, stop_rx))
+            let record_tag = Some(video.record_tag.clone()).filter(|t| !t.is_empty());
+            tokio::spawn(keep_recorders(registry, dir.store.clone(), samples, health, live, transport, record_tag, stop_rx))
         });
         citywatch_api::serve(listener, state, shutdown_signal()).await?;
         // Recorders write what they hold before the process ends.

@@ -47,7 +47,7 @@ pub enum IngestError {
 
     /// The reply to DESCRIBE was malformed (not RTSP, bad SDP, bad codec
     /// parameters) or the connection closed before a reply.
-    #[error("malformed or unusable reply from RTSP server {url} to DESCRIBE: {detail}")]
+    #[error("malformed, unusable or missing reply from RTSP server {url} to DESCRIBE: {detail}")]
     Describe { url: String, detail: String },
 
     /// The server answered 401: no credentials configured, or wrong ones.
@@ -182,11 +182,7 @@ impl IngestError {
         {
             return IngestError::Describe { url, detail };
         }
-        IngestError::Protocol {
-            url,
-            stage,
-            detail,
-        }
+        IngestError::Protocol { url, stage, detail }
     }
 }
 

@@ -24,9 +24,7 @@ use std::time::Duration;
 
 pub use error::{IngestError, Stage};
 pub use session::{open, IngestSession};
-pub use supervisor::{
-    run_camera, Backoff, HealthSnapshot, IngestEvent, StreamHealth, StreamState,
-};
+pub use supervisor::{run_camera, Backoff, HealthSnapshot, IngestEvent, StreamHealth, StreamState};
 
 /// How RTP packets travel from the camera.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,7 +89,10 @@ impl fmt::Debug for IngestConfig {
             .field("url", &self.display_url())
             .field(
                 "credentials",
-                &self.credentials.as_ref().map(|(u, _)| (u.as_str(), "<redacted>")),
+                &self
+                    .credentials
+                    .as_ref()
+                    .map(|(u, _)| (u.as_str(), "<redacted>")),
             )
             .field("transport", &self.transport)
             .field("connect_timeout", &self.connect_timeout)
@@ -142,7 +143,8 @@ mod tests {
 
     #[test]
     fn credentials_move_out_of_the_url() {
-        let url = url::Url::parse("rtsp://admin:p%40ss%3Aw0rd@10.0.0.5:8554/Streaming/101").unwrap();
+        let url =
+            url::Url::parse("rtsp://admin:p%40ss%3Aw0rd@10.0.0.5:8554/Streaming/101").unwrap();
         let cfg = IngestConfig::new(url);
         assert_eq!(cfg.url.as_str(), "rtsp://10.0.0.5:8554/Streaming/101");
         assert_eq!(

@@ -60,10 +60,7 @@ pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
     };
 
     let options = SessionOptions::default()
-        .creds(creds.map(|(username, password)| retina::client::Credentials {
-            username,
-            password,
-        }))
+        .creds(creds.map(|(username, password)| retina::client::Credentials { username, password }))
         .user_agent(concat!("citywatch/", env!("CARGO_PKG_VERSION")).to_owned());
     let mut described = step(Stage::Describe)
         .run(retina::client::Session::describe(url.clone(), options))
@@ -373,16 +370,36 @@ mod tests {
     fn key_frames_by_nal_type() {
         let avcc = |nals: &[&[u8]]| -> Vec<u8> {
             nals.iter()
-                .flat_map(|n| (n.len() as u32).to_be_bytes().into_iter().chain(n.iter().copied()))
+                .flat_map(|n| {
+                    (n.len() as u32)
+                        .to_be_bytes()
+                        .into_iter()
+                        .chain(n.iter().copied())
+                })
                 .collect()
         };
         // H.264: SEI + IDR slice vs a P slice.
-        assert_eq!(is_key_frame(Codec::H264, &avcc(&[&[0x06, 1], &[0x65, 0x88]])), Some(true));
-        assert_eq!(is_key_frame(Codec::H264, &avcc(&[&[0x41, 0x9a]])), Some(false));
+        assert_eq!(
+            is_key_frame(Codec::H264, &avcc(&[&[0x06, 1], &[0x65, 0x88]])),
+            Some(true)
+        );
+        assert_eq!(
+            is_key_frame(Codec::H264, &avcc(&[&[0x41, 0x9a]])),
+            Some(false)
+        );
         // H.265: CRA (21), IDR_N_LP (20), TRAIL_R (1).
-        assert_eq!(is_key_frame(Codec::H265, &avcc(&[&[21 << 1, 1, 0xaf]])), Some(true));
-        assert_eq!(is_key_frame(Codec::H265, &avcc(&[&[20 << 1, 1, 0xaf]])), Some(true));
-        assert_eq!(is_key_frame(Codec::H265, &avcc(&[&[1 << 1, 1, 0xaf]])), Some(false));
+        assert_eq!(
+            is_key_frame(Codec::H265, &avcc(&[&[21 << 1, 1, 0xaf]])),
+            Some(true)
+        );
+        assert_eq!(
+            is_key_frame(Codec::H265, &avcc(&[&[20 << 1, 1, 0xaf]])),
+            Some(true)
+        );
+        assert_eq!(
+            is_key_frame(Codec::H265, &avcc(&[&[1 << 1, 1, 0xaf]])),
+            Some(false)
+        );
         // Not AVCC: a length that overruns, an empty NAL unit.
         assert_eq!(is_key_frame(Codec::H264, &[0, 0, 0, 9, 0x65]), None);
         assert_eq!(is_key_frame(Codec::H264, &[0, 0, 0, 0]), None);

@@ -20,11 +20,16 @@ pub enum IngestEvent {
     /// timestamps restart near 0 and the first one is a key frame. `params`
     /// is `None` when the camera sends its parameters only in-band (the
     /// first frame then carries them).
-    Connected { params: Option<Arc<VideoParams>> },
+    Connected {
+        params: Option<Arc<VideoParams>>,
+    },
     Frame(Frame),
     /// The session failed or could not be opened; the next try is in
     /// `retry_in`.
-    Disconnected { error: String, retry_in: Duration },
+    Disconnected {
+        error: String,
+        retry_in: Duration,
+    },
 }
 
 /// Reconnect delays: `initial`, doubling per consecutive failure up to
@@ -148,7 +153,11 @@ impl StreamHealth {
             failures: self.failures.load(Ordering::Relaxed),
             last_frame_at: (ms != i64::MIN)
                 .then(|| UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-            last_error: self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 
@@ -173,6 +182,12 @@ impl StreamHealth {
     fn record_failure(&self, e: &IngestError) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+    }
+
+    /// Counts frames a consumer further down dropped (the live forwarder in
+    /// `camera_recorder` when the recorder's queue is full).
+    pub(crate) fn record_dropped(&self, n: u64) {
+        self.dropped_frames.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -376,7 +391,10 @@ mod tests {
         }
         let r: Vec<f64> = (0..100).map(|_| random_unit()).collect();
         assert!(r.iter().all(|x| (0.0..1.0).contains(x)));
-        assert!(r.windows(2).any(|w| w[0] != w[1]), "random_unit is constant");
+        assert!(
+            r.windows(2).any(|w| w[0] != w[1]),
+            "random_unit is constant"
+        );
     }
 
     fn frame(key: bool, ts: i64) -> Frame {
@@ -444,7 +462,8 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let cfg = IngestConfig::new(url::Url::parse(&format!("rtsp://127.0.0.1:{port}/x")).unwrap());
+        let cfg =
+            IngestConfig::new(url::Url::parse(&format!("rtsp://127.0.0.1:{port}/x")).unwrap());
         let backoff = Backoff {
             initial: Duration::from_millis(10),
             max: Duration::from_millis(40),

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Recording cost: N cameras recorded by `citywatch serve` for a measured
+window, against N `ffmpeg -c copy -f segment` processes recording the same
+stream in the same run. Prints CPU seconds per stream-hour, resident memory
+per stream, and the ratios.
+
+    bench/recording/run.py [--streams N] [--seconds S] [--kbps K]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_seconds(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def rss_bytes(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def dir_bytes(path):
+    n = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                n += os.path.getsize(os.path.join(root, f))
+            except FileNotFoundError:
+                pass
+    return n
+
+
+def measure(pids, seconds):
+    c0 = cpu_seconds(pids)
+    time.sleep(seconds)
+    return cpu_seconds(pids) - c0, rss_bytes(pids)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--streams", type=int, default=50)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--kbps", default="2000")
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/citywatch"))
+    a = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="cw-rec-bench-")
+    port = free_port()
+    source = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "rtsp_source.py"), str(port), a.kbps], stdout=subprocess.PIPE)
+    assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
+    url = f"rtsp://127.0.0.1:{port}/test"
+    try:
+        # --- citywatch ---
+        data = os.path.join(work, "data")
+        cams = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.46, 44.81]},
+             "properties": {"id": f"b{i:04d}", "main_url": url}} for i in range(a.streams)]}
+        with open(os.path.join(work, "cams.geojson"), "w") as f:
+            json.dump(cams, f)
+        subprocess.run([a.bin, "import", "cameras", os.path.join(work, "cams.geojson"), "--data", data], check=True, capture_output=True)
+        listen = f"127.0.0.1:{free_port()}"
+        env = dict(os.environ, CITYWATCH_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
+        server = subprocess.Popen([a.bin, "serve", "--data", data, "--listen", listen], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(15)  # recorders start within the 5 s reconcile period, then connect
+        before = dir_bytes(os.path.join(data, "video"))
+        cw_cpu, cw_rss = measure([server.pid], a.seconds)
+        cw_written = dir_bytes(os.path.join(data, "video")) - before
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+        # --- ffmpeg, one process per stream ---
+        outs = []
+        procs = []
+        for i in range(a.streams):
+            d = os.path.join(work, "ff", str(i))
+            os.makedirs(d)
+            outs.append(d)
+            procs.append(subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+                                           "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1",
+                                           os.path.join(d, "%03d.mp4")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(10)
+        before = sum(dir_bytes(d) for d in outs)
+        ff_cpu, ff_rss = measure([p.pid for p in procs], a.seconds)
+        ff_written = sum(dir_bytes(d) for d in outs) - before
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    finally:
+        source.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+
+    hours = a.streams * a.seconds / 3600
+    cw_per_h, ff_per_h = cw_cpu / hours, ff_cpu / hours
+    print("Citywatch recording benchmark")
+    print(f"  {a.streams} streams of one shared {a.kbps} kbps 1280x720 15 fps H.264 source (GStreamer), {a.seconds} s measured")
+    print(f"  citywatch serve: {cw_cpu:7.2f} CPU s = {cw_per_h:8.2f} CPU s per stream-hour; RSS {cw_rss/2**20:7.1f} MiB = {cw_rss/2**20/a.streams:5.2f} MiB per stream; wrote {cw_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
+    print(f"  ffmpeg -c copy:  {ff_cpu:7.2f} CPU s = {ff_per_h:8.2f} CPU s per stream-hour; RSS {ff_rss/2**20:7.1f} MiB = {ff_rss/2**20/a.streams:5.2f} MiB per stream; wrote {ff_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
+    print(f"  CPU: citywatch uses {cw_per_h/ff_per_h*100:5.1f}% of ffmpeg's (goal <= 10%)")
+    print(f"  streams per core at this rate: citywatch {3600/cw_per_h:8.0f}, ffmpeg {3600/ff_per_h:6.0f} (goal >= 500)")
+    print(f"  memory per stream: citywatch {cw_rss/2**20/a.streams:5.2f} MiB (goal < 2 MiB), ffmpeg {ff_rss/2**20/a.streams:5.2f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,364 @@
+//! `GET /api/v1/live`: one WebSocket per client carrying the live video of
+//! several cameras as fragmented MP4 for Media Source Extensions. The
+//! protocol is in docs/design/live.md.
+//!
+//! Owns the wire: who may open the socket (permission `ViewLive`, checked
+//! again every [`RECHECK`] while it is open), which cameras a subscription
+//! may reach (the caller's districts), the audit entry of each subscription,
+//! and framing of the hub's frames as `[channel][fMP4]` messages. It never
+//! slows the recorder: each subscription reads its own hub subscription,
+//! which skips to the next key frame when this socket cannot keep up.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use chrono::Utc;
+use citywatch_audit::{token_hash, Permission, Principal, Record};
+use citywatch_video::fmp4::{self, Fragmenter};
+use citywatch_video::live::{LiveEvent, Subscription};
+use citywatch_video::recorder::Stream;
+use citywatch_video::Codec;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::auth::{audit, session_token, Caller};
+use crate::{ApiError, AppState};
+
+/// Cameras one socket may watch at once (a 16-tile wall, with room).
+pub const MAX_SUBSCRIPTIONS: usize = 32;
+/// Messages queued for the socket. Small on purpose: when the client does
+/// not keep up, subscriptions wait here and their hub subscriptions skip
+/// ahead to fresh key frames, instead of old video piling up.
+const OUT_QUEUE: usize = 16;
+/// How often an open socket's session and grants are checked again.
+const RECHECK: Duration = Duration::from_secs(30);
+/// Client messages are small commands.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+
+/// Unsent bytes the kernel may hold per connection (`TCP_NOTSENT_LOWAT`).
+/// Without a limit Linux buffers megabytes for a client that stopped
+/// reading (over a megabyte on loopback), which for live video means tens
+/// of seconds of delay before the server notices and skips ahead.
+const NOTSENT_LOWAT: u32 = 64 * 1024;
+
+/// WebSocket close codes (private range 4000-4999).
+const CLOSE_SESSION_ENDED: u16 = 4401;
+const CLOSE_FORBIDDEN: u16 = 4403;
+
+pub async fn socket(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ViewLive, "watching live video").await?;
+    same_origin(&headers)?;
+    let ws = ws.map_err(|e| ApiError::BadRequest(format!("/api/v1/live speaks WebSocket only: {e}")))?;
+    let token = session_token(&headers).ok_or_else(|| ApiError::Unauthorized("no session token".into()))?;
+    Ok(ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| run(socket, state, caller.0, token)))
+}
+
+/// Applied to every accepted connection: no Nagle delay for small frames,
+/// and little unsent data in the kernel, so a slow client is noticed within
+/// a fraction of a second and its subscriptions skip to fresh key frames.
+/// Failures only cost latency, so they are logged and ignored.
+pub(crate) fn tune_socket(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!("TCP_NODELAY: {e}");
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_notsent_lowat(NOTSENT_LOWAT) {
+        tracing::debug!("TCP_NOTSENT_LOWAT: {e}");
+    }
+}
+
+/// Browsers send `Origin` with every WebSocket handshake; refuse pages of
+/// other sites riding on the session cookie. Clients that send no `Origin`
+/// (not browsers) authenticate with a bearer token anyway.
+fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest).trim_end_matches('/');
+    if origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("live video is served to pages of this server only (Origin {origin} is not {host})")))
+    }
+}
+
+/// One message for the socket.
+enum Out {
+    Text(String),
+    Binary(Bytes),
+    Close(u16, String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Command {
+    subscribe: Option<String>,
+    /// "auto" (default: the sub-stream if the camera has one), "main", "sub".
+    stream: Option<String>,
+    /// Send H.265 fragments too (browsers' MSE cannot play them).
+    #[serde(default)]
+    accept_h265: bool,
+    unsubscribe: Option<u8>,
+    /// Echoed in the reply, to match replies to requests.
+    #[serde(rename = "ref")]
+    reference: Option<Value>,
+}
+
+struct Watching {
+    camera: String,
+    task: JoinHandle<()>,
+}
+
+struct Conn {
+    state: AppState,
+    principal: Principal,
+    token: String,
+    out: mpsc::Sender<Out>,
+    subs: HashMap<u8, Watching>,
+}
+
+async fn run(socket: WebSocket, state: AppState, principal: Principal, token: String) {
+    let (mut sink, mut incoming) = socket.split();
+    let (out, mut queue) = mpsc::channel::<Out>(OUT_QUEUE);
+    let mut writer = tokio::spawn(async move {
+        while let Some(m) = queue.recv().await {
+            let (msg, last) = match m {
+                Out::Text(t) => (Message::Text(t.into()), false),
+                Out::Binary(b) => (Message::Binary(b), false),
+                Out::Close(code, reason) => (Message::Close(Some(CloseFrame { code, reason: reason.into() })), true),
+            };
+            // `send` flushes: each message leaves at once, for latency.
+            if sink.send(msg).await.is_err() || last {
+                break;
+            }
+        }
+    });
+    let mut conn = Conn { state, principal, token, out, subs: HashMap::new() };
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    loop {
+        tokio::select! {
+            msg = incoming.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    if !conn.command(text.as_str()).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => conn.reply(json!({"error": "send commands as text messages (JSON)"})).await,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {} // ping/pong: answered by the library
+            },
+            _ = recheck.tick() => {
+                if !conn.recheck().await {
+                    break;
+                }
+            }
+            _ = &mut writer => break,
+        }
+    }
+    for (_, w) in conn.subs.drain() {
+        w.task.abort();
+    }
+    drop(conn.out);
+    // The writer sends what is queued (a close frame, say), then ends.
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+}
+
+impl Conn {
+    async fn reply(&self, v: Value) {
+        let _ = self.out.send(Out::Text(v.to_string())).await;
+    }
+
+    /// Handles one client command; `false` ends the connection.
+    async fn command(&mut self, text: &str) -> bool {
+        let cmd: Command = match serde_json::from_str(text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.reply(json!({"error": format!("bad command: {e}; expected {{\"subscribe\": CAMERA_ID, \"stream\": \"auto|main|sub\"}} or {{\"unsubscribe\": CHANNEL}}")})).await;
+                return true;
+            }
+        };
+        match (cmd.subscribe, cmd.unsubscribe) {
+            (Some(camera), None) => {
+                if let Err(e) = self.subscribe(&camera, cmd.stream.as_deref(), cmd.accept_h265, cmd.reference.clone()).await {
+                    self.reply(json!({"error": e, "camera": camera, "ref": cmd.reference})).await;
+                }
+            }
+            (None, Some(channel)) => match self.subs.remove(&channel) {
+                Some(w) => {
+                    w.task.abort();
+                    self.reply(json!({"unsubscribed": channel, "camera": w.camera, "ref": cmd.reference})).await;
+                }
+                None => self.reply(json!({"error": format!("no subscription on channel {channel}"), "ref": cmd.reference})).await,
+            },
+            _ => self.reply(json!({"error": "a command has exactly one of subscribe or unsubscribe", "ref": cmd.reference})).await,
+        }
+        true
+    }
+
+    async fn subscribe(&mut self, camera_id: &str, stream: Option<&str>, accept_h265: bool, reference: Option<Value>) -> Result<(), String> {
+        if self.subs.len() >= MAX_SUBSCRIPTIONS {
+            return Err(format!("at most {MAX_SUBSCRIPTIONS} cameras per connection; unsubscribe one first"));
+        }
+        let scope = self.principal.scope(Permission::ViewLive).ok_or("live video needs a supervisor, operator, dispatcher or officer grant")?;
+        let snapshot = self.state.registry.snapshot();
+        let camera = snapshot.get(camera_id, &scope).ok_or_else(|| format!("camera {camera_id} not found"))?;
+        let stream = match stream.unwrap_or("auto") {
+            "auto" if camera.sub_url.is_some() => Stream::Sub,
+            "auto" | "main" => Stream::Main,
+            "sub" => Stream::Sub,
+            other => return Err(format!("stream must be auto, main or sub, got {other:?}")),
+        };
+        let configured = match stream {
+            Stream::Main => camera.main_url.is_some(),
+            Stream::Sub => camera.sub_url.is_some(),
+        };
+        if !configured {
+            return Err(format!("camera {camera_id} has no {} stream configured", stream.as_str()));
+        }
+        let channel = (1..=u8::MAX).find(|c| !self.subs.contains_key(c)).ok_or("no free channel")?;
+        let record = Record::new(&self.principal.username, "video.live", camera_id).detail(json!({"stream": stream.as_str(), "channel": channel}));
+        audit(&self.state, record).await.map_err(|e| format!("could not record the audit entry, so not watching: {e:?}"))?;
+        let subscription = self.state.live.subscribe(camera_id, stream);
+        // The reply goes first: the client learns the channel before its data.
+        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "ref": reference})).await;
+        let task = tokio::spawn(pump(channel, camera_id.to_owned(), stream, subscription, self.out.clone(), accept_h265));
+        self.subs.insert(channel, Watching { camera: camera_id.to_owned(), task });
+        Ok(())
+    }
+
+    /// Checks the session and grants again; drops subscriptions that are
+    /// no longer allowed. `false`: the session is over.
+    async fn recheck(&mut self) -> bool {
+        let store = self.state.store.clone();
+        let hash = token_hash(&self.token);
+        let principal = tokio::task::spawn_blocking(move || -> Result<Option<Principal>, citywatch_store::StoreError> {
+            let now = Utc::now();
+            let Some(user) = store.session_user(&hash, now)? else { return Ok(None) };
+            let grants = store.grants_of(&user)?;
+            Ok(Some(Principal::new(user, grants, now)))
+        })
+        .await;
+        let principal = match principal {
+            Ok(Ok(Some(p))) => p,
+            Ok(Ok(None)) => {
+                let _ = self.out.send(Out::Close(CLOSE_SESSION_ENDED, "session ended; log in again".into())).await;
+                return false;
+            }
+            // A database hiccup is no reason to cut the video; try again later.
+            Ok(Err(e)) => {
+                tracing::warn!("live: checking session: {e}");
+                return true;
+            }
+            Err(e) => {
+                tracing::warn!("live: checking session: {e}");
+                return true;
+            }
+        };
+        let Some(scope) = principal.scope(Permission::ViewLive) else {
+            let _ = self.out.send(Out::Close(CLOSE_FORBIDDEN, "live video is no longer granted".into())).await;
+            return false;
+        };
+        let snapshot = self.state.registry.snapshot();
+        let gone: Vec<u8> = self.subs.iter().filter(|(_, w)| snapshot.get(&w.camera, &scope).is_none()).map(|(c, _)| *c).collect();
+        for channel in gone {
+            if let Some(w) = self.subs.remove(&channel) {
+                w.task.abort();
+                self.reply(json!({"unsubscribed": channel, "camera": w.camera, "reason": "not permitted any more"})).await;
+            }
+        }
+        self.principal = principal;
+        true
+    }
+}
+
+fn binary(channel: u8, payload: &[u8]) -> Out {
+    let mut b = Vec::with_capacity(payload.len() + 1);
+    b.push(channel);
+    b.extend_from_slice(payload);
+    Out::Binary(b.into())
+}
+
+/// Turns one hub subscription into messages for the socket. Waiting on a
+/// full queue is fine: meanwhile the hub subscription skips ahead.
+async fn pump(channel: u8, camera: String, stream: Stream, mut sub: Subscription, out: mpsc::Sender<Out>, accept_h265: bool) {
+    let mut fragmenter = Fragmenter::new();
+    let mut refused_h265 = false;
+    while let Some(event) = sub.next().await {
+        let mut msgs = Vec::with_capacity(3);
+        match event {
+            LiveEvent::Frame(f) => {
+                let params = &f.frame.params;
+                if params.codec == Codec::H265 && !accept_h265 {
+                    if !refused_h265 {
+                        refused_h265 = true;
+                        msgs.push(Out::Text(json!({"channel": channel, "camera": camera, "unsupported": format!("this {} stream is H.265, which browsers cannot play through Media Source Extensions; configure an H.264 sub-stream for live viewing", stream.as_str()), "codec": params.rfc6381_codec}).to_string()));
+                    }
+                } else {
+                    refused_h265 = false;
+                    match fragmenter.push(&f.frame) {
+                        Ok(piece) => {
+                            if let Some(init) = piece.init {
+                                msgs.push(Out::Text(
+                                    json!({"channel": channel, "camera": camera, "stream": stream.as_str(), "mime": fmp4::mime_type(params), "codec": params.rfc6381_codec,
+                                           "width": params.width, "height": params.height, "browser_playable": fmp4::browser_playable(params)})
+                                    .to_string(),
+                                ));
+                                msgs.push(binary(channel, &init));
+                            }
+                            msgs.push(binary(channel, &piece.fragment));
+                        }
+                        // New parameters on a frame that is not a key frame:
+                        // wait for one rather than send what cannot decode.
+                        Err(e) => tracing::debug!(camera = %camera, "live: frame not sent: {e}"),
+                    }
+                }
+            }
+            LiveEvent::Gap { dropped } => {
+                fragmenter.discontinuity();
+                msgs.push(Out::Text(json!({"channel": channel, "skipped": dropped}).to_string()));
+            }
+            LiveEvent::Online => {
+                fragmenter.discontinuity();
+                msgs.push(Out::Text(json!({"channel": channel, "state": "online"}).to_string()));
+            }
+            LiveEvent::Offline => msgs.push(Out::Text(json!({"channel": channel, "state": "offline"}).to_string())),
+        }
+        for m in msgs {
+            if out.send(m).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn origin_must_be_this_server() {
+        let mut h = HeaderMap::new();
+        assert!(same_origin(&h).is_ok(), "no Origin: not a browser");
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&h).is_ok());
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(same_origin(&h).is_err());
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8081"));
+        assert!(same_origin(&h).is_err());
+    }
+}

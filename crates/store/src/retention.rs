@@ -1,0 +1,164 @@
+//! What retention needs from the index: per-camera limits that override the
+//! configured defaults, totals per camera stream, recordings oldest first
+//! without their frame index, and a paged walk over every recording for
+//! `citywatch check`. Deciding what to delete is the video crate's job.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::recordings::{recording_from_row, COLUMNS};
+use crate::{RecordingRow, Result, Store};
+
+/// Per-camera limits; `None` keeps the configured default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionOverride {
+    pub camera_id: String,
+    pub max_age_days: Option<i64>,
+    pub max_bytes: Option<i64>,
+}
+
+/// A recording without its frame index (what retention looks at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingSummary {
+    pub id: i64,
+    pub camera_id: String,
+    pub stream: String,
+    pub start_90k: i64,
+    pub duration_90k: i64,
+    pub bytes: i64,
+    pub file: String,
+}
+
+impl RecordingSummary {
+    pub fn end_90k(&self) -> i64 {
+        self.start_90k + self.duration_90k
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingTotals {
+    pub camera_id: String,
+    pub stream: String,
+    pub recordings: i64,
+    pub bytes: i64,
+}
+
+const SUMMARY: &str = "id, camera_id, stream, start_90k, duration_90k, bytes, file";
+
+impl Store {
+    pub fn retention_overrides(&self) -> Result<Vec<RetentionOverride>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT camera_id, max_age_days, max_bytes FROM retention_override ORDER BY camera_id")?;
+        let rows = stmt.query_map([], |r| Ok(RetentionOverride { camera_id: r.get(0)?, max_age_days: r.get(1)?, max_bytes: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn retention_override(&self, camera_id: &str) -> Result<Option<RetentionOverride>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT camera_id, max_age_days, max_bytes FROM retention_override WHERE camera_id = ?1", [camera_id], |r| {
+                Ok(RetentionOverride { camera_id: r.get(0)?, max_age_days: r.get(1)?, max_bytes: r.get(2)? })
+            })
+            .optional()?)
+    }
+
+    /// Sets a camera's limits; with both `None` the camera follows the defaults again.
+    pub fn set_retention_override(&self, o: &RetentionOverride) -> Result<()> {
+        let conn = self.conn();
+        if o.max_age_days.is_none() && o.max_bytes.is_none() {
+            conn.execute("DELETE FROM retention_override WHERE camera_id = ?1", [&o.camera_id])?;
+        } else {
+            conn.execute(
+                "INSERT INTO retention_override (camera_id, max_age_days, max_bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(camera_id) DO UPDATE SET max_age_days = excluded.max_age_days, max_bytes = excluded.max_bytes",
+                params![o.camera_id, o.max_age_days, o.max_bytes],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Recordings and bytes per camera stream.
+    pub fn recording_totals(&self) -> Result<Vec<RecordingTotals>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT camera_id, stream, count(*), coalesce(sum(bytes), 0) FROM recording GROUP BY camera_id, stream ORDER BY camera_id, stream")?;
+        let rows = stmt.query_map([], |r| Ok(RecordingTotals { camera_id: r.get(0)?, stream: r.get(1)?, recordings: r.get(2)?, bytes: r.get(3)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` recordings, oldest first, after the (start, id) key
+    /// `after` (keyset paging); only `camera_id`'s when given.
+    pub fn oldest_recordings(&self, camera_id: Option<&str>, after: Option<(i64, i64)>, limit: usize) -> Result<Vec<RecordingSummary>> {
+        let conn = self.conn();
+        let (after_start, after_id) = after.unwrap_or((i64::MIN, i64::MIN));
+        // Two statements rather than `?1 IS NULL OR ...`, so each can walk its index.
+        let filter = if camera_id.is_some() { "camera_id = ?1 AND" } else { "?1 IS NULL AND" };
+        let mut stmt = conn.prepare(&format!("SELECT {SUMMARY} FROM recording WHERE {filter} (start_90k, id) > (?2, ?3) ORDER BY start_90k, id LIMIT ?4"))?;
+        let rows = stmt.query_map(params![camera_id, after_start, after_id, limit as i64], |r| {
+            Ok(RecordingSummary {
+                id: r.get(0)?,
+                camera_id: r.get(1)?,
+                stream: r.get(2)?,
+                start_90k: r.get(3)?,
+                duration_90k: r.get(4)?,
+                bytes: r.get(5)?,
+                file: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` whole recordings with ids above `after_id`, by id.
+    pub fn recordings_after(&self, after_id: i64, limit: usize) -> Result<Vec<RecordingRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM recording WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+        let rows = stmt.query_map(params![after_id, limit as i64], recording_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoredParams;
+
+    #[test]
+    fn overrides_totals_and_paging() {
+        let store = Store::open_in_memory().unwrap();
+        let o = RetentionOverride { camera_id: "c1".into(), max_age_days: Some(7), max_bytes: None };
+        store.set_retention_override(&o).unwrap();
+        assert_eq!(store.retention_override("c1").unwrap(), Some(o.clone()));
+        store.set_retention_override(&RetentionOverride { max_bytes: Some(10), ..o.clone() }).unwrap();
+        assert_eq!(store.retention_overrides().unwrap()[0].max_bytes, Some(10));
+        store.set_retention_override(&RetentionOverride { max_age_days: None, max_bytes: None, ..o }).unwrap();
+        assert!(store.retention_overrides().unwrap().is_empty());
+
+        let p = store
+            .video_params_id(&StoredParams { codec: "h264".into(), width: 1, height: 1, rfc6381_codec: "avc1".into(), extra_data: vec![], pixel_aspect_ratio: None })
+            .unwrap();
+        for (i, (cam, start)) in [("c1", 30), ("c2", 10), ("c1", 20), ("c1", 20)].iter().enumerate() {
+            let row = RecordingRow {
+                id: 0,
+                camera_id: (*cam).into(),
+                stream: "main".into(),
+                run_id: 1,
+                start_90k: *start,
+                duration_90k: 5,
+                frames: 1,
+                bytes: 100 + i as i64,
+                params_id: p,
+                file: format!("f{i}"),
+                frame_index: vec![],
+            };
+            store.put_recording(&row).unwrap();
+        }
+        let all: Vec<_> = store.oldest_recordings(None, None, 10).unwrap().into_iter().map(|r| r.file).collect();
+        assert_eq!(all, ["f1", "f2", "f3", "f0"]);
+        let first = store.oldest_recordings(Some("c1"), None, 2).unwrap();
+        assert_eq!(first.iter().map(|r| r.file.as_str()).collect::<Vec<_>>(), ["f2", "f3"]);
+        let next = store.oldest_recordings(Some("c1"), Some((first[1].start_90k, first[1].id)), 2).unwrap();
+        assert_eq!(next.iter().map(|r| r.file.as_str()).collect::<Vec<_>>(), ["f0"]);
+        let totals = store.recording_totals().unwrap();
+        assert_eq!(totals[0], RecordingTotals { camera_id: "c1".into(), stream: "main".into(), recordings: 3, bytes: 100 + 102 + 103 });
+        let paged = store.recordings_after(2, 10).unwrap();
+        assert_eq!(paged.iter().map(|r| r.id).collect::<Vec<_>>(), [3, 4]);
+    }
+}

@@ -1,0 +1,457 @@
+// A camera's timeline: what was recorded (spans) and what was not (gaps),
+// zoomable from 1 minute to 7 days, with scrubbing and playback of the
+// recordings at 1×, 2×, 4× or 8×. Playback asks the operator for a purpose
+// and a case reference first: the server refuses without them and records
+// them in the audit log with every file played.
+
+import { api, ApiError, type Camera } from "./api";
+import { h } from "./dom";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+/** Visible widths of the timeline, narrowest first. */
+export const ZOOMS: { ms: number; label: string }[] = [
+  { ms: MIN, label: "1 min" },
+  { ms: 5 * MIN, label: "5 min" },
+  { ms: 15 * MIN, label: "15 min" },
+  { ms: HOUR, label: "1 h" },
+  { ms: 6 * HOUR, label: "6 h" },
+  { ms: DAY, label: "24 h" },
+  { ms: 7 * DAY, label: "7 days" },
+];
+export const SPEEDS = [1, 2, 4, 8] as const;
+/** The server lists and plays at most 24 hours per request. */
+const MAX_REQUEST_MS = DAY;
+
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** Why video is being viewed; asked once per console session, changeable. */
+export interface Purpose {
+  purpose: string;
+  caseRef: string;
+}
+
+/** Spans of [start, end), asking the server a day at a time and joining the pieces. */
+export async function loadSpans(cameraId: string, start: number, end: number, signal?: AbortSignal): Promise<Span[]> {
+  const pieces: Promise<Span[]>[] = [];
+  for (let a = start; a < end; a += MAX_REQUEST_MS) {
+    const b = Math.min(end, a + MAX_REQUEST_MS);
+    pieces.push(api.recordings(cameraId, new Date(a), new Date(b), signal).then((r) => r.spans.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) }))));
+  }
+  const all = (await Promise.all(pieces)).flat().sort((x, y) => x.start - y.start);
+  const joined: Span[] = [];
+  for (const s of all) {
+    const last = joined[joined.length - 1];
+    if (last && s.start <= last.end + 1) last.end = Math.max(last.end, s.end);
+    else joined.push({ ...s });
+  }
+  return joined;
+}
+
+function fmtTime(ms: number, withDate: boolean): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return withDate ? `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${time}` : time;
+}
+
+export class Timeline {
+  readonly el: HTMLElement;
+  private readonly bar: HTMLElement;
+  private readonly spansEl: HTMLElement;
+  private readonly ticks: HTMLElement;
+  private readonly playhead: HTMLElement;
+  private readonly timeLabel: HTMLElement;
+  private readonly rangeLabel: HTMLElement;
+  private readonly message: HTMLElement;
+  private readonly video: HTMLVideoElement;
+  private readonly playBtn: HTMLButtonElement;
+  private readonly zoomSelect: HTMLSelectElement;
+  private readonly speedButtons = new Map<number, HTMLButtonElement>();
+  private readonly dialog: HTMLFormElement;
+
+  private zoom = 3; // 1 h
+  private viewEnd = Date.now();
+  /** The view's end follows the clock. */
+  private following = true;
+  private spans: Span[] = [];
+  /** The picked time (playhead), ms since 1970. */
+  private cursor = Date.now() - 30_000;
+  private speed = 1;
+  /** The file playing covers [fileStart, fileEnd). */
+  private fileStart = 0;
+  private fileEnd = 0;
+  private refreshTimer = 0;
+  private loadAbort: AbortController | null = null;
+  private destroyed = false;
+  private pendingPlay: number | null = null;
+
+  constructor(
+    private camera: Camera,
+    private readonly canPlay: boolean,
+    private readonly purposeStore: { get(): Purpose | null; set(p: Purpose): void },
+    private readonly onClose: () => void,
+  ) {
+    this.spansEl = h("div", { class: "tl-spans" });
+    this.ticks = h("div", { class: "tl-ticks" });
+    this.playhead = h("div", { class: "tl-playhead", "data-testid": "timeline-playhead" });
+    this.bar = h("div", { class: "tl-bar", "data-testid": "timeline-bar", role: "slider", tabindex: "0", "aria-label": "Time: click or drag to pick, arrow keys to step" }, this.spansEl, this.playhead);
+    this.timeLabel = h("span", { class: "tl-time", "data-testid": "timeline-time" });
+    this.rangeLabel = h("span", { class: "tl-range muted" });
+    this.message = h("div", { class: "tl-message", "data-testid": "timeline-message", "aria-live": "polite" });
+    this.video = h("video", { class: "tl-video", "data-testid": "playback-video", playsinline: true, muted: true });
+    this.video.muted = true;
+    this.playBtn = h("button", { type: "button", class: "btn btn-primary btn-small", "data-testid": "timeline-play", disabled: !canPlay }, "Play");
+    if (!canPlay) this.playBtn.title = "Playback needs a supervisor or operator grant";
+    this.playBtn.addEventListener("click", () => (this.video.paused || !this.video.src ? void this.play(this.cursor) : this.video.pause()));
+
+    this.zoomSelect = h("select", { class: "tl-zoom", "data-testid": "timeline-zoom", "aria-label": "Zoom" });
+    ZOOMS.forEach((z, i) => this.zoomSelect.appendChild(h("option", { value: String(i) }, z.label)));
+    this.zoomSelect.value = String(this.zoom);
+    this.zoomSelect.addEventListener("change", () => this.setZoom(Number(this.zoomSelect.value), this.cursor));
+    const zoomIn = h("button", { type: "button", class: "tile-btn", title: "Zoom in", "aria-label": "Zoom in", "data-testid": "timeline-zoom-in" }, "+");
+    zoomIn.addEventListener("click", () => this.setZoom(this.zoom - 1, this.cursor));
+    const zoomOut = h("button", { type: "button", class: "tile-btn", title: "Zoom out", "aria-label": "Zoom out", "data-testid": "timeline-zoom-out" }, "−");
+    zoomOut.addEventListener("click", () => this.setZoom(this.zoom + 1, this.cursor));
+    const back = h("button", { type: "button", class: "tile-btn", title: "Earlier", "aria-label": "Earlier" }, "◀");
+    back.addEventListener("click", () => this.pan(-0.5));
+    const fwd = h("button", { type: "button", class: "tile-btn", title: "Later", "aria-label": "Later" }, "▶");
+    fwd.addEventListener("click", () => this.pan(0.5));
+    const now = h("button", { type: "button", class: "tile-btn", title: "Follow the present", "data-testid": "timeline-now" }, "Now");
+    now.addEventListener("click", () => {
+      this.following = true;
+      this.viewEnd = Date.now();
+      void this.refresh();
+    });
+    const speeds = h("div", { class: "tl-speeds", role: "group", "aria-label": "Playback speed" });
+    for (const s of SPEEDS) {
+      const b = h("button", { type: "button", class: "layout-btn", "data-testid": `speed-${s}`, "aria-pressed": String(s === 1) }, `${s}×`);
+      b.addEventListener("click", () => this.setSpeed(s));
+      this.speedButtons.set(s, b);
+      speeds.appendChild(b);
+    }
+    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Close the timeline", title: "Close" }, "×");
+    close.addEventListener("click", () => this.onClose());
+
+    // Purpose and case reference, asked before the first playback.
+    const purposeInput = h("input", { type: "text", name: "purpose", required: true, maxlength: "200", placeholder: "e.g. traffic accident investigation", "data-testid": "purpose-input", autocomplete: "off" });
+    const caseInput = h("input", { type: "text", name: "case_ref", required: true, maxlength: "100", placeholder: "e.g. CASE-2026-0142", "data-testid": "case-ref-input", autocomplete: "off" });
+    const cancel = h("button", { type: "button", class: "btn btn-small" }, "Cancel");
+    this.dialog = h(
+      "form",
+      { class: "tl-dialog", "data-testid": "purpose-dialog", hidden: true },
+      h("div", { class: "tl-dialog-title" }, "Why are you viewing this recording?"),
+      h("div", { class: "muted" }, "Recorded video is played only with a purpose and a case reference; both are written to the audit log."),
+      h("label", {}, "Purpose", purposeInput),
+      h("label", {}, "Case reference", caseInput),
+      h("div", { class: "tl-dialog-actions" }, cancel, h("button", { type: "submit", class: "btn btn-primary btn-small", "data-testid": "purpose-submit" }, "Play")),
+    );
+    cancel.addEventListener("click", () => {
+      this.dialog.hidden = true;
+      this.pendingPlay = null;
+    });
+    this.dialog.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const p = { purpose: purposeInput.value.trim(), caseRef: caseInput.value.trim() };
+      if (!p.purpose || !p.caseRef) return;
+      this.purposeStore.set(p);
+      this.dialog.hidden = true;
+      const at = this.pendingPlay;
+      this.pendingPlay = null;
+      if (at !== null) void this.play(at);
+    });
+
+    this.el = h(
+      "section",
+      { class: "timeline", "data-testid": "timeline", "data-camera-id": camera.id, "aria-label": `Recordings of ${camera.name}` },
+      h(
+        "div",
+        { class: "tl-head" },
+        h("h2", {}, "Recordings · ", h("span", { class: "tl-camera" }, camera.name)),
+        this.rangeLabel,
+        h("div", { class: "spacer" }),
+        back,
+        zoomOut,
+        this.zoomSelect,
+        zoomIn,
+        fwd,
+        now,
+        close,
+      ),
+      h("div", { class: "tl-body" }, this.video, h("div", { class: "tl-side" }, h("div", { class: "tl-controls" }, this.playBtn, speeds, this.timeLabel), this.message, this.dialog)),
+      this.ticks,
+      this.bar,
+    );
+
+    this.bindScrub();
+    this.video.addEventListener("timeupdate", () => {
+      if (!this.video.src) return;
+      this.cursor = this.fileStart + this.video.currentTime * 1000;
+      this.drawCursor();
+    });
+    this.video.addEventListener("ended", () => void this.playNextSpan());
+    this.video.addEventListener("play", () => (this.playBtn.textContent = "Pause"));
+    this.video.addEventListener("pause", () => (this.playBtn.textContent = "Play"));
+    this.video.addEventListener("error", () => void this.explainVideoError());
+    this.refreshTimer = window.setInterval(() => {
+      if (this.following) {
+        this.viewEnd = Date.now();
+        void this.refresh();
+      }
+    }, 5000);
+    void this.refresh();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    window.clearInterval(this.refreshTimer);
+    this.loadAbort?.abort();
+    this.video.pause();
+    this.video.removeAttribute("src");
+    this.video.load();
+  }
+
+  /** Shows another camera's recordings. */
+  setCamera(camera: Camera): void {
+    if (camera.id === this.camera.id) return;
+    this.camera = camera;
+    this.el.dataset.cameraId = camera.id;
+    this.el.querySelector(".tl-camera")!.textContent = camera.name;
+    this.video.pause();
+    this.video.removeAttribute("src");
+    this.video.load();
+    this.spans = [];
+    void this.refresh();
+  }
+
+  private get width(): number {
+    return ZOOMS[this.zoom].ms;
+  }
+
+  private get viewStart(): number {
+    return this.viewEnd - this.width;
+  }
+
+  private setZoom(i: number, around: number): void {
+    const z = Math.max(0, Math.min(ZOOMS.length - 1, i));
+    if (z === this.zoom) return;
+    // Following the present, the right edge stays "now"; otherwise `around`
+    // keeps its place on the bar.
+    const frac = Math.min(1, Math.max(0, (around - this.viewStart) / this.width));
+    this.zoom = z;
+    this.zoomSelect.value = String(z);
+    if (!this.following) {
+      this.viewEnd = Math.min(Date.now(), around + (1 - frac) * this.width);
+      this.following = this.viewEnd >= Date.now() - 1000;
+    } else {
+      this.viewEnd = Date.now();
+    }
+    void this.refresh();
+  }
+
+  private pan(fraction: number): void {
+    this.viewEnd = Math.min(Date.now(), this.viewEnd + fraction * this.width);
+    this.following = this.viewEnd >= Date.now() - 1000;
+    void this.refresh();
+  }
+
+  private setSpeed(s: number): void {
+    this.speed = s;
+    this.video.defaultPlaybackRate = s;
+    this.video.playbackRate = s;
+    for (const [n, b] of this.speedButtons) b.setAttribute("aria-pressed", String(n === s));
+    this.el.dataset.speed = String(s);
+  }
+
+  private async refresh(): Promise<void> {
+    this.loadAbort?.abort();
+    const ctrl = new AbortController();
+    this.loadAbort = ctrl;
+    const [start, end] = [this.viewStart, this.viewEnd];
+    try {
+      const spans = await loadSpans(this.camera.id, start, end, ctrl.signal);
+      if (this.destroyed || ctrl.signal.aborted) return;
+      this.spans = spans;
+      this.draw();
+      this.el.dataset.spans = String(spans.length);
+    } catch (e) {
+      if (e instanceof DOMException && e.name === "AbortError") return;
+      this.say(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private x(t: number): number {
+    return ((t - this.viewStart) / this.width) * 100;
+  }
+
+  private draw(): void {
+    const withDate = this.width > 6 * HOUR;
+    this.rangeLabel.textContent = `${fmtTime(this.viewStart, true)} – ${fmtTime(this.viewEnd, withDate)}`;
+    this.spansEl.replaceChildren(
+      ...this.spans.map((s) => {
+        const left = Math.max(0, this.x(s.start));
+        const right = Math.min(100, this.x(s.end));
+        return h("div", {
+          class: "tl-span",
+          "data-testid": "timeline-span",
+          style: `left:${left}%;width:${Math.max(0.15, right - left)}%`,
+          title: `recorded ${fmtTime(s.start, true)} – ${fmtTime(s.end, true)}`,
+        });
+      }),
+    );
+    // About six labelled ticks at round times.
+    const steps = [10e3, 30e3, MIN, 5 * MIN, 10 * MIN, 30 * MIN, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY];
+    const step = steps.find((s) => this.width / s <= 7) ?? DAY;
+    const offset = new Date().getTimezoneOffset() * MIN;
+    const ticks: HTMLElement[] = [];
+    for (let t = Math.ceil((this.viewStart - offset) / step) * step + offset; t <= this.viewEnd; t += step) {
+      ticks.push(h("span", { class: "tl-tick", style: `left:${this.x(t)}%` }, fmtTime(t, step >= DAY).replace(/:00$/, "")));
+    }
+    this.ticks.replaceChildren(...ticks);
+    this.drawCursor();
+  }
+
+  private drawCursor(): void {
+    const x = this.x(this.cursor);
+    this.playhead.hidden = x < 0 || x > 100;
+    this.playhead.style.left = `${x}%`;
+    this.timeLabel.textContent = fmtTime(this.cursor, true);
+    this.el.dataset.cursor = new Date(this.cursor).toISOString();
+    this.bar.setAttribute("aria-valuetext", fmtTime(this.cursor, true));
+  }
+
+  private bindScrub(): void {
+    const timeAt = (clientX: number) => {
+      const r = this.bar.getBoundingClientRect();
+      const frac = Math.min(1, Math.max(0, (clientX - r.left) / r.width));
+      return Math.min(Date.now(), this.viewStart + frac * this.width);
+    };
+    let dragging = false;
+    this.bar.addEventListener("pointerdown", (e) => {
+      dragging = true;
+      this.bar.setPointerCapture(e.pointerId);
+      this.cursor = timeAt(e.clientX);
+      this.drawCursor();
+    });
+    this.bar.addEventListener("pointermove", (e) => {
+      if (!dragging) return;
+      this.cursor = timeAt(e.clientX);
+      this.drawCursor();
+    });
+    const release = () => {
+      if (!dragging) return;
+      dragging = false;
+      this.seek(this.cursor);
+    };
+    this.bar.addEventListener("pointerup", release);
+    this.bar.addEventListener("pointercancel", release);
+    this.bar.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      this.setZoom(this.zoom + (e.deltaY > 0 ? 1 : -1), timeAt(e.clientX));
+    });
+    this.bar.addEventListener("keydown", (e) => {
+      const step = this.width / 50;
+      if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        e.preventDefault();
+        this.cursor = Math.min(Date.now(), this.cursor + (e.key === "ArrowLeft" ? -step : step));
+        this.drawCursor();
+        this.seek(this.cursor);
+      } else if (e.key === " " || e.key === "Enter") {
+        e.preventDefault();
+        this.playBtn.click();
+      }
+    });
+  }
+
+  /** Moves playback to `t`: within the file playing, or a new file. */
+  private seek(t: number): void {
+    if (!this.video.src) return; // not playing: the cursor is where Play starts
+    if (t >= this.fileStart && t < this.fileEnd) {
+      this.video.currentTime = (t - this.fileStart) / 1000;
+    } else {
+      void this.play(t);
+    }
+  }
+
+  private say(text: string): void {
+    this.message.textContent = text;
+  }
+
+  /** Plays the recording from `at` (or from the next recorded moment after it) to the end of its span. */
+  async play(at: number): Promise<void> {
+    if (!this.canPlay) return;
+    const purpose = this.purposeStore.get();
+    if (!purpose) {
+      this.pendingPlay = at;
+      this.dialog.hidden = false;
+      this.dialog.querySelector<HTMLInputElement>("input")?.focus();
+      return;
+    }
+    // Recordings grow while the camera records: look again.
+    this.spans = await loadSpans(this.camera.id, Math.min(at, this.viewStart), Date.now()).catch(() => this.spans);
+    this.draw();
+    const span = this.spans.find((s) => s.end > at + 100);
+    if (!span) {
+      this.say("Nothing was recorded after this time.");
+      return;
+    }
+    const start = Math.max(at, span.start);
+    const end = Math.min(span.end, start + MAX_REQUEST_MS - 1000);
+    if (end - start < 200) {
+      this.say("Nothing was recorded after this time.");
+      return;
+    }
+    this.say(start > at ? `No recording at ${fmtTime(at, true)}: playing from ${fmtTime(start, true)}.` : "");
+    const q = new URLSearchParams({
+      start: new Date(start).toISOString(),
+      end: new Date(end).toISOString(),
+      purpose: purpose.purpose,
+      case_ref: purpose.caseRef,
+    });
+    this.fileStart = start;
+    this.fileEnd = end;
+    this.cursor = start;
+    this.video.src = `/api/v1/cameras/${encodeURIComponent(this.camera.id)}/view.mp4?${q}`;
+    this.video.defaultPlaybackRate = this.speed;
+    this.video.playbackRate = this.speed;
+    this.el.dataset.playing = q.get("start")!;
+    try {
+      await this.video.play();
+    } catch (e) {
+      if (!(e instanceof DOMException && e.name === "AbortError")) this.say(`Playback failed: ${String(e)}`);
+    }
+  }
+
+  /** At the end of a file: go on with what was recorded after it. */
+  private async playNextSpan(): Promise<void> {
+    const next = this.fileEnd + 1;
+    if (next >= Date.now() - 2000) {
+      this.say("Reached the most recent recording.");
+      return;
+    }
+    await this.play(next);
+  }
+
+  /** A `<video>` error says nothing; ask the server what it objects to. */
+  private async explainVideoError(): Promise<void> {
+    const src = this.video.getAttribute("src");
+    if (!src) return;
+    try {
+      // A range that does not start at 0 is not audited as another viewing.
+      const r = await fetch(src, { headers: { Range: "bytes=1-1" }, credentials: "same-origin" });
+      if (!r.ok) {
+        const body = (await r.json().catch(() => ({}))) as { error?: string };
+        this.say(body.error ?? `Playback failed: HTTP ${r.status}`);
+        if (r.status === 400) this.purposeStore.set({ purpose: "", caseRef: "" });
+        return;
+      }
+    } catch (e) {
+      if (e instanceof ApiError) this.say(e.message);
+    }
+    this.say("The browser could not play this recording.");
+  }
+}
