@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use citywatch_api::{AppState, ConsoleSettings};
+use citywatch_api::{AppParts, AppState, ConsoleSettings};
 use citywatch_audit::{new_session_token, token_hash, AuditLog, Scope};
 use citywatch_model::{Camera, CameraStatus, CameraUpdate, Role};
 use citywatch_registry::Registry;
@@ -149,7 +149,18 @@ async fn main() {
     let samples = Arc::new(SampleDir::open(&dir.path().join("video")).unwrap());
     let live = Arc::new(LiveHub::default());
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 };
-    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(2), samples.clone(), Arc::new(HealthRegistry::default()), None, live.clone());
+    let state = AppState::new(AppParts {
+        store: store.clone(),
+        registry,
+        audit,
+        console,
+        basemap: None,
+        session_ttl: chrono::Duration::hours(2),
+        sample_dir: samples.clone(),
+        health: Arc::new(HealthRegistry::default()),
+        metrics_token: None,
+        live: live.clone(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();
     tokio::spawn(citywatch_api::serve(listener, state, futures::future::pending()));

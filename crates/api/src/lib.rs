@@ -34,7 +34,7 @@ use axum::Router;
 
 pub use error::ApiError;
 pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
-pub use state::{AppState, ConsoleSettings};
+pub use state::{AppParts, AppState, ConsoleSettings};
 
 /// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON).
 const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;

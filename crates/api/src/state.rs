@@ -19,7 +19,8 @@ pub struct ConsoleSettings {
     pub zoom: f64,
 }
 
-pub struct Inner {
+/// Everything the API serves from, made by the binary (or a test).
+pub struct AppParts {
     pub store: Arc<Store>,
     pub registry: Arc<Registry>,
     pub audit: Arc<AuditLog>,
@@ -37,38 +38,26 @@ pub struct Inner {
     /// Live frames of every camera stream, fed by the recorders, read by
     /// `/api/v1/live` viewers.
     pub live: Arc<citywatch_video::live::LiveHub>,
+}
+
+pub struct Inner {
+    parts: AppParts,
     pub(crate) limiter: LoginLimiter,
+}
+
+impl Deref for Inner {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.parts
+    }
 }
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    pub fn new(
-        store: Arc<Store>,
-        registry: Arc<Registry>,
-        audit: Arc<AuditLog>,
-        console: ConsoleSettings,
-        basemap: Option<Value>,
-        session_ttl: chrono::Duration,
-        sample_dir: Arc<citywatch_video::sample_dir::SampleDir>,
-        health: Arc<citywatch_video::health::HealthRegistry>,
-        metrics_token: Option<String>,
-        live: Arc<citywatch_video::live::LiveHub>,
-    ) -> AppState {
-        AppState(Arc::new(Inner {
-            store,
-            registry,
-            audit,
-            console,
-            basemap,
-            session_ttl,
-            sample_dir,
-            health,
-            metrics_token,
-            live,
-            limiter: LoginLimiter::default(),
-        }))
+    pub fn new(parts: AppParts) -> AppState {
+        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default() }))
     }
 }
 

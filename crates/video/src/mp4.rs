@@ -1224,42 +1224,4 @@ mod tests {
         assert!(mp4.read_range(5, 4).is_err());
         assert!(mp4.read_range(h + 3, h + 3).unwrap().is_empty());
     }
-
-    /// Measures the head build for one hour at 30 fps. Run with
-    /// `cargo test --release -p citywatch-video --lib -- --ignored --nocapture head_build_time`.
-    #[test]
-    #[ignore]
-    fn head_build_time_one_hour() {
-        let p = params(Codec::H264, 1920, 1080);
-        let make = || -> Vec<Segment> {
-            // One-minute segments, a key frame every 2 s, jittery durations.
-            (0..60)
-                .map(|m| {
-                    let samples = (0..1800u32)
-                        .map(|i| Sample {
-                            size: 20_000 + (i * 7919 + m) % 30_000,
-                            duration_90k: 3000 + (i % 3) - 1,
-                            is_key: i % 60 == 0,
-                        })
-                        .collect();
-                    Segment {
-                        params: p.clone(),
-                        samples,
-                        file: PathBuf::from(format!("/recordings/{m}")),
-                        file_offset: 0,
-                    }
-                })
-                .collect()
-        };
-        let mut best = std::time::Duration::MAX;
-        let mut head_len = 0;
-        for _ in 0..20 {
-            let segs = make();
-            let t = std::time::Instant::now();
-            let mp4 = VirtualMp4::build(segs, 0, 1_700_000_000).unwrap();
-            best = best.min(t.elapsed());
-            head_len = mp4.head().len();
-        }
-        println!("108000 samples: head {head_len} bytes built in {best:?} (best of 20)");
-    }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use citywatch_api::{AppState, ConsoleSettings};
+use citywatch_api::{AppParts, AppState, ConsoleSettings};
 use citywatch_audit::{hash_password, AuditLog};
 use citywatch_model::{District, Role};
 use citywatch_registry::Registry;
@@ -58,7 +58,18 @@ pub async fn start() -> TestServer {
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
     let live = Arc::new(citywatch_video::live::LiveHub::default());
-    let state = AppState::new(store.clone(), registry, audit, console, None, chrono::Duration::hours(1), samples, health.clone(), Some(METRICS_TOKEN.into()), live.clone());
+    let state = AppState::new(AppParts {
+        store: store.clone(),
+        registry,
+        audit,
+        console,
+        basemap: None,
+        session_ttl: chrono::Duration::hours(1),
+        sample_dir: samples,
+        health: health.clone(),
+        metrics_token: Some(METRICS_TOKEN.into()),
+        live: live.clone(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

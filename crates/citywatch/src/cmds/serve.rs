@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use citywatch_api::{AppState, ConsoleSettings};
+use citywatch_api::{AppParts, AppState, ConsoleSettings};
 use citywatch_audit::Record;
 use citywatch_registry::Registry;
 
@@ -77,7 +77,18 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
     let metrics_token = Some(dir.config.metrics.token.clone()).filter(|t| !t.is_empty());
     // One hub: the recorders publish into it, the live route reads from it.
     let live = Arc::new(LiveHub::default());
-    let state = AppState::new(dir.store.clone(), registry.clone(), dir.audit.clone(), console, basemap, session_ttl, samples.clone(), health.clone(), metrics_token, live.clone());
+    let state = AppState::new(AppParts {
+        store: dir.store.clone(),
+        registry: registry.clone(),
+        audit: dir.audit.clone(),
+        console,
+        basemap,
+        session_ttl,
+        sample_dir: samples.clone(),
+        health: health.clone(),
+        metrics_token,
+        live: live.clone(),
+    });
     let retention = (policy(&dir.config.retention), Duration::from_secs(dir.config.retention.interval_s));
     let video = dir.config.video.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
