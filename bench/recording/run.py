@@ -30,16 +30,18 @@ def free_port():
     return p
 
 
-def cpu_seconds(pids):
-    total = 0.0
+def cpu_split(pids):
+    """(user, system) CPU seconds of the processes so far."""
+    user = system = 0.0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICK
+            user += int(fields[11]) / TICK
+            system += int(fields[12]) / TICK
         except FileNotFoundError:
             pass
-    return total
+    return user, system
 
 
 def rss_bytes(pids):
@@ -65,9 +67,10 @@ def dir_bytes(path):
 
 
 def measure(pids, seconds):
-    c0 = cpu_seconds(pids)
+    u0, s0 = cpu_split(pids)
     time.sleep(seconds)
-    return cpu_seconds(pids) - c0, rss_bytes(pids)
+    u1, s1 = cpu_split(pids)
+    return (u1 - u0, s1 - s0), rss_bytes(pids)
 
 
 def main():
@@ -125,11 +128,14 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     hours = a.streams * a.seconds / 3600
+    (cw_user, cw_sys), (ff_user, ff_sys) = cw_cpu, ff_cpu
+    cw_cpu, ff_cpu = cw_user + cw_sys, ff_user + ff_sys
     cw_per_h, ff_per_h = cw_cpu / hours, ff_cpu / hours
     print("Citywatch recording benchmark")
     print(f"  {a.streams} streams of one shared {a.kbps} kbps 1280x720 15 fps H.264 source (GStreamer), {a.seconds} s measured")
     print(f"  citywatch serve: {cw_cpu:7.2f} CPU s = {cw_per_h:8.2f} CPU s per stream-hour; RSS {cw_rss/2**20:7.1f} MiB = {cw_rss/2**20/a.streams:5.2f} MiB per stream; wrote {cw_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  ffmpeg -c copy:  {ff_cpu:7.2f} CPU s = {ff_per_h:8.2f} CPU s per stream-hour; RSS {ff_rss/2**20:7.1f} MiB = {ff_rss/2**20/a.streams:5.2f} MiB per stream; wrote {ff_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
+    print(f"  user/system split: citywatch {cw_user:.2f}/{cw_sys:.2f} s, ffmpeg {ff_user:.2f}/{ff_sys:.2f} s")
     print(f"  CPU: citywatch uses {cw_per_h/ff_per_h*100:5.1f}% of ffmpeg's (goal <= 10%)")
     print(f"  streams per core at this rate: citywatch {3600/cw_per_h:8.0f}, ffmpeg {3600/ff_per_h:6.0f} (goal >= 500)")
     print(f"  memory per stream: citywatch {cw_rss/2**20/a.streams:5.2f} MiB (goal < 2 MiB), ffmpeg {ff_rss/2**20/a.streams:5.2f} MiB")

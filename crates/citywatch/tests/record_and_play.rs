@@ -4,14 +4,14 @@
 //! away is marked offline, and recording resumes when it returns, leaving a
 //! gap in the listed spans.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
+use support::{ffprobe, free_port, wait_for, Camera, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_citywatch");
-const RTSP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../video/tests/rtsp_server.py");
 const PASSWORD: &str = "record-test-password";
 
 struct Killed(Child);
@@ -20,30 +20,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_rtsp(port: u16) -> Killed {
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(RTSP_SERVER)
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run /usr/bin/python3 (Debian packages python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-{base,good,ugly}; scripts/setup.sh installs them)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("READY"), "the GStreamer RTSP server did not start: {line:?}");
-    Killed(child)
-}
-
-fn ffprobe(file: &std::path::Path, args: &[&str]) -> Value {
-    let out = Command::new("ffprobe").args(["-v", "error", "-of", "json"]).args(args).arg(file).output().expect("ffprobe (Debian package ffmpeg)");
-    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 struct Api {
@@ -66,17 +42,6 @@ impl Api {
     }
 }
 
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let until = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 fn spans(api: &Api, token: &str) -> Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
     let now = chrono::Utc::now();
     let q = format!(
@@ -95,8 +60,7 @@ fn spans(api: &Api, token: &str) -> Vec<(chrono::DateTime<chrono::Utc>, chrono::
 
 #[test]
 fn record_from_gstreamer_and_play_back_a_valid_mp4() {
-    let rtsp_port = free_port();
-    let mut rtsp = start_rtsp(rtsp_port);
+    let mut source = Camera::start(free_port());
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let _server = Killed(
@@ -109,7 +73,7 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
     let api = Api { base: format!("http://127.0.0.1:{port}"), client: reqwest::blocking::Client::new() };
     wait_for("the server", Duration::from_secs(20), || api.client.get(format!("{}/health", api.base)).send().ok().filter(|r| r.status().is_success()));
     let admin = api.login("admin", PASSWORD);
-    api.post(&admin, "/api/v1/cameras", json!({"id": "gst", "name": "GStreamer test source", "lat": 44.81, "lon": 20.46, "main_url": format!("rtsp://127.0.0.1:{rtsp_port}/test")}));
+    api.post(&admin, "/api/v1/cameras", json!({"id": "gst", "name": "GStreamer test source", "lat": 44.81, "lon": 20.46, "main_url": source.url()}));
     api.post(&admin, "/api/v1/users", json!({"username": "op", "password": PASSWORD, "grants": [{"role": "operator"}]}));
     let op = api.login("op", PASSWORD);
 
@@ -153,20 +117,20 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
     assert_eq!(&r.bytes().unwrap()[..], &body[100..1100]);
 
     // The camera goes away: offline. It comes back: recording resumes after a gap.
-    drop(rtsp);
+    source.kill();
     wait_for("the camera to be marked offline", Duration::from_secs(30), || {
         let c: Value = api.get(&op, "/api/v1/cameras/gst").json().unwrap();
         (c["status"] == "offline").then_some(())
     });
     std::thread::sleep(Duration::from_secs(2));
-    rtsp = start_rtsp(rtsp_port);
+    source.restart();
     let after = wait_for("recording to resume", Duration::from_secs(60), || {
         let s = spans(&api, &op);
         (s.len() >= 2 && (s[s.len() - 1].1 - s[s.len() - 1].0).num_milliseconds() >= 2_000).then_some(s)
     });
     let gap = after[after.len() - 1].0 - after[after.len() - 2].1;
     assert!(gap.num_milliseconds() >= 1_500, "the outage shows as a gap of at least the 2 s the camera was away, got {gap}");
-    drop(rtsp);
+    source.kill();
 
     // Playback was audited with its purpose and case reference.
     let db = rusqlite::Connection::open(dir.path().join("citywatch.db")).unwrap();
