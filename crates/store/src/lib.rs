@@ -28,7 +28,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use cameras::ImportOutcome;
-pub use recordings::{RecordingRow, StoredParams};
+pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use legal_holds::{LegalHold, NewLegalHold};
 pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
 

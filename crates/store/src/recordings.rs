@@ -5,6 +5,11 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use crate::{Result, Store};
 
+/// No recording row spans longer than this (the recorder closes recordings
+/// after a minute and never holds a GOP longer than two), so a time-range
+/// query need only look this far back.
+pub const MAX_RECORDING_SPAN_90K: i64 = 5 * 60 * 90_000;
+
 /// Codec parameters as stored (the video crate converts to its own type).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredParams {
@@ -121,11 +126,14 @@ impl Store {
     /// Recordings of a camera's stream overlapping [start, end), in time order.
     pub fn recordings_between(&self, camera_id: &str, stream: &str, start_90k: i64, end_90k: i64) -> Result<Vec<RecordingRow>> {
         let conn = self.conn();
+        // The lower bound on start_90k keeps this a short index range scan
+        // instead of a walk over the camera's whole history: no recording
+        // is longer than MAX_RECORDING_SPAN_90K.
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM recording WHERE camera_id = ?1 AND stream = ?2
-             AND start_90k < ?4 AND start_90k + duration_90k > ?3 ORDER BY start_90k, id"
+             AND start_90k > ?5 AND start_90k < ?4 AND start_90k + duration_90k > ?3 ORDER BY start_90k, id"
         ))?;
-        let rows = stmt.query_map(params![camera_id, stream, start_90k, end_90k], recording_from_row)?;
+        let rows = stmt.query_map(params![camera_id, stream, start_90k, end_90k, start_90k - MAX_RECORDING_SPAN_90K], recording_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -19,6 +19,11 @@ use crate::{Codec, Frame, VideoParams};
 
 /// A recording is closed at the first key frame after this long.
 pub const MAX_RECORDING_90K: i64 = 60 * 90_000;
+/// A GOP held longer than this without a key frame is written as it is and
+/// the frames up to the next key frame are dropped, so that no recording
+/// outgrows the index's [`citywatch_store::MAX_RECORDING_SPAN_90K`].
+pub const MAX_GOP_90K: i64 = 2 * 60 * 90_000;
+const _: () = assert!(MAX_RECORDING_90K + MAX_GOP_90K < citywatch_store::MAX_RECORDING_SPAN_90K);
 /// A jump in camera timestamps larger than this (or backwards) ends the run.
 pub const MAX_FRAME_GAP_90K: i64 = 10 * 90_000;
 /// Duration given to the last frame of a stream that ended (unknown otherwise).
@@ -91,6 +96,10 @@ impl Recorder {
                 self.finish()?;
             } else if frame.is_key {
                 self.flush_gop(Some(frame.timestamp_90k))?;
+            } else if frame.timestamp_90k - self.gop[0].timestamp_90k > MAX_GOP_90K {
+                tracing::warn!(camera = %self.camera_id, "no key frame for {} s; writing the GOP so far", MAX_GOP_90K / 90_000);
+                self.flush_gop(Some(frame.timestamp_90k))?;
+                return Ok(());
             }
         }
         if self.gop.is_empty() {
@@ -170,9 +179,19 @@ impl Recorder {
             Codec::H264 => "h264",
             Codec::H265 => "h265",
         };
-        let file = format!("{}/{}/{start_90k}.{ext}", self.camera_id, self.stream.as_str());
+        // Named by start time; a second run starting at the same 90 kHz tick
+        // (the wall clock stepped back) gets a suffix rather than an error.
+        let base = format!("{}/{}/{start_90k}", self.camera_id, self.stream.as_str());
+        let mut attempt = 0;
+        let (file, handle) = loop {
+            let file = if attempt == 0 { format!("{base}.{ext}") } else { format!("{base}-{attempt}.{ext}") };
+            match self.dir.create(&file) {
+                Ok(handle) => break (file, handle),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+                Err(source) => return Err(RecordError::Io { path: file, source }),
+            }
+        };
         let writing = self.dir.begin_writing(&file);
-        let handle = self.dir.create(&file).map_err(|source| RecordError::Io { path: file.clone(), source })?;
         Ok(OpenRecording {
             row: RecordingRow {
                 id: 0,

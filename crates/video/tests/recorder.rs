@@ -147,3 +147,23 @@ fn deletions_go_through_the_garbage_table() {
     assert!(!f.samples.path(&row.file).exists());
     assert!(f.store.garbage_files().unwrap().is_empty());
 }
+
+#[test]
+fn a_gop_without_end_is_cut_so_recordings_stay_within_the_index_bound() {
+    let f = fixture();
+    let p = params(640);
+    let mut rec = Recorder::new(f.store.clone(), f.samples.clone(), "cam1", Stream::Main);
+    // One key frame, then 4 minutes of frames without another.
+    let frames = 4 * 60 * 25;
+    for n in 0..frames {
+        rec.push(frame(n, frames + 1, &p), 0).unwrap();
+    }
+    rec.push(frame(frames, 1, &p), 0).unwrap(); // a key frame at last
+    rec.finish().unwrap();
+    let rows = f.store.recordings_between("cam1", "main", 0, i64::MAX).unwrap();
+    assert!(rows.iter().all(|r| r.duration_90k < citywatch_store::MAX_RECORDING_SPAN_90K), "{rows:?}");
+    assert!(rows[0].duration_90k >= citywatch_video::recorder::MAX_GOP_90K, "the long GOP is kept, not dropped");
+    // A query anywhere in the range finds the recording that covers it.
+    let mid = rows[0].start_90k + rows[0].duration_90k - 90_000;
+    assert_eq!(f.store.recordings_between("cam1", "main", mid, mid + 1).unwrap().len(), 1);
+}
