@@ -97,11 +97,15 @@ def main():
         subprocess.run([a.bin, "import", "cameras", os.path.join(work, "cams.geojson"), "--data", data], check=True, capture_output=True)
         listen = f"127.0.0.1:{free_port()}"
         env = dict(os.environ, CITYWATCH_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
-        server = subprocess.Popen([a.bin, "serve", "--data", data, "--listen", listen], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server_log = open(os.path.join(work, "server.log"), "w")
+        server = subprocess.Popen([a.bin, "serve", "--data", data, "--listen", listen], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
         time.sleep(15)  # recorders start within the 5 s reconcile period, then connect
         before = dir_bytes(os.path.join(data, "video"))
         cw_cpu, cw_rss = measure([server.pid], a.seconds)
         cw_written = dir_bytes(os.path.join(data, "video")) - before
+        if cw_written == 0:
+            with open(os.path.join(work, "server.log")) as f:
+                raise SystemExit("citywatch recorded nothing; its log ends:\n" + "".join(f.readlines()[-20:]))
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
