@@ -462,6 +462,16 @@ fn quick(url: url::Url, connect_timeout: Duration) -> IngestConfig {
     cfg
 }
 
+/// Opens rtsp://127.0.0.1:PORT/cam1, which must fail; returns the URL, the
+/// error and its message (printed, for the test log).
+async fn expect_open_error(port: u16, timeout: Duration) -> (url::Url, IngestError, String) {
+    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
+    let e = ingest::open(&quick(url.clone(), timeout)).await.unwrap_err();
+    let m = e.to_string();
+    eprintln!("error: {m}");
+    (url, e, m)
+}
+
 #[tokio::test]
 async fn garbage_reply_is_a_malformed_describe_error() {
     let (port, _peer) = fake_peer(|mut c, _| async move {
@@ -475,14 +485,9 @@ async fn garbage_reply_is_a_malformed_describe_error() {
         tokio::time::sleep(Duration::from_secs(120)).await;
     })
     .await;
-    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
     let timeout = Duration::from_secs(20);
     let t0 = Instant::now();
-    let e = ingest::open(&quick(url.clone(), timeout))
-        .await
-        .unwrap_err();
-    let m = e.to_string();
-    eprintln!("error: {m}");
+    let (url, e, m) = expect_open_error(port, timeout).await;
     assert!(matches!(e, IngestError::Describe { .. }), "{m}");
     assert!(m.contains(url.as_str()), "{m}");
     assert!(m.contains("malformed"), "{m}");
@@ -496,12 +501,7 @@ async fn hang_up_without_reply_is_a_describe_error() {
         let _ = read_request(&mut c).await;
     })
     .await;
-    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
-        .await
-        .unwrap_err();
-    let m = e.to_string();
-    eprintln!("error: {m}");
+    let (url, e, m) = expect_open_error(port, Duration::from_secs(20)).await;
     assert!(matches!(e, IngestError::Describe { .. }), "{m}");
     assert!(m.contains(url.as_str()), "{m}");
 }
@@ -509,12 +509,7 @@ async fn hang_up_without_reply_is_a_describe_error() {
 #[tokio::test]
 async fn closed_port_is_a_connect_error() {
     let port = free_port();
-    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
-        .await
-        .unwrap_err();
-    let m = e.to_string();
-    eprintln!("error: {m}");
+    let (url, e, m) = expect_open_error(port, Duration::from_secs(20)).await;
     assert!(matches!(e, IngestError::Connect { .. }), "{m}");
     assert!(
         m.contains(url.as_str()) && m.contains("could not connect"),
@@ -530,14 +525,9 @@ async fn silent_server_times_out() {
         drop(c);
     })
     .await;
-    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
     let timeout = Duration::from_millis(1500);
     let t0 = Instant::now();
-    let e = ingest::open(&quick(url.clone(), timeout))
-        .await
-        .unwrap_err();
-    let m = e.to_string();
-    eprintln!("error: {m}");
+    let (url, e, m) = expect_open_error(port, timeout).await;
     assert!(
         matches!(e, IngestError::Timeout { stage: Stage::Describe, after, .. } if after == timeout),
         "{m}"
@@ -570,12 +560,7 @@ async fn audio_only_camera_has_no_video_stream() {
          m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=control:trackID=0\r\n",
     )
     .await;
-    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
-        .await
-        .unwrap_err();
-    let m = e.to_string();
-    eprintln!("error: {m}");
+    let (url, e, m) = expect_open_error(port, Duration::from_secs(20)).await;
     assert!(matches!(e, IngestError::NoVideoStream { .. }), "{m}");
     assert!(m.contains(url.as_str()) && m.contains("audio/pcmu"), "{m}");
 }
@@ -598,12 +583,7 @@ async fn mjpeg_camera_is_unsupported() {
 #[tokio::test]
 async fn unparseable_sdp_is_a_malformed_describe_error() {
     let (port, _peer) = sdp_peer("this is not an SDP\r\n").await;
-    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url.clone(), Duration::from_secs(20)))
-        .await
-        .unwrap_err();
-    let m = e.to_string();
-    eprintln!("error: {m}");
+    let (url, e, m) = expect_open_error(port, Duration::from_secs(20)).await;
     assert!(matches!(e, IngestError::Describe { .. }), "{m}");
     assert!(m.contains(url.as_str()) && m.contains("malformed"), "{m}");
 }
