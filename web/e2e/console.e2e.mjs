@@ -13,52 +13,10 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-
-const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const outDir = path.join(webDir, "test-results");
-const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS ?? 30_000);
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-
-let passed = 0;
-let failed = 0;
-const log = (...a) => console.log(...a);
-
-class StepError extends Error {}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    const r = await fn();
-    passed++;
-    log(`  ok   ${name} (${Date.now() - t0} ms)`);
-    return r;
-  } catch (e) {
-    failed++;
-    log(`  FAIL ${name}: ${e?.message ?? e}`);
-    throw new StepError(name);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { CHROMIUM, TIMEOUT, assert, freePort, log, offset, outDir, recordFailure, run, step, webDir } from "./harness.mjs";
 
 async function waitHealthy(base, child, ms) {
   const deadline = Date.now() + ms;
@@ -109,14 +67,6 @@ async function startServer() {
 }
 
 /** Point `d` metres from (lon, lat) along `bearing` degrees: local equirectangular approximation. */
-function offset(lon, lat, bearing, d) {
-  const R = 6371008.8;
-  const rad = Math.PI / 180;
-  return [
-    lon + (d * Math.sin(bearing * rad)) / (R * Math.cos(lat * rad)) / rad,
-    lat + (d * Math.cos(bearing * rad)) / R / rad,
-  ];
-}
 
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
@@ -348,10 +298,7 @@ async function main() {
       assert(r.status() === 401, `GET /api/v1/me after logout answered ${r.status()}, expected 401`);
     });
   } catch (e) {
-    if (!(e instanceof StepError)) {
-      failed++;
-      log(`  FAIL ${e?.message ?? e}`);
-    }
+    recordFailure(e);
     await page.screenshot({ path: path.join(outDir, "console-failure.png") }).catch(() => {});
     if (consoleErrors.length) log(`  browser console errors:\n    ${consoleErrors.slice(-10).join("\n    ")}`);
   } finally {
@@ -360,11 +307,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failed++;
-  log(`  FAIL setup: ${e?.message ?? e}`);
-}
-log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run("", main);

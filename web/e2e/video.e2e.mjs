@@ -19,56 +19,16 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM, TIMEOUT, assert, freePort, log, offset, outDir, recordFailure, run, step, webDir } from "./harness.mjs";
 
-const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const outDir = path.join(webDir, "test-results");
-const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS ?? 30_000);
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const RTSP_SERVER = path.resolve(webDir, "../crates/video/tests/rtsp_server.py");
 const PASSWORD = crypto.randomBytes(12).toString("base64url");
 
-let passed = 0;
-let failed = 0;
-const log = (...a) => console.log(...a);
-class StepError extends Error {}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    const r = await fn();
-    passed++;
-    log(`  ok   ${name} (${Date.now() - t0} ms)`);
-    return r;
-  } catch (e) {
-    failed++;
-    log(`  FAIL ${name}: ${e?.message ?? e}`);
-    throw new StepError(name);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function stopChild(child) {
   if (child.exitCode === null && child.signalCode === null) {
@@ -152,11 +112,6 @@ async function login(base, username) {
 }
 
 /** Point `d` metres from (lon, lat) along `bearing` degrees. */
-function offset(lon, lat, bearing, d) {
-  const R = 6371008.8;
-  const rad = Math.PI / 180;
-  return [lon + (d * Math.sin(bearing * rad)) / (R * Math.cos(lat * rad)) / rad, lat + (d * Math.cos(bearing * rad)) / R / rad];
-}
 
 const CAMERA = { id: "gst", name: "GStreamer test camera", lat: 44.8125, lon: 20.4612, heading_deg: 90, fov_deg: 70, range_m: 60 };
 
@@ -347,10 +302,7 @@ async function main() {
         assert(play.some((e) => e.purpose === "e2e playback check" && e.case_ref === "E2E-42"), `no playback entry with purpose: ${JSON.stringify(play)}`);
       });
     } catch (e) {
-      if (!(e instanceof StepError)) {
-        failed++;
-        log(`  FAIL ${e?.message ?? e}`);
-      }
+      recordFailure(e);
       await page.screenshot({ path: path.join(outDir, "video-failure.png") }).catch(() => {});
       if (consoleErrors.length) log(`  browser console errors:\n    ${consoleErrors.slice(-10).join("\n    ")}`);
     }
@@ -360,11 +312,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failed++;
-  log(`  FAIL setup: ${e?.message ?? e}`);
-}
-log(`video: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run("video: ", main);
