@@ -13,6 +13,9 @@ command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
 # nasm: the openh264 crate (the simulated cameras' encoder) builds Cisco's
 # OpenH264 from source and uses its assembly when nasm is there (faster encodes).
 command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
+# Mosquitto: the real MQTT broker (and mosquitto_sub) the event publication tests use.
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 for pkg in python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done

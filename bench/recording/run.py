@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--kbps", default="2000")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/citywatch"))
+    ap.add_argument("--commit-ms", type=int, help="[video] commit_interval_ms for citywatch (default: the config's)")
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="cw-rec-bench-")
@@ -95,6 +96,13 @@ def main():
         with open(os.path.join(work, "cams.geojson"), "w") as f:
             json.dump(cams, f)
         subprocess.run([a.bin, "import", "cameras", os.path.join(work, "cams.geojson"), "--data", data], check=True, capture_output=True)
+        if a.commit_ms is not None:
+            cfg = os.path.join(data, "citywatch.toml")
+            with open(cfg) as f:
+                text = f.read()
+            assert "commit_interval_ms = 1000" in text, "the config has no commit_interval_ms to change"
+            with open(cfg, "w") as f:
+                f.write(text.replace("commit_interval_ms = 1000", f"commit_interval_ms = {a.commit_ms}"))
         listen = f"127.0.0.1:{free_port()}"
         env = dict(os.environ, CITYWATCH_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
         server_log = open(os.path.join(work, "server.log"), "w")

@@ -16,102 +16,14 @@
 // It always starts its own server (CITYWATCH_URL is not used: it needs a camera it controls).
 // Env: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1, E2E_TIMEOUT_MS.
 
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { chromium } from "playwright-core";
-import { CHROMIUM, TIMEOUT, assert, freePort, log, offset, outDir, recordFailure, run, step, webDir } from "./harness.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, TIMEOUT, apiCall, apiLogin, assert, log, offset, outDir, recordFailure, run, sleep, startCamera, startServer, step, videoAdvances as playing } from "./harness.mjs";
 
-const RTSP_SERVER = path.resolve(webDir, "../crates/video/tests/rtsp_server.py");
 const PASSWORD = crypto.randomBytes(12).toString("base64url");
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function stopChild(child) {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGTERM");
-    await Promise.race([new Promise((r) => child.once("exit", r)), sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-}
-
-/** GStreamer's RTSP server; resolves once it prints READY. */
-async function startCamera() {
-  const port = await freePort();
-  const child = spawn("/usr/bin/python3", [RTSP_SERVER, String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const ready = await new Promise((resolve) => {
-    const rl = readline.createInterface({ input: child.stdout });
-    rl.once("line", (line) => resolve(line));
-    child.once("exit", () => resolve(null));
-    setTimeout(() => resolve(null), 20_000);
-  });
-  if (!ready?.startsWith("READY")) {
-    await stopChild(child);
-    throw new Error(`the GStreamer RTSP server did not start (${stderr.trim() || "no output"}); scripts/setup.sh installs its Debian packages`);
-  }
-  return { url: `rtsp://127.0.0.1:${port}/test`, stop: () => stopChild(child) };
-}
-
-async function startServer() {
-  const bin = path.resolve(webDir, process.env.CITYWATCH_BIN ?? "../target/debug/citywatch");
-  if (!fs.existsSync(bin)) throw new Error(`the server binary ${bin} does not exist (cargo build -p citywatch, or set CITYWATCH_BIN)`);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "citywatch-video-e2e-"));
-  const port = await freePort();
-  const args = ["serve", "--data", dataDir, "--listen", `127.0.0.1:${port}`, "--admin-password", PASSWORD];
-  log(`starting ${bin} ${args.slice(0, -1).join(" ")} <password>`);
-  const logFile = path.join(outDir, "video-server.log");
-  const logStream = fs.createWriteStream(logFile);
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } });
-  child.stdout.pipe(logStream);
-  child.stderr.pipe(logStream);
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopChild(child);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`server exited with code ${child.exitCode}; log: ${logFile}`);
-    }
-    try {
-      if ((await fetch(`${base}/health`)).status === 200) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`server not healthy within 60 s; log: ${logFile}`);
-    }
-    await sleep(250);
-  }
-  return { base, stop };
-}
-
-async function apiCall(base, token, method, p, body) {
-  const r = await fetch(`${base}${p}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${p} answered ${r.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function login(base, username) {
-  const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password: PASSWORD }) });
-  assert(r.ok, `login ${username}: ${r.status}`);
-  return (await r.json()).token;
-}
-
-/** Point `d` metres from (lon, lat) along `bearing` degrees. */
+const login = (base, username) => apiLogin(base, username, PASSWORD);
 
 const CAMERA = { id: "gst", name: "GStreamer test camera", lat: 44.8125, lon: 20.4612, heading_deg: 90, fov_deg: 70, range_m: 60 };
 
@@ -122,7 +34,7 @@ async function main() {
   try {
     const camera = await startCamera();
     cleanup.push(camera.stop);
-    const server = await startServer();
+    const server = await startServer({ password: PASSWORD, logName: "video-server.log" });
     cleanup.push(server.stop);
     const base = server.base;
     log(`video e2e against ${base}, camera ${camera.url}`);
@@ -137,7 +49,7 @@ async function main() {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: process.env.E2E_HEADED !== "1",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--enable-unsafe-swiftshader", "--autoplay-policy=no-user-gesture-required"],
+      args: CHROMIUM_ARGS,
     });
     const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     page.setDefaultTimeout(TIMEOUT);
@@ -146,26 +58,7 @@ async function main() {
     page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
     const tid = (id) => page.locator(`[data-testid="${id}"]`);
     /** Waits until `selector`'s video has played `seconds` more than when first seen playing. */
-    const videoAdvances = async (selector, seconds, what) => {
-      const t0 = await page
-        .waitForFunction((sel) => {
-          const v = document.querySelector(sel);
-          return v && v.currentTime > 0 && !v.paused && v.readyState >= 2 ? v.currentTime : false;
-        }, selector, { timeout: 30_000 })
-        .then((h) => h.jsonValue())
-        .catch(async () => {
-          const state = await page.evaluate((sel) => {
-            const v = document.querySelector(sel);
-            return v ? { t: v.currentTime, paused: v.paused, ready: v.readyState, error: v.error?.message, buffered: v.buffered.length ? [v.buffered.start(0), v.buffered.end(v.buffered.length - 1)] : [] } : null;
-          }, selector);
-          throw new Error(`${what} never started playing: ${JSON.stringify(state)}; console errors: ${consoleErrors.slice(-5).join(" | ")}`);
-        });
-      await page.waitForFunction(([sel, from, s]) => document.querySelector(sel).currentTime >= from + s, [selector, t0, seconds], { timeout: 30_000 }).catch(async () => {
-        const t = await page.evaluate((sel) => document.querySelector(sel).currentTime, selector);
-        throw new Error(`${what}: currentTime went from ${t0} to only ${t}`);
-      });
-      return t0;
-    };
+    const videoAdvances = (selector, seconds, what) => playing(page, selector, seconds, what, consoleErrors);
 
     try {
       await step("operator logs in; the map shows the camera", async () => {

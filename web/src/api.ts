@@ -196,3 +196,148 @@ export const api = {
     return request<Recordings>(`/api/v1/cameras/${encodeURIComponent(id)}/recordings?${q}`, { signal });
   },
 };
+
+// ---- alerts, incidents, units (dispatch)
+
+export type AlertState = "new" | "acknowledged" | "resolved" | "false_alarm";
+
+export interface Alert {
+  id: number;
+  rule_id: number;
+  rule_name: string;
+  state: AlertState;
+  severity: "extreme" | "severe" | "moderate" | "minor" | string;
+  event_type: string;
+  source: { kind: string; id: string };
+  district: string | null;
+  location: { lat: number; lon: number } | null;
+  first_event_at: string;
+  last_event_at: string;
+  event_count: number;
+  created_at: string;
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+  closed_by: string | null;
+  closed_at: string | null;
+}
+
+/** A message of `/api/v1/alerts/stream`. */
+export type AlertUpdate = { kind: "new" | "updated" | "state"; alert: Alert } | { kind: "lagged"; missed: number };
+
+export type UnitStatus = "available" | "dispatched" | "en_route" | "on_scene" | "out_of_service";
+
+export interface UnitPosition {
+  lat: number;
+  lon: number;
+  time: string;
+  speed_mps: number | null;
+  bearing_deg: number | null;
+}
+
+export interface Unit {
+  id: string;
+  call_sign: string;
+  kind: "car" | "foot" | "motorbike" | string;
+  officers: string[];
+  capabilities: string[];
+  status: UnitStatus;
+  position: UnitPosition | null;
+}
+
+export interface ChecklistStep {
+  step: number;
+  text: string;
+  state: "pending" | "done" | "skipped" | string;
+  by: string | null;
+  at: string | null;
+}
+
+export interface TimelineEntry {
+  time: string;
+  actor: string;
+  kind: string;
+  detail: unknown;
+}
+
+export interface Incident {
+  id: number;
+  type: string;
+  priority: number;
+  location: { lat: number; lon: number; address: string | null };
+  state: "open" | "closed";
+  alert_id: number | null;
+  created_by: string;
+  created_at: string;
+  closed_at: string | null;
+  flagged: boolean;
+  units: { unit_id: string; assigned_by: string; assigned_at: string; released_at: string | null }[];
+  checklist: ChecklistStep[];
+  timeline: TimelineEntry[];
+}
+
+export interface Recommendation {
+  unit_id: string;
+  call_sign: string;
+  kind: string;
+  status: UnitStatus;
+  capabilities: string[];
+  lat: number;
+  lon: number;
+  distance_m: number;
+  eta_s: number;
+  router: string;
+  reason: string;
+}
+
+export interface MyAssignment {
+  assignment: { unit: Unit; incident: Incident } | null;
+  units: Unit[];
+}
+
+export interface PositionReport {
+  lat: number;
+  lon: number;
+  speed?: number | null;
+  bearing?: number | null;
+  timestamp?: number;
+  unit_id?: string;
+}
+
+export const dispatchApi = {
+  alerts(state: AlertState, limit = 100): Promise<{ alerts: Alert[] }> {
+    return request(`/api/v1/alerts?state=${state}&limit=${limit}`);
+  },
+  alertAction(id: number, action: "acknowledge" | "resolve" | "false-alarm"): Promise<Alert> {
+    return request(`/api/v1/alerts/${id}/${action}`, { method: "POST" });
+  },
+  createIncident(body: { type: string; priority: number; alert_id?: number; lat?: number; lon?: number }): Promise<Incident> {
+    return request("/api/v1/incidents", { method: "POST", body });
+  },
+  incidents(state: "open" | "closed", limit = 50): Promise<Incident[]> {
+    return request(`/api/v1/incidents?state=${state}&limit=${limit}`);
+  },
+  incident(id: number): Promise<Incident> {
+    return request(`/api/v1/incidents/${id}`);
+  },
+  recommendations(id: number): Promise<{ recommendations: Recommendation[] }> {
+    return request(`/api/v1/incidents/${id}/recommendations`);
+  },
+  assign(id: number, unitId: string): Promise<Incident> {
+    return request(`/api/v1/incidents/${id}/assign`, { method: "POST", body: { unit_id: unitId } });
+  },
+  checklistStep(id: number, step: number, state: "done" | "skipped"): Promise<Incident> {
+    return request(`/api/v1/incidents/${id}/checklist/${step}`, { method: "POST", body: { state } });
+  },
+  units(): Promise<Unit[]> {
+    return request("/api/v1/units");
+  },
+  unitStatus(id: string, status: UnitStatus): Promise<Unit> {
+    return request(`/api/v1/units/${encodeURIComponent(id)}/status`, { method: "POST", body: { status } });
+  },
+  myAssignment(): Promise<MyAssignment> {
+    return request("/api/v1/me/assignment");
+  },
+  myPosition(report: PositionReport): Promise<{ unit_id: string; result: string }> {
+    return request("/api/v1/me/position", { method: "POST", body: report });
+  },
+};

@@ -1,6 +1,9 @@
 // The operator console: header, map, tools, results, details and camera list.
 
-import { api, ApiError, type Camera, type Me } from "./api";
+import { api, ApiError, dispatchApi, type Alert, type Camera, type Me } from "./api";
+import { AlertQueue } from "./alerts";
+import { DispatchLayer, unitLegend } from "./dispatchmap";
+import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
 import { CameraList, renderDetails } from "./cameras";
 import { h } from "./dom";
@@ -55,6 +58,9 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   const roles = new Set(me.grants.map((g) => g.role));
   const canLive = ["supervisor", "operator", "dispatcher", "officer"].some((r) => roles.has(r));
   const canPlay = ["supervisor", "operator"].some((r) => roles.has(r));
+  const canAlerts = ["supervisor", "operator", "dispatcher"].some((r) => roles.has(r));
+  const canReadDispatch = canAlerts;
+  const canDispatch = ["supervisor", "dispatcher"].some((r) => roles.has(r));
   const live = new LiveConnection();
   let purpose: Purpose | null = null;
   const purposeStore = {
@@ -129,6 +135,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     h("div", { class: "spacer" }),
     h("div", { class: "header-stat", title: "Cameras on the map" }, countEl, " cameras"),
     wallBtn,
+    roles.has("officer") ? h("a", { class: "btn btn-header btn-link", href: "/terminal", "data-testid": "open-terminal", title: "The officer's terminal (phone layout)" }, "Terminal") : null,
     h("div", { class: "user", "data-testid": "username", title: grantsSummary(me) }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
     logoutBtn,
   );
@@ -144,6 +151,52 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   const list = new CameraList((c) => pickCamera(c, true));
   const side = h("aside", { class: "side-panel", "aria-label": "Results and cameras" }, results.el, details, list.el);
 
+  // ---- dispatch: alert queue and incident (left of the map)
+  let layer: DispatchLayer | null = null;
+  let lastAlerts: { alerts: Alert[]; selected: number | null } = { alerts: [], selected: null };
+  let unitsTimer = 0;
+  const locate = (lat: number, lon: number) => city?.map.flyTo({ center: [lon, lat], zoom: Math.max(city.map.getZoom(), 17), essential: true, duration: 600 });
+  /** The cameras that see a point: shown as results and opened together on the wall. */
+  const openSees = async (lat: number, lon: number) => {
+    const found = await runQuery({ kind: "sees", point: [lon, lat] }, null);
+    if (found && found.length && canLive) wall.openAll(found);
+  };
+  const incidentPanel = canReadDispatch
+    ? new IncidentPanel(canDispatch, {
+        onShow: (i) => layer?.setIncident(i),
+        onLocate: (i) => locate(i.location.lat, i.location.lon),
+        onSees: (i) => void openSees(i.location.lat, i.location.lon),
+        onError: (e) => reportError(e),
+      })
+    : null;
+  const queue = canAlerts
+    ? new AlertQueue({
+        onLocate: (a) => a.location && locate(a.location.lat, a.location.lon),
+        onSees: (a) => a.location && void openSees(a.location.lat, a.location.lon),
+        onCreateIncident: async (a) => {
+          try {
+            const i = await dispatchApi.createIncident({ type: a.event_type, priority: severityPriority(a.severity), alert_id: a.id });
+            incidentPanel?.show(i);
+            if (a.location) locate(a.location.lat, a.location.lon);
+            // Raising an incident is handling the alert: one click less under stress.
+            if (a.state === "new") await dispatchApi.alertAction(a.id, "acknowledge").catch(() => undefined);
+          } catch (e) {
+            reportError(e);
+          }
+        },
+        onChange: (alerts, selected) => {
+          lastAlerts = { alerts, selected };
+          layer?.setAlerts(alerts, selected);
+        },
+        cameraName: (id) => byId.get(id)?.name,
+        onError: (e) => reportError(e),
+      })
+    : null;
+  const dispatchPanel =
+    queue || incidentPanel
+      ? h("aside", { class: "dispatch-panel", "data-testid": "dispatch-panel", "aria-label": "Alerts and incidents" }, queue?.el, incidentPanel?.el)
+      : null;
+
   // ---- map area
   const mapEl = h("div", { class: "map", "data-testid": "map", role: "application", "aria-label": "City map" });
   const loadingEl = h("div", { class: "map-loading" }, "Loading map…");
@@ -156,10 +209,11 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     ),
     h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), "Query match"),
     h("div", { class: "legend-row" }, h("span", { class: "legend-cone" }), "Field of view"),
+    canReadDispatch ? unitLegend() : null,
   );
   const mapWrap = h("div", { class: "map-wrap" }, mapEl, loadingEl, legend, wall.el, timelineHost, banner.el);
 
-  root.replaceChildren(h("div", { class: "app" }, header, h("div", { class: "workspace" }, mapWrap, side)));
+  root.replaceChildren(h("div", { class: "app" }, header, h("div", { class: "workspace" }, dispatchPanel, mapWrap, side)));
 
   // ---- behaviour
   function setToolUi(t: ToolName) {
@@ -214,8 +268,8 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     city?.setQueryShape(null, null);
   }
 
-  async function runQuery(q: Query, clickedCameraId: string | null) {
-    if (!city) return;
+  async function runQuery(q: Query, clickedCameraId: string | null): Promise<Camera[] | null> {
+    if (!city) return null;
     queryAbort?.abort();
     const ctrl = new AbortController();
     queryAbort = ctrl;
@@ -238,14 +292,16 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
           found = await api.searchPolygon({ type: "Polygon", coordinates: [q.ring] }, ctrl.signal);
           break;
       }
-      if (destroyed || !results.isCurrent(seq)) return;
+      if (destroyed || !results.isCurrent(seq)) return null;
       results.show(seq, found);
       city.setHighlighted(found.map((c) => c.id));
+      return found;
     } catch (e) {
-      if (e instanceof DOMException && e.name === "AbortError") return;
+      if (e instanceof DOMException && e.name === "AbortError") return null;
       results.fail(seq, e instanceof Error ? e.message : String(e));
       city?.setHighlighted([]);
       reportError(e);
+      return null;
     }
   }
 
@@ -318,6 +374,23 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       if (destroyed) return;
       countEl.textContent = String(cams.length);
       loadingEl.remove();
+      if (canReadDispatch) {
+        layer = new DispatchLayer(city.map, (a) => {
+          queue?.select(a.id);
+        });
+        layer.setAlerts(lastAlerts.alerts, lastAlerts.selected);
+        layer.setIncident(incidentPanel?.current ?? null);
+        const pollUnits = async () => {
+          try {
+            const units = await dispatchApi.units();
+            if (!destroyed) layer?.setUnits(units);
+          } catch (e) {
+            reportError(e);
+          }
+        };
+        void pollUnits();
+        unitsTimer = window.setInterval(() => void pollUnits(), UNITS_REFRESH_MS);
+      }
       await waitIdle(city.map, 3000);
       if (destroyed) return;
       document.body.dataset.mapReady = "1";
@@ -330,6 +403,10 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   return {
     destroy() {
       destroyed = true;
+      window.clearInterval(unitsTimer);
+      queue?.destroy();
+      incidentPanel?.destroy();
+      layer?.destroy();
       closeTimeline();
       wall.destroy();
       live.close();
@@ -342,6 +419,14 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       delete document.body.dataset.mapReady;
     },
   };
+}
+
+/** Units move on the map at this pace (GET /api/v1/units). */
+const UNITS_REFRESH_MS = 3000;
+
+/** An incident's priority (1 highest) from the alert's severity. */
+function severityPriority(severity: string): number {
+  return { extreme: 1, severe: 2, moderate: 3, minor: 4 }[severity] ?? 3;
 }
 
 function waitIdle(map: import("maplibre-gl").Map, timeoutMs: number): Promise<void> {

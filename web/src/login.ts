@@ -3,7 +3,7 @@
 import { api, ApiError, type LoginResponse } from "./api";
 import { h } from "./dom";
 
-export function renderLogin(root: HTMLElement, onLoggedIn: (r: LoginResponse) => void, notice?: string): void {
+export function renderLogin(root: HTMLElement, onLoggedIn: (r: LoginResponse) => void, notice?: string, title = "Operator console"): void {
   const username = h("input", {
     id: "login-username",
     name: "username",
@@ -30,7 +30,7 @@ export function renderLogin(root: HTMLElement, onLoggedIn: (r: LoginResponse) =>
     "form",
     { class: "login-card", novalidate: true, "aria-labelledby": "login-title" },
     h("div", { class: "brand brand-large" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◉"), "Citywatch"),
-    h("h1", { id: "login-title" }, "Operator console"),
+    h("h1", { id: "login-title" }, title),
     info,
     h("label", { for: "login-username" }, "Username"),
     username,

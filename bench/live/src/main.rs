@@ -31,6 +31,7 @@ use citywatch_model::{Camera, CameraStatus, CameraUpdate, Role};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
+use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::health::HealthRegistry;
 use citywatch_video::ingest::{IngestConfig, StreamHealth};
 use citywatch_video::live::{LiveEvent, LiveHub};
@@ -151,7 +152,7 @@ async fn main() {
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 };
     let state = AppState::new(AppParts {
         store: store.clone(),
-        registry,
+        registry: registry.clone(),
         audit,
         console,
         basemap: None,
@@ -160,6 +161,7 @@ async fn main() {
         health: Arc::new(HealthRegistry::default()),
         metrics_token: None,
         live: live.clone(),
+        events: citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();
@@ -169,7 +171,8 @@ async fn main() {
     let task = RecordTask { camera_id: "bench".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(live.clone()) };
     let status: StatusSink = Arc::new(|_, _| {});
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(record_stream(task, store.clone(), samples, status, stop_rx));
+    let writer = DiskWriter::spawn(store.clone(), samples, WriterConfig::default());
+    tokio::spawn(record_stream(task, writer, status, stop_rx));
 
     // Arrival times of every frame, by content.
     let arrivals: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();

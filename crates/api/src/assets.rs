@@ -29,11 +29,21 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-pub async fn index() -> Response {
-    match asset("index.html") {
+fn page(name: &str) -> Response {
+    match asset(name) {
         Some(b) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], b).into_response(),
         None => Html(NOT_BUILT).into_response(),
     }
+}
+
+/// The operator console.
+pub async fn index() -> Response {
+    page("index.html")
+}
+
+/// The officer's terminal (a second page of the same build, for phones).
+pub async fn terminal() -> Response {
+    page("terminal.html")
 }
 
 pub async fn file(Path(path): Path<String>) -> Response {

@@ -17,6 +17,8 @@ pub enum ApiError {
     NotFound(String),
     Conflict(String),
     TooManyRequests { retry_after_s: u64 },
+    /// Overloaded for a moment: retrying later will work.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -66,6 +68,33 @@ impl From<citywatch_geo::GeoError> for ApiError {
     }
 }
 
+impl From<citywatch_events::EventsError> for ApiError {
+    fn from(e: citywatch_events::EventsError) -> ApiError {
+        use citywatch_events::EventsError::*;
+        match e {
+            Invalid(fields) => ApiError::invalid(fields),
+            NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            Conflict(why) => ApiError::Conflict(why),
+            Busy => ApiError::Unavailable("event ingest is overloaded; retry shortly".into()),
+            Closed => ApiError::Internal("event ingest has stopped".into()),
+            Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<citywatch_dispatch::DispatchError> for ApiError {
+    fn from(e: citywatch_dispatch::DispatchError) -> ApiError {
+        use citywatch_dispatch::DispatchError::*;
+        match e {
+            Invalid(fields) => ApiError::invalid(fields),
+            NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            Conflict(m) => ApiError::Conflict(m),
+            Forbidden(m) => ApiError::Forbidden(m),
+            Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> ApiError {
         ApiError::Internal(format!("worker task failed: {e}"))
@@ -81,6 +110,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"error": m})),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, json!({"error": m})),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, json!({"error": m})),
+            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": m})),
             ApiError::TooManyRequests { retry_after_s } => {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,

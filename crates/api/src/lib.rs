@@ -5,24 +5,32 @@
 //! the OpenAPI document and the static console files. It is the only crate
 //! that knows HTTP; domain crates get plain values. Every route but login,
 //! health, the OpenAPI document and the console's static files requires a
-//! session (`/metrics` alternatively the configured scrape token), and each
+//! session (`/metrics` alternatively the configured scrape token; the AVL
+//! route `/api/v1/avl/osmand` only a GPS device's own token), and each
 //! handler asks `citywatch-audit`'s policy for the permission it needs
 //! before touching data.
 
+mod alerts;
 mod assets;
 mod auth;
+mod avl;
 mod body;
 mod cameras;
 mod console;
 mod districts;
 mod error;
+mod incidents;
+mod events;
 mod legal_holds;
 mod live;
 mod audit_log;
 mod openapi;
+mod procedures;
 mod recordings;
 mod retention;
+mod rules;
 mod state;
+mod units;
 mod users;
 mod video_health;
 
@@ -67,7 +75,36 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{username}/grants", post(users::add_grant))
         .route("/api/v1/users/{username}/grants/{id}", delete(users::remove_grant))
         .route("/api/v1/audit", get(audit_log::read))
+        .route("/api/v1/events", get(events::list).post(events::raise))
+        .route("/api/v1/rules", get(rules::list).post(rules::create))
+        .route("/api/v1/rules/{id}", get(rules::get_one).put(rules::replace).delete(rules::remove))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/stream", get(alerts::stream))
+        .route("/api/v1/alerts/{id}", get(alerts::get_one))
+        .route("/api/v1/alerts/{id}/acknowledge", post(alerts::acknowledge))
+        .route("/api/v1/alerts/{id}/resolve", post(alerts::resolve))
+        .route("/api/v1/alerts/{id}/false-alarm", post(alerts::false_alarm))
+        .route("/api/v1/alerts/{id}/cap.xml", get(alerts::cap_xml))
+        .route("/api/v1/units", get(units::list).post(units::create))
+        .route("/api/v1/units/{id}", put(units::replace).delete(units::remove))
+        .route("/api/v1/units/{id}/devices", post(units::add_device))
+        .route("/api/v1/units/{id}/trail", get(units::trail))
+        .route("/api/v1/units/{id}/status", post(units::report_status))
+        .route("/api/v1/me/assignment", get(units::my_assignment))
+        .route("/api/v1/me/position", post(units::report_my_position))
+        .route("/api/v1/avl/osmand", get(avl::osmand).post(avl::osmand))
+        .route("/api/v1/incidents", get(incidents::list).post(incidents::create))
+        .route("/api/v1/incidents/{id}", get(incidents::get_one))
+        .route("/api/v1/incidents/{id}/notes", post(incidents::add_note))
+        .route("/api/v1/incidents/{id}/recommendations", get(incidents::recommendations))
+        .route("/api/v1/incidents/{id}/assign", post(incidents::assign))
+        .route("/api/v1/incidents/{id}/checklist/{step}", post(incidents::checklist_step))
+        .route("/api/v1/incidents/{id}/close", post(incidents::close))
+        .route("/api/v1/incidents/{id}/eido.json", get(incidents::eido))
+        .route("/api/v1/procedures", get(procedures::list))
+        .route("/api/v1/procedures/{type}", put(procedures::put))
         .route("/", get(assets::index))
+        .route("/terminal", get(assets::terminal))
         .route("/assets/{*path}", get(assets::file))
         .fallback(assets::not_found)
         .with_state(state)

@@ -84,7 +84,7 @@ pub(crate) fn tune_socket(tcp: &mut tokio::net::TcpStream) {
 /// Browsers send `Origin` with every WebSocket handshake; refuse pages of
 /// other sites riding on the session cookie. Clients that send no `Origin`
 /// (not browsers) authenticate with a bearer token anyway.
-fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest).trim_end_matches('/');

@@ -15,6 +15,9 @@ pub enum Access {
     Needs(citywatch_audit::Permission),
     /// Holders of this permission over all districts.
     NeedsAllDistricts(citywatch_audit::Permission),
+    /// A registered GPS device's own token (`token=` or `Authorization:
+    /// Bearer`); no user session is accepted.
+    DeviceToken,
 }
 
 pub struct Operation {
@@ -54,7 +57,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "get", path: "/api/v1/legal-holds", summary: "Legal holds on cameras in the caller's districts, active and expired", access: Needs(ManageLegalHolds), params: &[], body: None },
     Operation { method: "post", path: "/api/v1/legal-holds", summary: "Keep a camera's recordings in [start, end) from retention until expires_at (required, in the future). Requires purpose and case_ref; audited.", access: Needs(ManageLegalHolds), params: &[], body: Some("{\"camera_id\", \"start\", \"end\", \"purpose\", \"case_ref\", \"expires_at\"} (times RFC 3339)") },
     Operation { method: "delete", path: "/api/v1/legal-holds/{id}", summary: "Release a legal hold; audited", access: Needs(ManageLegalHolds), params: &[], body: None },
-    Operation { method: "get", path: "/metrics", summary: "Prometheus metrics (text format): per-stream state, frames, bytes, fps, bit rate, last frame age, reconnects, dropped frames; recorded bytes per camera; retention deletions. Needs an admin or supervisor session over all districts, or 'Authorization: Bearer <[metrics] token from citywatch.toml>'.", access: NeedsAllDistricts(ReadMetrics), params: &[], body: None },
+    Operation { method: "get", path: "/metrics", summary: "Prometheus metrics (text format): per-stream state, frames, bytes, fps, bit rate, last frame age, reconnects, dropped frames; recorded bytes per camera; retention deletions; GPS fixes received and refused by reason (citywatch_avl_*). Needs an admin or supervisor session over all districts, or 'Authorization: Bearer <[metrics] token from citywatch.toml>'.", access: NeedsAllDistricts(ReadMetrics), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/live", summary: "WebSocket (fMP4 for Media Source Extensions): one socket carries several cameras. Client text {\"subscribe\": CAMERA_ID, \"stream\": \"auto|main|sub\"} / {\"unsubscribe\": CHANNEL}; server text {\"subscribed\", \"channel\"}, {\"channel\", \"mime\"} and binary [channel byte][fMP4 init segment or fragment]. Each subscription is audited (video.live). See docs/design/live.md.", access: Needs(ViewLive), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/districts", summary: "Districts in the caller's scope (GeoJSON)", access: Needs(ReadCameras), params: &[], body: None },
     Operation { method: "put", path: "/api/v1/districts/{name}", summary: "Create or replace a district (GeoJSON Polygon or MultiPolygon)", access: NeedsAllDistricts(ManageDistricts), params: &[], body: Some("GeoJSON geometry") },
@@ -63,6 +66,42 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "post", path: "/api/v1/users/{username}/grants", summary: "Give a role, scoped to districts (null = all), optionally expiring", access: NeedsAllDistricts(ManageUsers), params: &[], body: Some("{\"role\", \"districts\", \"expires_at\"}") },
     Operation { method: "delete", path: "/api/v1/users/{username}/grants/{id}", summary: "Take a grant away", access: NeedsAllDistricts(ManageUsers), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/audit", summary: "Page through the audit log (auditors only; the read is itself audited)", access: Needs(ReadAudit), params: &[("after_seq", "entries after this seq, default 0"), ("limit", "1..1000, default 100")], body: None },
+    Operation { method: "post", path: "/api/v1/events", summary: "Raise an event; it is stored durably, run through the rules and published (bus, MQTT, webhooks) before the answer (201). A camera source must be in the caller's districts; a unit source needs a grant over all districts; {\"kind\": \"user\"} is the caller. Audited.", access: Needs(RaiseEvents), params: &[], body: Some("{\"type\": motion|object|zone|line_crossing|plate_read|hotlist_hit|camera_offline|camera_online|camera_tamper|unit_position|incident_change, \"time\": RFC 3339 (default now), \"source\": {\"kind\": camera|unit|user, \"id\"}, \"location\": {\"lat\", \"lon\"}, \"details\": {...} (hotlist_hit: \"priority\" 0..10)}") },
+    Operation { method: "get", path: "/api/v1/events", summary: "Events in the caller's districts (events without a district, e.g. from units or users, need a grant over all districts), newest first, paged with before_id. Plate reads and hotlist hits only with purpose and case_ref (a plate search, audited); otherwise left out and listed in omitted_types.", access: Needs(ReadEvents), params: &[("type", "comma-separated event types"), ("source", "source id (camera or unit id, user name)"), ("source_kind", "camera, unit, user or system"), ("from", "RFC 3339, inclusive"), ("to", "RFC 3339, exclusive"), ("before_id", "events with a smaller id (next_before_id of the previous page)"), ("limit", "1..1000, default 100"), ("purpose", "why plate-bearing events are read"), ("case_ref", "case or incident reference")], body: None },
+    Operation { method: "get", path: "/api/v1/rules", summary: "Alert rules", access: NeedsAllDistricts(ManageRules), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/rules", summary: "Create an alert rule (strict body). Audited.", access: NeedsAllDistricts(ManageRules), params: &[], body: Some("{\"name\", \"enabled\", \"event_types\": [..], \"cameras\": [..], \"districts\": [..], \"area\": {\"lat\", \"lon\", \"radius_m\"}, \"schedule\": {\"days\": [1..7], \"start_hour\", \"end_hour\"} (UTC), \"min_hotlist_priority\", \"severity\": extreme|severe|moderate|minor, \"correlation_window_s\", \"correlation_radius_m\"}") },
+    Operation { method: "get", path: "/api/v1/rules/{id}", summary: "One alert rule", access: NeedsAllDistricts(ManageRules), params: &[], body: None },
+    Operation { method: "put", path: "/api/v1/rules/{id}", summary: "Replace an alert rule. Audited.", access: NeedsAllDistricts(ManageRules), params: &[], body: Some("Rule (as for POST)") },
+    Operation { method: "delete", path: "/api/v1/rules/{id}", summary: "Delete an alert rule (its alerts stay). Audited.", access: NeedsAllDistricts(ManageRules), params: &[], body: None },
+    Operation { method: "get", path: "/api/v1/alerts", summary: "Alerts in the caller's districts, newest first", access: Needs(HandleAlerts), params: &[("state", "new, acknowledged, resolved or false_alarm"), ("before_id", "alerts with a smaller id"), ("limit", "1..1000, default 100")], body: None },
+    Operation { method: "get", path: "/api/v1/alerts/stream", summary: "WebSocket: JSON text {\"kind\": new|updated|state, \"alert\"} for every alert in the caller's districts as it is raised, joined by more events, or handled; {\"kind\": \"lagged\", \"missed\": n} if the console fell behind. Audited once per connection.", access: Needs(HandleAlerts), params: &[], body: None },
+    Operation { method: "get", path: "/api/v1/alerts/{id}", summary: "One alert with the ids of its events", access: Needs(HandleAlerts), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/alerts/{id}/acknowledge", summary: "new -> acknowledged (409 from any other state). Audited.", access: Needs(HandleAlerts), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/alerts/{id}/resolve", summary: "acknowledged -> resolved (409 from any other state). Audited.", access: Needs(HandleAlerts), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/alerts/{id}/false-alarm", summary: "acknowledged -> false_alarm (409 from any other state). Audited.", access: Needs(HandleAlerts), params: &[], body: None },
+    Operation { method: "get", path: "/api/v1/alerts/{id}/cap.xml", summary: "The alert as an OASIS CAP 1.2 message (application/cap+xml). Audited.", access: Needs(HandleAlerts), params: &[], body: None },
+    Operation { method: "get", path: "/api/v1/units", summary: "Dispatch units with status, officers, capabilities and current position (city-wide)", access: Needs(ReadDispatch), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/units", summary: "Create a unit (strict body). Audited.", access: Needs(ManageUnits), params: &[], body: Some("{\"id\", \"call_sign\", \"kind\": car|foot|motorbike, \"officers\": [usernames], \"capabilities\": [..]}") },
+    Operation { method: "put", path: "/api/v1/units/{id}", summary: "Change a unit's call sign, kind, officers and capabilities. Audited.", access: Needs(ManageUnits), params: &[], body: Some("{\"call_sign\", \"kind\", \"officers\", \"capabilities\"}") },
+    Operation { method: "delete", path: "/api/v1/units/{id}", summary: "Delete a unit (409 while it is on an open incident). Audited.", access: Needs(ManageUnits), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/units/{id}/devices", summary: "Register a GPS device for the unit; answers its token once (only the hash is kept; registering again re-keys). Audited.", access: Needs(ManageUnits), params: &[], body: Some("{\"device_id\"}") },
+    Operation { method: "get", path: "/api/v1/units/{id}/trail", summary: "The unit's position trail in [start, end) (at most 7 days, 10,000 points). Requires purpose and case_ref; audited.", access: Needs(ReadDispatch), params: &[("start", "RFC 3339"), ("end", "RFC 3339"), ("purpose", "why the trail is read (required)"), ("case_ref", "case or incident reference (required)")], body: None },
+    Operation { method: "post", path: "/api/v1/units/{id}/status", summary: "Report a unit's status: en_route, on_scene, available, out_of_service (dispatched only by assignment). Officers only for a unit they crew; 409 for a transition the workflow does not allow. Audited and on the incident's timeline.", access: Needs(ReportStatus), params: &[], body: Some("{\"status\"}") },
+    Operation { method: "get", path: "/api/v1/me/assignment", summary: "For the officer's terminal: the caller's units and the open incident one of them is on (null if none)", access: Needs(ReportStatus), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/me/position", summary: "For the officer's terminal: a position from the browser's geolocation for a unit the caller crews (unit_id, else the assigned unit, else the only one; 403 for a unit not crewed). Same checks and answers as a GPS device's fix (out-of-range values 422 naming the field, more than 5 min ahead refused, duplicates ignored, late fixes kept in the trail only); published as unit_position.", access: Needs(ReportStatus), params: &[], body: Some("{\"lat\", \"lon\", \"speed\" (m/s), \"bearing\", \"timestamp\" (Unix ms or s, or RFC 3339), \"unit_id\"} (all but lat and lon optional)") },
+    Operation { method: "get", path: "/api/v1/avl/osmand", summary: "A GPS fix in the OsmAnd/Traccar protocol: id, lat, lon, timestamp (Unix s or ISO 8601; more than 5 min ahead is refused), speed (knots), bearing. Device token as token= or 'Authorization: Bearer'; unknown devices and bad tokens 401, bad values 400 naming the field; duplicates are ignored and late fixes kept in the trail only (200, counted in /metrics).", access: DeviceToken, params: &[("id", "device id"), ("lat", "latitude"), ("lon", "longitude"), ("timestamp", "Unix seconds or ISO 8601"), ("speed", "knots"), ("bearing", "degrees"), ("token", "the device token")], body: None },
+    Operation { method: "post", path: "/api/v1/avl/osmand", summary: "As GET (query parameters or a form body), or the Traccar Client JSON body; same token, answers and counting", access: DeviceToken, params: &[("token", "the device token")], body: Some("{\"device_id\", \"location\": {\"timestamp\", \"coords\": {\"latitude\", \"longitude\", \"speed\" (m/s), \"heading\"}}}") },
+    Operation { method: "get", path: "/api/v1/incidents", summary: "Incidents, newest first; flagged=true lists those closed with skipped checklist steps, for supervisors", access: Needs(ReadDispatch), params: &[("state", "open or closed"), ("flagged", "true or false"), ("limit", "1..1000, default 100")], body: None },
+    Operation { method: "post", path: "/api/v1/incidents", summary: "Create an incident from a call or the map (lat, lon, optional address) or from an alert (alert_id: its location unless lat/lon are given; the alert must be in the caller's districts). The type's procedure becomes its checklist. Audited.", access: Needs(Dispatch), params: &[], body: Some("{\"type\", \"priority\": 1..5, \"lat\", \"lon\", \"address\", \"alert_id\", \"source\": call|map|alert}") },
+    Operation { method: "get", path: "/api/v1/incidents/{id}", summary: "One incident with its units, checklist and timeline", access: Needs(ReadDispatch), params: &[], body: None },
+    Operation { method: "post", path: "/api/v1/incidents/{id}/notes", summary: "Add a note (on the timeline). Audited.", access: Needs(Dispatch), params: &[], body: Some("{\"text\"}") },
+    Operation { method: "get", path: "/api/v1/incidents/{id}/recommendations", summary: "Available units ranked by ETA (straight line over the unit kind's speed, or the configured road router), each with distance, ETA, status, capabilities and the reason. Audited.", access: Needs(Dispatch), params: &[("capabilities", "comma-separated; units must have all"), ("limit", "1..100, default 10")], body: None },
+    Operation { method: "post", path: "/api/v1/incidents/{id}/assign", summary: "Send an available unit (409 otherwise); it becomes dispatched. Audited and on the timeline.", access: Needs(Dispatch), params: &[], body: Some("{\"unit_id\"}") },
+    Operation { method: "post", path: "/api/v1/incidents/{id}/checklist/{step}", summary: "Mark checklist step (from 1) done or skipped. Audited and on the timeline.", access: Needs(Dispatch), params: &[], body: Some("{\"state\": done|skipped}") },
+    Operation { method: "post", path: "/api/v1/incidents/{id}/close", summary: "Close; steps not done become skipped and flag the incident for supervisors; assigned units become available. Audited and on the timeline.", access: Needs(Dispatch), params: &[], body: Some("{\"note\"} (optional)") },
+    Operation { method: "get", path: "/api/v1/incidents/{id}/eido.json", summary: "The incident as NENA EIDO JSON (NENA-STA-021 naming: incident, location, notes and emergency resource components). Audited.", access: Needs(ReadDispatch), params: &[], body: None },
+    Operation { method: "get", path: "/api/v1/procedures", summary: "Procedures: per incident type, the ordered checklist", access: Needs(ReadDispatch), params: &[], body: None },
+    Operation { method: "put", path: "/api/v1/procedures/{type}", summary: "Create or replace the procedure of an incident type (new incidents only). Audited.", access: Needs(ManageProcedures), params: &[], body: Some("{\"steps\": [..]}") },
 ];
 
 pub fn openapi_document() -> Value {
@@ -89,6 +128,10 @@ pub fn openapi_document() -> Value {
         match op.access {
             Public => operation["security"] = json!([]),
             Session => operation["x-citywatch-roles"] = json!("any logged-in user"),
+            DeviceToken => {
+                operation["security"] = json!([{"deviceToken": []}, {"bearer": []}]);
+                operation["x-citywatch-roles"] = json!("a registered GPS device (its own token; no user session)");
+            }
             Needs(p) | NeedsAllDistricts(p) => {
                 operation["x-citywatch-roles"] = json!(p.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>());
                 if matches!(op.access, NeedsAllDistricts(_)) {
@@ -107,7 +150,8 @@ pub fn openapi_document() -> Value {
                  "description": "City video surveillance and dispatch. Every route but login, health and this document needs a session: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login."},
         "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "cw_session"}}},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "cw_session"},
+            "deviceToken": {"type": "apiKey", "in": "query", "name": "token"}}},
         "security": [{"bearer": []}, {"cookie": []}],
         "paths": paths,
     })

@@ -38,11 +38,15 @@ pub struct AppParts {
     /// Live frames of every camera stream, fed by the recorders, read by
     /// `/api/v1/live` viewers.
     pub live: Arc<citywatch_video::live::LiveHub>,
+    /// Events, rules and alerts (ingest, bus, rules engine, publishers).
+    pub events: Arc<citywatch_events::Events>,
 }
 
 pub struct Inner {
     parts: AppParts,
     pub(crate) limiter: LoginLimiter,
+    /// Units, AVL, incidents and recommendation, over the same store.
+    pub(crate) dispatch: Arc<citywatch_dispatch::Dispatch>,
 }
 
 impl Deref for Inner {
@@ -57,7 +61,19 @@ pub struct AppState(Arc<Inner>);
 
 impl AppState {
     pub fn new(parts: AppParts) -> AppState {
-        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default() }))
+        Self::with_dispatch(parts, citywatch_dispatch::DispatchConfig::default())
+    }
+
+    /// With dispatch settings other than the defaults (unit speeds, a road router).
+    pub fn with_dispatch(parts: AppParts, dispatch: citywatch_dispatch::DispatchConfig) -> AppState {
+        let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
+        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch }))
+    }
+
+    /// The dispatch service the routes use, for in-process feeders (the
+    /// demo's simulated units) that must count and store fixes the same way.
+    pub fn dispatch(&self) -> &Arc<citywatch_dispatch::Dispatch> {
+        &self.dispatch
     }
 }
 

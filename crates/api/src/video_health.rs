@@ -156,6 +156,8 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
         family(&mut out, "citywatch_video_free_bytes", "gauge", "Free bytes of the video directory's filesystem at the last retention run.");
         let _ = writeln!(out, "citywatch_video_free_bytes {free}");
     }
+    out.push_str(&state.dispatch.avl.metrics_text());
+    out.push_str(&state.events.metrics().prometheus_text());
     let mut resp = out.into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     Ok(resp)

@@ -9,6 +9,7 @@ use chrono::{Duration, Utc};
 use citywatch_api::{Access, OPERATIONS};
 use citywatch_model::Role;
 use common::{feature, ids, start, TestServer};
+use citywatch_model::dispatch::{IncidentLocation, NewIncident, Procedure, UnitKind, UnitSpec};
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,6 +104,73 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             };
             (format!("/api/v1/legal-holds/{}", s.store.add_legal_hold(&hold, Utc::now()).unwrap().id), None)
         }
+        ("post", "/api/v1/events") => {
+            make_camera().await;
+            (path.to_owned(), Some(json!({"type": "motion", "source": {"kind": "camera", "id": id}})))
+        }
+        ("post", "/api/v1/rules") => (path.to_owned(), Some(json!({"name": format!("rule {n}"), "event_types": ["motion"]}))),
+        ("get" | "put" | "delete", "/api/v1/rules/{id}") => {
+            let spec = serde_json::from_value(json!({"name": format!("rule {n}"), "event_types": ["zone"]})).unwrap();
+            let r = s.events.add_rule(spec, "root").unwrap();
+            let body = (method == "put").then(|| json!({"name": format!("rule {n} changed"), "event_types": ["zone"]}));
+            (format!("/api/v1/rules/{}", r.id), body)
+        }
+        ("get" | "post", p) if p.starts_with("/api/v1/alerts/{id}") => {
+            make_camera().await;
+            // An alert of its own: a rule for this camera only, one event on it.
+            let spec = serde_json::from_value(json!({"name": format!("alert rule {n}"), "event_types": ["camera_tamper"], "cameras": [id]})).unwrap();
+            let rule = s.events.add_rule(spec, "root").unwrap();
+            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::CameraTamper, time: Utc::now(), source: citywatch_model::Source::camera(&id), location: None, details: json!({}) };
+            s.events.raise(e).await.unwrap();
+            let alert = s.events.alerts(None, None, None, 1000).unwrap().into_iter().find(|a| a.rule_id == rule.id).unwrap();
+            if p.ends_with("/resolve") || p.ends_with("/false-alarm") {
+                s.events.handle_alert(alert.id, citywatch_model::AlertAction::Acknowledge, "root").unwrap();
+            }
+            (path.replace("{id}", &alert.id.to_string()), None)
+        }
+        ("post", "/api/v1/units") => (path.to_owned(), Some(json!({"id": format!("unit{n}"), "call_sign": format!("Unit {n}"), "kind": "car"}))),
+        ("put" | "delete" | "post" | "get", p) if p.starts_with("/api/v1/units/{id}") => {
+            // Crewed by every matrix officer, so an officer may report its status.
+            let officers = ["officer-north", "officer-all", "officer-expired"].map(String::from).to_vec();
+            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![] };
+            s.store.create_unit(&unit).unwrap();
+            let path = p.replace("{id}", &unit.id);
+            match (method, p) {
+                ("put", _) => (path, Some(json!({"call_sign": "renamed", "kind": "foot"}))),
+                (_, "/api/v1/units/{id}/devices") => (path, Some(json!({"device_id": format!("dev{n}")}))),
+                (_, "/api/v1/units/{id}/trail") => (format!("{path}?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&purpose=matrix+test&case_ref=T-1"), None),
+                (_, "/api/v1/units/{id}/status") => (path, Some(json!({"status": "out_of_service"}))),
+                _ => (path, None),
+            }
+        }
+        (_, "/api/v1/avl/osmand") => (format!("{path}?id=dev-none&lat=44.8&lon=20.4"), None),
+        ("post", "/api/v1/me/position") => {
+            // A unit crewed by every matrix user, so each caller the policy lets in may report for it.
+            let officers = Role::ALL.iter().flat_map(|r| ["north", "all", "expired"].map(|g| format!("{}-{g}", r.as_str()))).collect();
+            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![] };
+            s.store.create_unit(&unit).unwrap();
+            (path.to_owned(), Some(json!({"unit_id": unit.id, "lat": 44.82, "lon": 20.46})))
+        }
+        ("post", "/api/v1/incidents") => (path.to_owned(), Some(json!({"type": "matrix", "priority": 3, "lat": 44.825, "lon": 20.46}))),
+        (_, p) if p.starts_with("/api/v1/incidents/{id}") => {
+            let new = NewIncident { kind: "matrix".into(), priority: 3, location: IncidentLocation { lat: 44.825, lon: 20.46, address: None }, alert_id: None, created_by: "root".into() };
+            let procedure = Procedure { incident_type: "matrix".into(), steps: vec!["one step".into()] };
+            let id = s.store.create_incident(&new, Some(&procedure), &json!({}), Utc::now()).unwrap();
+            let path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
+            let body = match p {
+                "/api/v1/incidents/{id}/notes" => Some(json!({"text": "a note"})),
+                "/api/v1/incidents/{id}/assign" => {
+                    let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Foot, officers: vec![], capabilities: vec![] };
+                    s.store.create_unit(&unit).unwrap();
+                    Some(json!({"unit_id": unit.id}))
+                }
+                "/api/v1/incidents/{id}/checklist/{step}" => Some(json!({"state": "done"})),
+                "/api/v1/incidents/{id}/close" => Some(json!({"note": "done"})),
+                _ => None,
+            };
+            (path, body)
+        }
+        ("put", "/api/v1/procedures/{type}") => (format!("/api/v1/procedures/type{n}"), Some(json!({"steps": ["secure the scene"]}))),
         (_, p) if p.contains('{') => panic!("no request defined for {method} {path}: add one to this test"),
         _ => (path.to_owned(), None),
     };
@@ -118,7 +186,7 @@ async fn call(s: &TestServer, token: Option<&str>, case: &Case) -> (u16, Value) 
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    if case.path == "/api/v1/live" {
+    if case.path == "/api/v1/live" || case.path == "/api/v1/alerts/stream" {
         // A WebSocket handshake: allowed callers get 101 Switching Protocols.
         req = req.header("connection", "upgrade").header("upgrade", "websocket").header("sec-websocket-version", "13").header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     }
@@ -135,6 +203,8 @@ enum Rule {
     AnyLoggedIn,
     Roles(&'static [Role]),
     RolesOverAllDistricts(&'static [Role]),
+    /// A GPS device's own token: every user session is refused.
+    DeviceToken,
 }
 
 const READERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer];
@@ -155,6 +225,18 @@ fn rule(method: &str, path: &str) -> Rule {
         ("put", "/api/v1/cameras/{id}/retention") => Rule::Roles(&[Role::Admin]),
         (_, "/api/v1/legal-holds" | "/api/v1/legal-holds/{id}") => Rule::Roles(&[Role::Supervisor]),
         ("get", "/metrics") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
+        ("post", "/api/v1/events") => Rule::Roles(&[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher]),
+        ("get", "/api/v1/events") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
+        (_, "/api/v1/rules" | "/api/v1/rules/{id}") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
+        (_, p) if p.starts_with("/api/v1/alerts") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
+        (_, "/api/v1/avl/osmand") => Rule::DeviceToken,
+        ("get", "/api/v1/units" | "/api/v1/units/{id}/trail" | "/api/v1/incidents" | "/api/v1/incidents/{id}" | "/api/v1/incidents/{id}/eido.json" | "/api/v1/procedures") => {
+            Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher])
+        }
+        (_, p) if p.starts_with("/api/v1/units") && !p.ends_with("/status") => Rule::Roles(&[Role::Admin]),
+        ("post", "/api/v1/units/{id}/status" | "/api/v1/me/position") | ("get", "/api/v1/me/assignment") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher, Role::Officer]),
+        (_, p) if p.starts_with("/api/v1/incidents") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher]),
+        ("put", "/api/v1/procedures/{type}") => Rule::Roles(&[Role::Admin, Role::Supervisor]),
         _ => panic!("{method} {path} has no rule in the authorization specification: add one"),
     }
 }
@@ -163,6 +245,7 @@ fn rule(method: &str, path: &str) -> Rule {
 fn expected(rule: Rule, role: Role, grant: Grant, target: Target, by_id: bool) -> &'static str {
     match rule {
         Rule::AnyLoggedIn => "ok",
+        Rule::DeviceToken => "unauthenticated",
         Rule::Roles(roles) if grant == Grant::Expired || !roles.contains(&role) => "forbidden",
         Rule::Roles(_) if by_id && grant == Grant::North && target == Target::South => "not found",
         Rule::Roles(_) if grant == Grant::North && target == Target::South => "forbidden",
@@ -179,6 +262,7 @@ fn the_openapi_table_documents_the_specified_access() {
             Access::Session => Rule::AnyLoggedIn,
             Access::Needs(p) => Rule::Roles(p.roles()),
             Access::NeedsAllDistricts(p) => Rule::RolesOverAllDistricts(p.roles()),
+            Access::DeviceToken => Rule::DeviceToken,
             Access::Public => unreachable!(),
         };
         assert_eq!(documented, rule(op.method, op.path), "{} {}", op.method, op.path);
@@ -265,7 +349,8 @@ async fn no_token_and_forged_tokens_are_refused_everywhere() {
         let case = request_for(&s, &root, op.method, op.path, n, Target::North).await;
         let (status, body) = call(&s, None, &case).await;
         assert_eq!(status, 401, "{} {} without a token: {body}", op.method, case.path);
-        assert!(body["error"].as_str().unwrap().contains("log in"), "{body}");
+        let hint = if op.access == Access::DeviceToken { "device token" } else { "log in" };
+        assert!(body["error"].as_str().unwrap().contains(hint), "{body}");
         for t in &forged {
             let (status, _) = call(&s, Some(t), &case).await;
             assert_eq!(status, 401, "{} {} with a forged or dead token", op.method, case.path);

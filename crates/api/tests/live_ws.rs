@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use citywatch_model::Role;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
+use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::ingest::{IngestConfig, StreamHealth};
 use citywatch_video::recorder::Stream;
 use citywatch_video::sample_dir::SampleDir;
@@ -268,7 +269,8 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
     let samples = Arc::new(SampleDir::open(&s.dir.path().join("video")).unwrap());
     let status: StatusSink = Arc::new(|_, _| {});
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let recorder = tokio::spawn(record_stream(task, s.store.clone(), samples, status, stop_rx));
+    let writer = DiskWriter::spawn(s.store.clone(), samples, WriterConfig::default());
+    let recorder = tokio::spawn(record_stream(task, writer.clone(), status, stop_rx));
 
     // The slow viewer: subscribes, reads the start, then stops reading.
     let mut slow = connect_small_window(&s, &op).await;
@@ -316,6 +318,8 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
     }
 
     // The recorder kept going: the window is recorded (up to the GOP still in memory).
+    let w = writer.clone();
+    tokio::task::spawn_blocking(move || w.flush()).await.unwrap();
     let q = format!("/api/v1/cameras/gst/recordings?start={}&end={}", (window_start - chrono::Duration::minutes(1)).to_rfc3339(), (window_end + chrono::Duration::minutes(1)).to_rfc3339());
     let (st, rec) = s.get(&op, &q.replace('+', "%2B")).await;
     assert_eq!(st, 200, "{rec}");

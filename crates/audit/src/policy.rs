@@ -28,6 +28,29 @@ pub enum Permission {
     ReadMetrics,
     /// Watch cameras live (each subscription audited).
     ViewLive,
+    /// Raise events through the API (integrations, manual reports).
+    RaiseEvents,
+    /// List events; plate-bearing ones only with a purpose and case
+    /// reference (audited).
+    ReadEvents,
+    /// Create, change and delete alert rules.
+    ManageRules,
+    /// See alerts (list, stream, CAP export) and acknowledge, resolve or
+    /// dismiss them (each step audited).
+    HandleAlerts,
+    /// See units with their positions, incidents, and incident exports;
+    /// a unit's position trail only with a purpose and case reference (audited).
+    ReadDispatch,
+    /// Create incidents, add notes, see recommendations, assign units,
+    /// work checklists and close incidents (audited).
+    Dispatch,
+    /// Create, change and delete units; register their GPS devices.
+    ManageUnits,
+    /// Define the per-type procedures (checklists) of incidents.
+    ManageProcedures,
+    /// Report a unit's status (an officer for their own unit) and read
+    /// one's own assignment (the terminal).
+    ReportStatus,
 }
 
 impl Permission {
@@ -43,6 +66,15 @@ impl Permission {
             Permission::ManageLegalHolds => &[Supervisor],
             Permission::ReadMetrics => &[Admin, Supervisor],
             Permission::ViewLive => &[Supervisor, Operator, Dispatcher, Officer],
+            Permission::ReadDispatch => &[Supervisor, Operator, Dispatcher],
+            Permission::Dispatch => &[Supervisor, Dispatcher],
+            Permission::ManageUnits => &[Admin],
+            Permission::ManageProcedures => &[Admin, Supervisor],
+            Permission::ReportStatus => &[Supervisor, Dispatcher, Officer],
+            Permission::RaiseEvents => &[Admin, Supervisor, Operator, Dispatcher],
+            Permission::ReadEvents => &[Supervisor, Operator, Dispatcher],
+            Permission::ManageRules => &[Admin, Supervisor],
+            Permission::HandleAlerts => &[Supervisor, Operator, Dispatcher],
         }
     }
 }

@@ -30,6 +30,11 @@ record = true
 rtsp_transport = "tcp"
 # Record only cameras carrying this tag (e.g. "recorded"); empty: record all.
 record_tag = ""
+# Written GOPs of all cameras are synced and indexed together this often (ms):
+# a crash loses at most this much plus the GOP being held.
+commit_interval_ms = 1000
+# Writer threads for the video disk.
+writer_threads = 2
 
 [retention]
 # Recordings are deleted oldest first when any limit is passed; recording
@@ -53,9 +58,38 @@ interval_s = 60
 # "Authorization: Bearer <token>" with this token (at least 16 characters);
 # empty: sessions only.
 token = ""
+
+[mqtt]
+# Publish events to an MQTT broker: topics citywatch/events/<type> (JSON),
+# citywatch/cameras/<id>/status (retained) and citywatch/alerts. E.g.
+# "mqtt://127.0.0.1:1883" (no TLS). Empty: no MQTT. An unreachable broker
+# never blocks or loses stored events: up to `queue` messages wait, the
+# rest are dropped and counted.
+url = ""
+client_id = "citywatch"
+queue = 10000
+
+[dispatch]
+# Speeds (km/h) for the straight-line ETA of each unit kind when ranking
+# units for an incident.
+car_kmh = 40.0
+motorbike_kmh = 45.0
+foot_kmh = 5.0
+# An OSRM server (http://host:port) to rank the best straight-line
+# candidates by road instead; empty: straight line only. If it does not
+# answer within osrm_timeout_ms, the straight-line ranking is used.
+osrm_url = ""
+osrm_timeout_ms = 2000
+
+# Webhooks: each gets a POST with JSON per event of the listed types and
+# per alert change, retried with exponential backoff. Repeat for more.
+# [[webhooks]]
+# url = "http://127.0.0.1:9000/citywatch"
+# events = ["hotlist_hit", "camera_offline"]
+# alerts = true
 "#;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub console: Console,
@@ -63,6 +97,53 @@ pub struct Config {
     pub video: Video,
     pub retention: Retention,
     pub metrics: Metrics,
+    pub mqtt: Mqtt,
+    pub webhooks: Vec<Webhook>,
+    pub dispatch: Dispatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dispatch {
+    pub car_kmh: f64,
+    pub motorbike_kmh: f64,
+    pub foot_kmh: f64,
+    pub osrm_url: String,
+    pub osrm_timeout_ms: u64,
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        Dispatch { car_kmh: 40.0, motorbike_kmh: 45.0, foot_kmh: 5.0, osrm_url: String::new(), osrm_timeout_ms: 2000 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mqtt {
+    pub url: String,
+    pub client_id: String,
+    pub queue: usize,
+}
+
+impl Default for Mqtt {
+    fn default() -> Self {
+        Mqtt { url: String::new(), client_id: "citywatch".into(), queue: 10_000 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default = "yes")]
+    pub alerts: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -106,6 +187,8 @@ pub struct Video {
     pub record: bool,
     pub rtsp_transport: RtspTransport,
     pub record_tag: String,
+    pub commit_interval_ms: u64,
+    pub writer_threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -117,13 +200,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new() }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { console: Console::default(), auth: Auth::default(), video: Video::default(), retention: Retention::default(), metrics: Metrics::default() }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2 }
     }
 }
 
@@ -152,6 +229,42 @@ impl Config {
         anyhow::ensure!(r.interval_s > 0, "{}: retention.interval_s must be positive", path.display());
         let t = &config.metrics.token;
         anyhow::ensure!(t.is_empty() || t.len() >= 16, "{}: metrics.token must be at least 16 characters (or empty for sessions only)", path.display());
+        config.events_config().with_context(|| format!("{}", path.display()))?;
+        Ok(config)
+    }
+
+    /// The `[mqtt]` and `[[webhooks]]` sections for the events service.
+    pub fn events_config(&self) -> anyhow::Result<citywatch_events::EventsConfig> {
+        use citywatch_events::{mqtt::MqttConfig, webhook::WebhookConfig};
+        let mqtt = (!self.mqtt.url.is_empty())
+            .then(|| MqttConfig { url: self.mqtt.url.clone(), client_id: self.mqtt.client_id.clone(), queue: self.mqtt.queue.max(1) });
+        if let Some(m) = &mqtt {
+            m.host_port().map_err(|e| anyhow::anyhow!("mqtt.url: {e}"))?;
+        }
+        let mut webhooks = Vec::new();
+        for (i, w) in self.webhooks.iter().enumerate() {
+            anyhow::ensure!(w.url.starts_with("http://"), "webhooks[{i}].url must start with http:// (TLS is not built in)");
+            let events = w
+                .events
+                .iter()
+                .map(|t| citywatch_model::EventType::parse(t).ok_or_else(|| anyhow::anyhow!("webhooks[{i}].events: unknown event type {t:?}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            webhooks.push(WebhookConfig { events, alerts: w.alerts, ..WebhookConfig::new(w.url.clone()) });
+        }
+        Ok(citywatch_events::EventsConfig { mqtt, webhooks })
+    }
+
+    /// The `[dispatch]` section: unit speeds and the optional OSRM router.
+    pub fn dispatch_config(&self) -> anyhow::Result<citywatch_dispatch::DispatchConfig> {
+        let d = &self.dispatch;
+        let speeds = citywatch_dispatch::Speeds { car_kmh: d.car_kmh, motorbike_kmh: d.motorbike_kmh, foot_kmh: d.foot_kmh };
+        speeds.validate().map_err(|e| anyhow::anyhow!("dispatch.{e}"))?;
+        let mut config = citywatch_dispatch::DispatchConfig { speeds, ..Default::default() };
+        if !d.osrm_url.is_empty() {
+            let timeout = std::time::Duration::from_millis(d.osrm_timeout_ms.max(1));
+            let osrm = citywatch_dispatch::osrm::Osrm::new(&d.osrm_url, timeout).map_err(|e| anyhow::anyhow!("dispatch.osrm_url: {e}"))?;
+            config.router = std::sync::Arc::new(osrm);
+        }
         Ok(config)
     }
 }
@@ -165,5 +278,16 @@ mod tests {
         let c: Config = toml::from_str(DEFAULT_CONFIG).unwrap();
         assert_eq!(c, Config::default(), "the documented defaults are the defaults");
         assert!(toml::from_str::<Config>("[console]\nstyle_ur = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn dispatch_settings_are_checked() {
+        let c: Config = toml::from_str("[dispatch]\nfoot_kmh = 6.5\nosrm_url = \"http://127.0.0.1:5000\"\n").unwrap();
+        let d = c.dispatch_config().unwrap();
+        assert_eq!((d.speeds.foot_kmh, d.router.name()), (6.5, "osrm"));
+        let bad: Config = toml::from_str("[dispatch]\ncar_kmh = 0\n").unwrap();
+        assert!(bad.dispatch_config().unwrap_err().to_string().contains("dispatch.car_kmh"));
+        let tls: Config = toml::from_str("[dispatch]\nosrm_url = \"https://osrm\"\n").unwrap();
+        assert!(tls.dispatch_config().unwrap_err().to_string().contains("dispatch.osrm_url"));
     }
 }

@@ -4,6 +4,8 @@
 mod cmds;
 mod config;
 mod data_dir;
+mod demo_hotlist;
+mod demo_units;
 mod recording;
 mod retention;
 

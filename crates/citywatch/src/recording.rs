@@ -7,15 +7,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use citywatch_model::{Camera, CameraStatus};
+use citywatch_events::Events;
+use citywatch_model::{Camera, CameraStatus, EventType, NewEvent, Source};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
+use citywatch_video::disk_writer::DiskWriter;
 use citywatch_video::health::HealthRegistry;
 use citywatch_video::ingest::{IngestConfig, Transport};
 use citywatch_video::live::LiveHub;
 use citywatch_video::recorder::Stream;
-use citywatch_video::sample_dir::SampleDir;
 use tokio::sync::watch;
 
 /// What a running recorder was started with; a change restarts it.
@@ -31,12 +32,14 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
+#[allow(clippy::too_many_arguments)] // the binary's wiring: each is a separate service
 pub async fn keep_recorders(
     registry: Arc<Registry>,
     store: Arc<Store>,
-    dir: Arc<SampleDir>,
+    writer: DiskWriter,
     health: Arc<HealthRegistry>,
     live: Arc<LiveHub>,
+    events: Arc<Events>,
     transport: Transport,
     record_tag: Option<String>,
     mut shutdown: watch::Receiver<bool>,
@@ -44,9 +47,11 @@ pub async fn keep_recorders(
     let status: StatusSink = {
         let registry = registry.clone();
         Arc::new(move |id: &str, s: CameraStatus| {
+            let before = registry.snapshot().cameras.get(id).map(|c| c.status);
             if let Err(e) = registry.set_status(id, s) {
                 tracing::warn!(camera = id, "recording camera status: {e}");
             }
+            status_event(&events, id, before, s);
         })
     };
     let mut running: HashMap<(String, &'static str), Running> = HashMap::new();
@@ -94,7 +99,7 @@ pub async fn keep_recorders(
             let stream = stream_of(key.1);
             let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: health.stream(&key.0, stream), live: Some(live.clone()) };
             let (stop, stop_rx) = watch::channel(false);
-            let handle = tokio::spawn(record_stream(task, store.clone(), dir.clone(), status.clone(), stop_rx));
+            let handle = tokio::spawn(record_stream(task, writer.clone(), status.clone(), stop_rx));
             running.insert(key, Running { wanted: w, stop, task: handle });
         }
         tokio::select! {
@@ -105,6 +110,25 @@ pub async fn keep_recorders(
     for (_, r) in running.drain() {
         let _ = r.stop.send(true);
         let _ = r.task.await;
+    }
+    // Everything handed over is synced and indexed before the process ends.
+    let _ = tokio::task::spawn_blocking(move || writer.flush()).await;
+}
+
+/// A camera going online or offline is an event (rules may alert on it;
+/// MQTT keeps it as the camera's retained status).
+fn status_event(events: &Events, id: &str, before: Option<CameraStatus>, now: CameraStatus) {
+    let event_type = match now {
+        CameraStatus::Online => EventType::CameraOnline,
+        CameraStatus::Offline => EventType::CameraOffline,
+        _ => return,
+    };
+    if before.is_none_or(|b| b == now || b == CameraStatus::Disabled) {
+        return;
+    }
+    let e = NewEvent { event_type, time: chrono::Utc::now(), source: Source::camera(id), location: None, details: serde_json::json!({"from": before.map(|b| b.as_str())}) };
+    if let Err(e) = events.raise_detached(e) {
+        tracing::warn!(camera = id, "camera status event not raised: {e}");
     }
 }
 

@@ -149,12 +149,15 @@ fn misbehaving_cameras_do_not_disturb_a_good_one() {
         server.recordings("good").iter().any(|r| r.end_90k - r.start_90k >= 3 * 90_000).then_some(())
     });
     let before = server.recordings("good");
+    assert_eq!(server.event_types("good"), vec!["camera_online"], "coming online is an event");
 
-    let refused = support::free_port();
     let hangup = fake_camera(None);
     let garbage = fake_camera(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff\xfe garbage, not RTSP\r\n"));
     let bad_sdp = fake_camera(Some(b"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Type: application/sdp\r\nContent-Length: 20\r\n\r\nthis is not an SDP!\n"));
     let silent = silent_camera();
+    // Chosen after the others: a port just freed can be handed out again,
+    // and the "refused" camera must not land on a live fake.
+    let refused = std::iter::repeat_with(support::free_port).find(|p| ![hangup, garbage, bad_sdp, silent].contains(p)).unwrap();
     let bad = [("refused", refused), ("hangup", hangup), ("garbage", garbage), ("badsdp", bad_sdp), ("silent", silent)];
     for (id, port) in bad {
         server.add_camera(&admin, id, &format!("rtsp://127.0.0.1:{port}/stream"));
@@ -182,6 +185,7 @@ fn misbehaving_cameras_do_not_disturb_a_good_one() {
         };
         assert!(err.contains(want), "{id}: {err}");
         assert_eq!(h["status"], "offline", "{id}: {h}");
+        assert_eq!(server.event_types(id), vec!["camera_offline"], "{id}: going offline is an event, raised once");
         assert!(server.log_text().contains(&format!("rtsp://127.0.0.1:{port}/stream")), "{id} is logged");
     }
 

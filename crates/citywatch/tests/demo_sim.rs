@@ -134,3 +134,138 @@ fn sim_command_serves_cameras_writes_truth_and_refuses_bad_sizes() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("1281x720") && err.contains("even"), "{err}");
 }
+
+/// Metres between two (lat, lon) a few hundred metres apart (flat earth is enough).
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let k = std::f64::consts::PI / 180.0 * 6_371_000.0;
+    let (dy, dx) = ((b.0 - a.0) * k, (b.1 - a.1) * k * ((a.0 + b.0) / 2.0).to_radians().cos());
+    dx.hypot(dy)
+}
+
+fn start_demo(dir: &std::path::Path, port: u16, sim_port: u16) -> Killed {
+    Killed(
+        Command::new(BIN)
+            .args(["demo", "--data", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+            // The cameras are not needed here: units and hotlist hits come from the simulation's model and ground truth.
+            .args(["--sim-listen", &format!("127.0.0.1:{sim_port}"), "--no-sim", "--cameras-per-district", "2", "--admin-password", PASSWORD])
+            .args(["--unit-fix-every-secs", "0.5", "--hotlist-every-secs", "1"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn demo_units_patrol_and_a_hotlisted_plate_raises_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, sim_port) = (free_port(), free_port());
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let login = |user: &str| -> String {
+        let v: Value = client.post(format!("{base}/api/v1/auth/login")).json(&serde_json::json!({"username": user, "password": PASSWORD})).send().unwrap().json().unwrap();
+        v["token"].as_str().unwrap_or_else(|| panic!("login {user}: {v}")).to_owned()
+    };
+    let get = |token: &str, path: &str| -> Value {
+        let r = client.get(format!("{base}{path}")).bearer_auth(token).send().unwrap();
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let demo = start_demo(dir.path(), port, sim_port);
+    wait_for("the demo server", Duration::from_secs(60), || client.get(format!("{base}/health")).send().ok().filter(|r| r.status().is_success()));
+    let operator = login("operator");
+    // The demo's officers and dispatcher can log in.
+    login("officer01");
+    login("dispatcher");
+
+    // Twelve units of the three kinds, crewed by the demo officers, each reporting positions.
+    let demo_units = |v: Value| -> Vec<Value> { v.as_array().unwrap().iter().filter(|u| u["id"].as_str().unwrap().starts_with("demo-")).cloned().collect() };
+    let first = wait_for("every demo unit to report a position", Duration::from_secs(30), || {
+        let units = demo_units(get(&operator, "/api/v1/units"));
+        (units.len() == 12 && units.iter().all(|u| u["position"].is_object())).then_some(units)
+    });
+    let kinds: std::collections::BTreeSet<&str> = first.iter().map(|u| u["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["car", "foot", "motorbike"].into_iter().collect(), "{first:?}");
+    assert!(first.iter().all(|u| u["officers"].as_array().unwrap().len() == 1 && u["status"] == "available"), "{first:?}");
+    assert!(first.iter().any(|u| u["officers"][0] == "officer01"), "{first:?}");
+
+    // They move, no faster than their kind's speed (the default speeds: car 40, motorbike 45, foot 5 km/h).
+    let pos = |u: &Value| (u["position"]["lat"].as_f64().unwrap(), u["position"]["lon"].as_f64().unwrap());
+    let time = |u: &Value| u["position"]["time"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let later = wait_for("every demo unit to move", Duration::from_secs(30), || {
+        let units = demo_units(get(&operator, "/api/v1/units"));
+        let moved = |u: &Value| first.iter().find(|f| f["id"] == u["id"]).is_some_and(|f| metres(pos(f), pos(u)) > 0.1);
+        (units.len() == 12 && units.iter().all(moved)).then_some(units)
+    });
+    for u in &later {
+        let f = first.iter().find(|f| f["id"] == u["id"]).unwrap();
+        let kmh = match u["kind"].as_str().unwrap() {
+            "car" => 40.0,
+            "motorbike" => 45.0,
+            _ => 5.0,
+        };
+        let secs = (time(u) - time(f)).num_milliseconds() as f64 / 1000.0;
+        let d = metres(pos(f), pos(u));
+        assert!(secs > 0.0 && d <= kmh / 3.6 * secs * 1.1 + 2.0, "{}: {d:.1} m in {secs} s at {kmh} km/h", u["id"]);
+        assert!(u["position"]["speed_mps"].as_f64().unwrap() <= kmh / 3.6 + 0.01, "{u}");
+    }
+
+    // A hotlisted plate seen by a simulated camera becomes an alert of the demo rule.
+    let alert = wait_for("a hotlist alert", Duration::from_secs(60), || {
+        let v = get(&operator, "/api/v1/alerts");
+        v["alerts"].as_array().unwrap().iter().find(|a| a["event_type"] == "hotlist_hit").cloned()
+    });
+    assert!(alert["rule_name"].as_str().unwrap().starts_with("Demo: hotlisted vehicle"), "{alert}");
+    assert_eq!(alert["source"]["kind"], "camera", "{alert}");
+    let camera = alert["source"]["id"].as_str().unwrap();
+    let cam: Value = get(&operator, &format!("/api/v1/cameras/{camera}"));
+    assert_eq!((alert["location"]["lat"].as_f64(), alert["location"]["lon"].as_f64()), (cam["lat"].as_f64(), cam["lon"].as_f64()), "{alert} at {cam}");
+    // Its events say where they come from, and a plate read goes with each hit.
+    let events = get(&operator, &format!("/api/v1/events?source={camera}&type=plate_read,hotlist_hit&purpose=demo+test&case_ref=DEMO-2"));
+    let events = events["events"].as_array().unwrap();
+    let hit = events.iter().find(|e| e["type"] == "hotlist_hit").unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(hit["details"]["source"], "simulator ground truth", "{hit}");
+    assert!(hit["details"]["priority"].as_u64().unwrap() >= 5, "{hit}");
+    let plate = hit["details"]["plate"].as_str().unwrap();
+    assert!(events.iter().any(|e| e["type"] == "plate_read" && e["details"]["plate"] == plate && e["details"]["source"] == "simulator ground truth"), "{events:?}");
+
+    // The dispatcher makes an incident of the alert and sends the farthest car: it drives there.
+    let dispatcher = login("dispatcher");
+    let post = |token: &str, path: &str, body: Value| -> Value {
+        let r = client.post(format!("{base}{path}")).bearer_auth(token).json(&body).send().unwrap();
+        let status = r.status();
+        let v: Value = r.json().unwrap();
+        assert!(status.is_success(), "POST {path}: {status} {v}");
+        v
+    };
+    let incident = post(&dispatcher, "/api/v1/incidents", serde_json::json!({"type": "stolen_vehicle", "priority": 2, "alert_id": alert["id"], "source": "alert"}));
+    let place = (incident["location"]["lat"].as_f64().unwrap(), incident["location"]["lon"].as_f64().unwrap());
+    let units = demo_units(get(&operator, "/api/v1/units"));
+    let car = units.iter().filter(|u| u["kind"] == "car").max_by(|a, b| metres(pos(a), place).total_cmp(&metres(pos(b), place))).unwrap();
+    let (car_id, start_m) = (car["id"].as_str().unwrap().to_owned(), metres(pos(car), place));
+    assert!(start_m > 1_000.0, "the farthest car is {start_m} m away");
+    post(&dispatcher, &format!("/api/v1/incidents/{}/assign", incident["id"]), serde_json::json!({"unit_id": car_id}));
+    wait_for("the assigned car to come 100 m closer", Duration::from_secs(60), || {
+        let u = demo_units(get(&operator, "/api/v1/units")).into_iter().find(|u| u["id"] == car_id.as_str()).unwrap();
+        assert_eq!(u["status"], "dispatched", "{u}");
+        (metres(pos(&u), place) < start_m - 100.0).then_some(())
+    });
+
+    // Started again on the same directory, the demo makes no second fleet or rule.
+    drop(demo);
+    let _demo = start_demo(dir.path(), port, sim_port);
+    wait_for("the demo server again", Duration::from_secs(60), || client.get(format!("{base}/health")).send().ok().filter(|r| r.status().is_success()));
+    let admin = login("admin");
+    let rules = get(&admin, "/api/v1/rules");
+    let demo_rules = rules.as_array().unwrap().iter().filter(|r| r["name"].as_str().unwrap().starts_with("Demo: hotlisted vehicle")).count();
+    assert_eq!(demo_rules, 1, "{rules}");
+    let operator = login("operator");
+    assert_eq!(demo_units(get(&operator, "/api/v1/units")).len(), 12);
+    // The re-keyed devices still feed the same units.
+    let before = demo_units(get(&operator, "/api/v1/units"));
+    wait_for("the units to move after the restart", Duration::from_secs(30), || {
+        let now = demo_units(get(&operator, "/api/v1/units"));
+        now.iter().all(|u| before.iter().find(|b| b["id"] == u["id"]).is_some_and(|b| time(b) < time(u))).then_some(())
+    });
+}

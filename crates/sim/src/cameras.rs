@@ -72,6 +72,23 @@ impl SimConfig {
         (self.key_interval_secs * self.fps).max(1)
     }
 
+    /// Which scene camera `n` shows and its phase offset, in frames:
+    /// known from the configuration alone, without encoding anything.
+    pub fn camera(&self, n: u32) -> CameraTruth {
+        let h = mix(self.seed ^ u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        CameraTruth {
+            id: camera_id(n),
+            scene: (h % self.scenes.max(1) as u64) as usize,
+            phase_frames: ((h >> 20) % u64::from(self.loop_frames().max(1))) as u32,
+        }
+    }
+
+    /// What one scene shows at the main stream's size, frame by frame
+    /// (geometry only: nothing is drawn or encoded).
+    pub fn scene_truth(&self, scene: usize) -> SceneTruth {
+        scene_truth(self.params(scene, self.main))
+    }
+
     fn validate(&self) -> Result<(), SimError> {
         let bad = |m: String| Err(SimError::Config(m));
         if self.cameras == 0 {
@@ -167,12 +184,7 @@ impl Simulator {
 
     /// Which scene camera `n` shows and its phase offset, in frames.
     pub fn camera(&self, n: u32) -> CameraTruth {
-        let h = mix(self.config.seed ^ u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        CameraTruth {
-            id: camera_id(n),
-            scene: (h % self.config.scenes as u64) as usize,
-            phase_frames: ((h >> 20) % u64::from(self.config.loop_frames())) as u32,
-        }
+        self.config.camera(n)
     }
 
     pub fn cameras(&self) -> impl Iterator<Item = CameraTruth> + '_ {

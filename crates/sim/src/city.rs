@@ -39,7 +39,7 @@ pub struct DemoCity {
 }
 
 /// Local east/north metres around the centre, rotated onto the grid, to lon/lat.
-struct Frame {
+pub(crate) struct Frame {
     lat0: f64,
     lon0: f64,
     m_per_deg_lat: f64,
@@ -48,7 +48,7 @@ struct Frame {
 }
 
 impl Frame {
-    fn new((lat0, lon0): (f64, f64)) -> Frame {
+    pub(crate) fn new((lat0, lon0): (f64, f64)) -> Frame {
         // WGS84 radii of curvature at the centre.
         let a = 6_378_137.0;
         let e2 = 0.006_694_379_990_14;
@@ -66,12 +66,47 @@ impl Frame {
     }
 
     /// Grid coordinates (u along the grid's "east" streets, v along its "north" ones) to [lon, lat].
-    fn lon_lat(&self, u: f64, v: f64) -> [f64; 2] {
+    pub(crate) fn lon_lat(&self, u: f64, v: f64) -> [f64; 2] {
         let (s, c) = self.rot.sin_cos();
         let east = u * c + v * s;
         let north = -u * s + v * c;
         [round7(self.lon0 + east / self.m_per_deg_lon), round7(self.lat0 + north / self.m_per_deg_lat)]
     }
+
+    /// The inverse of [`Frame::lon_lat`] (without its rounding): (u, v) in metres.
+    pub(crate) fn grid(&self, lat: f64, lon: f64) -> (f64, f64) {
+        let east = (lon - self.lon0) * self.m_per_deg_lon;
+        let north = (lat - self.lat0) * self.m_per_deg_lat;
+        let (s, c) = self.rot.sin_cos();
+        (east * c - north * s, east * s + north * c)
+    }
+
+    /// Compass bearing (degrees from north, clockwise) of a move by (du, dv) on the grid.
+    pub(crate) fn bearing_deg(&self, du: f64, dv: f64) -> f64 {
+        let (s, c) = self.rot.sin_cos();
+        let (east, north) = (du * c + dv * s, -du * s + dv * c);
+        east.atan2(north).to_degrees().rem_euclid(360.0)
+    }
+}
+
+/// The street grid of the demo city in grid metres: (u, v) of its south-west
+/// corner, the block size, and the whole city's size.
+pub(crate) const GRID_BLOCK_M: f64 = BLOCK_M;
+pub(crate) const CITY_W_M: f64 = TILE_W_M * 5.0;
+pub(crate) const CITY_H_M: f64 = TILE_H_M * 2.0;
+
+/// The grid rectangle of district `i` (0-based, in [`district_names`] order):
+/// (u_min, v_min, u_max, v_max), metres; its edges are streets.
+pub(crate) fn district_rect(i: usize) -> (f64, f64, f64, f64) {
+    let (u0, v0) = (-CITY_W_M / 2.0, -CITY_H_M / 2.0);
+    let (col, row) = ((i % 5) as f64, ((i / 5) % 2) as f64);
+    let (ua, va) = (u0 + col * TILE_W_M, v0 + (1.0 - row) * TILE_H_M);
+    (ua, va, ua + TILE_W_M, va + TILE_H_M)
+}
+
+/// The demo city's district names, in the order of [`DemoCity::districts`].
+pub fn district_names() -> &'static [&'static str] {
+    &DISTRICT_NAMES
 }
 
 fn round7(x: f64) -> f64 {
@@ -199,6 +234,19 @@ mod tests {
         assert_eq!(a.cameras[0].camera.main_url.as_deref(), Some("rtsp://127.0.0.1:8554/cam-0001/main"));
         let moved = demo_city_at(7, 24, "10.0.0.9:9554");
         assert_eq!(moved.cameras[239].camera.sub_url.as_deref(), Some("rtsp://10.0.0.9:9554/cam-0240/sub"));
+        // The patrols' district rectangles are the districts' polygons.
+        let frame = Frame::new(BELGRADE);
+        for (i, d) in a.districts.iter().enumerate() {
+            assert_eq!(d.name, district_names()[i]);
+            let (u0, v0, u1, v1) = district_rect(i);
+            let ring = d.geometry["coordinates"][0].as_array().unwrap();
+            for (corner, (u, v)) in ring.iter().zip([(u0, v0), (u1, v0), (u1, v1), (u0, v1)]) {
+                let [lon, lat] = frame.lon_lat(u, v);
+                assert_eq!((corner[0].as_f64(), corner[1].as_f64()), (Some(lon), Some(lat)), "district {i}");
+                let (gu, gv) = frame.grid(lat, lon);
+                assert!((gu - u).abs() < 0.05 && (gv - v).abs() < 0.05, "grid() inverts lon_lat(): {gu},{gv} vs {u},{v}");
+            }
+        }
         assert_eq!(demo_city(7, 1).cameras.iter().filter(|c| c.camera.tags.iter().any(|t| t == RECORDED_TAG)).count(), 10);
         for c in &a.cameras {
             assert!((c.camera.lat - BELGRADE.0).abs() < 0.05 && (c.camera.lon - BELGRADE.1).abs() < 0.07, "{:?}", c.camera);

@@ -108,7 +108,7 @@ pub fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
 /// 640×360; callers run several on threads.
 pub fn encode_loop(p: EncodeParams) -> Result<EncodedLoop, SimError> {
     let fail = |detail: String| SimError::Encode { scene: p.scene, width: p.width, height: p.height, detail };
-    if p.width % 2 != 0 || p.height % 2 != 0 || p.width < 16 || p.height < 16 {
+    if !p.width.is_multiple_of(2) || !p.height.is_multiple_of(2) || p.width < 16 || p.height < 16 {
         return Err(fail("width and height must be even and at least 16".into()));
     }
     let scene = Scene::new(p.scene, p.seed, p.loop_frames);

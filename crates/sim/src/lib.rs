@@ -12,21 +12,28 @@
 //! ([`truth`]), [`encode`] encodes each scene's loop once with OpenH264,
 //! [`cameras`] maps `cam-NNNN` to a scene and phase, and [`rtsp`] serves
 //! them all from one process.
+//!
+//! The demo's activity: [`patrol`] moves units along the street grid
+//! (positions over time, no clock), and [`sightings`] says which plates
+//! the cameras really show, for the demo's hotlist hits until plate
+//! recognition exists.
 
 mod cameras;
 mod city;
 mod clock;
 pub mod encode;
 pub mod font;
+pub mod patrol;
 pub mod plates;
 pub mod render;
 pub mod rtp;
 pub mod rtsp;
 pub mod scene;
+pub mod sightings;
 pub mod truth;
 
 pub use cameras::{camera_id, SimConfig, Simulator, StreamConfig, StreamKind};
-pub use city::{demo_city, demo_city_at, DemoCity, BELGRADE, DEFAULT_RTSP_AUTHORITY, RECORDED_TAG};
+pub use city::{demo_city, demo_city_at, district_names, DemoCity, BELGRADE, DEFAULT_RTSP_AUTHORITY, RECORDED_TAG};
 pub use encode::EncodeCache;
 pub use rtsp::{serve, SimServer};
 

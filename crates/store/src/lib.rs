@@ -11,7 +11,9 @@
 
 mod audit_rows;
 mod cameras;
+mod dispatch;
 mod districts;
+mod events;
 mod legal_holds;
 mod migrations;
 mod recordings;
@@ -28,6 +30,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use cameras::ImportOutcome;
+pub use dispatch::{IncidentChange, PositionOutcome};
+pub use events::{AlertChange, EventFilter};
 pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use legal_holds::{LegalHold, NewLegalHold};
 pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
@@ -76,6 +80,15 @@ impl Store {
         // A panic while holding the lock leaves SQLite itself consistent
         // (transactions roll back on drop), so the poison can be ignored.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes every commit wait for the WAL to reach the disk
+    /// (`synchronous = FULL`): a commit then survives power loss, not only
+    /// a crash of the process as with the default `NORMAL`. For
+    /// measurements and deployments that want it.
+    pub fn set_synchronous_full(&self) -> Result<()> {
+        self.conn().pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
     }
 
     /// A small key/value table for settings made at init (e.g. the console's

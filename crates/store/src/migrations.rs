@@ -149,6 +149,157 @@ CREATE INDEX legal_hold_camera ON legal_hold (camera_id);
 -- one camera (both streams).
 CREATE INDEX recording_start ON recording (start_90k);
 CREATE INDEX recording_camera_start ON recording (camera_id, start_90k);
+"#, r#"
+-- Events: one row per event, in arrival order (id). `details` is a JSON
+-- object. See crates/events.
+CREATE TABLE event (
+    id          INTEGER PRIMARY KEY,
+    type        TEXT NOT NULL,
+    time        TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    source_id   TEXT NOT NULL,
+    district    TEXT,
+    lat         REAL,
+    lon         REAL,
+    details     TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX event_time ON event (time);
+CREATE INDEX event_source ON event (source_id, id);
+CREATE INDEX event_type ON event (type, id);
+
+-- A rule's definition is a JSON RuleSpec (citywatch-model).
+CREATE TABLE rule (
+    id         INTEGER PRIMARY KEY,
+    spec       TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE alert (
+    id              INTEGER PRIMARY KEY,
+    rule_id         INTEGER NOT NULL,
+    rule_name       TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('new', 'acknowledged', 'resolved', 'false_alarm')),
+    severity        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    source_kind     TEXT NOT NULL,
+    source_id       TEXT NOT NULL,
+    district        TEXT,
+    lat             REAL,
+    lon             REAL,
+    first_event_at  TEXT NOT NULL,
+    last_event_at   TEXT NOT NULL,
+    event_count     INTEGER NOT NULL,
+    created_at      TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    closed_by       TEXT,
+    closed_at       TEXT
+);
+CREATE INDEX alert_state ON alert (state, id);
+CREATE INDEX alert_rule_open ON alert (rule_id, last_event_at) WHERE state IN ('new', 'acknowledged');
+
+CREATE TABLE alert_event (
+    alert_id INTEGER NOT NULL REFERENCES alert (id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (alert_id, event_id)
+);
+"#, r#"
+-- Dispatch: units, the devices that report their positions, the position
+-- trail, incidents with their units, timeline and checklist, and the
+-- per-type procedures checklists are copied from.
+CREATE TABLE unit (
+    id           TEXT PRIMARY KEY,
+    call_sign    TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('car', 'foot', 'motorbike')),
+    officers     TEXT NOT NULL DEFAULT '[]',
+    capabilities TEXT NOT NULL DEFAULT '[]',
+    status       TEXT NOT NULL DEFAULT 'available',
+    -- The newest fix by device time (the trail keeps them all).
+    lat          REAL,
+    lon          REAL,
+    pos_time     TEXT,
+    speed_mps    REAL,
+    bearing_deg  REAL
+);
+
+-- A GPS device has no session: it proves itself with a token whose SHA-256
+-- alone is kept.
+CREATE TABLE unit_device (
+    id         TEXT PRIMARY KEY,
+    unit_id    TEXT NOT NULL REFERENCES unit (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX unit_device_unit ON unit_device (unit_id);
+
+CREATE TABLE unit_position (
+    id          INTEGER PRIMARY KEY,
+    unit_id     TEXT NOT NULL REFERENCES unit (id) ON DELETE CASCADE,
+    device_id   TEXT NOT NULL,
+    lat         REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon         REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    time        TEXT NOT NULL,
+    speed_mps   REAL,
+    bearing_deg REAL,
+    received_at TEXT NOT NULL,
+    UNIQUE (device_id, time)
+);
+CREATE INDEX unit_position_unit_time ON unit_position (unit_id, time);
+
+CREATE TABLE incident (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    priority   INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5),
+    lat        REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon        REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    address    TEXT,
+    state      TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    alert_id   INTEGER,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    closed_at  TEXT,
+    flagged    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX incident_state ON incident (state);
+
+CREATE TABLE incident_unit (
+    incident_id INTEGER NOT NULL REFERENCES incident (id) ON DELETE CASCADE,
+    unit_id     TEXT NOT NULL,
+    assigned_by TEXT NOT NULL,
+    assigned_at TEXT NOT NULL,
+    released_at TEXT
+);
+CREATE INDEX incident_unit_incident ON incident_unit (incident_id);
+CREATE INDEX incident_unit_unit ON incident_unit (unit_id, released_at);
+
+CREATE TABLE incident_timeline (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incident (id) ON DELETE CASCADE,
+    time        TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX incident_timeline_incident ON incident_timeline (incident_id, id);
+
+CREATE TABLE procedure (
+    incident_type TEXT PRIMARY KEY,
+    steps         TEXT NOT NULL
+);
+
+-- Each incident's own copy of its procedure, so later edits to the
+-- procedure do not rewrite what was asked of an earlier incident.
+CREATE TABLE incident_checklist (
+    incident_id INTEGER NOT NULL REFERENCES incident (id) ON DELETE CASCADE,
+    step        INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'skipped')),
+    by_user     TEXT,
+    at          TEXT,
+    PRIMARY KEY (incident_id, step)
+);
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -103,6 +103,33 @@ impl Store {
         Ok(r.id)
     }
 
+    /// Inserts or updates (as [`Store::put_recording`]) many rows in one
+    /// transaction: the disk writer's commit of a batch of GOPs. Returns
+    /// their ids, in order.
+    pub fn put_recordings(&self, rows: &[RecordingRow]) -> Result<Vec<i64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut ids = Vec::with_capacity(rows.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO recording (camera_id, stream, run_id, start_90k, duration_90k, frames, bytes, params_id, file, frame_index)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut update = tx.prepare_cached("UPDATE recording SET duration_90k = ?2, frames = ?3, bytes = ?4, frame_index = ?5 WHERE id = ?1")?;
+            for r in rows {
+                if r.id == 0 {
+                    insert.execute(params![r.camera_id, r.stream, r.run_id, r.start_90k, r.duration_90k, r.frames, r.bytes, r.params_id, r.file, r.frame_index])?;
+                    ids.push(tx.last_insert_rowid());
+                } else {
+                    update.execute(params![r.id, r.duration_90k, r.frames, r.bytes, r.frame_index])?;
+                    ids.push(r.id);
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
     /// Inserts many finished recordings in one transaction (fixtures,
     /// benchmarks, migrations from other recorders). Returns their ids.
     pub fn insert_recordings(&self, rows: &[RecordingRow]) -> Result<Vec<i64>> {

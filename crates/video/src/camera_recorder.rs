@@ -1,23 +1,19 @@
 //! One camera stream, from RTSP to recordings: the ingest supervisor feeds a
-//! bounded channel; a blocking thread turns frames into sample files and
-//! index rows. A slow disk costs frames (dropped to the next key frame by
-//! the supervisor), never unbounded memory, and never stalls other cameras.
-//!
-//! With a live hub, a forwarding task sits between ingest and the recorder:
-//! it hands every frame to the hub first (which never waits for viewers),
-//! then to the recorder's queue (dropping to the next key frame when the
-//! disk is behind), so neither viewers nor a slow disk hold up the other.
+//! bounded channel; one task hands each frame to the live hub (which never
+//! waits for viewers) and then to the recorder, whose closed GOPs go to the
+//! disk's shared writer (which never makes the recorder wait). A slow disk
+//! costs whole GOPs, counted as dropped frames; a slow viewer costs that
+//! viewer frames; neither holds up the other or other cameras.
 
 use std::sync::Arc;
 
 use citywatch_model::CameraStatus;
-use citywatch_store::Store;
 use tokio::sync::{mpsc, watch};
 
+use crate::disk_writer::DiskWriter;
 use crate::ingest::{run_camera, Backoff, IngestConfig, IngestEvent, StreamHealth};
 use crate::live::{LiveHub, Publisher};
-use crate::recorder::{wall_clock_90k, Recorder, Stream};
-use crate::sample_dir::SampleDir;
+use crate::recorder::{wall_clock_90k, RecordError, Recorder, Stream};
 
 /// Frames buffered between ingest and the recorder (about 4 s at 30 fps).
 const QUEUE: usize = 128;
@@ -34,96 +30,73 @@ pub struct RecordTask {
     pub live: Option<Arc<LiveHub>>,
 }
 
-/// Runs until `shutdown` turns true; writes what is held before returning.
-pub async fn record_stream(task: RecordTask, store: Arc<Store>, dir: Arc<SampleDir>, status: StatusSink, shutdown: watch::Receiver<bool>) {
-    let (tx, mut rx) = mpsc::channel(QUEUE);
-    let (ingest_tx, forwarder) = match &task.live {
-        None => (tx, None),
-        Some(hub) => {
-            let (ingest_tx, ingest_rx) = mpsc::channel(QUEUE);
-            let publisher = hub.publisher(&task.camera_id, task.stream);
-            (ingest_tx, Some(tokio::spawn(forward_live(ingest_rx, publisher, tx, task.health.clone(), task.camera_id.clone()))))
-        }
-    };
-    let ingest = tokio::spawn(run_camera(task.ingest, Backoff::default(), task.health, ingest_tx, shutdown));
-    let camera_id = task.camera_id.clone();
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut recorder = Recorder::new(store, dir, &camera_id, task.stream);
-        while let Some(event) = rx.blocking_recv() {
-            let result = match event {
-                IngestEvent::Frame(frame) => recorder.push(frame, wall_clock_90k()),
-                // A new session restarts the camera's clock: a new run.
-                IngestEvent::Connected { .. } => {
-                    if task.stream == Stream::Main {
-                        status(&camera_id, CameraStatus::Online);
-                    }
-                    recorder.finish()
-                }
-                IngestEvent::Disconnected { error, retry_in } => {
-                    tracing::warn!(camera = %camera_id, stream = task.stream.as_str(), "disconnected: {error}; retry in {retry_in:?}");
-                    if task.stream == Stream::Main {
-                        status(&camera_id, CameraStatus::Offline);
-                    }
-                    recorder.finish()
-                }
-            };
-            if let Err(e) = result {
-                // Recording stops for this GOP only; the next key frame starts afresh.
-                tracing::error!(camera = %camera_id, "recording: {e}");
-                let _ = recorder.finish();
-            }
-        }
-        if let Err(e) = recorder.finish() {
-            tracing::error!(camera = %camera_id, "closing the recording: {e}");
-        }
-    });
-    let _ = ingest.await;
-    if let Some(f) = forwarder {
-        let _ = f.await;
-    }
-    let _ = writer.await;
+/// Runs until `shutdown` turns true; hands over what is held before
+/// returning (the writer commits it; `DiskWriter::flush` waits for that).
+pub async fn record_stream(task: RecordTask, writer: DiskWriter, status: StatusSink, shutdown: watch::Receiver<bool>) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let publisher = task.live.as_ref().map(|hub| hub.publisher(&task.camera_id, task.stream));
+    let recorder = Recorder::with_writer(writer, &task.camera_id, task.stream);
+    let consumer = tokio::spawn(record_frames(rx, recorder, publisher, status, task.health.clone(), task.camera_id.clone(), task.stream));
+    run_camera(task.ingest, Backoff::default(), task.health, tx, shutdown).await;
+    let _ = consumer.await;
 }
 
-/// Publishes each ingest event to the live hub, then passes it on to the
-/// recorder. Frames never wait for the recorder: when its queue is full they
-/// are dropped up to the next key frame that fits, as the ingest supervisor
-/// does (and counted in the same health counter), so live viewers keep
-/// their frames while the disk catches up.
-async fn forward_live(mut from_ingest: mpsc::Receiver<IngestEvent>, live: Publisher, to_recorder: mpsc::Sender<IngestEvent>, health: Arc<StreamHealth>, camera_id: String) {
-    let mut skipping = false;
-    let mut dropped = 0u64;
+/// Publishes each ingest event to the live hub, then records it.
+async fn record_frames(
+    mut from_ingest: mpsc::Receiver<IngestEvent>,
+    mut recorder: Recorder,
+    live: Option<Publisher>,
+    status: StatusSink,
+    health: Arc<StreamHealth>,
+    camera_id: String,
+    stream: Stream,
+) {
+    let report = |s: CameraStatus| {
+        if stream == Stream::Main {
+            // The registry writes to the database: off the async threads.
+            let (status, id) = (status.clone(), camera_id.clone());
+            tokio::task::spawn_blocking(move || status(&id, s));
+        }
+    };
     while let Some(event) = from_ingest.recv().await {
-        match &event {
-            IngestEvent::Frame(f) => live.frame(f.clone()),
-            IngestEvent::Connected { .. } => live.online(),
-            IngestEvent::Disconnected { .. } => live.offline(),
-        }
-        let IngestEvent::Frame(frame) = event else {
-            // State changes are rare and the recorder must see them.
-            if to_recorder.send(event).await.is_err() {
-                return;
-            }
-            continue;
-        };
-        if skipping && !frame.is_key {
-            dropped += 1;
-            health.record_dropped(1);
-            continue;
-        }
-        match to_recorder.try_send(IngestEvent::Frame(frame)) {
-            Ok(()) => {
-                if skipping {
-                    tracing::warn!(camera = %camera_id, "recorder was behind: {dropped} frames not recorded");
-                    (skipping, dropped) = (false, 0);
+        let result = match event {
+            IngestEvent::Frame(frame) => {
+                if let Some(p) = &live {
+                    p.frame(frame.clone());
                 }
+                recorder.push(frame, wall_clock_90k())
             }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                skipping = true;
-                dropped += 1;
-                health.record_dropped(1);
+            // A new session restarts the camera's clock: a new run.
+            IngestEvent::Connected { .. } => {
+                if let Some(p) = &live {
+                    p.online();
+                }
+                report(CameraStatus::Online);
+                recorder.finish()
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => return,
+            IngestEvent::Disconnected { error, retry_in } => {
+                if let Some(p) = &live {
+                    p.offline();
+                }
+                tracing::warn!(camera = %camera_id, stream = stream.as_str(), "disconnected: {error}; retry in {retry_in:?}");
+                report(CameraStatus::Offline);
+                recorder.finish()
+            }
+        };
+        report_lost_gop(result, &health, &camera_id);
+    }
+    report_lost_gop(recorder.finish(), &health, &camera_id);
+}
+
+/// Recording stops for the failed GOP only; the next key frame starts afresh.
+fn report_lost_gop(result: Result<(), RecordError>, health: &StreamHealth, camera_id: &str) {
+    match result {
+        Ok(()) => {}
+        Err(RecordError::DiskBehind { frames }) => {
+            health.record_dropped(frames as u64);
+            tracing::warn!(camera = %camera_id, "the disk is behind: {frames} frames not recorded");
         }
+        Err(e) => tracing::error!(camera = %camera_id, "recording: {e}"),
     }
 }
 
@@ -143,21 +116,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_recorder_queue_costs_recorded_frames_not_live_ones() {
+    async fn a_disk_that_is_behind_costs_recorded_frames_not_live_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(citywatch_store::Store::open(&tmp.path().join("db")).unwrap());
+        let dir = Arc::new(crate::sample_dir::SampleDir::open(&tmp.path().join("video")).unwrap());
+        // A writer with no room at all: every GOP is refused.
+        let config = crate::disk_writer::WriterConfig { max_queued_bytes: 0, ..Default::default() };
+        let writer = DiskWriter::spawn(store.clone(), dir, config);
         let hub = Arc::new(LiveHub::default());
         let mut viewer = hub.subscribe("cam", Stream::Main);
         assert!(matches!(viewer.try_next(), Some(LiveEvent::Offline)));
         let (ingest_tx, ingest_rx) = mpsc::channel(64);
-        // A recorder that reads nothing: room for two events.
-        let (rec_tx, mut rec_rx) = mpsc::channel(2);
         let health = Arc::new(StreamHealth::default());
         ingest_tx.send(IngestEvent::Connected { params: None }).await.unwrap();
         for n in 0..12 {
             ingest_tx.send(IngestEvent::Frame(frame(n))).await.unwrap();
         }
         drop(ingest_tx);
-        let forwarder = forward_live(ingest_rx, hub.publisher("cam", Stream::Main), rec_tx, health.clone(), "cam".into());
-        tokio::time::timeout(std::time::Duration::from_secs(10), forwarder).await.expect("the forwarder never waits on frames");
+        let recorder = Recorder::with_writer(writer.clone(), "cam", Stream::Main);
+        let status: StatusSink = Arc::new(|_, _| {});
+        let consumer = record_frames(ingest_rx, recorder, Some(hub.publisher("cam", Stream::Main)), status, health.clone(), "cam".into(), Stream::Main);
+        tokio::time::timeout(std::time::Duration::from_secs(10), consumer).await.expect("the recorder never waits on the disk");
+        writer.flush();
 
         let mut live = Vec::new();
         while let Some(e) = viewer.try_next() {
@@ -166,9 +146,8 @@ mod tests {
             }
         }
         assert_eq!(live, (0..12).collect::<Vec<_>>(), "viewers got every frame");
-        assert!(matches!(rec_rx.recv().await, Some(IngestEvent::Connected { .. })));
-        assert!(matches!(rec_rx.recv().await, Some(IngestEvent::Frame(f)) if f.timestamp_90k == 0));
-        assert!(rec_rx.recv().await.is_none(), "the rest did not fit and was dropped");
-        assert_eq!(health.snapshot().dropped_frames, 11, "and counted");
+        assert_eq!(health.snapshot().dropped_frames, 12, "every GOP the disk refused is counted");
+        assert_eq!(writer.stats().gops_refused.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert!(store.recordings_between("cam", "main", 0, i64::MAX).unwrap().is_empty(), "and nothing half-written is indexed");
     }
 }

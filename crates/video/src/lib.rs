@@ -8,6 +8,7 @@
 
 pub mod camera_recorder;
 pub mod check;
+pub mod disk_writer;
 pub mod fmp4;
 pub mod frame;
 pub mod frame_index;

@@ -1,20 +1,19 @@
 //! Turning one camera stream's frames into recordings, without decoding.
 //!
-//! Write order (crash safety): frames are held until the next key frame
-//! closes their GOP; then the GOP's bytes are appended to the sample file and
-//! `fsync`ed, and only then is the recording's index row committed. A crash
-//! loses at most the GOP in memory; a file longer than its row (bytes
-//! written, row not committed) is cut back at start-up (`recovery`).
+//! Frames are held until the next key frame closes their GOP; the GOP then
+//! goes to the disk's writer (`disk_writer`), which appends it to the sample
+//! file and commits the recording's index row only after the bytes are
+//! `fsync`ed. A crash loses at most the GOPs not yet committed; a file
+//! longer than its row is cut back at start-up (`recovery`).
 
-use std::fs::File;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use citywatch_store::{RecordingRow, Store, StoreError, StoredParams};
 
+use crate::disk_writer::{DiskWriter, GopWrite, RecordingFile};
 use crate::frame_index::{self, IndexedFrame};
-use crate::sample_dir::{SampleDir, Writing};
+use crate::sample_dir::SampleDir;
 use crate::{Codec, Frame, VideoParams};
 
 /// A recording is closed at the first key frame after this long.
@@ -35,6 +34,10 @@ pub enum RecordError {
     Io { path: String, source: std::io::Error },
     #[error("recording index: {0}")]
     Store(#[from] StoreError),
+    #[error("the disk is behind: {frames} frames not recorded")]
+    DiskBehind { frames: usize },
+    #[error("the disk writer has stopped")]
+    WriterStopped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,22 +62,24 @@ pub fn wall_clock_90k() -> i64 {
 }
 
 struct OpenRecording {
+    /// The row as it will be once every GOP handed over is committed.
     row: RecordingRow,
-    file: File,
+    target: Arc<RecordingFile>,
     params: Arc<VideoParams>,
     /// Camera timestamp at which the recording ends (the next frame's).
     end_ts: i64,
     last_duration: u32,
-    /// Keeps retention away from this file while it grows.
-    _writing: Writing,
+    /// Whether the writer has been given the file's first GOP.
+    handed_over: bool,
 }
 
+/// One camera stream's recorder. It does no I/O itself: closed GOPs go to
+/// the disk's [`DiskWriter`], so `push` never waits on the disk.
 pub struct Recorder {
-    store: Arc<Store>,
-    dir: Arc<SampleDir>,
+    writer: DiskWriter,
     camera_id: String,
     stream: Stream,
-    /// Frames since the last key frame, not yet on disk.
+    /// Frames since the last key frame, not yet handed to the writer.
     gop: Vec<Frame>,
     /// Wall clock when the GOP's first frame arrived; starts a new run.
     gop_wall_90k: i64,
@@ -82,44 +87,49 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder whose GOPs are on disk and indexed when `push` returns
+    /// (tools and tests; `citywatch serve` shares a pooled writer).
     pub fn new(store: Arc<Store>, dir: Arc<SampleDir>, camera_id: &str, stream: Stream) -> Recorder {
-        Recorder { store, dir, camera_id: camera_id.to_owned(), stream, gop: Vec::new(), gop_wall_90k: 0, open: None }
+        Recorder::with_writer(DiskWriter::inline(store, dir), camera_id, stream)
+    }
+
+    pub fn with_writer(writer: DiskWriter, camera_id: &str, stream: Stream) -> Recorder {
+        Recorder { writer, camera_id: camera_id.to_owned(), stream, gop: Vec::new(), gop_wall_90k: 0, open: None }
     }
 
     /// Takes one frame. Frames before the first key frame are dropped (they
-    /// cannot be decoded). Writes to disk when a key frame closes a GOP.
+    /// cannot be decoded). A key frame hands the GOP it closes to the writer.
+    /// An error concerns the GOP this frame closed; the frame itself is kept.
     pub fn push(&mut self, frame: Frame, wall_90k: i64) -> Result<(), RecordError> {
+        let mut closed = Ok(());
         if let Some(last) = self.gop.last() {
             let delta = frame.timestamp_90k - last.timestamp_90k;
             if delta <= 0 || delta > MAX_FRAME_GAP_90K {
                 tracing::warn!(camera = %self.camera_id, delta, "timestamp jump; closing the recording run");
-                self.finish()?;
+                closed = self.finish();
             } else if frame.is_key {
-                self.flush_gop(Some(frame.timestamp_90k))?;
+                closed = self.flush_gop(Some(frame.timestamp_90k));
             } else if frame.timestamp_90k - self.gop[0].timestamp_90k > MAX_GOP_90K {
                 tracing::warn!(camera = %self.camera_id, "no key frame for {} s; writing the GOP so far", MAX_GOP_90K / 90_000);
-                self.flush_gop(Some(frame.timestamp_90k))?;
-                return Ok(());
+                return self.flush_gop(Some(frame.timestamp_90k));
             }
         }
         if self.gop.is_empty() {
             if !frame.is_key {
-                return Ok(());
+                return closed;
             }
             self.gop_wall_90k = wall_90k;
         }
         self.gop.push(frame);
-        Ok(())
+        closed
     }
 
-    /// The stream ended (disconnect, shutdown): writes what is held and
+    /// The stream ended (disconnect, shutdown): hands over what is held and
     /// closes the recording. The next frame starts a new run.
     pub fn finish(&mut self) -> Result<(), RecordError> {
-        if !self.gop.is_empty() {
-            self.flush_gop(None)?;
-        }
+        let result = if self.gop.is_empty() { Ok(()) } else { self.flush_gop(None) };
         self.open = None;
-        Ok(())
+        result
     }
 
     fn flush_gop(&mut self, next_ts: Option<i64>) -> Result<(), RecordError> {
@@ -127,18 +137,23 @@ impl Recorder {
         let Some(first) = gop.first() else { return Ok(()) };
         let params = first.params.clone();
         let first_ts = first.timestamp_90k;
+        if self.open.as_ref().is_some_and(|o| o.target.failed()) {
+            // The disk refused an earlier GOP of this file: start afresh
+            // (a gap, so a new run).
+            self.open = None;
+        }
         let continues = self.open.as_ref().is_some_and(|o| o.end_ts == first_ts && o.params == params);
         // Closed when long enough, or early when retention needs its space.
-        let full = self.open.as_ref().is_some_and(|o| o.row.duration_90k >= MAX_RECORDING_90K || self.dir.close_requested(&o.row.file));
+        let full = self.open.as_ref().is_some_and(|o| o.row.duration_90k >= MAX_RECORDING_90K || self.writer.dir().close_requested(&o.row.file));
         if !continues || full {
             let (run_id, start_90k) = match (&self.open, continues) {
                 (Some(o), true) => (o.row.run_id, o.row.start_90k + o.row.duration_90k),
                 _ => (self.gop_wall_90k, self.gop_wall_90k),
             };
-            self.open = Some(self.open_recording(run_id, start_90k, &params)?);
+            self.open = Some(self.open_recording(run_id, start_90k, &params));
         }
         let open = self.open.as_mut().expect("opened above");
-        let mut bytes = Vec::with_capacity(gop.iter().map(|f| f.data.len()).sum());
+        let mut bytes = 0usize;
         let mut duration = 0i64;
         for (i, f) in gop.iter().enumerate() {
             let d = match gop.get(i + 1).map(|n| n.timestamp_90k).or(next_ts) {
@@ -147,52 +162,45 @@ impl Recorder {
             };
             open.last_duration = if d > 0 { d } else { DEFAULT_FRAME_90K };
             frame_index::append(&mut open.row.frame_index, IndexedFrame { size: f.data.len() as u32, duration_90k: d, is_key: f.is_key });
-            bytes.extend_from_slice(&f.data);
+            bytes += f.data.len();
             duration += i64::from(d);
         }
-        let committed_bytes = open.row.bytes as u64;
-        if let Err(source) = open.file.write_all(&bytes).and_then(|()| open.file.sync_data()) {
-            // The GOP is lost (e.g. the disk is full). Cut the file back to
-            // what its row says, or remove it if no row names it yet, so the
-            // space comes back; the next key frame starts a new recording.
-            let open = self.open.take().expect("open above");
-            let path = open.row.file.clone();
-            if open.row.id == 0 {
-                drop(open.file);
-                let _ = std::fs::remove_file(self.dir.path(&path));
-            } else {
-                let _ = open.file.set_len(committed_bytes).and_then(|()| open.file.sync_data());
-            }
-            return Err(RecordError::Io { path, source });
-        }
         open.row.frames += gop.len() as i64;
-        open.row.bytes += bytes.len() as i64;
+        open.row.bytes += bytes as i64;
         open.row.duration_90k += duration;
         open.end_ts = first_ts + duration;
-        open.row.id = self.store.put_recording(&open.row)?;
-        Ok(())
+        let frames = gop.iter().map(|f| f.data.clone()).collect();
+        let write = GopWrite { target: open.target.clone(), create: !open.handed_over, frames, row: open.row.clone(), params };
+        match self.writer.submit(write) {
+            Ok(()) => {
+                open.handed_over = true;
+                Ok(())
+            }
+            Err(e) => {
+                // This GOP is lost; the next key frame starts a new recording.
+                self.open = None;
+                Err(match e {
+                    RecordError::DiskBehind { .. } => RecordError::DiskBehind { frames: gop.len() },
+                    e => e,
+                })
+            }
+        }
     }
 
-    fn open_recording(&self, run_id: i64, start_90k: i64, params: &Arc<VideoParams>) -> Result<OpenRecording, RecordError> {
-        let params_id = self.store.video_params_id(&stored_params(params))?;
+    fn open_recording(&self, run_id: i64, start_90k: i64, params: &Arc<VideoParams>) -> OpenRecording {
         let ext = match params.codec {
             Codec::H264 => "h264",
             Codec::H265 => "h265",
         };
         // Named by start time; a second run starting at the same 90 kHz tick
         // (the wall clock stepped back) gets a suffix rather than an error.
+        let dir = self.writer.dir();
         let base = format!("{}/{}/{start_90k}", self.camera_id, self.stream.as_str());
-        let mut attempt = 0;
-        let (file, handle) = loop {
-            let file = if attempt == 0 { format!("{base}.{ext}") } else { format!("{base}-{attempt}.{ext}") };
-            match self.dir.create(&file) {
-                Ok(handle) => break (file, handle),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
-                Err(source) => return Err(RecordError::Io { path: file, source }),
-            }
-        };
-        let writing = self.dir.begin_writing(&file);
-        Ok(OpenRecording {
+        let file = (0..)
+            .map(|n| if n == 0 { format!("{base}.{ext}") } else { format!("{base}-{n}.{ext}") })
+            .find(|f| !dir.is_being_written(f) && !dir.path(f).exists())
+            .expect("an unused name");
+        OpenRecording {
             row: RecordingRow {
                 id: 0,
                 camera_id: self.camera_id.clone(),
@@ -202,16 +210,16 @@ impl Recorder {
                 duration_90k: 0,
                 frames: 0,
                 bytes: 0,
-                params_id,
-                file,
+                params_id: 0,
+                file: file.clone(),
                 frame_index: Vec::new(),
             },
-            file: handle,
+            target: RecordingFile::new(dir, file),
             params: params.clone(),
             end_ts: 0,
             last_duration: DEFAULT_FRAME_90K,
-            _writing: writing,
-        })
+            handed_over: false,
+        }
     }
 }
 

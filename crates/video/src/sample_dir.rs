@@ -85,6 +85,16 @@ impl SampleDir {
         Ok(file)
     }
 
+    /// Creates a new, empty sample file without syncing its directory: the
+    /// caller (the disk writer) syncs the directories of a whole batch of
+    /// new files before any row names them.
+    pub fn create_unsynced(&self, relative: &str) -> io::Result<File> {
+        let path = self.path(relative);
+        let parent = path.parent().expect("sample files live in a directory");
+        fs::create_dir_all(parent)?;
+        fs::OpenOptions::new().write(true).create_new(true).open(&path)
+    }
+
     /// Every file under the root, as relative paths.
     pub fn list(&self) -> io::Result<Vec<String>> {
         let mut out = Vec::new();

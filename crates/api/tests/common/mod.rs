@@ -24,6 +24,8 @@ pub struct TestServer {
     pub health: Arc<citywatch_video::health::HealthRegistry>,
     /// The server's live hub: publish frames here to feed `/api/v1/live`.
     pub live: Arc<citywatch_video::live::LiveHub>,
+    /// The server's events service: raise events and make rules directly.
+    pub events: Arc<citywatch_events::Events>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -54,6 +56,7 @@ pub async fn start() -> TestServer {
     let key = citywatch_audit::load_or_create_signing_key(dir.path()).unwrap();
     let audit = Arc::new(AuditLog::new(store.clone(), key));
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
+    let events = citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap();
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
@@ -69,6 +72,7 @@ pub async fn start() -> TestServer {
         health: health.clone(),
         metrics_token: Some(METRICS_TOKEN.into()),
         live: live.clone(),
+        events: events.clone(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -76,7 +80,7 @@ pub async fn start() -> TestServer {
     tokio::spawn(citywatch_api::serve(listener, state, async {
         let _ = rx.await;
     }));
-    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, shutdown: Some(tx) }
+    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, events, shutdown: Some(tx) }
 }
 
 impl TestServer {

@@ -1,6 +1,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use citywatch_audit::{hash_password, Record};
@@ -17,7 +18,7 @@ pub struct Args {
     pub data: PathBuf,
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Password for the demo accounts (admin, operator, auditor). Without it a random one is printed.
+    /// Password for the demo accounts (admin, operator, dispatcher, auditor, officers). Without it a random one is printed.
     #[arg(long, env = "CITYWATCH_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
     /// Cameras per district (10 districts).
@@ -29,6 +30,21 @@ pub struct Args {
     /// Don't start the simulated cameras in this process (run `citywatch sim` yourself).
     #[arg(long)]
     pub no_sim: bool,
+    /// Seconds between two fixes of each simulated patrol unit; 0: no patrols.
+    #[arg(long, default_value_t = 2.0, value_parser = parse_secs)]
+    pub unit_fix_every_secs: f64,
+    /// Seconds between two reads of a hotlisted plate on a simulated camera
+    /// (taken from the simulator's ground truth); 0: none. The first comes
+    /// after 30 s, or this interval if shorter.
+    #[arg(long, default_value_t = 180.0, value_parser = parse_secs)]
+    pub hotlist_every_secs: f64,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v == 0.0 || (0.05..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds: 0 (off) or 0.05 to 86400")),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -49,13 +65,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => rand::distributions::DistString::sample_string(&rand::distributions::Alphanumeric, &mut rand::thread_rng(), 16),
         };
         populate(&dir, &password, args.cameras_per_district as usize, &args.sim_listen.to_string())?;
-        println!("Demo city ready in {}.\n  accounts: admin, operator (all districts), auditor\n  password: {password}", dir.path.display());
+        println!(
+            "Demo city ready in {}.\n  accounts: admin, operator and dispatcher (all districts), auditor, officer01 … officer{:02} (patrol units)\n  password: {password}",
+            dir.path.display(),
+            crate::demo_units::officer_names().len()
+        );
     } else {
         println!("Reusing the demo in {} (delete it for a fresh city).", dir.path.display());
     }
     // Started before the server, so the recorders find their cameras up.
     let sim = if args.no_sim { None } else { Some(start_sim(&dir, args.sim_listen)?) };
-    crate::cmds::serve::serve(dir, args.listen)?;
+    let sim_config = SimConfig::demo(highest_camera(&dir)?);
+    let (fix_every, hotlist_every) = (args.unit_fix_every_secs, args.hotlist_every_secs);
+    crate::cmds::serve::serve_with(dir, args.listen, move |state| {
+        if fix_every > 0.0 {
+            crate::demo_units::start(state, Duration::from_secs_f64(fix_every))?;
+        }
+        if hotlist_every > 0.0 {
+            let every = Duration::from_secs_f64(hotlist_every);
+            crate::demo_hotlist::start(state, sim_config, every.min(Duration::from_secs(30)), every)?;
+        }
+        Ok(())
+    })?;
     drop(sim);
     Ok(ExitCode::SUCCESS)
 }
@@ -63,23 +94,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Serves the demo city's cameras (`cam-0001` … the highest id in the
 /// directory) in this process, at the demo's light settings.
 fn start_sim(dir: &DataDir, listen: SocketAddr) -> anyhow::Result<SimServer> {
-    let cameras = dir
-        .store
-        .list_cameras()?
-        .iter()
-        .filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(1);
+    let cameras = highest_camera(dir)?;
     let sim = crate::cmds::sim::prepare(SimConfig::demo(cameras))?;
     let server = SimServer::spawn(sim, listen).context("starting the simulated cameras (another `citywatch demo` or `sim` running? use --sim-listen or --no-sim)")?;
     println!("Simulated cameras: rtsp://{}/cam-NNNN/{{main,sub}} (cam-0001 … cam-{cameras:04}).", server.addr);
     Ok(server)
 }
 
+/// The highest `cam-NNNN` number in the directory (the simulator serves 1 … it).
+fn highest_camera(dir: &DataDir) -> anyhow::Result<u32> {
+    Ok(dir.store.list_cameras()?.iter().filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok()).max().unwrap_or(1))
+}
+
 fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: &str) -> anyhow::Result<()> {
     dir.ensure_admin(Some(password))?;
     let hash = hash_password(password).context("the demo password")?;
-    for (user, role) in [("operator", Role::Operator), ("auditor", Role::Auditor)] {
+    let officers = crate::demo_units::officer_names();
+    let accounts = [("operator", Role::Operator), ("dispatcher", Role::Dispatcher), ("auditor", Role::Auditor)]
+        .into_iter()
+        .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
+    for (user, role) in accounts {
         dir.store.create_user(user, &hash)?;
         let grant = dir.store.add_grant(user, role, None, None)?;
         dir.audit.record(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})))?;

@@ -9,6 +9,7 @@ use citywatch_api::{AppParts, AppState, ConsoleSettings};
 use citywatch_audit::Record;
 use citywatch_registry::Registry;
 
+use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::health::HealthRegistry;
 use citywatch_video::ingest::Transport;
 use citywatch_video::live::LiveHub;
@@ -50,6 +51,12 @@ pub fn announce_admin(dir: &DataDir, password: Option<&str>) -> anyhow::Result<(
 
 /// Runs the server until Ctrl-C or SIGTERM, then signs a final audit checkpoint.
 pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
+    serve_with(dir, listen, |_| Ok(()))
+}
+
+/// [`serve`], calling `on_start` on the server's runtime once it listens,
+/// with the state the routes use (the demo starts its simulated activity there).
+pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppState) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let registry = Arc::new(Registry::load(dir.store.clone()).context("loading cameras")?);
     let basemap_path = dir.path.join(BASEMAP_FILE);
     let basemap = if basemap_path.exists() {
@@ -77,7 +84,14 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
     let metrics_token = Some(dir.config.metrics.token.clone()).filter(|t| !t.is_empty());
     // One hub: the recorders publish into it, the live route reads from it.
     let live = Arc::new(LiveHub::default());
-    let state = AppState::new(AppParts {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Ingest, rules and the MQTT/webhook publishers; the publishers run on the runtime.
+    let events = {
+        let _rt = runtime.enter();
+        citywatch_events::Events::start(dir.store.clone(), registry.clone(), dir.config.events_config()?).context("starting the events service")?
+    };
+    let dispatch = dir.config.dispatch_config()?;
+    let state = AppState::with_dispatch(AppParts {
         store: dir.store.clone(),
         registry: registry.clone(),
         audit: dir.audit.clone(),
@@ -88,10 +102,10 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
         health: health.clone(),
         metrics_token,
         live: live.clone(),
-    });
+        events: events.clone(),
+    }, dispatch);
     let retention = (policy(&dir.config.retention), Duration::from_secs(dir.config.retention.interval_s));
     let video = dir.config.video.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -109,8 +123,15 @@ pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
                 RtspTransport::Udp => Transport::Udp,
             };
             let record_tag = Some(video.record_tag.clone()).filter(|t| !t.is_empty());
-            tokio::spawn(keep_recorders(registry, dir.store.clone(), samples, health, live, transport, record_tag, stop_rx))
+            let writer_config = WriterConfig {
+                threads: video.writer_threads.max(1),
+                commit_interval: Duration::from_millis(video.commit_interval_ms),
+                ..WriterConfig::default()
+            };
+            let writer = DiskWriter::spawn(dir.store.clone(), samples, writer_config);
+            tokio::spawn(keep_recorders(registry, dir.store.clone(), writer, health, live, events, transport, record_tag, stop_rx))
         });
+        on_start(&state)?;
         citywatch_api::serve(listener, state, shutdown_signal()).await?;
         // Recorders write what they hold before the process ends.
         let _ = stop_recording.send(true);

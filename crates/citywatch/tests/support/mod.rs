@@ -240,6 +240,14 @@ impl Server {
             .unwrap()
     }
 
+    /// Types of the events stored for a camera, oldest first (read-only).
+    pub fn event_types(&self, camera: &str) -> Vec<String> {
+        let db = rusqlite::Connection::open_with_flags(self.data.join("citywatch.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        db.busy_timeout(Duration::from_secs(5)).unwrap();
+        let mut stmt = db.prepare("SELECT type FROM event WHERE source_kind = 'camera' AND source_id = ?1 ORDER BY id").unwrap();
+        stmt.query_map([camera], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
     /// Every indexed file exists and is at least as long as its row says.
     pub fn assert_files_match_index(&self) {
         let db = rusqlite::Connection::open_with_flags(self.data.join("citywatch.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();

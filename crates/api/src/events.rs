@@ -1,0 +1,232 @@
+//! `/api/v1/events`: raise an event (integrations, manual reports) and page
+//! through stored events. An event's district is its camera's; a caller
+//! sees events in their districts only. Plate reads and hotlist hits are a
+//! plate search: listed only with a purpose and case reference, and audited
+//! with them.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use citywatch_audit::{Permission, Record, Scope};
+use citywatch_model::{EventType, FieldError, Location, NewEvent, Source, SourceKind};
+use citywatch_store::EventFilter;
+use serde_json::{json, Map, Value};
+
+use crate::auth::{audit, Caller};
+use crate::{body, ApiError, AppState};
+
+pub(crate) const MAX_PAGE: usize = 1_000;
+
+/// Districts a scope reaches, as a store filter (`None`: everything).
+pub(crate) fn district_filter(scope: &Scope) -> Option<Vec<String>> {
+    match scope {
+        Scope::All => None,
+        Scope::Districts(d) => Some(d.iter().cloned().collect()),
+    }
+}
+
+pub(crate) fn check_params(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    match params.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::BadRequest(format!("unknown query parameter {k}; expected {}", known.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn limit_param(params: &HashMap<String, String>, errors: &mut Vec<FieldError>) -> usize {
+    match params.get("limit") {
+        None => 100,
+        Some(v) => v.parse::<usize>().ok().filter(|v| (1..=MAX_PAGE).contains(v)).unwrap_or_else(|| {
+            errors.push(FieldError::new("limit", format!("must be in 1..={MAX_PAGE}")));
+            100
+        }),
+    }
+}
+
+pub(crate) fn before_id_param(params: &HashMap<String, String>, errors: &mut Vec<FieldError>) -> Option<i64> {
+    params.get("before_id").and_then(|v| {
+        let id = v.parse::<i64>().ok().filter(|v| *v > 0);
+        if id.is_none() {
+            errors.push(FieldError::new("before_id", "must be a positive whole number (the last id of the previous page)"));
+        }
+        id
+    })
+}
+
+fn time_param(params: &HashMap<String, String>, name: &str, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+    params.get(name).and_then(|v| match DateTime::parse_from_rfc3339(v) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(e) => {
+            errors.push(FieldError::new(name, format!("must be an RFC 3339 time, e.g. 2026-11-27T08:00:00Z: {e}")));
+            None
+        }
+    })
+}
+
+/// Reads the body of `POST /api/v1/events`, naming every bad field.
+fn parse_event(obj: &Map<String, Value>, caller: &str) -> Result<NewEvent, ApiError> {
+    const FIELDS: &[&str] = &["type", "time", "source", "location", "details"];
+    let mut errors: Vec<FieldError> = obj
+        .keys()
+        .filter(|k| !FIELDS.contains(&k.as_str()))
+        .map(|k| FieldError::new(k.as_str(), format!("unknown field; expected {}", FIELDS.join(", "))))
+        .collect();
+    let event_type = match obj.get("type") {
+        Some(Value::String(s)) => NewEvent::parse_type("type", s).map_err(|e| errors.push(e)).ok(),
+        Some(_) => {
+            errors.push(FieldError::new("type", "must be a string"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("type", "is required"));
+            None
+        }
+    };
+    let time = match obj.get("time") {
+        None | Some(Value::Null) => Some(Utc::now()),
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| errors.push(FieldError::new("time", format!("must be an RFC 3339 time: {e}"))))
+            .ok(),
+        Some(_) => {
+            errors.push(FieldError::new("time", "must be an RFC 3339 time string"));
+            None
+        }
+    };
+    let source = match obj.get("source") {
+        Some(Value::Object(s)) => {
+            let kind = s.get("kind").and_then(Value::as_str).and_then(SourceKind::parse);
+            match kind {
+                Some(SourceKind::User) => Some(Source { kind: SourceKind::User, id: caller.to_owned() }),
+                Some(k @ (SourceKind::Camera | SourceKind::Unit)) => match s.get("id").and_then(Value::as_str) {
+                    Some(id) => Some(Source { kind: k, id: id.to_owned() }),
+                    None => {
+                        errors.push(FieldError::new("source.id", "is required: the camera or unit id"));
+                        None
+                    }
+                },
+                _ => {
+                    errors.push(FieldError::new("source.kind", "must be camera, unit or user (user: the caller)"));
+                    None
+                }
+            }
+        }
+        _ => {
+            errors.push(FieldError::new("source", "is required: {\"kind\": \"camera\", \"id\": CAMERA_ID}, {\"kind\": \"unit\", \"id\": UNIT_ID} or {\"kind\": \"user\"}"));
+            None
+        }
+    };
+    let location = match obj.get("location") {
+        None | Some(Value::Null) => None,
+        Some(v) => match serde_json::from_value::<Location>(v.clone()) {
+            Ok(l) => Some(l),
+            Err(_) => {
+                errors.push(FieldError::new("location", "must be {\"lat\": number, \"lon\": number}"));
+                None
+            }
+        },
+    };
+    let details = obj.get("details").cloned().unwrap_or_else(|| json!({}));
+    let (Some(event_type), Some(time), Some(source)) = (event_type, time, source) else {
+        return Err(ApiError::invalid(errors));
+    };
+    let e = NewEvent { event_type, time, source, location, details };
+    errors.extend(e.check());
+    if errors.is_empty() {
+        Ok(e)
+    } else {
+        Err(ApiError::invalid(errors))
+    }
+}
+
+pub async fn raise(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
+    let scope = caller.require(&state, Permission::RaiseEvents, "raising events").await?;
+    let e = parse_event(&body::json_object(&bytes)?, caller.name())?;
+    match e.source.kind {
+        SourceKind::Camera if state.registry.snapshot().get(&e.source.id, &scope).is_none() => {
+            return Err(ApiError::NotFound(format!("camera {} not found", e.source.id)));
+        }
+        // A unit has no district to check the grant against.
+        SourceKind::Unit if scope != Scope::All => {
+            return Err(ApiError::Forbidden("raising events for units needs a grant over all districts".into()));
+        }
+        _ => {}
+    }
+    let event = state.events.raise(e).await?;
+    let record = Record::new(caller.name(), "event.raise", format!("{}:{}", event.source.kind.as_str(), event.source.id))
+        .detail(json!({"id": event.id, "type": event.event_type}));
+    audit(&state, record).await?;
+    Ok((StatusCode::CREATED, Json(event)).into_response())
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    let scope = caller.require(&state, Permission::ReadEvents, "reading events").await?;
+    check_params(&params, &["type", "source", "source_kind", "from", "to", "before_id", "limit", "purpose", "case_ref"])?;
+    let mut errors = Vec::new();
+    let mut types: Vec<EventType> = Vec::new();
+    if let Some(list) = params.get("type") {
+        for t in list.split(',').filter(|t| !t.is_empty()) {
+            match NewEvent::parse_type("type", t) {
+                Ok(t) => types.push(t),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    let source_kind = params.get("source_kind").and_then(|k| {
+        let kind = SourceKind::parse(k);
+        if kind.is_none() {
+            errors.push(FieldError::new("source_kind", "must be camera, unit, user or system"));
+        }
+        kind
+    });
+    let (from, to) = (time_param(&params, "from", &mut errors), time_param(&params, "to", &mut errors));
+    let before_id = before_id_param(&params, &mut errors);
+    let limit = limit_param(&params, &mut errors);
+    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let justified = purpose.is_some() && case_ref.is_some();
+    let asks_plates = types.iter().any(|t| t.carries_plate());
+    if asks_plates && !justified {
+        if purpose.is_none() {
+            errors.push(FieldError::new("purpose", "is required to read plate reads and hotlist hits (a plate search)"));
+        }
+        if case_ref.is_none() {
+            errors.push(FieldError::new("case_ref", "is required to read plate reads and hotlist hits (a plate search)"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    // Without a justification, plate-bearing types are left out (and said so).
+    let mut omitted: Vec<EventType> = Vec::new();
+    if !justified {
+        if types.is_empty() {
+            types = EventType::ALL.into_iter().filter(|t| !t.carries_plate()).collect();
+        }
+        omitted = EventType::ALL.into_iter().filter(|t| t.carries_plate()).collect();
+    }
+    let filter = EventFilter {
+        types,
+        source_kind,
+        source_id: params.get("source").cloned(),
+        from,
+        to,
+        districts: district_filter(&scope),
+        before_id,
+        limit,
+    };
+    let events = state.events.clone();
+    let found = tokio::task::spawn_blocking(move || events.events(&filter)).await??;
+    if justified {
+        let record = Record::new(caller.name(), "event.search", "events")
+            .purpose(purpose.map(str::to_owned), case_ref.map(str::to_owned))
+            .detail(json!({"query": params, "returned": found.len()}));
+        audit(&state, record).await?;
+    }
+    let next = if found.len() == limit { found.last().map(|e| e.id) } else { None };
+    Ok(Json(json!({"events": found, "next_before_id": next, "omitted_types": omitted})))
+}

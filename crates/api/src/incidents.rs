@@ -1,0 +1,239 @@
+//! `/api/v1/incidents`: incidents from a call, the map or an alert; notes,
+//! recommendations, assignment, checklists, closing and the NENA EIDO
+//! export. Every change and every recommendation shown is audited (the
+//! incident's own timeline records the changes too). Incidents are
+//! city-wide; an alert an incident is raised from must be in the caller's
+//! districts.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use citywatch_audit::{Permission, Record};
+use citywatch_dispatch::incidents::IncidentRequest;
+use citywatch_model::dispatch::{Incident, IncidentState, StepState};
+use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{audit, Caller};
+use crate::{body, ApiError, AppState};
+
+pub(crate) fn incident_json(i: &Incident) -> Value {
+    json!({
+        "id": i.id,
+        "type": i.kind,
+        "priority": i.priority,
+        "location": i.location,
+        "state": i.state,
+        "alert_id": i.alert_id,
+        "created_by": i.created_by,
+        "created_at": i.created_at,
+        "closed_at": i.closed_at,
+        "flagged": i.flagged,
+        "units": i.units,
+        "checklist": i.checklist,
+        "timeline": i.timeline,
+    })
+}
+
+fn incident_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>().map_err(|_| ApiError::NotFound(format!("incident {id} not found")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    #[serde(rename = "type")]
+    kind: String,
+    priority: u8,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    address: Option<String>,
+    alert_id: Option<i64>,
+    /// "call" (default) or "map"; "alert" when alert_id is given.
+    source: Option<String>,
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
+    let scope = caller.require(&state, Permission::Dispatch, "creating incidents").await?;
+    let b: CreateBody = body::json_typed(&bytes)?;
+    let source = match (b.source.as_deref().map(str::trim), b.alert_id) {
+        (None, Some(_)) | (Some("alert"), Some(_)) => "alert",
+        (None | Some("call"), None) => "call",
+        (Some("map"), None) => "map",
+        (Some("alert"), None) => return Err(ApiError::field("alert_id", "is required when source is alert")),
+        (Some(_), _) => return Err(ApiError::field("source", "must be call, map or alert (alert needs alert_id)")),
+    };
+    let alert = match b.alert_id {
+        None => None,
+        Some(alert_id) => {
+            let store = state.store.clone();
+            let alert = tokio::task::spawn_blocking(move || store.alert(alert_id)).await??;
+            match alert {
+                Some(a) if scope.covers(a.district.as_deref()) => Some(a),
+                _ => return Err(ApiError::NotFound(format!("alert {alert_id} not found"))),
+            }
+        }
+    };
+    let req = IncidentRequest { kind: b.kind, priority: b.priority, lat: b.lat, lon: b.lon, address: b.address, source: source.to_owned() };
+    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
+    let incident = tokio::task::spawn_blocking(move || d.create_incident(&req, alert.as_ref(), &actor)).await??;
+    let detail = json!({"type": incident.kind, "priority": incident.priority, "location": incident.location, "alert_id": incident.alert_id, "source": source});
+    audit(&state, Record::new(caller.name(), "incident.create", format!("incident {}", incident.id)).detail(detail.clone())).await?;
+    published(&state, &incident, caller.name(), "created", detail);
+    Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReadDispatch, "listing incidents").await?;
+    for key in params.keys() {
+        if !["state", "flagged", "limit"].contains(&key.as_str()) {
+            return Err(ApiError::field(key, "unknown parameter; expected state, flagged, limit"));
+        }
+    }
+    let st = params.get("state").map(|s| IncidentState::parse(s).ok_or_else(|| ApiError::field("state", "must be open or closed"))).transpose()?;
+    let flagged = params.get("flagged").map(|s| s.parse::<bool>().map_err(|_| ApiError::field("flagged", "must be true or false"))).transpose()?;
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=1000).contains(l)).ok_or_else(|| ApiError::field("limit", "must be 1..1000"))?,
+    };
+    let d = state.dispatch.clone();
+    let incidents = tokio::task::spawn_blocking(move || d.incidents(st, flagged, limit)).await??;
+    Ok(Json(Value::Array(incidents.iter().map(incident_json).collect())))
+}
+
+pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReadDispatch, "reading incidents").await?;
+    let id = incident_id(&id)?;
+    let d = state.dispatch.clone();
+    let incident = tokio::task::spawn_blocking(move || d.incident(id)).await??;
+    Ok(Json(incident_json(&incident)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+pub async fn add_note(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::Dispatch, "adding incident notes").await?;
+    let id = incident_id(&id)?;
+    let b: NoteBody = body::json_typed(&bytes)?;
+    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
+    let chars = b.text.trim().chars().count();
+    let incident = tokio::task::spawn_blocking(move || d.add_note(id, &b.text, &actor)).await??;
+    audit(&state, Record::new(caller.name(), "incident.note", format!("incident {id}")).detail(json!({"chars": chars}))).await?;
+    published(&state, &incident, caller.name(), "note", json!({"chars": chars}));
+    Ok(Json(incident_json(&incident)))
+}
+
+pub async fn recommendations(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::Dispatch, "recommending units").await?;
+    let id = incident_id(&id)?;
+    let required: Vec<String> = params.get("capabilities").map(|c| c.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let limit = match params.get("limit") {
+        None => 10,
+        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::field("limit", "must be 1..100"))?,
+    };
+    let (d, req) = (state.dispatch.clone(), required.clone());
+    let (to, recs) = tokio::task::spawn_blocking(move || d.recommend_straight(id, &req, limit)).await??;
+    let recs = state.dispatch.refine(to, recs, &required, limit).await;
+    let shown: Vec<Value> = recs.iter().map(|r| json!({"unit": r.unit_id, "eta_s": r.eta_s.round(), "distance_m": r.distance_m.round()})).collect();
+    audit(&state, Record::new(caller.name(), "incident.recommendations", format!("incident {id}")).detail(json!({"required": required, "shown": shown}))).await?;
+    Ok(Json(json!({"incident_id": id, "required_capabilities": required, "speeds_kmh": state.dispatch.config.speeds, "recommendations": recs})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    unit_id: String,
+}
+
+pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::Dispatch, "assigning units").await?;
+    let id = incident_id(&id)?;
+    let b: AssignBody = body::json_typed(&bytes)?;
+    let unit_id = b.unit_id.trim().to_owned();
+    let (d, actor, unit) = (state.dispatch.clone(), caller.name().to_owned(), unit_id.clone());
+    let incident = tokio::task::spawn_blocking(move || d.assign(id, &unit, &actor)).await??;
+    audit(&state, Record::new(caller.name(), "incident.assign", format!("incident {id}")).detail(json!({"unit": unit_id}))).await?;
+    published(&state, &incident, caller.name(), "assigned", json!({"unit": unit_id}));
+    Ok(Json(incident_json(&incident)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepBody {
+    state: String,
+}
+
+pub async fn checklist_step(State(state): State<AppState>, caller: Caller, Path((id, step)): Path<(String, String)>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::Dispatch, "working incident checklists").await?;
+    let id = incident_id(&id)?;
+    let step: u32 = step.parse().map_err(|_| ApiError::NotFound(format!("checklist step {step} not found")))?;
+    let b: StepBody = body::json_typed(&bytes)?;
+    let st = match StepState::parse(b.state.trim()) {
+        Some(s @ (StepState::Done | StepState::Skipped)) => s,
+        _ => return Err(ApiError::field("state", "must be done or skipped")),
+    };
+    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
+    let incident = tokio::task::spawn_blocking(move || d.check_step(id, step, st, &actor)).await??;
+    audit(&state, Record::new(caller.name(), "incident.checklist", format!("incident {id}")).detail(json!({"step": step, "state": st.as_str()}))).await?;
+    published(&state, &incident, caller.name(), "checklist", json!({"step": step, "state": st.as_str()}));
+    Ok(Json(incident_json(&incident)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    note: Option<String>,
+}
+
+/// Closing with checklist steps not done flags the incident for
+/// supervisors (`GET /api/v1/incidents?flagged=true`).
+pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::Dispatch, "closing incidents").await?;
+    let id = incident_id(&id)?;
+    let b: CloseBody = if bytes.is_empty() { CloseBody::default() } else { body::json_typed(&bytes)? };
+    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
+    let incident = tokio::task::spawn_blocking(move || d.close(id, b.note.as_deref(), &actor)).await??;
+    let skipped: Vec<u32> = incident.checklist.iter().filter(|s| s.state == StepState::Skipped).map(|s| s.step).collect();
+    audit(&state, Record::new(caller.name(), "incident.close", format!("incident {id}")).detail(json!({"flagged": incident.flagged, "skipped_steps": skipped}))).await?;
+    published(&state, &incident, caller.name(), "closed", json!({"flagged": incident.flagged, "skipped_steps": skipped}));
+    Ok(Json(incident_json(&incident)))
+}
+
+/// The incident as NENA EIDO JSON (see `citywatch_dispatch::eido` for what is covered).
+pub async fn eido(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReadDispatch, "exporting incidents").await?;
+    let id = incident_id(&id)?;
+    let d = state.dispatch.clone();
+    let (incident, units) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.incident(id)?, d.store().units()?)) }).await??;
+    audit(&state, Record::new(caller.name(), "incident.export", format!("incident {id}")).detail(json!({"format": "eido"}))).await?;
+    Ok(Json(citywatch_dispatch::eido::incident_to_eido(&incident, &units, "citywatch")))
+}
+
+/// Every incident change goes on the event bus (`incident_change`), for
+/// consoles, terminals and MQTT subscribers. Queued without waiting: the
+/// change is already committed with its timeline entry.
+pub(crate) fn publish_change(state: &AppState, id: i64, location: Option<(f64, f64)>, actor: &str, change: &str, detail: Value) {
+    let e = NewEvent {
+        event_type: EventType::IncidentChange,
+        time: chrono::Utc::now(),
+        source: Source { kind: SourceKind::User, id: actor.to_owned() },
+        location: location.map(|(lat, lon)| Location { lat, lon }),
+        details: json!({"incident_id": id, "change": change, "detail": detail}),
+    };
+    if let Err(e) = state.events.raise_detached(e) {
+        tracing::debug!("incident change not published: {e}");
+    }
+}
+
+fn published(state: &AppState, i: &Incident, actor: &str, change: &str, detail: Value) {
+    publish_change(state, i.id, Some((i.location.lat, i.location.lon)), actor, change, detail);
+}

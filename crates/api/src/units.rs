@@ -1,0 +1,244 @@
+//! `/api/v1/units`: the dispatch fleet. Admins create units and register
+//! their GPS devices (the device token is shown once); dispatchers and
+//! supervisors see units with their positions; a unit's officers (or a
+//! dispatcher) report its status. A position trail shows where officers
+//! were, so reading it needs a purpose and a case reference and is audited.
+//! Units are city-wide: district grants do not narrow them.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use citywatch_audit::{new_session_token, token_hash, Permission, Record};
+use citywatch_model::dispatch::{Unit, UnitKind, UnitSpec, UnitStatus};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{audit, Caller};
+use crate::{body, ApiError, AppState};
+
+/// The most trail points one request returns.
+const MAX_TRAIL: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitBody {
+    id: Option<String>,
+    call_sign: String,
+    kind: String,
+    #[serde(default)]
+    officers: Vec<String>,
+    #[serde(default)]
+    capabilities: Vec<String>,
+}
+
+fn spec_from(b: UnitBody, id: String) -> Result<UnitSpec, ApiError> {
+    let kind = UnitKind::parse(b.kind.trim()).ok_or_else(|| ApiError::field("kind", "must be car, foot or motorbike"))?;
+    Ok(UnitSpec {
+        id,
+        call_sign: b.call_sign.trim().to_owned(),
+        kind,
+        officers: b.officers.iter().map(|s| s.trim().to_owned()).collect(),
+        capabilities: b.capabilities.iter().map(|s| s.trim().to_owned()).collect(),
+    })
+}
+
+pub(crate) fn unit_json(u: &Unit) -> Value {
+    json!({
+        "id": u.id,
+        "call_sign": u.call_sign,
+        "kind": u.kind,
+        "officers": u.officers,
+        "capabilities": u.capabilities,
+        "status": u.status,
+        "position": u.position.as_ref().map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})),
+    })
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReadDispatch, "listing units").await?;
+    let store = state.dispatch.store().clone();
+    let units = tokio::task::spawn_blocking(move || store.units()).await??;
+    Ok(Json(Value::Array(units.iter().map(unit_json).collect())))
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ManageUnits, "creating units").await?;
+    let b: UnitBody = body::json_typed(&bytes)?;
+    let id = b.id.clone().map(|s| s.trim().to_owned()).ok_or_else(|| ApiError::field("id", "is required"))?;
+    let spec = spec_from(b, id)?;
+    let d = state.dispatch.clone();
+    let unit = tokio::task::spawn_blocking(move || d.create_unit(&spec)).await??;
+    audit(&state, Record::new(caller.name(), "unit.create", &unit.id).detail(unit_json(&unit))).await?;
+    Ok((StatusCode::CREATED, Json(unit_json(&unit))).into_response())
+}
+
+pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ManageUnits, "changing units").await?;
+    let b: UnitBody = body::json_typed(&bytes)?;
+    if b.id.as_deref().is_some_and(|b| b.trim() != id) {
+        return Err(ApiError::field("id", "must match the unit in the path (ids cannot be changed)"));
+    }
+    let spec = spec_from(b, id)?;
+    let d = state.dispatch.clone();
+    let unit = tokio::task::spawn_blocking(move || d.update_unit(&spec)).await??;
+    audit(&state, Record::new(caller.name(), "unit.update", &unit.id).detail(unit_json(&unit))).await?;
+    Ok(Json(unit_json(&unit)))
+}
+
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(&state, Permission::ManageUnits, "deleting units").await?;
+    let d = state.dispatch.clone();
+    let unit_id = id.clone();
+    tokio::task::spawn_blocking(move || d.delete_unit(&unit_id)).await??;
+    audit(&state, Record::new(caller.name(), "unit.delete", &id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceBody {
+    device_id: String,
+}
+
+/// Registers a GPS device for the unit and answers its token, once: only
+/// the token's hash is kept. Registering the same device again issues a
+/// new token (the old one stops working).
+pub async fn add_device(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ManageUnits, "registering unit devices").await?;
+    let b: DeviceBody = body::json_typed(&bytes)?;
+    let device_id = b.device_id.trim().to_owned();
+    let token = new_session_token();
+    let (d, unit_id, dev, hash) = (state.dispatch.clone(), id.clone(), device_id.clone(), token_hash(&token));
+    tokio::task::spawn_blocking(move || d.register_device(&unit_id, &dev, &hash)).await??;
+    audit(&state, Record::new(caller.name(), "unit.device", &id).detail(json!({"device_id": device_id}))).await?;
+    let body = json!({
+        "unit_id": id,
+        "device_id": device_id,
+        "token": token,
+        "note": "the token is shown only now; configure the device to send it as token=... or 'Authorization: Bearer'",
+        "osmand_url": format!("/api/v1/avl/osmand?id={device_id}&token={token}&lat={{0}}&lon={{1}}&timestamp={{2}}&speed={{5}}&bearing={{6}}"),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+fn time_param(params: &HashMap<String, String>, name: &str) -> Result<DateTime<Utc>, ApiError> {
+    let v = params.get(name).ok_or_else(|| ApiError::field(name, "is required (RFC 3339)"))?;
+    DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::field(name, format!("must be an RFC 3339 time: {e}")))
+}
+
+pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReadDispatch, "reading unit trails").await?;
+    let (start, end) = (time_param(&params, "start")?, time_param(&params, "end")?);
+    if end <= start || end - start > chrono::Duration::days(7) {
+        return Err(ApiError::field("end", "must be after start, at most 7 days later"));
+    }
+    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
+        return Err(ApiError::BadRequest("a unit's trail shows where its officers were: it needs purpose= and case_ref= query parameters, which are recorded in the audit log".into()));
+    };
+    let d = state.dispatch.clone();
+    let unit_id = id.clone();
+    let points = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        d.unit(&unit_id)?;
+        Ok(d.store().unit_trail(&unit_id, start, end, MAX_TRAIL + 1)?)
+    })
+    .await??;
+    let truncated = points.len() > MAX_TRAIL;
+    let record = Record::new(caller.name(), "unit.trail", &id)
+        .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
+        .detail(json!({"start": start, "end": end, "points": points.len().min(MAX_TRAIL)}));
+    audit(&state, record).await?;
+    let points: Vec<Value> = points.iter().take(MAX_TRAIL).map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})).collect();
+    Ok(Json(json!({"unit_id": id, "start": start, "end": end, "points": points, "truncated": truncated})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+}
+
+/// A status report: by one of the unit's officers, or by a dispatcher for
+/// any unit. Transitions outside the workflow are 409.
+pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReportStatus, "reporting unit status").await?;
+    let b: StatusBody = body::json_typed(&bytes)?;
+    let status = UnitStatus::parse(b.status.trim()).ok_or_else(|| ApiError::field("status", "must be one of available, en_route, on_scene, out_of_service (dispatched comes from assignment)"))?;
+    let as_dispatcher = caller.0.may(Permission::Dispatch);
+    let (d, unit_id, actor) = (state.dispatch.clone(), id.clone(), caller.name().to_owned());
+    let result = tokio::task::spawn_blocking(move || -> Result<_, citywatch_dispatch::DispatchError> {
+        let incident = d.store().current_incident_of(&unit_id)?;
+        Ok((d.report_status(&unit_id, status, &actor, as_dispatcher)?, incident))
+    })
+    .await?;
+    let (unit, incident) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
+                audit(&state, Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()}))).await?;
+            }
+            return Err(e.into());
+        }
+    };
+    audit(&state, Record::new(caller.name(), "unit.status", &id).detail(json!({"status": status}))).await?;
+    if let Some(incident) = incident {
+        crate::incidents::publish_change(&state, incident, None, caller.name(), "status", json!({"unit": id, "status": status}));
+    }
+    Ok(Json(unit_json(&unit)))
+}
+
+/// The caller's current incident, for the officer's terminal: the unit
+/// they crew that is on an open incident, and that incident.
+pub async fn my_assignment(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReportStatus, "reading one's assignment").await?;
+    let (d, me) = (state.dispatch.clone(), caller.name().to_owned());
+    let (found, units) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.assignment_of(&me)?, d.units_of_officer(&me)?)) }).await??;
+    let units: Vec<Value> = units.iter().map(unit_json).collect();
+    Ok(Json(match found {
+        Some((unit, incident)) => json!({"assignment": {"unit": unit_json(&unit), "incident": crate::incidents::incident_json(&incident)}, "units": units}),
+        None => json!({"assignment": null, "units": units}),
+    }))
+}
+
+/// `POST /api/v1/me/position`: the officer's terminal reports where its
+/// unit is, from the browser's geolocation. The caller must crew the unit;
+/// the fix gets the same checks, storage and bus publication as a GPS
+/// device's (`/api/v1/avl/osmand`) and, like those, is not audited one by
+/// one (the trail is the record).
+pub async fn report_my_position(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::ReportStatus, "reporting one's position").await?;
+    let body: Value = body::json_value(&bytes)?;
+    let now = Utc::now();
+    let d = state.dispatch.clone();
+    let fix = citywatch_dispatch::Fix::from_terminal(&body, caller.name(), now, d.config.max_future_skew).map_err(|fields| {
+        d.count_refused(&citywatch_dispatch::AvlError::Invalid(fields.clone()));
+        ApiError::invalid(fields)
+    })?;
+    let unit_id = match body.get("unit_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::field("unit_id", "must be a string")),
+    };
+    let (me, fix_copy) = (caller.name().to_owned(), fix.clone());
+    let result = tokio::task::spawn_blocking(move || d.ingest_from_officer(&me, unit_id.as_deref(), &fix, now)).await?;
+    let (outcome, unit_id) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
+                audit(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()}))).await?;
+            }
+            return Err(e.into());
+        }
+    };
+    if outcome == citywatch_store::PositionOutcome::Current {
+        crate::avl::publish_position(&state, unit_id.clone(), &fix_copy);
+    }
+    let (result, note) = crate::avl::outcome_text(outcome);
+    Ok(Json(json!({"unit_id": unit_id, "result": result, "note": note})))
+}

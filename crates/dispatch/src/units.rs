@@ -1,0 +1,113 @@
+//! Units: their records, devices, and the status workflow.
+//!
+//! ```text
+//! available ──assign──► dispatched ──► en_route ──► on_scene
+//!     ▲                     │              │            │
+//!     └─────────────────────┴──────────────┴────────────┘  (cleared)
+//! any status ──► out_of_service ──► available
+//! ```
+//! `dispatched` is reached only by assignment to an incident; going back to
+//! `available` (or out of service) releases the unit from its incident.
+
+use citywatch_model::dispatch::{Unit, UnitSpec, UnitStatus};
+use citywatch_store::IncidentChange;
+use serde_json::json;
+
+use crate::{Dispatch, DispatchError, Result};
+
+/// Whether a unit may go from `from` to `to` by a status report.
+pub fn may_report(from: UnitStatus, to: UnitStatus) -> std::result::Result<(), String> {
+    use UnitStatus::*;
+    let ok = match (from, to) {
+        (_, Dispatched) => return Err("a unit becomes dispatched only by assignment to an incident (POST /api/v1/incidents/{id}/assign)".into()),
+        (a, b) if a == b => return Err(format!("the unit is already {}", a.as_str())),
+        (_, OutOfService) => true,
+        (Dispatched, EnRoute | OnScene | Available) => true,
+        (EnRoute, OnScene | Available) => true,
+        (OnScene, Available) => true,
+        (OutOfService, Available) => true,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(format!("a unit that is {} cannot become {}", from.as_str(), to.as_str())) }
+}
+
+impl Dispatch {
+    pub fn create_unit(&self, spec: &UnitSpec) -> Result<Unit> {
+        spec.validate().map_err(DispatchError::Invalid)?;
+        Ok(self.store.create_unit(spec)?)
+    }
+
+    pub fn update_unit(&self, spec: &UnitSpec) -> Result<Unit> {
+        spec.validate().map_err(DispatchError::Invalid)?;
+        Ok(self.store.update_unit(spec)?)
+    }
+
+    /// Refused while the unit is on an open incident.
+    pub fn delete_unit(&self, id: &str) -> Result<()> {
+        if let Some(incident) = self.store.current_incident_of(id)? {
+            return Err(DispatchError::Conflict(format!("unit {id} is on incident {incident}; clear it first")));
+        }
+        if !self.store.delete_unit(id)? {
+            return Err(DispatchError::NotFound(format!("unit {id}")));
+        }
+        Ok(())
+    }
+
+    pub fn unit(&self, id: &str) -> Result<Unit> {
+        self.store.unit(id)?.ok_or_else(|| DispatchError::NotFound(format!("unit {id}")))
+    }
+
+    /// Registers (or re-keys) a device for a unit; the caller made the
+    /// token and keeps only its hash here.
+    pub fn register_device(&self, unit_id: &str, device_id: &str, token_hash: &str) -> Result<()> {
+        if let Err(reason) = citywatch_model::check_id(device_id) {
+            return Err(DispatchError::field("device_id", reason));
+        }
+        self.unit(unit_id)?;
+        if let Some((owner, _)) = self.store.unit_device(device_id)? {
+            if owner != unit_id {
+                return Err(DispatchError::Conflict(format!("device {device_id} belongs to unit {owner}")));
+            }
+        }
+        self.store.put_unit_device(device_id, unit_id, token_hash, chrono::Utc::now())?;
+        Ok(())
+    }
+
+    /// A status report for a unit. `as_dispatcher`: the actor dispatches
+    /// (any unit); otherwise the actor must crew this unit.
+    pub fn report_status(&self, unit_id: &str, to: UnitStatus, actor: &str, as_dispatcher: bool) -> Result<Unit> {
+        let unit = self.unit(unit_id)?;
+        if !as_dispatcher && !unit.officers.iter().any(|o| o == actor) {
+            return Err(DispatchError::Forbidden(format!("{actor} is not an officer of unit {unit_id}")));
+        }
+        may_report(unit.status, to).map_err(DispatchError::Conflict)?;
+        let detail = json!({"unit": unit_id, "from": unit.status.as_str(), "to": to.as_str()});
+        match self.store.current_incident_of(unit_id)? {
+            Some(incident) => self.store.change_incident(incident, IncidentChange::UnitStatus { unit_id, status: to }, actor, "status", &detail, chrono::Utc::now())?,
+            None => self.store.set_unit_status(unit_id, to)?,
+        }
+        self.unit(unit_id)
+    }
+
+    /// The units `username` crews.
+    pub fn units_of_officer(&self, username: &str) -> Result<Vec<Unit>> {
+        Ok(self.store.units()?.into_iter().filter(|u| u.officers.iter().any(|o| o == username)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use UnitStatus::*;
+
+    #[test]
+    fn transitions_follow_the_workflow() {
+        let allowed = |a, b| may_report(a, b).is_ok();
+        assert!(allowed(Dispatched, EnRoute) && allowed(EnRoute, OnScene) && allowed(OnScene, Available));
+        assert!(allowed(Available, OutOfService) && allowed(OutOfService, Available) && allowed(OnScene, OutOfService));
+        assert!(!allowed(Available, Dispatched), "only assignment dispatches");
+        assert!(!allowed(Available, EnRoute) && !allowed(Available, OnScene));
+        assert!(!allowed(OnScene, EnRoute) && !allowed(OutOfService, OnScene));
+        assert!(!allowed(EnRoute, EnRoute));
+    }
+}

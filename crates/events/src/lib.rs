@@ -1,0 +1,26 @@
+//! Events, rules and alerts.
+//!
+//! Owns the event stream: durable ingest (events arriving within a
+//! millisecond or so are committed to the store in one transaction — group
+//! commit — before anyone hears of them), the in-process bus that carries
+//! committed events and alert changes to subscribers, the rules that match
+//! events (type, cameras, districts, area, schedule, hotlist priority), the
+//! correlation of matched events into open alerts, the alert lifecycle
+//! (new → acknowledged → resolved | false alarm, with who and when), and the
+//! publishers that copy events out to MQTT and webhooks through bounded
+//! queues that drop and count rather than block.
+//!
+//! Must not know HTTP routes, users' permissions or video: callers (the API,
+//! the recorder's status sink, dispatch) hand it plain values. Permission
+//! checks and audit entries are the caller's job.
+
+pub mod cap;
+mod error;
+mod ingest;
+pub mod mqtt;
+pub mod rules;
+mod service;
+pub mod webhook;
+
+pub use error::EventsError;
+pub use service::{AlertUpdate, AlertUpdateKind, Events, EventsConfig, Metrics};

@@ -1,0 +1,292 @@
+// The incident panel: the open incidents, or one incident's details, the
+// units on it, the checklist, the timeline and the recommended units with
+// one Assign button each. It refreshes itself, so status reports from
+// officers appear.
+
+import { dispatchApi, type Incident, type Recommendation, type TimelineEntry } from "./api";
+import { clock } from "./alerts";
+import { h } from "./dom";
+import { unitColor, unitLabel } from "./dispatchmap";
+
+const REFRESH_MS = 4000;
+
+export class IncidentPanel {
+  readonly el: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly title: HTMLElement;
+  private incident: Incident | null = null;
+  private recs: Recommendation[] | null = null;
+  private recsError: string | null = null;
+  private timer = 0;
+  private busy = false;
+
+  constructor(
+    private readonly canDispatch: boolean,
+    private readonly hooks: { onShow(i: Incident | null): void; onLocate(i: Incident): void; onSees(i: Incident): void; onError(e: unknown): void },
+  ) {
+    this.title = h("h2", { id: "incident-title" }, "Open incidents");
+    this.close = h("button", { type: "button", class: "btn btn-small", "data-testid": "incident-back", title: "Back to the open incidents", hidden: true }, "All incidents");
+    this.close.addEventListener("click", () => this.hide());
+    this.body = h("div", { class: "incident-body" });
+    this.el = h(
+      "section",
+      { class: "panel-section incident-section", "data-testid": "incident-panel", "aria-labelledby": "incident-title" },
+      h("div", { class: "section-head" }, this.title, this.close),
+      this.body,
+    );
+    this.hide();
+  }
+
+  private readonly close: HTMLButtonElement;
+
+  get current(): Incident | null {
+    return this.incident;
+  }
+
+  async open(id: number): Promise<void> {
+    const i = await dispatchApi.incident(id);
+    this.show(i);
+  }
+
+  show(i: Incident): void {
+    const changed = this.incident?.id !== i.id;
+    this.incident = i;
+    this.close.hidden = false;
+    this.el.dataset.incidentId = String(i.id);
+    if (changed) {
+      this.recs = null;
+      this.recsError = null;
+      this.hooks.onShow(i);
+    }
+    this.render();
+    if (changed && this.canDispatch && i.state === "open") void this.loadRecommendations();
+    window.clearInterval(this.timer);
+    this.timer = window.setInterval(() => void this.refresh(), REFRESH_MS);
+  }
+
+  /** Back to the list of open incidents. */
+  hide(): void {
+    window.clearInterval(this.timer);
+    const had = this.incident !== null;
+    this.incident = null;
+    this.close.hidden = true;
+    delete this.el.dataset.incidentId;
+    delete this.el.dataset.state;
+    this.title.textContent = "Open incidents";
+    if (had) this.hooks.onShow(null);
+    void this.list();
+    this.timer = window.setInterval(() => void this.list(), REFRESH_MS);
+  }
+
+  private async list(): Promise<void> {
+    let open: Incident[];
+    try {
+      open = await dispatchApi.incidents("open");
+    } catch (e) {
+      this.hooks.onError(e);
+      return;
+    }
+    if (this.incident) return;
+    if (open.length === 0) {
+      this.body.replaceChildren(h("div", { class: "muted" }, "No open incident. Raise one from an alert."));
+      return;
+    }
+    this.body.replaceChildren(
+      h(
+        "ol",
+        { class: "rec-list", "data-testid": "open-incidents" },
+        open.map((i) => {
+          const b = h(
+            "button",
+            { type: "button", class: "result-row", "data-testid": "open-incident", "data-incident-id": i.id },
+            h("span", { class: `prio prio-${i.priority}` }, `P${i.priority}`),
+            h("span", { class: "row-main" }, h("span", { class: "row-name" }, `#${i.id} ${i.type}`), h("span", { class: "row-sub" }, `${i.units.filter((u) => !u.released_at).length} unit(s) · ${clock(i.created_at)}`)),
+          );
+          b.addEventListener("click", () => this.show(i));
+          return h("li", {}, b);
+        }),
+      ),
+    );
+  }
+
+  destroy(): void {
+    window.clearInterval(this.timer);
+  }
+
+  private async refresh(): Promise<void> {
+    const cur = this.incident;
+    if (!cur || this.busy) return;
+    try {
+      const i = await dispatchApi.incident(cur.id);
+      if (this.incident?.id === i.id) {
+        this.incident = i;
+        this.render();
+      }
+    } catch (e) {
+      this.hooks.onError(e);
+    }
+  }
+
+  private async loadRecommendations(): Promise<void> {
+    const cur = this.incident;
+    if (!cur) return;
+    this.el.dataset.recommendations = "loading";
+    try {
+      const r = await dispatchApi.recommendations(cur.id);
+      if (this.incident?.id !== cur.id) return;
+      this.recs = r.recommendations;
+      this.recsError = null;
+    } catch (e) {
+      this.recsError = e instanceof Error ? e.message : String(e);
+    }
+    this.el.dataset.recommendations = "done";
+    this.render();
+  }
+
+  private async assign(unitId: string, btn: HTMLButtonElement): Promise<void> {
+    const cur = this.incident;
+    if (!cur) return;
+    btn.disabled = true;
+    this.busy = true;
+    try {
+      this.incident = await dispatchApi.assign(cur.id, unitId);
+      this.render();
+      await this.loadRecommendations();
+    } catch (e) {
+      this.hooks.onError(e);
+      btn.disabled = false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async step(n: number, state: "done" | "skipped", btn: HTMLButtonElement): Promise<void> {
+    const cur = this.incident;
+    if (!cur) return;
+    btn.disabled = true;
+    try {
+      this.incident = await dispatchApi.checklistStep(cur.id, n, state);
+      this.render();
+    } catch (e) {
+      this.hooks.onError(e);
+      btn.disabled = false;
+    }
+  }
+
+  private render(): void {
+    const i = this.incident;
+    if (!i) return;
+    this.title.textContent = `Incident #${i.id}`;
+    this.el.dataset.state = i.state;
+    const loc = i.location.address ?? `${i.location.lat.toFixed(5)}, ${i.location.lon.toFixed(5)}`;
+    const locate = h("button", { type: "button", class: "btn btn-small" }, "Show on map");
+    locate.addEventListener("click", () => this.hooks.onLocate(i));
+    const sees = h("button", { type: "button", class: "btn btn-small", "data-testid": "incident-sees" }, "Cameras that see this");
+    sees.addEventListener("click", () => this.hooks.onSees(i));
+    const units = i.units.filter((u) => !u.released_at);
+    const parts: (HTMLElement | null)[] = [
+      h(
+        "div",
+        { class: "incident-head" },
+        h("span", { class: `prio prio-${i.priority}`, title: "Priority (1 highest)" }, `P${i.priority}`),
+        h("span", { class: "incident-type" }, i.type),
+        h("span", { class: `incident-state state-${i.state}`, "data-testid": "incident-state" }, i.flagged ? `${i.state} · flagged` : i.state),
+      ),
+      h("div", { class: "incident-meta" }, loc, " · ", `by ${i.created_by} at ${clock(i.created_at)}`, i.alert_id !== null ? ` · alert ${i.alert_id}` : ""),
+      h("div", { class: "details-actions" }, locate, sees),
+      h("h3", {}, "Units"),
+      units.length
+        ? h(
+            "ul",
+            { class: "incident-units" },
+            units.map((u) => h("li", { "data-testid": "incident-unit", "data-unit-id": u.unit_id }, u.unit_id, h("span", { class: "muted" }, ` · by ${u.assigned_by} at ${clock(u.assigned_at)}`))),
+          )
+        : h("div", { class: "muted" }, "No unit assigned yet."),
+      this.canDispatch && i.state === "open" ? this.recommendationsEl() : null,
+      i.checklist.length ? this.checklistEl(i) : null,
+      h("h3", {}, "Timeline"),
+      h("ol", { class: "timeline-list", "data-testid": "incident-timeline" }, [...i.timeline].reverse().map(timelineRow)),
+    ];
+    this.body.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+  }
+
+  private recommendationsEl(): HTMLElement {
+    const refresh = h("button", { type: "button", class: "btn btn-small" }, "Refresh");
+    refresh.addEventListener("click", () => void this.loadRecommendations());
+    let content: HTMLElement;
+    if (this.recsError) content = h("div", { class: "muted error-text" }, this.recsError);
+    else if (this.recs === null) content = h("div", { class: "muted" }, "Ranking units…");
+    else if (this.recs.length === 0) content = h("div", { class: "muted" }, "No available unit with a known position.");
+    else {
+      content = h(
+        "ol",
+        { class: "rec-list", "data-testid": "recommendations" },
+        this.recs.map((r) => {
+          const assign = h("button", { type: "button", class: "btn btn-primary q-btn", "data-testid": "assign-unit", "data-unit-id": r.unit_id }, "Assign");
+          assign.addEventListener("click", () => void this.assign(r.unit_id, assign));
+          return h(
+            "li",
+            { class: "rec-item", "data-testid": "recommendation", "data-unit-id": r.unit_id },
+            h(
+              "div",
+              { class: "rec-main" },
+              h("div", { class: "rec-name" }, h("span", { class: "legend-dot", style: `background:${unitColor(r.status)}` }), `${r.call_sign} `, h("span", { class: "muted" }, `(${r.kind})`)),
+              h("div", { class: "rec-figures" }, h("b", { "data-testid": "rec-eta" }, eta(r.eta_s)), ` · ${formatKm(r.distance_m)} · ${unitLabel(r.status)}`),
+              h("div", { class: "rec-reason muted" }, r.reason),
+            ),
+            assign,
+          );
+        }),
+      );
+    }
+    return h("div", { class: "rec-section" }, h("div", { class: "section-head" }, h("h3", {}, "Recommended units"), refresh), content);
+  }
+
+  private checklistEl(i: Incident): HTMLElement {
+    return h(
+      "div",
+      {},
+      h("h3", {}, "Checklist"),
+      h(
+        "ol",
+        { class: "checklist", "data-testid": "incident-checklist" },
+        i.checklist.map((s) => {
+          const row = h("li", { class: `check-${s.state}`, "data-step": s.step }, h("span", { class: "check-text" }, s.text));
+          if (s.state === "pending" && this.canDispatch && i.state === "open") {
+            const done = h("button", { type: "button", class: "btn btn-small" }, "Done");
+            const skip = h("button", { type: "button", class: "btn btn-small" }, "Skip");
+            done.addEventListener("click", () => void this.step(s.step, "done", done));
+            skip.addEventListener("click", () => void this.step(s.step, "skipped", skip));
+            row.append(h("span", { class: "check-actions" }, done, skip));
+          } else {
+            row.append(h("span", { class: "muted" }, ` ${s.state}${s.by ? ` · ${s.by}` : ""}`));
+          }
+          return row;
+        }),
+      ),
+    );
+  }
+}
+
+function timelineRow(t: TimelineEntry): HTMLElement {
+  return h("li", {}, h("time", { datetime: t.time }, clock(t.time)), " ", h("b", {}, t.kind), ` · ${t.actor}`, describe(t.detail));
+}
+
+function describe(detail: unknown): string {
+  if (!detail || typeof detail !== "object") return "";
+  const parts = Object.entries(detail as Record<string, unknown>)
+    .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
+    .map(([k, v]) => `${k}: ${String(v)}`);
+  return parts.length ? ` — ${parts.join(", ")}` : "";
+}
+
+export function eta(s: number): string {
+  if (!Number.isFinite(s)) return "—";
+  const m = Math.floor(s / 60);
+  const sec = Math.round(s % 60);
+  return m > 0 ? `ETA ${m} min ${sec} s` : `ETA ${sec} s`;
+}
+
+export function formatKm(m: number): string {
+  return m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m)} m`;
+}
