@@ -125,6 +125,17 @@ async function main() {
         await tid(disp, "wall-toggle").click(); // back to the map
       });
 
+      await step("\"Clip\" opens the camera's recordings at the alert, ten seconds before its first event", async () => {
+        await alertRow.locator('[data-testid="alert-clip"]').click();
+        const tl = disp.locator(`[data-testid="timeline"][data-camera-id="${CAMERA.id}"][data-cue]`);
+        await tl.waitFor({ state: "visible" });
+        const cue = Date.parse(await tl.getAttribute("data-cue"));
+        const first = Date.parse(event.time); // the alert's first event
+        assert(Math.abs(first - 10_000 - cue) < 1_000, `cued at ${new Date(cue).toISOString()}, the alert began ${new Date(first).toISOString()}`);
+        await tid(disp, "timeline-close").click();
+        await tl.waitFor({ state: "detached" });
+      });
+
       const incidentId = await step("Create incident from the alert: the panel shows it and recommends the unit", async () => {
         await alertRow.locator('[data-testid="alert-incident"]').click();
         const panel = disp.locator('[data-testid="incident-panel"][data-incident-id]');
@@ -180,6 +191,42 @@ async function main() {
         await tid(disp, "incident-back").click();
         await disp.locator(`[data-testid="open-incident"][data-incident-id="${incidentId}"]`).click();
         await disp.waitForSelector(`[data-testid="incident-panel"][data-incident-id="${incidentId}"] [data-testid="incident-unit"][data-unit-id="${UNIT.id}"]`);
+      });
+
+      await step("a call: the dispatcher clicks the map, types what the caller said, and the new incident opens with the note", async () => {
+        await tid(disp, "incident-back").click();
+        await tid(disp, "new-incident").waitFor({ state: "visible" });
+        const [lon, lat] = offset(EVENT_LON, EVENT_LAT, 0, 150);
+        const at = await disp.evaluate(
+          ([ll]) =>
+            new Promise((resolve) => {
+              const map = window.__citywatchMap;
+              map.once("idle", () => {
+                const p = map.project(ll);
+                const r = map.getCanvas().getBoundingClientRect();
+                resolve({ x: r.left + p.x, y: r.top + p.y });
+              });
+              map.jumpTo({ center: ll, zoom: 17 });
+              map.triggerRepaint();
+            }),
+          [[lon, lat]],
+        );
+        await disp.mouse.click(at.x, at.y);
+        await disp.waitForFunction(() => !document.querySelector('[data-testid="new-incident-create"]')?.disabled);
+        await tid(disp, "new-incident-type").fill("traffic_accident");
+        await tid(disp, "new-incident-priority").selectOption("1");
+        await tid(disp, "new-incident-note").fill("Two cars, one driver hurt");
+        await tid(disp, "new-incident-create").click();
+        const panel = disp.locator('[data-testid="incident-panel"][data-incident-id]');
+        await panel.waitFor({ state: "visible" });
+        const id = Number(await panel.getAttribute("data-incident-id"));
+        assert(id !== incidentId, "a new incident, not the alert's");
+        const created = await apiCall(base, await apiLogin(base, "disp", PASSWORD), "GET", `/api/v1/incidents/${id}`);
+        assert(created.type === "traffic_accident" && created.priority === 1, `type and priority as entered: ${created.type} P${created.priority}`);
+        const dist = Math.hypot((created.location.lat - lat) * 111_000, (created.location.lon - lon) * 111_000 * Math.cos((lat * Math.PI) / 180));
+        assert(dist < 20, `the incident is where the map was clicked (${dist.toFixed(1)} m off)`);
+        const notes = created.timeline.filter((t) => t.kind === "note").map((t) => t.detail.text);
+        assert(notes.includes("Two cars, one driver hurt"), `the caller's words are a note on the timeline: ${JSON.stringify(notes)}`);
       });
     } catch (e) {
       recordFailure(e);

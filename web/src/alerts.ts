@@ -10,6 +10,8 @@ export interface AlertActions {
   onLocate(a: Alert): void;
   /** Open the cameras that see the alert's location. */
   onSees(a: Alert): void;
+  /** Open the alert's camera's recording at the alert's first event. */
+  onClip?(a: Alert): void;
   /** Raise an incident from the alert. */
   onCreateIncident(a: Alert): Promise<void>;
   /** The open alerts changed (for the map). */
@@ -167,6 +169,8 @@ export class AlertQueue {
     actions.push(btn("Resolve", "alert-resolve", "", (b) => void this.act(a, "resolve", b)));
     actions.push(btn("False alarm", "alert-false", "", (b) => void this.act(a, "false-alarm", b)));
     if (a.location) actions.push(btn("Cameras that see this", "alert-sees", "", () => this.actions.onSees(a)));
+    const onClip = this.actions.onClip;
+    if (onClip && a.source.kind === "camera") actions.push(btn("Clip", "alert-clip", "", () => onClip(a)));
     actions.push(
       btn("Create incident", "alert-incident", "btn-incident", (b) => {
         b.disabled = true;

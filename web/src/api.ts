@@ -310,8 +310,11 @@ export const dispatchApi = {
   alertAction(id: number, action: "acknowledge" | "resolve" | "false-alarm"): Promise<Alert> {
     return request(`/api/v1/alerts/${id}/${action}`, { method: "POST" });
   },
-  createIncident(body: { type: string; priority: number; alert_id?: number; lat?: number; lon?: number }): Promise<Incident> {
+  createIncident(body: { type: string; priority: number; alert_id?: number; lat?: number; lon?: number; address?: string; source?: "call" | "map" }): Promise<Incident> {
     return request("/api/v1/incidents", { method: "POST", body });
+  },
+  addNote(id: number, text: string): Promise<Incident> {
+    return request(`/api/v1/incidents/${id}/notes`, { method: "POST", body: { text } });
   },
   incidents(state: "open" | "closed", limit = 50): Promise<Incident[]> {
     return request(`/api/v1/incidents?state=${state}&limit=${limit}`);

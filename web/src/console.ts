@@ -69,12 +69,13 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   };
   let timeline: Timeline | null = null;
   const timelineHost = h("div", { class: "timeline-host" });
-  function openTimeline(cam: Camera) {
+  function openTimeline(cam: Camera): Timeline {
     if (timeline) timeline.setCamera(cam);
     else {
       timeline = new Timeline(cam, canPlay, purposeStore, closeTimeline);
       timelineHost.appendChild(timeline.el);
     }
+    return timeline;
   }
   function closeTimeline() {
     timeline?.destroy();
@@ -173,6 +174,11 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     ? new AlertQueue({
         onLocate: (a) => a.location && locate(a.location.lat, a.location.lon),
         onSees: (a) => a.location && void openSees(a.location.lat, a.location.lon),
+        // The recording from a few seconds before the alert's first event.
+        onClip: (a) => {
+          const cam = byId.get(a.source.id);
+          if (cam) openTimeline(cam).cue(Date.parse(a.first_event_at) - 10_000);
+        },
         onCreateIncident: async (a) => {
           try {
             const i = await dispatchApi.createIncident({ type: a.event_type, priority: severityPriority(a.severity), alert_id: a.id });
@@ -360,7 +366,11 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       tools = new Tools(
         city,
         {
-          onQuery: (q, camId) => void runQuery(q, camId),
+          onQuery: (q, camId) => {
+            // A clicked point is also where a new incident from a call goes.
+            if (q.kind === "sees") incidentPanel?.setPoint(q.point[1], q.point[0]);
+            void runQuery(q, camId);
+          },
           onHint: (t) => (hint.textContent = t),
           onToolChange: setToolUi,
         },

@@ -19,6 +19,10 @@ export class IncidentPanel {
   private recsError: string | null = null;
   private timer = 0;
   private busy = false;
+  /** Where a new incident from a call goes: the last point clicked on the map. */
+  private point: { lat: number; lon: number } | null = null;
+  private readonly newForm: HTMLFormElement | null;
+  private readonly pointLabel: HTMLElement;
 
   constructor(
     private readonly canDispatch: boolean,
@@ -28,6 +32,8 @@ export class IncidentPanel {
     this.close = h("button", { type: "button", class: "btn btn-small", "data-testid": "incident-back", title: "Back to the open incidents", hidden: true }, "All incidents");
     this.close.addEventListener("click", () => this.hide());
     this.body = h("div", { class: "incident-body" });
+    this.pointLabel = h("span", { class: "muted", "data-testid": "new-incident-point" }, "Click the map where it happens.");
+    this.newForm = canDispatch ? this.newIncidentForm() : null;
     this.el = h(
       "section",
       { class: "panel-section incident-section", "data-testid": "incident-panel", "aria-labelledby": "incident-title" },
@@ -87,11 +93,13 @@ export class IncidentPanel {
       return;
     }
     if (this.incident) return;
+    // The same form node each time, so what the dispatcher typed survives the refresh.
     if (open.length === 0) {
-      this.body.replaceChildren(h("div", { class: "muted" }, "No open incident. Raise one from an alert."));
+      this.body.replaceChildren(...(this.newForm ? [this.newForm] : []), h("div", { class: "muted" }, "No open incident. Raise one from an alert or a call."));
       return;
     }
     this.body.replaceChildren(
+      ...(this.newForm ? [this.newForm] : []),
       h(
         "ol",
         { class: "rec-list", "data-testid": "open-incidents" },
@@ -111,6 +119,76 @@ export class IncidentPanel {
 
   destroy(): void {
     window.clearInterval(this.timer);
+  }
+
+  /** The map was clicked: a new incident from a call goes there. */
+  setPoint(lat: number, lon: number): void {
+    this.point = { lat, lon };
+    this.pointLabel.textContent = `At ${lat.toFixed(5)}, ${lon.toFixed(5)} (click the map to move it)`;
+    this.pointLabel.classList.remove("muted");
+    this.newForm?.querySelector<HTMLButtonElement>("button[type=submit]")?.removeAttribute("disabled");
+  }
+
+  /** An incident from a call or seen on the map: type, priority, place, what the caller said. */
+  private newIncidentForm(): HTMLFormElement {
+    const type = h("input", { name: "type", required: true, placeholder: "e.g. traffic_accident", pattern: "[a-z0-9_]+", title: "Lower-case letters, digits and _", "data-testid": "new-incident-type" });
+    const priority = h("select", { name: "priority", "data-testid": "new-incident-priority", "aria-label": "Priority (1 highest)" });
+    for (let p = 1; p <= 5; p++) priority.appendChild(h("option", { value: String(p), selected: p === 2 }, `P${p}`));
+    const address = h("input", { name: "address", placeholder: "Address (optional)", "data-testid": "new-incident-address" });
+    const note = h("textarea", { name: "note", rows: 2, placeholder: "What the caller said (optional)", "data-testid": "new-incident-note" });
+    const submit = h("button", { type: "submit", class: "btn btn-primary btn-small", disabled: true, "data-testid": "new-incident-create" }, "Create incident");
+    const form = h(
+      "form",
+      { class: "new-incident", "data-testid": "new-incident", "aria-label": "New incident from a call" },
+      h("h3", {}, "New incident (call or map)"),
+      h("div", { class: "new-incident-row" }, type, priority),
+      this.pointLabel,
+      address,
+      note,
+      submit,
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const at = this.point;
+      if (!at) return;
+      submit.disabled = true;
+      const text = note.value.trim();
+      dispatchApi
+        .createIncident({ type: type.value.trim(), priority: Number(priority.value), lat: at.lat, lon: at.lon, address: address.value.trim() || undefined, source: "call" })
+        .then((i) => (text ? dispatchApi.addNote(i.id, text) : i))
+        .then((i) => {
+          form.reset();
+          this.show(i);
+        })
+        .catch((e) => this.hooks.onError(e))
+        .finally(() => (submit.disabled = false));
+    });
+    return form;
+  }
+
+  private noteForm(i: Incident): HTMLElement {
+    const text = h("textarea", { rows: 2, placeholder: "Add a note to the timeline", "data-testid": "incident-note-text", "aria-label": "Note" });
+    const add = h("button", { type: "submit", class: "btn btn-small", "data-testid": "incident-note-add" }, "Add note");
+    const form = h("form", { class: "note-form" }, text, add);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const t = text.value.trim();
+      if (!t) return;
+      add.disabled = true;
+      this.busy = true;
+      dispatchApi
+        .addNote(i.id, t)
+        .then((updated) => {
+          this.incident = updated;
+          this.render();
+        })
+        .catch((e) => this.hooks.onError(e))
+        .finally(() => {
+          add.disabled = false;
+          this.busy = false;
+        });
+    });
+    return form;
   }
 
   private async refresh(): Promise<void> {
@@ -203,6 +281,7 @@ export class IncidentPanel {
           )
         : h("div", { class: "muted" }, "No unit assigned yet."),
       this.canDispatch && i.state === "open" ? this.recommendationsEl() : null,
+      this.canDispatch && i.state === "open" ? this.noteForm(i) : null,
       i.checklist.length ? this.checklistEl(i) : null,
       h("h3", {}, "Timeline"),
       h("ol", { class: "timeline-list", "data-testid": "incident-timeline" }, [...i.timeline].reverse().map(timelineRow)),

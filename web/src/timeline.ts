@@ -134,7 +134,7 @@ export class Timeline {
       this.speedButtons.set(s, b);
       speeds.appendChild(b);
     }
-    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Close the timeline", title: "Close" }, "×");
+    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Close the timeline", title: "Close", "data-testid": "timeline-close" }, "×");
     close.addEventListener("click", () => this.onClose());
 
     // Purpose and case reference, asked before the first playback.
@@ -225,6 +225,21 @@ export class Timeline {
     this.video.removeAttribute("src");
     this.video.load();
     this.spans = [];
+    void this.refresh();
+  }
+
+  /**
+   * Stops following the present and puts the cursor at `t` (ms), with five
+   * minutes around it in view: ready to play what a camera recorded at an
+   * alert (Play still asks for the purpose and case reference).
+   */
+  cue(t: number): void {
+    this.following = false;
+    this.cursor = Math.min(Date.now(), t);
+    this.zoom = 1;
+    this.zoomSelect.value = String(this.zoom);
+    this.viewEnd = Math.min(Date.now(), this.cursor + this.width / 2);
+    this.el.dataset.cue = new Date(this.cursor).toISOString();
     void this.refresh();
   }
 
