@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
-use citywatch_audit::{Permission, Record};
+use citywatch_audit::{Permission, Record, Scope};
 use citywatch_geo::Area;
 use citywatch_model::District;
 use serde_json::{json, Value};
@@ -43,4 +43,23 @@ pub async fn put(State(state): State<AppState>, caller: Caller, Path(name): Path
     tokio::task::spawn_blocking(move || store.put_district(&d)).await??;
     audit(&state, Record::new(caller.name(), "district.put", &name)).await?;
     Ok(Json(json!({"type": "Feature", "id": name, "properties": {"name": name}, "geometry": district.geometry})))
+}
+
+/// Every district with its area, for placing points (incidents) in them.
+pub(crate) async fn areas(state: &AppState) -> Result<Vec<(String, Area)>, ApiError> {
+    let store = state.store.clone();
+    let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+    // Stored geometries were checked when they were put; one that no longer
+    // parses places nothing in its district rather than failing every request.
+    Ok(districts.into_iter().filter_map(|d| Area::from_geojson(&d.geometry).ok().map(|a| (d.name, a))).collect())
+}
+
+/// Whether `scope` reaches a place: a point in at least one of the scope's
+/// districts; a point in no district only with an all-district scope (as
+/// for a camera without a district).
+pub(crate) fn covers_place(scope: &Scope, areas: &[(String, Area)], lat: f64, lon: f64) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Districts(_) => areas.iter().any(|(name, area)| scope.covers(Some(name)) && area.contains(lon, lat)),
+    }
 }

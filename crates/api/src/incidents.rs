@@ -1,9 +1,10 @@
 //! `/api/v1/incidents`: incidents from a call, the map or an alert; notes,
 //! recommendations, assignment, checklists, closing and the NENA EIDO
 //! export. Every change and every recommendation shown is audited (the
-//! incident's own timeline records the changes too). Incidents are
-//! city-wide; an alert an incident is raised from must be in the caller's
-//! districts.
+//! incident's own timeline records the changes too). An incident belongs to
+//! the districts its place lies in: a caller scoped to other districts gets
+//! 404 for it (as for a camera) and 403 for creating one there; an alert an
+//! incident is raised from must be in the caller's districts too.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use citywatch_audit::{Permission, Record};
+use citywatch_audit::{Permission, Record, Scope};
 use citywatch_dispatch::incidents::IncidentRequest;
 use citywatch_model::dispatch::{Incident, IncidentState, StepState};
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
@@ -20,7 +21,18 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};
+use crate::districts::{areas, covers_place};
 use crate::{body, ApiError, AppState};
+
+/// Fails with 404 unless the incident exists and lies in the caller's districts.
+async fn check_in_scope(state: &AppState, scope: &Scope, id: i64) -> Result<Incident, ApiError> {
+    let d = state.dispatch.clone();
+    let incident = tokio::task::spawn_blocking(move || d.incident(id)).await??;
+    if !covers_place(scope, &areas(state).await?, incident.location.lat, incident.location.lon) {
+        return Err(ApiError::NotFound(format!("incident {id} not found")));
+    }
+    Ok(incident)
+}
 
 pub(crate) fn incident_json(i: &Incident) -> Value {
     json!({
@@ -79,6 +91,13 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
             }
         }
     };
+    // A place given (or the alert's) must be in the caller's districts.
+    let place = b.lat.zip(b.lon).or_else(|| alert.as_ref().and_then(|a| a.location.as_ref()).map(|l| (l.lat, l.lon)));
+    if let Some((lat, lon)) = place {
+        if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) && !covers_place(&scope, &areas(&state).await?, lat, lon) {
+            return Err(ApiError::Forbidden("this place is outside your districts: an incident there is for its districts' dispatchers".into()));
+        }
+    }
     let req = IncidentRequest { kind: b.kind, priority: b.priority, lat: b.lat, lon: b.lon, address: b.address, source: source.to_owned() };
     let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
     let incident = tokio::task::spawn_blocking(move || d.create_incident(&req, alert.as_ref(), &actor)).await??;
@@ -89,7 +108,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ReadDispatch, "listing incidents").await?;
+    let scope = caller.require(&state, Permission::ReadDispatch, "listing incidents").await?;
     for key in params.keys() {
         if !["state", "flagged", "limit"].contains(&key.as_str()) {
             return Err(ApiError::field(key, "unknown parameter; expected state, flagged, limit"));
@@ -103,14 +122,15 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): 
     };
     let d = state.dispatch.clone();
     let incidents = tokio::task::spawn_blocking(move || d.incidents(st, flagged, limit)).await??;
-    Ok(Json(Value::Array(incidents.iter().map(incident_json).collect())))
+    let areas = areas(&state).await?;
+    let visible = incidents.iter().filter(|i| covers_place(&scope, &areas, i.location.lat, i.location.lon));
+    Ok(Json(Value::Array(visible.map(incident_json).collect())))
 }
 
 pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ReadDispatch, "reading incidents").await?;
+    let scope = caller.require(&state, Permission::ReadDispatch, "reading incidents").await?;
     let id = incident_id(&id)?;
-    let d = state.dispatch.clone();
-    let incident = tokio::task::spawn_blocking(move || d.incident(id)).await??;
+    let incident = check_in_scope(&state, &scope, id).await?;
     Ok(Json(incident_json(&incident)))
 }
 
@@ -121,8 +141,9 @@ struct NoteBody {
 }
 
 pub async fn add_note(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::Dispatch, "adding incident notes").await?;
+    let scope = caller.require(&state, Permission::Dispatch, "adding incident notes").await?;
     let id = incident_id(&id)?;
+    check_in_scope(&state, &scope, id).await?;
     let b: NoteBody = body::json_typed(&bytes)?;
     let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
     let chars = b.text.trim().chars().count();
@@ -133,8 +154,9 @@ pub async fn add_note(State(state): State<AppState>, caller: Caller, Path(id): P
 }
 
 pub async fn recommendations(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::Dispatch, "recommending units").await?;
+    let scope = caller.require(&state, Permission::Dispatch, "recommending units").await?;
     let id = incident_id(&id)?;
+    check_in_scope(&state, &scope, id).await?;
     let required: Vec<String> = params.get("capabilities").map(|c| c.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
     let limit = match params.get("limit") {
         None => 10,
@@ -155,8 +177,9 @@ struct AssignBody {
 }
 
 pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::Dispatch, "assigning units").await?;
+    let scope = caller.require(&state, Permission::Dispatch, "assigning units").await?;
     let id = incident_id(&id)?;
+    check_in_scope(&state, &scope, id).await?;
     let b: AssignBody = body::json_typed(&bytes)?;
     let unit_id = b.unit_id.trim().to_owned();
     let (d, actor, unit) = (state.dispatch.clone(), caller.name().to_owned(), unit_id.clone());
@@ -173,8 +196,9 @@ struct StepBody {
 }
 
 pub async fn checklist_step(State(state): State<AppState>, caller: Caller, Path((id, step)): Path<(String, String)>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::Dispatch, "working incident checklists").await?;
+    let scope = caller.require(&state, Permission::Dispatch, "working incident checklists").await?;
     let id = incident_id(&id)?;
+    check_in_scope(&state, &scope, id).await?;
     let step: u32 = step.parse().map_err(|_| ApiError::NotFound(format!("checklist step {step} not found")))?;
     let b: StepBody = body::json_typed(&bytes)?;
     let st = match StepState::parse(b.state.trim()) {
@@ -197,8 +221,9 @@ struct CloseBody {
 /// Closing with checklist steps not done flags the incident for
 /// supervisors (`GET /api/v1/incidents?flagged=true`).
 pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::Dispatch, "closing incidents").await?;
+    let scope = caller.require(&state, Permission::Dispatch, "closing incidents").await?;
     let id = incident_id(&id)?;
+    check_in_scope(&state, &scope, id).await?;
     let b: CloseBody = if bytes.is_empty() { CloseBody::default() } else { body::json_typed(&bytes)? };
     let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
     let incident = tokio::task::spawn_blocking(move || d.close(id, b.note.as_deref(), &actor)).await??;
@@ -210,8 +235,9 @@ pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path
 
 /// The incident as NENA EIDO JSON (see `citywatch_dispatch::eido` for what is covered).
 pub async fn eido(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ReadDispatch, "exporting incidents").await?;
+    let scope = caller.require(&state, Permission::ReadDispatch, "exporting incidents").await?;
     let id = incident_id(&id)?;
+    check_in_scope(&state, &scope, id).await?;
     let d = state.dispatch.clone();
     let (incident, units) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.incident(id)?, d.store().units()?)) }).await??;
     audit(&state, Record::new(caller.name(), "incident.export", format!("incident {id}")).detail(json!({"format": "eido"}))).await?;

@@ -221,3 +221,40 @@ async fn an_incident_from_an_alert_takes_its_place() {
     let (st, _) = s.send(&north, "POST", "/api/v1/incidents", Some(json!({"type": "vandalism", "priority": 3, "alert_id": alert.id}))).await;
     assert_eq!(st, 404);
 }
+
+#[tokio::test]
+async fn a_dispatcher_sees_and_works_only_the_incidents_in_their_districts() {
+    let s = start().await;
+    s.user("all", &[(Role::Dispatcher, None, None)]);
+    s.user("north", &[(Role::Dispatcher, Some(&["North"]), None)]);
+    let (all, north) = (s.login("all").await, s.login("north").await);
+    // The test server's districts: North is lat 44.82..44.83, South 44.80..44.81.
+    let mut ids = std::collections::HashMap::new();
+    for (name, lat) in [("north", 44.825), ("south", 44.805), ("nowhere", 44.9)] {
+        let (st, b) = s.send(&all, "POST", "/api/v1/incidents", Some(json!({"type": "fire", "priority": 2, "lat": lat, "lon": 20.46}))).await;
+        assert_eq!(st, 201, "{b}");
+        ids.insert(name, b["id"].as_i64().unwrap());
+    }
+    let listed = |v: &Value| -> Vec<i64> { v.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect() };
+    let (st, b) = s.get(&all, "/api/v1/incidents?state=open").await;
+    assert_eq!(st, 200);
+    assert_eq!(listed(&b).len(), 3, "a city-wide dispatcher sees every incident: {b}");
+    let (st, b) = s.get(&north, "/api/v1/incidents?state=open").await;
+    assert_eq!(st, 200);
+    assert_eq!(listed(&b), vec![ids["north"]], "North's dispatcher sees only North's incident: {b}");
+
+    for other in ["south", "nowhere"] {
+        let id = ids[other];
+        assert_eq!(s.get(&north, &format!("/api/v1/incidents/{id}")).await.0, 404, "{other}");
+        assert_eq!(s.send(&north, "POST", &format!("/api/v1/incidents/{id}/notes"), Some(json!({"text": "not mine"}))).await.0, 404, "{other}");
+        assert_eq!(s.send(&north, "POST", &format!("/api/v1/incidents/{id}/close"), None).await.0, 404, "{other}");
+    }
+    assert_eq!(s.send(&north, "POST", &format!("/api/v1/incidents/{}/notes", ids["north"]), Some(json!({"text": "on it"}))).await.0, 200);
+    let (st, b) = s.send(&north, "POST", "/api/v1/incidents", Some(json!({"type": "fire", "priority": 2, "lat": 44.805, "lon": 20.46}))).await;
+    assert_eq!(st, 403, "creating one in South: {b}");
+    assert!(b["error"].as_str().unwrap().contains("outside your districts"), "{b}");
+    // Nothing changed for the others.
+    let (_, b) = s.get(&all, &format!("/api/v1/incidents/{}", ids["south"])).await;
+    assert_eq!(b["state"], "open");
+    assert!(b["timeline"].as_array().unwrap().iter().all(|t| t["kind"] != "note"), "{b}");
+}
