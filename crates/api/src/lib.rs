@@ -21,13 +21,16 @@ mod districts;
 mod error;
 mod incidents;
 mod events;
+mod hotlists;
 mod legal_holds;
 mod live;
 mod audit_log;
 mod openapi;
+mod plates;
 mod procedures;
 mod recordings;
 mod retention;
+mod snapshots;
 mod rules;
 mod state;
 mod units;
@@ -42,6 +45,7 @@ use axum::Router;
 
 pub use error::ApiError;
 pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
+pub use snapshots::{Redactor, Snapshots};
 pub use state::{AppParts, AppState, ConsoleSettings};
 
 /// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON).
@@ -76,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{username}/grants/{id}", delete(users::remove_grant))
         .route("/api/v1/audit", get(audit_log::read))
         .route("/api/v1/events", get(events::list).post(events::raise))
+        .route("/api/v1/events/{id}/snapshot.jpg", get(snapshots::snapshot))
         .route("/api/v1/rules", get(rules::list).post(rules::create))
         .route("/api/v1/rules/{id}", get(rules::get_one).put(rules::replace).delete(rules::remove))
         .route("/api/v1/alerts", get(alerts::list))
@@ -103,6 +108,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/eido.json", get(incidents::eido))
         .route("/api/v1/procedures", get(procedures::list))
         .route("/api/v1/procedures/{type}", put(procedures::put))
+        .route("/api/v1/hotlists", get(hotlists::list))
+        .route("/api/v1/hotlists/{list}/import", post(hotlists::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/v1/hotlists/{list}/entries", get(hotlists::entries))
+        .route("/api/v1/hotlists/{list}/entries/{id}", delete(hotlists::delete_entry))
+        .route("/api/v1/plates/search", get(plates::search))
         .route("/", get(assets::index))
         .route("/terminal", get(assets::terminal))
         .route("/assets/{*path}", get(assets::file))

@@ -47,7 +47,18 @@ pub struct Inner {
     pub(crate) limiter: LoginLimiter,
     /// Units, AVL, incidents and recommendation, over the same store.
     pub(crate) dispatch: Arc<citywatch_dispatch::Dispatch>,
+    /// Plate reads: storing them, hotlist hits, search and purge.
+    pub(crate) plates: Arc<citywatch_hotlists::PlateReads>,
+    /// More `/metrics` text from parts the binary starts (analytics), so
+    /// the API needs no dependency on them.
+    pub(crate) metrics_sources: std::sync::Mutex<Vec<MetricsSource>>,
+    /// Event snapshots and the face blurring applied when serving them (set
+    /// by the binary when analytics runs).
+    pub(crate) snapshots: std::sync::OnceLock<crate::snapshots::Snapshots>,
 }
+
+/// Gives Prometheus text for `/metrics`.
+pub type MetricsSource = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl Deref for Inner {
     type Target = AppParts;
@@ -67,13 +78,35 @@ impl AppState {
     /// With dispatch settings other than the defaults (unit speeds, a road router).
     pub fn with_dispatch(parts: AppParts, dispatch: citywatch_dispatch::DispatchConfig) -> AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
-        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch }))
+        let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
+        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default() }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the
     /// demo's simulated units) that must count and store fixes the same way.
     pub fn dispatch(&self) -> &Arc<citywatch_dispatch::Dispatch> {
         &self.dispatch
+    }
+
+    /// Where event snapshots are and how faces in them are blurred for
+    /// callers without an unmask grant; set once (later calls are ignored).
+    pub fn set_snapshots(&self, snapshots: crate::snapshots::Snapshots) {
+        let _ = self.snapshots.set(snapshots);
+    }
+
+    pub(crate) fn snapshots(&self) -> Option<&crate::snapshots::Snapshots> {
+        self.snapshots.get()
+    }
+
+    /// Adds text to every `/metrics` answer (e.g. the analytics pipeline's counters).
+    pub fn add_metrics_source(&self, source: MetricsSource) {
+        self.metrics_sources.lock().unwrap_or_else(|p| p.into_inner()).push(source);
+    }
+
+    /// Where the analytics pipeline records plate reads (and the purge task
+    /// purges them), through the same service the routes search.
+    pub fn plates(&self) -> &Arc<citywatch_hotlists::PlateReads> {
+        &self.plates
     }
 }
 

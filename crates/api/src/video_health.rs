@@ -158,6 +158,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
     }
     out.push_str(&state.dispatch.avl.metrics_text());
     out.push_str(&state.events.metrics().prometheus_text());
+    let sources = state.metrics_sources.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for source in sources {
+        out.push_str(&source());
+    }
     let mut resp = out.into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     Ok(resp)

@@ -108,6 +108,16 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             make_camera().await;
             (path.to_owned(), Some(json!({"type": "motion", "source": {"kind": "camera", "id": id}})))
         }
+        ("get", "/api/v1/events/{id}/snapshot.jpg") => {
+            make_camera().await;
+            let dir = s.dir.path().join("snapshots");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg"), dir.join(format!("{id}.jpg"))).unwrap();
+            s.state.set_snapshots(citywatch_api::Snapshots { dir, redactor: Some(face_blur()) });
+            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::Object, time: Utc::now(), source: citywatch_model::Source::camera(&id), location: None, details: json!({"snapshot": format!("{id}.jpg")}) };
+            let event = s.events.raise(e).await.unwrap();
+            (path.replace("{id}", &event.id.to_string()), None)
+        }
         ("post", "/api/v1/rules") => (path.to_owned(), Some(json!({"name": format!("rule {n}"), "event_types": ["motion"]}))),
         ("get" | "put" | "delete", "/api/v1/rules/{id}") => {
             let spec = serde_json::from_value(json!({"name": format!("rule {n}"), "event_types": ["zone"]})).unwrap();
@@ -151,9 +161,10 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             s.store.create_unit(&unit).unwrap();
             (path.to_owned(), Some(json!({"unit_id": unit.id, "lat": 44.82, "lon": 20.46})))
         }
-        ("post", "/api/v1/incidents") => (path.to_owned(), Some(json!({"type": "matrix", "priority": 3, "lat": 44.825, "lon": 20.46}))),
+        // Incidents lie in North (lat 44.825) or South (44.805).
+        ("post", "/api/v1/incidents") => (path.to_owned(), Some(json!({"type": "matrix", "priority": 3, "lat": incident_lat(target), "lon": 20.46}))),
         (_, p) if p.starts_with("/api/v1/incidents/{id}") => {
-            let new = NewIncident { kind: "matrix".into(), priority: 3, location: IncidentLocation { lat: 44.825, lon: 20.46, address: None }, alert_id: None, created_by: "root".into() };
+            let new = NewIncident { kind: "matrix".into(), priority: 3, location: IncidentLocation { lat: incident_lat(target), lon: 20.46, address: None }, alert_id: None, created_by: "root".into() };
             let procedure = Procedure { incident_type: "matrix".into(), steps: vec!["one step".into()] };
             let id = s.store.create_incident(&new, Some(&procedure), &json!({}), Utc::now()).unwrap();
             let path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
@@ -171,10 +182,47 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             (path, body)
         }
         ("put", "/api/v1/procedures/{type}") => (format!("/api/v1/procedures/type{n}"), Some(json!({"steps": ["secure the scene"]}))),
+        ("post", "/api/v1/hotlists/{list}/import") => {
+            let csv = "plate,reason,priority\nBG 123-AB,matrix test,5\n";
+            return Case { method: leak(method), path: format!("/api/v1/hotlists/list{n}/import"), body: Some(json!(csv)), raw_csv: true };
+        }
+        (_, p) if p.starts_with("/api/v1/hotlists/{list}/entries") => {
+            let entry = citywatch_store::NewHotlistEntry {
+                plate: "BG 123-AB".into(),
+                plate_key: "BG123AB".into(),
+                source: "matrix".into(),
+                reason: "matrix test".into(),
+                priority: 5,
+                expires_at: None,
+            };
+            s.store.import_hotlist(&format!("list{n}"), false, &[entry], "root", Utc::now()).unwrap();
+            let id = s.store.hotlist_entries(&format!("list{n}")).unwrap()[0].id;
+            (p.replace("{list}", &format!("list{n}")).replace("{id}", &id.to_string()), None)
+        }
+        ("get", "/api/v1/plates/search") => (format!("{path}?plate=BG+12*&purpose=matrix+test&case_ref=T-1"), None),
         (_, p) if p.contains('{') => panic!("no request defined for {method} {path}: add one to this test"),
         _ => (path.to_owned(), None),
     };
     Case { method: leak(method), path, body, raw_csv: false }
+}
+
+/// The real CenterFace blur the binary serves snapshots through, loaded once.
+fn face_blur() -> citywatch_api::Redactor {
+    static FINDER: std::sync::OnceLock<std::sync::Arc<citywatch_analytics::redact::FaceFinder>> = std::sync::OnceLock::new();
+    let finder = FINDER
+        .get_or_init(|| {
+            let dir = std::env::var_os("CITYWATCH_MODELS").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+            std::sync::Arc::new(citywatch_analytics::redact::FaceFinder::new(&dir, 640, 360, 1).expect("CenterFace: set CITYWATCH_MODELS or run `citywatch models install`"))
+        })
+        .clone();
+    std::sync::Arc::new(move |jpeg: &[u8]| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))
+}
+
+fn incident_lat(target: Target) -> f64 {
+    match target {
+        Target::North => 44.825,
+        Target::South => 44.805,
+    }
 }
 
 fn leak(s: &str) -> &'static str {
@@ -191,7 +239,7 @@ async fn call(s: &TestServer, token: Option<&str>, case: &Case) -> (u16, Value) 
         req = req.header("connection", "upgrade").header("upgrade", "websocket").header("sec-websocket-version", "13").header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     }
     if let Some(b) = &case.body {
-        req = if case.raw_csv { req.body(b.to_string()) } else { req.json(b) };
+        req = if case.raw_csv { req.body(b.as_str().map_or_else(|| b.to_string(), str::to_owned)) } else { req.json(b) };
     }
     common::status_json(req.send().await.unwrap()).await
 }
@@ -226,7 +274,7 @@ fn rule(method: &str, path: &str) -> Rule {
         (_, "/api/v1/legal-holds" | "/api/v1/legal-holds/{id}") => Rule::Roles(&[Role::Supervisor]),
         ("get", "/metrics") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
         ("post", "/api/v1/events") => Rule::Roles(&[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher]),
-        ("get", "/api/v1/events") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
+        ("get", "/api/v1/events" | "/api/v1/events/{id}/snapshot.jpg") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
         (_, "/api/v1/rules" | "/api/v1/rules/{id}") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
         (_, p) if p.starts_with("/api/v1/alerts") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
         (_, "/api/v1/avl/osmand") => Rule::DeviceToken,
@@ -237,6 +285,8 @@ fn rule(method: &str, path: &str) -> Rule {
         ("post", "/api/v1/units/{id}/status" | "/api/v1/me/position") | ("get", "/api/v1/me/assignment") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher, Role::Officer]),
         (_, p) if p.starts_with("/api/v1/incidents") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher]),
         ("put", "/api/v1/procedures/{type}") => Rule::Roles(&[Role::Admin, Role::Supervisor]),
+        (_, p) if p.starts_with("/api/v1/hotlists") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
+        ("get", "/api/v1/plates/search") => Rule::Roles(&[Role::Supervisor, Role::Operator]),
         _ => panic!("{method} {path} has no rule in the authorization specification: add one"),
     }
 }
@@ -299,9 +349,9 @@ async fn every_route_every_role_every_scope() {
             s.user(&name, &[(role, districts, expires)]);
             let token = s.login(&name).await;
             for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
-                let by_id = op.path.starts_with("/api/v1/cameras/{id}");
-                // Writes that name a district are tried inside and outside the grant.
-                let scoped_write = matches!((op.method, op.path), ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import"));
+                let by_id = op.path.starts_with("/api/v1/cameras/{id}") || op.path.starts_with("/api/v1/incidents/{id}") || op.path == "/api/v1/events/{id}/snapshot.jpg";
+                // Writes that name a district (or a place) are tried inside and outside the grant.
+                let scoped_write = matches!((op.method, op.path), ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import") | ("post", "/api/v1/incidents"));
                 let targets: &[Target] = if by_id || scoped_write { &[Target::North, Target::South] } else { &[Target::North] };
                 for &target in targets {
                     n += 1;

@@ -51,6 +51,18 @@ pub enum Permission {
     /// Report a unit's status (an officer for their own unit) and read
     /// one's own assignment (the terminal).
     ReportStatus,
+    /// See faces unblurred in event snapshots (an unmask grant: a
+    /// supervisor's, for their districts, and expiring with the grant).
+    /// Everyone else sees faces pixelated; each view is audited either way.
+    ViewUnmasked,
+    /// Import, list and delete entries of hotlists that are not covert.
+    ManageHotlists,
+    /// Also see, import into and change covert hotlists (a supervisor's
+    /// decision; admins configure but never see them).
+    ManageCovertHotlists,
+    /// Search plate history (each time with a purpose and case reference,
+    /// audited).
+    SearchPlates,
 }
 
 impl Permission {
@@ -71,10 +83,14 @@ impl Permission {
             Permission::ManageUnits => &[Admin],
             Permission::ManageProcedures => &[Admin, Supervisor],
             Permission::ReportStatus => &[Supervisor, Dispatcher, Officer],
+            Permission::ViewUnmasked => &[Supervisor],
             Permission::RaiseEvents => &[Admin, Supervisor, Operator, Dispatcher],
             Permission::ReadEvents => &[Supervisor, Operator, Dispatcher],
             Permission::ManageRules => &[Admin, Supervisor],
             Permission::HandleAlerts => &[Supervisor, Operator, Dispatcher],
+            Permission::ManageHotlists => &[Admin, Supervisor],
+            Permission::ManageCovertHotlists => &[Supervisor],
+            Permission::SearchPlates => &[Supervisor, Operator],
         }
     }
 }

@@ -81,6 +81,38 @@ foot_kmh = 5.0
 osrm_url = ""
 osrm_timeout_ms = 2000
 
+[analytics]
+# Analyse cameras' sub-streams (motion, objects, zones, lines) and raise
+# events with snapshots. Off by default, to keep a recorder lean. Reads the
+# frames the recorders receive, so it needs [video] record = true.
+enabled = false
+# Analyse only cameras carrying this tag; empty: every camera with a sub-stream.
+tag = ""
+# Pictures analysed per second per camera (every frame is still decoded:
+# H.264 needs each frame for the next). Past what the CPU allows, frames
+# are skipped, never cameras (see /metrics).
+fps = 5.0
+# Worker threads; 0: one per CPU core.
+workers = 0
+# Detect objects (NanoDet) when something moves; false: motion events only.
+detect = true
+# The models' directory (`citywatch models install`); empty: $CITYWATCH_MODELS.
+models_dir = ""
+# A JSON file of per-camera zones, lines and motion masks, e.g.
+# {"cam-0001": {"zones": [{"name": "bus lane", "area": [{"x": 0.1, "y": 0.5}, ...]}],
+#  "lines": [{"name": "stop line", "a": {"x": 0.2, "y": 0.6}, "b": {"x": 0.8, "y": 0.6},
+#  "direction": "left_to_right"}], "motion_mask": [[{"x": 0, "y": 0}, ...]]}}
+# (coordinates are fractions of the picture); empty: none.
+rules_file = ""
+
+[plates]
+# Plate reads that hit no hotlist are deleted (with their plate_read
+# events) this many days after the read; hits are kept. Each purge that
+# deletes anything is audited with its counts.
+unhit_retention_days = 7
+# How often the purge runs.
+purge_interval_s = 3600
+
 # Webhooks: each gets a POST with JSON per event of the listed types and
 # per alert change, retried with exponential backoff. Repeat for more.
 # [[webhooks]]
@@ -100,6 +132,39 @@ pub struct Config {
     pub mqtt: Mqtt,
     pub webhooks: Vec<Webhook>,
     pub dispatch: Dispatch,
+    pub analytics: Analytics,
+    pub plates: Plates,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Plates {
+    pub unhit_retention_days: u32,
+    pub purge_interval_s: u64,
+}
+
+impl Default for Plates {
+    fn default() -> Self {
+        Plates { unhit_retention_days: 7, purge_interval_s: 3600 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Analytics {
+    pub enabled: bool,
+    pub tag: String,
+    pub fps: f64,
+    pub workers: usize,
+    pub detect: bool,
+    pub models_dir: String,
+    pub rules_file: String,
+}
+
+impl Default for Analytics {
+    fn default() -> Self {
+        Analytics { enabled: false, tag: String::new(), fps: 5.0, workers: 0, detect: true, models_dir: String::new(), rules_file: String::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -229,6 +294,8 @@ impl Config {
         anyhow::ensure!(r.interval_s > 0, "{}: retention.interval_s must be positive", path.display());
         let t = &config.metrics.token;
         anyhow::ensure!(t.is_empty() || t.len() >= 16, "{}: metrics.token must be at least 16 characters (or empty for sessions only)", path.display());
+        let fps = config.analytics.fps;
+        anyhow::ensure!(fps > 0.0 && fps <= 30.0, "{}: analytics.fps must be above 0 and at most 30", path.display());
         config.events_config().with_context(|| format!("{}", path.display()))?;
         Ok(config)
     }

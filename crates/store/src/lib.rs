@@ -14,8 +14,10 @@ mod cameras;
 mod dispatch;
 mod districts;
 mod events;
+mod hotlists;
 mod legal_holds;
 mod migrations;
+mod plate_reads;
 mod recordings;
 mod retention;
 mod time;
@@ -33,7 +35,9 @@ pub use cameras::ImportOutcome;
 pub use dispatch::{IncidentChange, PositionOutcome};
 pub use events::{AlertChange, EventFilter};
 pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
+pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};
 pub use legal_holds::{LegalHold, NewLegalHold};
+pub use plate_reads::{NewPlateRead, PlateRead, PlatePurge, PlateReadFilter};
 pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
 
 #[derive(Debug, thiserror::Error)]

@@ -300,6 +300,51 @@ CREATE TABLE incident_checklist (
     at          TEXT,
     PRIMARY KEY (incident_id, step)
 );
+"#, r#"
+-- Hotlists: named lists of plates; a covert list is seen only by
+-- supervisors. Plates are kept in their normalised form (A-Z, 0-9 only)
+-- for matching, with the text as imported for display.
+CREATE TABLE hotlist (
+    name       TEXT PRIMARY KEY,
+    covert     INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE hotlist_entry (
+    id         INTEGER PRIMARY KEY,
+    list       TEXT NOT NULL REFERENCES hotlist (name) ON DELETE CASCADE,
+    plate      TEXT NOT NULL,
+    plate_key  TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    priority   INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 10),
+    expires_at TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (list, plate_key)
+);
+CREATE INDEX hotlist_entry_key ON hotlist_entry (plate_key);
+
+-- Plate reads: kept for search; those that hit no hotlist are purged after
+-- a short window.
+CREATE TABLE plate_read (
+    id         INTEGER PRIMARY KEY,
+    time       TEXT NOT NULL,
+    camera_id  TEXT NOT NULL,
+    district   TEXT,
+    plate      TEXT NOT NULL,
+    plate_key  TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    lat        REAL,
+    lon        REAL,
+    track_id   INTEGER,
+    crop_ref   TEXT,
+    event_id   INTEGER,
+    hit        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX plate_read_key ON plate_read (plate_key, time);
+CREATE INDEX plate_read_time ON plate_read (hit, time);
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

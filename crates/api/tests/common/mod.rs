@@ -16,6 +16,9 @@ pub const PASSWORD: &str = "test-password-1";
 /// The scrape token the test server accepts on `/metrics`.
 pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
+/// A role, optionally limited to districts, optionally expiring.
+pub type UserGrant<'a> = (Role, Option<&'a [&'a str]>, Option<DateTime<Utc>>);
+
 pub struct TestServer {
     pub base: String,
     pub store: Arc<Store>,
@@ -26,6 +29,8 @@ pub struct TestServer {
     pub live: Arc<citywatch_video::live::LiveHub>,
     /// The server's events service: raise events and make rules directly.
     pub events: Arc<citywatch_events::Events>,
+    /// The server's state, for in-process callers (e.g. plate reads from the pipeline).
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -77,15 +82,15 @@ pub async fn start() -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(citywatch_api::serve(listener, state, async {
+    tokio::spawn(citywatch_api::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, events, shutdown: Some(tx) }
+    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, events, state, shutdown: Some(tx) }
 }
 
 impl TestServer {
     /// Creates a user holding the given grants (role, districts, expiry).
-    pub fn user(&self, name: &str, grants: &[(Role, Option<&[&str]>, Option<DateTime<Utc>>)]) {
+    pub fn user(&self, name: &str, grants: &[UserGrant<'_>]) {
         // Hashing is slow by design; one hash serves every test user.
         static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let hash = HASH.get_or_init(|| hash_password(PASSWORD).unwrap());

@@ -1,7 +1,9 @@
 pub mod admin;
+pub mod analyze;
 pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod import;
+pub mod models;
 pub mod serve;
 pub mod sim;

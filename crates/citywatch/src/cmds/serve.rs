@@ -116,6 +116,13 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         tokio::spawn(follow_external_changes(registry.clone()));
         tokio::spawn(expire_sessions(dir.store.clone()));
         tokio::spawn(run_retention(dir.store.clone(), samples.clone(), retention.0, health.clone(), dir.audit.clone(), retention.1));
+        tokio::spawn(crate::plate_purge::run(state.plates().clone(), dir.audit.clone(), dir.config.plates.clone()));
+        if dir.config.analytics.enabled {
+            if !video.record {
+                tracing::warn!("[analytics] enabled but [video] record = false: analytics reads the recorders' frames, so nothing is analysed");
+            }
+            crate::analytics::start(&dir.path, &dir.config.analytics, registry.clone(), live.clone(), events.clone(), &state)?;
+        }
         let (stop_recording, stop_rx) = tokio::sync::watch::channel(false);
         let recorders = video.record.then(|| {
             let transport = match video.rtsp_transport {

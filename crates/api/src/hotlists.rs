@@ -1,0 +1,143 @@
+//! `/api/v1/hotlists`: lists of plates that raise a hit when read. Imports
+//! are CSV with every bad row reported by line and field; entries can be
+//! listed and deleted. A covert list exists only for holders of
+//! `ManageCovertHotlists` (supervisors): for anyone else it is 404, as if
+//! it were not there. Every change is audited.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use citywatch_audit::{Permission, Record};
+use citywatch_hotlists::{parse_csv, RowError};
+use citywatch_store::{Hotlist, HotlistEntry};
+use serde_json::{json, Value};
+
+use crate::auth::{audit, Caller};
+use crate::events::check_params;
+use crate::{ApiError, AppState};
+
+fn list_json(h: &Hotlist) -> Value {
+    json!({"name": h.name, "covert": h.covert, "entries": h.entries, "created_by": h.created_by, "created_at": h.created_at})
+}
+
+fn entry_json(e: &HotlistEntry, now: chrono::DateTime<Utc>) -> Value {
+    json!({
+        "id": e.id, "list": e.list, "plate": e.plate, "plate_key": e.plate_key, "source": e.source, "reason": e.reason,
+        "priority": e.priority, "expires_at": e.expires_at, "active": e.is_active(now), "created_by": e.created_by, "created_at": e.created_at,
+    })
+}
+
+/// The caller's hotlist permissions: `Ok(sees_covert)`, or 403.
+async fn require(state: &AppState, caller: &Caller, what: &str) -> Result<bool, ApiError> {
+    caller.require_all_districts(state, Permission::ManageHotlists, what).await?;
+    Ok(caller.0.may(Permission::ManageCovertHotlists))
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field("list", "must be 1 to 64 characters: letters, digits, '-', '_' or '.'"))
+    }
+}
+
+/// The list if it exists and the caller may see it.
+async fn visible_list(state: &AppState, name: &str, sees_covert: bool) -> Result<Option<Hotlist>, ApiError> {
+    let (store, n) = (state.store.clone(), name.to_owned());
+    let list = tokio::task::spawn_blocking(move || store.hotlist(&n)).await??;
+    Ok(list.filter(|l| sees_covert || !l.covert))
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let sees_covert = require(&state, &caller, "listing hotlists").await?;
+    let store = state.store.clone();
+    let lists = tokio::task::spawn_blocking(move || store.hotlists()).await??;
+    Ok(Json(Value::Array(lists.iter().filter(|l| sees_covert || !l.covert).map(list_json).collect())))
+}
+
+/// `POST /api/v1/hotlists/{list}/import[?covert=true]`: CSV; creates the
+/// list on first import. Good rows are imported (an entry with the same
+/// plate is replaced), bad rows are answered with line, field and reason.
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let sees_covert = require(&state, &caller, "importing hotlist entries").await?;
+    check_params(&params, &["covert"])?;
+    check_name(&name)?;
+    let covert = match params.get("covert").map(String::as_str) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => return Err(ApiError::field("covert", format!("must be true or false, got {other:?}"))),
+    };
+    if covert == Some(true) && !sees_covert {
+        audit(&state, Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"}))).await?;
+        return Err(ApiError::Forbidden("covert hotlists are kept by supervisors".into()));
+    }
+    let existing = {
+        let (store, n) = (state.store.clone(), name.clone());
+        tokio::task::spawn_blocking(move || store.hotlist(&n)).await??
+    };
+    let covert = match (&existing, covert) {
+        (Some(l), _) if l.covert && !sees_covert => return Err(ApiError::NotFound(format!("hotlist {name} not found"))),
+        (Some(l), Some(c)) if l.covert != c => return Err(ApiError::field("covert", format!("hotlist {name} exists and is {}covert", if l.covert { "" } else { "not " }))),
+        (Some(l), _) => l.covert,
+        (None, c) => c.unwrap_or(false),
+    };
+    let now = Utc::now();
+    let rows = parse_csv(&bytes, caller.name(), now).map_err(ApiError::BadRequest)?;
+    let total = rows.len();
+    let mut good = Vec::new();
+    let mut errors: Vec<RowError> = Vec::new();
+    for row in rows {
+        match row.result {
+            Ok(e) => good.push(e),
+            Err(fields) => errors.extend(fields.into_iter().map(|f| RowError { line: row.line, field: f.field, reason: f.reason })),
+        }
+    }
+    let bad_rows = total - good.len();
+    let (store, n, by) = (state.store.clone(), name.clone(), caller.name().to_owned());
+    let (added, replaced) = tokio::task::spawn_blocking(move || store.import_hotlist(&n, covert, &good, &by, now)).await??;
+    let detail = json!({"rows": total, "added": added, "replaced": replaced, "bad_rows": bad_rows, "covert": covert});
+    audit(&state, Record::new(caller.name(), "hotlist.import", &name).detail(detail)).await?;
+    Ok(Json(json!({"list": name, "covert": covert, "rows": total, "added": added, "replaced": replaced, "errors": errors})).into_response())
+}
+
+pub async fn entries(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    let sees_covert = require(&state, &caller, "listing hotlist entries").await?;
+    if visible_list(&state, &name, sees_covert).await?.is_none() {
+        return Err(ApiError::NotFound(format!("hotlist {name} not found")));
+    }
+    let store = state.store.clone();
+    let entries = tokio::task::spawn_blocking(move || store.hotlist_entries(&name)).await??;
+    let now = Utc::now();
+    Ok(Json(Value::Array(entries.iter().map(|e| entry_json(e, now)).collect())))
+}
+
+pub async fn delete_entry(State(state): State<AppState>, caller: Caller, Path((name, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let sees_covert = require(&state, &caller, "deleting hotlist entries").await?;
+    let not_found = || ApiError::NotFound(format!("hotlist entry {id} of {name} not found"));
+    let Ok(entry_id) = id.parse::<i64>() else { return Err(not_found()) };
+    let store = state.store.clone();
+    let entry = tokio::task::spawn_blocking(move || store.hotlist_entry(entry_id)).await??.ok_or_else(not_found)?;
+    if entry.list != name || (entry.covert && !sees_covert) {
+        return Err(not_found());
+    }
+    let store = state.store.clone();
+    if !tokio::task::spawn_blocking(move || store.delete_hotlist_entry(entry_id)).await?? {
+        return Err(not_found());
+    }
+    let detail = json!({"id": entry.id, "plate": entry.plate, "reason": entry.reason, "priority": entry.priority});
+    audit(&state, Record::new(caller.name(), "hotlist.delete_entry", &name).detail(detail)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

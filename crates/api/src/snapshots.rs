@@ -1,0 +1,93 @@
+//! `GET /api/v1/events/{id}/snapshot.jpg`: the picture an analytics event
+//! was raised on, with every face pixelated unless the caller holds an
+//! unmask grant (`Permission::ViewUnmasked`, a supervisor's). Each view is
+//! audited, saying whether faces were shown. Snapshots of plate-bearing
+//! events (plate reads, hotlist hits) also need a purpose and case
+//! reference, like the plate search.
+//!
+//! The API does not know how to find faces: the binary hands it a
+//! [`Redactor`] (the analytics crate's face finder). Without one, masked
+//! callers are refused (503): a snapshot is never shown unblurred by
+//! accident.
+
+use std::collections::HashMap;
+use std::path::{Component, Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use citywatch_audit::{Permission, Record};
+use citywatch_model::SourceKind;
+use serde_json::json;
+
+use crate::auth::{audit, Caller};
+use crate::{ApiError, AppState};
+
+/// JPEG in, the same picture with faces pixelated out (JPEG).
+pub type Redactor = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
+
+/// Where snapshots live and how faces are blurred on the way out.
+#[derive(Clone)]
+pub struct Snapshots {
+    pub dir: PathBuf,
+    pub redactor: Option<Redactor>,
+}
+
+pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    let scope = caller.require(&state, Permission::ReadEvents, "viewing event snapshots").await?;
+    let not_found = || ApiError::NotFound(format!("no snapshot for event {id}"));
+    let event_id: i64 = id.parse().map_err(|_| not_found())?;
+    let store = state.store.clone();
+    let event = tokio::task::spawn_blocking(move || store.event(event_id)).await??.ok_or_else(not_found)?;
+    // Only camera events carry snapshots; a camera outside the caller's
+    // districts is answered as if it did not exist.
+    if event.source.kind != SourceKind::Camera || state.registry.snapshot().get(&event.source.id, &scope).is_none() {
+        return Err(not_found());
+    }
+    let name = event.details.get("snapshot").and_then(|s| s.as_str()).ok_or_else(not_found)?;
+    let purpose = params.get("purpose").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let case_ref = params.get("case_ref").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if event.event_type.carries_plate() && (purpose.is_none() || case_ref.is_none()) {
+        return Err(ApiError::BadRequest("a plate read's snapshot needs purpose and case_ref (it is a plate search, audited)".into()));
+    }
+    let Some(snapshots) = state.snapshots() else {
+        return Err(not_found());
+    };
+    let path = inside(&snapshots.dir, name).ok_or_else(not_found)?;
+    let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+    // The unmask grant must reach this camera's district too.
+    let unmasked = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(event.district.as_deref()));
+    let body = if unmasked {
+        bytes
+    } else {
+        let redactor = snapshots.redactor.clone().ok_or_else(|| {
+            ApiError::Unavailable("faces cannot be blurred on this server (no face model: run `citywatch models install`), so snapshots are shown only to holders of an unmask grant".into())
+        })?;
+        tokio::task::spawn_blocking(move || redactor(&bytes)).await?.map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
+    };
+    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose, case_ref).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }}));
+    audit(&state, record).await?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, no-store")], body).into_response())
+}
+
+/// `name` below `dir`, refusing anything that could leave it.
+fn inside(dir: &FsPath, name: &str) -> Option<PathBuf> {
+    let rel = FsPath::new(name);
+    let mut parts = rel.components().peekable();
+    (parts.peek().is_some() && parts.all(|c| matches!(c, Component::Normal(_)))).then(|| dir.join(rel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_names_cannot_leave_the_directory() {
+        let dir = FsPath::new("/data/snapshots");
+        assert_eq!(inside(dir, "cam-1/2026-11-27/10-00-00-1.jpg"), Some(dir.join("cam-1/2026-11-27/10-00-00-1.jpg")));
+        for bad in ["../citywatch.db", "/etc/passwd", "cam/../../x.jpg", "", "./x.jpg"] {
+            assert_eq!(inside(dir, bad), None, "{bad}");
+        }
+    }
+}

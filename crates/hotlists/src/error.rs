@@ -1,0 +1,15 @@
+use citywatch_model::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HotlistError {
+    #[error("invalid: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Store(#[from] citywatch_store::StoreError),
+    #[error(transparent)]
+    Audit(#[from] citywatch_audit::AuditError),
+    #[error(transparent)]
+    Events(#[from] citywatch_events::EventsError),
+    #[error("a blocking task failed: {0}")]
+    Join(String),
+}
