@@ -276,12 +276,7 @@ pub(crate) mod tests {
     pub(crate) fn sim_frames(width: u16, height: u16, frames: u32) -> Vec<Frame> {
         let p = EncodeParams { scene: 0, seed: 7, width, height, fps: 15, bitrate_bps: 300_000, loop_frames: frames, key_interval_frames: 15 };
         let l = encode_loop(p).expect("encode");
-        let mut avcc = vec![1, l.sps[1], l.sps[2], l.sps[3], 0xff, 0xe1];
-        avcc.extend_from_slice(&(l.sps.len() as u16).to_be_bytes());
-        avcc.extend_from_slice(&l.sps);
-        avcc.push(1);
-        avcc.extend_from_slice(&(l.pps.len() as u16).to_be_bytes());
-        avcc.extend_from_slice(&l.pps);
+        let avcc = l.avcc();
         let params = Arc::new(VideoParams { codec: Codec::H264, width, height, rfc6381_codec: "avc1.42c01f".into(), extra_data: avcc, pixel_aspect_ratio: None });
         l.frames
             .iter()

@@ -51,6 +51,18 @@ pub struct EncodedLoop {
 }
 
 impl EncodedLoop {
+    /// The AVCDecoderConfigurationRecord (ISO 14496-15 `avcC`) for the SPS
+    /// and PPS, as MP4 and the recorder's `VideoParams` carry them.
+    pub fn avcc(&self) -> Vec<u8> {
+        let mut avcc = vec![1, self.sps[1], self.sps[2], self.sps[3], 0xff, 0xe1];
+        avcc.extend_from_slice(&(self.sps.len() as u16).to_be_bytes());
+        avcc.extend_from_slice(&self.sps);
+        avcc.push(1);
+        avcc.extend_from_slice(&(self.pps.len() as u16).to_be_bytes());
+        avcc.extend_from_slice(&self.pps);
+        avcc
+    }
+
     /// `profile-level-id` for the SDP: the SPS's profile, constraints and level, in hex.
     pub fn profile_level_id(&self) -> String {
         self.sps.get(1..4).map(|b| format!("{:02x}{:02x}{:02x}", b[0], b[1], b[2])).unwrap_or_else(|| "42c01f".into())

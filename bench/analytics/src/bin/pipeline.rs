@@ -28,12 +28,7 @@ const LOOP: u32 = 150;
 fn frames(width: u16, height: u16, seconds: u32) -> Vec<Frame> {
     let p = EncodeParams { scene: 1, seed: 2026, width, height, fps: FPS, bitrate_bps: if width > 400 { 300_000 } else { 80_000 }, loop_frames: LOOP, key_interval_frames: FPS };
     let l = encode_loop(p).expect("encoding the simulated scene");
-    let mut avcc = vec![1, l.sps[1], l.sps[2], l.sps[3], 0xff, 0xe1];
-    avcc.extend_from_slice(&(l.sps.len() as u16).to_be_bytes());
-    avcc.extend_from_slice(&l.sps);
-    avcc.push(1);
-    avcc.extend_from_slice(&(l.pps.len() as u16).to_be_bytes());
-    avcc.extend_from_slice(&l.pps);
+    let avcc = l.avcc();
     let params = Arc::new(VideoParams { codec: Codec::H264, width, height, rfc6381_codec: "avc1.42c01f".into(), extra_data: avcc, pixel_aspect_ratio: None });
     (0..seconds * FPS)
         .map(|i| {
