@@ -7,7 +7,8 @@
 //! pictures ends. This is SORT without the Kalman filter: at 5 fps on a
 //! sub-stream, boxes of the same car overlap well from picture to picture,
 //! and the tracker must cost nothing next to detection. Tracks follow
-//! boxes only — no appearance features, so nobody is re-identified.
+//! boxes only, never appearance: a person who leaves and comes back is a
+//! new track (the red line: no re-identification).
 
 use crate::zones::Rect;
 
