@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+. scripts/models.sh
 cargo build -p citywatch --release
 exec target/release/citywatch demo --data "${DEMO_DATA:-./citywatch-demo}" --listen "${LISTEN:-127.0.0.1:8080}" "$@"

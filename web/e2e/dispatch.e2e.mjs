@@ -90,6 +90,8 @@ async function main() {
         await loginAs(disp, `${base}/`, "disp");
         await disp.waitForSelector('body[data-map-ready="1"]', { timeout: 45_000 });
         await disp.waitForSelector('[data-testid="alert-stream"][data-state="open"]');
+        // Units are pushed over the dispatch stream, not polled.
+        await disp.waitForSelector('body[data-unit-stream="open"]');
         assert((await tid(disp, "alert-queue").getAttribute("data-count")) === "0", "the queue starts empty");
         await disp.waitForSelector(`[data-testid="unit-marker"][data-unit-id="${UNIT.id}"][data-status="available"]`);
       });
@@ -98,6 +100,7 @@ async function main() {
         await loginAs(off, `${base}/terminal`, "off");
         await off.waitForSelector('[data-testid="terminal-incident"][data-state="none"]');
         await off.waitForSelector('[data-testid="unit-status"][data-status="available"]');
+        await off.waitForSelector('body[data-unit-stream="open"]');
         assert((await tid(off, "terminal-unit").textContent()).includes(UNIT.call_sign), "the terminal names the unit");
       });
 
@@ -165,6 +168,8 @@ async function main() {
         await off.waitForSelector(`[data-testid="terminal-incident"][data-state="assigned"][data-incident-id="${incidentId}"]`);
         await off.waitForSelector('[data-testid="unit-status"][data-status="dispatched"]');
         await off.waitForSelector(`[data-testid="incident-marker"][data-incident-id="${incidentId}"]`);
+        // The route from the server (this data directory has no road network: the straight line).
+        await off.waitForSelector('[data-testid="terminal-map"][data-router="straight line"]');
         const tile = `[data-testid="terminal-video"][data-camera-id="${CAMERA.id}"]`;
         await off.locator(tile).waitFor({ state: "visible" });
         const t0 = await videoAdvances(off, `${tile} video`, 1.5, "the terminal's live video", errors);

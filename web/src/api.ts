@@ -242,6 +242,8 @@ export interface Unit {
   capabilities: string[];
   status: UnitStatus;
   position: UnitPosition | null;
+  /** Home district; null: seen by all-district grants only. */
+  district: string | null;
 }
 
 export interface ChecklistStep {
@@ -343,4 +345,14 @@ export const dispatchApi = {
   myPosition(report: PositionReport): Promise<{ unit_id: string; result: string }> {
     return request("/api/v1/me/position", { method: "POST", body: report });
   },
+  /** The unit's way to the incident: along the roads if the server has a road network. */
+  route(incidentId: number, unitId: string): Promise<UnitRoute> {
+    return request(`/api/v1/incidents/${incidentId}/route?unit_id=${encodeURIComponent(unitId)}`);
+  },
 };
+
+export interface UnitRoute {
+  type: "Feature";
+  geometry: { type: "LineString"; coordinates: [number, number][] };
+  properties: { incident_id: number; unit_id: string; distance_m: number; duration_s: number | null; router: string };
+}

@@ -3,6 +3,7 @@
 import { api, ApiError, dispatchApi, type Alert, type Camera, type Me } from "./api";
 import { AlertQueue } from "./alerts";
 import { DispatchLayer, unitLegend } from "./dispatchmap";
+import { UnitStream } from "./unitstream";
 import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
 import { CameraList, renderDetails } from "./cameras";
@@ -155,7 +156,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   // ---- dispatch: alert queue and incident (left of the map)
   let layer: DispatchLayer | null = null;
   let lastAlerts: { alerts: Alert[]; selected: number | null } = { alerts: [], selected: null };
-  let unitsTimer = 0;
+  let unitStream: UnitStream | null = null;
   const locate = (lat: number, lon: number) => city?.map.flyTo({ center: [lon, lat], zoom: Math.max(city.map.getZoom(), 17), essential: true, duration: 600 });
   /** The cameras that see a point: shown as results and opened together on the wall. */
   const openSees = async (lat: number, lon: number) => {
@@ -390,16 +391,14 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
         });
         layer.setAlerts(lastAlerts.alerts, lastAlerts.selected);
         layer.setIncident(incidentPanel?.current ?? null);
-        const pollUnits = async () => {
-          try {
-            const units = await dispatchApi.units();
+        unitStream = new UnitStream(
+          (units) => {
             if (!destroyed) layer?.setUnits(units);
-          } catch (e) {
-            reportError(e);
-          }
-        };
-        void pollUnits();
-        unitsTimer = window.setInterval(() => void pollUnits(), UNITS_REFRESH_MS);
+          },
+          () => dispatchApi.units(),
+          undefined,
+          reportError,
+        );
       }
       await waitIdle(city.map, 3000);
       if (destroyed) return;
@@ -413,7 +412,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   return {
     destroy() {
       destroyed = true;
-      window.clearInterval(unitsTimer);
+      unitStream?.destroy();
       queue?.destroy();
       incidentPanel?.destroy();
       layer?.destroy();
@@ -430,9 +429,6 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     },
   };
 }
-
-/** Units move on the map at this pace (GET /api/v1/units). */
-const UNITS_REFRESH_MS = 3000;
 
 /** An incident's priority (1 highest) from the alert's severity. */
 function severityPriority(severity: string): number {

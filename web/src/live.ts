@@ -16,6 +16,8 @@ type ServerText = {
   error?: string;
   ref?: unknown;
   reason?: string;
+  /** "blurred": the server pixelates faces for this viewer. */
+  faces?: "blurred" | "shown";
 };
 
 /** What a tile hears about its camera. */
@@ -26,6 +28,8 @@ export interface LiveSink {
   onData(data: Uint8Array): void;
   /** online / offline / waiting / error text, for the tile's status line. */
   onStatus(state: "connecting" | "live" | "offline" | "error", text: string): void;
+  /** Whether the server blurs faces in this camera's video for this viewer. */
+  onFaces?(blurred: boolean): void;
 }
 
 interface Sub {
@@ -132,6 +136,7 @@ export class LiveConnection {
       }
       sub.channel = m.channel;
       this.byChannel.set(m.channel, sub);
+      sub.sink.onFaces?.(m.faces === "blurred");
       return;
     }
     if (m.error !== undefined) {
@@ -192,6 +197,12 @@ export class LivePlayer implements LiveSink {
     this.video.muted = true;
     this.video.autoplay = true;
     this.video.playsInline = true;
+  }
+
+  /** Marks the tile holding the video, for the "faces blurred" badge. */
+  onFaces(blurred: boolean): void {
+    const tile = this.video.parentElement;
+    if (tile) tile.dataset.faces = blurred ? "blurred" : "shown";
   }
 
   onInit(mime: string): void {

@@ -143,8 +143,9 @@ async fn main() {
         status: CameraStatus::Unknown,
     };
     registry.create(&CameraUpdate { camera, main_credentials: None, sub_credentials: None }, &Scope::All).unwrap();
+    // A supervisor: the zero-transcode path (masked viewers get blurred video).
     store.create_user("viewer", "unused").unwrap();
-    store.add_grant("viewer", Role::Operator, None, None).unwrap();
+    store.add_grant("viewer", Role::Supervisor, None, None).unwrap();
     let token = new_session_token();
     store.create_session(&token_hash(&token), "viewer", chrono::Utc::now() + chrono::Duration::hours(2)).unwrap();
     let samples = Arc::new(SampleDir::open(&dir.path().join("video")).unwrap());

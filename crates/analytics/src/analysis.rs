@@ -11,7 +11,7 @@ use citywatch_model::EventType;
 use crate::decode::Picture;
 use crate::detect::{Detection, Detector};
 use crate::motion::{MotionConfig, MotionGate};
-use crate::track::{Sighting, TrackUpdate, Tracker, TrackerConfig};
+use crate::track::{Sighting, TrackUpdate, TrackedObject, Tracker, TrackerConfig};
 use crate::zones::{Line, Polygon, Rect, Zone, ZoneEvent, ZoneRules};
 
 /// What a camera's analysis is told: its masks, zones and lines.
@@ -41,6 +41,10 @@ pub struct Outcome {
     /// Detection ran on this picture.
     pub detected: bool,
     pub findings: Vec<Finding>,
+    /// When detection ran: the confirmed tracks seen in this picture and
+    /// the tracks that ended (what plate reading works from).
+    pub tracks: Vec<TrackedObject>,
+    pub ended: Vec<u64>,
 }
 
 /// The per-camera state that carries from picture to picture.
@@ -86,6 +90,8 @@ impl CameraAnalysis {
         let (w, h) = (picture.rgb.width() as f32, picture.rgb.height() as f32);
         let update = self.tracker.update(&sightings(&detections, w, h));
         out.findings.extend(self.track_findings(&update));
+        out.tracks = update.objects;
+        out.ended = update.ended;
         (out, None)
     }
 

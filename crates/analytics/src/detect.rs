@@ -12,8 +12,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 
+use crate::backend::{Backend, Net};
 use crate::frame::RgbImage;
-use crate::model::{load_onnx, Model, ModelError};
+use crate::model::ModelError;
 
 pub const MODEL_FILE: &str = "nanodet-g-416.onnx";
 const SIZE: u32 = 416;
@@ -145,7 +146,7 @@ pub enum DetectError {
 }
 
 pub struct Detector {
-    model: Model,
+    model: Net,
     /// Scores below this are dropped (0..1).
     pub score_threshold: f32,
     /// Within one class, a box overlapping a better one by more than this
@@ -154,11 +155,21 @@ pub struct Detector {
 }
 
 impl Detector {
-    /// Loads NanoDet from `model_dir` (hash-checked). `threads` is the
-    /// number of threads one detection may use.
+    /// Loads NanoDet from `model_dir` (hash-checked) on the backend named
+    /// by `$CITYWATCH_BACKEND` (tract when unset). `threads` is the number
+    /// of threads one detection may use.
     pub fn new(model_dir: &Path, threads: usize) -> Result<Detector, DetectError> {
-        let model = load_onnx(model_dir, MODEL_FILE, &[1, 3, SIZE as usize, SIZE as usize], threads)?;
+        Detector::with_backend(&Backend::from_env()?, model_dir, threads)
+    }
+
+    pub fn with_backend(backend: &Backend, model_dir: &Path, threads: usize) -> Result<Detector, DetectError> {
+        let model = Net::load(backend, model_dir, MODEL_FILE, &[1, 3, SIZE as usize, SIZE as usize], threads)?;
         Ok(Detector { model, score_threshold: 0.35, nms_iou: 0.5 })
+    }
+
+    /// The engine running the model ("tract" or "ort").
+    pub fn backend_name(&self) -> &'static str {
+        self.model.backend_name()
     }
 
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, DetectError> {
@@ -167,7 +178,7 @@ impl Detector {
             return Err(DetectError::Empty { width: w, height: h });
         }
         let (input, scale) = letterbox(img);
-        let outputs = self.model.run(tvec!(input.into_tvalue())).map_err(|e| DetectError::Run(format!("{e:#}")))?;
+        let outputs = self.model.run(input).map_err(DetectError::Run)?;
         let heads = pair_heads(&outputs)?;
         let mut found = Vec::new();
         for (stride, scores, dists) in heads {

@@ -10,10 +10,14 @@
 //! blurred; no face crop, feature, embedding or count leaves this crate.
 
 pub mod analysis;
+pub mod backend;
+#[cfg(feature = "ort")]
+pub mod backend_ort;
 pub mod decode;
 pub mod detect;
 pub mod frame;
 pub mod install;
+pub mod live_redact;
 pub mod model;
 pub mod motion;
 pub mod pipeline;

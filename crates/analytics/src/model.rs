@@ -91,6 +91,10 @@ pub enum ModelError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("loading model {path} with input shape {shape:?}: {detail}")]
     Load { path: PathBuf, shape: Vec<usize>, detail: String },
+    /// The inference backend asked for cannot run here (not compiled in,
+    /// library missing or unloadable).
+    #[error("inference backend: {0}")]
+    Backend(String),
 }
 
 /// The command that puts a correct copy of every model into `dir`.

@@ -19,6 +19,13 @@
 //! the event's details (`"snapshot"`, relative to that directory).
 //! Snapshots are stored as seen; blurring faces for viewers without an
 //! unmask grant ([`crate::redact`]) happens when one is served.
+//!
+//! With a [`PlateStage`], each camera's vehicle tracks also have their
+//! plates read within the camera's [`PlateBudget`]
+//! ([`crate::plates::track_reads`]); each track's one voted plate has its
+//! crop saved beside the snapshots and goes to the stage's [`PlateSink`]
+//! (the binary sends it on to the hotlists). Plate work comes after
+//! detection on the same picture and is what is shed first.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -35,6 +42,8 @@ use serde::Serialize;
 use crate::analysis::{CameraAnalysis, CameraRules, Outcome};
 use crate::decode::{Picture, StreamDecoder, DEFAULT_ANALYSIS_FPS};
 use crate::detect::Detector;
+use crate::frame::RgbImage;
+use crate::plates::{PlateBudget, PlateReader, PlateTracks, TrackPlate};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineConfig {
@@ -50,6 +59,23 @@ impl PipelineConfig {
     pub fn new(snapshot_dir: PathBuf) -> PipelineConfig {
         PipelineConfig { workers: 0, budget: CameraBudget::default(), snapshot_dir }
     }
+}
+
+/// Where each vehicle track's plate goes. Called on an analysis worker:
+/// it must hand the read on and return, never wait for storage.
+pub trait PlateSink: Send + Sync {
+    /// `crop` is the plate crop's JPEG, relative to the snapshot directory
+    /// (`None` if it could not be saved).
+    fn plate_read(&self, camera: &str, plate: &TrackPlate, crop: Option<&str>);
+}
+
+/// Plate reading in the pipeline: one reader shared by the workers (each
+/// read runs on the worker analysing the camera), each camera's budget,
+/// and where the reads go.
+pub struct PlateStage {
+    pub reader: Arc<PlateReader>,
+    pub budget: PlateBudget,
+    pub sink: Arc<dyn PlateSink>,
 }
 
 /// How much of the machine one camera may take.
@@ -86,6 +112,13 @@ pub struct CameraMetrics {
     pub events_refused: u64,
     /// From a frame's arrival to the end of its analysis, last analysed picture.
     pub lag_ms: u64,
+    /// Plate OCR runs (plate detection in a vehicle box and recognition).
+    pub plate_ocr_runs: u64,
+    pub plate_ocr_ms: u64,
+    /// Plate reads due but not run for lack of the camera's budget.
+    pub plate_reads_skipped: u64,
+    /// Vehicle tracks' voted plates handed on (one per track at most).
+    pub plate_reads: u64,
 }
 
 /// Every camera's counters; what the API's `/metrics` renders.
@@ -104,7 +137,7 @@ impl PipelineMetrics {
         use std::fmt::Write;
         let mut out = String::new();
         let _ = writeln!(out, "# HELP citywatch_analytics_workers Analysis worker threads.\n# TYPE citywatch_analytics_workers gauge\ncitywatch_analytics_workers {}", self.workers);
-        let series: [Series; 8] = [
+        let series: [Series; 12] = [
             ("analysed_frames_total", "counter", "Pictures analysed (motion, and detection when something moved).", |c| c.analysed),
             ("skipped_frames_total", "counter", "Frames not analysed because the camera's newer frames were (load shedding).", |c| c.skipped),
             ("decoded_frames_total", "counter", "Sub-stream frames decoded.", |c| c.decoded),
@@ -113,6 +146,10 @@ impl PipelineMetrics {
             ("events_total", "counter", "Events raised by analytics.", |c| c.events),
             ("events_refused_total", "counter", "Events the events service refused.", |c| c.events_refused),
             ("lag_ms", "gauge", "From a frame's arrival to the end of its analysis, latest picture.", |c| c.lag_ms),
+            ("plate_ocr_runs_total", "counter", "Plate OCR runs (plate detection in a vehicle box, then recognition).", |c| c.plate_ocr_runs),
+            ("plate_ocr_ms_total", "counter", "Milliseconds spent in plate OCR.", |c| c.plate_ocr_ms),
+            ("plate_reads_skipped_total", "counter", "Plate reads due but skipped for lack of the camera's budget (load shedding).", |c| c.plate_reads_skipped),
+            ("plate_reads_total", "counter", "Vehicle tracks' voted plate reads handed on (one per track at most).", |c| c.plate_reads),
         ];
         for (name, kind, help, get) in series {
             let _ = writeln!(out, "# HELP citywatch_analytics_{name} {help}\n# TYPE citywatch_analytics_{name} {kind}");
@@ -134,6 +171,10 @@ struct Counters {
     events: AtomicU64,
     events_refused: AtomicU64,
     lag_ms: AtomicU64,
+    plate_ocr_runs: AtomicU64,
+    plate_ocr_ms: AtomicU64,
+    plate_reads_skipped: AtomicU64,
+    plate_reads: AtomicU64,
 }
 
 struct Queue {
@@ -151,6 +192,8 @@ struct CameraState {
     decoder: StreamDecoder,
     analysis: CameraAnalysis,
     snapshots: u64,
+    /// With a plate stage: the camera's vehicle tracks' plate reads.
+    plates: Option<PlateTracks>,
 }
 
 struct Camera {
@@ -171,6 +214,7 @@ struct Shared {
     stop: AtomicBool,
     cameras: Mutex<HashMap<String, Arc<Camera>>>,
     detector: Option<Arc<Detector>>,
+    plates: Option<PlateStage>,
     events: Arc<Events>,
     snapshot_dir: PathBuf,
     workers: usize,
@@ -193,6 +237,12 @@ pub struct CameraFeed {
 impl Pipeline {
     /// Starts the workers. Without a detector the pipeline does motion only.
     pub fn start(config: PipelineConfig, detector: Option<Arc<Detector>>, events: Arc<Events>) -> Pipeline {
+        Pipeline::start_with_plates(config, detector, None, events)
+    }
+
+    /// [`start`](Self::start), also reading vehicles' plates when given a
+    /// stage (plates need tracks, so a detector too).
+    pub fn start_with_plates(config: PipelineConfig, detector: Option<Arc<Detector>>, plates: Option<PlateStage>, events: Arc<Events>) -> Pipeline {
         let workers = if config.workers == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { config.workers };
         let shared = Arc::new(Shared {
             ready: Mutex::default(),
@@ -200,6 +250,7 @@ impl Pipeline {
             stop: AtomicBool::new(false),
             cameras: Mutex::default(),
             detector,
+            plates,
             events,
             snapshot_dir: config.snapshot_dir,
             workers,
@@ -220,11 +271,17 @@ impl Pipeline {
             id: camera.to_owned(),
             budget,
             queue: Mutex::new(Queue { frames: VecDeque::new(), reset: false, awaiting_key: false, scheduled: false, closed: false }),
-            state: Mutex::new(CameraState { decoder: StreamDecoder::new(budget.fps), analysis: CameraAnalysis::new(rules), snapshots: 0 }),
+            state: Mutex::new(CameraState {
+                decoder: StreamDecoder::new(budget.fps),
+                analysis: CameraAnalysis::new(rules),
+                snapshots: 0,
+                plates: self.shared.plates.as_ref().map(|p| PlateTracks::new(p.budget, budget.fps)),
+            }),
             counters: Counters::default(),
         });
         if let Some(old) = lock(&self.shared.cameras).insert(camera.to_owned(), cam.clone()) {
             lock(&old.queue).closed = true;
+            self.finish_plates(old);
         }
         CameraFeed { camera: cam, shared: self.shared.clone() }
     }
@@ -232,9 +289,34 @@ impl Pipeline {
     /// Stops analysing a camera; frames already queued are dropped.
     pub fn remove_camera(&self, camera: &str) {
         if let Some(old) = lock(&self.shared.cameras).remove(camera) {
-            let mut q = lock(&old.queue);
-            q.closed = true;
-            q.frames.clear();
+            {
+                let mut q = lock(&old.queue);
+                q.closed = true;
+                q.frames.clear();
+            }
+            self.finish_plates(old);
+        }
+    }
+
+    /// A camera's analysis stops: the plates its live tracks were read
+    /// with are still handed on. On a thread of its own, because a worker
+    /// may be in the middle of the camera's last batch.
+    fn finish_plates(&self, camera: Arc<Camera>) {
+        let shared = self.shared.clone();
+        if shared.plates.is_none() {
+            return;
+        }
+        let id = camera.id.clone();
+        let spawned = std::thread::Builder::new().name("analytics-plates-end".into()).spawn(move || {
+            let Some(stage) = &shared.plates else { return };
+            // Held throughout, so whoever sees the tracks gone sees their plates handed on.
+            let mut state = lock(&camera.state);
+            for plate in state.plates.as_mut().map(PlateTracks::finish).unwrap_or_default() {
+                hand_on(&shared, stage, &camera, plate);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("analytics: camera {id}: its tracks' last plate reads are lost: {e}");
         }
     }
 
@@ -269,6 +351,10 @@ impl Camera {
             events: get(&c.events),
             events_refused: get(&c.events_refused),
             lag_ms: get(&c.lag_ms),
+            plate_ocr_runs: get(&c.plate_ocr_runs),
+            plate_ocr_ms: get(&c.plate_ocr_ms),
+            plate_reads_skipped: get(&c.plate_reads_skipped),
+            plate_reads: get(&c.plate_reads),
         }
     }
 }
@@ -406,6 +492,9 @@ fn run_batch(shared: &Shared, camera: &Camera, batch: VecDeque<(Frame, Instant)>
     c.analysed.fetch_add(1, Ordering::Relaxed);
     if outcome.detected {
         c.detections_run.fetch_add(1, Ordering::Relaxed);
+        if let (Some(stage), Some(tracks)) = (&shared.plates, state.plates.as_mut()) {
+            read_plates(shared, stage, camera, tracks, &picture.rgb, arrived, &outcome);
+        }
     }
     if !outcome.findings.is_empty() {
         raise(shared, camera, state, &picture, arrived, outcome);
@@ -413,11 +502,47 @@ fn run_batch(shared: &Shared, camera: &Camera, batch: VecDeque<(Frame, Instant)>
     c.lag_ms.store(arrived.elapsed().as_millis() as u64, Ordering::Relaxed);
 }
 
+/// Reads the plates due on this picture and hands on the tracks' plates
+/// decided now, each with its crop saved.
+fn read_plates(shared: &Shared, stage: &PlateStage, camera: &Camera, tracks: &mut PlateTracks, rgb: &RgbImage, arrived: Instant, outcome: &Outcome) {
+    let time = picture_time(arrived);
+    let step = tracks.update(&stage.reader, rgb, time, &outcome.tracks, &outcome.ended);
+    let c = &camera.counters;
+    c.plate_ocr_runs.fetch_add(step.ocr_runs, Ordering::Relaxed);
+    c.plate_ocr_ms.fetch_add(step.ocr_ms, Ordering::Relaxed);
+    c.plate_reads_skipped.fetch_add(step.skipped, Ordering::Relaxed);
+    for e in &step.errors {
+        tracing::warn!("analytics: camera {}: reading a plate: {e}", camera.id);
+    }
+    for plate in step.plates {
+        hand_on(shared, stage, camera, plate);
+    }
+}
+
+/// Saves a track's plate crop and hands the plate to the sink.
+fn hand_on(shared: &Shared, stage: &PlateStage, camera: &Camera, plate: TrackPlate) {
+    let name = format!("plate-t{}", plate.track);
+    let crop = match save_jpeg(&shared.snapshot_dir, &camera.id, plate.time, &name, &plate.crop) {
+        Ok(rel) => Some(rel),
+        Err(e) => {
+            tracing::warn!("analytics: camera {}: saving a plate crop: {e}", camera.id);
+            None
+        }
+    };
+    stage.sink.plate_read(&camera.id, &plate, crop.as_deref());
+    camera.counters.plate_reads.fetch_add(1, Ordering::Relaxed);
+}
+
+/// When the picture was taken, as near as the pipeline knows: its frame's arrival.
+fn picture_time(arrived: Instant) -> chrono::DateTime<Utc> {
+    Utc::now() - chrono::Duration::from_std(arrived.elapsed()).unwrap_or_default()
+}
+
 /// Saves the snapshot and raises one event per finding.
 fn raise(shared: &Shared, camera: &Camera, state: &mut CameraState, picture: &Picture, arrived: Instant, outcome: Outcome) {
-    let time = Utc::now() - chrono::Duration::from_std(arrived.elapsed()).unwrap_or_default();
+    let time = picture_time(arrived);
     state.snapshots += 1;
-    let snapshot = match save_snapshot(&shared.snapshot_dir, &camera.id, time, state.snapshots, picture) {
+    let snapshot = match save_jpeg(&shared.snapshot_dir, &camera.id, time, &state.snapshots.to_string(), &picture.rgb) {
         Ok(rel) => Some(rel),
         Err(e) => {
             tracing::warn!("analytics: camera {}: saving a snapshot: {e}", camera.id);
@@ -440,16 +565,17 @@ fn raise(shared: &Shared, camera: &Camera, state: &mut CameraState, picture: &Pi
     }
 }
 
-/// Writes the picture as JPEG; returns its path relative to `dir`.
-fn save_snapshot(dir: &Path, camera: &str, time: chrono::DateTime<Utc>, n: u64, picture: &Picture) -> std::io::Result<String> {
+/// Writes a picture as JPEG (`<camera>/<date>/<time>-<name>.jpg`);
+/// returns its path relative to `dir`.
+fn save_jpeg(dir: &Path, camera: &str, time: chrono::DateTime<Utc>, name: &str, img: &RgbImage) -> std::io::Result<String> {
     // Camera ids are checked ids (no separators), but never trust a path part.
     let safe: String = camera.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let rel = format!("{safe}/{}/{}-{n}.jpg", time.format("%Y-%m-%d"), time.format("%H%M%S%.3f"));
+    let rel = format!("{safe}/{}/{}-{name}.jpg", time.format("%Y-%m-%d"), time.format("%H%M%S%.3f"));
     let path = dir.join(&rel);
     std::fs::create_dir_all(path.parent().expect("has a parent"))?;
     let tmp = path.with_extension("jpg.tmp");
     let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    image::codecs::jpeg::JpegEncoder::new_with_quality(file, 80).encode_image(&picture.rgb).map_err(std::io::Error::other)?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(file, 80).encode_image(img).map_err(std::io::Error::other)?;
     std::fs::rename(&tmp, &path)?;
     Ok(rel)
 }
@@ -536,6 +662,66 @@ mod tests {
         }
         let text = m.prometheus_text();
         assert!(text.contains("citywatch_analytics_analysed_frames_total{camera=\"cam-b\"}"), "{text}");
+    }
+
+    /// Keeps what the pipeline hands on.
+    #[derive(Default)]
+    struct Collected(Mutex<Vec<(String, TrackPlate, Option<String>)>>);
+
+    impl PlateSink for Collected {
+        fn plate_read(&self, camera: &str, plate: &TrackPlate, crop: Option<&str>) {
+            lock(&self.0).push((camera.to_owned(), plate.clone(), crop.map(str::to_owned)));
+        }
+    }
+
+    /// A simulated street at 1280×720 through NanoDet, the tracker and the
+    /// plate reader: each vehicle track's plate is handed on once, with its
+    /// crop saved, and tracks still alive when the camera is removed are
+    /// handed on then.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn vehicle_tracks_plates_are_handed_on_once_with_their_crops() {
+        let (dir, events) = events();
+        let models = crate::model::test_models(crate::detect::MODEL_FILE);
+        let detector = Arc::new(Detector::new(&models, 1).unwrap());
+        let sink = Arc::new(Collected::default());
+        // Unlimited time, so which reads run does not depend on this machine's speed.
+        let budget = PlateBudget { ocr_share: 1e6, ..PlateBudget::default() };
+        let stage = PlateStage { reader: Arc::new(PlateReader::new(&models, 1).unwrap()), budget, sink: sink.clone() };
+        let snapshots = dir.path().join("snapshots");
+        let pipeline = Pipeline::start_with_plates(PipelineConfig { workers: 1, ..PipelineConfig::new(snapshots.clone()) }, Some(detector), Some(stage), events);
+        let feed = pipeline.add_camera("cam-a", &CameraRules::default(), None);
+        for f in &sim_frames(1280, 720, 90) {
+            feed.push(f.clone(), Instant::now());
+            wait_for(|| idle(&feed)).await;
+        }
+        pipeline.remove_camera("cam-a");
+        wait_for(|| lock(&feed.camera.state).plates.as_ref().is_some_and(PlateTracks::is_empty)).await;
+        let got = lock(&sink.0).clone();
+        let m_after = feed.metrics();
+        println!("{m_after:?}");
+        assert_eq!(got.len() as u64, m_after.plate_reads);
+        for (camera, p, crop) in &got {
+            println!("track {} {} {:?} ({} of {} reads, {:.2})", p.track, p.class, p.text, p.agreeing, p.reads, p.confidence);
+            assert_eq!(camera, "cam-a");
+            assert!(["car", "motorcycle", "bus", "truck"].contains(&p.class), "{p:?}");
+            let img = image::open(snapshots.join(crop.as_ref().expect("a crop"))).unwrap();
+            assert_eq!((img.width(), img.height()), p.crop.dimensions());
+        }
+        let mut tracks: Vec<u64> = got.iter().map(|(_, p, _)| p.track).collect();
+        tracks.sort_unstable();
+        tracks.dedup();
+        assert_eq!(tracks.len(), got.len(), "one plate per track: {tracks:?}");
+        // Within the repeat window, one plate per vehicle however many tracks it made.
+        let mut texts: Vec<&str> = got.iter().map(|(_, p, _)| p.text.as_str()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), got.len(), "{texts:?}");
+        assert!(m_after.plate_ocr_runs >= got.len() as u64, "{m_after:?}");
+        // Scene 0 of seed 7 shows two cars with whole plates in these 6 s: at least one is read as printed.
+        let scene = citywatch_sim::scene::Scene::new(0, 7, 90);
+        let shown: std::collections::BTreeSet<String> =
+            (0..90).flat_map(|f| citywatch_sim::render::frame_truth(&scene, f, 1280, 720).objects).filter_map(|o| o.plate.map(|p| p.text)).collect();
+        assert!(got.iter().any(|(_, p, _)| shown.contains(&p.text)), "{shown:?}");
     }
 
     #[test]

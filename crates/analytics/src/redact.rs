@@ -126,16 +126,7 @@ impl FaceFinder {
 /// chin) with blocks of its average colour, about 6 across: enough to hide
 /// who it is, still visibly a head.
 pub fn pixelate(img: &mut RgbImage, r: &Rect) {
-    let (w, h) = (img.width() as f32, img.height() as f32);
-    let (mx, my) = ((r.x1 - r.x0) * 0.2, (r.y1 - r.y0) * 0.2);
-    let x0 = ((r.x0 - mx).max(0.0) * w) as u32;
-    let y0 = ((r.y0 - my).max(0.0) * h) as u32;
-    let x1 = (((r.x1 + mx).min(1.0) * w).ceil() as u32).min(img.width());
-    let y1 = (((r.y1 + my).min(1.0) * h).ceil() as u32).min(img.height());
-    if x1 <= x0 || y1 <= y0 {
-        return;
-    }
-    let block = ((x1 - x0).max(y1 - y0) / 6).max(2);
+    let Some((x0, y0, x1, y1, block)) = blur_area(r, img.width(), img.height()) else { return };
     for by in (y0..y1).step_by(block as usize) {
         for bx in (x0..x1).step_by(block as usize) {
             let (ex, ey) = ((bx + block).min(x1), (by + block).min(y1));
@@ -152,6 +143,63 @@ pub fn pixelate(img: &mut RgbImage, r: &Rect) {
                 for x in bx..ex {
                     img.put_pixel(x, y, avg);
                 }
+            }
+        }
+    }
+}
+
+/// The pixels [`pixelate`] covers for `r` in a `w`×`h` picture (the box
+/// grown by a fifth on each side) and its block size; `None` when empty.
+fn blur_area(r: &Rect, w: u32, h: u32) -> Option<(u32, u32, u32, u32, u32)> {
+    let (fw, fh) = (w as f32, h as f32);
+    let (mx, my) = ((r.x1 - r.x0) * 0.2, (r.y1 - r.y0) * 0.2);
+    let x0 = ((r.x0 - mx).max(0.0) * fw) as u32;
+    let y0 = ((r.y0 - my).max(0.0) * fh) as u32;
+    let x1 = (((r.x1 + mx).min(1.0) * fw).ceil() as u32).min(w);
+    let y1 = (((r.y1 + my).min(1.0) * fh).ceil() as u32).min(h);
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    Some((x0, y0, x1, y1, ((x1 - x0).max(y1 - y0) / 6).max(2)))
+}
+
+/// [`pixelate`] on a decoded I420 picture (`width`×`height`, planes packed
+/// without padding), so live video is blurred without a round trip through
+/// RGB. Blocks start and end on even pixels, so each covers whole chroma
+/// samples and no colour of the face bleeds past a block.
+pub fn pixelate_i420(yuv: &mut [u8], width: usize, height: usize, r: &Rect) {
+    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+    if yuv.len() < width * height + 2 * cw * ch {
+        return;
+    }
+    let Some((x0, y0, x1, y1, block)) = blur_area(r, width as u32, height as u32) else {
+        return;
+    };
+    let even = |v: u32| (v & !1) as usize;
+    let (x0, y0, block) = (even(x0), even(y0), even(block + 1).max(2));
+    let (x1, y1) = ((x1 as usize).div_ceil(2) * 2, (y1 as usize).div_ceil(2) * 2);
+    let (luma, chroma) = yuv.split_at_mut(width * height);
+    let (u, v) = chroma.split_at_mut(cw * ch);
+    average_blocks(luma, width, height, (x0, y0, x1, y1), block);
+    let half = (x0 / 2, y0 / 2, x1 / 2, y1 / 2);
+    average_blocks(u, cw, ch, half, block / 2);
+    average_blocks(&mut v[..cw * ch], cw, ch, half, block / 2);
+}
+
+/// Replaces each `block`² square of `area` in one plane with its mean.
+fn average_blocks(plane: &mut [u8], stride: usize, height: usize, area: (usize, usize, usize, usize), block: usize) {
+    let (x0, y0) = (area.0, area.1);
+    let (x1, y1) = (area.2.min(stride), area.3.min(height));
+    for by in (y0..y1).step_by(block) {
+        for bx in (x0..x1).step_by(block) {
+            let (ex, ey) = ((bx + block).min(x1), (by + block).min(y1));
+            let mut sum = 0u64;
+            for y in by..ey {
+                sum += plane[y * stride + bx..y * stride + ex].iter().map(|&p| u64::from(p)).sum::<u64>();
+            }
+            let avg = (sum / ((ex - bx) * (ey - by)) as u64) as u8;
+            for y in by..ey {
+                plane[y * stride + bx..y * stride + ex].fill(avg);
             }
         }
     }
@@ -184,6 +232,47 @@ mod tests {
         assert!(changed_inside > 46 * 52 * 8 / 10, "{changed_inside}");
         // Blocks: neighbours inside one block are equal.
         assert_eq!(after.get_pixel(125, 50), after.get_pixel(126, 51));
+    }
+
+    #[test]
+    fn i420_pixelation_changes_the_box_in_all_planes_and_nothing_else() {
+        let (w, h) = (320usize, 180usize);
+        let before: Vec<u8> = (0..w * h * 3 / 2).map(|i| (i * 31 % 251) as u8).collect();
+        let mut after = before.clone();
+        pixelate_i420(&mut after, w, h, &Rect { x0: 0.4, y0: 0.3, x1: 0.5, y1: 0.5 });
+        // Grown by a fifth and rounded out to even pixels: x 120..168, y 46..98.
+        let (bx, by) = (120..168, 46..98);
+        let mut changed = 0;
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if bx.contains(&x) && by.contains(&y) {
+                    changed += usize::from(after[i] != before[i]);
+                } else {
+                    assert_eq!(after[i], before[i], "luma ({x}, {y}) is outside the face box");
+                }
+            }
+        }
+        assert!(changed > 48 * 52 * 8 / 10, "{changed}");
+        let (cw, ch) = (w / 2, h / 2);
+        for plane in [w * h, w * h + cw * ch] {
+            let mut changed = 0;
+            for y in 0..ch {
+                for x in 0..cw {
+                    let i = plane + y * cw + x;
+                    if (60..84).contains(&x) && (23..49).contains(&y) {
+                        changed += usize::from(after[i] != before[i]);
+                    } else {
+                        assert_eq!(after[i], before[i], "chroma ({x}, {y}) is outside the face box");
+                    }
+                }
+            }
+            assert!(changed > 24 * 26 * 8 / 10, "{changed}");
+        }
+        // A buffer too short for the size is left alone, not indexed out of bounds.
+        let mut short = vec![7u8; 100];
+        pixelate_i420(&mut short, w, h, &Rect { x0: 0.0, y0: 0.0, x1: 1.0, y1: 1.0 });
+        assert!(short.iter().all(|&p| p == 7));
     }
 
     #[test]

@@ -67,9 +67,13 @@ fn score(class: ObjectClass, found: &[Detection], truth: &[ObjectTruth]) -> Tall
     t
 }
 
-/// Floors a little under what was measured (0.99 and 0.54 over 174 people).
+/// Floors a little under what was measured (people 0.98 / 0.58 over 171,
+/// cars 0.94 / 0.99 over 74), so that a regression in the detector or in
+/// the simulator's drawing fails.
 const PERSON_PRECISION: f64 = 0.9;
 const PERSON_RECALL: f64 = 0.45;
+const CAR_PRECISION: f64 = 0.85;
+const CAR_RECALL: f64 = 0.9;
 
 fn row(label: &str, t: &Tally) {
     println!("{label:<12}  {:>6}  {:>5}  {:>3}  {:>3}  {:>3}  {:>9.2}  {:>6.2}", t.frames, t.truth, t.tp, t.fp, t.fn_, t.precision(), t.recall());
@@ -78,12 +82,12 @@ fn row(label: &str, t: &Tally) {
 /// Every 15th frame of each of the four scene designs at the sub-stream
 /// size, scored for cars and for people.
 ///
-/// Measured (NanoDet-g 416, threshold 0.35): people P 0.99 / R 0.54 (far pavement people, ~37 px tall, are missed);
-/// cars P 0.00 / R 0.00 — the simulator draws cars as flat side-on
-/// rectangles that a COCO detector does not take for cars (best car score
-/// on them is about 0.1). So the car rows assert only that no cars are
-/// invented; recall on cars waits for more realistic vehicles or a
-/// detector trained on the simulator.
+/// Measured (NanoDet-g 416, threshold 0.35): people P 0.98 / R 0.58 (far
+/// pavement people, ~37 px tall, are missed); cars P 0.94 / R 0.99. The
+/// false cars are mostly the cut-off ends of other vehicles at the frame's
+/// edge (a bus or motorcycle nose taken for a car). Before the simulator
+/// drew shaped, shaded vehicles with wheels and glass, cars were flat
+/// rectangles and recall was 0.
 #[test]
 fn simulated_scenes_precision_and_recall() {
     let Some(dir) = common::models() else { return };
@@ -108,12 +112,15 @@ fn simulated_scenes_precision_and_recall() {
     row("all person", &people);
     assert!(cars.truth >= 40 && people.truth >= 40, "enough objects to measure: {cars:?} {people:?}");
     assert!(people.precision() >= PERSON_PRECISION && people.recall() >= PERSON_RECALL, "people: {people:?}");
-    assert!(cars.fp <= cars.frames / 10, "no invented cars: {cars:?}");
+    assert!(cars.precision() >= CAR_PRECISION && cars.recall() >= CAR_RECALL, "cars: {cars:?}");
 }
 
 /// Scene 0, frame 30 (three people on the near pavement, a car, a
-/// motorcycle and a far pedestrian): the boxes NanoDet gave when this test
-/// was written, to within 3 px, and the truth boxes to within 8 px.
+/// motorcycle with its rider, a far pedestrian): the boxes NanoDet gave when
+/// this test was written, to within 3 px, and the truth boxes to within
+/// 8 px. It finds the car and the three near people; it misses the far
+/// pedestrian (10×37 px), the motorcycle and its rider, and takes the
+/// motorcycle's front fork and lamp for a person (score 0.37).
 #[test]
 fn golden_frame() {
     let Some(dir) = common::models() else { return };
@@ -121,16 +128,25 @@ fn golden_frame() {
     let scene = Scene::new(0, common::SEED, common::LOOP);
     let (img, truth) = common::sim_frame(&scene, 30);
     let found = detector.detect(&img).unwrap();
-    let mut people: Vec<BBox> = found.iter().filter(|d| d.class == ObjectClass::Person).map(|d| d.bbox).collect();
-    people.sort_by(|a, b| a.x0.total_cmp(&b.x0));
-    let expected = [[47.3, 297.2, 67.6, 354.2], [170.6, 297.4, 192.7, 355.4], [465.9, 298.7, 486.5, 357.2]];
-    assert_eq!(people.len(), expected.len(), "{found:?}");
-    for (got, want) in people.iter().zip(expected) {
-        let got: [f32; 4] = (*got).into();
-        assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 3.0), "{got:?} vs {want:?}");
-        let t = truth.objects.iter().map(truth_box).find(|t| t.iou(&BBox::from(got)) > 0.5).expect("matches a true person");
-        let t: [f32; 4] = t.into();
-        assert!(got.iter().zip(t).all(|(g, w)| (g - w).abs() <= 8.0), "{got:?} vs truth {t:?}");
+    let boxes = |class: ObjectClass| {
+        let mut b: Vec<[f32; 4]> = found.iter().filter(|d| d.class == class).map(|d| d.bbox.into()).collect();
+        b.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        b
+    };
+    // The motorcycle's front, which has no person's truth box, is second.
+    let people = [[48.7, 294.0, 68.4, 353.1], [67.0, 288.0, 86.3, 318.4], [170.5, 298.0, 192.4, 355.2], [463.4, 299.1, 487.4, 355.7]];
+    let cars = [[461.3, 225.0, 599.2, 269.9]];
+    for (got, want, truth_class, mistaken) in [(boxes(ObjectClass::Person), &people[..], TruthClass::Person, Some(1)), (boxes(ObjectClass::Car), &cars[..], TruthClass::Car, None)] {
+        assert_eq!(got.len(), want.len(), "{found:?}");
+        for (i, (got, want)) in got.iter().zip(want).enumerate() {
+            assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 3.0), "{got:?} vs {want:?}");
+            if mistaken == Some(i) {
+                continue;
+            }
+            let t = truth.objects.iter().filter(|o| o.class == truth_class).map(truth_box).find(|t| t.iou(&BBox::from(*got)) > 0.5).expect("matches a true object of its class");
+            let t: [f32; 4] = t.into();
+            assert!(got.iter().zip(t).all(|(g, w)| (g - w).abs() <= 8.0), "{got:?} vs truth {t:?}");
+        }
     }
-    assert!(found.iter().all(|d| d.class == ObjectClass::Person), "nothing but the people: {found:?}");
+    assert!(found.iter().all(|d| matches!(d.class, ObjectClass::Person | ObjectClass::Car)), "nothing but the people and the car: {found:?}");
 }

@@ -176,7 +176,7 @@ async fn run(socket: WebSocket, state: AppState, mut principal: Principal, token
 
 /// The session's principal now: `Some(None)` if the session ended, `None`
 /// if the database could not say.
-async fn reload(state: &AppState, token: &str) -> Option<Option<Principal>> {
+pub(crate) async fn reload(state: &AppState, token: &str) -> Option<Option<Principal>> {
     let store = state.store.clone();
     let hash = token_hash(token);
     tokio::task::spawn_blocking(move || -> Result<Option<Principal>, citywatch_store::StoreError> {

@@ -5,6 +5,8 @@
 //! the districts its place lies in: a caller scoped to other districts gets
 //! 404 for it (as for a camera) and 403 for creating one there; an alert an
 //! incident is raised from must be in the caller's districts too.
+//! Recommendations rank, and assignment takes, only units homed in the
+//! caller's districts (see `units`).
 
 use std::collections::HashMap;
 
@@ -22,6 +24,8 @@ use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};
 use crate::districts::{areas, covers_place};
+use crate::units::unit_in_scope;
+use citywatch_geo::routing::LatLon;
 use crate::{body, ApiError, AppState};
 
 /// Fails with 404 unless the incident exists and lies in the caller's districts.
@@ -163,7 +167,7 @@ pub async fn recommendations(State(state): State<AppState>, caller: Caller, Path
         Some(l) => l.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::field("limit", "must be 1..100"))?,
     };
     let (d, req) = (state.dispatch.clone(), required.clone());
-    let (to, recs) = tokio::task::spawn_blocking(move || d.recommend_straight(id, &req, limit)).await??;
+    let (to, recs) = tokio::task::spawn_blocking(move || d.recommend_straight(id, &req, limit, |u| unit_in_scope(&scope, u))).await??;
     let recs = state.dispatch.refine(to, recs, &required, limit).await;
     let shown: Vec<Value> = recs.iter().map(|r| json!({"unit": r.unit_id, "eta_s": r.eta_s.round(), "distance_m": r.distance_m.round()})).collect();
     audit(&state, Record::new(caller.name(), "incident.recommendations", format!("incident {id}")).detail(json!({"required": required, "shown": shown}))).await?;
@@ -183,7 +187,16 @@ pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let b: AssignBody = body::json_typed(&bytes)?;
     let unit_id = b.unit_id.trim().to_owned();
     let (d, actor, unit) = (state.dispatch.clone(), caller.name().to_owned(), unit_id.clone());
-    let incident = tokio::task::spawn_blocking(move || d.assign(id, &unit, &actor)).await??;
+    let incident = tokio::task::spawn_blocking(move || {
+        // A unit homed outside the caller's districts does not exist for them.
+        match d.unit(&unit) {
+            Ok(u) if unit_in_scope(&scope, &u) => {}
+            Ok(_) => return Err(citywatch_dispatch::DispatchError::NotFound(format!("unit {unit}"))),
+            Err(e) => return Err(e),
+        }
+        d.assign(id, &unit, &actor)
+    })
+    .await??;
     audit(&state, Record::new(caller.name(), "incident.assign", format!("incident {id}")).detail(json!({"unit": unit_id}))).await?;
     published(&state, &incident, caller.name(), "assigned", json!({"unit": unit_id}));
     Ok(Json(incident_json(&incident)))
@@ -231,6 +244,41 @@ pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path
     audit(&state, Record::new(caller.name(), "incident.close", format!("incident {id}")).detail(json!({"flagged": incident.flagged, "skipped_steps": skipped}))).await?;
     published(&state, &incident, caller.name(), "closed", json!({"flagged": incident.flagged, "skipped_steps": skipped}));
     Ok(Json(incident_json(&incident)))
+}
+
+/// `GET /api/v1/incidents/{id}/route?unit_id=`: the unit's way to the
+/// incident as a GeoJSON LineString Feature, along the roads when a road
+/// network is loaded (else the straight line; `properties.router` says
+/// which). For the unit's crew while it is on the incident, or for anyone
+/// whose dispatch districts hold both the incident and the unit; to anyone
+/// else neither exists (404).
+pub async fn route(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, Permission::FollowUnits, "routing units").await?;
+    crate::events::check_params(&params, &["unit_id"])?;
+    let id = incident_id(&id)?;
+    let unit_id = params.get("unit_id").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::field("unit_id", "is required: the unit to route"))?;
+    let (d, uid) = (state.dispatch.clone(), unit_id.clone());
+    let (incident, unit) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.incident(id)?, d.unit(&uid)?)) }).await??;
+    let crew = unit.officers.iter().any(|o| o == caller.name()) && incident.units.iter().any(|a| a.unit_id == unit.id && a.released_at.is_none());
+    if !crew {
+        let areas = areas(&state).await?;
+        let sees = caller.0.scope(Permission::ReadDispatch).is_some_and(|s| covers_place(&s, &areas, incident.location.lat, incident.location.lon) && unit_in_scope(&s, &unit));
+        if !sees {
+            return Err(ApiError::NotFound(format!("incident {id} with unit {unit_id} not found")));
+        }
+    }
+    let Some(p) = unit.position else {
+        return Err(ApiError::Conflict(format!("unit {unit_id} has reported no position yet")));
+    };
+    let d = state.dispatch.clone();
+    let (from, to) = (LatLon { lat: p.lat, lon: p.lon }, LatLon { lat: incident.location.lat, lon: incident.location.lon });
+    let r = tokio::task::spawn_blocking(move || d.route(from, to)).await??;
+    let coordinates: Vec<[f64; 2]> = r.geometry.iter().map(|p| [p.lon, p.lat]).collect();
+    Ok(Json(json!({
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coordinates},
+        "properties": {"incident_id": id, "unit_id": unit_id, "distance_m": r.distance_m, "duration_s": r.duration_s, "router": r.router},
+    })))
 }
 
 /// The incident as NENA EIDO JSON (see `citywatch_dispatch::eido` for what is covered).

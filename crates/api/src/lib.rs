@@ -24,6 +24,7 @@ mod events;
 mod hotlists;
 mod legal_holds;
 mod live;
+mod live_redacted;
 mod audit_log;
 mod openapi;
 mod plates;
@@ -45,6 +46,7 @@ use axum::Router;
 
 pub use error::ApiError;
 pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
+pub use live_redacted::LiveRedaction;
 pub use snapshots::{Redactor, Snapshots};
 pub use state::{AppParts, AppState, ConsoleSettings};
 
@@ -95,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/units/{id}/devices", post(units::add_device))
         .route("/api/v1/units/{id}/trail", get(units::trail))
         .route("/api/v1/units/{id}/status", post(units::report_status))
+        .route("/api/v1/dispatch/stream", get(units::stream))
         .route("/api/v1/me/assignment", get(units::my_assignment))
         .route("/api/v1/me/position", post(units::report_my_position))
         .route("/api/v1/avl/osmand", get(avl::osmand).post(avl::osmand))
@@ -106,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/checklist/{step}", post(incidents::checklist_step))
         .route("/api/v1/incidents/{id}/close", post(incidents::close))
         .route("/api/v1/incidents/{id}/eido.json", get(incidents::eido))
+        .route("/api/v1/incidents/{id}/route", get(incidents::route))
         .route("/api/v1/procedures", get(procedures::list))
         .route("/api/v1/procedures/{type}", put(procedures::put))
         .route("/api/v1/hotlists", get(hotlists::list))

@@ -8,6 +8,11 @@
 //! and framing of the hub's frames as `[channel][fMP4]` messages. It never
 //! slows the recorder: each subscription reads its own hub subscription,
 //! which skips to the next key frame when this socket cannot keep up.
+//!
+//! Who sees faces: a caller whose unmask grant (`ViewUnmasked`) covers the
+//! camera's district gets the camera's own stream (nothing transcoded);
+//! everyone else gets it with faces pixelated ([`crate::live_redacted`]) or,
+//! when that cannot be done, an error for that camera, never the original.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -120,6 +125,8 @@ struct Command {
 struct Watching {
     camera: String,
     task: JoinHandle<()>,
+    /// Faces shown: the caller's unmask grant covered the camera.
+    unmasked: bool,
 }
 
 struct Conn {
@@ -229,13 +236,22 @@ impl Conn {
             return Err(format!("camera {camera_id} has no {} stream configured", stream.as_str()));
         }
         let channel = (1..=u8::MAX).find(|c| !self.subs.contains_key(c)).ok_or("no free channel")?;
-        let record = Record::new(&self.principal.username, "video.live", camera_id).detail(json!({"stream": stream.as_str(), "channel": channel}));
+        // The unmask grant must reach this camera's district too.
+        let unmasked = self.principal.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(camera.district.as_deref()));
+        // Masked: the blurred stream or an error, decided before anything is sent.
+        let (subscription, lease) = if unmasked {
+            (self.state.live.subscribe(camera_id, stream), None)
+        } else {
+            self.state.blurred_live.subscribe(camera_id, stream).map(|(s, l)| (s, Some(l)))?
+        };
+        let faces = if unmasked { "shown" } else { "blurred" };
+        let record =
+            Record::new(&self.principal.username, "video.live", camera_id).detail(json!({"stream": stream.as_str(), "channel": channel, "faces": faces}));
         audit(&self.state, record).await.map_err(|e| format!("could not record the audit entry, so not watching: {e:?}"))?;
-        let subscription = self.state.live.subscribe(camera_id, stream);
         // The reply goes first: the client learns the channel before its data.
-        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "ref": reference})).await;
-        let task = tokio::spawn(pump(channel, camera_id.to_owned(), stream, subscription, self.out.clone(), accept_h265));
-        self.subs.insert(channel, Watching { camera: camera_id.to_owned(), task });
+        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "faces": faces, "ref": reference})).await;
+        let task = tokio::spawn(pump(channel, camera_id.to_owned(), stream, subscription, self.out.clone(), accept_h265, lease));
+        self.subs.insert(channel, Watching { camera: camera_id.to_owned(), task, unmasked });
         Ok(())
     }
 
@@ -279,6 +295,21 @@ impl Conn {
                 self.reply(json!({"unsubscribed": channel, "camera": w.camera, "reason": "not permitted any more"})).await;
             }
         }
+        // An unmask grant that ended (or no longer reaches the camera's
+        // district) ends the unblurred views; the client may subscribe again.
+        let unmask = principal.scope(Permission::ViewUnmasked);
+        let masked_now: Vec<u8> = self
+            .subs
+            .iter()
+            .filter(|(_, w)| w.unmasked && !unmask.as_ref().is_some_and(|s| snapshot.get(&w.camera, s).is_some_and(|c| s.covers(c.district.as_deref()))))
+            .map(|(c, _)| *c)
+            .collect();
+        for channel in masked_now {
+            if let Some(w) = self.subs.remove(&channel) {
+                w.task.abort();
+                self.reply(json!({"unsubscribed": channel, "camera": w.camera, "reason": "faces must be blurred for you now; subscribe again"})).await;
+            }
+        }
         self.principal = principal;
         true
     }
@@ -293,7 +324,19 @@ fn binary(channel: u8, payload: &[u8]) -> Out {
 
 /// Turns one hub subscription into messages for the socket. Waiting on a
 /// full queue is fine: meanwhile the hub subscription skips ahead.
-async fn pump(channel: u8, camera: String, stream: Stream, mut sub: Subscription, out: mpsc::Sender<Out>, accept_h265: bool) {
+/// `lease` (masked viewers) keeps the camera's face-blurring transcoder
+/// running for as long as this pump runs.
+async fn pump(
+    channel: u8,
+    camera: String,
+    stream: Stream,
+    mut sub: Subscription,
+    out: mpsc::Sender<Out>,
+    accept_h265: bool,
+    lease: Option<crate::live_redacted::Lease>,
+) {
+    let faces = if lease.is_some() { "blurred" } else { "shown" };
+    let _lease = lease;
     let mut fragmenter = Fragmenter::new();
     let mut refused_h265 = false;
     while let Some(event) = sub.next().await {
@@ -313,7 +356,7 @@ async fn pump(channel: u8, camera: String, stream: Stream, mut sub: Subscription
                             if let Some(init) = piece.init {
                                 msgs.push(Out::Text(
                                     json!({"channel": channel, "camera": camera, "stream": stream.as_str(), "mime": fmp4::mime_type(params), "codec": params.rfc6381_codec,
-                                           "width": params.width, "height": params.height, "browser_playable": fmp4::browser_playable(params)})
+                                           "width": params.width, "height": params.height, "browser_playable": fmp4::browser_playable(params), "faces": faces})
                                     .to_string(),
                                 ));
                                 msgs.push(binary(channel, &init));

@@ -55,6 +55,8 @@ pub struct Inner {
     /// Event snapshots and the face blurring applied when serving them (set
     /// by the binary when analytics runs).
     pub(crate) snapshots: std::sync::OnceLock<crate::snapshots::Snapshots>,
+    /// Live video with faces blurred, for viewers without an unmask grant.
+    pub(crate) blurred_live: Arc<crate::live_redacted::BlurredLive>,
 }
 
 /// Gives Prometheus text for `/metrics`.
@@ -79,7 +81,8 @@ impl AppState {
     pub fn with_dispatch(parts: AppParts, dispatch: citywatch_dispatch::DispatchConfig) -> AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
         let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
-        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default() }))
+        let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
+        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the
@@ -92,6 +95,18 @@ impl AppState {
     /// callers without an unmask grant; set once (later calls are ignored).
     pub fn set_snapshots(&self, snapshots: crate::snapshots::Snapshots) {
         let _ = self.snapshots.set(snapshots);
+    }
+
+    /// How live video is blurred for viewers without an unmask grant; set
+    /// once (later calls are ignored). Until then, and without a face
+    /// model, those viewers are refused live video.
+    pub fn set_live_redaction(&self, redaction: crate::live_redacted::LiveRedaction) {
+        self.blurred_live.configure(redaction);
+    }
+
+    /// Camera streams whose faces are being blurred for live viewers now.
+    pub fn blurred_live_streams(&self) -> usize {
+        self.blurred_live.streams()
     }
 
     pub(crate) fn snapshots(&self) -> Option<&crate::snapshots::Snapshots> {

@@ -3,22 +3,39 @@
 //! supervisors see units with their positions; a unit's officers (or a
 //! dispatcher) report its status. A position trail shows where officers
 //! were, so reading it needs a purpose and a case reference and is audited.
-//! Units are city-wide: district grants do not narrow them.
+//!
+//! A unit has a home district. A caller sees, changes and (through
+//! incidents) recommends and assigns only units homed in their grants'
+//! districts; any other unit does not exist for them (404, missing from
+//! lists), as for a camera. A unit without a home district is for
+//! all-district grants only. A unit's own officers may always report its
+//! status and follow it, whatever its district: crewing it is the grant.
+//!
+//! `GET /api/v1/dispatch/stream` pushes unit changes (position, status,
+//! record) over a WebSocket to consoles and terminals, filtered per
+//! subscriber in the same way.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use citywatch_audit::{new_session_token, token_hash, Permission, Record};
+use citywatch_audit::{new_session_token, token_hash, Permission, Principal, Record, Scope};
+use citywatch_dispatch::UnitUpdate;
 use citywatch_model::dispatch::{Unit, UnitKind, UnitSpec, UnitStatus};
+use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::{audit, Caller};
+use crate::auth::{audit, session_token, Caller};
 use crate::{body, ApiError, AppState};
 
 /// The most trail points one request returns.
@@ -34,6 +51,9 @@ struct UnitBody {
     officers: Vec<String>,
     #[serde(default)]
     capabilities: Vec<String>,
+    /// The home district; absent or null: none (all-district grants only).
+    #[serde(default)]
+    district: Option<String>,
 }
 
 fn spec_from(b: UnitBody, id: String) -> Result<UnitSpec, ApiError> {
@@ -44,7 +64,43 @@ fn spec_from(b: UnitBody, id: String) -> Result<UnitSpec, ApiError> {
         kind,
         officers: b.officers.iter().map(|s| s.trim().to_owned()).collect(),
         capabilities: b.capabilities.iter().map(|s| s.trim().to_owned()).collect(),
+        district: b.district.map(|d| d.trim().to_owned()),
     })
+}
+
+/// Whether `scope` reaches a unit: its home district is in it (a unit
+/// without one only for an all-district scope).
+pub(crate) fn unit_in_scope(scope: &Scope, u: &Unit) -> bool {
+    scope.covers(u.district.as_deref())
+}
+
+/// The unit, or 404 if it does not exist or lies outside `scope`.
+async fn find(state: &AppState, scope: &Scope, id: &str) -> Result<Unit, ApiError> {
+    let (d, unit_id) = (state.dispatch.clone(), id.to_owned());
+    let unit = tokio::task::spawn_blocking(move || d.unit(&unit_id)).await??;
+    if !unit_in_scope(scope, &unit) {
+        return Err(ApiError::NotFound(format!("unit {id} not found")));
+    }
+    Ok(unit)
+}
+
+/// A home district being given to a unit must exist and be in the
+/// caller's scope (a unit homed elsewhere would vanish from their view).
+async fn check_home(state: &AppState, scope: &Scope, district: Option<&str>) -> Result<(), ApiError> {
+    if let Some(name) = district {
+        let store = state.store.clone();
+        let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+        if !districts.iter().any(|d| d.name == name) {
+            return Err(ApiError::field("district", format!("no district is named {name:?} (see GET /api/v1/districts)")));
+        }
+    }
+    if !scope.covers(district) {
+        return Err(ApiError::Forbidden(match district {
+            Some(name) => format!("district {name} is outside your districts: its units are for its own admins"),
+            None => "a unit without a home district is for grants over all districts; give it one of your districts".into(),
+        }));
+    }
+    Ok(())
 }
 
 pub(crate) fn unit_json(u: &Unit) -> Value {
@@ -55,22 +111,24 @@ pub(crate) fn unit_json(u: &Unit) -> Value {
         "officers": u.officers,
         "capabilities": u.capabilities,
         "status": u.status,
+        "district": u.district,
         "position": u.position.as_ref().map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})),
     })
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ReadDispatch, "listing units").await?;
+    let scope = caller.require(&state, Permission::ReadDispatch, "listing units").await?;
     let store = state.dispatch.store().clone();
     let units = tokio::task::spawn_blocking(move || store.units()).await??;
-    Ok(Json(Value::Array(units.iter().map(unit_json).collect())))
+    Ok(Json(Value::Array(units.iter().filter(|u| unit_in_scope(&scope, u)).map(unit_json).collect())))
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ManageUnits, "creating units").await?;
+    let scope = caller.require(&state, Permission::ManageUnits, "creating units").await?;
     let b: UnitBody = body::json_typed(&bytes)?;
     let id = b.id.clone().map(|s| s.trim().to_owned()).ok_or_else(|| ApiError::field("id", "is required"))?;
     let spec = spec_from(b, id)?;
+    check_home(&state, &scope, spec.district.as_deref()).await?;
     let d = state.dispatch.clone();
     let unit = tokio::task::spawn_blocking(move || d.create_unit(&spec)).await??;
     audit(&state, Record::new(caller.name(), "unit.create", &unit.id).detail(unit_json(&unit))).await?;
@@ -78,12 +136,14 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
 }
 
 pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ManageUnits, "changing units").await?;
+    let scope = caller.require(&state, Permission::ManageUnits, "changing units").await?;
+    find(&state, &scope, &id).await?;
     let b: UnitBody = body::json_typed(&bytes)?;
     if b.id.as_deref().is_some_and(|b| b.trim() != id) {
         return Err(ApiError::field("id", "must match the unit in the path (ids cannot be changed)"));
     }
     let spec = spec_from(b, id)?;
+    check_home(&state, &scope, spec.district.as_deref()).await?;
     let d = state.dispatch.clone();
     let unit = tokio::task::spawn_blocking(move || d.update_unit(&spec)).await??;
     audit(&state, Record::new(caller.name(), "unit.update", &unit.id).detail(unit_json(&unit))).await?;
@@ -91,7 +151,8 @@ pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Pa
 }
 
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    caller.require(&state, Permission::ManageUnits, "deleting units").await?;
+    let scope = caller.require(&state, Permission::ManageUnits, "deleting units").await?;
+    find(&state, &scope, &id).await?;
     let d = state.dispatch.clone();
     let unit_id = id.clone();
     tokio::task::spawn_blocking(move || d.delete_unit(&unit_id)).await??;
@@ -109,7 +170,8 @@ struct DeviceBody {
 /// the token's hash is kept. Registering the same device again issues a
 /// new token (the old one stops working).
 pub async fn add_device(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ManageUnits, "registering unit devices").await?;
+    let scope = caller.require(&state, Permission::ManageUnits, "registering unit devices").await?;
+    find(&state, &scope, &id).await?;
     let b: DeviceBody = body::json_typed(&bytes)?;
     let device_id = b.device_id.trim().to_owned();
     let token = new_session_token();
@@ -132,7 +194,8 @@ fn time_param(params: &HashMap<String, String>, name: &str) -> Result<DateTime<U
 }
 
 pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ReadDispatch, "reading unit trails").await?;
+    let scope = caller.require(&state, Permission::ReadDispatch, "reading unit trails").await?;
+    find(&state, &scope, &id).await?;
     let (start, end) = (time_param(&params, "start")?, time_param(&params, "end")?);
     if end <= start || end - start > chrono::Duration::days(7) {
         return Err(ApiError::field("end", "must be after start, at most 7 days later"));
@@ -144,11 +207,7 @@ pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path
     };
     let d = state.dispatch.clone();
     let unit_id = id.clone();
-    let points = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        d.unit(&unit_id)?;
-        Ok(d.store().unit_trail(&unit_id, start, end, MAX_TRAIL + 1)?)
-    })
-    .await??;
+    let points = tokio::task::spawn_blocking(move || d.store().unit_trail(&unit_id, start, end, MAX_TRAIL + 1)).await??;
     let truncated = points.len() > MAX_TRAIL;
     let record = Record::new(caller.name(), "unit.trail", &id)
         .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
@@ -165,12 +224,20 @@ struct StatusBody {
 }
 
 /// A status report: by one of the unit's officers, or by a dispatcher for
-/// any unit. Transitions outside the workflow are 409.
+/// a unit in their districts. Transitions outside the workflow are 409.
 pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
     caller.require(&state, Permission::ReportStatus, "reporting unit status").await?;
+    let unit = find(&state, &Scope::All, &id).await?;
+    let crews = unit.officers.iter().any(|o| o == caller.name());
+    let as_dispatcher = caller.0.scope(Permission::Dispatch).is_some_and(|s| unit_in_scope(&s, &unit));
+    // Another officer of the unit's district is refused (and audited) below;
+    // anyone else is not told that the unit exists.
+    let sees = caller.0.scope(Permission::ReportStatus).is_some_and(|s| unit_in_scope(&s, &unit));
+    if !crews && !as_dispatcher && !sees {
+        return Err(ApiError::NotFound(format!("unit {id} not found")));
+    }
     let b: StatusBody = body::json_typed(&bytes)?;
     let status = UnitStatus::parse(b.status.trim()).ok_or_else(|| ApiError::field("status", "must be one of available, en_route, on_scene, out_of_service (dispatched comes from assignment)"))?;
-    let as_dispatcher = caller.0.may(Permission::Dispatch);
     let (d, unit_id, actor) = (state.dispatch.clone(), id.clone(), caller.name().to_owned());
     let result = tokio::task::spawn_blocking(move || -> Result<_, citywatch_dispatch::DispatchError> {
         let incident = d.store().current_incident_of(&unit_id)?;
@@ -241,4 +308,90 @@ pub async fn report_my_position(State(state): State<AppState>, caller: Caller, b
     }
     let (result, note) = crate::avl::outcome_text(outcome);
     Ok(Json(json!({"unit_id": unit_id, "result": result, "note": note})))
+}
+
+const STREAM_RECHECK: Duration = Duration::from_secs(30);
+const CLOSE_SESSION_ENDED: u16 = 4401;
+const CLOSE_FORBIDDEN: u16 = 4403;
+
+/// Whether `p` may hear of a unit on the dispatch stream: its home district
+/// is in their `ReadDispatch` grants, or they crew it.
+fn may_follow(p: &Principal, u: &Unit) -> bool {
+    p.scope(Permission::ReadDispatch).is_some_and(|s| unit_in_scope(&s, u)) || (p.may(Permission::ReportStatus) && u.officers.contains(&p.username))
+}
+
+/// Every unit `p` may follow, as the stream's opening (or catch-up) message.
+async fn snapshot(state: &AppState, p: &Principal) -> Result<Value, ApiError> {
+    let store = state.dispatch.store().clone();
+    let units = tokio::task::spawn_blocking(move || store.units()).await??;
+    let units: Vec<Value> = units.iter().filter(|u| may_follow(p, u)).map(unit_json).collect();
+    Ok(json!({"kind": "snapshot", "units": units}))
+}
+
+fn update_json(u: &UnitUpdate) -> Value {
+    match u {
+        UnitUpdate::Changed(unit) => json!({"kind": "unit", "unit": unit_json(unit)}),
+        UnitUpdate::Removed(unit) => json!({"kind": "removed", "unit_id": unit.id}),
+    }
+}
+
+/// `GET /api/v1/dispatch/stream`: a WebSocket that first sends
+/// `{"kind": "snapshot", "units": [...]}` (every unit the caller may
+/// follow), then `{"kind": "unit", "unit": {...}}` for each committed
+/// change (a new position, a status, the record) and
+/// `{"kind": "removed", "unit_id"}`; a console that fell behind gets a new
+/// snapshot. Session and grants are checked again every 30 s.
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::FollowUnits, "following units").await?;
+    crate::live::same_origin(&headers)?;
+    let ws = ws.map_err(|e| ApiError::BadRequest(format!("/api/v1/dispatch/stream speaks WebSocket only: {e}")))?;
+    let token = session_token(&headers).ok_or_else(|| ApiError::Unauthorized("no session token".into()))?;
+    audit(&state, Record::new(caller.name(), "unit.stream", "units")).await?;
+    // Subscribe before the snapshot is read, so no change falls between them.
+    let updates = state.dispatch.subscribe_units();
+    let first = snapshot(&state, &caller.0).await?;
+    Ok(ws.max_message_size(4096).on_upgrade(move |socket| run_stream(socket, state, caller.0, token, first, updates)))
+}
+
+async fn run_stream(socket: WebSocket, state: AppState, mut principal: Principal, token: String, first: Value, mut updates: tokio::sync::broadcast::Receiver<Arc<UnitUpdate>>) {
+    let (mut sink, mut incoming) = socket.split();
+    if sink.send(Message::Text(first.to_string().into())).await.is_err() {
+        return;
+    }
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_RECHECK, STREAM_RECHECK);
+    let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
+    loop {
+        let msg = tokio::select! {
+            u = updates.recv() => match u {
+                Ok(u) if may_follow(&principal, u.unit()) => Message::Text(update_json(&u).to_string().into()),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => match snapshot(&state, &principal).await {
+                    Ok(v) => Message::Text(v.to_string().into()),
+                    Err(e) => { tracing::warn!("dispatch stream of {}: no catch-up snapshot: {e:?}", principal.username); break }
+                },
+                Err(RecvError::Closed) => break,
+            },
+            m = incoming.next() => match m {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => continue,
+            },
+            _ = recheck.tick() => {
+                match crate::alerts::reload(&state, &token).await {
+                    Some(Some(p)) if p.may(Permission::FollowUnits) => { principal = p; continue }
+                    Some(Some(_)) => { let _ = sink.send(close(CLOSE_FORBIDDEN, "following units needs a dispatcher, operator, supervisor or officer grant")).await; break }
+                    Some(None) => { let _ = sink.send(close(CLOSE_SESSION_ENDED, "session ended; log in again")).await; break }
+                    // A database hiccup is no reason to drop the console.
+                    None => continue,
+                }
+            }
+        };
+        if sink.send(msg).await.is_err() {
+            break;
+        }
+    }
 }

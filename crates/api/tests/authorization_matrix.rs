@@ -138,15 +138,16 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             }
             (path.replace("{id}", &alert.id.to_string()), None)
         }
-        ("post", "/api/v1/units") => (path.to_owned(), Some(json!({"id": format!("unit{n}"), "call_sign": format!("Unit {n}"), "kind": "car"}))),
+        ("post", "/api/v1/units") => (path.to_owned(), Some(json!({"id": format!("unit{n}"), "call_sign": format!("Unit {n}"), "kind": "car", "district": district}))),
         ("put" | "delete" | "post" | "get", p) if p.starts_with("/api/v1/units/{id}") => {
             // Crewed by every matrix officer, so an officer may report its status.
             let officers = ["officer-north", "officer-all", "officer-expired"].map(String::from).to_vec();
-            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![] };
+            // Homed in the target district.
+            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: Some(district.into()) };
             s.store.create_unit(&unit).unwrap();
             let path = p.replace("{id}", &unit.id);
             match (method, p) {
-                ("put", _) => (path, Some(json!({"call_sign": "renamed", "kind": "foot"}))),
+                ("put", _) => (path, Some(json!({"call_sign": "renamed", "kind": "foot", "district": district}))),
                 (_, "/api/v1/units/{id}/devices") => (path, Some(json!({"device_id": format!("dev{n}")}))),
                 (_, "/api/v1/units/{id}/trail") => (format!("{path}?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&purpose=matrix+test&case_ref=T-1"), None),
                 (_, "/api/v1/units/{id}/status") => (path, Some(json!({"status": "out_of_service"}))),
@@ -157,7 +158,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         ("post", "/api/v1/me/position") => {
             // A unit crewed by every matrix user, so each caller the policy lets in may report for it.
             let officers = Role::ALL.iter().flat_map(|r| ["north", "all", "expired"].map(|g| format!("{}-{g}", r.as_str()))).collect();
-            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![] };
+            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: None };
             s.store.create_unit(&unit).unwrap();
             (path.to_owned(), Some(json!({"unit_id": unit.id, "lat": 44.82, "lon": 20.46})))
         }
@@ -167,11 +168,22 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             let new = NewIncident { kind: "matrix".into(), priority: 3, location: IncidentLocation { lat: incident_lat(target), lon: 20.46, address: None }, alert_id: None, created_by: "root".into() };
             let procedure = Procedure { incident_type: "matrix".into(), steps: vec!["one step".into()] };
             let id = s.store.create_incident(&new, Some(&procedure), &json!({}), Utc::now()).unwrap();
-            let path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
+            let mut path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
             let body = match p {
+                "/api/v1/incidents/{id}/route" => {
+                    // On the incident, homed in its district, located, crewed by every matrix officer.
+                    let officers = ["officer-north", "officer-all", "officer-expired"].map(String::from).to_vec();
+                    let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: Some(district.into()) };
+                    s.store.create_unit(&unit).unwrap();
+                    let fix = citywatch_model::dispatch::Position { unit_id: unit.id.clone(), lat: incident_lat(target) + 0.001, lon: 20.46, time: Utc::now(), speed_mps: None, bearing_deg: None };
+                    s.store.add_position(&format!("dev{n}"), &fix, Utc::now()).unwrap();
+                    s.store.change_incident(id, citywatch_store::IncidentChange::Assign { unit_id: &unit.id }, "root", "assigned", &json!({}), Utc::now()).unwrap();
+                    path = format!("{path}?unit_id={}", unit.id);
+                    None
+                }
                 "/api/v1/incidents/{id}/notes" => Some(json!({"text": "a note"})),
                 "/api/v1/incidents/{id}/assign" => {
-                    let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Foot, officers: vec![], capabilities: vec![] };
+                    let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Foot, officers: vec![], capabilities: vec![], district: Some(district.into()) };
                     s.store.create_unit(&unit).unwrap();
                     Some(json!({"unit_id": unit.id}))
                 }
@@ -234,7 +246,7 @@ async fn call(s: &TestServer, token: Option<&str>, case: &Case) -> (u16, Value) 
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    if case.path == "/api/v1/live" || case.path == "/api/v1/alerts/stream" {
+    if ["/api/v1/live", "/api/v1/alerts/stream", "/api/v1/dispatch/stream"].contains(&case.path.as_str()) {
         // A WebSocket handshake: allowed callers get 101 Switching Protocols.
         req = req.header("connection", "upgrade").header("upgrade", "websocket").header("sec-websocket-version", "13").header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     }
@@ -283,6 +295,7 @@ fn rule(method: &str, path: &str) -> Rule {
         }
         (_, p) if p.starts_with("/api/v1/units") && !p.ends_with("/status") => Rule::Roles(&[Role::Admin]),
         ("post", "/api/v1/units/{id}/status" | "/api/v1/me/position") | ("get", "/api/v1/me/assignment") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher, Role::Officer]),
+        ("get", "/api/v1/dispatch/stream" | "/api/v1/incidents/{id}/route") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer]),
         (_, p) if p.starts_with("/api/v1/incidents") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher]),
         ("put", "/api/v1/procedures/{type}") => Rule::Roles(&[Role::Admin, Role::Supervisor]),
         (_, p) if p.starts_with("/api/v1/hotlists") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
@@ -349,9 +362,9 @@ async fn every_route_every_role_every_scope() {
             s.user(&name, &[(role, districts, expires)]);
             let token = s.login(&name).await;
             for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
-                let by_id = op.path.starts_with("/api/v1/cameras/{id}") || op.path.starts_with("/api/v1/incidents/{id}") || op.path == "/api/v1/events/{id}/snapshot.jpg";
+                let by_id = op.path.starts_with("/api/v1/cameras/{id}") || op.path.starts_with("/api/v1/incidents/{id}") || op.path.starts_with("/api/v1/units/{id}") || op.path == "/api/v1/events/{id}/snapshot.jpg";
                 // Writes that name a district (or a place) are tried inside and outside the grant.
-                let scoped_write = matches!((op.method, op.path), ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import") | ("post", "/api/v1/incidents"));
+                let scoped_write = matches!((op.method, op.path), ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import") | ("post", "/api/v1/incidents") | ("post", "/api/v1/units"));
                 let targets: &[Target] = if by_id || scoped_write { &[Target::North, Target::South] } else { &[Target::North] };
                 for &target in targets {
                     n += 1;
@@ -360,6 +373,11 @@ async fn every_route_every_role_every_scope() {
                     let case = request_for(&s, &root, op.method, op.path, n, target).await;
                     let (status, body) = call(&s, Some(&token), &case).await;
                     let mut want = expected(rule(op.method, op.path), role, grant, target, by_id);
+                    // Crewing a unit is the grant to report its status, wherever it is homed.
+                    // The same for following it to its incident.
+                    if (op.path == "/api/v1/units/{id}/status" || op.path == "/api/v1/incidents/{id}/route") && role == Role::Officer && grant == Grant::North {
+                        want = "ok";
+                    }
                     // An import outside the grant is answered 200 with the row refused.
                     if op.path.ends_with("/import") && target == Target::South && grant == Grant::North && role == Role::Admin {
                         want = "ok";

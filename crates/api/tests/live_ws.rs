@@ -113,7 +113,9 @@ async fn camera(s: &TestServer, root: &str, id: &str, district: &str, url: &str)
 async fn subscriptions_are_scoped_audited_and_start_at_a_key_frame() {
     let s = start().await;
     s.user("root", &[(Role::Admin, None, None)]);
-    s.user("north-op", &[(Role::Operator, Some(&["North"]), None)]);
+    // A supervisor: the camera's own stream (masked viewers' blurred
+    // video is tests/live_redacted.rs's).
+    s.user("north-op", &[(Role::Supervisor, Some(&["North"]), None)]);
     s.user("auditor", &[(Role::Auditor, None, None)]);
     let root = s.login("root").await;
     camera(&s, &root, "n1", "North", "rtsp://127.0.0.1:1/none").await;
@@ -257,7 +259,7 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
     let (_rtsp, rtsp_port) = start_rtsp();
     let s = start().await;
     s.user("root", &[(Role::Admin, None, None)]);
-    s.user("op", &[(Role::Operator, None, None)]);
+    s.user("op", &[(Role::Supervisor, None, None)]);
     let root = s.login("root").await;
     let url = format!("rtsp://127.0.0.1:{rtsp_port}/test");
     camera(&s, &root, "gst", "North", &url).await;

@@ -51,6 +51,9 @@ pub enum Permission {
     /// Report a unit's status (an officer for their own unit) and read
     /// one's own assignment (the terminal).
     ReportStatus,
+    /// Follow units live over the dispatch stream: those whose home
+    /// district is in one's `ReadDispatch` grants, and the units one crews.
+    FollowUnits,
     /// See faces unblurred in event snapshots (an unmask grant: a
     /// supervisor's, for their districts, and expiring with the grant).
     /// Everyone else sees faces pixelated; each view is audited either way.
@@ -83,6 +86,7 @@ impl Permission {
             Permission::ManageUnits => &[Admin],
             Permission::ManageProcedures => &[Admin, Supervisor],
             Permission::ReportStatus => &[Supervisor, Dispatcher, Officer],
+            Permission::FollowUnits => &[Supervisor, Operator, Dispatcher, Officer],
             Permission::ViewUnmasked => &[Supervisor],
             Permission::RaiseEvents => &[Admin, Supervisor, Operator, Dispatcher],
             Permission::ReadEvents => &[Supervisor, Operator, Dispatcher],

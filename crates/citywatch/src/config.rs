@@ -35,6 +35,13 @@ record_tag = ""
 commit_interval_ms = 1000
 # Writer threads for the video disk.
 writer_threads = 2
+# Live video reaches viewers without an unmask grant (everyone but
+# supervisors) with faces pixelated: one transcoder per camera stream they
+# watch (decode, CenterFace from [analytics] models_dir, re-encode), shared
+# by its viewers. At most this many at once, further cameras are refused to
+# them; 0: sized to the machine (two per core beyond the first). Without
+# the face model they get no live video at all.
+max_blurred_streams = 0
 
 [retention]
 # Recordings are deleted oldest first when any limit is passed; recording
@@ -78,6 +85,9 @@ foot_kmh = 5.0
 # An OSRM server (http://host:port) to rank the best straight-line
 # candidates by road instead; empty: straight line only. If it does not
 # answer within osrm_timeout_ms, the straight-line ranking is used.
+# A road network in the data directory (roads.geojson: GeoJSON LineStrings
+# with optional maxspeed in km/h and highway class; the demo writes its
+# streets there) is used instead of OSRM, and routes are drawn along it.
 osrm_url = ""
 osrm_timeout_ms = 2000
 
@@ -106,6 +116,20 @@ models_dir = ""
 rules_file = ""
 
 [plates]
+# Read vehicles' licence plates in the analytics pipeline (needs
+# [analytics] enabled with detect = true): each vehicle track's plate is
+# read on a few pictures and voted into one plate_read event, checked
+# against the hotlists (hotlist_hit events), with a crop of the plate that
+# is served like a snapshot (purpose and case_ref, audited). Off by default.
+enabled = false
+# Least vehicle box width, in pixels of the analysed sub-stream, worth
+# reading (a plate is about a fifth of a car's width).
+min_vehicle_width_px = 96.0
+# Plate OCR runs per vehicle track at most.
+reads_per_track = 6
+# Share of each camera's analysis time that plate OCR may take; past it
+# plate reads are skipped (counted in /metrics), never detection.
+ocr_share = 0.5
 # Plate reads that hit no hotlist are deleted (with their plate_read
 # events) this many days after the read; hits are kept. Each purge that
 # deletes anything is audited with its counts.
@@ -139,13 +163,17 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Plates {
+    pub enabled: bool,
+    pub min_vehicle_width_px: f32,
+    pub reads_per_track: u32,
+    pub ocr_share: f64,
     pub unhit_retention_days: u32,
     pub purge_interval_s: u64,
 }
 
 impl Default for Plates {
     fn default() -> Self {
-        Plates { unhit_retention_days: 7, purge_interval_s: 3600 }
+        Plates { enabled: false, min_vehicle_width_px: 96.0, reads_per_track: 6, ocr_share: 0.5, unhit_retention_days: 7, purge_interval_s: 3600 }
     }
 }
 
@@ -254,6 +282,7 @@ pub struct Video {
     pub record_tag: String,
     pub commit_interval_ms: u64,
     pub writer_threads: usize,
+    pub max_blurred_streams: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -265,7 +294,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2 }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, max_blurred_streams: 0 }
     }
 }
 
@@ -296,6 +325,10 @@ impl Config {
         anyhow::ensure!(t.is_empty() || t.len() >= 16, "{}: metrics.token must be at least 16 characters (or empty for sessions only)", path.display());
         let fps = config.analytics.fps;
         anyhow::ensure!(fps > 0.0 && fps <= 30.0, "{}: analytics.fps must be above 0 and at most 30", path.display());
+        let p = &config.plates;
+        anyhow::ensure!(p.ocr_share > 0.0 && p.ocr_share <= 1.0, "{}: plates.ocr_share must be above 0 and at most 1", path.display());
+        anyhow::ensure!(p.reads_per_track >= 1, "{}: plates.reads_per_track must be at least 1", path.display());
+        anyhow::ensure!(p.min_vehicle_width_px.is_finite() && p.min_vehicle_width_px >= 0.0, "{}: plates.min_vehicle_width_px must be a number of pixels", path.display());
         config.events_config().with_context(|| format!("{}", path.display()))?;
         Ok(config)
     }

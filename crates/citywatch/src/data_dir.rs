@@ -15,6 +15,9 @@ use crate::config::{self, Config};
 
 pub const DB_FILE: &str = "citywatch.db";
 pub const BASEMAP_FILE: &str = "basemap.geojson";
+/// The road network for routing units (GeoJSON LineStrings, optional
+/// `maxspeed`/`highway` properties), loaded at start if present.
+pub const ROADS_FILE: &str = "roads.geojson";
 
 pub struct DataDir {
     pub path: PathBuf,

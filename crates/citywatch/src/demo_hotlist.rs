@@ -3,9 +3,12 @@
 //! `plate_read` and a `hotlist_hit` event through the events service, and a
 //! demo rule (created if missing) turns the hit into an alert.
 //!
-//! Plate recognition does not exist yet, so the reads come from the
-//! simulator's ground truth (`citywatch_sim::sightings`), and every such
-//! event says so in its details (`"source": "simulator ground truth"`).
+//! These reads come from the simulator's ground truth
+//! (`citywatch_sim::sightings`), and every such event says so in its
+//! details (`"source": "simulator ground truth"`). The same plates are
+//! also put on a real hotlist ([`import`]), so that with `[analytics]` and
+//! `[plates]` enabled the pipeline's own reads of the simulated video raise
+//! hits through the hotlists like any camera's.
 
 use std::time::Duration;
 
@@ -13,6 +16,8 @@ use anyhow::Context;
 use chrono::Utc;
 use citywatch_api::AppState;
 use citywatch_audit::Record;
+use citywatch_hotlists::plate_key;
+use citywatch_store::NewHotlistEntry;
 use citywatch_model::{EventType, Location, NewEvent, RuleSpec, Severity, Source};
 use citywatch_sim::sightings::{cameras_showing, demo_hotlist, HotlistEntry};
 use citywatch_sim::{camera_id, SimConfig};
@@ -32,6 +37,28 @@ pub fn start(state: &AppState, sim: SimConfig, first: Duration, every: Duration)
     anyhow::ensure!(!hotlist.is_empty(), "the simulated scenes show no plates for the demo hotlist");
     tracing::info!("demo: a hotlisted plate is read every {every:?} ({} plates on the demo hotlist)", hotlist.len());
     tokio::spawn(run(state.clone(), sim, hotlist, first, every));
+    Ok(())
+}
+
+/// The hotlist the demo's plates are imported into.
+pub const HOTLIST: &str = "demo";
+
+/// Puts the demo hotlist's plates on the hotlist [`HOTLIST`] (added or
+/// replaced), audited like an import.
+pub fn import(dir: &crate::data_dir::DataDir, sim: &SimConfig) -> anyhow::Result<()> {
+    let entries: Vec<NewHotlistEntry> = demo_hotlist(sim)
+        .into_iter()
+        .map(|e| NewHotlistEntry {
+            plate_key: plate_key(&e.sighting.plate),
+            plate: e.sighting.plate,
+            source: "citywatch demo".into(),
+            reason: e.hotlist.into(),
+            priority: e.priority,
+            expires_at: None,
+        })
+        .collect();
+    let (added, replaced) = dir.store.import_hotlist(HOTLIST, false, &entries, "citywatch-demo", Utc::now()).context("importing the demo hotlist")?;
+    dir.audit.record(Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "rows": entries.len()})))?;
     Ok(())
 }
 

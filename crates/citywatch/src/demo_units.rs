@@ -15,7 +15,7 @@ use chrono::{SubsecRound, Utc};
 use citywatch_api::AppState;
 use citywatch_audit::{new_session_token, token_hash, Record};
 use citywatch_dispatch::{Dispatch, DispatchError, Fix};
-use citywatch_model::dispatch::{UnitKind, UnitSpec, UnitStatus};
+use citywatch_model::dispatch::{Unit, UnitKind, UnitSpec, UnitStatus};
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
 use citywatch_sim::district_names;
 use citywatch_sim::patrol::Patrol;
@@ -50,7 +50,14 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
             let id = format!("demo-{}-{k}", kind.as_str());
             let officer = officers[n].clone();
             n += 1;
+            let home = names[district].to_owned();
             match d.unit(&id) {
+                // Made before units had home districts: give it its own.
+                Ok(unit) if unit.district.is_none() => {
+                    let spec = UnitSpec { district: Some(home), ..spec_of(&unit) };
+                    d.update_unit(&spec).with_context(|| format!("giving demo unit {id} its district"))?;
+                    audit.record(Record::new("citywatch-demo", "unit.update", &id).detail(json!({"district": spec.district})))?;
+                }
                 Ok(_) => {}
                 Err(DispatchError::NotFound(_)) => {
                     let spec = UnitSpec {
@@ -59,9 +66,10 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
                         kind,
                         officers: if officers_exist(&officer) { vec![officer] } else { Vec::new() },
                         capabilities: if kind == UnitKind::Car { vec!["first_aid".into()] } else { Vec::new() },
+                        district: Some(home),
                     };
                     d.create_unit(&spec).with_context(|| format!("creating demo unit {id}"))?;
-                    audit.record(Record::new("citywatch-demo", "unit.create", &id).detail(json!({"kind": kind.as_str(), "officers": spec.officers})))?;
+                    audit.record(Record::new("citywatch-demo", "unit.create", &id).detail(json!({"kind": kind.as_str(), "officers": spec.officers, "district": spec.district})))?;
                 }
                 Err(e) => return Err(e).with_context(|| format!("reading demo unit {id}")),
             }
@@ -75,6 +83,10 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
         }
     }
     Ok(out)
+}
+
+fn spec_of(u: &Unit) -> UnitSpec {
+    UnitSpec { id: u.id.clone(), call_sign: u.call_sign.clone(), kind: u.kind, officers: u.officers.clone(), capabilities: u.capabilities.clone(), district: u.district.clone() }
 }
 
 fn kind_label(kind: UnitKind) -> &'static str {

@@ -23,12 +23,16 @@ fn models() -> Option<PathBuf> {
     ok.then_some(dir)
 }
 
-/// Scene 0, frame 30 of the demo simulator at 640×360: three people on the near pavement.
-fn write_sim_png(path: &Path) {
+/// Scene 0, frame 30 of the demo simulator at 640×360: three people on the
+/// near pavement and a car; returns the car's plate.
+fn write_sim_png(path: &Path) -> String {
     let scene = Scene::new(0, 2026, 150);
     let f = Renderer::new(&scene, 640, 360).frame(30);
     let rgb = citywatch_analytics::rgb_from_i420(f.width, f.height, &f.y, &f.u, &f.v).unwrap();
     rgb.save(path).unwrap();
+    let truth = citywatch_sim::render::frame_truth(&scene, 30, 640, 360);
+    let car = truth.objects.iter().find(|o| o.class == citywatch_sim::truth::ObjectClass::Car).expect("the frame shows a car");
+    car.plate.as_ref().expect("its plate is in view").text.clone()
 }
 
 #[test]
@@ -36,7 +40,7 @@ fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
     let Some(models) = models() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("street.png");
-    write_sim_png(&good);
+    let plate = write_sim_png(&good);
     let bad = tmp.path().join("notes.jpg");
     std::fs::write(&bad, "not a picture").unwrap();
     let (code, out, err) = run(&["analyze", good.to_str().unwrap(), bad.to_str().unwrap(), good.to_str().unwrap(), "--models", models.to_str().unwrap()]);
@@ -46,10 +50,14 @@ fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
     assert_eq!(lines.len(), 2, "both good images are still analysed: {out}");
     let line = &lines[0];
     assert_eq!(line["file"], good.to_str().unwrap());
-    // NanoDet sees no vehicle in this frame, so there is nowhere to look for plates.
-    assert_eq!(line["plates"], serde_json::json!([]));
+    let plates = line["plates"].as_array().unwrap();
+    assert_eq!(plates.len(), 1, "{line}");
+    assert_eq!((plates[0]["text"].as_str(), plates[0]["country"].as_str()), (Some(plate.as_str()), Some("RS")), "{line}");
     let objects = line["objects"].as_array().unwrap();
-    assert_eq!(objects.iter().filter(|o| o["class"] == "person").count(), 3, "{line}");
+    assert_eq!(objects.iter().filter(|o| o["class"] == "car").count(), 1, "{line}");
+    // The three people, and the motorcycle's front taken for one (see the
+    // analytics crate's detect_sim golden frame).
+    assert_eq!(objects.iter().filter(|o| o["class"] == "person").count(), 4, "{line}");
     for o in objects {
         let b = o["box"].as_array().unwrap();
         assert_eq!(b.len(), 4);

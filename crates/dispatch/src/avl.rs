@@ -259,6 +259,9 @@ impl Dispatch {
         let unit_id = self.officer_unit(username, unit_id)?;
         let p = Position { unit_id, lat: fix.lat, lon: fix.lon, time: fix.time, speed_mps: fix.speed_mps, bearing_deg: fix.bearing_deg };
         let outcome = self.store.add_position(&fix.device_id, &p, now)?;
+        if outcome == PositionOutcome::Current {
+            self.announce_id(&p.unit_id);
+        }
         let counter = match outcome {
             PositionOutcome::Current => &self.avl.accepted,
             PositionOutcome::OutOfOrder => &self.avl.out_of_order,
@@ -307,6 +310,9 @@ impl Dispatch {
     /// Blocking.
     pub fn ingest(&self, fix: &Fix, token_hash: &str, now: DateTime<Utc>) -> Result<(PositionOutcome, String), AvlError> {
         let result = self.ingest_inner(fix, token_hash, now);
+        if let Ok((PositionOutcome::Current, unit_id)) = &result {
+            self.announce_id(unit_id);
+        }
         match result.as_ref().map(|r| r.0) {
             Ok(PositionOutcome::Current) => self.avl.accepted.fetch_add(1, Ordering::Relaxed),
             Ok(PositionOutcome::OutOfOrder) => self.avl.out_of_order.fetch_add(1, Ordering::Relaxed),

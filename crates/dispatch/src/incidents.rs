@@ -91,6 +91,7 @@ impl Dispatch {
         }
         let detail = json!({"unit": unit_id, "call_sign": unit.call_sign, "status": "dispatched"});
         self.store.change_incident(id, IncidentChange::Assign { unit_id }, actor, "assigned", &detail, chrono::Utc::now())?;
+        self.announce_id(unit_id);
         self.incident(id)
     }
 
@@ -117,6 +118,9 @@ impl Dispatch {
         let flagged = !skipped.is_empty();
         let detail = json!({"skipped_steps": skipped, "flagged": flagged, "released_units": released, "note": note.map(str::trim)});
         self.store.change_incident(id, IncidentChange::Close { flagged }, actor, "closed", &detail, chrono::Utc::now())?;
+        for unit_id in &released {
+            self.announce_id(unit_id);
+        }
         self.incident(id)
     }
 

@@ -192,13 +192,14 @@ pub fn rank(units: &[Unit], to: LatLon, required: &[String], speeds: &Speeds, k:
 }
 
 impl Dispatch {
-    /// Ranks the available units for an incident (blocking: reads the
-    /// units). With a road router configured, call [`Dispatch::refine`] on
-    /// the result.
-    pub fn recommend_straight(&self, incident_id: i64, required: &[String], limit: usize) -> Result<(LatLon, Vec<Recommendation>)> {
+    /// Ranks the available units for an incident among those `visible`
+    /// says the caller may see (blocking: reads the units). With a road
+    /// router configured, call [`Dispatch::refine`] on the result.
+    pub fn recommend_straight(&self, incident_id: i64, required: &[String], limit: usize, visible: impl Fn(&Unit) -> bool) -> Result<(LatLon, Vec<Recommendation>)> {
         let incident = self.store.incident(incident_id)?.ok_or_else(|| DispatchError::NotFound(format!("incident {incident_id}")))?;
         let to = LatLon { lat: incident.location.lat, lon: incident.location.lon };
-        let units = self.store.units()?;
+        let mut units = self.store.units()?;
+        units.retain(|u| visible(u));
         let k = if self.config.router.name() == "straight line" { limit } else { limit.max(self.config.road_candidates) };
         Ok((to, rank(&units, to, required, &self.config.speeds, k)))
     }

@@ -8,6 +8,11 @@
 //! ```
 //! `dispatched` is reached only by assignment to an incident; going back to
 //! `available` (or out of service) releases the unit from its incident.
+//!
+//! Every committed change of a unit is also announced as a [`UnitUpdate`]
+//! (see [`Dispatch::subscribe_units`]).
+
+use std::sync::Arc;
 
 use citywatch_model::dispatch::{Unit, UnitSpec, UnitStatus};
 use citywatch_store::IncidentChange;
@@ -31,15 +36,60 @@ pub fn may_report(from: UnitStatus, to: UnitStatus) -> std::result::Result<(), S
     if ok { Ok(()) } else { Err(format!("a unit that is {} cannot become {}", from.as_str(), to.as_str())) }
 }
 
+/// A unit as it is after a committed change, or its removal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitUpdate {
+    Changed(Unit),
+    /// The unit as it was (its district and crew say who may hear of it):
+    /// deleted, or moved out of that home district.
+    Removed(Unit),
+}
+
+impl UnitUpdate {
+    pub fn unit(&self) -> &Unit {
+        match self {
+            UnitUpdate::Changed(u) | UnitUpdate::Removed(u) => u,
+        }
+    }
+}
+
 impl Dispatch {
+    /// Tells subscribers about a unit as it is now. Having no subscriber is
+    /// normal (no console open), so a failed send is not an error.
+    pub(crate) fn announce(&self, unit: &Unit) {
+        let _ = self.unit_updates.send(Arc::new(UnitUpdate::Changed(unit.clone())));
+    }
+
+    /// Reads the unit again and announces it; a unit that vanished in the
+    /// meantime (deleted) was announced by its deletion.
+    pub(crate) fn announce_id(&self, unit_id: &str) {
+        // Nobody listening: spare the read (a fleet reports every few seconds).
+        if self.unit_updates.receiver_count() == 0 {
+            return;
+        }
+        if let Ok(Some(unit)) = self.store.unit(unit_id) {
+            self.announce(&unit);
+        }
+    }
+
     pub fn create_unit(&self, spec: &UnitSpec) -> Result<Unit> {
         spec.validate().map_err(DispatchError::Invalid)?;
-        Ok(self.store.create_unit(spec)?)
+        let unit = self.store.create_unit(spec)?;
+        self.announce(&unit);
+        Ok(unit)
     }
 
     pub fn update_unit(&self, spec: &UnitSpec) -> Result<Unit> {
         spec.validate().map_err(DispatchError::Invalid)?;
-        Ok(self.store.update_unit(spec)?)
+        let before = self.unit(&spec.id)?;
+        let unit = self.store.update_unit(spec)?;
+        // A unit moved to another district disappears for the old one's
+        // subscribers before it appears for the new one's.
+        if before.district != unit.district {
+            let _ = self.unit_updates.send(Arc::new(UnitUpdate::Removed(before)));
+        }
+        self.announce(&unit);
+        Ok(unit)
     }
 
     /// Refused while the unit is on an open incident.
@@ -47,9 +97,11 @@ impl Dispatch {
         if let Some(incident) = self.store.current_incident_of(id)? {
             return Err(DispatchError::Conflict(format!("unit {id} is on incident {incident}; clear it first")));
         }
+        let unit = self.unit(id)?;
         if !self.store.delete_unit(id)? {
             return Err(DispatchError::NotFound(format!("unit {id}")));
         }
+        let _ = self.unit_updates.send(Arc::new(UnitUpdate::Removed(unit)));
         Ok(())
     }
 
@@ -86,7 +138,9 @@ impl Dispatch {
             Some(incident) => self.store.change_incident(incident, IncidentChange::UnitStatus { unit_id, status: to }, actor, "status", &detail, chrono::Utc::now())?,
             None => self.store.set_unit_status(unit_id, to)?,
         }
-        self.unit(unit_id)
+        let unit = self.unit(unit_id)?;
+        self.announce(&unit);
+        Ok(unit)
     }
 
     /// The units `username` crews.

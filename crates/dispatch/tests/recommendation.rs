@@ -27,7 +27,7 @@ fn fleet(rng: &mut impl Rng, n: usize, spread_deg: f64) -> Vec<Unit> {
                 speed_mps: None,
                 bearing_deg: None,
             });
-            Unit { id: format!("u{i}"), call_sign: format!("Unit {i}"), kind, officers: vec![], capabilities: caps, status, position }
+            Unit { id: format!("u{i}"), call_sign: format!("Unit {i}"), kind, officers: vec![], capabilities: caps, status, position, district: None }
         })
         .collect()
 }
@@ -79,6 +79,7 @@ fn a_slow_unit_close_by_can_lose_to_a_fast_one_further_away() {
         capabilities: vec![],
         status: UnitStatus::Available,
         position: Some(Position { unit_id: id.into(), lat, lon: 20.45, time: Utc::now(), speed_mps: None, bearing_deg: None }),
+        district: None,
     };
     // 500 m on foot (6 min) against 2 km by car (3 min).
     let units = vec![unit("walker", UnitKind::Foot, 44.8045), unit("car", UnitKind::Car, 44.818)];
@@ -126,12 +127,12 @@ async fn the_osrm_client_reads_routes_and_reranks() {
     let config = DispatchConfig { router: Arc::new(osrm), ..DispatchConfig::default() };
     let d = Dispatch::new(store.clone(), config);
     for (id, lon) in [("near", 20.49), ("far", 20.6)] {
-        d.create_unit(&UnitSpec { id: id.into(), call_sign: id.into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![] }).unwrap();
+        d.create_unit(&UnitSpec { id: id.into(), call_sign: id.into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![], district: None }).unwrap();
         store.add_position("dev", &Position { unit_id: id.into(), lat: 44.8, lon, time: Utc::now(), speed_mps: None, bearing_deg: None }, Utc::now()).unwrap();
     }
     let new = NewIncident { kind: "test".into(), priority: 2, location: IncidentLocation { lat: to.lat, lon: to.lon, address: None }, alert_id: None, created_by: "d".into() };
     let id = store.create_incident(&new, None, &serde_json::json!({}), Utc::now()).unwrap();
-    let (to, recs) = d.recommend_straight(id, &[], 5).unwrap();
+    let (to, recs) = d.recommend_straight(id, &[], 5, |_| true).unwrap();
     let recs = d.refine(to, recs, &[], 5).await;
     assert_eq!(recs.iter().map(|r| (r.unit_id.as_str(), r.router)).collect::<Vec<_>>(), [("near", "osrm"), ("far", "osrm")]);
     assert!((recs[0].eta_s - 100.0).abs() < 0.1, "OSRM's driving time is the ETA: {:?}", recs[0]);
@@ -141,7 +142,7 @@ async fn the_osrm_client_reads_routes_and_reranks() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let dead = citywatch_dispatch::osrm::Osrm::new(&format!("http://{closed}"), std::time::Duration::from_secs(5)).unwrap();
     let d = Dispatch::new(store, DispatchConfig { router: Arc::new(dead), ..DispatchConfig::default() });
-    let (to, recs) = d.recommend_straight(id, &[], 5).unwrap();
+    let (to, recs) = d.recommend_straight(id, &[], 5, |_| true).unwrap();
     let recs = d.refine(to, recs, &[], 5).await;
     assert_eq!(recs.iter().map(|r| (r.unit_id.as_str(), r.router)).collect::<Vec<_>>(), [("near", "straight line"), ("far", "straight line")]);
 }

@@ -19,7 +19,7 @@ fn service() -> (tempfile::TempDir, Dispatch) {
 }
 
 fn car(id: &str, officers: &[&str]) -> UnitSpec {
-    UnitSpec { id: id.into(), call_sign: format!("Car {id}"), kind: UnitKind::Car, officers: officers.iter().map(|s| s.to_string()).collect(), capabilities: vec![] }
+    UnitSpec { id: id.into(), call_sign: format!("Car {id}"), kind: UnitKind::Car, officers: officers.iter().map(|s| s.to_string()).collect(), capabilities: vec![], district: None }
 }
 
 fn query(pairs: &[(&str, String)]) -> HashMap<String, String> {

@@ -60,6 +60,14 @@ impl PlateReads {
     /// Records one read: events first (so the stored read names its event),
     /// then the row. Waits until the events are committed and the rules ran.
     pub async fn record(&self, r: ReadInput) -> Result<RecordedRead, HotlistError> {
+        self.record_with(r, serde_json::Map::new()).await
+    }
+
+    /// [`record`](Self::record), with more details for both events (the
+    /// analytics pipeline's boxes, vehicle class, and `snapshot`: the plate
+    /// crop, which the API serves like any plate-bearing snapshot). They
+    /// never replace the read's own fields.
+    pub async fn record_with(&self, r: ReadInput, extra: serde_json::Map<String, serde_json::Value>) -> Result<RecordedRead, HotlistError> {
         let key = plate_key(&r.plate);
         let mut errors = Vec::new();
         if !(2..=12).contains(&key.len()) {
@@ -73,7 +81,12 @@ impl PlateReads {
         }
         let (store, k, now) = (self.store.clone(), key.clone(), Utc::now());
         let entries = tokio::task::spawn_blocking(move || store.active_hotlist_entries(&k, now)).await.map_err(|e| HotlistError::Join(e.to_string()))??;
-        let base = json!({"plate": r.plate, "confidence": r.confidence, "track_id": r.track_id, "crop_ref": r.crop_ref});
+        let mut base = json!({"plate": r.plate, "confidence": r.confidence, "track_id": r.track_id, "crop_ref": r.crop_ref});
+        if let Some(obj) = base.as_object_mut() {
+            for (k, v) in extra {
+                obj.entry(k).or_insert(v);
+            }
+        }
         let event = self
             .events
             .raise(NewEvent { event_type: EventType::PlateRead, time: r.time, source: Source::camera(&r.camera_id), location: r.location, details: base.clone() })

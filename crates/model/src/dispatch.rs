@@ -96,6 +96,10 @@ pub struct Unit {
     /// The newest fix by device time; older fixes that arrive late go to the
     /// trail only.
     pub position: Option<Position>,
+    /// The home district: who may see, recommend and assign the unit (a
+    /// unit without one is for all-district grants only, as a camera is).
+    #[serde(default)]
+    pub district: Option<String>,
 }
 
 /// What an API body or an import turns into when creating or replacing a unit.
@@ -106,6 +110,8 @@ pub struct UnitSpec {
     pub kind: UnitKind,
     pub officers: Vec<String>,
     pub capabilities: Vec<String>,
+    /// The home district; `None`: all-district grants only.
+    pub district: Option<String>,
 }
 
 impl UnitSpec {
@@ -123,6 +129,9 @@ impl UnitSpec {
         }
         if self.capabilities.iter().any(|c| c.trim().is_empty() || c.len() > 64) {
             errors.push(FieldError::new("capabilities", "each must be 1 to 64 characters"));
+        }
+        if self.district.as_deref().is_some_and(|d| d.trim().is_empty() || d.chars().count() > 100) {
+            errors.push(FieldError::new("district", "must be a district name (1 to 100 characters) or null"));
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
@@ -331,8 +340,8 @@ mod tests {
         };
         let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["type", "priority", "lat"]);
-        let spec = UnitSpec { id: "u 1".into(), call_sign: "".into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![] };
+        let spec = UnitSpec { id: "u 1".into(), call_sign: "".into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![], district: Some(" ".into()) };
         let fields: Vec<String> = spec.validate().unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["id", "call_sign"]);
+        assert_eq!(fields, ["id", "call_sign", "district"]);
     }
 }

@@ -118,6 +118,31 @@ pub fn demo_city(seed: u64, cameras_per_district: usize) -> DemoCity {
     demo_city_at(seed, cameras_per_district, DEFAULT_RTSP_AUTHORITY)
 }
 
+/// The demo city's streets as a road network for routing: a GeoJSON
+/// FeatureCollection of LineStrings with a vertex at every crossing (so
+/// crossing streets connect) and `maxspeed` (km/h) by kind, 50 on major
+/// streets and 30 on minor ones. The same lines as the base map's streets,
+/// which have only their two ends.
+pub fn demo_roads() -> Value {
+    let frame = Frame::new(BELGRADE);
+    let (u0, v0) = (-CITY_W_M / 2.0, -CITY_H_M / 2.0);
+    let (nu, nv) = ((CITY_W_M / BLOCK_M) as i32, (CITY_H_M / BLOCK_M) as i32);
+    let road = |i: i32, line: Vec<[f64; 2]>| {
+        let (kind, kmh) = if i % MAJOR_EVERY == 0 { ("major", 50) } else { ("minor", 30) };
+        json!({"type": "Feature", "properties": {"kind": kind, "maxspeed": kmh}, "geometry": {"type": "LineString", "coordinates": line}})
+    };
+    let mut features = Vec::new();
+    for i in 0..=nu {
+        let u = u0 + i as f64 * BLOCK_M;
+        features.push(road(i, (0..=nv).map(|j| frame.lon_lat(u, v0 + j as f64 * BLOCK_M)).collect()));
+    }
+    for j in 0..=nv {
+        let v = v0 + j as f64 * BLOCK_M;
+        features.push(road(j, (0..=nu).map(|i| frame.lon_lat(u0 + i as f64 * BLOCK_M, v)).collect()));
+    }
+    json!({"type": "FeatureCollection", "features": features})
+}
+
 /// The demo city with camera URLs `rtsp://{authority}/cam-NNNN/{main,sub}`
 /// (`authority` is `host:port`). Sixteen cameras, spread over the city,
 /// are tagged [`RECORDED_TAG`].

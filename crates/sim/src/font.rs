@@ -1,6 +1,6 @@
-//! A 5×7 bitmap font for licence plates and the on-screen display, so the
-//! simulator needs no font files. Covers what plates and the OSD use:
-//! A–Z, 0–9, space, `-`, `:` and `.`.
+//! A 5×7 bitmap font for the on-screen display: crisp, camera-like, and
+//! cheap to burn into every frame. Covers A–Z, 0–9, space, `-`, `:` and
+//! `.`. Plates use a real typeface instead ([`crate::plate_font`]).
 
 /// Glyph width and height in font pixels.
 pub const GLYPH_W: usize = 5;

@@ -24,6 +24,7 @@ mod clock;
 pub mod encode;
 pub mod font;
 pub mod patrol;
+pub mod plate_font;
 pub mod plates;
 pub mod render;
 pub mod rtp;
@@ -33,7 +34,7 @@ pub mod sightings;
 pub mod truth;
 
 pub use cameras::{camera_id, SimConfig, Simulator, StreamConfig, StreamKind};
-pub use city::{demo_city, demo_city_at, district_names, DemoCity, BELGRADE, DEFAULT_RTSP_AUTHORITY, RECORDED_TAG};
+pub use city::{demo_city, demo_city_at, demo_roads, district_names, DemoCity, BELGRADE, DEFAULT_RTSP_AUTHORITY, RECORDED_TAG};
 pub use encode::EncodeCache;
 pub use rtsp::{serve, SimServer};
 

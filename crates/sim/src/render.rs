@@ -1,9 +1,13 @@
 //! Turning a [`Scene`] into I420 pictures and ground truth at a given size.
 //!
 //! Pixels and truth use the same world→pixel rounding ([`Raster::px`]), so an
-//! object's truth box is exactly the pixels painted for it.
+//! object's truth box is exactly the pixels painted for it. Shapes and plate
+//! text are anti-aliased, each clipped to its own rounded bounds: nothing is
+//! painted outside the truth box, and its edge rows and columns hold the
+//! shape's partly covered edge pixels.
 
 use crate::font;
+use crate::plate_font;
 use crate::scene::{Paint, Rgb, Scene, ROAD_BOTTOM, ROAD_TOP, WORLD_H, WORLD_W};
 use crate::truth::{FrameTruth, ObjectTruth, PixelBox, PlateTruth};
 
@@ -39,6 +43,37 @@ impl I420 {
         for row in cy0..cy1 {
             self.u[row * cw + cx0..row * cw + cx1].fill(uu);
             self.v[row * cw + cx0..row * cw + cx1].fill(vv);
+        }
+    }
+
+    /// Paints `color(row)` over the picture with the mask's coverage.
+    /// Blending in Y′CbCr is blending in R′G′B′ (the transform is linear);
+    /// chroma takes the mean coverage of its 2×2 pixels.
+    fn blend(&mut self, m: &Mask, color: impl Fn(usize) -> Rgb) {
+        let mix = |old: u8, new: u8, a: f32| (old as f32 + (new as f32 - old as f32) * a).round() as u8;
+        for r in 0..m.h {
+            let row = m.y0 + r;
+            let (yy, _, _) = to_yuv(color(row));
+            for c in 0..m.w {
+                let a = m.a[r * m.w + c].min(1.0);
+                if a > 0.0 {
+                    let p = &mut self.y[row * self.width + m.x0 + c];
+                    *p = mix(*p, yy, a);
+                }
+            }
+        }
+        let cw = self.width / 2;
+        let at = |x: usize, y: usize| if x >= m.x0 && x < m.x0 + m.w && y >= m.y0 && y < m.y0 + m.h { m.a[(y - m.y0) * m.w + x - m.x0].min(1.0) } else { 0.0 };
+        for cy in m.y0 / 2..(m.y0 + m.h).div_ceil(2) {
+            let (_, uu, vv) = to_yuv(color(2 * cy));
+            for cx in m.x0 / 2..(m.x0 + m.w).div_ceil(2) {
+                let a = (at(2 * cx, 2 * cy) + at(2 * cx + 1, 2 * cy) + at(2 * cx, 2 * cy + 1) + at(2 * cx + 1, 2 * cy + 1)) / 4.0;
+                if a > 0.0 {
+                    let i = cy * cw + cx;
+                    self.u[i] = mix(self.u[i], uu, a);
+                    self.v[i] = mix(self.v[i], vv, a);
+                }
+            }
         }
     }
 
@@ -95,11 +130,25 @@ impl Raster {
     }
 
     fn paint(&self, img: &mut I420, p: &Paint) {
+        let Some(clip) = self.px(p.bounds()) else { return };
         match p {
-            Paint::Rect { color, .. } => {
-                if let Some(r) = self.px(p.bounds()) {
-                    img.fill(r, *color);
-                }
+            Paint::Rect { color, .. } => img.fill(clip, *color),
+            Paint::Poly { pts, top, bottom } => {
+                let pts: Vec<(f32, f32)> = pts.iter().map(|&(x, y)| (x * self.sx, y * self.sy)).collect();
+                let mut m = Mask::new(clip);
+                m.convex(&pts);
+                let (y0, y1) = pts.iter().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+                img.blend(&m, |row| mix(*top, *bottom, (row as f32 + 0.5 - y0) / (y1 - y0).max(1.0)));
+            }
+            Paint::Ellipse { cx, cy, rx, ry, color } => {
+                let mut m = Mask::new(clip);
+                m.ellipse(cx * self.sx, cy * self.sy, rx * self.sx, ry * self.sy);
+                img.blend(&m, |_| *color);
+            }
+            Paint::Label { x, y, cap, text, color } => {
+                let mut m = Mask::new(clip);
+                plate_font::draw(text, x * self.sx, y * self.sy, cap * self.sy, |px, py, c| m.add(px, py, c));
+                img.blend(&m, |_| *color);
             }
             Paint::Text { x, y, scale, text, color } => {
                 for (i, c) in text.chars().enumerate() {
@@ -115,6 +164,90 @@ impl Raster {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Linear mix of two colours, `t` clamped to 0..=1.
+fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    let t = t.clamp(0.0, 1.0);
+    let m = |a: u8, b: u8| (a as f32 + (b as f32 - a as f32) * t).round() as u8;
+    Rgb(m(a.0, b.0), m(a.1, b.1), m(a.2, b.2))
+}
+
+/// Sub-scanlines per pixel row: shapes are exact across a row and sampled
+/// this many times down it, which is enough anti-aliasing for edges that
+/// H.264 softens anyway.
+const SUB_ROWS: usize = 4;
+
+/// Per-pixel coverage of one shape, limited to the shape's truth rectangle
+/// so that nothing is ever painted outside the object's truth box.
+struct Mask {
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    a: Vec<f32>,
+}
+
+impl Mask {
+    fn new((x0, y0, x1, y1): (usize, usize, usize, usize)) -> Mask {
+        Mask { x0, y0, w: x1 - x0, h: y1 - y0, a: vec![0.0; (x1 - x0) * (y1 - y0)] }
+    }
+
+    fn add(&mut self, x: i32, y: i32, c: f32) {
+        let (x, y) = (x - self.x0 as i32, y - self.y0 as i32);
+        if x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h {
+            let a = &mut self.a[y as usize * self.w + x as usize];
+            *a = (*a + c).min(1.0);
+        }
+    }
+
+    /// Adds the span `xl..xr` (pixels) of one sub-scanline of row `row`.
+    fn span(&mut self, row: usize, xl: f32, xr: f32) {
+        let (lo, hi) = (self.x0 as f32, (self.x0 + self.w) as f32);
+        let (xl, xr) = (xl.max(lo), xr.min(hi));
+        if xr <= xl {
+            return;
+        }
+        let line = &mut self.a[(row - self.y0) * self.w..(row - self.y0 + 1) * self.w];
+        for c in xl.floor() as usize..(xr.ceil() as usize).min(self.x0 + self.w) {
+            let cover = xr.min(c as f32 + 1.0) - xl.max(c as f32);
+            line[c - self.x0] += cover.max(0.0) / SUB_ROWS as f32;
+        }
+    }
+
+    fn sub_rows(&self) -> impl Iterator<Item = (usize, f32)> {
+        let (y0, h) = (self.y0, self.h);
+        (y0..y0 + h).flat_map(|row| (0..SUB_ROWS).map(move |k| (row, row as f32 + (k as f32 + 0.5) / SUB_ROWS as f32)))
+    }
+
+    /// A convex polygon, in pixels.
+    fn convex(&mut self, pts: &[(f32, f32)]) {
+        let rows: Vec<(usize, f32)> = self.sub_rows().collect();
+        for (row, y) in rows {
+            let (mut xl, mut xr) = (f32::MAX, f32::MIN);
+            for (i, &(ax, ay)) in pts.iter().enumerate() {
+                let (bx, by) = pts[(i + 1) % pts.len()];
+                if (ay <= y && y < by) || (by <= y && y < ay) {
+                    let x = ax + (y - ay) * (bx - ax) / (by - ay);
+                    (xl, xr) = (xl.min(x), xr.max(x));
+                }
+            }
+            if xl < xr {
+                self.span(row, xl, xr);
+            }
+        }
+    }
+
+    fn ellipse(&mut self, cx: f32, cy: f32, rx: f32, ry: f32) {
+        let rows: Vec<(usize, f32)> = self.sub_rows().collect();
+        for (row, y) in rows {
+            let d = (y - cy) / ry;
+            if d.abs() < 1.0 {
+                let half = rx * (1.0 - d * d).sqrt();
+                self.span(row, cx - half, cx + half);
             }
         }
     }

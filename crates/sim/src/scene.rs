@@ -7,7 +7,13 @@
 //! length, frame index): no state, so any frame can be drawn or described
 //! on its own, and frame `loop_frames` equals frame 0 (the loop is seamless).
 //!
-//! People are simple coloured blocks — head, torso, legs — never a face.
+//! Vehicles are side views a COCO-trained detector takes for vehicles:
+//! shaded body, cabin with dark glass, wheels with rims, lights, a ground
+//! shadow. Their plates are oversized and carried low on the side, between
+//! the wheels: at this scene's scale a true-to-life plate would be a few
+//! pixels wide and unreadable, and the scene exists to exercise the reader.
+//!
+//! People are simple shapes — head, torso, arms, legs — never a face.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -28,8 +34,8 @@ const LANE_SCALE: [f32; LANES] = [0.72, 0.82, 0.92, 1.0];
 /// Vehicles wait this far off-screen (longer than the longest vehicle).
 const MARGIN: f32 = 820.0;
 const TRACK: f32 = WORLD_W + 2.0 * MARGIN;
-/// Plate characters are this many world units per font pixel, at scale 1.
-const PLATE_FONT: f32 = 4.0;
+/// Plate capitals are at most this many world units tall on the nearest lane.
+const PLATE_CAP: f32 = 22.0;
 /// How many distinct scene designs there are; scene `i` uses design `i % 4`.
 pub const DESIGNS: usize = 4;
 
@@ -38,15 +44,28 @@ pub struct Rgb(pub u8, pub u8, pub u8);
 
 const BLACK: Rgb = Rgb(12, 12, 12);
 const WHITE: Rgb = Rgb(250, 250, 250);
-const GLASS: Rgb = Rgb(45, 58, 70);
+const GLASS_TOP: Rgb = Rgb(105, 125, 145);
+const GLASS: Rgb = Rgb(28, 36, 46);
 const TYRE: Rgb = Rgb(22, 22, 24);
+const RIM: Rgb = Rgb(178, 180, 186);
+const ARCH: Rgb = Rgb(18, 18, 20);
+const HEADLIGHT: Rgb = Rgb(245, 242, 220);
+const TAIL_LIGHT: Rgb = Rgb(185, 22, 24);
+const PLATE_BLUE: Rgb = Rgb(20, 60, 160);
 const ASPHALT: Rgb = Rgb(92, 94, 98);
 
 /// One thing to paint, in world units.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Paint {
     Rect { x0: f32, y0: f32, x1: f32, y1: f32, color: Rgb },
-    /// Text in the built-in font; `scale` world units per font pixel.
+    /// A convex polygon, shaded from `top` at its highest point to
+    /// `bottom` at its lowest.
+    Poly { pts: Vec<(f32, f32)>, top: Rgb, bottom: Rgb },
+    Ellipse { cx: f32, cy: f32, rx: f32, ry: f32, color: Rgb },
+    /// Text in the plate typeface ([`crate::plate_font`]), capitals `cap`
+    /// tall, top-left corner at (`x`, `y`).
+    Label { x: f32, y: f32, cap: f32, text: String, color: Rgb },
+    /// Text in the OSD's bitmap font; `scale` world units per font pixel.
     Text { x: f32, y: f32, scale: f32, text: String, color: Rgb },
 }
 
@@ -59,6 +78,11 @@ impl Paint {
     pub fn bounds(&self) -> (f32, f32, f32, f32) {
         match self {
             Paint::Rect { x0, y0, x1, y1, .. } => (*x0, *y0, *x1, *y1),
+            Paint::Poly { pts, .. } => pts.iter().fold((f32::MAX, f32::MAX, f32::MIN, f32::MIN), |b, &(x, y)| (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y))),
+            Paint::Ellipse { cx, cy, rx, ry, .. } => (cx - rx, cy - ry, cx + rx, cy + ry),
+            // Round letters overshoot the cap height a little; J and Q
+            // reach below the baseline and J left of its origin.
+            Paint::Label { x, y, cap, text, .. } => (x - 0.1 * cap, y - 0.05 * cap, x + crate::plate_font::text_width(text, *cap), y + 1.3 * cap),
             Paint::Text { x, y, scale, text, .. } => {
                 (*x, *y, x + font::text_width(text) as f32 * scale, y + font::GLYPH_H as f32 * scale)
             }
@@ -91,11 +115,11 @@ impl VehicleKind {
     /// Length and height at scale 1, world units.
     fn size(self) -> (f32, f32) {
         match self {
-            VehicleKind::Car => (380.0, 140.0),
+            VehicleKind::Car => (440.0, 150.0),
             VehicleKind::Bus => (760.0, 200.0),
             VehicleKind::Truck => (620.0, 190.0),
-            VehicleKind::Motorcycle => (190.0, 80.0),
-            VehicleKind::Bicycle => (170.0, 70.0),
+            VehicleKind::Motorcycle => (210.0, 110.0),
+            VehicleKind::Bicycle => (180.0, 100.0),
         }
     }
 }
@@ -144,9 +168,11 @@ pub struct Scene {
     dip: f32,
 }
 
+/// Common car colours (white, silver, black and grey dominate real traffic).
+/// Eight entries: the count is part of the scene's random sequence.
 const CAR_COLORS: [Rgb; 8] = [
-    Rgb(200, 30, 35), Rgb(30, 70, 160), Rgb(235, 235, 230), Rgb(40, 40, 45),
-    Rgb(150, 155, 160), Rgb(20, 110, 60), Rgb(230, 170, 30), Rgb(120, 60, 30),
+    Rgb(180, 28, 32), Rgb(32, 62, 140), Rgb(232, 232, 228), Rgb(34, 34, 38),
+    Rgb(168, 172, 178), Rgb(96, 98, 104), Rgb(24, 84, 56), Rgb(196, 178, 140),
 ];
 const CLOTHES: [Rgb; 6] = [Rgb(180, 40, 40), Rgb(40, 60, 140), Rgb(60, 120, 60), Rgb(200, 180, 60), Rgb(90, 90, 90), Rgb(140, 80, 150)];
 
@@ -332,8 +358,104 @@ fn background(design: usize, rng: &mut StdRng) -> Vec<Paint> {
     p
 }
 
+/// `c` scaled by `f` (below 1 darker, above 1 lighter), clamped.
 fn darker(c: Rgb, f: f32) -> Rgb {
-    Rgb((c.0 as f32 * f) as u8, (c.1 as f32 * f) as u8, (c.2 as f32 * f) as u8)
+    let m = |v: u8| (v as f32 * f).round().clamp(0.0, 255.0) as u8;
+    Rgb(m(c.0), m(c.1), m(c.2))
+}
+
+/// `c` moved towards white by `t` (0..=1): the sky's sheen on upper surfaces.
+fn sheen(c: Rgb, t: f32) -> Rgb {
+    let m = |v: u8| (v as f32 + (255.0 - v as f32) * t).round() as u8;
+    Rgb(m(c.0), m(c.1), m(c.2))
+}
+
+/// A vehicle's own coordinates: `u` along it from its back (0) to its
+/// front (1), `v` up from the ground (0) to its top (1); mirrored for
+/// vehicles facing left.
+struct Body {
+    x: f32,
+    ground: f32,
+    len: f32,
+    h: f32,
+    forward: bool,
+}
+
+impl Body {
+    fn at(&self, u: f32, v: f32) -> (f32, f32) {
+        let u = if self.forward { u } else { 1.0 - u };
+        (self.x + u * self.len, self.ground - v * self.h)
+    }
+
+    fn shaded(&self, pts: &[(f32, f32)], top: Rgb, bottom: Rgb) -> Paint {
+        Paint::Poly { pts: pts.iter().map(|&(u, v)| self.at(u, v)).collect(), top, bottom }
+    }
+
+    fn flat(&self, pts: &[(f32, f32)], c: Rgb) -> Paint {
+        self.shaded(pts, c, c)
+    }
+
+    /// An axis-aligned box from `u0`..`u1`, `v0`..`v1`.
+    fn panel(&self, u0: f32, v0: f32, u1: f32, v1: f32, c: Rgb) -> Paint {
+        self.flat(&[(u0, v0), (u1, v0), (u1, v1), (u0, v1)], c)
+    }
+
+    /// The contact shadow under the whole vehicle.
+    fn shadow(&self) -> Paint {
+        let (cx, _) = self.at(0.5, 0.0);
+        Paint::Ellipse { cx, cy: self.ground - 0.01 * self.h, rx: 0.49 * self.len, ry: 0.035 * self.h, color: Rgb(42, 43, 47) }
+    }
+
+    /// A wheel of radius `r` (world units) standing on the ground at `u`:
+    /// the dark wheel arch above it (if `arch`), tyre, rim and hub.
+    fn wheel(&self, parts: &mut Vec<Paint>, u: f32, r: f32, arch: bool, rim: Rgb) {
+        let (cx, cy) = self.at(u, 0.0);
+        let cy = cy - r;
+        if arch {
+            let big = 1.14 * r;
+            let pts = (0..=10).map(|k| std::f32::consts::PI * k as f32 / 10.0).map(|a| (cx + big * a.cos(), cy - big * a.sin())).collect();
+            parts.push(Paint::Poly { pts, top: ARCH, bottom: ARCH });
+        }
+        parts.push(Paint::Ellipse { cx, cy, rx: r, ry: r, color: TYRE });
+        parts.push(Paint::Ellipse { cx, cy, rx: 0.62 * r, ry: 0.62 * r, color: rim });
+        parts.push(Paint::Ellipse { cx, cy, rx: 0.42 * r, ry: 0.42 * r, color: darker(rim, 0.72) });
+        parts.push(Paint::Ellipse { cx, cy, rx: 0.16 * r, ry: 0.16 * r, color: darker(rim, 0.5) });
+    }
+}
+
+/// Plate layout: capitals `cap` tall, text `tw` wide; returns the plate's
+/// width and height. A blue band with no lettering stands at the left, as
+/// on Serbian and EU plates.
+fn plate_size(tw: f32, cap: f32) -> (f32, f32) {
+    (tw + cap * PLATE_SIDE, cap * PLATE_HEIGHT)
+}
+/// Band, padding and border around the text, in capital heights.
+const PLATE_BAND: f32 = 0.55;
+const PLATE_PAD: f32 = 0.3;
+const PLATE_SIDE: f32 = PLATE_BAND + 2.0 * PLATE_PAD;
+const PLATE_HEIGHT: f32 = 1.75;
+/// Height of the text's box in capital heights, descenders included.
+const PLATE_TEXT: f32 = 1.27;
+
+/// The largest capital height, at most `cap`, whose plate fits in `room` world units.
+fn plate_cap(text: &str, cap: f32, room: f32) -> f32 {
+    let per_cap = crate::plate_font::text_width(text, 1.0) + PLATE_SIDE;
+    cap.min(room / per_cap)
+}
+
+/// A plate's paint, top-left corner at (`x0`, `y0`).
+fn plate_paint(text: &str, x0: f32, y0: f32, cap: f32) -> (Vec<Paint>, (f32, f32, f32, f32)) {
+    let tw = crate::plate_font::text_width(text, cap);
+    let (pw, ph) = plate_size(tw, cap);
+    let border = (0.12 * cap).max(2.5);
+    let band = PLATE_BAND * cap;
+    let parts = vec![
+        Paint::rect(x0, y0, x0 + pw, y0 + ph, BLACK),
+        Paint::rect(x0 + border, y0 + border, x0 + pw - border, y0 + ph - border, WHITE),
+        Paint::rect(x0 + border, y0 + border, x0 + border + band, y0 + ph - border, PLATE_BLUE),
+        Paint::Label { x: x0 + border + band + PLATE_PAD * cap - border, y: y0 + (ph - PLATE_TEXT * cap) / 2.0, cap, text: text.to_owned(), color: BLACK },
+    ];
+    (parts, (x0, y0, x0 + pw, y0 + ph))
 }
 
 /// A vehicle (and its rider, if any) with its left end at `x`, wheels on
@@ -341,91 +463,135 @@ fn darker(c: Rgb, f: f32) -> Rgb {
 fn vehicle(v: &Vehicle, x: f32, ground: f32, s: f32, forward: bool, pedal: f32) -> Vec<Drawn> {
     let (len, h) = v.kind.size();
     let (len, h) = (len * s, h * s);
-    let r = |x0: f32, y0: f32, x1: f32, y1: f32, c: Rgb| Paint::rect(x + x0 * len, ground - y0 * h, x + x1 * len, ground - y1 * h, c);
-    // Mirror horizontal fractions for vehicles facing left.
-    let m = |a: f32, b: f32| if forward { (a, b) } else { (1.0 - b, 1.0 - a) };
-    let mut parts = Vec::new();
-    let mut plate_scale = PLATE_FONT * s;
-    let mut plate_bottom = ground - 0.25 * h;
+    let b = Body { x, ground, len, h, forward };
+    let c = v.color;
+    let mut parts = vec![b.shadow()];
+    // Where the plate may go: (u of its centre, room along the body, v of its bottom).
+    let plate_at: (f32, f32, f32);
     let class;
     match v.kind {
         VehicleKind::Car => {
             class = ObjectClass::Car;
-            parts.push(r(0.0, 0.68, 1.0, 0.18, v.color));
-            let (a, b) = m(0.18, 0.78);
-            parts.push(r(a, 1.0, b, 0.68, darker(v.color, 0.85)));
-            let (a, b) = m(0.22, 0.74);
-            parts.push(r(a, 0.94, b, 0.72, GLASS));
-            for (a, b) in [m(0.1, 0.28), m(0.7, 0.88)] {
-                parts.push(r(a, 0.28, b, 0.0, TYRE));
+            let r = 0.19 * h;
+            parts.push(b.shaded(
+                &[(0.0, 0.17), (0.0, 0.46), (0.035, 0.55), (0.27, 0.6), (0.72, 0.61), (0.95, 0.53), (1.0, 0.44), (1.0, 0.2), (0.975, 0.12), (0.025, 0.12)],
+                sheen(c, 0.25),
+                darker(c, 0.55),
+            ));
+            parts.push(b.shaded(&[(0.21, 0.58), (0.34, 0.97), (0.37, 1.0), (0.61, 1.0), (0.645, 0.97), (0.79, 0.6)], sheen(c, 0.3), c));
+            parts.push(b.shaded(&[(0.235, 0.62), (0.35, 0.93), (0.605, 0.93), (0.745, 0.62)], GLASS_TOP, GLASS));
+            parts.push(b.flat(&[(0.475, 0.62), (0.48, 0.93), (0.5, 0.93), (0.495, 0.62)], darker(c, 0.6)));
+            for u in [0.27, 0.488, 0.722] {
+                parts.push(b.panel(u, 0.2, u + 0.004, 0.59, darker(c, 0.45)));
             }
+            for u in [0.4, 0.62] {
+                parts.push(b.panel(u, 0.5, u + 0.04, 0.525, darker(c, 0.6)));
+            }
+            parts.push(b.panel(0.03, 0.12, 0.97, 0.16, Rgb(30, 30, 33)));
+            parts.push(b.flat(&[(0.76, 0.6), (0.79, 0.6), (0.79, 0.67), (0.765, 0.68)], darker(c, 0.8)));
+            parts.push(b.flat(&[(0.955, 0.42), (0.998, 0.42), (0.99, 0.49), (0.955, 0.5)], HEADLIGHT));
+            parts.push(b.flat(&[(0.002, 0.38), (0.03, 0.38), (0.034, 0.5), (0.004, 0.47)], TAIL_LIGHT));
+            for u in [0.17, 0.83] {
+                b.wheel(&mut parts, u, r, true, RIM);
+            }
+            let gap = 0.66 - 2.0 * 1.14 * r / len;
+            plate_at = (0.5, gap * len - 6.0 * s, 0.13);
         }
         VehicleKind::Bus => {
             class = ObjectClass::Bus;
-            parts.push(r(0.0, 1.0, 1.0, 0.14, v.color));
-            parts.push(r(0.03, 0.9, 0.97, 0.58, GLASS));
-            let mut f = 0.15;
-            while f < 0.95 {
-                parts.push(r(f, 0.9, f + 0.015, 0.58, v.color));
-                f += 0.16;
+            let r = 0.17 * h;
+            parts.push(b.shaded(&[(0.0, 0.1), (0.0, 0.95), (0.012, 1.0), (0.988, 1.0), (1.0, 0.95), (1.0, 0.1), (0.99, 0.05), (0.01, 0.05)], sheen(c, 0.2), darker(c, 0.6)));
+            parts.push(b.panel(0.0, 0.97, 1.0, 1.0, darker(c, 0.8)));
+            parts.push(b.shaded(&[(0.02, 0.58), (0.88, 0.58), (0.88, 0.9), (0.02, 0.9)], GLASS_TOP, GLASS));
+            let mut u = 0.14;
+            while u < 0.86 {
+                parts.push(b.panel(u, 0.58, u + 0.012, 0.9, darker(c, 0.8)));
+                u += 0.145;
             }
-            for (a, b) in [m(0.08, 0.2), m(0.72, 0.84)] {
-                parts.push(r(a, 0.22, b, 0.0, TYRE));
+            parts.push(b.shaded(&[(0.9, 0.1), (0.97, 0.1), (0.97, 0.92), (0.9, 0.92)], GLASS_TOP, GLASS));
+            parts.push(b.panel(0.932, 0.1, 0.938, 0.92, darker(c, 0.5)));
+            parts.push(b.panel(0.0, 0.05, 1.0, 0.1, Rgb(35, 35, 38)));
+            parts.push(b.panel(0.985, 0.16, 1.0, 0.24, HEADLIGHT));
+            parts.push(b.panel(0.0, 0.16, 0.012, 0.3, TAIL_LIGHT));
+            for u in [0.14, 0.78] {
+                b.wheel(&mut parts, u, r, true, Rgb(150, 152, 158));
             }
+            plate_at = (0.46, (0.64 - 2.0 * 1.14 * r / len) * len - 10.0 * s, 0.1);
         }
         VehicleKind::Truck => {
             class = ObjectClass::Truck;
-            let (a, b) = m(0.0, 0.72);
-            parts.push(r(a, 1.0, b, 0.16, Rgb(215, 215, 210)));
-            let (a, b) = m(0.74, 1.0);
-            parts.push(r(a, 0.8, b, 0.16, v.color));
-            let (a, b) = m(0.8, 0.97);
-            parts.push(r(a, 0.74, b, 0.5, GLASS));
-            for (a, b) in [m(0.08, 0.18), m(0.2, 0.3), m(0.78, 0.9)] {
-                parts.push(r(a, 0.25, b, 0.0, TYRE));
+            // A lorry: box body and a tall, flat-fronted cab as high as the
+            // box, so the cab alone does not pass for a car.
+            let r = 0.16 * h;
+            parts.push(b.panel(0.0, 0.12, 1.0, 0.24, Rgb(40, 40, 44)));
+            parts.push(b.shaded(&[(0.0, 0.22), (0.0, 1.0), (0.7, 1.0), (0.7, 0.22)], Rgb(238, 238, 234), Rgb(168, 168, 164)));
+            let mut u = 0.1;
+            while u < 0.69 {
+                parts.push(b.panel(u, 0.24, u + 0.005, 0.98, Rgb(190, 190, 186)));
+                u += 0.1;
             }
+            parts.push(b.shaded(&[(0.715, 0.14), (0.715, 0.97), (0.965, 0.97), (1.0, 0.9), (1.0, 0.14)], sheen(c, 0.25), darker(c, 0.6)));
+            parts.push(b.shaded(&[(0.83, 0.56), (0.83, 0.88), (0.96, 0.88), (0.985, 0.82), (0.985, 0.56)], GLASS_TOP, GLASS));
+            parts.push(b.panel(0.82, 0.2, 0.824, 0.9, darker(c, 0.45)));
+            parts.push(b.panel(0.74, 0.2, 0.8, 0.27, Rgb(45, 45, 48)));
+            parts.push(b.panel(0.97, 0.14, 1.0, 0.26, Rgb(45, 45, 48)));
+            parts.push(b.panel(0.985, 0.3, 1.0, 0.4, HEADLIGHT));
+            parts.push(b.panel(0.0, 0.26, 0.01, 0.38, TAIL_LIGHT));
+            for u in [0.1, 0.22, 0.86] {
+                b.wheel(&mut parts, u, r, false, Rgb(150, 152, 158));
+            }
+            let (lo, hi) = (0.22 + 1.1 * r / len, 0.86 - 1.1 * r / len);
+            plate_at = ((lo + hi) / 2.0 - 0.05, (hi - lo - 0.1) * len, 0.27);
         }
-        VehicleKind::Motorcycle | VehicleKind::Bicycle => {
-            let bike = v.kind == VehicleKind::Bicycle;
-            class = if bike { ObjectClass::Bicycle } else { ObjectClass::Motorcycle };
-            let wheel = if bike { Rgb(50, 50, 55) } else { TYRE };
-            for (a, b) in [m(0.0, 0.32), m(0.68, 1.0)] {
-                parts.push(r(a, 0.75, b, 0.0, wheel));
+        VehicleKind::Motorcycle => {
+            class = ObjectClass::Motorcycle;
+            let r = 0.3 * h;
+            for u in [0.17, 0.83] {
+                b.wheel(&mut parts, u, r, false, Rgb(120, 122, 128));
             }
-            if bike {
-                parts.push(r(0.2, 0.6, 0.8, 0.48, v.color));
-            } else {
-                parts.push(r(0.15, 0.95, 0.85, 0.42, v.color));
+            parts.push(b.flat(&[(0.8, 0.32), (0.84, 0.3), (0.77, 0.9), (0.74, 0.9)], Rgb(150, 152, 158)));
+            parts.push(b.panel(0.38, 0.22, 0.62, 0.5, Rgb(60, 62, 66)));
+            parts.push(b.flat(&[(0.12, 0.3), (0.5, 0.22), (0.5, 0.27), (0.12, 0.36)], Rgb(190, 192, 198)));
+            parts.push(b.shaded(&[(0.48, 0.5), (0.52, 0.8), (0.74, 0.82), (0.76, 0.55)], sheen(c, 0.3), darker(c, 0.6)));
+            parts.push(b.shaded(&[(0.2, 0.6), (0.26, 0.7), (0.52, 0.68), (0.5, 0.58)], Rgb(50, 50, 54), Rgb(25, 25, 28)));
+            parts.push(b.flat(&[(0.82, 0.72), (0.9, 0.72), (0.9, 0.84), (0.82, 0.84)], HEADLIGHT));
+            plate_at = (0.32, 0.64 * len, 0.6);
+        }
+        VehicleKind::Bicycle => {
+            class = ObjectClass::Bicycle;
+            let r = 0.34 * h;
+            for u in [0.18, 0.82] {
+                let (cx, cy) = b.at(u, 0.0);
+                let cy = cy - r;
+                parts.push(Paint::Ellipse { cx, cy, rx: r, ry: r, color: Rgb(40, 40, 44) });
+                parts.push(Paint::Ellipse { cx, cy, rx: 0.86 * r, ry: 0.86 * r, color: ASPHALT });
+                parts.push(Paint::Ellipse { cx, cy, rx: 0.12 * r, ry: 0.12 * r, color: Rgb(160, 160, 165) });
             }
-            plate_scale = 2.5 * s;
-            plate_bottom = ground - 0.3 * h;
+            let tube = 0.025;
+            for (a, bb) in [((0.18, 0.34), (0.45, 0.34)), ((0.45, 0.34), (0.75, 0.66)), ((0.36, 0.7), (0.75, 0.66)), ((0.18, 0.34), (0.36, 0.7)), ((0.45, 0.34), (0.34, 0.76)), ((0.82, 0.34), (0.74, 0.86))] {
+                parts.push(b.flat(&[(a.0 - tube, a.1), (a.0 + tube, a.1), (bb.0 + tube, bb.1), (bb.0 - tube, bb.1)], c));
+            }
+            parts.push(b.panel(0.3, 0.76, 0.4, 0.8, Rgb(30, 30, 30)));
+            plate_at = (0.5, 0.0, 0.0);
         }
     }
     let depth = ground;
     let mut plate = None;
     if let Some(p) = &v.plate {
-        let tw = font::text_width(&p.text) as f32 * plate_scale;
-        let th = font::GLYPH_H as f32 * plate_scale;
-        let pad = 1.5 * plate_scale;
-        let (pw, ph) = (tw + 2.0 * pad, th + 2.0 * pad);
-        // Motorcycles carry the plate at their back, cars and buses centred.
-        let cx = match (v.kind, forward) {
-            (VehicleKind::Motorcycle, true) => x + pw / 2.0 + 0.02 * len,
-            (VehicleKind::Motorcycle, false) => x + len - pw / 2.0 - 0.02 * len,
-            _ => x + len / 2.0,
-        };
-        let (px0, py0) = (cx - pw / 2.0, plate_bottom - ph);
-        let border = (plate_scale * 0.6).max(1.0);
-        parts.push(Paint::rect(px0, py0, px0 + pw, py0 + ph, BLACK));
-        parts.push(Paint::rect(px0 + border, py0 + border, px0 + pw - border, py0 + ph - border, WHITE));
-        parts.push(Paint::Text { x: px0 + pad, y: py0 + pad, scale: plate_scale, text: p.text.clone(), color: BLACK });
-        plate = Some((p.clone(), (px0, py0, px0 + pw, py0 + ph)));
+        let (u, room, v_bottom) = plate_at;
+        let scale = if v.kind == VehicleKind::Motorcycle { 0.75 * s } else { s };
+        let cap = plate_cap(&p.text, PLATE_CAP * scale, room);
+        let (pw, ph) = plate_size(crate::plate_font::text_width(&p.text, cap), cap);
+        let (cx, bottom) = b.at(u, v_bottom);
+        let (paint, rect) = plate_paint(&p.text, cx - pw / 2.0, bottom - ph, cap);
+        parts.extend(paint);
+        plate = Some((p.clone(), rect));
     }
     let mut out = vec![Drawn { track_id: v.track_id, class, parts, plate, depth }];
     if let Some(rider) = v.rider_id {
         // Seated: the rider's feet are level with the axles.
         let stride = if v.kind == VehicleKind::Bicycle { pedal } else { 0.0 };
-        let seat_x = x + len * 0.5;
+        let seat_x = b.at(0.4, 0.0).0;
         out.push(person(rider, seat_x, ground - 0.45 * h, 0.8 * s, stride, v.rider_color, Rgb(40, 40, 50), Rgb(50, 40, 30)));
         // Painted before the vehicle, which hides the legs and never the plate.
         if let Some(p) = out.last_mut() {
@@ -435,20 +601,31 @@ fn vehicle(v: &Vehicle, x: f32, ground: f32, s: f32, forward: bool, pedal: f32) 
     out
 }
 
-/// A standing or walking person centred on `x`, feet on `feet_y`: blocks
-/// for head, torso and legs. No face is ever drawn.
+/// A standing or walking person centred on `x`, feet on `feet_y`: head,
+/// torso, swinging arms and legs. No face is ever drawn.
 #[allow(clippy::too_many_arguments)]
 fn person(track_id: u32, x: f32, feet_y: f32, s: f32, stride: f32, clothes: Rgb, legs: Rgb, hair: Rgb) -> Drawn {
-    let (head, torso, leg_h, width) = (30.0 * s, 62.0 * s, 70.0 * s, 46.0 * s);
-    let top = feet_y - leg_h - torso - head;
-    let spread = 7.0 * s * stride;
-    let leg_w = 14.0 * s;
-    let parts = vec![
-        Paint::rect(x - leg_w - 2.0 * s + spread, feet_y - leg_h, x - 2.0 * s + spread, feet_y, legs),
-        Paint::rect(x + 2.0 * s - spread, feet_y - leg_h, x + leg_w + 2.0 * s - spread, feet_y, legs),
-        Paint::rect(x - width / 2.0, feet_y - leg_h - torso, x + width / 2.0, feet_y - leg_h + 4.0 * s, clothes),
-        Paint::rect(x - head / 2.0, top, x + head / 2.0, top + head, hair),
-    ];
+    let (head, torso, leg_h) = (30.0 * s, 62.0 * s, 70.0 * s);
+    let hip = feet_y - leg_h;
+    let shoulder = hip - torso;
+    let top = shoulder - head;
+    let spread = 9.0 * s * stride;
+    let quad = |x0: f32, y0: f32, x1: f32, y1: f32, w0: f32, w1: f32| vec![(x0 - w0 / 2.0, y0), (x0 + w0 / 2.0, y0), (x1 + w1 / 2.0, y1), (x1 - w1 / 2.0, y1)];
+    let mut parts = Vec::new();
+    for (side, swing) in [(-1.0, spread), (1.0, -spread)] {
+        let hx = x + side * 6.5 * s;
+        parts.push(Paint::Poly { pts: quad(hx, hip - 4.0 * s, hx + swing, feet_y, 14.0 * s, 11.0 * s), top: legs, bottom: darker(legs, 0.6) });
+    }
+    parts.push(Paint::Poly {
+        pts: vec![(x - 21.0 * s, shoulder + 6.0 * s), (x - 15.0 * s, shoulder), (x + 15.0 * s, shoulder), (x + 21.0 * s, shoulder + 6.0 * s), (x + 17.0 * s, hip + 4.0 * s), (x - 17.0 * s, hip + 4.0 * s)],
+        top: sheen(clothes, 0.15),
+        bottom: darker(clothes, 0.7),
+    });
+    for (side, swing) in [(-1.0, -spread), (1.0, spread)] {
+        let sx = x + side * 19.0 * s;
+        parts.push(Paint::Poly { pts: quad(sx, shoulder + 5.0 * s, sx + side * 2.0 * s + swing, hip + 2.0 * s, 9.0 * s, 8.0 * s), top: darker(clothes, 0.85), bottom: darker(clothes, 0.6) });
+    }
+    parts.push(Paint::Ellipse { cx: x, cy: top + head / 2.0, rx: 11.5 * s, ry: head / 2.0, color: hair });
     Drawn { track_id, class: ObjectClass::Person, parts, plate: None, depth: feet_y }
 }
 

@@ -25,20 +25,20 @@ pub enum PositionOutcome {
     Duplicate,
 }
 
-const UNIT_COLUMNS: &str = "id, call_sign, kind, officers, capabilities, status, lat, lon, pos_time, speed_mps, bearing_deg";
+const UNIT_COLUMNS: &str = "id, call_sign, kind, officers, capabilities, status, lat, lon, pos_time, speed_mps, bearing_deg, district";
 
 fn json_list(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("bad JSON list {s:?}: {e}")))
 }
 
-type RawUnit = (String, String, String, String, String, String, Option<f64>, Option<f64>, Option<String>, Option<f64>, Option<f64>);
+type RawUnit = (String, String, String, String, String, String, Option<f64>, Option<f64>, Option<String>, Option<f64>, Option<f64>, Option<String>);
 
 fn raw_unit(r: &Row<'_>) -> rusqlite::Result<RawUnit> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?))
 }
 
 fn finish_unit(raw: RawUnit) -> Result<Unit> {
-    let (id, call_sign, kind, officers, capabilities, status, lat, lon, pos_time, speed_mps, bearing_deg) = raw;
+    let (id, call_sign, kind, officers, capabilities, status, lat, lon, pos_time, speed_mps, bearing_deg, district) = raw;
     let position = match (lat, lon, pos_time) {
         (Some(lat), Some(lon), Some(t)) => Some(Position { unit_id: id.clone(), lat, lon, time: from_text(&t)?, speed_mps, bearing_deg }),
         _ => None,
@@ -50,6 +50,7 @@ fn finish_unit(raw: RawUnit) -> Result<Unit> {
         capabilities: json_list(&capabilities)?,
         call_sign,
         position,
+        district,
         id,
     })
 }
@@ -62,19 +63,19 @@ impl Store {
             return Err(StoreError::Conflict(format!("unit {}", spec.id)));
         }
         conn.execute(
-            "INSERT INTO unit (id, call_sign, kind, officers, capabilities) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![spec.id, spec.call_sign, spec.kind.as_str(), serde_json::to_string(&spec.officers).unwrap(), serde_json::to_string(&spec.capabilities).unwrap()],
+            "INSERT INTO unit (id, call_sign, kind, officers, capabilities, district) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![spec.id, spec.call_sign, spec.kind.as_str(), serde_json::to_string(&spec.officers).unwrap(), serde_json::to_string(&spec.capabilities).unwrap(), spec.district],
         )?;
         drop(conn);
         self.unit(&spec.id)?.ok_or_else(|| StoreError::NotFound(format!("unit {}", spec.id)))
     }
 
-    /// Changes call sign, kind, officers and capabilities; status and
-    /// position are the workflow's.
+    /// Changes call sign, kind, officers, capabilities and home district;
+    /// status and position are the workflow's.
     pub fn update_unit(&self, spec: &UnitSpec) -> Result<Unit> {
         let n = self.conn().execute(
-            "UPDATE unit SET call_sign = ?2, kind = ?3, officers = ?4, capabilities = ?5 WHERE id = ?1",
-            params![spec.id, spec.call_sign, spec.kind.as_str(), serde_json::to_string(&spec.officers).unwrap(), serde_json::to_string(&spec.capabilities).unwrap()],
+            "UPDATE unit SET call_sign = ?2, kind = ?3, officers = ?4, capabilities = ?5, district = ?6 WHERE id = ?1",
+            params![spec.id, spec.call_sign, spec.kind.as_str(), serde_json::to_string(&spec.officers).unwrap(), serde_json::to_string(&spec.capabilities).unwrap(), spec.district],
         )?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("unit {}", spec.id)));
@@ -382,7 +383,7 @@ mod tests {
     #[test]
     fn positions_keep_the_newest_and_trail_everything_once() {
         let store = Store::open_in_memory().unwrap();
-        let spec = UnitSpec { id: "u1".into(), call_sign: "Alpha 1".into(), kind: UnitKind::Car, officers: vec!["o1".into()], capabilities: vec![] };
+        let spec = UnitSpec { id: "u1".into(), call_sign: "Alpha 1".into(), kind: UnitKind::Car, officers: vec!["o1".into()], capabilities: vec![], district: Some("North".into()) };
         store.create_unit(&spec).unwrap();
         assert!(matches!(store.create_unit(&spec), Err(StoreError::Conflict(_))));
         let t0 = Utc::now();
@@ -390,7 +391,8 @@ mod tests {
         assert_eq!(store.add_position("d1", &fix(44.0, 10), t0).unwrap(), PositionOutcome::Current);
         assert_eq!(store.add_position("d1", &fix(44.5, 10), t0).unwrap(), PositionOutcome::Duplicate);
         assert_eq!(store.add_position("d1", &fix(44.1, 5), t0).unwrap(), PositionOutcome::OutOfOrder);
-        assert_eq!(store.unit("u1").unwrap().unwrap().position.unwrap().lat, 44.0);
+        let unit = store.unit("u1").unwrap().unwrap();
+        assert_eq!((unit.position.unwrap().lat, unit.district.as_deref()), (44.0, Some("North")));
         let trail = store.unit_trail("u1", t0, t0 + Duration::minutes(1), 100).unwrap();
         assert_eq!(trail.iter().map(|p| p.lat).collect::<Vec<_>>(), [44.1, 44.0]);
     }
@@ -398,7 +400,7 @@ mod tests {
     #[test]
     fn closing_skips_pending_steps_and_releases_units() {
         let store = Store::open_in_memory().unwrap();
-        store.create_unit(&UnitSpec { id: "u1".into(), call_sign: "A1".into(), kind: UnitKind::Foot, officers: vec![], capabilities: vec![] }).unwrap();
+        store.create_unit(&UnitSpec { id: "u1".into(), call_sign: "A1".into(), kind: UnitKind::Foot, officers: vec![], capabilities: vec![], district: None }).unwrap();
         let proc = Procedure { incident_type: "fire".into(), steps: vec!["call fire brigade".into(), "close road".into()] };
         let new = NewIncident { kind: "fire".into(), priority: 1, location: IncidentLocation { lat: 44.8, lon: 20.4, address: None }, alert_id: Some(7), created_by: "d".into() };
         let now = Utc::now();

@@ -345,6 +345,11 @@ CREATE TABLE plate_read (
 );
 CREATE INDEX plate_read_key ON plate_read (plate_key, time);
 CREATE INDEX plate_read_time ON plate_read (hit, time);
+"#, r#"
+-- A unit's home district: who may see, recommend and assign it. Existing
+-- units have none, so only all-district grants see them until an admin
+-- gives each its district.
+ALTER TABLE unit ADD COLUMN district TEXT;
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

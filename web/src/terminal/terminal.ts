@@ -1,7 +1,11 @@
-// The terminal: the officer's assignment (polled every 2 s), the incident
-// on a map with the unit and the straight line to it, status buttons, the
-// live video of the cameras that see the incident location, and the
-// browser's position reported for the officer's unit.
+// The terminal: the officer's assignment, the incident on a map with the
+// unit and its route there (along the roads when the server has a road
+// network, else the straight line), status buttons, the live video of the
+// cameras that see the incident location, and the browser's position
+// reported for the officer's unit. The unit's position and status are
+// pushed (/api/v1/dispatch/stream); the assignment is read again when the
+// unit's status changes (assignment and closing both change it) and when
+// the stream reconnects, and polled slowly only while the stream is down.
 
 import type { GeoJSONSource } from "maplibre-gl";
 import { api, ApiError, dispatchApi, type Camera, type Incident, type Me, type MyAssignment, type Unit, type UnitStatus } from "../api";
@@ -11,14 +15,17 @@ import { DispatchLayer, unitColor, unitLabel } from "../dispatchmap";
 import { LiveConnection, LivePlayer } from "../live";
 import { createMap, type CityMap } from "../map";
 import { clock } from "../alerts";
+import { UnitStream } from "../unitstream";
+import { distanceM } from "../geo";
 
 export interface TerminalHandle {
   destroy(): void;
 }
 
-const POLL_MS = 2000;
 /** Positions are sent at most this often (the browser may report every second). */
 const POSITION_MIN_MS = 5000;
+/** The route is asked for again when the unit has moved this far, or the incident changed. */
+const ROUTE_MOVE_M = 30;
 /** Live tiles on a phone: more would not be watched. */
 const MAX_VIDEOS = 4;
 
@@ -37,7 +44,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   const banner = new Banner();
   const live = new LiveConnection();
   let destroyed = false;
-  let pollTimer = 0;
+  let stream: UnitStream | null = null;
   let city: CityMap | null = null;
   let layer: DispatchLayer | null = null;
   let incidentId: number | null = null;
@@ -136,18 +143,46 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     document.body.dataset.terminalMap = "1";
   }
 
+  // The last route drawn: for which incident and unit, from where.
+  let routed: { incident: number; unit: string; lat: number; lon: number; router: string } | null = null;
+  let routing = false;
+
   function drawRoute() {
     const src = city?.map.getSource("t-route") as GeoJSONSource | undefined;
     if (!src) return;
     const inc = currentIncident;
-    const p = unit?.position;
-    src.setData({
-      type: "FeatureCollection",
-      features:
-        inc && p
-          ? [{ type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: [[p.lon, p.lat], [inc.location.lon, inc.location.lat]] } }]
-          : [],
-    });
+    const u = unit;
+    const p = u?.position;
+    if (!inc || !u || !p) {
+      routed = null;
+      src.setData({ type: "FeatureCollection", features: [] });
+      mapEl.dataset.router = "none";
+      return;
+    }
+    const same = routed && routed.incident === inc.id && routed.unit === u.id;
+    if (same && distanceM([routed!.lon, routed!.lat], [p.lon, p.lat]) < ROUTE_MOVE_M) return;
+    if (!same) {
+      // The straight line until the road route arrives.
+      src.setData({ type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: [[p.lon, p.lat], [inc.location.lon, inc.location.lat]] } }] });
+    }
+    if (routing) return;
+    routing = true;
+    const asked = { incident: inc.id, unit: u.id, lat: p.lat, lon: p.lon };
+    dispatchApi
+      .route(inc.id, u.id)
+      .then((r) => {
+        if (destroyed || currentIncident?.id !== asked.incident) return;
+        routed = { ...asked, router: r.properties.router };
+        src.setData({ type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: r.geometry }] });
+        mapEl.dataset.router = r.properties.router;
+      })
+      .catch(() => {
+        // No road between them, or no route yet: the straight line stays.
+        routed = { ...asked, router: "straight line" };
+      })
+      .finally(() => {
+        routing = false;
+      });
   }
 
   function frame(inc: Incident) {
@@ -237,15 +272,31 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     tiles.push({ player, stop: live.subscribe(c.id, player, "auto") });
   }
 
-  // ---- polling the assignment
+  // ---- pushed unit changes
+  function onStreamUnits(units: Unit[]) {
+    if (destroyed) return;
+    const mine = unit ? units.find((u) => u.id === unit!.id) : undefined;
+    if (!mine) {
+      // Put on a unit since the last read: read the assignment again.
+      if (!unit && units.some((u) => u.officers.includes(me.username))) void poll();
+      return;
+    }
+    const statusChanged = mine.status !== unit!.status;
+    unit = mine;
+    showUnit();
+    if (statusChanged) void poll();
+  }
+
+  // ---- reading the assignment
   async function poll() {
     let a: MyAssignment;
     try {
       a = await dispatchApi.myAssignment();
     } catch (e) {
       if (e instanceof ApiError && e.status === 403) {
-        // Not an officer (nor a dispatcher or supervisor): nothing to poll for.
-        window.clearInterval(pollTimer);
+        // Not an officer (nor a dispatcher or supervisor): nothing to follow.
+        stream?.destroy();
+        stream = null;
         incidentEl.dataset.state = "forbidden";
         incidentEl.replaceChildren(h("div", { class: "t-waiting" }, "This terminal is for officers crewing a unit. Use the console at /."));
         statusRow.hidden = true;
@@ -318,17 +369,28 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     } catch (e) {
       reportError(e);
     }
-    pollTimer = window.setInterval(() => void poll(), POLL_MS);
     await poll();
     if (currentIncident && city) frame(currentIncident);
     if (destroyed || incidentEl.dataset.state === "forbidden") return;
+    stream = new UnitStream(
+      onStreamUnits,
+      async () => {
+        await poll();
+        return unit ? [unit] : [];
+      },
+      (state) => {
+        // Whatever changed while the stream was down.
+        if (state === "open") void poll();
+      },
+      reportError,
+    );
     startGps();
   })();
 
   return {
     destroy() {
       destroyed = true;
-      window.clearInterval(pollTimer);
+      stream?.destroy();
       if (geoWatch !== null) navigator.geolocation.clearWatch(geoWatch);
       stopVideos();
       live.close();

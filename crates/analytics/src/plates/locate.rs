@@ -10,9 +10,9 @@ use std::path::Path;
 
 use tract_onnx::prelude::*;
 
+use crate::backend::{Backend, Net};
 use crate::detect::BBox;
 use crate::frame::RgbImage;
-use crate::model::Model;
 use crate::plates::{load_ppocr, PlateError};
 
 pub const DET_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
@@ -26,12 +26,16 @@ const BOX_THRESHOLD: f32 = 0.5;
 const UNCLIP: f32 = 1.5;
 
 pub struct PlateFinder {
-    model: Model,
+    model: Net,
 }
 
 impl PlateFinder {
     pub fn new(model_dir: &Path, threads: usize) -> Result<PlateFinder, PlateError> {
-        Ok(PlateFinder { model: load_ppocr(model_dir, DET_FILE, &[1, 3, DET_H, DET_W], threads)?.0 })
+        PlateFinder::with_backend(&Backend::from_env().map_err(PlateError::Load)?, model_dir, threads)
+    }
+
+    pub fn with_backend(backend: &Backend, model_dir: &Path, threads: usize) -> Result<PlateFinder, PlateError> {
+        Ok(PlateFinder { model: load_ppocr(backend, model_dir, DET_FILE, &[1, 3, DET_H, DET_W], threads)?.0 })
     }
 
     /// Text boxes shaped like plates inside `vehicle`, in picture pixels,
@@ -55,7 +59,7 @@ impl PlateFinder {
                 t[[0, c, y as usize, x as usize]] = (f32::from(px.0[c]) / 255.0 - MEAN[c]) / STD[c];
             }
         }
-        let out = self.model.run(tvec!(Tensor::from(t).into_tvalue())).map_err(|e| PlateError::Run(format!("{e:#}")))?;
+        let out = self.model.run(Tensor::from(t)).map_err(PlateError::Run)?;
         let map = out[0].as_slice::<f32>().map_err(|e| PlateError::Run(format!("{e:#}")))?;
         if map.len() != DET_W * DET_H {
             return Err(PlateError::Run(format!("probability map of {} values, expected {}", map.len(), DET_W * DET_H)));

@@ -1,7 +1,8 @@
 //! Licence plates: find them inside vehicle boxes ([`locate`], PP-OCRv4
 //! text detection), read them ([`recognize`], PP-OCRv4 recognition
 //! restricted to A-Z, 0-9), put the text into its country's printed form
-//! ([`format`]) and vote across the reads of one vehicle track ([`vote`]).
+//! ([`format`]), vote across the reads of one vehicle track ([`vote`]),
+//! and ration and decide those reads per track ([`track_reads`]).
 //!
 //! Plates only: nothing here looks at people. What happens to a read
 //! (events, hotlists, search, purge) is `citywatch-hotlists`' job.
@@ -9,12 +10,14 @@
 pub mod format;
 pub mod locate;
 pub mod recognize;
+pub mod track_reads;
 pub mod vote;
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::backend::{Backend, Net};
 use crate::detect::BBox;
 use crate::frame::RgbImage;
 use crate::model::ModelError;
@@ -22,6 +25,7 @@ use crate::model::ModelError;
 pub use format::{normalise, FormattedPlate};
 pub use locate::PlateFinder;
 pub use recognize::Recognizer;
+pub use track_reads::{PlateBudget, PlateStep, PlateTracks, TrackPlate};
 pub use vote::{vote, TrackRead};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,14 +43,18 @@ pub enum PlateError {
 /// Loads a PP-OCRv4 model (hash-checked) at a fixed input shape. Paddle's
 /// exporter names its dynamic dimensions `p2o.DynamicDimension.N`, which
 /// tract cannot parse as a symbol, so the names are made plain first.
-/// Returns the proto too, for its metadata.
-pub(crate) fn load_ppocr(dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<(crate::model::Model, tract_onnx::pb::ModelProto), PlateError> {
+/// Returns the proto too, for its metadata. ONNX Runtime (`backend`) reads
+/// the file itself.
+pub(crate) fn load_ppocr(backend: &Backend, dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<(Net, tract_onnx::pb::ModelProto), PlateError> {
     use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
     use tract_onnx::pb::type_proto::Value as Type;
     use tract_onnx::prelude::*;
     let path = crate::model::verify(dir, file)?;
     let failed = |e: TractError| PlateError::Load(ModelError::Load { path: path.clone(), shape: shape.to_vec(), detail: format!("{e:#}") });
     let mut proto = tract_onnx::onnx().proto_model_for_path(&path).map_err(failed)?;
+    if *backend != Backend::Tract {
+        return Ok((Net::load(backend, dir, file, shape, threads).map_err(PlateError::Load)?, proto));
+    }
     if let Some(graph) = proto.graph.as_mut() {
         for v in graph.input.iter_mut().chain(graph.output.iter_mut()).chain(graph.value_info.iter_mut()) {
             if let Some(Type::TensorType(t)) = v.r#type.as_mut().and_then(|t| t.value.as_mut()) {
@@ -67,7 +75,7 @@ pub(crate) fn load_ppocr(dir: &Path, file: &str, shape: &[usize], threads: usize
         model.into_runnable_with_options(&options)
     })()
     .map_err(failed)?;
-    Ok((model, proto))
+    Ok((Net::Tract(model), proto))
 }
 
 /// One plate read in a picture.
@@ -104,9 +112,14 @@ pub struct PlateReader {
 }
 
 impl PlateReader {
-    /// Loads both models from `model_dir` (hash-checked).
+    /// Loads both models from `model_dir` (hash-checked) on the backend
+    /// named by `$CITYWATCH_BACKEND` (tract when unset).
     pub fn new(model_dir: &Path, threads: usize) -> Result<PlateReader, PlateError> {
-        Ok(PlateReader { finder: PlateFinder::new(model_dir, threads)?, recognizer: Recognizer::new(model_dir, threads)?, min_score: 0.5, margin: 0.0 })
+        PlateReader::with_backend(&Backend::from_env().map_err(PlateError::Load)?, model_dir, threads)
+    }
+
+    pub fn with_backend(backend: &Backend, model_dir: &Path, threads: usize) -> Result<PlateReader, PlateError> {
+        Ok(PlateReader { finder: PlateFinder::with_backend(backend, model_dir, threads)?, recognizer: Recognizer::with_backend(backend, model_dir, threads)?, min_score: 0.5, margin: 0.0 })
     }
 
     /// Plates inside one vehicle's box, best first (usually one).

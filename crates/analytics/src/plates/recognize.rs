@@ -8,8 +8,9 @@ use std::path::Path;
 
 use tract_onnx::prelude::*;
 
+use crate::backend::{Backend, Net};
 use crate::frame::RgbImage;
-use crate::model::{Model, ModelError};
+use crate::model::ModelError;
 use crate::plates::{load_ppocr, PlateError};
 
 pub const REC_FILE: &str = "ch_PP-OCRv4_rec_infer.onnx";
@@ -18,7 +19,7 @@ const REC_H: usize = 48;
 const REC_W: usize = 320;
 
 pub struct Recognizer {
-    model: Model,
+    model: Net,
     /// What each output class stands for when it may be emitted; `None`
     /// for the blank and for masked classes.
     classes: Vec<Option<char>>,
@@ -40,7 +41,11 @@ fn dictionary(proto: &tract_onnx::pb::ModelProto) -> Result<Vec<String>, PlateEr
 
 impl Recognizer {
     pub fn new(model_dir: &Path, threads: usize) -> Result<Recognizer, PlateError> {
-        let (model, proto) = load_ppocr(model_dir, REC_FILE, &[1, 3, REC_H, REC_W], threads)?;
+        Recognizer::with_backend(&Backend::from_env().map_err(PlateError::Load)?, model_dir, threads)
+    }
+
+    pub fn with_backend(backend: &Backend, model_dir: &Path, threads: usize) -> Result<Recognizer, PlateError> {
+        let (model, proto) = load_ppocr(backend, model_dir, REC_FILE, &[1, 3, REC_H, REC_W], threads)?;
         let dict = dictionary(&proto)?;
         let classes = dict
             .iter()
@@ -73,7 +78,7 @@ impl Recognizer {
                 t[[0, c, y as usize, x as usize]] = (f32::from(v) / 255.0 - 0.5) / 0.5;
             }
         }
-        let out = self.model.run(tvec!(Tensor::from(t).into_tvalue())).map_err(|e| PlateError::Run(format!("{e:#}")))?;
+        let out = self.model.run(Tensor::from(t)).map_err(PlateError::Run)?;
         let shape = out[0].shape().to_vec();
         let probs = out[0].as_slice::<f32>().map_err(|e| PlateError::Run(format!("{e:#}")))?;
         if shape.len() != 3 || shape[2] != self.classes.len() {

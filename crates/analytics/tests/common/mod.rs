@@ -14,7 +14,9 @@ use citywatch_sim::truth::FrameTruth;
 pub fn models() -> Option<PathBuf> {
     let dir = std::env::var_os("CITYWATCH_MODELS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
+        });
     if dir.join("nanodet-g-416.onnx").is_file() {
         Some(dir)
     } else {

@@ -45,14 +45,17 @@ impl Drop for TestServer {
 /// Two districts, "North" (lat 44.82..44.83) and "South" (44.80..44.81),
 /// both spanning lon 20.45..20.47.
 pub fn districts() -> Vec<District> {
-    let square = |lat0: f64, lat1: f64| json!({"type": "Polygon", "coordinates": [[[20.45, lat0], [20.47, lat0], [20.47, lat1], [20.45, lat1], [20.45, lat0]]]});
-    vec![
-        District { name: "North".into(), geometry: square(44.82, 44.83) },
-        District { name: "South".into(), geometry: square(44.80, 44.81) },
-    ]
+    let square =
+        |lat0: f64, lat1: f64| json!({"type": "Polygon", "coordinates": [[[20.45, lat0], [20.47, lat0], [20.47, lat1], [20.45, lat1], [20.45, lat0]]]});
+    vec![District { name: "North".into(), geometry: square(44.82, 44.83) }, District { name: "South".into(), geometry: square(44.80, 44.81) }]
 }
 
 pub async fn start() -> TestServer {
+    start_with(Default::default()).await
+}
+
+/// A server with these dispatch settings (a road network, speeds).
+pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
     for d in districts() {
@@ -66,19 +69,22 @@ pub async fn start() -> TestServer {
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
     let live = Arc::new(citywatch_video::live::LiveHub::default());
-    let state = AppState::new(AppParts {
-        store: store.clone(),
-        registry,
-        audit,
-        console,
-        basemap: None,
-        session_ttl: chrono::Duration::hours(1),
-        sample_dir: samples,
-        health: health.clone(),
-        metrics_token: Some(METRICS_TOKEN.into()),
-        live: live.clone(),
-        events: events.clone(),
-    });
+    let state = AppState::with_dispatch(
+        AppParts {
+            store: store.clone(),
+            registry,
+            audit,
+            console,
+            basemap: None,
+            session_ttl: chrono::Duration::hours(1),
+            sample_dir: samples,
+            health: health.clone(),
+            metrics_token: Some(METRICS_TOKEN.into()),
+            live: live.clone(),
+            events: events.clone(),
+        },
+        dispatch,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -136,10 +142,18 @@ impl TestServer {
         use citywatch_video::{Codec, Frame, VideoParams};
         let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
         let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
-        let params = Arc::new(VideoParams { codec: Codec::H264, width: 640, height: 360, rfc6381_codec: "avc1.64001e".into(), extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0], pixel_aspect_ratio: None });
+        let params = Arc::new(VideoParams {
+            codec: Codec::H264,
+            width: 640,
+            height: 360,
+            rfc6381_codec: "avc1.64001e".into(),
+            extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0],
+            pixel_aspect_ratio: None,
+        });
         let mut rec = Recorder::new(self.store.clone(), samples, camera, Stream::Main);
         for n in 0..seconds * 25 {
-            let frame = Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
+            let frame =
+                Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
             rec.push(frame, start_90k).unwrap();
         }
         rec.finish().unwrap();

@@ -9,7 +9,7 @@ use citywatch_model::Role;
 use citywatch_sim::{demo_city_at, SimConfig, SimServer, RECORDED_TAG};
 use serde_json::json;
 
-use crate::data_dir::{DataDir, BASEMAP_FILE, DB_FILE};
+use crate::data_dir::{DataDir, BASEMAP_FILE, DB_FILE, ROADS_FILE};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -65,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => rand::distributions::DistString::sample_string(&rand::distributions::Alphanumeric, &mut rand::thread_rng(), 16),
         };
         populate(&dir, &password, args.cameras_per_district as usize, &args.sim_listen.to_string())?;
+        crate::demo_hotlist::import(&dir, &SimConfig::demo(highest_camera(&dir)?))?;
         println!(
             "Demo city ready in {}.\n  accounts: admin, operator and dispatcher (all districts), auditor, officer01 … officer{:02} (patrol units)\n  password: {password}",
             dir.path.display(),
@@ -128,5 +129,7 @@ fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: 
             .detail(json!({"created": outcome.created, "districts": city.districts.len()})),
     )?;
     std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string()).context("writing the demo base map")?;
+    // The streets the demo units patrol, for ranking and routing them.
+    std::fs::write(dir.path.join(ROADS_FILE), citywatch_sim::demo_roads().to_string()).context("writing the demo road network")?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use citywatch_video::recovery::{recover, RecoveryReport};
 use citywatch_video::sample_dir::SampleDir;
 
 use crate::config::RtspTransport;
-use crate::data_dir::{DataDir, BASEMAP_FILE};
+use crate::data_dir::{DataDir, BASEMAP_FILE, ROADS_FILE};
 use crate::recording::keep_recorders;
 use crate::retention::{policy, run_retention};
 
@@ -52,6 +52,40 @@ pub fn announce_admin(dir: &DataDir, password: Option<&str>) -> anyhow::Result<(
 /// Runs the server until Ctrl-C or SIGTERM, then signs a final audit checkpoint.
 pub fn serve(dir: DataDir, listen: SocketAddr) -> anyhow::Result<()> {
     serve_with(dir, listen, |_| Ok(()))
+}
+
+/// The data directory's road network, if it has one (`roads.geojson`:
+/// the demo writes its streets there; a deployment copies its roads
+/// there): the recommender then ranks by it, in place of OSRM, and the
+/// terminal draws routes along it. A file that does not parse stops the
+/// start, saying why.
+fn with_roads(dir: &DataDir, config: citywatch_dispatch::DispatchConfig) -> anyhow::Result<citywatch_dispatch::DispatchConfig> {
+    let path = dir.path.join(ROADS_FILE);
+    if !path.exists() {
+        return Ok(config);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let roads = citywatch_geo::roads::RoadNetwork::from_geojson(&json).with_context(|| format!("loading roads from {}", path.display()))?;
+    tracing::info!("road network from {}: {} nodes, {} road segments; units are ranked and routed along it", path.display(), roads.node_count(), roads.segment_count());
+    Ok(config.with_roads(roads))
+}
+
+/// How live video is blurred for viewers without an unmask grant: with
+/// CenterFace if the models are installed (whether or not analytics runs);
+/// without it those viewers are refused live video, never shown faces.
+fn live_redaction(dir: &DataDir) -> citywatch_api::LiveRedaction {
+    let a = &dir.config.analytics;
+    let models = citywatch_analytics::model_dir(Some(std::path::PathBuf::from(&a.models_dir)).filter(|_| !a.models_dir.is_empty()).as_deref());
+    let faces = match models.map_err(anyhow::Error::from).and_then(|d| citywatch_analytics::live_redact::FaceModels::new(&d, 1).map_err(anyhow::Error::from)) {
+        Ok(f) => Some(Arc::new(f)),
+        Err(e) => {
+            tracing::warn!("live video: no face blurring ({e:#}); only holders of an unmask grant can watch live");
+            None
+        }
+    };
+    let max = dir.config.video.max_blurred_streams;
+    citywatch_api::LiveRedaction { faces, max_streams: if max == 0 { citywatch_api::LiveRedaction::default_max_streams() } else { max }, detect: Default::default() }
 }
 
 /// [`serve`], calling `on_start` on the server's runtime once it listens,
@@ -90,7 +124,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         let _rt = runtime.enter();
         citywatch_events::Events::start(dir.store.clone(), registry.clone(), dir.config.events_config()?).context("starting the events service")?
     };
-    let dispatch = dir.config.dispatch_config()?;
+    let dispatch = with_roads(&dir, dir.config.dispatch_config()?)?;
     let state = AppState::with_dispatch(AppParts {
         store: dir.store.clone(),
         registry: registry.clone(),
@@ -104,6 +138,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         live: live.clone(),
         events: events.clone(),
     }, dispatch);
+    state.set_live_redaction(live_redaction(&dir));
     let retention = (policy(&dir.config.retention), Duration::from_secs(dir.config.retention.interval_s));
     let video = dir.config.video.clone();
     runtime.block_on(async move {
@@ -121,7 +156,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             if !video.record {
                 tracing::warn!("[analytics] enabled but [video] record = false: analytics reads the recorders' frames, so nothing is analysed");
             }
-            crate::analytics::start(&dir.path, &dir.config.analytics, registry.clone(), live.clone(), events.clone(), &state)?;
+            crate::analytics::start(&dir.path, &dir.config.analytics, &dir.config.plates, registry.clone(), live.clone(), events.clone(), &state)?;
         }
         let (stop_recording, stop_rx) = tokio::sync::watch::channel(false);
         let recorders = video.record.then(|| {

@@ -231,13 +231,13 @@ impl Server {
     pub fn recordings(&self, camera: &str) -> Vec<Rec> {
         let db = rusqlite::Connection::open_with_flags(self.data.join("citywatch.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         db.busy_timeout(Duration::from_secs(5)).unwrap();
-        let mut stmt = db
-            .prepare("SELECT id, run_id, start_90k, duration_90k, bytes, frames, file FROM recording WHERE camera_id = ?1 AND stream = 'main' ORDER BY start_90k, id")
-            .unwrap();
-        stmt.query_map([camera], |r| Ok(Rec { id: r.get(0)?, run_id: r.get(1)?, start_90k: r.get(2)?, end_90k: r.get::<_, i64>(2)? + r.get::<_, i64>(3)?, bytes: r.get(4)?, frames: r.get(5)?, file: r.get(6)? }))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        let mut stmt = db.prepare("SELECT id, run_id, start_90k, duration_90k, bytes, frames, file FROM recording WHERE camera_id = ?1 AND stream = 'main' ORDER BY start_90k, id").unwrap();
+        stmt.query_map([camera], |r| {
+            Ok(Rec { id: r.get(0)?, run_id: r.get(1)?, start_90k: r.get(2)?, end_90k: r.get::<_, i64>(2)? + r.get::<_, i64>(3)?, bytes: r.get(4)?, frames: r.get(5)?, file: r.get(6)? })
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
     }
 
     /// Types of the events stored for a camera, oldest first (read-only).
