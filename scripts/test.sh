@@ -23,6 +23,8 @@ fi
 echo "== ONNX Runtime backend (feature ort)"
 # The optional ort backend runs NanoDet on libonnxruntime.so from the pinned
 # onnxruntime wheel; its tests compare it with tract on the same pictures.
+# Only the ort tests run here; the "skipped" nextest prints counts the tests
+# the filter leaves out, which all ran above without the feature.
 scripts/install-onnxruntime.sh target/onnxruntime
 if cargo nextest --version >/dev/null 2>&1; then
   ORT_DYLIB_PATH="$PWD/target/onnxruntime/libonnxruntime.so" cargo nextest run -p citywatch-analytics --features ort -E 'binary(ort_backend) | test(backend::)'

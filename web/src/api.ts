@@ -305,6 +305,14 @@ export interface PositionReport {
   unit_id?: string;
 }
 
+export interface UnmaskGrant {
+  id: number;
+  grantee: string;
+  camera_ids: string[];
+  expires_at: string;
+  active: boolean;
+}
+
 export const dispatchApi = {
   alerts(state: AlertState, limit = 100): Promise<{ alerts: Alert[] }> {
     return request(`/api/v1/alerts?state=${state}&limit=${limit}`);
@@ -314,6 +322,13 @@ export const dispatchApi = {
   },
   createIncident(body: { type: string; priority: number; alert_id?: number; lat?: number; lon?: number; address?: string; source?: "call" | "map" }): Promise<Incident> {
     return request("/api/v1/incidents", { method: "POST", body });
+  },
+  /** A supervisor lets one user see faces in the incident's cameras (at most 12 h; audited). */
+  grantUnmask(body: { grantee: string; incident_id: number; expires_at: string; purpose: string; case_ref: string }): Promise<UnmaskGrant> {
+    return request("/api/v1/unmask-grants", { method: "POST", body });
+  },
+  revokeUnmask(id: number): Promise<void> {
+    return request(`/api/v1/unmask-grants/${id}`, { method: "DELETE" });
   },
   addNote(id: number, text: string): Promise<Incident> {
     return request(`/api/v1/incidents/${id}/notes`, { method: "POST", body: { text } });

@@ -169,7 +169,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
         onLocate: (i) => locate(i.location.lat, i.location.lon),
         onSees: (i) => void openSees(i.location.lat, i.location.lon),
         onError: (e) => reportError(e),
-      })
+      }, roles.has("supervisor"))
     : null;
   const queue = canAlerts
     ? new AlertQueue({

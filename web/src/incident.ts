@@ -3,7 +3,7 @@
 // one Assign button each. It refreshes itself, so status reports from
 // officers appear.
 
-import { dispatchApi, type Incident, type Recommendation, type TimelineEntry } from "./api";
+import { dispatchApi, type Incident, type Recommendation, type TimelineEntry, type UnmaskGrant } from "./api";
 import { clock } from "./alerts";
 import { h } from "./dom";
 import { unitColor, unitLabel } from "./dispatchmap";
@@ -27,6 +27,8 @@ export class IncidentPanel {
   constructor(
     private readonly canDispatch: boolean,
     private readonly hooks: { onShow(i: Incident | null): void; onLocate(i: Incident): void; onSees(i: Incident): void; onError(e: unknown): void },
+    /** A supervisor: may let one officer see faces in this incident's cameras. */
+    private readonly canUnmask = false,
   ) {
     this.title = h("h2", { id: "incident-title" }, "Open incidents");
     this.close = h("button", { type: "button", class: "btn btn-small", "data-testid": "incident-back", title: "Back to the open incidents", hidden: true }, "All incidents");
@@ -191,6 +193,42 @@ export class IncidentPanel {
     return form;
   }
 
+  /** "Unmask for officer…": faces shown to one user in the cameras of this incident, until revoked or expired. */
+  private unmaskForm(i: Incident): HTMLElement {
+    const user = h("input", { type: "text", placeholder: "officer's username", required: true, "data-testid": "unmask-grantee", "aria-label": "Officer" });
+    const hours = h("input", { type: "number", min: 1, max: 12, value: 2, required: true, "data-testid": "unmask-hours", "aria-label": "Hours (at most 12)" });
+    const purpose = h("input", { type: "text", placeholder: "purpose (required)", required: true, "data-testid": "unmask-purpose", "aria-label": "Purpose" });
+    const caseRef = h("input", { type: "text", value: `INC-${i.id}`, required: true, "data-testid": "unmask-case-ref", "aria-label": "Case reference" });
+    const submit = h("button", { type: "submit", class: "btn btn-small", "data-testid": "unmask-grant" }, "Unmask for officer…");
+    const result = h("div", { class: "muted", "data-testid": "unmask-result" });
+    const form = h("form", { class: "note-form" }, user, hours, purpose, caseRef, submit);
+    const shown = (g: UnmaskGrant) => {
+      const revoke = h("button", { type: "button", class: "btn btn-small", "data-testid": "unmask-revoke" }, "Revoke");
+      revoke.addEventListener("click", () => {
+        revoke.disabled = true;
+        dispatchApi
+          .revokeUnmask(g.id)
+          .then(() => result.replaceChildren(`Faces blurred again for ${g.grantee}.`))
+          .catch((e) => {
+            revoke.disabled = false;
+            this.hooks.onError(e);
+          });
+      });
+      result.replaceChildren(`Faces shown to ${g.grantee} on ${g.camera_ids.join(", ")} until ${clock(g.expires_at)}. `, revoke);
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const expires = new Date(Date.now() + Math.min(12, Math.max(1, Number(hours.value) || 1)) * 3_600_000 - 60_000);
+      submit.disabled = true;
+      dispatchApi
+        .grantUnmask({ grantee: user.value.trim(), incident_id: i.id, expires_at: expires.toISOString(), purpose: purpose.value.trim(), case_ref: caseRef.value.trim() })
+        .then(shown)
+        .catch((e) => this.hooks.onError(e))
+        .finally(() => (submit.disabled = false));
+    });
+    return h("div", {}, h("h3", {}, "Faces"), form, result);
+  }
+
   private async refresh(): Promise<void> {
     const cur = this.incident;
     if (!cur || this.busy) return;
@@ -282,6 +320,7 @@ export class IncidentPanel {
         : h("div", { class: "muted" }, "No unit assigned yet."),
       this.canDispatch && i.state === "open" ? this.recommendationsEl() : null,
       this.canDispatch && i.state === "open" ? this.noteForm(i) : null,
+      this.canUnmask && i.state === "open" ? this.unmaskForm(i) : null,
       i.checklist.length ? this.checklistEl(i) : null,
       h("h3", {}, "Timeline"),
       h("ol", { class: "timeline-list", "data-testid": "incident-timeline" }, [...i.timeline].reverse().map(timelineRow)),

@@ -35,6 +35,7 @@ mod snapshots;
 mod rules;
 mod state;
 mod units;
+mod unmask_grants;
 mod users;
 mod video_health;
 
@@ -74,6 +75,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cameras/{id}/retention", get(retention::get).put(retention::put))
         .route("/api/v1/legal-holds", get(legal_holds::list).post(legal_holds::create))
         .route("/api/v1/legal-holds/{id}", delete(legal_holds::release))
+        .route("/api/v1/unmask-grants", get(unmask_grants::list).post(unmask_grants::create))
+        .route("/api/v1/unmask-grants/{id}", delete(unmask_grants::revoke))
         .route("/metrics", get(video_health::metrics))
         .route("/api/v1/districts", get(districts::list))
         .route("/api/v1/districts/{name}", put(districts::put))

@@ -10,7 +10,8 @@
 //! which skips to the next key frame when this socket cannot keep up.
 //!
 //! Who sees faces: a caller whose unmask grant (`ViewUnmasked`) covers the
-//! camera's district gets the camera's own stream (nothing transcoded);
+//! camera's district, or who holds a supervisor's per-camera unmask grant
+//! ([`crate::unmask_grants`]), gets the camera's own stream (nothing transcoded);
 //! everyone else gets it with faces pixelated ([`crate::live_redacted`]) or,
 //! when that cannot be done, an error for that camera, never the original.
 
@@ -44,8 +45,9 @@ pub const MAX_SUBSCRIPTIONS: usize = 32;
 /// not keep up, subscriptions wait here and their hub subscriptions skip
 /// ahead to fresh key frames, instead of old video piling up.
 const OUT_QUEUE: usize = 16;
-/// How often an open socket's session and grants are checked again.
-const RECHECK: Duration = Duration::from_secs(30);
+/// How often an open socket's session and grants are checked again
+/// (unless the binary or a test sets another, `AppState::set_live_recheck`).
+pub(crate) const RECHECK: Duration = Duration::from_secs(30);
 /// Client messages are small commands.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
@@ -154,7 +156,8 @@ async fn run(socket: WebSocket, state: AppState, principal: Principal, token: St
         }
     });
     let mut conn = Conn { state, principal, token, out, subs: HashMap::new() };
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    let every = conn.state.live_recheck();
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             msg = incoming.next() => match msg {
@@ -237,7 +240,10 @@ impl Conn {
         }
         let channel = (1..=u8::MAX).find(|c| !self.subs.contains_key(c)).ok_or("no free channel")?;
         // The unmask grant must reach this camera's district too.
-        let unmasked = self.principal.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(camera.district.as_deref()));
+        let by_role = self.principal.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(camera.district.as_deref()));
+        // Or a supervisor's grant naming this camera for this user.
+        let grant = if by_role { None } else { crate::unmask_grants::grant_for(&self.state, &self.principal.username, camera_id).await };
+        let unmasked = by_role || grant.is_some();
         // Masked: the blurred stream or an error, decided before anything is sent.
         let (subscription, lease) = if unmasked {
             (self.state.live.subscribe(camera_id, stream), None)
@@ -246,10 +252,10 @@ impl Conn {
         };
         let faces = if unmasked { "shown" } else { "blurred" };
         let record =
-            Record::new(&self.principal.username, "video.live", camera_id).detail(json!({"stream": stream.as_str(), "channel": channel, "faces": faces}));
+            Record::new(&self.principal.username, "video.live", camera_id).detail(json!({"stream": stream.as_str(), "channel": channel, "faces": faces, "unmask_grant": grant}));
         audit(&self.state, record).await.map_err(|e| format!("could not record the audit entry, so not watching: {e:?}"))?;
         // The reply goes first: the client learns the channel before its data.
-        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "faces": faces, "ref": reference})).await;
+        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "faces": faces, "unmask_grant": grant, "ref": reference})).await;
         let task = tokio::spawn(pump(channel, camera_id.to_owned(), stream, subscription, self.out.clone(), accept_h265, lease));
         self.subs.insert(channel, Watching { camera: camera_id.to_owned(), task, unmasked });
         Ok(())
@@ -260,14 +266,15 @@ impl Conn {
     async fn recheck(&mut self) -> bool {
         let store = self.state.store.clone();
         let hash = token_hash(&self.token);
-        let principal = tokio::task::spawn_blocking(move || -> Result<Option<Principal>, citywatch_store::StoreError> {
+        let principal = tokio::task::spawn_blocking(move || -> Result<Option<(Principal, Vec<String>)>, citywatch_store::StoreError> {
             let now = Utc::now();
             let Some(user) = store.session_user(&hash, now)? else { return Ok(None) };
             let grants = store.grants_of(&user)?;
-            Ok(Some(Principal::new(user, grants, now)))
+            let unmask: Vec<String> = store.active_unmask_grants_of(&user, now)?.into_iter().flat_map(|g| g.cameras).collect();
+            Ok(Some((Principal::new(user, grants, now), unmask)))
         })
         .await;
-        let principal = match principal {
+        let (principal, granted_cameras) = match principal {
             Ok(Ok(Some(p))) => p,
             Ok(Ok(None)) => {
                 let _ = self.out.send(Out::Close(CLOSE_SESSION_ENDED, "session ended; log in again".into())).await;
@@ -295,13 +302,18 @@ impl Conn {
                 self.reply(json!({"unsubscribed": channel, "camera": w.camera, "reason": "not permitted any more"})).await;
             }
         }
-        // An unmask grant that ended (or no longer reaches the camera's
-        // district) ends the unblurred views; the client may subscribe again.
+        // An unmask grant that ended, was revoked (or no longer reaches the
+        // camera's district) ends the unblurred views; the client may
+        // subscribe again, and gets blurred video.
         let unmask = principal.scope(Permission::ViewUnmasked);
         let masked_now: Vec<u8> = self
             .subs
             .iter()
-            .filter(|(_, w)| w.unmasked && !unmask.as_ref().is_some_and(|s| snapshot.get(&w.camera, s).is_some_and(|c| s.covers(c.district.as_deref()))))
+            .filter(|(_, w)| {
+                w.unmasked
+                    && !granted_cameras.contains(&w.camera)
+                    && !unmask.as_ref().is_some_and(|s| snapshot.get(&w.camera, s).is_some_and(|c| s.covers(c.district.as_deref())))
+            })
             .map(|(c, _)| *c)
             .collect();
         for channel in masked_now {

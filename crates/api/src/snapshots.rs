@@ -1,6 +1,7 @@
 //! `GET /api/v1/events/{id}/snapshot.jpg`: the picture an analytics event
 //! was raised on, with every face pixelated unless the caller holds an
-//! unmask grant (`Permission::ViewUnmasked`, a supervisor's). Each view is
+//! unmask grant (`Permission::ViewUnmasked`, a supervisor's, or a
+//! per-camera grant from one, [`crate::unmask_grants`]). Each view is
 //! audited, saying whether faces were shown. Snapshots of plate-bearing
 //! events (plate reads, hotlist hits) also need a purpose and case
 //! reference, like the plate search.
@@ -57,7 +58,10 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
     let path = inside(&snapshots.dir, name).ok_or_else(not_found)?;
     let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
     // The unmask grant must reach this camera's district too.
-    let unmasked = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(event.district.as_deref()));
+    let by_role = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(event.district.as_deref()));
+    // Or a supervisor's grant naming this camera for this caller.
+    let grant = if by_role { None } else { crate::unmask_grants::grant_for(&state, caller.name(), &event.source.id).await };
+    let unmasked = by_role || grant.is_some();
     let body = if unmasked {
         bytes
     } else {
@@ -66,7 +70,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
         })?;
         tokio::task::spawn_blocking(move || redactor(&bytes)).await?.map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
     };
-    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose, case_ref).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }}));
+    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose, case_ref).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant}));
     audit(&state, record).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, no-store")], body).into_response())
 }

@@ -57,6 +57,8 @@ pub struct Inner {
     pub(crate) snapshots: std::sync::OnceLock<crate::snapshots::Snapshots>,
     /// Live video with faces blurred, for viewers without an unmask grant.
     pub(crate) blurred_live: Arc<crate::live_redacted::BlurredLive>,
+    /// How often open live sockets re-check session and grants, in ms.
+    pub(crate) live_recheck_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Gives Prometheus text for `/metrics`.
@@ -82,7 +84,7 @@ impl AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
         let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
         let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
-        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live }))
+        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into() }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the
@@ -102,6 +104,17 @@ impl AppState {
     /// model, those viewers are refused live video.
     pub fn set_live_redaction(&self, redaction: crate::live_redacted::LiveRedaction) {
         self.blurred_live.configure(redaction);
+    }
+
+    /// How often sockets opened from now on re-check session and grants
+    /// (default 30 s): the longest a revoked or expired grant keeps
+    /// showing live video.
+    pub fn set_live_recheck(&self, every: std::time::Duration) {
+        self.live_recheck_ms.store(every.as_millis().max(1) as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn live_recheck(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.live_recheck_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Camera streams whose faces are being blurred for live viewers now.

@@ -104,6 +104,23 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             };
             (format!("/api/v1/legal-holds/{}", s.store.add_legal_hold(&hold, Utc::now()).unwrap().id), None)
         }
+        ("post", "/api/v1/unmask-grants") => {
+            make_camera().await;
+            let body = json!({"grantee": "target", "camera_ids": [id], "expires_at": (Utc::now() + Duration::hours(1)).to_rfc3339(), "purpose": "matrix test", "case_ref": "T-1"});
+            (path.to_owned(), Some(body))
+        }
+        ("delete", "/api/v1/unmask-grants/{id}") => {
+            make_camera().await;
+            let grant = citywatch_store::NewUnmaskGrant {
+                grantee: "target".into(),
+                cameras: vec![id.clone()],
+                purpose: "matrix test".into(),
+                case_ref: "T-1".into(),
+                created_by: "root".into(),
+                expires_at: Utc::now() + Duration::hours(1),
+            };
+            (format!("/api/v1/unmask-grants/{}", s.store.add_unmask_grant(&grant, Utc::now()).unwrap().id), None)
+        }
         ("post", "/api/v1/events") => {
             make_camera().await;
             (path.to_owned(), Some(json!({"type": "motion", "source": {"kind": "camera", "id": id}})))
@@ -284,6 +301,8 @@ fn rule(method: &str, path: &str) -> Rule {
         ("get", "/api/v1/cameras/{id}/health" | "/api/v1/cameras/{id}/retention") => Rule::Roles(READERS),
         ("put", "/api/v1/cameras/{id}/retention") => Rule::Roles(&[Role::Admin]),
         (_, "/api/v1/legal-holds" | "/api/v1/legal-holds/{id}") => Rule::Roles(&[Role::Supervisor]),
+        ("get", "/api/v1/unmask-grants") => Rule::Roles(&[Role::Supervisor, Role::Auditor]),
+        ("post", "/api/v1/unmask-grants") | ("delete", "/api/v1/unmask-grants/{id}") => Rule::Roles(&[Role::Supervisor]),
         ("get", "/metrics") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
         ("post", "/api/v1/events") => Rule::Roles(&[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher]),
         ("get", "/api/v1/events" | "/api/v1/events/{id}/snapshot.jpg") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),

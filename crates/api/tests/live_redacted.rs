@@ -424,6 +424,121 @@ async fn without_a_face_model_or_past_the_limit_masked_viewers_get_an_error_not_
     assert_eq!((ok["subscribed"].as_str(), ok["faces"].as_str()), (Some("cam-b"), Some("blurred")), "{ok}");
 }
 
+/// The next text message `pred` accepts, skipping video and other messages.
+async fn until(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        if let In::Text(v) = next(ws).await {
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+}
+
+/// A supervisor's unmask grant for one officer and one camera: the
+/// officer's next subscription gets the camera's own stream (CenterFace
+/// finds the face), and when the grant is revoked or runs out, the open
+/// unblurred view is ended within the re-check interval and a new one is
+/// blurred again. Grant and each view are audited with the grant's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unmask_grant_shows_the_officer_faces_until_revoked_or_expired() {
+    let s = start().await;
+    s.state.set_live_redaction(redaction(4));
+    let recheck = Duration::from_millis(500);
+    s.state.set_live_recheck(recheck);
+    s.user("root", &[(Role::Admin, None, None)]);
+    s.user("officer", &[(Role::Officer, None, None)]);
+    s.user("sup", &[(Role::Supervisor, Some(&["North"]), None)]);
+    let root = s.login("root").await;
+    camera(&s, &root, "cam-face").await;
+    let (officer, sup) = (s.login("officer").await, s.login("sup").await);
+    let pics = pictures(2 * GOP);
+    let frames = camera_frames(&pics);
+    let publisher = s.live.publisher("cam-face", Stream::Main);
+    publisher.online();
+    for f in &frames[..GOP + 3] {
+        publisher.frame(f.clone());
+    }
+    let feeder = publish(publisher, frames, GOP + 3);
+    let mut strict = FaceFinder::new(&models(), W, H, 1).unwrap();
+    strict.threshold = 0.5;
+    let with_face = |path: &Path| {
+        let pics = decode_all(path);
+        assert!(pics.len() >= GOP, "{} pictures in {}", pics.len(), path.display());
+        (pics.iter().filter(|p| !strict.faces(p).unwrap().is_empty()).count(), pics.len())
+    };
+    let grant = |expires_at: chrono::DateTime<chrono::Utc>| {
+        let (s, sup) = (&s, sup.clone());
+        async move {
+            let body = json!({"grantee": "officer", "camera_ids": ["cam-face"], "expires_at": expires_at.to_rfc3339(), "purpose": "suspect on scene", "case_ref": "INC-7"});
+            let (st, g) = s.send(&sup, "POST", "/api/v1/unmask-grants", Some(body)).await;
+            assert_eq!(st, 201, "{g}");
+            g["id"].as_i64().unwrap()
+        }
+    };
+    let dir = s.dir.path();
+    let mut ws = connect(&s, &officer).await;
+
+    // No grant: blurred.
+    let (msg, _) = watch(&mut ws, "cam-face", GOP, &dir.join("before.mp4")).await;
+    assert_eq!((msg["reply_faces"].as_str(), msg["faces"].as_str()), (Some("blurred"), Some("blurred")), "{msg}");
+    assert_eq!(with_face(&dir.join("before.mp4")).0, 0, "no face before the grant");
+    until(&mut ws, |v| v.get("unsubscribed").is_some()).await;
+
+    // Granted: the camera's own stream, the face visible.
+    let first = grant(chrono::Utc::now() + chrono::Duration::hours(1)).await;
+    let (msg, _) = watch(&mut ws, "cam-face", GOP, &dir.join("granted.mp4")).await;
+    assert_eq!((msg["reply_faces"].as_str(), msg["faces"].as_str()), (Some("shown"), Some("shown")), "{msg}");
+    let (faces, n) = with_face(&dir.join("granted.mp4"));
+    assert!(faces * 10 >= n * 9, "the face is visible under the grant: {faces} of {n}");
+    until(&mut ws, |v| v.get("unsubscribed").is_some()).await;
+
+    // Revoked while watching: the unblurred view ends within the re-check.
+    send(&mut ws, json!({"subscribe": "cam-face"})).await;
+    let ok = until(&mut ws, |v| v.get("subscribed").is_some()).await;
+    assert_eq!((ok["faces"].as_str(), ok["unmask_grant"].as_i64()), (Some("shown"), Some(first)), "{ok}");
+    // Re-checks while the grant is in force leave the view alone.
+    let hold = Instant::now() + recheck * 4;
+    while let Ok(m) = tokio::time::timeout_at(hold.into(), next(&mut ws)).await {
+        if let In::Text(v) = m {
+            assert!(v.get("unsubscribed").is_none(), "ended while the grant is in force: {v}");
+        }
+    }
+    assert_eq!(s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{first}"), None).await.0, 204);
+    let revoked = Instant::now();
+    let ended = until(&mut ws, |v| v.get("unsubscribed").is_some()).await;
+    let took = revoked.elapsed();
+    assert_eq!(ended["unsubscribed"], ok["channel"]);
+    assert!(ended["reason"].as_str().unwrap().contains("blurred"), "{ended}");
+    // The re-check runs every 0.5 s; the slack is for a busy test machine.
+    assert!(took < Duration::from_secs(5), "the view outlived the revocation by {took:?}");
+    send(&mut ws, json!({"subscribe": "cam-face"})).await;
+    let again = until(&mut ws, |v| v.get("subscribed").is_some()).await;
+    assert_eq!(again["faces"], "blurred", "{again}");
+    send(&mut ws, json!({"unsubscribe": again["channel"]})).await;
+    until(&mut ws, |v| v.get("unsubscribed").is_some()).await;
+
+    // A grant that runs out ends the view the same way.
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let second = grant(expires).await;
+    send(&mut ws, json!({"subscribe": "cam-face"})).await;
+    let ok = until(&mut ws, |v| v.get("subscribed").is_some()).await;
+    assert_eq!((ok["faces"].as_str(), ok["unmask_grant"].as_i64()), (Some("shown"), Some(second)), "{ok}");
+    until(&mut ws, |v| v.get("unsubscribed").is_some()).await;
+    let late = chrono::Utc::now() - expires;
+    assert!(late >= chrono::Duration::zero(), "ended before the expiry");
+    assert!(late.to_std().unwrap() < Duration::from_secs(5), "the view outlived the expiry by {late}");
+    feeder.abort();
+
+    let entries = s.store.audit_entries(0, usize::MAX).unwrap();
+    let views: Vec<(String, Value)> =
+        entries.iter().filter(|e| e.action == "video.live").map(|e| (e.detail["faces"].as_str().unwrap().to_owned(), e.detail["unmask_grant"].clone())).collect();
+    let want = [("blurred", Value::Null), ("shown", json!(first)), ("shown", json!(first)), ("blurred", Value::Null), ("shown", json!(second))];
+    assert_eq!(views, want.map(|(f, g)| (f.to_owned(), g)));
+    let grants: Vec<(&str, &str)> = entries.iter().filter(|e| e.action.starts_with("unmask_grant.")).map(|e| (e.actor.as_str(), e.action.as_str())).collect();
+    assert_eq!(grants, [("sup", "unmask_grant.create"), ("sup", "unmask_grant.revoke"), ("sup", "unmask_grant.create")]);
+}
+
 /// Cost of one blurred 640×360 stream, per stage (printed, not asserted:
 /// speed lives in measurements, not tests).
 #[test]

@@ -58,6 +58,12 @@ pub enum Permission {
     /// supervisor's, for their districts, and expiring with the grant).
     /// Everyone else sees faces pixelated; each view is audited either way.
     ViewUnmasked,
+    /// Let one named user see faces unblurred in the live video and
+    /// snapshots of cameras in one's districts, until an expiry (at most
+    /// 12 h), with a purpose and case reference; revoke such grants.
+    GrantUnmask,
+    /// List unmask grants (supervisors for their districts; auditors).
+    ReadUnmaskGrants,
     /// Import, list and delete entries of hotlists that are not covert.
     ManageHotlists,
     /// Also see, import into and change covert hotlists (a supervisor's
@@ -88,6 +94,8 @@ impl Permission {
             Permission::ReportStatus => &[Supervisor, Dispatcher, Officer],
             Permission::FollowUnits => &[Supervisor, Operator, Dispatcher, Officer],
             Permission::ViewUnmasked => &[Supervisor],
+            Permission::GrantUnmask => &[Supervisor],
+            Permission::ReadUnmaskGrants => &[Supervisor, Auditor],
             Permission::RaiseEvents => &[Admin, Supervisor, Operator, Dispatcher],
             Permission::ReadEvents => &[Supervisor, Operator, Dispatcher],
             Permission::ManageRules => &[Admin, Supervisor],

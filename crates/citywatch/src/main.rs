@@ -6,6 +6,7 @@ mod cmds;
 mod config;
 mod data_dir;
 mod demo_hotlist;
+mod demo_lpr;
 mod demo_units;
 mod plate_purge;
 mod recording;

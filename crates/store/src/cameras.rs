@@ -186,7 +186,7 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let a = update(json!({"id":"a","lat":1,"lon":1}));
         let b = update(json!({"id":"b","lat":2,"lon":2}));
-        assert_eq!(store.upsert_cameras(&[a.clone()]).unwrap(), ImportOutcome { created: 1, updated: 0 });
+        assert_eq!(store.upsert_cameras(std::slice::from_ref(&a)).unwrap(), ImportOutcome { created: 1, updated: 0 });
         assert_eq!(store.upsert_cameras(&[a, b]).unwrap(), ImportOutcome { created: 1, updated: 1 });
         assert_eq!(store.list_cameras().unwrap().len(), 2);
     }

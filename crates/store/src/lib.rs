@@ -21,6 +21,7 @@ mod plate_reads;
 mod recordings;
 mod retention;
 mod time;
+mod unmask_grants;
 mod users;
 
 pub use audit_rows::ChainHead;
@@ -39,6 +40,7 @@ pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};
 pub use legal_holds::{LegalHold, NewLegalHold};
 pub use plate_reads::{NewPlateRead, PlateRead, PlatePurge, PlateReadFilter};
 pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
+pub use unmask_grants::{NewUnmaskGrant, UnmaskGrant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -350,6 +350,23 @@ CREATE INDEX plate_read_time ON plate_read (hit, time);
 -- units have none, so only all-district grants see them until an admin
 -- gives each its district.
 ALTER TABLE unit ADD COLUMN district TEXT;
+"#, r#"
+-- Unmask grants: a supervisor lets one user see faces in the live video
+-- and snapshots of a few cameras until an expiry, for a stated purpose.
+-- Revoked grants are kept (revoked_at set) so the list shows what was allowed.
+CREATE TABLE unmask_grant (
+    id         INTEGER PRIMARY KEY,
+    grantee    TEXT NOT NULL,
+    cameras    TEXT NOT NULL,
+    purpose    TEXT NOT NULL CHECK (purpose <> ''),
+    case_ref   TEXT NOT NULL CHECK (case_ref <> ''),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+);
+CREATE INDEX unmask_grant_grantee ON unmask_grant (grantee, expires_at);
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -33,17 +33,40 @@ pub struct Args {
     /// Seconds between two fixes of each simulated patrol unit; 0: no patrols.
     #[arg(long, default_value_t = 2.0, value_parser = parse_secs)]
     pub unit_fix_every_secs: f64,
-    /// Seconds between two reads of a hotlisted plate on a simulated camera
-    /// (taken from the simulator's ground truth); 0: none. The first comes
+    /// Seconds between two hotlist hits: with the models, a plate shown by
+    /// an LPR camera is put on the `demo` hotlist for a short while this often
+    /// (read from the video); without them, a hotlisted plate is "read" from
+    /// the simulator's ground truth this often. 0: none. The first comes
     /// after 30 s, or this interval if shorter.
     #[arg(long, default_value_t = 180.0, value_parser = parse_secs)]
     pub hotlist_every_secs: f64,
+    /// Recorded cameras whose plates are read from the video (their
+    /// sub-stream is the 640×360 main stream, analysed with plate reading
+    /// when the models are installed); 0: no analytics, hotlist hits from
+    /// the simulator's ground truth.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=16))]
+    pub lpr_cameras: u16,
+    /// Pictures analysed per second on each LPR camera (plate reading runs
+    /// on the CPU: about a third of a core per picture a second, measured).
+    #[arg(long, default_value_t = 1.5, value_parser = parse_fps)]
+    pub lpr_fps: f64,
+}
+
+fn parse_fps(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 30.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a rate: above 0, at most 30 pictures a second"
+        )),
+    }
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v == 0.0 || (0.05..=86_400.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a number of seconds: 0 (off) or 0.05 to 86400")),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds: 0 (off) or 0.05 to 86400"
+        )),
     }
 }
 
@@ -54,17 +77,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // 240 would be too much for a laptop: only the tagged ones record.
         std::fs::create_dir_all(&args.data)?;
         let all = "record_tag = \"\"";
-        anyhow::ensure!(crate::config::DEFAULT_CONFIG.contains(all), "the default configuration has no `{all}` line to set for the demo");
-        let config = crate::config::DEFAULT_CONFIG.replace(all, &format!("record_tag = \"{RECORDED_TAG}\""));
+        anyhow::ensure!(
+            crate::config::DEFAULT_CONFIG.contains(all),
+            "the default configuration has no `{all}` line to set for the demo"
+        );
+        let config =
+            crate::config::DEFAULT_CONFIG.replace(all, &format!("record_tag = \"{RECORDED_TAG}\""));
         std::fs::write(args.data.join(crate::config::FILE_NAME), config)?;
     }
-    let dir = DataDir::open(&args.data)?;
+    let mut dir = DataDir::open(&args.data)?;
     if fresh {
         let password = match &args.admin_password {
             Some(p) => p.clone(),
-            None => rand::distributions::DistString::sample_string(&rand::distributions::Alphanumeric, &mut rand::thread_rng(), 16),
+            None => rand::distributions::DistString::sample_string(
+                &rand::distributions::Alphanumeric,
+                &mut rand::thread_rng(),
+                16,
+            ),
         };
-        populate(&dir, &password, args.cameras_per_district as usize, &args.sim_listen.to_string())?;
+        populate(
+            &dir,
+            &password,
+            args.cameras_per_district as usize,
+            &args.sim_listen.to_string(),
+        )?;
         crate::demo_hotlist::import(&dir, &SimConfig::demo(highest_camera(&dir)?))?;
         println!(
             "Demo city ready in {}.\n  accounts: admin, operator and dispatcher (all districts), auditor, officer01 … officer{:02} (patrol units)\n  password: {password}",
@@ -72,19 +108,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             crate::demo_units::officer_names().len()
         );
     } else {
-        println!("Reusing the demo in {} (delete it for a fresh city).", dir.path.display());
+        println!(
+            "Reusing the demo in {} (delete it for a fresh city).",
+            dir.path.display()
+        );
     }
     // Started before the server, so the recorders find their cameras up.
-    let sim = if args.no_sim { None } else { Some(start_sim(&dir, args.sim_listen)?) };
+    let sim = if args.no_sim {
+        None
+    } else {
+        Some(start_sim(&dir, args.sim_listen)?)
+    };
     let sim_config = SimConfig::demo(highest_camera(&dir)?);
+    let lpr = crate::demo_lpr::setup(&mut dir, &sim_config, args.lpr_cameras.into(), args.lpr_fps)?;
     let (fix_every, hotlist_every) = (args.unit_fix_every_secs, args.hotlist_every_secs);
     crate::cmds::serve::serve_with(dir, args.listen, move |state| {
         if fix_every > 0.0 {
             crate::demo_units::start(state, Duration::from_secs_f64(fix_every))?;
         }
-        if hotlist_every > 0.0 {
-            let every = Duration::from_secs_f64(hotlist_every);
-            crate::demo_hotlist::start(state, sim_config, every.min(Duration::from_secs(30)), every)?;
+        let every = Duration::from_secs_f64(hotlist_every);
+        let first = every.min(Duration::from_secs(30));
+        if !lpr.is_empty() {
+            // Even with no hits wanted, the entries must be made inactive.
+            let every = Some(every).filter(|_| hotlist_every > 0.0);
+            crate::demo_hotlist::start_windows(state, &sim_config, &lpr, first, every)?;
+        } else if hotlist_every > 0.0 {
+            crate::demo_hotlist::start(state, sim_config, first, every)?;
         }
         Ok(())
     })?;
@@ -98,26 +147,46 @@ fn start_sim(dir: &DataDir, listen: SocketAddr) -> anyhow::Result<SimServer> {
     let cameras = highest_camera(dir)?;
     let sim = crate::cmds::sim::prepare(SimConfig::demo(cameras))?;
     let server = SimServer::spawn(sim, listen).context("starting the simulated cameras (another `citywatch demo` or `sim` running? use --sim-listen or --no-sim)")?;
-    println!("Simulated cameras: rtsp://{}/cam-NNNN/{{main,sub}} (cam-0001 … cam-{cameras:04}).", server.addr);
+    println!(
+        "Simulated cameras: rtsp://{}/cam-NNNN/{{main,sub}} (cam-0001 … cam-{cameras:04}).",
+        server.addr
+    );
     Ok(server)
 }
 
 /// The highest `cam-NNNN` number in the directory (the simulator serves 1 … it).
 fn highest_camera(dir: &DataDir) -> anyhow::Result<u32> {
-    Ok(dir.store.list_cameras()?.iter().filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok()).max().unwrap_or(1))
+    Ok(dir
+        .store
+        .list_cameras()?
+        .iter()
+        .filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(1))
 }
 
-fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: &str) -> anyhow::Result<()> {
+fn populate(
+    dir: &DataDir,
+    password: &str,
+    per_district: usize,
+    rtsp_authority: &str,
+) -> anyhow::Result<()> {
     dir.ensure_admin(Some(password))?;
     let hash = hash_password(password).context("the demo password")?;
     let officers = crate::demo_units::officer_names();
-    let accounts = [("operator", Role::Operator), ("dispatcher", Role::Dispatcher), ("auditor", Role::Auditor)]
-        .into_iter()
-        .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
+    let accounts = [
+        ("operator", Role::Operator),
+        ("dispatcher", Role::Dispatcher),
+        ("auditor", Role::Auditor),
+    ]
+    .into_iter()
+    .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
     for (user, role) in accounts {
         dir.store.create_user(user, &hash)?;
         let grant = dir.store.add_grant(user, role, None, None)?;
-        dir.audit.record(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})))?;
+        dir.audit.record(
+            Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})),
+        )?;
     }
     let city = demo_city_at(2026, per_district, rtsp_authority);
     for d in &city.districts {
@@ -128,8 +197,13 @@ fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: 
         Record::new("citywatch-demo", "camera.import", "demo city")
             .detail(json!({"created": outcome.created, "districts": city.districts.len()})),
     )?;
-    std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string()).context("writing the demo base map")?;
+    std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string())
+        .context("writing the demo base map")?;
     // The streets the demo units patrol, for ranking and routing them.
-    std::fs::write(dir.path.join(ROADS_FILE), citywatch_sim::demo_roads().to_string()).context("writing the demo road network")?;
+    std::fs::write(
+        dir.path.join(ROADS_FILE),
+        citywatch_sim::demo_roads().to_string(),
+    )
+    .context("writing the demo road network")?;
     Ok(())
 }
