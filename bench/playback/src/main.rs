@@ -50,9 +50,12 @@ fn args() -> Args {
     a
 }
 
+/// One minute of sample bytes and its frames (size, key frame).
+type MinuteOfFrames = (Vec<u8>, Vec<(u32, bool)>);
+
 /// Frame sizes for one minute: a key frame every second, five times the
 /// size of the others, averaging `mbps`.
-fn minute_of_frames(a: &Args, rng: &mut impl Rng) -> (Vec<u8>, Vec<(u32, bool)>) {
+fn minute_of_frames(a: &Args, rng: &mut impl Rng) -> MinuteOfFrames {
     let frames = a.fps as usize * 60;
     let mean = a.mbps * 1e6 / 8.0 / f64::from(a.fps);
     let p_frame = mean * f64::from(a.fps) / (f64::from(a.fps) + 4.0);
@@ -88,7 +91,7 @@ fn main() {
         .video_params_id(&StoredParams { codec: "h264".into(), width: 1920, height: 1080, rfc6381_codec: "avc1.640028".into(), extra_data: vec![1, 0x64, 0, 0x28, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x28, 1, 0, 4, 0x68, 0xee, 0x3c, 0x80], pixel_aspect_ratio: None })
         .unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let variants: Vec<(Vec<u8>, Vec<(u32, bool)>)> = (0..8).map(|_| minute_of_frames(&a, &mut rng)).collect();
+    let variants: Vec<MinuteOfFrames> = (0..8).map(|_| minute_of_frames(&a, &mut rng)).collect();
     let minute_90k = 60 * 90_000i64;
     let end_90k = 1_795_000_000i64 * 90_000; // a fixed "now" (2026-11-18) for repeatability
     let start_90k = end_90k - a.days as i64 * 1440 * minute_90k;

@@ -81,24 +81,7 @@ fn demo_serves_every_camera_and_records_the_tagged_ones() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::new();
-    wait_for("the demo server", Duration::from_secs(60), || {
-        client
-            .get(format!("{base}/health"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "operator", "password": PASSWORD}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let token = login["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{login}"))
-        .to_owned();
+    let token = operator_token_when_up(&client, &base);
     let get = |path: &str| {
         client
             .get(format!("{base}{path}"))
@@ -669,24 +652,7 @@ fn with_the_models_a_demo_lpr_camera_reads_a_hotlisted_plate_from_its_video() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    wait_for("the demo server", Duration::from_secs(60), || {
-        client
-            .get(format!("{base}/health"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "operator", "password": PASSWORD}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let token = login["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{login}"))
-        .to_owned();
+    let token = operator_token_when_up(&client, &base);
     let get = |path: &str| -> Value {
         let r = client
             .get(format!("{base}{path}"))
@@ -775,4 +741,27 @@ fn with_the_models_a_demo_lpr_camera_reads_a_hotlisted_plate_from_its_video() {
         shown.iter().any(|p| d["plate"] == p.as_str()),
         "{hit} is not among {shown:?}"
     );
+}
+
+/// Waits for the demo server to answer `/health`, then logs in as the
+/// demo's operator and returns the session token.
+fn operator_token_when_up(client: &reqwest::blocking::Client, base: &str) -> String {
+    wait_for("the demo server", Duration::from_secs(60), || {
+        client
+            .get(format!("{base}/health"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "operator", "password": PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    login["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{login}"))
+        .to_owned()
 }

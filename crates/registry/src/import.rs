@@ -172,6 +172,37 @@ pub fn parse_csv(bytes: &[u8], mut progress: impl FnMut(usize)) -> Result<Vec<Im
     Ok(rows)
 }
 
+/// Parses a GeoJSON FeatureCollection of district boundaries: Polygon or
+/// MultiPolygon features with a `name` property. All or nothing: a bad
+/// feature fails the file, naming the feature.
+pub fn parse_districts(bytes: &[u8]) -> Result<Vec<citywatch_model::District>, String> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    let features = doc
+        .get("features")
+        .and_then(Value::as_array)
+        .filter(|_| doc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
+        .ok_or("expected a GeoJSON FeatureCollection of district polygons")?;
+    let mut seen = std::collections::HashSet::new();
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let name = f
+                .pointer("/properties/name")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .ok_or(format!("feature {i}: name: a district needs a \"name\" property"))?;
+            if !seen.insert(name.to_owned()) {
+                return Err(format!("feature {i}: name: duplicate district {name:?}"));
+            }
+            let geometry = f.get("geometry").cloned().unwrap_or(Value::Null);
+            citywatch_geo::Area::from_geojson(&geometry).map_err(|e| format!("feature {i}: geometry: {e}"))?;
+            Ok(citywatch_model::District { name: name.to_owned(), geometry })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,35 +234,4 @@ mod tests {
         assert_eq!(rows[2].result.as_ref().unwrap_err()[0].field, "fov_deg");
         assert!(parse_csv(b"id,x\n1,2\n", |_| {}).unwrap_err().contains("\"lat\""));
     }
-}
-
-/// Parses a GeoJSON FeatureCollection of district boundaries: Polygon or
-/// MultiPolygon features with a `name` property. All or nothing: a bad
-/// feature fails the file, naming the feature.
-pub fn parse_districts(bytes: &[u8]) -> Result<Vec<citywatch_model::District>, String> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
-    let features = doc
-        .get("features")
-        .and_then(Value::as_array)
-        .filter(|_| doc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
-        .ok_or("expected a GeoJSON FeatureCollection of district polygons")?;
-    let mut seen = std::collections::HashSet::new();
-    features
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let name = f
-                .pointer("/properties/name")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .ok_or(format!("feature {i}: name: a district needs a \"name\" property"))?;
-            if !seen.insert(name.to_owned()) {
-                return Err(format!("feature {i}: name: duplicate district {name:?}"));
-            }
-            let geometry = f.get("geometry").cloned().unwrap_or(Value::Null);
-            citywatch_geo::Area::from_geojson(&geometry).map_err(|e| format!("feature {i}: geometry: {e}"))?;
-            Ok(citywatch_model::District { name: name.to_owned(), geometry })
-        })
-        .collect()
 }
