@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use citywatch_video::{Codec, Frame, VideoParams};
+use citywatch_video::{split_annex_b, Codec, Frame, VideoParams};
 use image::RgbImage;
 use openh264::decoder::{Decoder, DecoderConfig};
 use openh264::encoder::{BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType};
@@ -477,31 +477,6 @@ fn avcc(sps: &[u8], pps: &[u8]) -> Vec<u8> {
     out
 }
 
-/// NAL units of an Annex B stream, without start codes.
-fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    let mut out = Vec::new();
-    for (k, &s) in starts.iter().enumerate() {
-        let mut end = starts.get(k + 1).map_or(data.len(), |&n| n - 3);
-        // Zeros before the next start code are not part of this NAL unit.
-        while end > s && data[end - 1] == 0 {
-            end -= 1;
-        }
-        if end > s {
-            out.push(&data[s..end]);
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

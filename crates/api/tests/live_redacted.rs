@@ -22,7 +22,7 @@ use citywatch_api::LiveRedaction;
 use citywatch_model::Role;
 use citywatch_video::live::Publisher;
 use citywatch_video::recorder::Stream;
-use citywatch_video::{Codec, Frame, VideoParams};
+use citywatch_video::{split_annex_b, Codec, Frame, VideoParams};
 use common::{start, TestServer};
 use futures::{SinkExt, StreamExt};
 use image::RgbImage;
@@ -110,30 +110,6 @@ fn camera_frames(pics: &[RgbImage]) -> Vec<Frame> {
     out
 }
 
-fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data[i..i + 3] == [0, 0, 1] {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| {
-            let mut end = starts.get(k + 1).map_or(data.len(), |&n| n - 3);
-            while end > s && data[end - 1] == 0 {
-                end -= 1;
-            }
-            &data[s..end]
-        })
-        .filter(|n| !n.is_empty())
-        .collect()
-}
 
 /// Mean absolute difference of two pictures over `rows`.
 fn diff(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> f64 {

@@ -39,3 +39,31 @@ pub struct Frame {
     pub data: Bytes,
     pub params: Arc<VideoParams>,
 }
+
+/// Splits an H.264/H.265 Annex B byte stream (what encoders emit) into NAL
+/// units without their start codes.
+pub fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (k, &s) in starts.iter().enumerate() {
+        let mut end = starts.get(k + 1).map_or(data.len(), |&n| n - 3);
+        // Zeros before a start code (four-byte start codes, trailing_zero_8bits)
+        // are not part of the NAL unit, whose last byte is never zero.
+        while end > s && data[end - 1] == 0 {
+            end -= 1;
+        }
+        if end > s {
+            out.push(&data[s..end]);
+        }
+    }
+    out
+}

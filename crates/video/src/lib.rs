@@ -22,4 +22,4 @@ pub mod recovery;
 pub mod retention;
 pub mod sample_dir;
 
-pub use frame::{Codec, Frame, VideoParams};
+pub use frame::{split_annex_b, Codec, Frame, VideoParams};
