@@ -80,6 +80,8 @@ def main():
     ap.add_argument("--kbps", default="2000")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/citywatch"))
     ap.add_argument("--commit-ms", type=int, help="[video] commit_interval_ms for citywatch (default: the config's)")
+    ap.add_argument("--video", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a [video] setting of citywatch's config, e.g. read_batch_ms=0 or ingest_threads=0 (repeatable)")
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="cw-rec-bench-")
@@ -96,13 +98,18 @@ def main():
         with open(os.path.join(work, "cams.geojson"), "w") as f:
             json.dump(cams, f)
         subprocess.run([a.bin, "import", "cameras", os.path.join(work, "cams.geojson"), "--data", data], check=True, capture_output=True)
-        if a.commit_ms is not None:
+        overrides = list(a.video) + ([f"commit_interval_ms={a.commit_ms}"] if a.commit_ms is not None else [])
+        if overrides:
             cfg = os.path.join(data, "citywatch.toml")
             with open(cfg) as f:
-                text = f.read()
-            assert "commit_interval_ms = 1000" in text, "the config has no commit_interval_ms to change"
+                lines = f.read().split("\n")
+            for o in overrides:
+                key, value = o.split("=", 1)
+                hits = [i for i, l in enumerate(lines) if l.startswith(key.strip() + " = ")]
+                assert hits, f"the config has no {key} to change"
+                lines[hits[0]] = f"{key.strip()} = {value.strip()}"
             with open(cfg, "w") as f:
-                f.write(text.replace("commit_interval_ms = 1000", f"commit_interval_ms = {a.commit_ms}"))
+                f.write("\n".join(lines))
         listen = f"127.0.0.1:{free_port()}"
         env = dict(os.environ, CITYWATCH_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
         server_log = open(os.path.join(work, "server.log"), "w")
@@ -145,6 +152,8 @@ def main():
     cw_per_h, ff_per_h = cw_cpu / hours, ff_cpu / hours
     print("Citywatch recording benchmark")
     print(f"  {a.streams} streams of one shared {a.kbps} kbps 1280x720 15 fps H.264 source (GStreamer), {a.seconds} s measured")
+    if a.video:
+        print(f"  citywatch [video] overrides: {', '.join(a.video)}")
     print(f"  citywatch serve: {cw_cpu:7.2f} CPU s = {cw_per_h:8.2f} CPU s per stream-hour; RSS {cw_rss/2**20:7.1f} MiB = {cw_rss/2**20/a.streams:5.2f} MiB per stream; wrote {cw_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  ffmpeg -c copy:  {ff_cpu:7.2f} CPU s = {ff_per_h:8.2f} CPU s per stream-hour; RSS {ff_rss/2**20:7.1f} MiB = {ff_rss/2**20/a.streams:5.2f} MiB per stream; wrote {ff_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  user/system split: citywatch {cw_user:.2f}/{cw_sys:.2f} s, ffmpeg {ff_user:.2f}/{ff_sys:.2f} s")

@@ -169,7 +169,7 @@ async fn main() {
     tokio::spawn(citywatch_api::serve(listener, state, futures::future::pending()));
 
     let health = Arc::new(StreamHealth::default());
-    let task = RecordTask { camera_id: "bench".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(live.clone()) };
+    let task = RecordTask { camera_id: "bench".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(live.clone()), read_batch: citywatch_video::ingest::DEFAULT_BATCH };
     let status: StatusSink = Arc::new(|_, _| {});
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let writer = DiskWriter::spawn(store.clone(), samples, WriterConfig::default());

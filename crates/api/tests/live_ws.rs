@@ -267,7 +267,7 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
 
     // The recorder as `citywatch serve` runs it, publishing into the server's hub.
     let health = Arc::new(StreamHealth::default());
-    let task = RecordTask { camera_id: "gst".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(s.live.clone()) };
+    let task = RecordTask { camera_id: "gst".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(s.live.clone()), read_batch: citywatch_video::ingest::DEFAULT_BATCH };
     let samples = Arc::new(SampleDir::open(&s.dir.path().join("video")).unwrap());
     let status: StatusSink = Arc::new(|_, _| {});
     let (stop, stop_rx) = tokio::sync::watch::channel(false);

@@ -35,12 +35,23 @@ record_tag = ""
 commit_interval_ms = 1000
 # Writer threads for the video disk.
 writer_threads = 2
+# A camera stream nobody watches live is read from its socket this often
+# (ms) instead of packet by packet, which saves most of the recorder's CPU;
+# frames wait in the kernel meanwhile and nothing is lost. A stream with a
+# viewer is read as packets arrive. 0: always packet by packet.
+read_batch_ms = 250
+# Camera sessions run on this many threads of their own, which wake on a
+# tick (ms) instead of on every packet; the tick bounds the latency this
+# adds to live video. 0 threads: on the main runtime.
+ingest_threads = 2
+ingest_tick_ms = 10
 # Live video reaches viewers without an unmask grant (everyone but
 # supervisors) with faces pixelated: one transcoder per camera stream they
 # watch (decode, CenterFace from [analytics] models_dir, re-encode), shared
 # by its viewers. At most this many at once, further cameras are refused to
 # them; 0: sized to the machine (two per core beyond the first). Without
-# the face model they get no live video at all.
+# the face model they get no live video at all. Their recorded video
+# (view.mp4) is blurred the same way and counts against this limit too.
 max_blurred_streams = 0
 
 [retention]
@@ -282,6 +293,9 @@ pub struct Video {
     pub record_tag: String,
     pub commit_interval_ms: u64,
     pub writer_threads: usize,
+    pub read_batch_ms: u64,
+    pub ingest_threads: usize,
+    pub ingest_tick_ms: u64,
     pub max_blurred_streams: usize,
 }
 
@@ -294,7 +308,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, max_blurred_streams: 0 }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, read_batch_ms: 250, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0 }
     }
 }
 

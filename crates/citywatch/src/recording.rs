@@ -14,7 +14,7 @@ use citywatch_store::Store;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
 use citywatch_video::disk_writer::DiskWriter;
 use citywatch_video::health::HealthRegistry;
-use citywatch_video::ingest::{IngestConfig, Transport};
+use citywatch_video::ingest::{IngestConfig, IngestRuntimes, Transport};
 use citywatch_video::live::LiveHub;
 use citywatch_video::recorder::Stream;
 use tokio::sync::watch;
@@ -32,6 +32,17 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// How recorders reach their cameras (from `[video]`).
+pub struct IngestSettings {
+    pub transport: Transport,
+    /// Only cameras carrying this tag record; `None`: all.
+    pub record_tag: Option<String>,
+    /// How often a stream nobody watches live is read (zero: as packets arrive).
+    pub read_batch: Duration,
+    /// Where camera sessions run; `None`: on the main runtime.
+    pub runtimes: Option<Arc<IngestRuntimes>>,
+}
+
 #[allow(clippy::too_many_arguments)] // the binary's wiring: each is a separate service
 pub async fn keep_recorders(
     registry: Arc<Registry>,
@@ -40,8 +51,7 @@ pub async fn keep_recorders(
     health: Arc<HealthRegistry>,
     live: Arc<LiveHub>,
     events: Arc<Events>,
-    transport: Transport,
-    record_tag: Option<String>,
+    settings: IngestSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let status: StatusSink = {
@@ -59,7 +69,7 @@ pub async fn keep_recorders(
         let snapshot = registry.snapshot();
         let mut wanted: HashMap<(String, &'static str), Wanted> = HashMap::new();
         // With `[video] record_tag` set, only cameras carrying the tag record.
-        let tagged = |c: &Camera| record_tag.as_ref().is_none_or(|t| c.tags.contains(t));
+        let tagged = |c: &Camera| settings.record_tag.as_ref().is_none_or(|t| c.tags.contains(t));
         for camera in snapshot.cameras.values().filter(|c| c.status != CameraStatus::Disabled && tagged(c)) {
             let s = store.clone();
             let id = camera.id.clone();
@@ -91,15 +101,19 @@ pub async fn keep_recorders(
                 continue;
             };
             let mut ingest = IngestConfig::new(url);
-            ingest.transport = transport;
+            ingest.transport = settings.transport;
             ingest.credentials = w.credentials.as_deref().map(|c| match c.split_once(':') {
                 Some((u, p)) => (u.to_owned(), p.to_owned()),
                 None => (c.to_owned(), String::new()),
             });
             let stream = stream_of(key.1);
-            let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: health.stream(&key.0, stream), live: Some(live.clone()) };
+            let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: health.stream(&key.0, stream), live: Some(live.clone()), read_batch: settings.read_batch };
             let (stop, stop_rx) = watch::channel(false);
-            let handle = tokio::spawn(record_stream(task, writer.clone(), status.clone(), stop_rx));
+            let recording = record_stream(task, writer.clone(), status.clone(), stop_rx);
+            let handle = match &settings.runtimes {
+                Some(r) => r.spawn(recording),
+                None => tokio::spawn(recording),
+            };
             running.insert(key, Running { wanted: w, stop, task: handle });
         }
         tokio::select! {

@@ -11,7 +11,7 @@ use citywatch_model::CameraStatus;
 use tokio::sync::{mpsc, watch};
 
 use crate::disk_writer::DiskWriter;
-use crate::ingest::{run_camera, Backoff, IngestConfig, IngestEvent, StreamHealth};
+use crate::ingest::{run_camera, Backoff, IngestConfig, IngestEvent, Pacing, StreamHealth};
 use crate::live::{LiveHub, Publisher};
 use crate::recorder::{wall_clock_90k, RecordError, Recorder, Stream};
 
@@ -28,13 +28,18 @@ pub struct RecordTask {
     pub health: Arc<StreamHealth>,
     /// Where live viewers get this stream's frames; `None`: no live view.
     pub live: Option<Arc<LiveHub>>,
+    /// How often the camera's socket is read while nobody watches the
+    /// stream live (zero: as packets arrive); see [`Pacing`].
+    pub read_batch: std::time::Duration,
 }
 
 /// Runs until `shutdown` turns true; hands over what is held before
 /// returning (the writer commits it; `DiskWriter::flush` waits for that).
-pub async fn record_stream(task: RecordTask, writer: DiskWriter, status: StatusSink, shutdown: watch::Receiver<bool>) {
+pub async fn record_stream(mut task: RecordTask, writer: DiskWriter, status: StatusSink, shutdown: watch::Receiver<bool>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let publisher = task.live.as_ref().map(|hub| hub.publisher(&task.camera_id, task.stream));
+    let watchers = publisher.as_ref().map(Publisher::watchers);
+    task.ingest.pacing = Pacing::batched(task.read_batch, move || watchers.as_ref().is_some_and(|w| w.any()));
     let recorder = Recorder::with_writer(writer, &task.camera_id, task.stream);
     let consumer = tokio::spawn(record_frames(rx, recorder, publisher, status, task.health.clone(), task.camera_id.clone(), task.stream));
     run_camera(task.ingest, Backoff::default(), task.health, tx, shutdown).await;

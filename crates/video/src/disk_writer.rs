@@ -28,7 +28,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{IoSlice, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc::{self, TryRecvError};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,9 @@ use citywatch_store::{RecordingRow, Store};
 use crate::recorder::{stored_params, RecordError};
 use crate::sample_dir::{SampleDir, Writing};
 use crate::VideoParams;
+
+/// How often a writer thread takes the GOPs queued for it.
+const DRAIN_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
@@ -276,36 +279,42 @@ impl Worker {
         Worker { store, dir, queued, stats, files: HashMap::new(), params_ids: Vec::new() }
     }
 
+    /// Takes queued jobs every [`DRAIN_EVERY`] rather than blocking on the
+    /// queue: a sender then never has to wake this thread (a futex call and
+    /// a context switch per GOP per stream), and the writes of many streams
+    /// go out together. A GOP waits at most that long before its `writev`.
     fn run(&mut self, rx: mpsc::Receiver<Job>, interval: Duration) {
         let mut deadline: Option<Instant> = None;
         loop {
-            let job = match deadline {
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            };
-            match job {
-                Ok(Job::Gop(gop)) => {
-                    let (len, path) = (gop.len(), gop.target.file.clone());
-                    if let Err(e) = self.write(gop) {
-                        tracing::error!("recording {path}: {e}; the recorder starts a new file at its next key frame");
+            loop {
+                match rx.try_recv() {
+                    Ok(Job::Gop(gop)) => {
+                        let (len, path) = (gop.len(), gop.target.file.clone());
+                        if let Err(e) = self.write(gop) {
+                            tracing::error!("recording {path}: {e}; the recorder starts a new file at its next key frame");
+                        }
+                        self.queued.fetch_sub(len, Ordering::AcqRel);
+                        deadline.get_or_insert_with(|| Instant::now() + interval);
                     }
-                    self.queued.fetch_sub(len, Ordering::AcqRel);
-                    deadline.get_or_insert_with(|| Instant::now() + interval);
-                }
-                Ok(Job::Flush(done)) => {
-                    self.commit_logged();
-                    deadline = None;
-                    let _ = done.send(());
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.commit_logged();
-                    deadline = None;
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.commit_logged();
-                    return;
+                    Ok(Job::Flush(done)) => {
+                        self.commit_logged();
+                        deadline = None;
+                        let _ = done.send(());
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.commit_logged();
+                        return;
+                    }
                 }
             }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| d <= now) {
+                self.commit_logged();
+                deadline = None;
+            }
+            let until_commit = deadline.map_or(DRAIN_EVERY, |d| d.saturating_duration_since(now));
+            std::thread::sleep(DRAIN_EVERY.min(until_commit));
         }
     }
 

@@ -244,6 +244,22 @@ impl Publisher {
     pub fn viewers(&self) -> usize {
         self.hold.channel().tx.receiver_count()
     }
+
+    /// A handle that tells whether anyone watches, for the ingest session
+    /// (which decides by it how often to read the camera's socket).
+    pub fn watchers(&self) -> Watchers {
+        Watchers(self.hold.channel().tx.clone())
+    }
+}
+
+/// Whether a camera stream has viewers; see [`Publisher::watchers`].
+#[derive(Clone)]
+pub struct Watchers(broadcast::Sender<Item>);
+
+impl Watchers {
+    pub fn any(&self) -> bool {
+        self.0.receiver_count() > 0
+    }
 }
 
 impl Drop for Publisher {
@@ -460,6 +476,18 @@ mod tests {
         assert!(matches!(sub.try_next(), Some(LiveEvent::Gap { dropped: 9 })));
         assert_eq!(ts(&sub.try_next().unwrap()), 10);
         assert_eq!(ts(&sub.try_next().unwrap()), 11);
+    }
+
+    #[test]
+    fn watchers_say_whether_anyone_subscribed() {
+        let hub = Arc::new(LiveHub::default());
+        let publisher = hub.publisher("cam", Stream::Main);
+        let watchers = publisher.watchers();
+        assert!(!watchers.any());
+        let viewer = hub.subscribe("cam", Stream::Main);
+        assert!(watchers.any(), "a viewer makes the ingest read packets as they arrive");
+        drop(viewer);
+        assert!(!watchers.any());
     }
 
     #[test]

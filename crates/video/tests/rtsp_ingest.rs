@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use citywatch_video::ingest::{
-    self, Backoff, IngestConfig, IngestError, IngestEvent, Stage, StreamHealth, StreamState,
-    Transport,
+    self, Backoff, IngestConfig, IngestError, IngestEvent, Pacing, Stage, StreamHealth,
+    StreamState, Transport,
 };
 use citywatch_video::{Codec, Frame};
 use tokio::net::TcpListener;
@@ -302,6 +302,90 @@ async fn h264_over_tcp_from_gstreamer() {
     let p = &frames[0].params;
     assert!(p.rfc6381_codec.starts_with("avc1."), "{}", p.rfc6381_codec);
     assert!(Arc::ptr_eq(&s.params().unwrap(), p));
+}
+
+/// Frames delivered within this of the one before came out of one read.
+const SAME_BURST: Duration = Duration::from_millis(25);
+
+/// Frames for `wall` of wall-clock time, and how many bursts they came in.
+async fn bursts(session: &mut ingest::IngestSession, wall: Duration) -> (Vec<Frame>, usize) {
+    let mut frames = Vec::new();
+    let mut bursts = 0;
+    let mut last: Option<Instant> = None;
+    let t0 = Instant::now();
+    while t0.elapsed() < wall {
+        let f = tokio::time::timeout(LONG, session.next_frame())
+            .await
+            .expect("no frame within 60 s")
+            .expect("next_frame failed")
+            .expect("server ended the session");
+        let now = Instant::now();
+        if last.is_none_or(|l| now - l > SAME_BURST) {
+            bursts += 1;
+        }
+        last = Some(now);
+        frames.push(f);
+    }
+    (frames, bursts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwatched_streams_are_read_in_batches_without_losing_a_frame() {
+    let server = GstServer::start(free_port(), &[]);
+    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let watched = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = watched.clone();
+    let batch = Duration::from_millis(300);
+    cfg.pacing = Pacing::batched(batch, move || w.load(std::sync::atomic::Ordering::Relaxed));
+    let mut s = ingest::open(&cfg).await.expect("open");
+
+    let (mut frames, batched) = bursts(&mut s, Duration::from_secs(3)).await;
+    eprintln!("unwatched: {} frames in {batched} bursts", frames.len());
+    assert!(
+        batched * 10 <= frames.len() * 4,
+        "{} frames came in {batched} bursts: not batched",
+        frames.len()
+    );
+    watched.store(true, std::sync::atomic::Ordering::Relaxed);
+    // The switch happens at the next batch at the latest.
+    let (settling, _) = bursts(&mut s, batch * 2).await;
+    frames.extend(settling);
+    let (live, live_bursts) = bursts(&mut s, Duration::from_secs(2)).await;
+    eprintln!("watched: {} frames in {live_bursts} bursts", live.len());
+    assert!(
+        live_bursts * 10 >= live.len() * 6,
+        "{} frames came in only {live_bursts} bursts while watched",
+        live.len()
+    );
+    frames.extend(live);
+    check_frames(&frames, Codec::H264);
+    // Nothing was lost while the socket was left to fill: every frame
+    // interval is the source's (15 fps = 6000 ticks), no gaps.
+    for w in frames.windows(2) {
+        let d = w[1].timestamp_90k - w[0].timestamp_90k;
+        assert!(d <= 9000, "a gap of {d} ticks between frames: frames were lost");
+    }
+}
+
+#[tokio::test]
+async fn a_mute_camera_is_stalled_under_batched_reads_too() {
+    let (port, _peer) = fake_peer(mute_camera).await;
+    let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
+    let mut cfg = quick(url, Duration::from_secs(20));
+    cfg.frame_timeout = Duration::from_millis(1500);
+    cfg.pacing = Pacing::batched(Duration::from_millis(400), || false);
+    let mut s = ingest::open(&cfg).await.expect("open");
+    let t0 = Instant::now();
+    let e = tokio::time::timeout(LONG, s.next_frame())
+        .await
+        .expect("stall detection gave up")
+        .unwrap_err();
+    assert!(matches!(e, IngestError::Stalled { .. }), "{e}");
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10),
+        "stalled after {waited:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,14 +11,14 @@ use citywatch_registry::Registry;
 
 use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::health::HealthRegistry;
-use citywatch_video::ingest::Transport;
+use citywatch_video::ingest::{IngestRuntimes, Transport};
 use citywatch_video::live::LiveHub;
 use citywatch_video::recovery::{recover, RecoveryReport};
 use citywatch_video::sample_dir::SampleDir;
 
 use crate::config::RtspTransport;
 use crate::data_dir::{DataDir, BASEMAP_FILE, ROADS_FILE};
-use crate::recording::keep_recorders;
+use crate::recording::{keep_recorders, IngestSettings};
 use crate::retention::{policy, run_retention};
 
 #[derive(clap::Args)]
@@ -159,6 +159,10 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             crate::analytics::start(&dir.path, &dir.config.analytics, &dir.config.plates, registry.clone(), live.clone(), events.clone(), &state)?;
         }
         let (stop_recording, stop_rx) = tokio::sync::watch::channel(false);
+        let runtimes = match video.ingest_threads {
+            n if n > 0 && video.record => Some(Arc::new(IngestRuntimes::start(n, Duration::from_millis(video.ingest_tick_ms)).context("starting the camera ingest threads")?)),
+            _ => None,
+        };
         let recorders = video.record.then(|| {
             let transport = match video.rtsp_transport {
                 RtspTransport::Tcp => Transport::Tcp,
@@ -171,7 +175,8 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
                 ..WriterConfig::default()
             };
             let writer = DiskWriter::spawn(dir.store.clone(), samples, writer_config);
-            tokio::spawn(keep_recorders(registry, dir.store.clone(), writer, health, live, events, transport, record_tag, stop_rx))
+            let settings = IngestSettings { transport, record_tag, read_batch: Duration::from_millis(video.read_batch_ms), runtimes };
+            tokio::spawn(keep_recorders(registry, dir.store.clone(), writer, health, live, events, settings, stop_rx))
         });
         on_start(&state)?;
         citywatch_api::serve(listener, state, shutdown_signal()).await?;

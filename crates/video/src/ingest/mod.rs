@@ -16,6 +16,8 @@
 //! The RTSP/RTP work is done by the `retina` crate (Moonfire NVR's client).
 
 mod error;
+mod pacing;
+mod runtime;
 mod session;
 mod supervisor;
 
@@ -23,6 +25,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub use error::{IngestError, Stage};
+pub use pacing::{Pacing, DEFAULT_BATCH};
+pub use runtime::{IngestRuntimes, DEFAULT_TICK};
 pub use session::{open, IngestSession};
 pub use supervisor::{run_camera, Backoff, HealthSnapshot, IngestEvent, StreamHealth, StreamState};
 
@@ -53,6 +57,8 @@ pub struct IngestConfig {
     pub connect_timeout: Duration,
     /// No video frame for this long while playing means the stream stalled.
     pub frame_timeout: Duration,
+    /// When the playing session reads its socket (default: as packets arrive).
+    pub pacing: Pacing,
 }
 
 impl IngestConfig {
@@ -66,6 +72,7 @@ impl IngestConfig {
             transport: Transport::Tcp,
             connect_timeout: Duration::from_secs(10),
             frame_timeout: Duration::from_secs(10),
+            pacing: Pacing::immediate(),
         }
     }
 
@@ -97,6 +104,7 @@ impl fmt::Debug for IngestConfig {
             .field("transport", &self.transport)
             .field("connect_timeout", &self.connect_timeout)
             .field("frame_timeout", &self.frame_timeout)
+            .field("pacing", &self.pacing)
             .finish()
     }
 }

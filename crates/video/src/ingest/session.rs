@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use retina::client::{PlayOptions, SessionOptions, SetupOptions};
 use retina::codec::{CodecItem, FrameFormat, ParametersRef, VideoFrame};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use super::{IngestConfig, IngestError, Stage, Transport};
+use super::runtime::Urgent;
+use super::{IngestConfig, IngestError, Pacing, Stage, Transport};
 use crate::{Codec, Frame, VideoParams};
 
 /// A playing RTSP session on one camera's video stream.
@@ -28,12 +29,17 @@ pub struct IngestSession {
     /// When the stream counts as stalled if no video frame came before.
     deadline: Instant,
     had_credentials: bool,
+    pacing: Pacing,
+    /// Held while packets are read as they arrive (see `runtime`).
+    urgent: Option<Urgent>,
 }
 
 /// Connects to `cfg.url`, DESCRIBEs it, SETs UP the first H.264 (or H.265)
 /// video stream and PLAYs it. All of that must finish within
 /// `cfg.connect_timeout`.
 pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
+    // The handshake's round trips must not wait for an idle thread's tick.
+    let connecting = Urgent::new();
     let (url, creds) = cfg.effective();
     let shown = url.to_string();
     let had_credentials = creds.is_some();
@@ -106,6 +112,8 @@ pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
         frame_timeout: cfg.frame_timeout,
         deadline: Instant::now() + cfg.frame_timeout,
         had_credentials,
+        pacing: cfg.pacing.clone(),
+        urgent: Some(connecting),
     };
     // Often known from the SDP (sprop-parameter-sets); else after a frame.
     session.refresh_params();
@@ -124,21 +132,43 @@ impl IngestSession {
     /// ended the session. After an error or `None` the session is spent;
     /// open a new one.
     ///
+    /// Under batched [`Pacing`] frames come in bursts, one batch apart.
+    ///
     /// Cancel-safe: dropping the future loses no frame that was returned.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, IngestError> {
         loop {
-            let item = match tokio::time::timeout_at(self.deadline, self.demuxed.next()).await {
-                Err(_) => {
-                    return Err(IngestError::Stalled {
-                        url: self.url.clone(),
-                        after: self.frame_timeout,
-                    })
-                }
-                Ok(None) => {
+            let batch = self.pacing.batch_now();
+            match batch {
+                None if self.urgent.is_none() => self.urgent = Some(Urgent::new()),
+                Some(_) => self.urgent = None,
+                None => {}
+            }
+            let item = match batch {
+                None => match tokio::time::timeout_at(self.deadline, self.demuxed.next()).await {
+                    Err(_) => return Err(self.stalled()),
+                    Ok(item) => item,
+                },
+                // Polled without registering for wake-ups: what the kernel
+                // already holds is parsed, and an empty socket costs one
+                // `readv`, not a wake-up per packet until the next batch.
+                Some(every) => match self.demuxed.next().now_or_never() {
+                    Some(item) => item,
+                    None => {
+                        let now = Instant::now();
+                        if now >= self.deadline {
+                            return Err(self.stalled());
+                        }
+                        tokio::time::sleep_until((now + every).min(self.deadline)).await;
+                        continue;
+                    }
+                },
+            };
+            let item = match item {
+                None => {
                     debug!(url = %self.url, "RTSP server ended the session");
                     return Ok(None);
                 }
-                Ok(Some(Err(e))) => {
+                Some(Err(e)) => {
                     return Err(IngestError::from_retina(
                         &e,
                         &self.url,
@@ -146,7 +176,7 @@ impl IngestSession {
                         self.had_credentials,
                     ))
                 }
-                Ok(Some(Ok(item))) => item,
+                Some(Ok(item)) => item,
             };
             let CodecItem::VideoFrame(f) = item else {
                 continue; // RTCP; other streams are never set up.
@@ -158,6 +188,13 @@ impl IngestSession {
             if let Some(frame) = self.accept(f) {
                 return Ok(Some(frame));
             }
+        }
+    }
+
+    fn stalled(&self) -> IngestError {
+        IngestError::Stalled {
+            url: self.url.clone(),
+            after: self.frame_timeout,
         }
     }
 
