@@ -33,7 +33,7 @@ use citywatch_store::Store;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
 use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::health::HealthRegistry;
-use citywatch_video::ingest::{IngestConfig, StreamHealth};
+use citywatch_video::ingest::{IngestConfig, IngestRuntimes, StreamHealth, DEFAULT_TICK};
 use citywatch_video::live::{LiveEvent, LiveHub};
 use citywatch_video::recorder::Stream;
 use citywatch_video::sample_dir::SampleDir;
@@ -173,7 +173,9 @@ async fn main() {
     let status: StatusSink = Arc::new(|_, _| {});
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let writer = DiskWriter::spawn(store.clone(), samples, WriterConfig::default());
-    tokio::spawn(record_stream(task, writer, status, stop_rx));
+    // As `citywatch serve` runs it: on a tick-driven ingest thread.
+    let ingest = IngestRuntimes::start(1, DEFAULT_TICK).expect("ingest thread");
+    ingest.spawn(record_stream(task, writer, status, stop_rx));
 
     // Arrival times of every frame, by content.
     let arrivals: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
@@ -277,6 +279,7 @@ async fn main() {
         args.viewers, args.seconds, per_viewer, camera.frames, camera.dropped_frames
     );
     println!("{}", percentiles("hub arrival -> fragment received by a WebSocket client", &mut latencies));
+    println!("  (plus at most one ingest tick, {DEFAULT_TICK:?}, between a packet reaching the socket of a watched stream and its read)");
     let _ = rtsp.kill();
     let _ = rtsp.wait();
 }
