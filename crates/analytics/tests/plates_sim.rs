@@ -104,3 +104,38 @@ fn simulated_plates_exact_match_per_track() {
     assert!(per_track >= TRACK_EXACT_FLOOR, "{per_track}");
     assert!(sub_per_track >= SUB_TRACK_EXACT_FLOOR, "sub-stream: {sub_per_track}");
 }
+
+/// A close-up of a plate has no vehicle box: `read_picture` then searches
+/// the whole picture (as `citywatch analyze` does with a still). Each
+/// close-up is the plate with its own width of car around it on each side.
+#[test]
+fn a_plate_close_up_without_a_vehicle_box_is_read_from_the_whole_picture() {
+    let Some(dir) = common::models() else { return };
+    let reader = PlateReader::new(&dir, 1).unwrap();
+    let (w, h) = (1280, 720);
+    let (mut tried, mut exact, mut misses) = (0, 0, Vec::new());
+    for s in 0..4 {
+        let scene = Scene::new(s, common::SEED, common::LOOP);
+        for f in (0..common::LOOP).step_by(50) {
+            let img = citywatch_sim::render::Renderer::new(&scene, w, h).frame(f);
+            let rgb = citywatch_analytics::rgb_from_i420(img.width, img.height, &img.y, &img.u, &img.v).unwrap();
+            for o in citywatch_sim::render::frame_truth(&scene, f, w, h).objects.iter().filter_map(|o| o.plate.as_ref()) {
+                let b = o.bbox;
+                let x0 = b.x.saturating_sub(b.w);
+                let y0 = b.y.saturating_sub(b.w / 2);
+                let (x1, y1) = ((b.right() + b.w).min(w as u32), (b.bottom() + b.w / 2).min(h as u32));
+                let close_up = image::imageops::crop_imm(&rgb, x0, y0, x1 - x0, y1 - y0).to_image();
+                let read = reader.read_picture(&close_up, &[]).unwrap();
+                tried += 1;
+                if read.first().is_some_and(|r| r.text == o.text) {
+                    exact += 1;
+                } else {
+                    misses.push(format!("{} -> {:?}", o.text, read.iter().map(|r| &r.text).collect::<Vec<_>>()));
+                }
+            }
+        }
+    }
+    println!("close-ups: {exact} of {tried} read exactly; misses: {}", misses.join(", "));
+    assert!(tried >= 10, "enough plates to measure: {tried}");
+    assert!(exact as f64 >= 0.9 * tried as f64, "{exact} of {tried}");
+}

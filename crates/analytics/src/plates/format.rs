@@ -1,7 +1,9 @@
 //! Plate formats: the layouts of the plates Citywatch expects (Serbian
-//! first, and the neighbours seen in Belgrade traffic), used to put a raw
-//! OCR string into its printed form and to correct the letter/digit
-//! confusions OCR makes (O/0, I/1, B/8, S/5, Z/2, G/6) by position.
+//! first, the neighbours seen in Belgrade traffic, then visitors'), used
+//! to put a raw OCR string into its printed form and to correct the
+//! letter/digit confusions OCR makes (O/0, I/1, B/8, S/5, Z/2, G/6) by
+//! position. The country code on a plate's blue band, which OCR reads as
+//! leading letters, is dropped when the rest fits a format.
 
 /// A layout: `L` a letter, `D` a digit; anything else is printed as is.
 struct Format {
@@ -25,7 +27,18 @@ const FORMATS: &[Format] = &[
     Format { country: "IT", prefixes: &[], layout: "LL DDDLL" },
     Format { country: "DE", prefixes: GERMAN_ONE_LETTER, layout: "L LL DDD" },
     Format { country: "HU", prefixes: &[], layout: "LLL-DDD" },
+    // Czech: region digit, region letter, a letter or digit, four digits.
+    Format { country: "CZ", prefixes: &[], layout: "DLL DDDD" },
+    Format { country: "CZ", prefixes: &[], layout: "DLD DDDD" },
+    Format { country: "NO", prefixes: &[], layout: "LL DDDDD" },
 ];
+
+/// Codes printed on the band at a plate's left edge (the EU's blue band,
+/// Serbia's and Norway's alike) that are longer than one letter, longest
+/// first so `SRB` is not taken for `S`. One-letter codes (`H`, `D`) are
+/// covered by dropping any one leading letter: OCR reads the letter under
+/// the band's stars as anything (`W` for `H`).
+const BAND_CODES: &[&str] = &["SRB", "SLO", "MNE", "BIH", "NMK", "CZ", "SK", "HR", "BG", "RO", "AL", "GR", "PL", "NL"];
 
 /// A plate in its printed form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,13 +102,23 @@ fn fit(key: &[char], f: &Format) -> Option<FormattedPlate> {
 /// format needing the fewest letter/digit corrections, earlier formats
 /// first on a tie. A hyphen in `raw` prefers the formats printed with one
 /// (Hungarian `ABC-123` over German `B AB 123`); a missing one proves
-/// nothing (OCR drops hyphens). `None` if no format fits.
+/// nothing (OCR drops hyphens). When nothing fits, a leading band code
+/// (`H`, `CZ`, `SRB`) is dropped and the rest tried. `None` if no format
+/// fits either way.
 pub fn normalise(raw: &str) -> Option<FormattedPlate> {
     let key: Vec<char> = raw.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     let hyphen = raw.contains('-');
+    best_fit(&key, hyphen).or_else(|| {
+        let text: String = key.iter().collect();
+        let one_letter = key.first().is_some_and(char::is_ascii_uppercase).then_some(1);
+        BAND_CODES.iter().filter(|code| text.starts_with(*code)).map(|code| code.len()).chain(one_letter).find_map(|n| best_fit(&key[n..], hyphen))
+    })
+}
+
+fn best_fit(key: &[char], hyphen: bool) -> Option<FormattedPlate> {
     FORMATS
         .iter()
-        .filter_map(|f| fit(&key, f).map(|p| (p, hyphen && !f.layout.contains('-'))))
+        .filter_map(|f| fit(key, f).map(|p| (p, hyphen && !f.layout.contains('-'))))
         .min_by_key(|(p, hyphen_mismatch)| (p.corrections, *hyphen_mismatch))
         .map(|(p, _)| p)
 }
@@ -116,6 +139,9 @@ mod tests {
             ("MAB-123", "MAB-123", "HU"),
             ("XYZ123", "XYZ-123", "HU"),
             ("AB123CD", "AB 123CD", "IT"),
+            ("5AU5341", "5AU 5341", "CZ"),
+            ("8B9 3583", "8B9 3583", "CZ"),
+            ("NO 23456", "NO 23456", "NO"),
         ] {
             let p = normalise(raw).unwrap_or_else(|| panic!("{raw}"));
             assert_eq!((p.text.as_str(), p.country), (want, country), "{raw}");
@@ -128,5 +154,17 @@ mod tests {
         assert_eq!(p.text, "BG 103-AB");
         assert_eq!(p.corrections, 3);
         assert_eq!(normalise("BG12"), None);
+    }
+
+    #[test]
+    fn a_band_code_read_before_the_plate_is_dropped() {
+        for (raw, want, country) in [("HLMF462", "LMF-462", "HU"), ("WLMF-462", "LMF-462", "HU"), ("CZ5AU5341", "5AU 5341", "CZ"), ("SRBBG123AB", "BG 123-AB", "RS")] {
+            let p = normalise(raw).unwrap_or_else(|| panic!("{raw}"));
+            assert_eq!((p.text.as_str(), p.country), (want, country), "{raw}");
+        }
+        // Only when the whole read fits nothing: `HH AB 123` keeps its HH.
+        assert_eq!(normalise("HHAB123").unwrap().text, "HH AB 123");
+        assert_eq!(normalise("CZ12"), None);
+        assert_eq!(normalise("1BG123AB"), None, "a band holds letters only");
     }
 }

@@ -124,8 +124,47 @@ impl PlateReader {
 
     /// Plates inside one vehicle's box, best first (usually one).
     pub fn read_vehicle(&self, img: &RgbImage, vehicle: BBox) -> Result<Vec<PlateRead>, PlateError> {
+        self.read_area(img, vehicle, 3)
+    }
+
+    /// Plates in a still picture, best first: inside each vehicle box, one
+    /// per place where overlapping boxes (a car also scored as a truck)
+    /// both see it. When no vehicle box holds a readable plate (a close-up
+    /// of a plate, a trailer's back, a car too close for the detector), the
+    /// whole picture is searched; the format check keeps signs out.
+    pub fn read_picture(&self, img: &RgbImage, vehicles: &[BBox]) -> Result<Vec<PlateRead>, PlateError> {
+        let mut found: Vec<PlateRead> = Vec::new();
+        for &v in vehicles {
+            for p in self.read_vehicle(img, v)? {
+                if !found.iter().any(|f| f.bbox.iou(&p.bbox) > 0.5) {
+                    found.push(p);
+                }
+            }
+        }
+        if found.is_empty() {
+            let (w, h) = img.dimensions();
+            // The whole picture shrinks into the finder's input, so its
+            // boxes are coarse (a plate's first letter cut off): each is
+            // searched again at the finder's full resolution, with room
+            // around it. More candidates than in a vehicle: a scene has
+            // more text.
+            for (b, _) in self.finder.find(img, BBox { x0: 0.0, y0: 0.0, x1: w as f32, y1: h as f32 })?.into_iter().take(8) {
+                let (gx, gy) = (b.width() * 0.5, b.height() * 1.5);
+                let around = BBox { x0: b.x0 - gx, y0: b.y0 - gy, x1: b.x1 + gx, y1: b.y1 + gy };
+                for p in self.read_area(img, around, 3)? {
+                    if !found.iter().any(|f| f.bbox.iou(&p.bbox) > 0.5) {
+                        found.push(p);
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(found)
+    }
+
+    fn read_area(&self, img: &RgbImage, area: BBox, candidates: usize) -> Result<Vec<PlateRead>, PlateError> {
         let mut out = Vec::new();
-        for (b, _) in self.finder.find(img, vehicle)?.into_iter().take(3) {
+        for (b, _) in self.finder.find(img, area)?.into_iter().take(candidates) {
             if let Some(r) = self.read_box(img, b)? {
                 out.push(r);
             }

@@ -1,7 +1,8 @@
 //! `citywatch analyze IMAGE...`: runs the object detector and, inside each
-//! vehicle it finds, the plate reader on still images and prints one JSON
-//! line per image: `{"file", "objects": [{"class", "score", "box"}],
-//! "plates": [{"text", "score", "box"}]}`. Boxes are `[x0, y0, x1, y1]` in
+//! vehicle it finds (the whole image when none holds a plate), the plate
+//! reader on still images, and prints one JSON line per image: `{"file",
+//! "objects": [{"class", "score", "box"}], "plates": [{"text", "score",
+//! "box"}]}`. Boxes are `[x0, y0, x1, y1]` in
 //! the image's pixels. For integrators and evaluation; nothing is stored.
 //!
 //! An unreadable image gets an error line on stderr and a non-zero exit;
@@ -57,17 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Plates inside the vehicles found; one per place where overlapping
-/// vehicle boxes (a car also scored as a truck) both see it.
 fn plates(reader: &PlateReader, img: &RgbImage, objects: &[Detection]) -> anyhow::Result<Vec<PlateRead>> {
-    let mut found: Vec<PlateRead> = Vec::new();
-    for v in objects.iter().filter(|d| d.class.is_vehicle()) {
-        for p in reader.read_vehicle(img, v.bbox)? {
-            if !found.iter().any(|f| f.bbox.iou(&p.bbox) > 0.5) {
-                found.push(p);
-            }
-        }
-    }
-    found.sort_by(|a, b| b.score.total_cmp(&a.score));
-    Ok(found)
+    let vehicles: Vec<_> = objects.iter().filter(|d| d.class.is_vehicle()).map(|d| d.bbox).collect();
+    Ok(reader.read_picture(img, &vehicles)?)
 }
