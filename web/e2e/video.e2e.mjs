@@ -159,7 +159,13 @@ async function main() {
       });
 
       await step("pick a recorded time, give purpose and case, play back", async () => {
-        const box = await tid("timeline-span").first().boundingBox();
+        // The timeline redraws its spans every 5 s while it follows now: a
+        // span caught mid-redraw has no box yet, so ask again briefly.
+        let box = null;
+        for (let i = 0; i < 20 && !(box && box.width > 20); i++) {
+          if (i > 0) await sleep(250);
+          box = await tid("timeline-span").first().boundingBox({ timeout: 2000 }).catch(() => null);
+        }
         assert(box && box.width > 20, `span drawn ${box?.width} px wide`);
         await page.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
         const cursor = Date.parse(await tid("timeline").getAttribute("data-cursor"));
@@ -193,6 +199,8 @@ async function main() {
         const play = entries.filter((e) => e.action === "video.playback" && e.actor === "op");
         assert(live.length >= 2, `${live.length} video.live entries for op`);
         assert(play.some((e) => e.purpose === "e2e playback check" && e.case_ref === "E2E-42"), `no playback entry with purpose: ${JSON.stringify(play)}`);
+        // An operator has no unmask grant: the timeline played a blurred fMP4 stream.
+        assert(play.every((e) => e.detail?.faces === "blurred"), `operator playback not blurred: ${JSON.stringify(play)}`);
       });
     } catch (e) {
       recordFailure(e);

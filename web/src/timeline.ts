@@ -23,6 +23,10 @@ export const ZOOMS: { ms: number; label: string }[] = [
 export const SPEEDS = [1, 2, 4, 8] as const;
 /** The server lists and plays at most 24 hours per request. */
 const MAX_REQUEST_MS = DAY;
+/** One file plays at most this much: for a viewer without an unmask grant
+ * the server blurs faces as it sends, 15 minutes per request at most. The
+ * next file follows at the end of each. */
+const MAX_FILE_MS = 15 * MIN;
 
 export interface Span {
   start: number;
@@ -385,8 +389,12 @@ export class Timeline {
   /** Moves playback to `t`: within the file playing, or a new file. */
   private seek(t: number): void {
     if (!this.video.src) return; // not playing: the cursor is where Play starts
-    if (t >= this.fileStart && t < this.fileEnd) {
-      this.video.currentTime = (t - this.fileStart) / 1000;
+    // A blurred file is sent as it is made, without byte ranges: only what
+    // has arrived can be sought; elsewhere a new file starts there.
+    const at = (t - this.fileStart) / 1000;
+    const seekable = Array.from({ length: this.video.seekable.length }, (_, i) => [this.video.seekable.start(i), this.video.seekable.end(i)]);
+    if (t >= this.fileStart && t < this.fileEnd && seekable.some(([a, b]) => at >= a && at <= b)) {
+      this.video.currentTime = at;
     } else {
       void this.play(t);
     }
@@ -415,7 +423,7 @@ export class Timeline {
       return;
     }
     const start = Math.max(at, span.start);
-    const end = Math.min(span.end, start + MAX_REQUEST_MS - 1000);
+    const end = Math.min(span.end, start + MAX_FILE_MS);
     if (end - start < 200) {
       this.say("Nothing was recorded after this time.");
       return;
@@ -457,8 +465,9 @@ export class Timeline {
     if (!src) return;
     try {
       // A range that does not start at 0 is not audited as another viewing.
+      // (416: a blurred file, which has no ranges; nothing to explain.)
       const r = await fetch(src, { headers: { Range: "bytes=1-1" }, credentials: "same-origin" });
-      if (!r.ok) {
+      if (!r.ok && r.status !== 416) {
         const body = (await r.json().catch(() => ({}))) as { error?: string };
         this.say(body.error ?? `Playback failed: HTTP ${r.status}`);
         if (r.status === 400) this.purposeStore.set({ purpose: "", caseRef: "" });

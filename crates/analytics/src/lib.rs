@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod backend;
+pub mod blazeface;
 #[cfg(feature = "ort")]
 pub mod backend_ort;
 pub mod decode;

@@ -154,6 +154,8 @@ pub struct LiveRedactor {
     held: Vec<Held>,
     last_ts: Option<i64>,
     annex_b: Vec<u8>,
+    /// See [`LiveRedactor::skip_until`].
+    output_from_90k: i64,
     stats: LiveRedactStats,
 }
 
@@ -187,6 +189,7 @@ impl LiveRedactor {
             held: Vec::new(),
             last_ts: None,
             annex_b: Vec::new(),
+            output_from_90k: i64::MIN,
             stats: LiveRedactStats::default(),
         }
     }
@@ -205,6 +208,13 @@ impl LiveRedactor {
         self.boxes.clear();
         self.held.clear();
         self.last_ts = None;
+    }
+
+    /// Frames before `timestamp_90k` are decoded (the pictures after them
+    /// need them) but not given out; the first one at or after it comes
+    /// out as an IDR. For a recorded range that starts between key frames.
+    pub fn skip_until(&mut self, timestamp_90k: i64) {
+        self.output_from_90k = timestamp_90k;
     }
 
     /// Takes one frame; gives the blurred frames that are ready (none while
@@ -256,6 +266,12 @@ impl LiveRedactor {
             Ok(None) => return Ok(Vec::new()),
             Err(e) => return Err(LiveRedactError::Decoder { timestamp_90k: ts, detail: e.to_string() }),
         };
+        if ts < self.output_from_90k {
+            // Lead-in to a range that starts between key frames: decoded
+            // for the pictures after it, never shown.
+            self.stats.decode_ns += started.elapsed().as_nanos() as u64;
+            return Ok(Vec::new());
+        }
         // The encoder wants even sizes; an odd last row or column is dropped.
         let (dw, dh) = yuv.dimensions();
         let (w, h) = (dw & !1, dh & !1);
@@ -264,8 +280,11 @@ impl LiveRedactor {
         }
         let mut picture = Vec::with_capacity(w * h * 3 / 2);
         copy_i420(&yuv, w, h, &mut picture);
-        // Detection needs RGB; converted only on pictures searched.
-        let detect = frame.is_key || self.held.len() + 1 >= (self.config.detect_every as usize).min(MAX_HELD);
+        // Detection needs RGB; converted only on pictures searched. The
+        // first picture out (an IDR even when the camera's was not, after a
+        // lead-in) is searched too: there is no detection before it.
+        let first_out = self.force_idr && self.held.is_empty();
+        let detect = frame.is_key || first_out || self.held.len() + 1 >= (self.config.detect_every as usize).min(MAX_HELD);
         let rgb = if detect {
             let mut rgb = vec![0; dw * dh * 3];
             yuv.write_rgb8(&mut rgb);
@@ -283,9 +302,37 @@ impl LiveRedactor {
         let finder = self.finder(dw as u32, dh as u32)?;
         let found = finder.faces(&rgb)?;
         self.stats.detections += 1;
-        let detected = Instant::now();
-        self.stats.detect_ns += (detected - decoded).as_nanos() as u64;
+        self.stats.detect_ns += decoded.elapsed().as_nanos() as u64;
+        self.release(found)
+    }
 
+    /// No more frames will come (the end of a recorded range): the held
+    /// pictures are searched for faces at the last of them and given out.
+    /// The redactor can take frames again afterwards, from a key frame.
+    pub fn finish(&mut self) -> Result<Vec<Frame>, LiveRedactError> {
+        let r = self.finish_inner();
+        if r.is_err() {
+            self.stats.errors += 1;
+        }
+        self.reset();
+        r
+    }
+
+    fn finish_inner(&mut self) -> Result<Vec<Frame>, LiveRedactError> {
+        let Some(last) = self.held.last() else { return Ok(Vec::new()) };
+        let started = Instant::now();
+        let (w, h) = (last.width, last.height);
+        let rgb = i420_to_rgb(&last.yuv, w, h);
+        let finder = self.finder(w as u32, h as u32)?;
+        let found = finder.faces(&rgb)?;
+        self.stats.detections += 1;
+        self.stats.detect_ns += started.elapsed().as_nanos() as u64;
+        self.release(found)
+    }
+
+    /// Blurs and encodes the held pictures, now that `found` (the faces at
+    /// the last of them) is known.
+    fn release(&mut self, found: Vec<Rect>) -> Result<Vec<Frame>, LiveRedactError> {
         let before = std::mem::replace(&mut self.boxes, found);
         let held = std::mem::take(&mut self.held);
         let n = held.len();
@@ -426,6 +473,27 @@ fn new_encoder(w: usize, h: usize, fps: f32) -> Result<Encoder, String> {
     Ok(encoder)
 }
 
+/// Packed I420 as RGB (BT.601, video range, as OpenH264's own conversion),
+/// for a detection on a picture that was not converted when decoded.
+fn i420_to_rgb(yuv: &[u8], w: usize, h: usize) -> RgbImage {
+    let (y, uv) = yuv.split_at(w * h);
+    let (u, v) = uv.split_at((w / 2) * (h / 2));
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for row in 0..h {
+        for col in 0..w {
+            let c = (row / 2) * (w / 2) + col / 2;
+            let yy = (f32::from(y[row * w + col]) - 16.0) * (255.0 / 219.0);
+            let (cb, cr) = (f32::from(u[c]) - 128.0, f32::from(v[c]) - 128.0);
+            let k = 255.0 / 224.0;
+            let r = yy + k * 1.402 * cr;
+            let g = yy - k * (1.772 * 0.114 / 0.587) * cb - k * (1.402 * 0.299 / 0.587) * cr;
+            let b = yy + k * 1.772 * cb;
+            rgb.extend([r, g, b].map(|x| x.round().clamp(0.0, 255.0) as u8));
+        }
+    }
+    RgbImage::from_raw(w as u32, h as u32, rgb).expect("sized above")
+}
+
 /// A decoded picture's top-left `w`×`h` as packed I420.
 fn copy_i420(yuv: &impl YUVSource, w: usize, h: usize, out: &mut Vec<u8>) {
     let (ys, us, vs) = yuv.strides();
@@ -491,5 +559,19 @@ mod tests {
         assert!(between(&[Rect { x0: 0.7, y0: 0.2, x1: 0.8, y1: 0.4 }], &now, 0.5).is_none(), "too far to be the same face");
         let g = grow(&now, 0.25);
         assert!((g.x0 - 0.135).abs() < 1e-6 && (g.y1 - 0.45).abs() < 1e-6, "{g:?}");
+    }
+
+    #[test]
+    fn i420_converts_as_openh264_does() {
+        // Left 2×2 block: mid grey with red chroma; right one: white.
+        let (w, h) = (4, 2);
+        let mut yuv = vec![126, 126, 235, 235, 126, 126, 235, 235];
+        yuv.extend([128, 128]); // U
+        yuv.extend([240, 128]); // V
+        let rgb = i420_to_rgb(&yuv, w, h);
+        let px = |x, y| rgb.get_pixel(x, y).0;
+        assert_eq!(px(2, 1), [255, 255, 255]);
+        let red = px(0, 0);
+        assert!(red[0] > 250 && red[1] < 60 && red[2] < 130, "{red:?}");
     }
 }

@@ -549,10 +549,17 @@ fn raise(shared: &Shared, camera: &Camera, state: &mut CameraState, picture: &Pi
             None
         }
     };
+    // Every person tracked in the picture, so that faces too small for
+    // CenterFace are looked for in their heads when the snapshot is shown
+    // blurred (redact::SnapshotRedactor). Boxes of people, not of faces.
+    let persons: Vec<serde_json::Value> = outcome.tracks.iter().filter(|o| o.class == "person").take(crate::redact::MAX_PERSONS).map(|o| crate::analysis::rect_json(&o.rect)).collect();
     for f in outcome.findings {
         let mut details = f.details;
         if let (Some(obj), Some(s)) = (details.as_object_mut(), &snapshot) {
             obj.insert("snapshot".into(), s.clone().into());
+            if !persons.is_empty() {
+                obj.insert("persons".into(), persons.clone().into());
+            }
         }
         let e = NewEvent { event_type: f.event_type, time, source: Source::camera(camera.id.clone()), location: None, details };
         match shared.events.raise_detached(e) {
@@ -688,7 +695,7 @@ mod tests {
         let budget = PlateBudget { ocr_share: 1e6, ..PlateBudget::default() };
         let stage = PlateStage { reader: Arc::new(PlateReader::new(&models, 1).unwrap()), budget, sink: sink.clone() };
         let snapshots = dir.path().join("snapshots");
-        let pipeline = Pipeline::start_with_plates(PipelineConfig { workers: 1, ..PipelineConfig::new(snapshots.clone()) }, Some(detector), Some(stage), events);
+        let pipeline = Pipeline::start_with_plates(PipelineConfig { workers: 1, ..PipelineConfig::new(snapshots.clone()) }, Some(detector), Some(stage), events.clone());
         let feed = pipeline.add_camera("cam-a", &CameraRules::default(), None);
         for f in &sim_frames(1280, 720, 90) {
             feed.push(f.clone(), Instant::now());
@@ -722,6 +729,14 @@ mod tests {
         let shown: std::collections::BTreeSet<String> =
             (0..90).flat_map(|f| citywatch_sim::render::frame_truth(&scene, f, 1280, 720).objects).filter_map(|o| o.plate.map(|p| p.text)).collect();
         assert!(got.iter().any(|(_, p, _)| shown.contains(&p.text)), "{shown:?}");
+        // A new person's event lists every person in its snapshot, its own box among them (for the blur's BlazeFace).
+        let objects = events.events(&EventFilter { types: vec![EventType::Object], limit: 1000, ..EventFilter::default() }).unwrap();
+        let people: Vec<_> = objects.iter().filter(|e| e.details["class"] == "person").collect();
+        assert!(!people.is_empty(), "the scene has pedestrians");
+        for e in people {
+            let persons = e.details["persons"].as_array().unwrap_or_else(|| panic!("{}", e.details));
+            assert!(persons.contains(&e.details["box"]), "{}", e.details);
+        }
     }
 
     #[test]

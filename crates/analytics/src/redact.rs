@@ -6,6 +6,10 @@
 //! then pixelated in the picture before anyone without an unmask grant
 //! sees it.
 //!
+//! Snapshots also get BlazeFace ([`crate::blazeface`]) on the head of
+//! every person box the pipeline saw in them ([`SnapshotRedactor`]):
+//! CenterFace misses faces only a few pixels across at full-frame scale.
+//!
 //! The red line: a face box lives only as long as the blur that uses it.
 //! Nothing here returns or stores face crops, landmarks, features or a
 //! count of faces beyond the boxes handed straight to [`pixelate`]; the
@@ -16,7 +20,9 @@ use std::path::Path;
 use image::RgbImage;
 use tract_onnx::prelude::*;
 
-use crate::model::{load_onnx, Model, ModelError};
+use crate::backend::{Backend, Net};
+use crate::blazeface::BlazeFace;
+use crate::model::ModelError;
 use crate::zones::Rect;
 
 pub const MODEL_FILE: &str = "centerface.onnx";
@@ -25,15 +31,15 @@ pub const MODEL_FILE: &str = "centerface.onnx";
 pub enum RedactError {
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error("running {MODEL_FILE}: {0}")]
-    Run(String),
+    #[error("running {model}: {detail}")]
+    Run { model: &'static str, detail: String },
     #[error("not a usable JPEG: {0}")]
     Image(String),
 }
 
 /// CenterFace for pictures of one size.
 pub struct FaceFinder {
-    model: Model,
+    net: Net,
     /// The network's input size (multiples of 32).
     width: u32,
     height: u32,
@@ -42,12 +48,22 @@ pub struct FaceFinder {
 }
 
 impl FaceFinder {
-    /// Loads CenterFace (hash-checked) for pictures of about `width`×`height`;
-    /// other sizes are stretched to it.
+    /// Loads CenterFace (hash-checked) for pictures of about `width`×`height`,
+    /// on `$CITYWATCH_BACKEND`'s engine; other sizes are stretched to it.
     pub fn new(model_dir: &Path, width: u32, height: u32, threads: usize) -> Result<FaceFinder, RedactError> {
+        FaceFinder::with_backend(&Backend::from_env()?, model_dir, width, height, threads)
+    }
+
+    /// [`FaceFinder::new`] on a given engine. The file declares a fixed
+    /// 32×32 input; each engine gets a plan for this size instead.
+    pub fn with_backend(backend: &Backend, model_dir: &Path, width: u32, height: u32, threads: usize) -> Result<FaceFinder, RedactError> {
         let (w, h) = (width.max(32).div_ceil(32) * 32, height.max(32).div_ceil(32) * 32);
-        let model = load_onnx(model_dir, MODEL_FILE, &[1, 3, h as usize, w as usize], threads)?;
-        Ok(FaceFinder { model, width: w, height: h, threshold: 0.2 })
+        let net = Net::load_resized(backend, model_dir, MODEL_FILE, &[1, 3, h as usize, w as usize], threads)?;
+        Ok(FaceFinder { net, width: w, height: h, threshold: 0.2 })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.net.backend_name()
     }
 
     /// Face boxes in `img` (normalised coordinates), for [`pixelate`] only.
@@ -65,15 +81,16 @@ impl FaceFinder {
                 t[[0, c, y as usize, x as usize]] = f32::from(v);
             }
         }
-        let out = self.model.run(tvec!(Tensor::from(t).into_tvalue())).map_err(|e| RedactError::Run(format!("{e:#}")))?;
+        let run = |detail: String| RedactError::Run { model: MODEL_FILE, detail };
+        let out = self.net.run(Tensor::from(t)).map_err(run)?;
         // Outputs in the model's order: heatmap, scale, offset (then landmarks, unused).
         let (gh, gw) = (h / 4, w / 4);
         let plane = |i: usize, channels: usize| -> Result<&[f32], RedactError> {
-            let o = out.get(i).ok_or_else(|| RedactError::Run(format!("output {i} is missing")))?;
+            let o = out.get(i).ok_or_else(|| run(format!("output {i} is missing")))?;
             if o.shape() != [1, channels, gh, gw] {
-                return Err(RedactError::Run(format!("output {i} has shape {:?}, expected [1, {channels}, {gh}, {gw}]", o.shape())));
+                return Err(run(format!("output {i} has shape {:?}, expected [1, {channels}, {gh}, {gw}]", o.shape())));
             }
-            o.as_slice::<f32>().map_err(|e| RedactError::Run(e.to_string()))
+            o.as_slice::<f32>().map_err(|e| run(e.to_string()))
         };
         let (heat, scale, offset) = (plane(0, 1)?, plane(1, 2)?, plane(2, 2)?);
         let n = gh * gw;
@@ -114,12 +131,61 @@ impl FaceFinder {
     /// A JPEG with every face pixelated, as a new JPEG (what a snapshot
     /// looks like to someone without an unmask grant).
     pub fn blur_jpeg(&self, jpeg: &[u8]) -> Result<Vec<u8>, RedactError> {
-        let mut img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).map_err(|e| RedactError::Image(e.to_string()))?.to_rgb8();
-        self.blur_faces(&mut img)?;
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).map_err(|e| RedactError::Image(e.to_string()))?;
-        Ok(out)
+        reencode(jpeg, |img| self.blur_faces(img))
     }
+}
+
+/// Faces in a snapshot or plate crop, found two ways and all pixelated:
+/// CenterFace on the whole picture, and BlazeFace on the head of each
+/// person box the pipeline saw in it (faces too small for CenterFace).
+pub struct SnapshotRedactor {
+    centerface: FaceFinder,
+    blazeface: BlazeFace,
+}
+
+/// Person boxes searched per picture at most; the rest get CenterFace only.
+pub const MAX_PERSONS: usize = 32;
+
+impl SnapshotRedactor {
+    /// Both models (hash-checked) on `$CITYWATCH_BACKEND`'s engine;
+    /// CenterFace for sub-stream pictures of `width`×`height`.
+    pub fn new(model_dir: &Path, width: u32, height: u32, threads: usize) -> Result<SnapshotRedactor, RedactError> {
+        SnapshotRedactor::with_backend(&Backend::from_env()?, model_dir, width, height, threads)
+    }
+
+    pub fn with_backend(backend: &Backend, model_dir: &Path, width: u32, height: u32, threads: usize) -> Result<SnapshotRedactor, RedactError> {
+        Ok(SnapshotRedactor {
+            centerface: FaceFinder::with_backend(backend, model_dir, width, height, threads)?,
+            blazeface: BlazeFace::with_backend(backend, model_dir, threads)?,
+        })
+    }
+
+    /// Pixelates the union of both models' faces; `persons` are boxes in
+    /// fractions of `img`.
+    pub fn blur(&self, img: &mut RgbImage, persons: &[Rect]) -> Result<(), RedactError> {
+        let mut faces = self.centerface.faces(img)?;
+        faces.extend(self.blazeface.faces_in_persons(img, &persons[..persons.len().min(MAX_PERSONS)])?);
+        for r in faces {
+            pixelate(img, &r);
+        }
+        Ok(())
+    }
+
+    /// [`SnapshotRedactor::blur`] on a JPEG, giving a new JPEG; person
+    /// boxes as events record them (`[x0, y0, x1, y1]`, fractions).
+    pub fn blur_jpeg(&self, jpeg: &[u8], persons: &[[f32; 4]]) -> Result<Vec<u8>, RedactError> {
+        let persons: Vec<Rect> = persons.iter().map(|&[x0, y0, x1, y1]| Rect { x0, y0, x1, y1 }).collect();
+        reencode(jpeg, |img| self.blur(img, &persons))
+    }
+}
+
+/// Decodes a JPEG, changes the picture, encodes it again.
+fn reencode(jpeg: &[u8], change: impl FnOnce(&mut RgbImage) -> Result<(), RedactError>) -> Result<Vec<u8>, RedactError> {
+    let mut img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).map_err(|e| RedactError::Image(e.to_string()))?.to_rgb8();
+    change(&mut img)?;
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).map_err(|e| RedactError::Image(e.to_string()))?;
+    Ok(out)
 }
 
 /// Replaces the box (grown by a fifth on each side, to cover hair and
@@ -273,6 +339,55 @@ mod tests {
         let mut short = vec![7u8; 100];
         pixelate_i420(&mut short, w, h, &Rect { x0: 0.0, y0: 0.0, x1: 1.0, y1: 1.0 });
         assert!(short.iter().all(|&p| p == 7));
+    }
+
+    /// A 1280×720 street-like picture with the astronaut's portrait
+    /// scaled to `side`² pasted at (900, 300): a person far from the lens.
+    fn distant_person(side: u32) -> (RgbImage, Rect) {
+        let portrait = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/astronaut-320.jpg")).unwrap().to_rgb8();
+        let small = image::imageops::resize(&portrait, side, side, image::imageops::FilterType::Triangle);
+        let mut scene = RgbImage::from_fn(1280, 720, |x, y| image::Rgb([90 + (x / 40 % 2 * 30) as u8, 95 + (y / 30 % 2 * 25) as u8, 100]));
+        image::imageops::replace(&mut scene, &small, 900, 300);
+        let person = Rect { x0: 900.0 / 1280.0, y0: 300.0 / 720.0, x1: (900 + side) as f32 / 1280.0, y1: (300 + side) as f32 / 720.0 };
+        (scene, person)
+    }
+
+    /// A face 15 px across in a 1280×720 picture (8 px in CenterFace's
+    /// 640×384 input) is below what CenterFace finds; BlazeFace on the
+    /// person's head, scaled up, finds it and the snapshot comes out with
+    /// it pixelated.
+    #[test]
+    fn a_distant_face_centerface_misses_is_found_in_the_person_crop_and_blurred() {
+        let dir = crate::model::test_models(MODEL_FILE);
+        let redactor = SnapshotRedactor::with_backend(&Backend::Tract, &dir, 640, 360, 1).unwrap();
+        let (scene, person) = distant_person(80);
+        assert!(redactor.centerface.faces(&scene).unwrap().is_empty(), "CenterFace alone must miss this face for the test to mean anything");
+        let faces = redactor.blazeface.faces_in_persons(&scene, &[person]).unwrap();
+        assert_eq!(faces.len(), 1, "{faces:?}");
+        // The portrait's face (tests in blazeface.rs: x 0.35..0.53, y 0.16..0.34 of it), 80 px at (900, 300).
+        let f = faces[0];
+        let (cx, cy) = ((f.x0 + f.x1) / 2.0 * 1280.0, (f.y0 + f.y1) / 2.0 * 720.0);
+        assert!((920.0..945.0).contains(&cx) && (310.0..330.0).contains(&cy), "{f:?} centre ({cx}, {cy})");
+
+        let mut blurred = scene.clone();
+        redactor.blur(&mut blurred, &[person]).unwrap();
+        let (x0, y0, x1, y1) = ((f.x0 * 1280.0) as u32, (f.y0 * 720.0) as u32, (f.x1 * 1280.0).ceil() as u32, (f.y1 * 720.0).ceil() as u32);
+        let mut colours = std::collections::HashSet::new();
+        for y in y0..y1 {
+            for x in x0..x1 {
+                colours.insert(blurred.get_pixel(x, y).0);
+            }
+        }
+        // About 6 blocks across the grown box: a few dozen colours at most, where the face had hundreds.
+        let before: std::collections::HashSet<_> = (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).map(|(x, y)| scene.get_pixel(x, y).0).collect();
+        assert!(colours.len() <= 49 && before.len() > 100, "{} colours left of {}", colours.len(), before.len());
+        // The rest of the picture, the person's body included, is as it was.
+        assert_eq!(blurred.get_pixel(940, 370), scene.get_pixel(940, 370));
+        assert_eq!(blurred.get_pixel(100, 100), scene.get_pixel(100, 100));
+        // Without the person box (an event with no persons) only CenterFace runs: nothing changes.
+        let mut untouched = scene.clone();
+        redactor.blur(&mut untouched, &[]).unwrap();
+        assert!(untouched == scene);
     }
 
     #[test]

@@ -269,3 +269,84 @@ fn shared_ort_detector_runs_concurrently() {
         }
     });
 }
+
+/// Every box of one engine has a twin in the other's (IoU at least 0.9).
+fn same_faces(
+    what: &str,
+    a: &[citywatch_analytics::zones::Rect],
+    b: &[citywatch_analytics::zones::Rect],
+) {
+    assert_eq!(a.len(), b.len(), "{what}: tract {a:?}\nort {b:?}");
+    for r in a {
+        assert!(
+            b.iter().any(|o| o.iou(r) >= 0.9),
+            "{what}: tract {a:?}\nort {b:?}"
+        );
+    }
+}
+
+/// CenterFace (whole pictures, at the sub-stream size and another) and
+/// BlazeFace (person crops) find the same faces on both engines: the
+/// astronaut's portrait, and the portrait pasted twice into a 640×360
+/// street picture.
+#[test]
+fn face_finders_on_ort_match_tract() {
+    use citywatch_analytics::blazeface::BlazeFace;
+    use citywatch_analytics::redact::FaceFinder;
+    use citywatch_analytics::zones::Rect;
+    let dir = common::models().unwrap();
+    let astronaut = load_image(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/astronaut-320.jpg"
+    )))
+    .unwrap();
+    let (mut street, _) = common::sim_frame(&Scene::new(2, common::SEED, common::LOOP), 75);
+    let small =
+        image::imageops::resize(&astronaut, 120, 120, image::imageops::FilterType::Triangle);
+    image::imageops::replace(&mut street, &small, 40, 200);
+    image::imageops::replace(&mut street, &small, 480, 120);
+    let persons = [
+        Rect {
+            x0: 40.0 / 640.0,
+            y0: 200.0 / 360.0,
+            x1: 160.0 / 640.0,
+            y1: 320.0 / 360.0,
+        },
+        Rect {
+            x0: 480.0 / 640.0,
+            y0: 120.0 / 360.0,
+            x1: 600.0 / 640.0,
+            y1: 240.0 / 360.0,
+        },
+    ];
+    let mut found = 0;
+    for (w, h) in [(640, 360), (320, 320)] {
+        let tract = FaceFinder::with_backend(&Backend::Tract, &dir, w, h, 1).unwrap();
+        let ort = FaceFinder::with_backend(&ort(), &dir, w, h, 1).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((tract.backend_name(), ort.backend_name()), ("tract", "ort"));
+        for (name, img) in [("astronaut", &astronaut), ("street", &street)] {
+            let (a, b) = (tract.faces(img).unwrap(), ort.faces(img).unwrap());
+            same_faces(&format!("centerface {w}x{h} {name}"), &a, &b);
+            println!("centerface {w}x{h} {name}: {} faces on both", a.len());
+            found += a.len();
+        }
+    }
+    // At least the portrait at both sizes (1 + 1) and the street's two
+    // pasted faces at both sizes (2 + 2): boxes were compared, not just absences.
+    assert!(found >= 6, "{found} faces found by CenterFace");
+    let tract = BlazeFace::with_backend(&Backend::Tract, &dir, 1).unwrap();
+    let ort = BlazeFace::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ort.backend_name(), "ort");
+    let (a, b) = (
+        tract.faces(&astronaut).unwrap(),
+        ort.faces(&astronaut).unwrap(),
+    );
+    same_faces("blazeface astronaut", &a, &b);
+    assert_eq!(a.len(), 1);
+    let (a, b) = (
+        tract.faces_in_persons(&street, &persons).unwrap(),
+        ort.faces_in_persons(&street, &persons).unwrap(),
+    );
+    same_faces("blazeface street persons", &a, &b);
+    assert_eq!(a.len(), 2);
+}

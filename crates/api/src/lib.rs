@@ -30,6 +30,7 @@ mod openapi;
 mod plates;
 mod procedures;
 mod recordings;
+mod recordings_blurred;
 mod retention;
 mod snapshots;
 mod rules;

@@ -15,7 +15,7 @@
 //! camera's own.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig, LiveRedactor};
@@ -62,6 +62,10 @@ pub(crate) struct BlurredLive {
     config: OnceLock<LiveRedaction>,
     running: Mutex<HashMap<Key, Running>>,
     next_id: AtomicU64,
+    /// Recorded ranges being blurred (recordings_blurred.rs), limited to
+    /// the same number as live streams but counted apart, so an operator
+    /// watching live can still play back.
+    pub(crate) playbacks: Arc<AtomicUsize>,
 }
 
 /// A masked viewer's hold on its camera's transcoder; the last one
@@ -92,6 +96,7 @@ impl BlurredLive {
             config: OnceLock::new(),
             running: Mutex::default(),
             next_id: AtomicU64::new(1),
+            playbacks: Arc::default(),
         }
     }
 
@@ -101,6 +106,11 @@ impl BlurredLive {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Key, Running>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The blurring settings, once the binary has given them.
+    pub(crate) fn redaction(&self) -> Option<&LiveRedaction> {
+        self.config.get()
     }
 
     /// Camera streams being blurred now.

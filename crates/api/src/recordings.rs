@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record};
-use citywatch_video::playback::{build_mp4, spans_checked, PlaybackError};
+use citywatch_video::playback::{build_mp4, recorded_frames, spans_checked, PlaybackError};
 use citywatch_video::recorder::Stream;
 use serde_json::json;
 
 use crate::auth::{audit, Caller};
+use crate::recordings_blurred as blurred;
 use crate::{ApiError, AppState};
 
 /// One request may export at most a day.
@@ -104,15 +105,24 @@ pub async fn view_mp4(
     let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
         return Err(ApiError::BadRequest("playback needs a purpose and a case_ref (query parameters purpose= and case_ref=); they are recorded in the audit log".into()));
     };
-    if state.registry.snapshot().get(&id, &scope).is_none() {
+    let Some(district) = state.registry.snapshot().get(&id, &scope).map(|c| c.district.clone()) else {
         return Err(ApiError::NotFound(format!("camera {id} not found")));
+    };
+    // Who sees faces, as for live video and snapshots: an unmask grant by
+    // role reaching the camera's district, or a supervisor's grant naming it.
+    let by_role = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(district.as_deref()));
+    let grant = if by_role { None } else { crate::unmask_grants::grant_for(&state, caller.name(), &id).await };
+    let unmasked = by_role || grant.is_some();
+    let record = Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.to_owned()), Some(case_ref.to_owned())).detail(json!({
+        "start": range.start, "end": range.end, "stream": range.stream.as_str(),
+        "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant,
+    }));
+    if !unmasked {
+        return view_blurred(&state, &id, &range, &headers, record).await;
     }
     let (store, dir) = (state.store.clone(), state.sample_dir.clone());
     let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
     let mp4 = tokio::task::spawn_blocking(move || build_mp4(&store, &dir, &cam, stream, start, end)).await?;
-    let record = Record::new(caller.name(), "video.playback", &id)
-        .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
-        .detail(json!({"start": range.start, "end": range.end, "stream": range.stream.as_str()}));
     let mp4 = match mp4 {
         Ok(m) => m,
         Err(e) => {
@@ -164,6 +174,46 @@ pub async fn view_mp4(
         h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start_byte}-{}/{total}", end_byte - 1)).expect("ascii"));
     }
     Ok(resp)
+}
+
+/// `view.mp4` with faces blurred (recordings_blurred.rs): refused before
+/// any work when the range is too long or the server cannot blur now.
+async fn view_blurred(state: &AppState, id: &str, range: &TimeRange, headers: &HeaderMap, record: Record) -> Result<Response, ApiError> {
+    if (range.end - range.start).num_seconds() > blurred::MAX_SPAN_S {
+        return Err(ApiError::field(
+            "end",
+            format!(
+                "faces are blurred for you, and blurred video is made as it plays: a range may span at most {} minutes; ask for the next part when this one ends, or ask a supervisor for an unmask grant",
+                blurred::MAX_SPAN_S / 60
+            ),
+        ));
+    }
+    let admitted = blurred::admit(state)?;
+    // Made as it is sent, so it has no byte ranges; only the whole file
+    // (which is what a browser's first request, `bytes=0-`, asks for).
+    if headers.get(header::RANGE).and_then(|v| v.to_str().ok()).is_some_and(|r| !r.trim().starts_with("bytes=0-")) {
+        let mut resp = ApiError::BadRequest("faces are blurred in this video as it is made, so it is sent only whole, from its start (Accept-Ranges: none)".into()).into_response();
+        *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+        resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_static("bytes */*"));
+        return Ok(resp);
+    }
+    let (store, dir) = (state.store.clone(), state.sample_dir.clone());
+    let (cam, start, end, stream) = (id.to_owned(), range.start_90k(), range.end_90k(), range.stream);
+    let frames = tokio::task::spawn_blocking(move || recorded_frames(&store, &dir, &cam, stream, start, end)).await?;
+    let started = match frames {
+        Ok(frames) => blurred::respond(admitted, frames, start, id).await,
+        Err(e) => Err(playback_error(e)),
+    };
+    match started {
+        Ok(resp) => {
+            audit(state, record).await?;
+            Ok(resp)
+        }
+        Err(e) => {
+            audit(state, record.result("failed")).await?;
+            Err(e)
+        }
+    }
 }
 
 /// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range, as [start, end).

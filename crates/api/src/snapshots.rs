@@ -7,9 +7,12 @@
 //! reference, like the plate search.
 //!
 //! The API does not know how to find faces: the binary hands it a
-//! [`Redactor`] (the analytics crate's face finder). Without one, masked
+//! [`Redactor`] (the analytics crate's face finders). Without one, masked
 //! callers are refused (503): a snapshot is never shown unblurred by
-//! accident.
+//! accident. The redactor also gets the person boxes the event recorded
+//! (its own `box` for a person, and `persons`: every person the pipeline
+//! tracked in that picture), where it looks for faces too small to find
+//! in the whole picture.
 
 use std::collections::HashMap;
 use std::path::{Component, Path as FsPath, PathBuf};
@@ -25,8 +28,9 @@ use serde_json::json;
 use crate::auth::{audit, Caller};
 use crate::{ApiError, AppState};
 
-/// JPEG in, the same picture with faces pixelated out (JPEG).
-pub type Redactor = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
+/// JPEG and the person boxes in it (`[x0, y0, x1, y1]`, fractions of the
+/// picture) in, the same picture with faces pixelated out (JPEG).
+pub type Redactor = Arc<dyn Fn(&[u8], &[[f32; 4]]) -> Result<Vec<u8>, String> + Send + Sync>;
 
 /// Where snapshots live and how faces are blurred on the way out.
 #[derive(Clone)]
@@ -68,11 +72,29 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
         let redactor = snapshots.redactor.clone().ok_or_else(|| {
             ApiError::Unavailable("faces cannot be blurred on this server (no face model: run `citywatch models install`), so snapshots are shown only to holders of an unmask grant".into())
         })?;
-        tokio::task::spawn_blocking(move || redactor(&bytes)).await?.map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
+        let persons = person_boxes(&event.details);
+        tokio::task::spawn_blocking(move || redactor(&bytes, &persons)).await?.map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
     };
     let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose, case_ref).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant}));
     audit(&state, record).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, no-store")], body).into_response())
+}
+
+/// The person boxes an event's details name: its own `box` when it is
+/// about a person, and its picture's `persons`. Malformed entries are
+/// skipped (CenterFace still covers the whole picture).
+fn person_boxes(details: &serde_json::Value) -> Vec<[f32; 4]> {
+    let as_box = |v: &serde_json::Value| -> Option<[f32; 4]> {
+        let a = v.as_array().filter(|a| a.len() == 4)?;
+        let mut b = [0.0f32; 4];
+        for (o, v) in b.iter_mut().zip(a) {
+            *o = v.as_f64().filter(|f| f.is_finite())? as f32;
+        }
+        Some(b)
+    };
+    let own = (details.get("class").and_then(|c| c.as_str()) == Some("person")).then(|| details.get("box").and_then(as_box)).flatten();
+    let others = details.get("persons").and_then(|p| p.as_array()).into_iter().flatten().filter_map(as_box);
+    own.into_iter().chain(others).collect()
 }
 
 /// `name` below `dir`, refusing anything that could leave it.
@@ -85,6 +107,15 @@ fn inside(dir: &FsPath, name: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn person_boxes_come_from_the_event_and_its_picture() {
+        let d = json!({"class": "person", "box": [0.1, 0.2, 0.3, 0.4], "persons": [[0.5, 0.5, 0.6, 0.9], [1, 2], "x", [0.0, 0.0, 0.1, null]]});
+        assert_eq!(person_boxes(&d), vec![[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.6, 0.9]]);
+        // A car's box is not a person's; no persons at all is no boxes.
+        assert_eq!(person_boxes(&json!({"class": "car", "box": [0.1, 0.2, 0.3, 0.4]})), Vec::<[f32; 4]>::new());
+        assert!(person_boxes(&json!({"fraction": 0.2})).is_empty());
+    }
 
     #[test]
     fn snapshot_names_cannot_leave_the_directory() {

@@ -244,7 +244,7 @@ fn face_blur() -> citywatch_api::Redactor {
             std::sync::Arc::new(citywatch_analytics::redact::FaceFinder::new(&dir, 640, 360, 1).expect("CenterFace: set CITYWATCH_MODELS or run `citywatch models install`"))
         })
         .clone();
-    std::sync::Arc::new(move |jpeg: &[u8]| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))
+    std::sync::Arc::new(move |jpeg: &[u8], _persons: &[[f32; 4]]| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))
 }
 
 fn incident_lat(target: Target) -> f64 {
@@ -391,6 +391,10 @@ async fn every_route_every_role_every_scope() {
                     let token = if op.path == "/api/v1/auth/logout" { s.login(&name).await } else { token.clone() };
                     let case = request_for(&s, &root, op.method, op.path, n, target).await;
                     let (status, body) = call(&s, Some(&token), &case).await;
+                    // Playback by a role that sees faces blurred, on this server without a
+                    // face model: refused for that (503) once authorized, so allowed here.
+                    let blurring_refused = op.path == "/api/v1/cameras/{id}/view.mp4" && status == 503 && body["error"].as_str().is_some_and(|e| e.contains("no face model"));
+                    let status = if blurring_refused { 200 } else { status };
                     let mut want = expected(rule(op.method, op.path), role, grant, target, by_id);
                     // Crewing a unit is the grant to report its status, wherever it is homed.
                     // The same for following it to its incident.

@@ -9,7 +9,9 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use citywatch_analytics::redact::FaceFinder;
+use citywatch_analytics::blazeface::BlazeFace;
+use citywatch_analytics::redact::{FaceFinder, SnapshotRedactor};
+use citywatch_analytics::zones::Rect;
 use citywatch_api::Snapshots;
 use citywatch_model::Role;
 use common::{start, TestServer};
@@ -63,7 +65,7 @@ async fn faces_are_blurred_unless_unmasked_and_every_view_is_audited() {
     let finder = Arc::new(FaceFinder::new(&models(), 640, 360, 1).unwrap());
     assert_eq!(faces_in(&finder, &portrait()), 1, "the portrait shows one face");
     let f = finder.clone();
-    s.state.set_snapshots(Snapshots { dir, redactor: Some(Arc::new(move |jpeg: &[u8]| f.blur_jpeg(jpeg).map_err(|e| e.to_string()))) });
+    s.state.set_snapshots(Snapshots { dir, redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &[[f32; 4]]| f.blur_jpeg(jpeg).map_err(|e| e.to_string()))) });
 
     let id = raise_with_snapshot(&s, &op, "cam-n", "object", "cam-n/portrait.jpg").await;
     let path = format!("/api/v1/events/{id}/snapshot.jpg");
@@ -125,4 +127,53 @@ async fn without_a_face_model_masked_callers_are_refused_not_shown_faces() {
     assert_eq!(st, 503);
     assert!(String::from_utf8_lossy(&body).contains("cannot be blurred"), "{}", String::from_utf8_lossy(&body));
     assert_eq!(get_bytes(&s, &sup, &path).await, (200, portrait()));
+}
+
+/// A person far from the lens: their face (15 px in a 1280×720 picture)
+/// is too small for CenterFace on the whole picture, so the event's person
+/// box is what gets it blurred (BlazeFace on the head of the box, the
+/// redactor the binary serves snapshots through).
+#[tokio::test]
+async fn a_distant_persons_face_is_blurred_through_the_events_person_box() {
+    let s = start().await;
+    s.user("root", &[(Role::Admin, None, None)]);
+    s.user("op", &[(Role::Operator, None, None)]);
+    let (root, op) = (s.login("root").await, s.login("op").await);
+    s.send(&root, "POST", "/api/v1/cameras", Some(json!({"id": "cam-n", "lat": 44.825, "lon": 20.46, "district": "North"}))).await;
+    let portrait = image::load_from_memory(&portrait()).unwrap().to_rgb8();
+    let small = image::imageops::resize(&portrait, 80, 80, image::imageops::FilterType::Triangle);
+    let mut scene = image::RgbImage::from_fn(1280, 720, |x, y| image::Rgb([90 + (x / 40 % 2 * 30) as u8, 95 + (y / 30 % 2 * 25) as u8, 100]));
+    image::imageops::replace(&mut scene, &small, 900, 300);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&scene).unwrap();
+    let dir = s.dir.path().join("snapshots");
+    std::fs::create_dir_all(dir.join("cam-n")).unwrap();
+    std::fs::write(dir.join("cam-n/far.jpg"), &jpeg).unwrap();
+    let redactor = SnapshotRedactor::new(&models(), 640, 360, 1).unwrap();
+    s.state.set_snapshots(Snapshots { dir, redactor: Some(Arc::new(move |jpeg: &[u8], persons: &[[f32; 4]]| redactor.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))) });
+
+    let person = [900.0 / 1280.0, 300.0 / 720.0, 980.0 / 1280.0, 380.0 / 720.0];
+    let blaze = BlazeFace::new(&models(), 1).unwrap();
+    let faces = |jpeg: &[u8]| {
+        let img = image::load_from_memory(jpeg).unwrap().to_rgb8();
+        blaze.faces_in_persons(&img, &[Rect { x0: person[0], y0: person[1], x1: person[2], y1: person[3] }]).unwrap().len()
+    };
+    assert_eq!(faces(&jpeg), 1, "the face is there to be found in the person's head");
+    let finder = FaceFinder::new(&models(), 640, 360, 1).unwrap();
+    assert_eq!(faces_in(&finder, &jpeg), 0, "CenterFace alone misses it");
+
+    // An event about the person (its box) and one about something else in
+    // the same picture naming the person among the picture's `persons`.
+    for details in [json!({"class": "person", "box": person, "snapshot": "cam-n/far.jpg"}), json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [person], "snapshot": "cam-n/far.jpg"})] {
+        let (st, b) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "camera", "id": "cam-n"}, "details": details}))).await;
+        assert_eq!(st, 201, "{b}");
+        let (st, masked) = get_bytes(&s, &op, &format!("/api/v1/events/{}/snapshot.jpg", b["id"])).await;
+        assert_eq!(st, 200);
+        assert_eq!(faces(&masked), 0, "no face left in the person's head for {details}");
+    }
+    // The control: with no person box (an event raised without detection)
+    // only CenterFace runs, and this face is too small for it.
+    let id = raise_with_snapshot(&s, &op, "cam-n", "object", "cam-n/far.jpg").await;
+    let (st, masked) = get_bytes(&s, &op, &format!("/api/v1/events/{id}/snapshot.jpg")).await;
+    assert_eq!((st, faces(&masked)), (200, 1));
 }

@@ -16,7 +16,7 @@ use anyhow::Context;
 use citywatch_analytics::analysis::CameraRules;
 use citywatch_analytics::pipeline::{follow_live, CameraBudget, Pipeline, PipelineConfig, PlateSink, PlateStage};
 use citywatch_analytics::plates::{PlateBudget, PlateReader, TrackPlate};
-use citywatch_analytics::redact::FaceFinder;
+use citywatch_analytics::redact::SnapshotRedactor;
 use citywatch_analytics::{model_dir, Detector};
 use citywatch_api::{AppState, Redactor, Snapshots};
 use citywatch_events::Events;
@@ -149,14 +149,15 @@ fn read_input(camera: &str, plate: &TrackPlate, crop: Option<&str>) -> (ReadInpu
     (input, details)
 }
 
-/// Blurs faces in snapshots served to callers without an unmask grant.
-/// Without CenterFace, snapshots are refused to them instead (the API's
-/// rule), never shown unblurred.
+/// Blurs faces in snapshots served to callers without an unmask grant
+/// (CenterFace, and BlazeFace on the event's person boxes). Without the
+/// models, snapshots are refused to them instead (the API's rule), never
+/// shown unblurred.
 fn face_redactor(config: &Analytics) -> Option<Redactor> {
     let dir = model_dir(Some(PathBuf::from(&config.models_dir)).filter(|_| !config.models_dir.is_empty()).as_deref());
     // Snapshots are sub-stream pictures; other sizes are stretched to this.
-    match dir.map_err(anyhow::Error::from).and_then(|d| FaceFinder::new(&d, 640, 360, 1).map_err(anyhow::Error::from)) {
-        Ok(finder) => Some(Arc::new(move |jpeg: &[u8]| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))),
+    match dir.map_err(anyhow::Error::from).and_then(|d| SnapshotRedactor::new(&d, 640, 360, 1).map_err(anyhow::Error::from)) {
+        Ok(redactor) => Some(Arc::new(move |jpeg: &[u8], persons: &[[f32; 4]]| redactor.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))),
         Err(e) => {
             tracing::warn!("analytics: no face blurring ({e:#}); snapshots are shown only to holders of an unmask grant");
             None

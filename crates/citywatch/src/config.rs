@@ -51,7 +51,8 @@ ingest_tick_ms = 10
 # by its viewers. At most this many at once, further cameras are refused to
 # them; 0: sized to the machine (two per core beyond the first). Without
 # the face model they get no live video at all. Their recorded video
-# (view.mp4) is blurred the same way and counts against this limit too.
+# (view.mp4) is blurred the same way, at most this many recordings at once
+# (counted apart from live streams).
 max_blurred_streams = 0
 
 [retention]

@@ -59,7 +59,8 @@ fn damaged_files_are_reported_and_played_around() {
 
     // Without a camera, so the index stays as it is.
     server.restart();
-    let op_grant = serde_json::json!({"username": "op", "password": support::PASSWORD, "grants": [{"role": "operator"}]});
+    // A supervisor: the recording itself, not a blurred transcode of it.
+    let op_grant = serde_json::json!({"username": "op", "password": support::PASSWORD, "grants": [{"role": "supervisor"}]});
     server.post(&admin, "/api/v1/users", op_grant);
     let op = server.login("op");
     assert!(server.log_text().contains("2 damaged"), "start-up reports the damage:\n{}", server.log_text());

@@ -74,7 +74,9 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
     wait_for("the server", Duration::from_secs(20), || api.client.get(format!("{}/health", api.base)).send().ok().filter(|r| r.status().is_success()));
     let admin = api.login("admin", PASSWORD);
     api.post(&admin, "/api/v1/cameras", json!({"id": "gst", "name": "GStreamer test source", "lat": 44.81, "lon": 20.46, "main_url": source.url()}));
-    api.post(&admin, "/api/v1/users", json!({"username": "op", "password": PASSWORD, "grants": [{"role": "operator"}]}));
+    // A supervisor sees faces, so gets the recording itself (an operator's is
+    // blurred: crates/api/tests/recordings_blurred.rs).
+    api.post(&admin, "/api/v1/users", json!({"username": "op", "password": PASSWORD, "grants": [{"role": "supervisor"}]}));
     let op = api.login("op", PASSWORD);
 
     // Recording starts within the recorder's reconcile period and keeps going.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use citywatch_store::{RecordingRow, Store};
 
 use crate::check::{check_file, check_recording, Damaged, Problem};
+use crate::frame::Frame;
 use crate::frame_index;
 use crate::mp4::{Sample, Segment, VirtualMp4};
 use crate::recorder::{params_from_stored, Stream};
@@ -74,6 +75,90 @@ pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream
 
 /// `build_mp4`, and the damaged recordings it left out.
 pub fn build_mp4_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<(VirtualMp4, Vec<Damaged>), PlaybackError> {
+    let (planned, skip_90k, damaged) = plan(store, dir, camera_id, stream, start_90k, end_90k)?;
+    let creation = start_90k / 90_000;
+    let segments = planned.into_iter().map(|(s, _)| s).collect();
+    let mp4 = VirtualMp4::build(segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))?;
+    Ok((mp4, damaged))
+}
+
+/// The frames `build_mp4` would put in its MP4 (from the key frame at or
+/// before `start`), read one at a time from the sample files, for those
+/// who must decode them (masked playback blurs faces). Damaged recordings
+/// are skipped (and logged), as in `build_mp4`.
+pub fn recorded_frames(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<RecordedFrames, PlaybackError> {
+    let (segments, _, damaged) = plan(store, dir, camera_id, stream, start_90k, end_90k)?;
+    for d in damaged {
+        tracing::warn!("playback skips a damaged recording (a gap): {d}");
+    }
+    Ok(RecordedFrames { segments: segments.into_iter(), current: None })
+}
+
+/// One recorded frame: camera time in `frame.timestamp_90k`, and how long
+/// it is shown (closing up gaps, as in `build_mp4`).
+#[derive(Debug, Clone)]
+pub struct RecordedFrame {
+    pub frame: Frame,
+    pub duration_90k: u32,
+}
+
+/// Iterator over [`recorded_frames`]; a sample file that cannot be read is
+/// an error naming it.
+pub struct RecordedFrames {
+    segments: std::vec::IntoIter<(Segment, i64)>,
+    current: Option<Reading>,
+}
+
+struct Reading {
+    segment: Segment,
+    file: std::io::BufReader<std::fs::File>,
+    next: usize,
+    timestamp_90k: i64,
+}
+
+impl std::fmt::Debug for RecordedFrames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordedFrames").field("segments_left", &self.segments.len()).finish()
+    }
+}
+
+impl Iterator for RecordedFrames {
+    type Item = std::io::Result<RecordedFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{Read, Seek, SeekFrom};
+        loop {
+            if let Some(r) = &mut self.current {
+                if let Some(sample) = r.segment.samples.get(r.next) {
+                    let mut data = vec![0; sample.size as usize];
+                    if let Err(e) = r.file.read_exact(&mut data) {
+                        let e = std::io::Error::new(e.kind(), format!("reading {}: {e}", r.segment.file.display()));
+                        self.current = None;
+                        self.segments = Vec::new().into_iter();
+                        return Some(Err(e));
+                    }
+                    let frame = Frame { timestamp_90k: r.timestamp_90k, is_key: sample.is_key, data: data.into(), params: r.segment.params.clone() };
+                    r.next += 1;
+                    r.timestamp_90k += i64::from(sample.duration_90k);
+                    return Some(Ok(RecordedFrame { frame, duration_90k: sample.duration_90k }));
+                }
+                self.current = None;
+            }
+            let (segment, timestamp_90k) = self.segments.next()?;
+            let opened = std::fs::File::open(&segment.file).and_then(|mut f| f.seek(SeekFrom::Start(segment.file_offset)).map(|_| f));
+            match opened {
+                Ok(f) => self.current = Some(Reading { segment, file: std::io::BufReader::new(f), next: 0, timestamp_90k }),
+                Err(e) => return Some(Err(std::io::Error::new(e.kind(), format!("opening {}: {e}", segment.file.display())))),
+            }
+        }
+    }
+}
+
+/// The segments of [start, end) with the camera time of each one's first
+/// sample, the lead-in to hide, and the damaged recordings left out.
+type Plan = (Vec<(Segment, i64)>, u32, Vec<Damaged>);
+
+fn plan(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Plan, PlaybackError> {
     let rows = store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)?;
     let mut params = HashMap::new();
     let mut segments = Vec::new();
@@ -104,19 +189,19 @@ pub fn build_mp4_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream
                 p
             }
         };
-        segments.push(Segment {
+        let first_90k = row.start_90k + frames[..first].iter().map(|f| i64::from(f.duration_90k)).sum::<i64>();
+        let segment = Segment {
             params: p,
             samples: frames[first..first + count].iter().map(|f| Sample { size: f.size, duration_90k: f.duration_90k, is_key: f.is_key }).collect(),
             file: dir.path(&row.file),
             file_offset: offset,
-        });
+        };
+        segments.push((segment, first_90k));
     }
     if segments.is_empty() {
         return Err(PlaybackError::NothingRecorded);
     }
-    let creation = start_90k / 90_000;
-    let mp4 = VirtualMp4::build(segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))?;
-    Ok((mp4, damaged))
+    Ok((segments, skip_90k, damaged))
 }
 
 /// Which frames of a recording fall in [start, end): (first, count, byte
