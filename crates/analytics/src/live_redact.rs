@@ -322,7 +322,7 @@ impl LiveRedactor {
         let Some(last) = self.held.last() else { return Ok(Vec::new()) };
         let started = Instant::now();
         let (w, h) = (last.width, last.height);
-        let rgb = i420_to_rgb(&last.yuv, w, h);
+        let rgb = held_to_rgb(last)?;
         let finder = self.finder(w as u32, h as u32)?;
         let found = finder.faces(&rgb)?;
         self.stats.detections += 1;
@@ -473,25 +473,13 @@ fn new_encoder(w: usize, h: usize, fps: f32) -> Result<Encoder, String> {
     Ok(encoder)
 }
 
-/// Packed I420 as RGB (BT.601, video range, as OpenH264's own conversion),
-/// for a detection on a picture that was not converted when decoded.
-fn i420_to_rgb(yuv: &[u8], w: usize, h: usize) -> RgbImage {
-    let (y, uv) = yuv.split_at(w * h);
+/// A held picture (packed I420, as `copy_i420` lays it out) as RGB, for a
+/// detection on a picture that was not converted when decoded.
+fn held_to_rgb(held: &Held) -> Result<RgbImage, LiveRedactError> {
+    let (w, h) = (held.width, held.height);
+    let (y, uv) = held.yuv.split_at(w * h);
     let (u, v) = uv.split_at((w / 2) * (h / 2));
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for row in 0..h {
-        for col in 0..w {
-            let c = (row / 2) * (w / 2) + col / 2;
-            let yy = (f32::from(y[row * w + col]) - 16.0) * (255.0 / 219.0);
-            let (cb, cr) = (f32::from(u[c]) - 128.0, f32::from(v[c]) - 128.0);
-            let k = 255.0 / 224.0;
-            let r = yy + k * 1.402 * cr;
-            let g = yy - k * (1.772 * 0.114 / 0.587) * cb - k * (1.402 * 0.299 / 0.587) * cr;
-            let b = yy + k * 1.772 * cb;
-            rgb.extend([r, g, b].map(|x| x.round().clamp(0.0, 255.0) as u8));
-        }
-    }
-    RgbImage::from_raw(w as u32, h as u32, rgb).expect("sized above")
+    crate::frame::rgb_from_i420(w, h, y, u, v).map_err(|e| LiveRedactError::Decoder { timestamp_90k: held.timestamp_90k, detail: e.to_string() })
 }
 
 /// A decoded picture's top-left `w`×`h` as packed I420.
@@ -562,16 +550,19 @@ mod tests {
     }
 
     #[test]
-    fn i420_converts_as_openh264_does() {
+    fn a_held_picture_converts_as_openh264_does() {
         // Left 2×2 block: mid grey with red chroma; right one: white.
         let (w, h) = (4, 2);
         let mut yuv = vec![126, 126, 235, 235, 126, 126, 235, 235];
         yuv.extend([128, 128]); // U
         yuv.extend([240, 128]); // V
-        let rgb = i420_to_rgb(&yuv, w, h);
+        let rgb = held_to_rgb(&Held { timestamp_90k: 0, is_key: true, yuv, width: w, height: h }).unwrap();
         let px = |x, y| rgb.get_pixel(x, y).0;
         assert_eq!(px(2, 1), [255, 255, 255]);
         let red = px(0, 0);
         assert!(red[0] > 250 && red[1] < 60 && red[2] < 130, "{red:?}");
+        // An odd width has chroma planes this layout does not hold: an error, not a panic.
+        let odd = Held { timestamp_90k: 9, is_key: true, yuv: vec![16; 3 * 2 + 2], width: 3, height: 2 };
+        assert!(matches!(held_to_rgb(&odd), Err(LiveRedactError::Decoder { timestamp_90k: 9, .. })));
     }
 }
