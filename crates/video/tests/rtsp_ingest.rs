@@ -367,6 +367,22 @@ async fn unwatched_streams_are_read_in_batches_without_losing_a_frame() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_sessions_are_never_batched() {
+    // An unread UDP socket drops what overflows its buffer.
+    let server = GstServer::start(free_port(), &[]);
+    let mut cfg = config(server.url("/test"), Transport::Udp);
+    cfg.pacing = Pacing::batched(Duration::from_millis(300), || false);
+    let mut s = ingest::open(&cfg).await.expect("open");
+    let (frames, bursts) = bursts(&mut s, Duration::from_secs(2)).await;
+    eprintln!("udp: {} frames in {bursts} bursts", frames.len());
+    assert!(
+        bursts * 10 >= frames.len() * 6,
+        "{} UDP frames came in only {bursts} bursts: batched",
+        frames.len()
+    );
+}
+
 #[tokio::test]
 async fn a_mute_camera_is_stalled_under_batched_reads_too() {
     let (port, _peer) = fake_peer(mute_camera).await;

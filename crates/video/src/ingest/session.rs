@@ -112,7 +112,13 @@ pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
         frame_timeout: cfg.frame_timeout,
         deadline: Instant::now() + cfg.frame_timeout,
         had_credentials,
-        pacing: cfg.pacing.clone(),
+        // Over UDP a socket left unread drops what does not fit its buffer
+        // (about 200 KiB by default): batching is for TCP, which holds the
+        // bytes and slows the sender instead.
+        pacing: match cfg.transport {
+            Transport::Tcp => cfg.pacing.clone(),
+            Transport::Udp => Pacing::immediate(),
+        },
         urgent: Some(connecting),
     };
     // Often known from the SDP (sprop-parameter-sets); else after a frame.
