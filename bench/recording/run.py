@@ -139,8 +139,9 @@ def main():
         cw_cpu, cw_rss, cw_kernel = measure([server.pid], a.seconds)
         cw_written = dir_bytes(os.path.join(data, "video")) - before
         if cw_written == 0:
+            server.kill()
             with open(os.path.join(work, "server.log")) as f:
-                raise SystemExit("citywatch recorded nothing; its log ends:\n" + "".join(f.readlines()[-20:]))
+                raise SystemExit("citywatch recorded nothing (is the GStreamer source up?); its log ends:\n" + "".join(f.readlines()[-20:]))
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
