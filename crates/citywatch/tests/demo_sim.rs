@@ -59,22 +59,7 @@ fn demo_serves_every_camera_and_records_the_tagged_ones() {
     let dir = tempfile::tempdir().unwrap();
     let (port, sim_port) = (free_port(), free_port());
     let _demo = Killed(
-        Command::new(BIN)
-            .args([
-                "demo",
-                "--data",
-                dir.path().to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args([
-                "--sim-listen",
-                &format!("127.0.0.1:{sim_port}"),
-                "--cameras-per-district",
-                "2",
-                "--admin-password",
-                PASSWORD,
-            ])
+        demo_command(dir.path(), port, sim_port)
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -301,26 +286,20 @@ fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
     dx.hypot(dy)
 }
 
+/// `citywatch demo` on its own data directory and ports, two cameras per
+/// district; each test adds what it needs.
+fn demo_command(dir: &std::path::Path, port: u16, sim_port: u16) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["demo", "--data", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--sim-listen", &format!("127.0.0.1:{sim_port}"), "--cameras-per-district", "2", "--admin-password", PASSWORD]);
+    c
+}
+
 fn start_demo(dir: &std::path::Path, port: u16, sim_port: u16) -> Killed {
     Killed(
-        Command::new(BIN)
-            .args([
-                "demo",
-                "--data",
-                dir.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+        demo_command(dir, port, sim_port)
             // The cameras are not needed here: units and hotlist hits come from the simulation's model and ground truth.
-            .args([
-                "--sim-listen",
-                &format!("127.0.0.1:{sim_port}"),
-                "--no-sim",
-                "--cameras-per-district",
-                "2",
-                "--admin-password",
-                PASSWORD,
-            ])
+            .arg("--no-sim")
             .args([
                 "--unit-fix-every-secs",
                 "0.5",
@@ -618,22 +597,7 @@ fn with_the_models_a_demo_lpr_camera_reads_a_hotlisted_plate_from_its_video() {
     let dir = tempfile::tempdir().unwrap();
     let (port, sim_port) = (free_port(), free_port());
     let _demo = Killed(
-        Command::new(BIN)
-            .args([
-                "demo",
-                "--data",
-                dir.path().to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args([
-                "--sim-listen",
-                &format!("127.0.0.1:{sim_port}"),
-                "--cameras-per-district",
-                "2",
-                "--admin-password",
-                PASSWORD,
-            ])
+        demo_command(dir.path(), port, sim_port)
             .args([
                 "--unit-fix-every-secs",
                 "0",
