@@ -11,11 +11,14 @@
 //! (H.265, undecodable) is an error status, not a broken video. Each
 //! transcode takes a core, so at most `[video] max_blurred_streams` run at
 //! once (counted apart from live blurred streams: an operator watching live
-//! can still play back), and a range is at most [`MAX_SPAN_S`] long.
+//! can still play back), and a range is at most [`MAX_SPAN_S`] long. A
+//! client that reads nothing for [`PLAYBACK_STALL`] (a paused video) loses
+//! its playback, so that a forgotten paused tab does not hold a place.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
@@ -31,6 +34,11 @@ use crate::{ApiError, AppState};
 /// Longest range a masked caller may ask for at once: it is transcoded at
 /// about the speed it plays, holding a core all along.
 pub(crate) const MAX_SPAN_S: i64 = 15 * 60;
+
+/// How long the transcoder waits for a client that takes nothing (a
+/// paused video with its buffer full) before it ends the response and
+/// gives its place under the limit back.
+pub(crate) const PLAYBACK_STALL: Duration = Duration::from_secs(60);
 
 /// A blurred playback's place under the limit; given back when dropped.
 pub(crate) struct Slot(Arc<AtomicUsize>);
@@ -180,7 +188,30 @@ fn send(mux: &mut Muxer, durations: &mut VecDeque<(i64, u32)>, out: Vec<Frame>, 
         .collect();
     let chunk = mux.push(&timed).map_err(|e| Failure::Failed(format!("writing the MP4: {e}")));
     let failed = chunk.is_err();
-    tx.blocking_send(chunk.map(Bytes::from)).is_ok() && !failed
+    send_within(tx, chunk.map(Bytes::from), PLAYBACK_STALL) && !failed
+}
+
+/// Sends `item` unless the client has gone or has taken nothing for
+/// `stall`; `false` then. Polls instead of blocking: a blocked send would
+/// hold the thread, its core's place and its decoder as long as a paused
+/// tab stays open.
+fn send_within<T>(tx: &mpsc::Sender<T>, item: T, stall: Duration) -> bool {
+    let give_up = Instant::now() + stall;
+    let mut item = item;
+    loop {
+        match tx.try_send(item) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(back)) => {
+                if Instant::now() >= give_up {
+                    tracing::info!("blurred playback: the client took nothing for {} s (paused?); ending it", stall.as_secs());
+                    return false;
+                }
+                item = back;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
 }
 
 /// Writes blurred frames as one fMP4: an init segment, then one fragment
@@ -217,5 +248,29 @@ impl Muxer {
             i += n;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_that_takes_nothing_is_given_up_after_the_stall() {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        assert!(send_within(&tx, 1, Duration::from_millis(50)));
+        let t = Instant::now();
+        assert!(!send_within(&tx, 2, Duration::from_millis(200)), "the channel is full and nobody reads");
+        assert!(t.elapsed() >= Duration::from_millis(200));
+        // A client that reads within the stall gets every item.
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            let got = [rx.blocking_recv(), rx.blocking_recv()];
+            drop(rx);
+            got
+        });
+        assert!(send_within(&tx, 3, Duration::from_secs(5)));
+        assert_eq!(reader.join().unwrap(), [Some(1), Some(3)]);
+        assert!(!send_within(&tx, 4, Duration::from_secs(5)), "a client that has gone");
     }
 }

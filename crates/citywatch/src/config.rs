@@ -35,6 +35,10 @@ record_tag = ""
 commit_interval_ms = 1000
 # Writer threads for the video disk.
 writer_threads = 2
+# Write sample files around the page cache (O_DIRECT) where the filesystem
+# allows it: recorded video is seldom read back soon, and the page cache
+# was most of the recorder's CPU. false: ordinary buffered writes.
+direct_io = true
 # A camera stream nobody watches live is read from its socket this often
 # (ms) instead of packet by packet, which saves most of the recorder's CPU;
 # frames wait in the kernel meanwhile and nothing is lost. A stream with a
@@ -294,6 +298,7 @@ pub struct Video {
     pub record_tag: String,
     pub commit_interval_ms: u64,
     pub writer_threads: usize,
+    pub direct_io: bool,
     pub read_batch_ms: u64,
     pub ingest_threads: usize,
     pub ingest_tick_ms: u64,
@@ -309,7 +314,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, read_batch_ms: 250, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0 }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, direct_io: true, read_batch_ms: 250, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0 }
     }
 }
 

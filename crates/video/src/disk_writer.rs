@@ -25,7 +25,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{IoSlice, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, TryRecvError};
@@ -35,6 +34,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use citywatch_store::{RecordingRow, Store};
 
+use crate::append_file::{AlignedBuf, AppendFile};
 use crate::recorder::{stored_params, RecordError};
 use crate::sample_dir::{SampleDir, Writing};
 use crate::VideoParams;
@@ -50,11 +50,14 @@ pub struct WriterConfig {
     pub commit_interval: Duration,
     /// GOP bytes waiting for a writer before new GOPs are refused.
     pub max_queued_bytes: usize,
+    /// Write sample files around the page cache (`O_DIRECT`) where the
+    /// filesystem allows it; see `append_file`.
+    pub direct_io: bool,
 }
 
 impl Default for WriterConfig {
     fn default() -> WriterConfig {
-        WriterConfig { threads: 2, commit_interval: Duration::from_secs(1), max_queued_bytes: 64 << 20 }
+        WriterConfig { threads: 2, commit_interval: Duration::from_secs(1), max_queued_bytes: 64 << 20, direct_io: true }
     }
 }
 
@@ -100,22 +103,6 @@ impl GopWrite {
     pub fn is_empty(&self) -> bool {
         self.frames.iter().all(|f| f.is_empty())
     }
-}
-
-/// Writes every buffer, in order, with as few system calls as the kernel
-/// allows (std's `write_all_vectored` is not stable yet).
-fn write_all_vectored(file: &mut File, frames: &[Bytes]) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        match file.write_vectored(rest) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut rest, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Counters for `/metrics` and the benchmark.
@@ -172,7 +159,7 @@ impl DiskWriter {
         let mut threads = Vec::new();
         for n in 0..config.threads.max(1) {
             let (tx, rx) = mpsc::channel();
-            let mut worker = Worker::new(store.clone(), dir.clone(), queued.clone(), stats.clone());
+            let mut worker = Worker::new(store.clone(), dir.clone(), queued.clone(), stats.clone(), config.direct_io);
             let interval = config.commit_interval;
             let thread = std::thread::Builder::new()
                 .name(format!("disk-writer-{n}"))
@@ -189,7 +176,7 @@ impl DiskWriter {
     pub fn inline(store: Arc<Store>, dir: Arc<SampleDir>) -> DiskWriter {
         let queued = Arc::new(AtomicUsize::new(0));
         let stats = Arc::new(WriterStats::default());
-        let worker = Worker::new(store, dir.clone(), queued.clone(), stats.clone());
+        let worker = Worker::new(store, dir.clone(), queued.clone(), stats.clone(), true);
         DiskWriter { inner: Arc::new(Inner { dir, mode: Mode::Inline(Mutex::new(worker)), queued, max_queued: usize::MAX, stats }) }
     }
 
@@ -250,7 +237,7 @@ fn shard(file: &str, n: usize) -> usize {
 
 /// A file a worker has open.
 struct OpenFile {
-    handle: File,
+    handle: AppendFile,
     /// Weak once committed, so that a recorder letting go of a file
     /// releases it to retention at once.
     target: Weak<RecordingFile>,
@@ -272,11 +259,15 @@ struct Worker {
     stats: Arc<WriterStats>,
     files: HashMap<String, OpenFile>,
     params_ids: Vec<(Arc<VideoParams>, i64)>,
+    direct: bool,
+    /// Where GOPs are copied for direct writes (one per thread: writes are
+    /// synchronous).
+    scratch: AlignedBuf,
 }
 
 impl Worker {
-    fn new(store: Arc<Store>, dir: Arc<SampleDir>, queued: Arc<AtomicUsize>, stats: Arc<WriterStats>) -> Worker {
-        Worker { store, dir, queued, stats, files: HashMap::new(), params_ids: Vec::new() }
+    fn new(store: Arc<Store>, dir: Arc<SampleDir>, queued: Arc<AtomicUsize>, stats: Arc<WriterStats>, direct: bool) -> Worker {
+        Worker { store, dir, queued, stats, files: HashMap::new(), params_ids: Vec::new(), direct, scratch: AlignedBuf::new() }
     }
 
     /// Takes queued jobs every [`DRAIN_EVERY`] rather than blocking on the
@@ -318,14 +309,14 @@ impl Worker {
         }
     }
 
-    /// Appends a GOP to its file (page cache only; `commit` makes it durable).
+    /// Appends a GOP to its file (not yet durable; `commit` makes it so).
     fn write(&mut self, gop: GopWrite) -> std::io::Result<()> {
         if gop.target.failed() {
             return Ok(());
         }
         let key = gop.target.file.clone();
         if gop.create {
-            let handle = self.dir.create_unsynced(&key).inspect_err(|_| self.fail(&gop.target))?;
+            let handle = self.dir.create_unsynced(&key, self.direct).inspect_err(|_| self.fail(&gop.target))?;
             let open = OpenFile { handle, target: Arc::downgrade(&gop.target), id: 0, committed_len: 0, pending: None, new_entry: true };
             self.files.insert(key.clone(), open);
         }
@@ -334,7 +325,7 @@ impl Worker {
             self.fail(&gop.target);
             return Ok(());
         };
-        if let Err(e) = write_all_vectored(&mut open.handle, &gop.frames) {
+        if let Err(e) = open.handle.append(&gop.frames, &mut self.scratch) {
             self.abandon(&key);
             return Err(e);
         }
@@ -370,7 +361,7 @@ impl Worker {
             drop(open.handle);
             let _ = std::fs::remove_file(self.dir.path(key));
         } else {
-            let _ = open.handle.set_len(open.committed_len).and_then(|()| open.handle.sync_data());
+            let _ = open.handle.cut_back(open.committed_len);
         }
     }
 
@@ -385,7 +376,7 @@ impl Worker {
         let mut failed = Vec::new();
         let mut dirs: HashSet<PathBuf> = HashSet::new();
         for (key, open) in self.files.iter_mut().filter(|(_, o)| o.pending.is_some()) {
-            if open.handle.sync_data().is_err() {
+            if open.handle.write_tail(&mut self.scratch).and_then(|()| open.handle.sync_data()).is_err() {
                 failed.push(key.clone());
                 continue;
             }
@@ -424,7 +415,29 @@ impl Worker {
         }
         // A file whose recorder has let go and whose GOPs are all committed
         // is finished: close it (and let retention at it).
-        self.files.retain(|_, o| o.pending.is_some() || o.target.strong_count() > 0);
+        let finished: Vec<String> = self.files.iter().filter(|(_, o)| o.pending.is_none() && o.target.strong_count() == 0).map(|(k, _)| k.clone()).collect();
+        for key in finished {
+            if let Some(open) = self.files.remove(&key) {
+                close(&key, open);
+            }
+        }
         Ok(())
+    }
+}
+
+impl Drop for Worker {
+    /// The writer stops (the server stops, or an inline writer's recorder
+    /// is done): its files are complete as far as they are committed.
+    fn drop(&mut self) {
+        for (key, open) in self.files.drain() {
+            close(&key, open);
+        }
+    }
+}
+
+/// Closes a file no GOP will be added to (dropping a direct write's padding).
+fn close(key: &str, open: OpenFile) {
+    if let Err(e) = open.handle.finish() {
+        tracing::warn!("closing {key}: {e}; recovery trims it at the next start");
     }
 }

@@ -10,6 +10,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::append_file::AppendFile;
+
 /// Files being written → whether retention asked for them to be closed.
 type WritingSet = Arc<Mutex<HashMap<String, bool>>>;
 
@@ -87,12 +89,13 @@ impl SampleDir {
 
     /// Creates a new, empty sample file without syncing its directory: the
     /// caller (the disk writer) syncs the directories of a whole batch of
-    /// new files before any row names them.
-    pub fn create_unsynced(&self, relative: &str) -> io::Result<File> {
+    /// new files before any row names them. `direct`: written around the
+    /// page cache where the filesystem allows it (see `append_file`).
+    pub fn create_unsynced(&self, relative: &str, direct: bool) -> io::Result<AppendFile> {
         let path = self.path(relative);
         let parent = path.parent().expect("sample files live in a directory");
         fs::create_dir_all(parent)?;
-        fs::OpenOptions::new().write(true).create_new(true).open(&path)
+        AppendFile::create_new(&path, direct)
     }
 
     /// Every file under the root, as relative paths.

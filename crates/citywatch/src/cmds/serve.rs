@@ -172,6 +172,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             let writer_config = WriterConfig {
                 threads: video.writer_threads.max(1),
                 commit_interval: Duration::from_millis(video.commit_interval_ms),
+                direct_io: video.direct_io,
                 ..WriterConfig::default()
             };
             let writer = DiskWriter::spawn(dir.store.clone(), samples, writer_config);
