@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod backend;
 pub mod blazeface;
+pub mod converted;
 #[cfg(feature = "ort")]
 pub mod backend_ort;
 pub mod decode;

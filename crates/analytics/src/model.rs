@@ -1,5 +1,7 @@
 //! The model manifest (`models.toml`, compiled in) and loading a model
-//! file only after its sha256 matches the manifest.
+//! file only after its sha256 matches the manifest, or, for a model
+//! converted to ONNX on this machine, after its weights and its outputs on
+//! a probe input match it (`converted` says why a hash cannot do there).
 //!
 //! A model directory is chosen by the caller: a configured path, else
 //! `$CITYWATCH_MODELS`. Nothing here downloads anything; `install` does
@@ -59,7 +61,23 @@ pub struct ModelSpec {
     pub paths: Vec<String>,
     pub convert: Conversion,
     pub licence: String,
+    /// The sha256 of the file we run. For a converted model this is the
+    /// copy shipped beside the project; a local conversion never has it
+    /// (see `converted`).
     pub sha256: String,
+    /// Converted models: the sha256 of each of `paths` as published.
+    #[serde(default)]
+    pub source_sha256: Vec<String>,
+    /// Converted models: the hash of the weights (see `converted`).
+    #[serde(default)]
+    pub weights_sha256: Option<String>,
+    /// Converted models: the input shape of the probe run.
+    #[serde(default)]
+    pub probe_shape: Option<Vec<usize>>,
+    /// Converted models: each output's mean and mean absolute value on
+    /// the probe input.
+    #[serde(default)]
+    pub probe: Vec<[f64; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -85,8 +103,10 @@ pub enum ModelError {
     NoDirectory,
     #[error("model file {path} is missing (expected sha256 {expected}); fix: {fix}")]
     Missing { path: PathBuf, expected: String, fix: String },
-    #[error("model file {path} has sha256 {actual}, expected {expected}: refusing to load it; fix: {fix}")]
-    WrongHash { path: PathBuf, expected: String, actual: String, fix: String },
+    /// `why` is empty, or for a converted model why it is not a faithful
+    /// conversion of its source either.
+    #[error("model file {path} has sha256 {actual}, expected {expected}{why}: refusing to load it; fix: {fix}")]
+    WrongHash { path: PathBuf, expected: String, actual: String, why: String, fix: String },
     #[error("reading model file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("loading model {path} with input shape {shape:?}: {detail}")]
@@ -125,7 +145,8 @@ pub fn sha256_file(path: &Path) -> Result<String, std::io::Error> {
 pub enum FileState {
     Ok,
     Missing,
-    WrongHash { actual: String },
+    /// `why` as in `ModelError::WrongHash`.
+    WrongHash { actual: String, why: String },
     Unreadable { detail: String },
 }
 
@@ -133,7 +154,7 @@ pub fn file_state(dir: &Path, spec: &ModelSpec) -> FileState {
     match verify(dir, &spec.file) {
         Ok(_) => FileState::Ok,
         Err(ModelError::Missing { .. }) => FileState::Missing,
-        Err(ModelError::WrongHash { actual, .. }) => FileState::WrongHash { actual },
+        Err(ModelError::WrongHash { actual, why, .. }) => FileState::WrongHash { actual, why },
         Err(e) => FileState::Unreadable { detail: e.to_string() },
     }
 }
@@ -147,10 +168,17 @@ pub fn verify(dir: &Path, file: &str) -> Result<PathBuf, ModelError> {
         return Err(ModelError::Missing { path, expected: spec.sha256.clone(), fix });
     }
     let actual = sha256_file(&path).map_err(|source| ModelError::Read { path: path.clone(), source })?;
-    if actual != spec.sha256 {
-        return Err(ModelError::WrongHash { path, expected: spec.sha256.clone(), actual, fix });
+    if actual == spec.sha256 {
+        return Ok(path);
     }
-    Ok(path)
+    if spec.convert == Conversion::None {
+        return Err(ModelError::WrongHash { path, expected: spec.sha256.clone(), actual, why: String::new(), fix });
+    }
+    // Converted here: tf2onnx never repeats its bytes (see `converted`).
+    match crate::converted::check(&path, spec) {
+        Ok(()) => Ok(path),
+        Err(e) => Err(ModelError::WrongHash { path, expected: spec.sha256.clone(), actual, why: format!(" and is not a faithful conversion of its source ({e})"), fix }),
+    }
 }
 
 /// A model ready to run on one input shape.
@@ -197,6 +225,16 @@ mod tests {
             assert_eq!(s.sha256.len(), 64, "{}", s.file);
             assert!(s.sha256.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{}", s.file);
             assert!(!s.paths.is_empty() && !s.licence.is_empty(), "{}", s.file);
+            if s.convert == Conversion::None {
+                assert!(s.source_sha256.is_empty() && s.weights_sha256.is_none() && s.probe_shape.is_none() && s.probe.is_empty(), "{}", s.file);
+            } else {
+                assert_eq!(s.source_sha256.len(), s.paths.len(), "{}: one source hash per path", s.file);
+                let weights = s.weights_sha256.as_deref().unwrap_or_default();
+                for h in s.source_sha256.iter().map(String::as_str).chain([weights]) {
+                    assert!(h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{}: {h:?}", s.file);
+                }
+                assert!(s.probe_shape.is_some() && !s.probe.is_empty(), "{}", s.file);
+            }
         }
         assert!(spec("nanodet-g-416.onnx").is_ok());
         assert!(matches!(spec("nope.onnx"), Err(ModelError::Unknown { .. })));

@@ -9,11 +9,14 @@
 //! the bytes straight from our buffer.
 //!
 //! `O_DIRECT` wants the buffer, the length and the file offset aligned to
-//! the device's block. We copy each GOP into one aligned scratch buffer per
-//! writer thread, write the whole blocks, and keep the partial last block
-//! in memory. Before a commit the partial block is written too, padded
-//! with zeros, so every byte a row names is on the device; the next GOP
-//! writes that block again with more bytes in it. The padding past the end
+//! the device's block. A file holds on to the GOPs appended to it (the
+//! frames themselves, no copy) until the commit: then they are copied into
+//! one aligned scratch buffer per writer thread and written in one call,
+//! the partial last block padded with zeros, so every byte a row names is
+//! on the device. That block stays in memory too, and the next commit
+//! writes it again with more bytes in it. One write per file per commit
+//! matters: each is a device request (on a VM, an exit to the host) and a
+//! wait for its completion. The padding past the end
 //! is cut off when the file is finished, or by recovery after a crash (a
 //! file longer than its index is cut back to it at start). Rewriting that
 //! block cannot damage committed bytes, even torn by a power cut: both the
@@ -64,13 +67,61 @@ impl Default for AlignedBuf {
 }
 
 /// The state of a direct file: everything before `block_start` is on the
-/// device; `tail` (shorter than a block) follows it.
+/// device; `tail` (shorter than a block) and then `staged` follow it.
 struct Direct {
     block_start: u64,
     tail: Vec<u8>,
+    /// Frames appended since the last write, held (a reference each, no
+    /// copy) so that a commit interval's GOPs go out in one write.
+    staged: Vec<Bytes>,
+    staged_len: usize,
     /// The zero-padded tail block is on the device (the file is longer
     /// than its bytes).
     padded: bool,
+}
+
+impl Direct {
+    /// Copies tail and staged frames into `scratch` and writes them at
+    /// `block_start`: whole blocks, and with `pad` the partial last block
+    /// too, zero-padded. The state changes only once every write is done,
+    /// so a failed call leaves nothing to undo (writes are positional: the
+    /// next try writes the same bytes at the same places).
+    fn write_out(&mut self, file: &File, scratch: &mut AlignedBuf, pad: bool) -> io::Result<()> {
+        let buf = scratch.as_mut();
+        let mut at = self.block_start;
+        let mut used = self.tail.len();
+        buf[..used].copy_from_slice(&self.tail);
+        for frame in &self.staged {
+            let mut rest: &[u8] = frame;
+            while !rest.is_empty() {
+                let n = rest.len().min(SCRATCH - used);
+                buf[used..used + n].copy_from_slice(&rest[..n]);
+                used += n;
+                rest = &rest[n..];
+                if used == SCRATCH {
+                    file.write_all_at(buf, at)?;
+                    at += SCRATCH as u64;
+                    used = 0;
+                }
+            }
+        }
+        let whole = used / BLOCK * BLOCK;
+        let padded = pad && used > whole;
+        let end = if padded { whole + BLOCK } else { whole };
+        buf[used..end.max(used)].fill(0);
+        if end > 0 {
+            file.write_all_at(&buf[..end], at)?;
+        }
+        if at > self.block_start || end > 0 {
+            self.padded = padded;
+        }
+        self.block_start = at + whole as u64;
+        self.tail.clear();
+        self.tail.extend_from_slice(&buf[whole..used]);
+        self.staged.clear();
+        self.staged_len = 0;
+        Ok(())
+    }
 }
 
 pub struct AppendFile {
@@ -86,8 +137,8 @@ impl AppendFile {
         if direct {
             match OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
                 Ok(file) => {
-                    let direct = Some(Direct { block_start: 0, tail: Vec::with_capacity(BLOCK), padded: false });
-                    return Ok(AppendFile { file, path: path.to_owned(), direct });
+                    let direct = Direct { block_start: 0, tail: Vec::with_capacity(BLOCK), staged: Vec::new(), staged_len: 0, padded: false };
+                    return Ok(AppendFile { file, path: path.to_owned(), direct: Some(direct) });
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
                 Err(e) => return Err(e),
@@ -101,78 +152,45 @@ impl AppendFile {
         self.direct.is_some()
     }
 
-    /// Appends the frames. Direct: only whole blocks reach the file here;
-    /// [`AppendFile::write_tail`] writes the rest before a sync.
+    /// Appends the frames. Direct: they are held until
+    /// [`AppendFile::write_out`] (before a sync), or until a scratch
+    /// buffer's worth is held, when its whole blocks are written.
     pub fn append(&mut self, frames: &[Bytes], scratch: &mut AlignedBuf) -> io::Result<()> {
-        if self.direct.is_none() {
+        let Some(d) = &mut self.direct else {
             return write_all_vectored(&mut self.file, frames);
+        };
+        d.staged.extend(frames.iter().cloned());
+        d.staged_len += frames.iter().map(|f| f.len()).sum::<usize>();
+        if d.tail.len() + d.staged_len < SCRATCH {
+            return Ok(());
         }
-        match self.append_direct(frames, scratch) {
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                // The filesystem opened the file direct but will not write
-                // it so: nothing of this GOP was written (the first block
-                // write failed whole); go on buffered.
-                self.fall_back_to_buffered(&e)?;
-                write_all_vectored(&mut self.file, frames)
-            }
-            other => other,
-        }
+        let result = d.write_out(&self.file, scratch, false);
+        self.fall_back_if_refused(result)
     }
 
-    fn append_direct(&mut self, frames: &[Bytes], scratch: &mut AlignedBuf) -> io::Result<()> {
-        let Some(d) = &mut self.direct else { unreachable!("append_direct on a buffered file") };
-        let buf = scratch.as_mut();
-        buf[..d.tail.len()].copy_from_slice(&d.tail);
-        let mut used = d.tail.len();
-        for frame in frames {
-            let mut rest: &[u8] = frame;
-            while !rest.is_empty() {
-                let n = rest.len().min(SCRATCH - used);
-                buf[used..used + n].copy_from_slice(&rest[..n]);
-                used += n;
-                rest = &rest[n..];
-                if used == SCRATCH {
-                    self.file.write_all_at(buf, d.block_start)?;
-                    d.block_start += SCRATCH as u64;
-                    used = 0;
-                }
-            }
+    /// Direct: writes every byte appended so far, the partial last block
+    /// padded with zeros, so that all of them are on the device once the
+    /// file is synced.
+    pub fn write_out(&mut self, scratch: &mut AlignedBuf) -> io::Result<()> {
+        let Some(d) = &mut self.direct else { return Ok(()) };
+        if d.staged.is_empty() && (d.tail.is_empty() || d.padded) {
+            return Ok(());
         }
-        let whole = used / BLOCK * BLOCK;
-        if whole > 0 {
-            self.file.write_all_at(&buf[..whole], d.block_start)?;
-            d.block_start += whole as u64;
-            d.padded = false;
-        }
-        d.tail.clear();
-        d.tail.extend_from_slice(&buf[whole..used]);
-        Ok(())
+        let result = d.write_out(&self.file, scratch, true);
+        self.fall_back_if_refused(result)
     }
 
-    /// Direct: writes the partial last block, padded with zeros, so that
-    /// every appended byte is on the device once the file is synced.
-    pub fn write_tail(&mut self, scratch: &mut AlignedBuf) -> io::Result<()> {
-        match self.write_tail_direct(scratch) {
+    /// A filesystem that opened the file direct but will not write it so
+    /// (`EINVAL`): go on buffered, with nothing lost.
+    fn fall_back_if_refused(&mut self, result: io::Result<()>) -> io::Result<()> {
+        match result {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => self.fall_back_to_buffered(&e),
             other => other,
         }
     }
 
-    fn write_tail_direct(&mut self, scratch: &mut AlignedBuf) -> io::Result<()> {
-        let Some(d) = &mut self.direct else { return Ok(()) };
-        if d.tail.is_empty() {
-            return Ok(());
-        }
-        let buf = scratch.as_mut();
-        buf[..d.tail.len()].copy_from_slice(&d.tail);
-        buf[d.tail.len()..BLOCK].fill(0);
-        self.file.write_all_at(&buf[..BLOCK], d.block_start)?;
-        d.padded = true;
-        Ok(())
-    }
-
-    /// Reopens the file buffered, with the bytes written so far and the
-    /// tail held in memory, and appends buffered from then on.
+    /// Reopens the file buffered, writes what the direct state still held
+    /// (tail and staged frames) and appends buffered from then on.
     fn fall_back_to_buffered(&mut self, why: &io::Error) -> io::Result<()> {
         let Some(d) = self.direct.take() else { return Ok(()) };
         tracing::warn!("{}: direct writes refused ({why}); writing this file through the page cache", self.path.display());
@@ -180,6 +198,7 @@ impl AppendFile {
         file.set_len(d.block_start)?;
         file.seek(SeekFrom::End(0))?;
         file.write_all(&d.tail)?;
+        write_all_vectored(&mut file, &d.staged)?;
         self.file = file;
         Ok(())
     }
@@ -189,9 +208,9 @@ impl AppendFile {
     }
 
     /// The bytes appended so far.
-    pub fn len(&self) -> io::Result<u64> {
+    pub fn bytes_appended(&self) -> io::Result<u64> {
         match &self.direct {
-            Some(d) => Ok(d.block_start + d.tail.len() as u64),
+            Some(d) => Ok(d.block_start + (d.tail.len() + d.staged_len) as u64),
             None => Ok(self.file.metadata()?.len()),
         }
     }
@@ -203,7 +222,8 @@ impl AppendFile {
         self.file.sync_data()
     }
 
-    /// The file is complete: drops the zero padding after its last byte.
+    /// The file is complete: drops the zero padding after its last written
+    /// byte (frames still staged were never committed: they are dropped).
     /// Not synced: if a crash undoes the cut, recovery makes it again.
     pub fn finish(self) -> io::Result<()> {
         if let Some(d) = &self.direct {
@@ -256,10 +276,10 @@ mod tests {
         for gop in gops {
             f.append(&gop, &mut scratch).unwrap();
             done.push(gop);
-            f.write_tail(&mut scratch).unwrap();
+            f.write_out(&mut scratch).unwrap();
             f.sync_data().unwrap();
             let want = concat(&done);
-            assert_eq!(f.len().unwrap(), want.len() as u64);
+            assert_eq!(f.bytes_appended().unwrap(), want.len() as u64);
             let on_disk = std::fs::read(&path).unwrap();
             assert!(on_disk.len() >= want.len() && on_disk.len() < want.len() + BLOCK, "file {} bytes for {}", on_disk.len(), want.len());
             assert_eq!(&on_disk[..want.len()], &want[..], "bytes differ after {} GOPs", done.len());
@@ -289,13 +309,29 @@ mod tests {
     }
 
     #[test]
+    fn direct_appends_wait_for_the_commit_unless_a_scratch_buffer_is_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut f = AppendFile::create_new(&path, true).unwrap();
+        assert!(f.is_direct(), "the test directory's filesystem takes O_DIRECT (ext4 here and in CI)");
+        let mut scratch = AlignedBuf::new();
+        f.append(&frames(&[3 * BLOCK + 10], 1), &mut scratch).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "held until the commit");
+        f.append(&frames(&[SCRATCH], 2), &mut scratch).unwrap();
+        let written = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(written, (SCRATCH + 3 * BLOCK) as u64, "whole blocks go out once a scratch buffer's worth is held");
+        f.write_out(&mut scratch).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), (written + BLOCK as u64));
+    }
+
+    #[test]
     fn cut_back_drops_uncommitted_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let mut f = AppendFile::create_new(&path, true).unwrap();
         let mut scratch = AlignedBuf::new();
         f.append(&frames(&[5000], 1), &mut scratch).unwrap();
-        f.write_tail(&mut scratch).unwrap();
+        f.write_out(&mut scratch).unwrap();
         f.append(&frames(&[9000], 2), &mut scratch).unwrap();
         f.cut_back(5000).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), concat(&[frames(&[5000], 1)]));
@@ -309,12 +345,15 @@ mod tests {
         let mut scratch = AlignedBuf::new();
         let first = frames(&[BLOCK + 300], 1);
         f.append(&first, &mut scratch).unwrap();
-        f.write_tail(&mut scratch).unwrap();
+        f.write_out(&mut scratch).unwrap();
+        // Staged, not yet written, when the filesystem refuses.
+        let second = frames(&[40, 2000], 2);
+        f.append(&second, &mut scratch).unwrap();
         f.fall_back_to_buffered(&io::Error::from_raw_os_error(libc::EINVAL)).unwrap();
         assert!(!f.is_direct());
-        let second = frames(&[777, 5], 2);
-        f.append(&second, &mut scratch).unwrap();
+        let third = frames(&[777, 5], 3);
+        f.append(&third, &mut scratch).unwrap();
         f.sync_data().unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), concat(&[first, second]));
+        assert_eq!(std::fs::read(&path).unwrap(), concat(&[first, second, third]));
     }
 }

