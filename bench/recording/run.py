@@ -86,11 +86,14 @@ def measure(pids, seconds):
     they sync it themselves; also anything else the machine does)."""
     kthreads = kernel_threads()
     u0, s0 = cpu_split(pids)
-    k0 = sum(cpu_split(kthreads))
+    k0 = {k: sum(cpu_split([k])) for k in kthreads}
     time.sleep(seconds)
     u1, s1 = cpu_split(pids)
-    k1 = sum(cpu_split(kthreads))
-    return (u1 - u0, s1 - s0), rss_bytes(pids), k1 - k0
+    # Per thread, and only threads alive at both ends: kernel workers come
+    # and go, and one that exits would otherwise subtract its whole life.
+    k1 = {k: sum(cpu_split([k])) for k in kernel_threads()}
+    kernel = sum(k1[k] - k0[k] for k in k0 if k in k1)
+    return (u1 - u0, s1 - s0), rss_bytes(pids), kernel
 
 
 def main():
