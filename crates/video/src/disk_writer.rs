@@ -376,8 +376,8 @@ impl Worker {
         let mut failed = Vec::new();
         let mut dirs: HashSet<PathBuf> = HashSet::new();
         for (key, open) in self.files.iter_mut().filter(|(_, o)| o.pending.is_some()) {
-            if open.handle.write_out(&mut self.scratch).and_then(|()| open.handle.sync_data()).is_err() {
-                failed.push(key.clone());
+            if let Err(e) = open.handle.write_out(&mut self.scratch).and_then(|()| open.handle.sync_data()) {
+                failed.push((key.clone(), e));
                 continue;
             }
             if open.new_entry {
@@ -386,8 +386,8 @@ impl Worker {
                 }
             }
         }
-        for key in failed {
-            tracing::error!("syncing {key} failed; its uncommitted GOPs are lost");
+        for (key, e) in failed {
+            tracing::error!("recording {key}: {e}; its uncommitted GOPs are lost and the recorder starts a new file at its next key frame");
             self.abandon(&key);
         }
         for d in &dirs {
