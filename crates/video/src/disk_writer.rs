@@ -14,7 +14,10 @@
 //! The recorders never wait on the disk: `submit` is non-blocking and a
 //! disk that falls behind by more than `max_queued_bytes` costs whole GOPs
 //! (reported to the recorder, which starts a new recording at its next key
-//! frame), never unbounded memory. A write or sync error (a full disk)
+//! frame), never unbounded memory. Files written direct (`append_file`)
+//! also hold their GOPs until the commit, at most 1 MiB each, so memory
+//! grows by about a commit interval of video per stream (what buffered
+//! writes kept in the page cache instead). A write or sync error (a full disk)
 //! marks the recording failed; the file is cut back to what its committed
 //! row says and the recorder starts a new file at its next GOP.
 //!
