@@ -449,8 +449,16 @@ export class Timeline {
     }
   }
 
-  /** At the end of a file: go on with what was recorded after it. */
+  /** At the end of a file: go on with what was recorded after it, or from
+   * where it stopped if it stopped short (the server ends a blurred file
+   * whose viewer took nothing for a minute, paused with a full buffer). */
   private async playNextSpan(): Promise<void> {
+    const stopped = this.fileStart + this.video.currentTime * 1000;
+    if (stopped < this.fileEnd - 5000) {
+      await this.play(stopped);
+      this.say(`The video stopped at ${fmtTime(stopped, true)} (paused for long?): going on from there.`);
+      return;
+    }
     const next = this.fileEnd + 1;
     if (next >= Date.now() - 2000) {
       this.say("Reached the most recent recording.");
