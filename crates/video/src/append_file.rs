@@ -16,11 +16,13 @@
 //! on the device. That block stays in memory too, and the next commit
 //! writes it again with more bytes in it. One write per file per commit
 //! matters: each is a device request (on a VM, an exit to the host) and a
-//! wait for its completion. The padding past the end
-//! is cut off when the file is finished, or by recovery after a crash (a
-//! file longer than its index is cut back to it at start). Rewriting that
-//! block cannot damage committed bytes, even torn by a power cut: both the
-//! old and the new block hold the same bytes up to the committed length.
+//! wait for its completion.
+//!
+//! The padding past the end is cut off when the file is finished, or by
+//! recovery after a crash (a file longer than its index is cut back to it
+//! at start). Rewriting the last block cannot damage committed bytes, even
+//! torn by a power cut: the old and the new block hold the same bytes up to
+//! the committed length.
 //!
 //! A filesystem that refuses `O_DIRECT` at open (tmpfs on older kernels)
 //! or at the first write (some network filesystems) gets the ordinary
