@@ -209,8 +209,9 @@ impl AppendFile {
         self.file.sync_data()
     }
 
-    /// The bytes appended so far.
-    pub fn bytes_appended(&self) -> io::Result<u64> {
+    /// The bytes appended so far (the tests compare it with the file).
+    #[cfg(test)]
+    fn bytes_appended(&self) -> io::Result<u64> {
         match &self.direct {
             Some(d) => Ok(d.block_start + (d.tail.len() + d.staged_len) as u64),
             None => Ok(self.file.metadata()?.len()),
