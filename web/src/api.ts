@@ -41,6 +41,8 @@ export interface ConsoleConfig {
   style_url: string | null;
   center: [number, number];
   zoom: number;
+  /** The longest range one view.mp4 may cover when faces in it are blurred. */
+  blurred_max_span_s: number;
 }
 
 export interface TimeSpan {

@@ -11,7 +11,7 @@ import { h } from "./dom";
 import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
 import { ResultsPanel } from "./results";
 import { LiveConnection } from "./live";
-import { Timeline, type Purpose } from "./timeline";
+import { DEFAULT_MAX_FILE_MS, Timeline, type Purpose } from "./timeline";
 import { VideoWall } from "./wall";
 import { Tools, queryShape, querySubtitle, queryTitle, type Query, type ToolName } from "./tools";
 
@@ -69,11 +69,12 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     set: (p: Purpose) => (purpose = p),
   };
   let timeline: Timeline | null = null;
+  let maxFileMs = DEFAULT_MAX_FILE_MS; // until the console config says
   const timelineHost = h("div", { class: "timeline-host" });
   function openTimeline(cam: Camera): Timeline {
     if (timeline) timeline.setCamera(cam);
     else {
-      timeline = new Timeline(cam, canPlay, purposeStore, closeTimeline);
+      timeline = new Timeline(cam, canPlay, purposeStore, closeTimeline, () => maxFileMs);
       timelineHost.appendChild(timeline.el);
     }
     return timeline;
@@ -344,6 +345,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   (async () => {
     try {
       const [config, cams] = await Promise.all([api.config(), api.cameras()]);
+      if (config.blurred_max_span_s > 0) maxFileMs = config.blurred_max_span_s * 1000;
       if (destroyed) return;
       let basemap: GeoJSON.FeatureCollection | null = null;
       if (!config.style_url) {

@@ -23,10 +23,11 @@ export const ZOOMS: { ms: number; label: string }[] = [
 export const SPEEDS = [1, 2, 4, 8] as const;
 /** The server lists and plays at most 24 hours per request. */
 const MAX_REQUEST_MS = DAY;
-/** One file plays at most this much: for a viewer without an unmask grant
- * the server blurs faces as it sends, 15 minutes per request at most. The
+/** One file plays at most this much until the server says otherwise: for a
+ * viewer without an unmask grant it blurs faces as it sends, and caps each
+ * request ([video] max_blurred_minutes, given in the console config). The
  * next file follows at the end of each. */
-const MAX_FILE_MS = 15 * MIN;
+export const DEFAULT_MAX_FILE_MS = 15 * MIN;
 
 export interface Span {
   start: number;
@@ -99,6 +100,7 @@ export class Timeline {
     private readonly canPlay: boolean,
     private readonly purposeStore: { get(): Purpose | null; set(p: Purpose): void },
     private readonly onClose: () => void,
+    private readonly maxFileMs: () => number = () => DEFAULT_MAX_FILE_MS,
   ) {
     this.spansEl = h("div", { class: "tl-spans" });
     this.ticks = h("div", { class: "tl-ticks" });
@@ -423,7 +425,7 @@ export class Timeline {
       return;
     }
     const start = Math.max(at, span.start);
-    const end = Math.min(span.end, start + MAX_FILE_MS);
+    const end = Math.min(span.end, start + this.maxFileMs());
     if (end - start < 200) {
       this.say("Nothing was recorded after this time.");
       return;

@@ -7,14 +7,18 @@ use citywatch_audit::Permission;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::{ApiError, AppState, ConsoleSettings};
+use crate::{ApiError, AppState};
 
 pub async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn config(State(state): State<AppState>, _caller: Caller) -> Json<ConsoleSettings> {
-    Json(state.console.clone())
+/// The map settings, and how long one recorded file may be when faces in
+/// it are blurred (the timeline asks for pieces no longer than that).
+pub async fn config(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
+    let mut config = serde_json::to_value(&state.console).unwrap_or_else(|_| json!({}));
+    config["blurred_max_span_s"] = json!(crate::recordings_blurred::max_span(&state).as_secs());
+    Json(config)
 }
 
 /// Streets (if the deployment has them) and the districts the caller may

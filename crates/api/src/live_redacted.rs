@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig, LiveRedactor};
 use citywatch_video::live::{LiveEvent, LiveHub, Publisher, Subscription};
@@ -32,9 +33,15 @@ pub struct LiveRedaction {
     /// cameras are refused until one stops.
     pub max_streams: usize,
     pub detect: LiveRedactConfig,
+    /// Longest recorded range one blurred playback (`view.mp4`) may cover:
+    /// it is transcoded about as fast as it plays, holding a core all along.
+    pub max_playback_span: Duration,
 }
 
 impl LiveRedaction {
+    /// [`LiveRedaction::max_playback_span`] unless configured.
+    pub const DEFAULT_MAX_PLAYBACK_SPAN: Duration = Duration::from_secs(15 * 60);
+
     /// One blurred 640×360 stream at 15 fps takes about one core (CenterFace
     /// twice a second; see docs/design/live.md), so one per core, keeping
     /// one core for the recorders and the rest of the server.

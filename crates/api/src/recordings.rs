@@ -179,12 +179,13 @@ pub async fn view_mp4(
 /// `view.mp4` with faces blurred (recordings_blurred.rs): refused before
 /// any work when the range is too long or the server cannot blur now.
 async fn view_blurred(state: &AppState, id: &str, range: &TimeRange, headers: &HeaderMap, record: Record) -> Result<Response, ApiError> {
-    if (range.end - range.start).num_seconds() > blurred::MAX_SPAN_S {
+    let max_span = blurred::max_span(state);
+    if (range.end - range.start).num_milliseconds() > max_span.as_millis() as i64 {
         return Err(ApiError::field(
             "end",
             format!(
-                "faces are blurred for you, and blurred video is made as it plays: a range may span at most {} minutes; ask for the next part when this one ends, or ask a supervisor for an unmask grant",
-                blurred::MAX_SPAN_S / 60
+                "faces are blurred for you, and blurred video is made as it plays: a range may span at most {} minutes ([video] max_blurred_minutes); ask for the next part when this one ends, or ask a supervisor for an unmask grant",
+                max_span.as_secs() / 60
             ),
         ));
     }

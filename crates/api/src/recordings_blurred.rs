@@ -31,9 +31,12 @@ use tokio::sync::mpsc;
 
 use crate::{ApiError, AppState};
 
-/// Longest range a masked caller may ask for at once: it is transcoded at
-/// about the speed it plays, holding a core all along.
-pub(crate) const MAX_SPAN_S: i64 = 15 * 60;
+/// Longest range a masked caller may ask for at once
+/// ([`crate::LiveRedaction::max_playback_span`]), also when this server
+/// cannot blur (the request is then refused for that reason instead).
+pub(crate) fn max_span(state: &AppState) -> Duration {
+    state.blurred_live.redaction().map_or(crate::LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN, |c| c.max_playback_span)
+}
 
 /// How long the transcoder waits for a client that takes nothing (a
 /// paused video with its buffer full) before it ends the response and

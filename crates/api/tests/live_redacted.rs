@@ -114,7 +114,7 @@ fn publish(publisher: Publisher, frames: Vec<Frame>, from: usize) -> tokio::task
 }
 
 fn redaction(max_streams: usize) -> LiveRedaction {
-    LiveRedaction { faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())), max_streams, detect: LiveRedactConfig::default() }
+    LiveRedaction { faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())), max_streams, detect: LiveRedactConfig::default(), max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN }
 }
 
 async fn camera(s: &TestServer, root: &str, id: &str) {

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig};
@@ -31,7 +32,7 @@ use serde_json::{json, Value};
 const T0: &str = "2026-01-01T10:00:00Z";
 
 fn redaction(max_streams: usize) -> LiveRedaction {
-    LiveRedaction { faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())), max_streams, detect: LiveRedactConfig::default() }
+    LiveRedaction { faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())), max_streams, detect: LiveRedactConfig::default(), max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN }
 }
 
 /// Records `pics` for `camera` from `T0` through the real recorder.
@@ -205,10 +206,14 @@ async fn grants_limits_and_refusals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unmask_grants_long_ranges_byte_ranges_and_missing_purpose() {
     let s = start().await;
-    s.state.set_live_redaction(redaction(4));
+    // A deployment that caps blurred pieces at 10 minutes.
+    s.state.set_live_redaction(LiveRedaction { max_playback_span: Duration::from_secs(10 * 60), ..redaction(4) });
     let (_, op, sup) = setup(&s).await;
     record(&s, "cam-face", &pictures(3 * GOP));
     let q = format!("{}&{WHY}", range(0, 2000));
+    // The console learns the cap, to ask for pieces no longer than it.
+    let (st, config) = s.send(&op, "GET", "/api/v1/console/config", None).await;
+    assert_eq!((st, config["blurred_max_span_s"].as_u64()), (200, Some(600)), "{config}");
 
     // Purpose and case reference are still required, of everyone.
     for token in [&op, &sup] {
@@ -216,13 +221,13 @@ async fn unmask_grants_long_ranges_byte_ranges_and_missing_purpose() {
         assert_eq!(r.status(), 400);
         assert!(r.text().await.unwrap().contains("purpose"));
     }
-    // Longer than 15 minutes: refused to the operator with what to do; the
+    // Longer than the cap: refused to the operator with what to do; the
     // supervisor's recording is not transcoded, so it may be long.
-    let long = format!("{}&{WHY}", range(0, 16 * 60 * 1000));
+    let long = format!("{}&{WHY}", range(0, 11 * 60 * 1000));
     let r = fetch(&s, &op, &long, None).await;
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("at most 15 minutes"), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("at most 10 minutes"), "{body}");
     assert_eq!(fetch(&s, &sup, &long, None).await.status(), 200);
     // A blurred video has no byte ranges past its start.
     let r = fetch(&s, &op, &q, Some("bytes=100-")).await;

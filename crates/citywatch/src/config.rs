@@ -58,6 +58,10 @@ ingest_tick_ms = 10
 # (view.mp4) is blurred the same way, at most this many recordings at once
 # (counted apart from live streams).
 max_blurred_streams = 0
+# One blurred recording request covers at most this many minutes: it is
+# made about as fast as it plays, holding a core all along. The console's
+# timeline asks for the next piece when one ends.
+max_blurred_minutes = 15
 
 [retention]
 # Recordings are deleted oldest first when any limit is passed; recording
@@ -303,6 +307,7 @@ pub struct Video {
     pub ingest_threads: usize,
     pub ingest_tick_ms: u64,
     pub max_blurred_streams: usize,
+    pub max_blurred_minutes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -314,7 +319,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, direct_io: true, read_batch_ms: 250, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0 }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, direct_io: true, read_batch_ms: 250, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0, max_blurred_minutes: 15 }
     }
 }
 
@@ -341,6 +346,8 @@ impl Config {
         let r = &config.retention;
         anyhow::ensure!(r.max_age_days >= 0 && r.max_bytes_per_camera >= 0, "{}: retention limits must not be negative (0 turns a limit off)", path.display());
         anyhow::ensure!(r.interval_s > 0, "{}: retention.interval_s must be positive", path.display());
+        let m = config.video.max_blurred_minutes;
+        anyhow::ensure!((1..=24 * 60).contains(&m), "{}: video.max_blurred_minutes must be 1 to 1440", path.display());
         let t = &config.metrics.token;
         anyhow::ensure!(t.is_empty() || t.len() >= 16, "{}: metrics.token must be at least 16 characters (or empty for sessions only)", path.display());
         let fps = config.analytics.fps;

@@ -85,7 +85,12 @@ fn live_redaction(dir: &DataDir) -> citywatch_api::LiveRedaction {
         }
     };
     let max = dir.config.video.max_blurred_streams;
-    citywatch_api::LiveRedaction { faces, max_streams: if max == 0 { citywatch_api::LiveRedaction::default_max_streams() } else { max }, detect: Default::default() }
+    citywatch_api::LiveRedaction {
+        faces,
+        max_streams: if max == 0 { citywatch_api::LiveRedaction::default_max_streams() } else { max },
+        detect: Default::default(),
+        max_playback_span: std::time::Duration::from_secs(dir.config.video.max_blurred_minutes * 60),
+    }
 }
 
 /// [`serve`], calling `on_start` on the server's runtime once it listens,
