@@ -1,5 +1,6 @@
 //! Plate formats: the layouts of the plates Citywatch expects (Serbian
-//! first, the neighbours seen in Belgrade traffic, then visitors'), used
+//! first, the neighbours seen in Belgrade traffic, then visitors', then
+//! the Vietnamese ones of the real-photo test set), used
 //! to put a raw OCR string into its printed form and to correct the
 //! letter/digit confusions OCR makes (O/0, I/1, B/8, S/5, Z/2, G/6) by
 //! position. The country code on a plate's blue band, which OCR reads as
@@ -31,6 +32,11 @@ const FORMATS: &[Format] = &[
     Format { country: "CZ", prefixes: &[], layout: "DLL DDDD" },
     Format { country: "CZ", prefixes: &[], layout: "DLD DDDD" },
     Format { country: "NO", prefixes: &[], layout: "LL DDDDD" },
+    // Vietnamese one-row plates: province number, series letter, then
+    // five digits printed `DDD.DD` (four on older plates). The real-photo
+    // set (bench/plates_real) is mostly these.
+    Format { country: "VN", prefixes: &[], layout: "DDL-DDD.DD" },
+    Format { country: "VN", prefixes: &[], layout: "DDL-DDDD" },
 ];
 
 /// Codes printed on the band at a plate's left edge (the EU's blue band,
@@ -142,6 +148,8 @@ mod tests {
             ("5AU5341", "5AU 5341", "CZ"),
             ("8B9 3583", "8B9 3583", "CZ"),
             ("NO 23456", "NO 23456", "NO"),
+            ("51G10096", "51G-100.96", "VN"),
+            ("52P-5688", "52P-5688", "VN"),
         ] {
             let p = normalise(raw).unwrap_or_else(|| panic!("{raw}"));
             assert_eq!((p.text.as_str(), p.country), (want, country), "{raw}");
@@ -154,6 +162,10 @@ mod tests {
         assert_eq!(p.text, "BG 103-AB");
         assert_eq!(p.corrections, 3);
         assert_eq!(normalise("BG12"), None);
+        // A Vietnamese plate is not bent into the Czech layout that takes
+        // the same length (`5ZP 5688`), nor a Czech one into it.
+        assert_eq!(normalise("52P5688").unwrap().country, "VN");
+        assert_eq!(normalise("8B93583").unwrap().text, "8B9 3583");
     }
 
     #[test]
