@@ -5,6 +5,13 @@ stream in the same run. Prints CPU seconds per stream-hour, resident memory
 per stream, and the ratios.
 
     bench/recording/run.py [--streams N] [--seconds S] [--kbps K]
+
+A/B: several variants (another binary, other [video] settings) recorded in
+turn, interleaved over rounds so that drift in the machine's load hits all
+of them alike, then ffmpeg once:
+
+    bench/recording/run.py --seconds 30 --rounds 3 \
+        --variant base,bin=/tmp/citywatch.old --variant new --variant batch500,read_batch_ms=500
 """
 import argparse
 import json
@@ -96,6 +103,87 @@ def measure(pids, seconds):
     return (u1 - u0, s1 - s0), rss_bytes(pids), kernel
 
 
+def run_citywatch(work, url, a, binary, overrides, tag):
+    """Records the stream with `citywatch serve` for the window: (CPU
+    (user, system), RSS, kernel-thread CPU, bytes written)."""
+    data = os.path.join(work, f"data-{tag}")
+    cams = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.46, 44.81]},
+         "properties": {"id": f"b{i:04d}", "main_url": url}} for i in range(a.streams)]}
+    with open(os.path.join(work, "cams.geojson"), "w") as f:
+        json.dump(cams, f)
+    subprocess.run([binary, "import", "cameras", os.path.join(work, "cams.geojson"), "--data", data], check=True, capture_output=True)
+    if overrides:
+        cfg = os.path.join(data, "citywatch.toml")
+        with open(cfg) as f:
+            lines = f.read().split("\n")
+        for o in overrides:
+            key, value = o.split("=", 1)
+            hits = [i for i, l in enumerate(lines) if l.startswith(key.strip() + " = ")]
+            assert hits, f"the config has no {key} to change"
+            lines[hits[0]] = f"{key.strip()} = {value.strip()}"
+        with open(cfg, "w") as f:
+            f.write("\n".join(lines))
+    listen = f"127.0.0.1:{free_port()}"
+    env = dict(os.environ, CITYWATCH_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
+    log_path = os.path.join(work, f"server-{tag}.log")
+    server_log = open(log_path, "w")
+    server = subprocess.Popen([binary, "serve", "--data", data, "--listen", listen], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
+    try:
+        time.sleep(15)  # recorders start within the 5 s reconcile period, then connect
+        before = dir_bytes(os.path.join(data, "video"))
+        cpu, rss, kernel = measure([server.pid], a.seconds)
+        written = dir_bytes(os.path.join(data, "video")) - before
+        if written == 0:
+            with open(log_path) as f:
+                raise SystemExit("citywatch recorded nothing (is the GStreamer source up?); its log ends:\n" + "".join(f.readlines()[-20:]))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    shutil.rmtree(data, ignore_errors=True)
+    return cpu, rss, kernel, written
+
+
+def run_ffmpeg(work, url, a):
+    """The reference: one `ffmpeg -c copy -f segment` per stream."""
+    outs = []
+    procs = []
+    for i in range(a.streams):
+        d = os.path.join(work, "ff", str(i))
+        os.makedirs(d)
+        outs.append(d)
+        procs.append(subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+                                       "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1",
+                                       os.path.join(d, "%03d.mp4")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        time.sleep(10)
+        before = sum(dir_bytes(d) for d in outs)
+        cpu, rss, kernel = measure([p.pid for p in procs], a.seconds)
+        written = sum(dir_bytes(d) for d in outs) - before
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    return cpu, rss, kernel, written
+
+
+def parse_variant(text, a):
+    """LABEL[,bin=PATH][,KEY=VALUE...] -> (label, binary, [video overrides])."""
+    label, *parts = text.split(",")
+    binary, overrides = a.bin, list(a.video)
+    for p in parts:
+        key, value = p.split("=", 1)
+        if key == "bin":
+            binary = value
+        else:
+            overrides.append(p)
+    return label, binary, overrides
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--streams", type=int, default=50)
@@ -105,7 +193,13 @@ def main():
     ap.add_argument("--commit-ms", type=int, help="[video] commit_interval_ms for citywatch (default: the config's)")
     ap.add_argument("--video", action="append", default=[], metavar="KEY=VALUE",
                     help="override a [video] setting of citywatch's config, e.g. read_batch_ms=0 or ingest_threads=0 (repeatable)")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL[,bin=PATH][,KEY=VALUE...]",
+                    help="A/B mode: record with each variant in turn (another binary, other [video] settings), "
+                         "--rounds times, then ffmpeg once; prints each variant's runs against ffmpeg")
+    ap.add_argument("--rounds", type=int, default=1, help="with --variant: how many times each variant runs (interleaved)")
     a = ap.parse_args()
+    if a.commit_ms is not None:
+        a.video.append(f"commit_interval_ms={a.commit_ms}")
 
     work = tempfile.mkdtemp(prefix="cw-rec-bench-")
     port = free_port()
@@ -113,66 +207,36 @@ def main():
     assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
     url = f"rtsp://127.0.0.1:{port}/test"
     try:
-        # --- citywatch ---
-        data = os.path.join(work, "data")
-        cams = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.46, 44.81]},
-             "properties": {"id": f"b{i:04d}", "main_url": url}} for i in range(a.streams)]}
-        with open(os.path.join(work, "cams.geojson"), "w") as f:
-            json.dump(cams, f)
-        subprocess.run([a.bin, "import", "cameras", os.path.join(work, "cams.geojson"), "--data", data], check=True, capture_output=True)
-        overrides = list(a.video) + ([f"commit_interval_ms={a.commit_ms}"] if a.commit_ms is not None else [])
-        if overrides:
-            cfg = os.path.join(data, "citywatch.toml")
-            with open(cfg) as f:
-                lines = f.read().split("\n")
-            for o in overrides:
-                key, value = o.split("=", 1)
-                hits = [i for i, l in enumerate(lines) if l.startswith(key.strip() + " = ")]
-                assert hits, f"the config has no {key} to change"
-                lines[hits[0]] = f"{key.strip()} = {value.strip()}"
-            with open(cfg, "w") as f:
-                f.write("\n".join(lines))
-        listen = f"127.0.0.1:{free_port()}"
-        env = dict(os.environ, CITYWATCH_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
-        server_log = open(os.path.join(work, "server.log"), "w")
-        server = subprocess.Popen([a.bin, "serve", "--data", data, "--listen", listen], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
-        time.sleep(15)  # recorders start within the 5 s reconcile period, then connect
-        before = dir_bytes(os.path.join(data, "video"))
-        cw_cpu, cw_rss, cw_kernel = measure([server.pid], a.seconds)
-        cw_written = dir_bytes(os.path.join(data, "video")) - before
-        if cw_written == 0:
-            server.kill()
-            with open(os.path.join(work, "server.log")) as f:
-                raise SystemExit("citywatch recorded nothing (is the GStreamer source up?); its log ends:\n" + "".join(f.readlines()[-20:]))
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-
-        # --- ffmpeg, one process per stream ---
-        outs = []
-        procs = []
-        for i in range(a.streams):
-            d = os.path.join(work, "ff", str(i))
-            os.makedirs(d)
-            outs.append(d)
-            procs.append(subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
-                                           "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1",
-                                           os.path.join(d, "%03d.mp4")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(10)
-        before = sum(dir_bytes(d) for d in outs)
-        ff_cpu, ff_rss, ff_kernel = measure([p.pid for p in procs], a.seconds)
-        ff_written = sum(dir_bytes(d) for d in outs) - before
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
+        if a.variant:
+            variants = [parse_variant(v, a) for v in a.variant]
+            runs = {label: [] for label, _, _ in variants}
+            for r in range(a.rounds):
+                for i, (label, binary, overrides) in enumerate(variants):
+                    runs[label].append(run_citywatch(work, url, a, binary, overrides, f"{r}-{i}"))
+            ff = run_ffmpeg(work, url, a)
+        else:
+            cw = run_citywatch(work, url, a, a.bin, a.video, "0")
+            ff = run_ffmpeg(work, url, a)
     finally:
         source.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
     hours = a.streams * a.seconds / 3600
-    (cw_user, cw_sys), (ff_user, ff_sys) = cw_cpu, ff_cpu
-    cw_cpu, ff_cpu = cw_user + cw_sys, ff_user + ff_sys
+    ff_cpu = sum(ff[0])
+    if a.variant:
+        print(f"Citywatch recording A/B: {a.streams} streams, {a.seconds} s windows, {a.rounds} round(s), interleaved; ffmpeg once at the end")
+        print(f"  ffmpeg -c copy: {ff_cpu:.2f} CPU s = {ff_cpu / hours:.2f} CPU s per stream-hour")
+        for label, binary, overrides in variants:
+            cpus = [sum(run[0]) for run in runs[label]]
+            ratios = " ".join(f"{c / ff_cpu * 100:5.1f}%" for c in cpus)
+            med = sorted(cpus)[len(cpus) // 2]
+            rss = max(run[1] for run in runs[label]) / 2**20 / a.streams
+            print(f"  {label:<14} median {med / ff_cpu * 100:5.1f}% of ffmpeg ({med:.2f} CPU s; runs: {ratios}); RSS {rss:.2f} MiB per stream"
+                  f"   [{os.path.basename(binary)}{'; ' + ', '.join(overrides) if overrides else ''}]")
+        return
+    (cw_user, cw_sys), cw_rss, cw_kernel, cw_written = cw
+    (ff_user, ff_sys), ff_rss, ff_kernel, ff_written = ff
+    cw_cpu = cw_user + cw_sys
     cw_per_h, ff_per_h = cw_cpu / hours, ff_cpu / hours
     print("Citywatch recording benchmark")
     print(f"  {a.streams} streams of one shared {a.kbps} kbps 1280x720 15 fps H.264 source (GStreamer), {a.seconds} s measured")
