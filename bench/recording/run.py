@@ -171,6 +171,19 @@ def run_ffmpeg(work, url, a):
     return cpu, rss, kernel, written
 
 
+def with_source(a, run):
+    """`run(url)` against a fresh GStreamer RTSP source (one per run: after
+    many sessions come and go, gst-rtsp-server has been seen to abort)."""
+    port = free_port()
+    source = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "rtsp_source.py"), str(port), a.kbps], stdout=subprocess.PIPE)
+    try:
+        assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
+        return run(f"rtsp://127.0.0.1:{port}/test")
+    finally:
+        source.terminate()
+        source.wait(timeout=30)
+
+
 def parse_variant(text, a):
     """LABEL[,bin=PATH][,KEY=VALUE...] -> (label, binary, [video overrides])."""
     label, *parts = text.split(",")
@@ -202,23 +215,18 @@ def main():
         a.video.append(f"commit_interval_ms={a.commit_ms}")
 
     work = tempfile.mkdtemp(prefix="cw-rec-bench-")
-    port = free_port()
-    source = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "rtsp_source.py"), str(port), a.kbps], stdout=subprocess.PIPE)
-    assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
-    url = f"rtsp://127.0.0.1:{port}/test"
     try:
         if a.variant:
             variants = [parse_variant(v, a) for v in a.variant]
             runs = {label: [] for label, _, _ in variants}
             for r in range(a.rounds):
                 for i, (label, binary, overrides) in enumerate(variants):
-                    runs[label].append(run_citywatch(work, url, a, binary, overrides, f"{r}-{i}"))
-            ff = run_ffmpeg(work, url, a)
+                    runs[label].append(with_source(a, lambda url: run_citywatch(work, url, a, binary, overrides, f"{r}-{i}")))
+            ff = with_source(a, lambda url: run_ffmpeg(work, url, a))
         else:
-            cw = run_citywatch(work, url, a, a.bin, a.video, "0")
-            ff = run_ffmpeg(work, url, a)
+            cw = with_source(a, lambda url: run_citywatch(work, url, a, a.bin, a.video, "0"))
+            ff = with_source(a, lambda url: run_ffmpeg(work, url, a))
     finally:
-        source.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
     hours = a.streams * a.seconds / 3600
