@@ -45,6 +45,10 @@ pub struct Outcome {
     /// the tracks that ended (what plate reading works from).
     pub tracks: Vec<TrackedObject>,
     pub ended: Vec<u64>,
+    /// When detection ran: every person detected in this picture, best
+    /// first, confirmed track or not (where snapshot blurring looks for
+    /// faces too small for CenterFace).
+    pub persons: Vec<Rect>,
 }
 
 /// The per-camera state that carries from picture to picture.
@@ -88,7 +92,9 @@ impl CameraAnalysis {
         };
         out.detected = true;
         let (w, h) = (picture.rgb.width() as f32, picture.rgb.height() as f32);
-        let update = self.tracker.update(&sightings(&detections, w, h));
+        let sighted = sightings(&detections, w, h);
+        out.persons = sighted.iter().filter(|s| s.class == "person").map(|s| s.rect).collect();
+        let update = self.tracker.update(&sighted);
         out.findings.extend(self.track_findings(&update));
         out.tracks = update.objects;
         out.ended = update.ended;

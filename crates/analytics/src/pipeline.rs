@@ -549,15 +549,17 @@ fn raise(shared: &Shared, camera: &Camera, state: &mut CameraState, picture: &Pi
             None
         }
     };
-    // Every person tracked in the picture, so that faces too small for
+    // Every person detected in the picture, so that faces too small for
     // CenterFace are looked for in their heads when the snapshot is shown
     // blurred (redact::SnapshotRedactor). Boxes of people, not of faces.
-    let persons: Vec<serde_json::Value> = outcome.tracks.iter().filter(|o| o.class == "person").take(crate::redact::MAX_PERSONS).map(|o| crate::analysis::rect_json(&o.rect)).collect();
+    // Written, even empty, whenever detection ran: without the key the
+    // redactor has to run the detector itself.
+    let persons: Vec<serde_json::Value> = outcome.persons.iter().take(crate::redact::MAX_PERSONS).map(crate::analysis::rect_json).collect();
     for f in outcome.findings {
         let mut details = f.details;
         if let (Some(obj), Some(s)) = (details.as_object_mut(), &snapshot) {
             obj.insert("snapshot".into(), s.clone().into());
-            if !persons.is_empty() {
+            if outcome.detected {
                 obj.insert("persons".into(), persons.clone().into());
             }
         }
@@ -666,6 +668,8 @@ mod tests {
             let img = image::open(dir.path().join("snapshots").join(rel)).unwrap();
             assert_eq!((img.width(), img.height()), (320, 180));
             assert!(e.details["fraction"].as_f64().unwrap() > 0.0);
+            // No detector ran on it: no `persons`, so the blur looks for persons itself.
+            assert!(e.details.get("persons").is_none(), "{}", e.details);
         }
         let text = m.prometheus_text();
         assert!(text.contains("citywatch_analytics_analysed_frames_total{camera=\"cam-b\"}"), "{text}");
@@ -737,6 +741,8 @@ mod tests {
             let persons = e.details["persons"].as_array().unwrap_or_else(|| panic!("{}", e.details));
             assert!(persons.contains(&e.details["box"]), "{}", e.details);
         }
+        // Every event of a picture detection ran on carries `persons`, so its blur trusts them.
+        assert!(objects.iter().all(|e| e.details["persons"].is_array()), "an event without persons");
     }
 
     #[test]

@@ -11,8 +11,10 @@
 //! callers are refused (503): a snapshot is never shown unblurred by
 //! accident. The redactor also gets the person boxes the event recorded
 //! (its own `box` for a person, and `persons`: every person the pipeline
-//! tracked in that picture), where it looks for faces too small to find
-//! in the whole picture.
+//! detected in that picture), where it looks for faces too small to find
+//! in the whole picture. An event without `persons` (a motion-only camera,
+//! a plate crop, an event from before the key) was never searched for
+//! persons, and the redactor is told so: it looks for them itself.
 
 use std::collections::HashMap;
 use std::path::{Component, Path as FsPath, PathBuf};
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use citywatch_analytics::redact::PersonBoxes;
 use citywatch_audit::{Permission, Record};
 use citywatch_model::SourceKind;
 use serde_json::json;
@@ -28,9 +31,9 @@ use serde_json::json;
 use crate::auth::{audit, Caller};
 use crate::{ApiError, AppState};
 
-/// JPEG and the person boxes in it (`[x0, y0, x1, y1]`, fractions of the
-/// picture) in, the same picture with faces pixelated out (JPEG).
-pub type Redactor = Arc<dyn Fn(&[u8], &[[f32; 4]]) -> Result<Vec<u8>, String> + Send + Sync>;
+/// JPEG and the persons its event knows in it in, the same picture with
+/// faces pixelated out (JPEG).
+pub type Redactor = Arc<dyn Fn(&[u8], &PersonBoxes) -> Result<Vec<u8>, String> + Send + Sync>;
 
 /// Where snapshots live and how faces are blurred on the way out.
 #[derive(Clone)]
@@ -81,9 +84,10 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
 }
 
 /// The person boxes an event's details name: its own `box` when it is
-/// about a person, and its picture's `persons`. Malformed entries are
+/// about a person, and its picture's `persons`, whose presence (even
+/// empty) says detection ran on the picture. Malformed entries are
 /// skipped (CenterFace still covers the whole picture).
-fn person_boxes(details: &serde_json::Value) -> Vec<[f32; 4]> {
+fn person_boxes(details: &serde_json::Value) -> PersonBoxes {
     let as_box = |v: &serde_json::Value| -> Option<[f32; 4]> {
         let a = v.as_array().filter(|a| a.len() == 4)?;
         let mut b = [0.0f32; 4];
@@ -93,8 +97,9 @@ fn person_boxes(details: &serde_json::Value) -> Vec<[f32; 4]> {
         Some(b)
     };
     let own = (details.get("class").and_then(|c| c.as_str()) == Some("person")).then(|| details.get("box").and_then(as_box)).flatten();
-    let others = details.get("persons").and_then(|p| p.as_array()).into_iter().flatten().filter_map(as_box);
-    own.into_iter().chain(others).collect()
+    let persons = details.get("persons").and_then(|p| p.as_array());
+    let others = persons.into_iter().flatten().filter_map(as_box);
+    PersonBoxes { boxes: own.into_iter().chain(others).collect(), searched: persons.is_some() }
 }
 
 /// `name` below `dir`, refusing anything that could leave it.
@@ -111,10 +116,14 @@ mod tests {
     #[test]
     fn person_boxes_come_from_the_event_and_its_picture() {
         let d = json!({"class": "person", "box": [0.1, 0.2, 0.3, 0.4], "persons": [[0.5, 0.5, 0.6, 0.9], [1, 2], "x", [0.0, 0.0, 0.1, null]]});
-        assert_eq!(person_boxes(&d), vec![[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.6, 0.9]]);
-        // A car's box is not a person's; no persons at all is no boxes.
-        assert_eq!(person_boxes(&json!({"class": "car", "box": [0.1, 0.2, 0.3, 0.4]})), Vec::<[f32; 4]>::new());
-        assert!(person_boxes(&json!({"fraction": 0.2})).is_empty());
+        assert_eq!(person_boxes(&d), PersonBoxes { boxes: vec![[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.6, 0.9]], searched: true });
+        // A car's box is not a person's; detection ran and saw no one.
+        assert_eq!(person_boxes(&json!({"class": "car", "box": [0.1, 0.2, 0.3, 0.4], "persons": []})), PersonBoxes { boxes: vec![], searched: true });
+        // No `persons` key: nobody looked (motion only, a plate crop), whatever the event's own box.
+        assert_eq!(person_boxes(&json!({"fraction": 0.2})), PersonBoxes { boxes: vec![], searched: false });
+        assert_eq!(person_boxes(&json!({"class": "person", "box": [0.1, 0.2, 0.3, 0.4]})), PersonBoxes { boxes: vec![[0.1, 0.2, 0.3, 0.4]], searched: false });
+        // Not an array is not a search.
+        assert!(!person_boxes(&json!({"persons": "none"})).searched);
     }
 
     #[test]

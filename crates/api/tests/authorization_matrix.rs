@@ -244,7 +244,7 @@ fn face_blur() -> citywatch_api::Redactor {
             std::sync::Arc::new(citywatch_analytics::redact::FaceFinder::new(&dir, 640, 360, 1).expect("CenterFace: set CITYWATCH_MODELS or run `citywatch models install`"))
         })
         .clone();
-    std::sync::Arc::new(move |jpeg: &[u8], _persons: &[[f32; 4]]| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))
+    std::sync::Arc::new(move |jpeg: &[u8], _persons: &citywatch_analytics::redact::PersonBoxes| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))
 }
 
 fn incident_lat(target: Target) -> f64 {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use citywatch_analytics::blazeface::BlazeFace;
-use citywatch_analytics::redact::{FaceFinder, SnapshotRedactor};
+use citywatch_analytics::redact::{FaceFinder, PersonBoxes, SnapshotRedactor};
 use citywatch_analytics::zones::Rect;
 use citywatch_api::Snapshots;
 use citywatch_model::Role;
@@ -65,7 +65,7 @@ async fn faces_are_blurred_unless_unmasked_and_every_view_is_audited() {
     let finder = Arc::new(FaceFinder::new(&models(), 640, 360, 1).unwrap());
     assert_eq!(faces_in(&finder, &portrait()), 1, "the portrait shows one face");
     let f = finder.clone();
-    s.state.set_snapshots(Snapshots { dir, redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &[[f32; 4]]| f.blur_jpeg(jpeg).map_err(|e| e.to_string()))) });
+    s.state.set_snapshots(Snapshots { dir, redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &PersonBoxes| f.blur_jpeg(jpeg).map_err(|e| e.to_string()))) });
 
     let id = raise_with_snapshot(&s, &op, "cam-n", "object", "cam-n/portrait.jpg").await;
     let path = format!("/api/v1/events/{id}/snapshot.jpg");
@@ -129,10 +129,31 @@ async fn without_a_face_model_masked_callers_are_refused_not_shown_faces() {
     assert_eq!(get_bytes(&s, &sup, &path).await, (200, portrait()));
 }
 
+/// `w`×`h` street-like JPEG with the portrait scaled to `side`² at (`x`, `y`): a person far from the lens.
+fn street_with_person(w: u32, h: u32, side: u32, x: i64, y: i64) -> Vec<u8> {
+    let portrait = image::load_from_memory(&portrait()).unwrap().to_rgb8();
+    let small = image::imageops::resize(&portrait, side, side, image::imageops::FilterType::Triangle);
+    let mut scene = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([90 + (x / 40 % 2 * 30) as u8, 95 + (y / 30 % 2 * 25) as u8, 100]));
+    image::imageops::replace(&mut scene, &small, x, y);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&scene).unwrap();
+    jpeg
+}
+
+/// Mean difference of the two JPEGs' green in `r`.
+fn difference(a: &[u8], b: &[u8], r: &Rect) -> f64 {
+    let (a, b) = (image::load_from_memory(a).unwrap().to_rgb8(), image::load_from_memory(b).unwrap().to_rgb8());
+    let (w, h) = (a.width() as f32, a.height() as f32);
+    let (x0, y0, x1, y1) = ((r.x0 * w) as u32, (r.y0 * h) as u32, (r.x1 * w).ceil() as u32, (r.y1 * h).ceil() as u32);
+    let n = f64::from((x1 - x0) * (y1 - y0));
+    (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).map(|(x, y)| (f64::from(a.get_pixel(x, y).0[1]) - f64::from(b.get_pixel(x, y).0[1])).abs()).sum::<f64>() / n
+}
+
 /// A person far from the lens: their face (15 px in a 1280×720 picture)
 /// is too small for CenterFace on the whole picture, so the event's person
 /// box is what gets it blurred (BlazeFace on the head of the box, the
-/// redactor the binary serves snapshots through).
+/// redactor the binary serves snapshots through); and where the event has
+/// no `persons` (no detector ran on the picture), NanoDet's, at blur time.
 #[tokio::test]
 async fn a_distant_persons_face_is_blurred_through_the_events_person_box() {
     let s = start().await;
@@ -140,40 +161,68 @@ async fn a_distant_persons_face_is_blurred_through_the_events_person_box() {
     s.user("op", &[(Role::Operator, None, None)]);
     let (root, op) = (s.login("root").await, s.login("op").await);
     s.send(&root, "POST", "/api/v1/cameras", Some(json!({"id": "cam-n", "lat": 44.825, "lon": 20.46, "district": "North"}))).await;
-    let portrait = image::load_from_memory(&portrait()).unwrap().to_rgb8();
-    let small = image::imageops::resize(&portrait, 80, 80, image::imageops::FilterType::Triangle);
-    let mut scene = image::RgbImage::from_fn(1280, 720, |x, y| image::Rgb([90 + (x / 40 % 2 * 30) as u8, 95 + (y / 30 % 2 * 25) as u8, 100]));
-    image::imageops::replace(&mut scene, &small, 900, 300);
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&scene).unwrap();
+    let jpeg = street_with_person(1280, 720, 80, 900, 300);
     let dir = s.dir.path().join("snapshots");
     std::fs::create_dir_all(dir.join("cam-n")).unwrap();
     std::fs::write(dir.join("cam-n/far.jpg"), &jpeg).unwrap();
-    let redactor = SnapshotRedactor::new(&models(), 640, 360, 1).unwrap();
-    s.state.set_snapshots(Snapshots { dir, redactor: Some(Arc::new(move |jpeg: &[u8], persons: &[[f32; 4]]| redactor.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))) });
+    let redactor = Arc::new(SnapshotRedactor::new(&models(), 640, 360, 1).unwrap());
+    assert!(redactor.detects_persons(), "NanoDet is in {}", models().display());
+    let r = redactor.clone();
+    s.state.set_snapshots(Snapshots { dir: dir.clone(), redactor: Some(Arc::new(move |jpeg: &[u8], persons: &PersonBoxes| r.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))) });
 
     let person = [900.0 / 1280.0, 300.0 / 720.0, 980.0 / 1280.0, 380.0 / 720.0];
     let blaze = BlazeFace::new(&models(), 1).unwrap();
-    let faces = |jpeg: &[u8]| {
+    let faces_at = |jpeg: &[u8], p: [f32; 4]| {
         let img = image::load_from_memory(jpeg).unwrap().to_rgb8();
-        blaze.faces_in_persons(&img, &[Rect { x0: person[0], y0: person[1], x1: person[2], y1: person[3] }]).unwrap().len()
+        blaze.faces_in_persons(&img, &[Rect { x0: p[0], y0: p[1], x1: p[2], y1: p[3] }]).unwrap()
     };
+    let faces = |jpeg: &[u8]| faces_at(jpeg, person).len();
     assert_eq!(faces(&jpeg), 1, "the face is there to be found in the person's head");
     let finder = FaceFinder::new(&models(), 640, 360, 1).unwrap();
     assert_eq!(faces_in(&finder, &jpeg), 0, "CenterFace alone misses it");
 
-    // An event about the person (its box) and one about something else in
-    // the same picture naming the person among the picture's `persons`.
-    for details in [json!({"class": "person", "box": person, "snapshot": "cam-n/far.jpg"}), json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [person], "snapshot": "cam-n/far.jpg"})] {
-        let (st, b) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "camera", "id": "cam-n"}, "details": details}))).await;
-        assert_eq!(st, 201, "{b}");
-        let (st, masked) = get_bytes(&s, &op, &format!("/api/v1/events/{}/snapshot.jpg", b["id"])).await;
-        assert_eq!(st, 200);
-        assert_eq!(faces(&masked), 0, "no face left in the person's head for {details}");
+    let show = |details: Value| {
+        let (s, op) = (&s, &op);
+        async move {
+            let (st, b) = s.send(op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "camera", "id": "cam-n"}, "details": details}))).await;
+            assert_eq!(st, 201, "{b}");
+            let (st, masked) = get_bytes(s, op, &format!("/api/v1/events/{}/snapshot.jpg", b["id"])).await;
+            assert_eq!(st, 200);
+            masked
+        }
+    };
+    // Events whose detector ran on the picture: one about the person (its
+    // box) and one about something else naming the person among the
+    // picture's `persons`. Their boxes are trusted: no detection here.
+    for details in [json!({"class": "person", "box": person, "persons": [person], "snapshot": "cam-n/far.jpg"}), json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [person], "snapshot": "cam-n/far.jpg"})] {
+        assert_eq!(faces(&show(details.clone()).await), 0, "no face left in the person's head for {details}");
     }
-    // The control: with no person box (an event raised without detection)
-    // only CenterFace runs, and this face is too small for it.
-    let id = raise_with_snapshot(&s, &op, "cam-n", "object", "cam-n/far.jpg").await;
+    assert_eq!(redactor.detections(), 0);
+    // The control: the detector ran and saw no one (`persons: []`), so only
+    // CenterFace runs, and this face is too small for it.
+    let masked = show(json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [], "snapshot": "cam-n/far.jpg"})).await;
+    assert_eq!((faces(&masked), redactor.detections()), (1, 0));
+
+    // No detector ran on the picture (a motion-only camera's event, no
+    // `persons`): NanoDet finds the person now and the face is pixelated;
+    // before, this snapshot went out with the face as it was. A 640×360
+    // sub-stream picture with the portrait at 60 px: the face (~11 px) is
+    // below CenterFace, the head and shoulders still a person to NanoDet.
+    let sub = street_with_person(640, 360, 60, 450, 150);
+    std::fs::write(dir.join("cam-n/sub.jpg"), &sub).unwrap();
+    assert_eq!(faces_in(&finder, &sub), 0, "CenterFace alone misses it");
+    let face = faces_at(&sub, [450.0 / 640.0, 150.0 / 360.0, 510.0 / 640.0, 210.0 / 360.0])[0];
+    let id = raise_with_snapshot(&s, &op, "cam-n", "motion", "cam-n/sub.jpg").await;
     let (st, masked) = get_bytes(&s, &op, &format!("/api/v1/events/{id}/snapshot.jpg")).await;
-    assert_eq!((st, faces(&masked)), (200, 1));
+    assert_eq!((st, redactor.detections()), (200, 1));
+    // The same picture with `persons: []` is trusted: no detection, the face as it was.
+    let kept = show(json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [], "snapshot": "cam-n/sub.jpg"})).await;
+    assert_eq!(redactor.detections(), 1);
+    // Pixelated, the face differs from the picture taken by far more than
+    // re-encoding alone changes it; away from the person, neither changed.
+    let (pixelated, reencoded) = (difference(&masked, &sub, &face), difference(&kept, &sub, &face));
+    println!("face box: {pixelated:.1} pixelated, {reencoded:.1} re-encoded");
+    assert!(pixelated > 2.5 * reencoded && pixelated > 10.0, "{pixelated:.1} against {reencoded:.1}");
+    let street = Rect { x0: 0.05, y0: 0.05, x1: 0.5, y1: 0.9 };
+    assert!(difference(&masked, &sub, &street) < 2.0 && difference(&kept, &sub, &street) < 2.0);
 }

@@ -323,7 +323,7 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
     let f = finder.clone();
     s.state.set_snapshots(Snapshots {
         dir,
-        redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &[[f32; 4]]| {
+        redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &citywatch_analytics::redact::PersonBoxes| {
             f.blur_jpeg(jpeg).map_err(|e| e.to_string())
         })),
     });

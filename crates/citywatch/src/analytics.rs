@@ -16,7 +16,7 @@ use anyhow::Context;
 use citywatch_analytics::analysis::CameraRules;
 use citywatch_analytics::pipeline::{follow_live, CameraBudget, Pipeline, PipelineConfig, PlateSink, PlateStage};
 use citywatch_analytics::plates::{PlateBudget, PlateReader, TrackPlate};
-use citywatch_analytics::redact::SnapshotRedactor;
+use citywatch_analytics::redact::{PersonBoxes, SnapshotRedactor};
 use citywatch_analytics::{model_dir, Detector};
 use citywatch_api::{AppState, Redactor, Snapshots};
 use citywatch_events::Events;
@@ -50,7 +50,7 @@ pub fn start(data: &Path, config: &Analytics, plates: &Plates, registry: Arc<Reg
         None
     };
     let snapshot_dir = data.join("analytics").join("snapshots");
-    state.set_snapshots(Snapshots { dir: snapshot_dir.clone(), redactor: face_redactor(config) });
+    state.set_snapshots(Snapshots { dir: snapshot_dir.clone(), redactor: face_redactor(config, detector.clone()) });
     let pipeline_config = PipelineConfig {
         workers: config.workers,
         budget: CameraBudget { fps: config.fps, ..CameraBudget::default() },
@@ -150,14 +150,21 @@ fn read_input(camera: &str, plate: &TrackPlate, crop: Option<&str>) -> (ReadInpu
 }
 
 /// Blurs faces in snapshots served to callers without an unmask grant
-/// (CenterFace, and BlazeFace on the event's person boxes). Without the
-/// models, snapshots are refused to them instead (the API's rule), never
-/// shown unblurred.
-fn face_redactor(config: &Analytics) -> Option<Redactor> {
+/// (CenterFace, and BlazeFace on the event's person boxes, or on the
+/// persons NanoDet finds where no detector ran on the picture: the
+/// pipeline's `detector` when it has one, else one loaded here). Without
+/// the face models, snapshots are refused to them instead (the API's
+/// rule), never shown unblurred.
+fn face_redactor(config: &Analytics, detector: Option<Arc<Detector>>) -> Option<Redactor> {
     let dir = model_dir(Some(PathBuf::from(&config.models_dir)).filter(|_| !config.models_dir.is_empty()).as_deref());
     // Snapshots are sub-stream pictures; other sizes are stretched to this.
-    match dir.map_err(anyhow::Error::from).and_then(|d| SnapshotRedactor::new(&d, 640, 360, 1).map_err(anyhow::Error::from)) {
-        Ok(redactor) => Some(Arc::new(move |jpeg: &[u8], persons: &[[f32; 4]]| redactor.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))),
+    // One thread per model, like the pipeline: the blur runs on the blocking pool.
+    let load = |d: PathBuf| match detector {
+        Some(shared) => SnapshotRedactor::sharing(shared, &d, 640, 360, 1),
+        None => SnapshotRedactor::new(&d, 640, 360, 1),
+    };
+    match dir.map_err(anyhow::Error::from).and_then(|d| load(d).map_err(anyhow::Error::from)) {
+        Ok(redactor) => Some(Arc::new(move |jpeg: &[u8], persons: &PersonBoxes| redactor.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))),
         Err(e) => {
             tracing::warn!("analytics: no face blurring ({e:#}); snapshots are shown only to holders of an unmask grant");
             None
