@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -136,7 +137,12 @@ def run_citywatch(work, url, a, binary, overrides, tag):
         written = dir_bytes(os.path.join(data, "video")) - before
         if written == 0:
             with open(log_path) as f:
-                raise SystemExit("citywatch recorded nothing (is the GStreamer source up?); its log ends:\n" + "".join(f.readlines()[-20:]))
+                tail = "".join(f.readlines()[-20:])
+            if "Connection refused" in tail:
+                raise SourceDied()
+            raise SystemExit("citywatch recorded nothing; its log ends:\n" + tail)
+        if written < 0.5 * a.streams * int(a.kbps) * 1000 / 8 * a.seconds:
+            raise SourceDied()  # it stopped part way: the numbers would be of a lighter load
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -171,17 +177,28 @@ def run_ffmpeg(work, url, a):
     return cpu, rss, kernel, written
 
 
-def with_source(a, run):
-    """`run(url)` against a fresh GStreamer RTSP source (one per run: after
-    many sessions come and go, gst-rtsp-server has been seen to abort)."""
-    port = free_port()
-    source = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "rtsp_source.py"), str(port), a.kbps], stdout=subprocess.PIPE)
-    try:
-        assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
-        return run(f"rtsp://127.0.0.1:{port}/test")
-    finally:
-        source.terminate()
-        source.wait(timeout=30)
+def with_source(a, run, tries=3):
+    """`run(url)` against a fresh GStreamer RTSP source. gst-rtsp-server
+    sometimes aborts while 50 clients set up at once
+    (`gst_rtsp_media_get_rates: assertion failed`); the run is then
+    repeated with a new source."""
+    for attempt in range(tries):
+        port = free_port()
+        source = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "rtsp_source.py"), str(port), a.kbps],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
+            return run(f"rtsp://127.0.0.1:{port}/test")
+        except SourceDied:
+            print(f"  (the GStreamer source died, run repeated: attempt {attempt + 2} of {tries})", file=sys.stderr)
+        finally:
+            source.terminate()
+            source.wait(timeout=30)
+    raise SystemExit(f"the GStreamer source died {tries} times")
+
+
+class SourceDied(Exception):
+    pass
 
 
 def parse_variant(text, a):
