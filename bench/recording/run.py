@@ -52,6 +52,20 @@ def cpu_split(pids):
     return user, system
 
 
+def minor_faults(pids):
+    """Page faults the processes took so far. Each is a page of memory the
+    process got (again) from the kernel; on a VM a fresh page can cost far
+    more than the copy that touched it, so churn shows up as user time."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                total += int(f.read().rsplit(")", 1)[1].split()[7])
+        except FileNotFoundError:
+            pass
+    return total
+
+
 def rss_bytes(pids):
     total = 0
     for pid in pids:
@@ -89,24 +103,27 @@ def kernel_threads():
 
 
 def measure(pids, seconds):
-    """CPU of `pids` over the window, their RSS, and the CPU of kernel
-    threads meanwhile (writeback of what they wrote happens there unless
-    they sync it themselves; also anything else the machine does)."""
+    """CPU of `pids` over the window, their RSS, the CPU of kernel threads
+    meanwhile (writeback of what they wrote happens there unless they sync
+    it themselves; also anything else the machine does), and their page
+    faults over the window."""
     kthreads = kernel_threads()
+    f0 = minor_faults(pids)
     u0, s0 = cpu_split(pids)
     k0 = {k: sum(cpu_split([k])) for k in kthreads}
     time.sleep(seconds)
     u1, s1 = cpu_split(pids)
+    faults = minor_faults(pids) - f0
     # Per thread, and only threads alive at both ends: kernel workers come
     # and go, and one that exits would otherwise subtract its whole life.
     k1 = {k: sum(cpu_split([k])) for k in kernel_threads()}
     kernel = sum(k1[k] - k0[k] for k in k0 if k in k1)
-    return (u1 - u0, s1 - s0), rss_bytes(pids), kernel
+    return (u1 - u0, s1 - s0), rss_bytes(pids), kernel, faults
 
 
 def run_citywatch(work, url, a, binary, overrides, tag):
     """Records the stream with `citywatch serve` for the window: (CPU
-    (user, system), RSS, kernel-thread CPU, bytes written)."""
+    (user, system), RSS, kernel-thread CPU, bytes written, page faults)."""
     data = os.path.join(work, f"data-{tag}")
     cams = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.46, 44.81]},
@@ -133,16 +150,17 @@ def run_citywatch(work, url, a, binary, overrides, tag):
     try:
         time.sleep(15)  # recorders start within the 5 s reconcile period, then connect
         before = dir_bytes(os.path.join(data, "video"))
-        cpu, rss, kernel = measure([server.pid], a.seconds)
+        cpu, rss, kernel, faults = measure([server.pid], a.seconds)
         written = dir_bytes(os.path.join(data, "video")) - before
         if written == 0:
             with open(log_path) as f:
                 tail = "".join(f.readlines()[-20:])
             if "Connection refused" in tail:
-                raise SourceDied()
+                raise SourceDied("citywatch recorded nothing: the source refuses connections")
             raise SystemExit("citywatch recorded nothing; its log ends:\n" + tail)
         if written < 0.5 * a.streams * int(a.kbps) * 1000 / 8 * a.seconds:
-            raise SourceDied()  # it stopped part way: the numbers would be of a lighter load
+            # It stopped part way: the numbers would be of a lighter load.
+            raise SourceDied(f"citywatch recorded {written * 8 / a.seconds / 1e6 / a.streams:.2f} Mbit/s per stream, under half the stream's")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -150,7 +168,7 @@ def run_citywatch(work, url, a, binary, overrides, tag):
         except subprocess.TimeoutExpired:
             server.kill()
     shutil.rmtree(data, ignore_errors=True)
-    return cpu, rss, kernel, written
+    return cpu, rss, kernel, written, faults
 
 
 def run_ffmpeg(work, url, a):
@@ -167,14 +185,14 @@ def run_ffmpeg(work, url, a):
     try:
         time.sleep(10)
         before = sum(dir_bytes(d) for d in outs)
-        cpu, rss, kernel = measure([p.pid for p in procs], a.seconds)
+        cpu, rss, kernel, faults = measure([p.pid for p in procs], a.seconds)
         written = sum(dir_bytes(d) for d in outs) - before
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
-    return cpu, rss, kernel, written
+    return cpu, rss, kernel, written, faults
 
 
 def with_source(a, run, tries=3):
@@ -189,8 +207,11 @@ def with_source(a, run, tries=3):
         try:
             assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
             return run(f"rtsp://127.0.0.1:{port}/test")
-        except SourceDied:
-            print(f"  (the GStreamer source died, run repeated: attempt {attempt + 2} of {tries})", file=sys.stderr)
+        except SourceDied as e:
+            if attempt + 1 < tries:
+                print(f"  (the GStreamer source died ({e}); run repeated: attempt {attempt + 2} of {tries})", file=sys.stderr)
+            else:
+                print(f"  (the GStreamer source died ({e}))", file=sys.stderr)
         finally:
             source.terminate()
             source.wait(timeout=30)
@@ -250,17 +271,21 @@ def main():
     ff_cpu = sum(ff[0])
     if a.variant:
         print(f"Citywatch recording A/B: {a.streams} streams, {a.seconds} s windows, {a.rounds} round(s), interleaved; ffmpeg once at the end")
-        print(f"  ffmpeg -c copy: {ff_cpu:.2f} CPU s = {ff_cpu / hours:.2f} CPU s per stream-hour")
+        print(f"  ffmpeg -c copy: {ff_cpu:.2f} CPU s = {ff_cpu / hours:.2f} CPU s per stream-hour; {ff[4] / hours:.0f} page faults per stream-hour; "
+              f"wrote {ff[3] * 8 / a.seconds / 1e6 / a.streams:.2f} Mbit/s per stream")
         for label, binary, overrides in variants:
             cpus = [sum(run[0]) for run in runs[label]]
             ratios = " ".join(f"{c / ff_cpu * 100:5.1f}%" for c in cpus)
             med = sorted(cpus)[len(cpus) // 2]
             rss = max(run[1] for run in runs[label]) / 2**20 / a.streams
-            print(f"  {label:<14} median {med / ff_cpu * 100:5.1f}% of ffmpeg ({med:.2f} CPU s; runs: {ratios}); RSS {rss:.2f} MiB per stream"
+            faults = sorted(run[4] for run in runs[label])[len(cpus) // 2] / hours
+            wrote = min(run[3] for run in runs[label]) * 8 / a.seconds / 1e6 / a.streams
+            print(f"  {label:<14} median {med / ff_cpu * 100:5.1f}% of ffmpeg ({med:.2f} CPU s; runs: {ratios}); RSS {rss:.2f} MiB per stream; "
+                  f"wrote >= {wrote:.2f} Mbit/s per stream; {faults:.0f} page faults per stream-hour"
                   f"   [{os.path.basename(binary)}{'; ' + ', '.join(overrides) if overrides else ''}]")
         return
-    (cw_user, cw_sys), cw_rss, cw_kernel, cw_written = cw
-    (ff_user, ff_sys), ff_rss, ff_kernel, ff_written = ff
+    (cw_user, cw_sys), cw_rss, cw_kernel, cw_written, cw_faults = cw
+    (ff_user, ff_sys), ff_rss, ff_kernel, ff_written, ff_faults = ff
     cw_cpu = cw_user + cw_sys
     cw_per_h, ff_per_h = cw_cpu / hours, ff_cpu / hours
     print("Citywatch recording benchmark")
@@ -270,6 +295,7 @@ def main():
     print(f"  citywatch serve: {cw_cpu:7.2f} CPU s = {cw_per_h:8.2f} CPU s per stream-hour; RSS {cw_rss/2**20:7.1f} MiB = {cw_rss/2**20/a.streams:5.2f} MiB per stream; wrote {cw_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  ffmpeg -c copy:  {ff_cpu:7.2f} CPU s = {ff_per_h:8.2f} CPU s per stream-hour; RSS {ff_rss/2**20:7.1f} MiB = {ff_rss/2**20/a.streams:5.2f} MiB per stream; wrote {ff_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  user/system split: citywatch {cw_user:.2f}/{cw_sys:.2f} s, ffmpeg {ff_user:.2f}/{ff_sys:.2f} s")
+    print(f"  page faults per stream-hour: citywatch {cw_faults/hours:.0f}, ffmpeg {ff_faults/hours:.0f}")
     print(f"  CPU: citywatch uses {cw_per_h/ff_per_h*100:5.1f}% of ffmpeg's (goal <= 10%)")
     # citywatch fdatasyncs every second, so it pays its own writeback; ffmpeg
     # never syncs, and its writeback runs in kernel threads, counted here.

@@ -31,8 +31,10 @@ rtsp_transport = "tcp"
 # Record only cameras carrying this tag (e.g. "recorded"); empty: record all.
 record_tag = ""
 # Written GOPs of all cameras are synced and indexed together this often (ms):
-# a crash loses at most this much plus the GOP being held.
-commit_interval_ms = 1000
+# a crash loses at most this much plus the GOP being held. Each commit costs
+# a sync per file and a database transaction; memory grows by about this
+# much video per stream (held for the commit's one write per file).
+commit_interval_ms = 2000
 # Writer threads for the video disk.
 writer_threads = 2
 # Write sample files around the page cache (O_DIRECT) where the filesystem
@@ -41,9 +43,11 @@ writer_threads = 2
 direct_io = true
 # A camera stream nobody watches live is read from its socket this often
 # (ms) instead of packet by packet, which saves most of the recorder's CPU;
-# frames wait in the kernel meanwhile and nothing is lost. A stream with a
-# viewer is read as packets arrive. 0: always packet by packet.
-read_batch_ms = 250
+# frames wait in the kernel meanwhile and nothing is lost (a stream above
+# 4 Mbps is read more often, so that at most 512 KiB wait). A viewer's
+# arrival switches the stream to packet by packet at once. 0: always
+# packet by packet.
+read_batch_ms = 1000
 # Camera sessions run on this many threads of their own, which wake on a
 # tick (ms) instead of on every packet; the tick bounds the latency this
 # adds to live video. 0 threads: on the main runtime.
@@ -319,7 +323,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 1000, writer_threads: 2, direct_io: true, read_batch_ms: 250, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0, max_blurred_minutes: 15 }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 2000, writer_threads: 2, direct_io: true, read_batch_ms: 1000, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0, max_blurred_minutes: 15 }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Kill -9 the server 20 times while it records from a real RTSP camera
 //! (GStreamer), restarting it each time: the index stays consistent, every
 //! indexed file exists with at least its indexed bytes, `citywatch check`
-//! passes, and each kill loses at most the GOP in memory (1 s at the test
-//! camera's key-frame interval) plus the time to restart and reconnect.
+//! passes, and each kill loses at most what was not yet committed (the GOP
+//! in memory, the commit interval, the read batch waiting in the kernel)
+//! plus the time to restart and reconnect.
 
 mod support;
 
@@ -11,10 +12,13 @@ use std::time::Duration;
 use support::{now_90k, runs, Camera, Server};
 
 const ROUNDS: usize = 20;
-/// The camera sends a key frame every second; the recorder holds at most
-/// that GOP in memory. Allow for frame delivery and scheduling on a busy
-/// machine (frames queued for the recorder are unflushed too) on top.
-const MAX_LOSS_AT_KILL_90K: i64 = 4 * 90_000;
+/// With the default config: the camera sends a key frame every second and
+/// the recorder holds at most that GOP in memory (1 s), written GOPs are
+/// committed every 2 s, and an unwatched stream's socket is read every 1 s
+/// (what waits in the kernel dies with the process): about 4.3 s at worst
+/// with the writer's and ingest's ticks. Allow for frame delivery and
+/// scheduling on a busy machine on top.
+const MAX_LOSS_AT_KILL_90K: i64 = 6 * 90_000;
 /// A run is anchored at the wall clock when the recorder takes its first
 /// frame, which a loaded machine may delay: its recorded end may lie that
 /// much after the kill.

@@ -39,7 +39,12 @@ pub async fn record_stream(mut task: RecordTask, writer: DiskWriter, status: Sta
     let (tx, rx) = mpsc::channel(QUEUE);
     let publisher = task.live.as_ref().map(|hub| hub.publisher(&task.camera_id, task.stream));
     let watchers = publisher.as_ref().map(Publisher::watchers);
-    task.ingest.pacing = Pacing::batched(task.read_batch, move || watchers.as_ref().is_some_and(|w| w.any()));
+    let arrivals = watchers.as_ref().map(|w| w.arrivals());
+    let mut pacing = Pacing::batched(task.read_batch, move || watchers.as_ref().is_some_and(|w| w.any()));
+    if let Some(arrivals) = arrivals {
+        pacing = pacing.woken_by(arrivals);
+    }
+    task.ingest.pacing = pacing;
     let recorder = Recorder::with_writer(writer, &task.camera_id, task.stream);
     let consumer = tokio::spawn(record_frames(rx, recorder, publisher, status, task.health.clone(), task.camera_id.clone(), task.stream));
     run_camera(task.ingest, Backoff::default(), task.health, tx, shutdown).await;

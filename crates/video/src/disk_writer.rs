@@ -60,7 +60,7 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> WriterConfig {
-        WriterConfig { threads: 2, commit_interval: Duration::from_secs(1), max_queued_bytes: 64 << 20, direct_io: true }
+        WriterConfig { threads: 2, commit_interval: Duration::from_secs(2), max_queued_bytes: 64 << 20, direct_io: true }
     }
 }
 

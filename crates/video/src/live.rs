@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 
 use crate::recorder::Stream;
 use crate::Frame;
@@ -79,6 +79,8 @@ struct Channel {
     /// Held while publishing and while subscribing, so a new viewer's
     /// snapshot and its ring position meet exactly.
     cache: Mutex<Cache>,
+    /// Told of every new viewer (see [`Watchers::arrivals`]).
+    arrivals: Arc<Notify>,
 }
 
 impl Channel {
@@ -126,7 +128,7 @@ impl LiveHub {
     fn channel(&self, camera: &str, stream: Stream) -> Arc<Channel> {
         self.lock()
             .entry((camera.to_owned(), stream.as_str()))
-            .or_insert_with(|| Arc::new(Channel { tx: broadcast::channel(self.ring).0, cache: Mutex::default() }))
+            .or_insert_with(|| Arc::new(Channel { tx: broadcast::channel(self.ring).0, cache: Mutex::default(), arrivals: Arc::default() }))
             .clone()
     }
 
@@ -148,6 +150,7 @@ impl LiveHub {
         // Without a cached key frame the viewer must wait for the next one.
         let skipping = cache.gop.is_empty();
         drop(cache);
+        channel.arrivals.notify_one();
         pending.reverse();
         let key = (camera.to_owned(), stream.as_str());
         Subscription { pending, rx, skipping, dropped: 0, max_delay: self.max_delay, _hold: Hold { hub: self.clone(), key, channel: Some(channel) } }
@@ -248,17 +251,28 @@ impl Publisher {
     /// A handle that tells whether anyone watches, for the ingest session
     /// (which decides by it how often to read the camera's socket).
     pub fn watchers(&self) -> Watchers {
-        Watchers(self.hold.channel().tx.clone())
+        let channel = self.hold.channel();
+        Watchers { tx: channel.tx.clone(), arrivals: channel.arrivals.clone() }
     }
 }
 
 /// Whether a camera stream has viewers; see [`Publisher::watchers`].
 #[derive(Clone)]
-pub struct Watchers(broadcast::Sender<Item>);
+pub struct Watchers {
+    tx: broadcast::Sender<Item>,
+    arrivals: Arc<Notify>,
+}
 
 impl Watchers {
     pub fn any(&self) -> bool {
-        self.0.receiver_count() > 0
+        self.tx.receiver_count() > 0
+    }
+
+    /// Notified (one permit, kept until taken) whenever a viewer
+    /// subscribes, so that an ingest session waiting out a read batch can
+    /// start reading packets as they arrive at once.
+    pub fn arrivals(&self) -> Arc<Notify> {
+        self.arrivals.clone()
     }
 }
 
@@ -372,6 +386,7 @@ mod tests {
     use super::*;
     use crate::{Codec, VideoParams};
     use bytes::Bytes;
+    use futures::FutureExt;
 
     fn frame(n: i64, gop: i64) -> Frame {
         Frame {
@@ -484,8 +499,12 @@ mod tests {
         let publisher = hub.publisher("cam", Stream::Main);
         let watchers = publisher.watchers();
         assert!(!watchers.any());
+        let arrivals = watchers.arrivals();
+        assert!(arrivals.notified().now_or_never().is_none(), "nobody arrived yet");
         let viewer = hub.subscribe("cam", Stream::Main);
         assert!(watchers.any(), "a viewer makes the ingest read packets as they arrive");
+        assert!(arrivals.notified().now_or_never().is_some(), "and wakes a session waiting for its next batch");
+        assert!(arrivals.notified().now_or_never().is_none(), "once per arrival");
         drop(viewer);
         assert!(!watchers.any());
     }

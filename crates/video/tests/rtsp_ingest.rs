@@ -368,6 +368,69 @@ async fn unwatched_streams_are_read_in_batches_without_losing_a_frame() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_key_frame_is_read_as_it_arrives_under_batched_reads() {
+    // The recorder anchors a run at the wall clock when it takes the first
+    // frame: a batch's wait before it would shift the whole run.
+    let server = GstServer::start(free_port(), &[]);
+    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    cfg.pacing = Pacing::batched(Duration::from_secs(5), || false);
+    let t0 = Instant::now();
+    let mut s = ingest::open(&cfg).await.expect("open");
+    let first = tokio::time::timeout(LONG, s.next_frame()).await.expect("no frame").expect("next_frame failed").expect("server ended the session");
+    let waited = t0.elapsed();
+    eprintln!("first frame {waited:?} after connecting");
+    assert!(first.is_key);
+    assert!(waited < Duration::from_millis(3500), "the first frame came {waited:?} after connecting: it waited for a batch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_arriving_ends_the_wait_for_the_next_batch() {
+    let server = GstServer::start(free_port(), &[]);
+    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let watched = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = watched.clone();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    // Long batches: without the wake the next frame would come seconds later.
+    cfg.pacing = Pacing::batched(Duration::from_secs(4), move || w.load(std::sync::atomic::Ordering::Relaxed)).woken_by(wake.clone());
+    let mut s = ingest::open(&cfg).await.expect("open");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        while let Ok(Some(_)) = s.next_frame().await {
+            if tx.send(Instant::now()).is_err() {
+                break;
+            }
+        }
+    });
+
+    // A burst of frames (a batch: the first key frame comes alone, read as
+    // it arrives), then none for half a second: the session waits out its
+    // batch now.
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let mut burst = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+            Ok(Some(_)) => burst += 1,
+            Ok(None) => panic!("the session ended"),
+            Err(_) if burst >= 20 => break,
+            Err(_) => {
+                assert!(Instant::now() < give_up, "no batch of frames in 20 s");
+                burst = 0;
+            }
+        }
+    }
+
+    // A viewer arrives (what the live hub does on subscribe).
+    watched.store(true, std::sync::atomic::Ordering::Relaxed);
+    wake.notify_one();
+    let woken = Instant::now();
+    let next = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("no frame 10 s after the wake").expect("the session ended");
+    let latency = next.saturating_duration_since(woken);
+    eprintln!("first frame {latency:?} after a viewer arrived mid-batch");
+    assert!(latency < Duration::from_millis(1500), "the next frame came {latency:?} after the viewer arrived: the session slept out its batch");
+    reader.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_sessions_are_never_batched() {
     // An unread UDP socket drops what overflows its buffer.
     let server = GstServer::start(free_port(), &[]);

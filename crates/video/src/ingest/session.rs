@@ -11,6 +11,7 @@ use retina::codec::{CodecItem, FrameFormat, ParametersRef, VideoFrame};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+use super::pacing::BatchTimer;
 use super::runtime::Urgent;
 use super::{IngestConfig, IngestError, Pacing, Stage, Transport};
 use crate::{Codec, Frame, VideoParams};
@@ -32,6 +33,8 @@ pub struct IngestSession {
     pacing: Pacing,
     /// Held while packets are read as they arrive (see `runtime`).
     urgent: Option<Urgent>,
+    /// Shortens the waits between batches of a high-bitrate stream.
+    batch_timer: BatchTimer,
 }
 
 /// Connects to `cfg.url`, DESCRIBEs it, SETs UP the first H.264 (or H.265)
@@ -120,6 +123,7 @@ pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
             Transport::Udp => Pacing::immediate(),
         },
         urgent: Some(connecting),
+        batch_timer: BatchTimer::new(Instant::now()),
     };
     // Often known from the SDP (sprop-parameter-sets); else after a frame.
     session.refresh_params();
@@ -143,7 +147,11 @@ impl IngestSession {
     /// Cancel-safe: dropping the future loses no frame that was returned.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, IngestError> {
         loop {
-            let batch = self.pacing.batch_now();
+            // Until the first key frame is out, packets are read as they
+            // arrive: the recorder anchors a run at the wall-clock time it
+            // takes the run's first frame, which a batch would make late by
+            // up to its interval.
+            let batch = if self.seen_key { self.pacing.batch_now() } else { None };
             match batch {
                 None if self.urgent.is_none() => self.urgent = Some(Urgent::new()),
                 Some(_) => self.urgent = None,
@@ -164,7 +172,8 @@ impl IngestSession {
                         if now >= self.deadline {
                             return Err(self.stalled());
                         }
-                        tokio::time::sleep_until((now + every).min(self.deadline)).await;
+                        let wait = self.batch_timer.next_wait(every, now);
+                        self.pacing.sleep_until((now + wait).min(self.deadline)).await;
                         continue;
                     }
                 },
@@ -190,6 +199,7 @@ impl IngestSession {
             if f.stream_id() != self.stream_i {
                 continue;
             }
+            self.batch_timer.read(f.data().len());
             self.deadline = Instant::now() + self.frame_timeout;
             if let Some(frame) = self.accept(f) {
                 return Ok(Some(frame));
