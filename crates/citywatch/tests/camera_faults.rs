@@ -195,7 +195,14 @@ fn misbehaving_cameras_do_not_disturb_a_good_one() {
     let stretches = runs(&recs);
     assert_eq!(stretches.len(), 1, "no gap in the good camera's recording: {stretches:?}");
     assert!(stretches[0].0 <= before[0].start_90k && stretches[0].1 >= added + 5 * 90_000, "{stretches:?}");
-    assert!(stretches[0].1 >= now_90k() - 3 * 90_000, "still recording");
+    // Still recording: the one stretch reaches this moment once the GOPs in
+    // flight are committed, a read batch and a commit interval later (1 s +
+    // 2 s by default, more on a loaded machine), so wait rather than bound.
+    let checked = now_90k();
+    support::wait_for("the good camera's one stretch to reach the present", Duration::from_secs(30), || {
+        let s = runs(&server.recordings("good"));
+        (s.len() == 1 && s[0].1 >= checked).then_some(())
+    });
     for b in &before {
         let now = recs.iter().find(|r| r.id == b.id).expect("an earlier recording is gone");
         assert!(now.start_90k == b.start_90k && now.frames >= b.frames && now.bytes >= b.bytes);
@@ -205,7 +212,8 @@ fn misbehaving_cameras_do_not_disturb_a_good_one() {
     assert_eq!((s["state"].as_str(), s["reconnects"].as_u64(), s["failures"].as_u64()), (Some("streaming"), Some(0), Some(0)), "{h}");
     let fps = s["fps"].as_f64().unwrap_or_else(|| panic!("no fps yet: {h}"));
     assert!((10.0..=20.0).contains(&fps), "the camera sends 15 fps, measured {fps}: {h}");
-    assert!(s["bitrate_bps"].as_f64().unwrap() > 0.0 && s["last_frame_age_s"].as_f64().unwrap() < 2.0, "{h}");
+    // An unwatched stream is read once per 1 s batch, so its last frame can be that old.
+    assert!(s["bitrate_bps"].as_f64().unwrap() > 0.0 && s["last_frame_age_s"].as_f64().unwrap() < 3.0, "{h}");
 
     // The same through /metrics.
     let text = server.get(&admin, "/metrics").text().unwrap();
