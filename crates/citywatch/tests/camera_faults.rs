@@ -10,7 +10,11 @@
 //! Outages are short (the camera is killed, and restarted 200 ms later,
 //! which takes GStreamer a few hundred ms more) so that 50 of them fit in
 //! about two minutes: the recorder's first retry comes 0.75–1 s after a
-//! disconnect, and a longer outage would double the backoff each time.
+//! disconnect, and a longer outage would double the backoff each time. Each
+//! cycle waits for the resumed recording to be committed, so that server
+//! commits every second and reads unwatched streams in 250 ms batches: with
+//! the defaults (2 s, 1 s) a cycle waits about 1.5 s longer, and 50 of them
+//! came near the 5-minute kill on a loaded CI machine.
 
 mod support;
 
@@ -51,7 +55,7 @@ fn spans_and_gaps(server: &Server, token: &str, camera: &str, from_90k_: i64) ->
 fn a_camera_restarted_fifty_times_leaves_one_gap_per_outage() {
     let mut camera = Camera::start(support::free_port());
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"), "");
+    let server = Server::start(&dir.path().join("data"), "[video]\ncommit_interval_ms = 1000\nread_batch_ms = 250\n");
     let admin = server.login("admin");
     let t0 = now_90k();
     server.add_camera(&admin, "gst", &camera.url());
