@@ -67,17 +67,25 @@ pub async fn keep_recorders(
     let mut running: HashMap<(String, &'static str), Running> = HashMap::new();
     loop {
         let snapshot = registry.snapshot();
+        let s = store.clone();
+        let read = tokio::task::spawn_blocking(move || s.all_camera_credentials()).await;
+        let mut credentials = match read.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+            Ok(c) => c,
+            // Not knowing the credentials is not a change: the recorders
+            // keep running as they are until the next pass.
+            Err(e) => {
+                tracing::warn!("reading camera credentials: {e}; recorders unchanged until the next pass");
+                if wait_for_next_pass(&mut shutdown).await {
+                    continue;
+                }
+                break;
+            }
+        };
         let mut wanted: HashMap<(String, &'static str), Wanted> = HashMap::new();
         // With `[video] record_tag` set, only cameras carrying the tag record.
         let tagged = |c: &Camera| settings.record_tag.as_ref().is_none_or(|t| c.tags.contains(t));
         for camera in snapshot.cameras.values().filter(|c| c.status != CameraStatus::Disabled && tagged(c)) {
-            let s = store.clone();
-            let id = camera.id.clone();
-            let creds = tokio::task::spawn_blocking(move || s.camera_credentials(&id)).await;
-            let (main_cred, sub_cred) = match creds {
-                Ok(Ok(c)) => c,
-                _ => (None, None),
-            };
+            let (main_cred, sub_cred) = credentials.remove(&camera.id).unwrap_or_default();
             for (stream, url, credentials) in streams(camera, main_cred, sub_cred) {
                 wanted.insert((camera.id.clone(), stream.as_str()), Wanted { url, credentials });
             }
@@ -116,9 +124,8 @@ pub async fn keep_recorders(
             };
             running.insert(key, Running { wanted: w, stop, task: handle });
         }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-            _ = shutdown.changed() => break,
+        if !wait_for_next_pass(&mut shutdown).await {
+            break;
         }
     }
     for (_, r) in running.drain() {
@@ -127,6 +134,14 @@ pub async fn keep_recorders(
     }
     // Everything handed over is synced and indexed before the process ends.
     let _ = tokio::task::spawn_blocking(move || writer.flush()).await;
+}
+
+/// Waits out the pause between passes over the cameras; false: shutting down.
+async fn wait_for_next_pass(shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(5)) => true,
+        _ = shutdown.changed() => false,
+    }
 }
 
 /// A camera going online or offline is an event (rules may alert on it;

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use chrono::Utc;
 use citywatch_model::{Camera, CameraStatus, CameraUpdate};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -80,21 +82,44 @@ impl Store {
 
     /// `user:password` for the camera's main and sub streams. Only the
     /// recorder may ask; no API route returns these.
-    pub fn camera_credentials(&self, id: &str) -> Result<(Option<String>, Option<String>)> {
+    pub fn camera_credentials(&self, id: &str) -> Result<StreamCredentials> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT stream, credentials FROM camera_credential WHERE camera_id = ?1")?;
-        let mut out = (None, None);
-        for row in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-            let (stream, cred) = row?;
-            if stream == "main" {
-                out.0 = Some(cred);
-            } else {
-                out.1 = Some(cred);
-            }
-        }
-        Ok(out)
+        let mut stmt = conn.prepare("SELECT camera_id, stream, credentials FROM camera_credential WHERE camera_id = ?1")?;
+        let rows = stmt.query_map([id], credential_from_row)?;
+        Ok(collect_credentials(rows)?.remove(id).unwrap_or_default())
+    }
+
+    /// Every camera's credentials, by camera id (cameras without any are
+    /// absent). One query: the recorders' periodic pass over all cameras
+    /// reads them all, and a query per camera would cost a thousand a pass.
+    pub fn all_camera_credentials(&self) -> Result<HashMap<String, StreamCredentials>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT camera_id, stream, credentials FROM camera_credential")?;
+        let rows = stmt.query_map([], credential_from_row)?;
+        collect_credentials(rows)
     }
 }
+
+fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn collect_credentials(rows: impl Iterator<Item = rusqlite::Result<(String, String, String)>>) -> Result<HashMap<String, StreamCredentials>> {
+    let mut out: HashMap<String, StreamCredentials> = HashMap::new();
+    for row in rows {
+        let (camera, stream, cred) = row?;
+        let entry = out.entry(camera).or_default();
+        if stream == "main" {
+            entry.0 = Some(cred);
+        } else {
+            entry.1 = Some(cred);
+        }
+    }
+    Ok(out)
+}
+
+/// A camera's stream credentials: (main, sub).
+pub type StreamCredentials = (Option<String>, Option<String>);
 
 fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
     Ok(tx.query_row("SELECT 1 FROM camera WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
@@ -177,8 +202,14 @@ mod tests {
         assert_eq!(got, u.camera);
         assert_eq!(got.main_url.as_deref(), Some("rtsp://h/main"));
         assert_eq!(store.camera_credentials("c1").unwrap(), (Some("u:p".into()), None));
+        store.create_camera(&update(json!({"id":"c2","lat":44.8,"lon":20.4,"main_url":"rtsp://h/main","sub_url":"rtsp://v:q@h/sub"}))).unwrap();
+        store.create_camera(&update(json!({"id":"c3","lat":44.8,"lon":20.4,"main_url":"rtsp://h/main"}))).unwrap();
+        let all = store.all_camera_credentials().unwrap();
+        assert_eq!(all.len(), 2, "a camera without credentials is absent: {all:?}");
+        assert_eq!((&all["c1"], &all["c2"]), (&(Some("u:p".into()), None), &(None, Some("v:q".into()))));
         assert!(store.delete_camera("c1").unwrap());
         assert_eq!(store.camera_credentials("c1").unwrap(), (None, None));
+        assert!(!store.all_camera_credentials().unwrap().contains_key("c1"));
     }
 
     #[test]
