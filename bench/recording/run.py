@@ -8,7 +8,8 @@ per stream, and the ratios.
 
 A/B: several variants (another binary, other [video] settings) recorded in
 turn, interleaved over rounds so that drift in the machine's load hits all
-of them alike, then ffmpeg once:
+of them alike, ffmpeg last in each round; each run is compared with its own
+round's ffmpeg (a variant alone gives the goal's ratio over several rounds):
 
     bench/recording/run.py --seconds 30 --rounds 3 \
         --variant base,bin=/tmp/citywatch.old --variant new --variant batch500,read_batch_ms=500
@@ -175,6 +176,7 @@ def run_ffmpeg(work, url, a):
     """The reference: one `ffmpeg -c copy -f segment` per stream."""
     outs = []
     procs = []
+    shutil.rmtree(os.path.join(work, "ff"), ignore_errors=True)  # the last round's files
     for i in range(a.streams):
         d = os.path.join(work, "ff", str(i))
         os.makedirs(d)
@@ -246,7 +248,7 @@ def main():
                     help="override a [video] setting of citywatch's config, e.g. read_batch_ms=0 or ingest_threads=0 (repeatable)")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL[,bin=PATH][,KEY=VALUE...]",
                     help="A/B mode: record with each variant in turn (another binary, other [video] settings), "
-                         "--rounds times, then ffmpeg once; prints each variant's runs against ffmpeg")
+                         "--rounds times, ffmpeg last in each round; prints each variant's runs against their round's ffmpeg")
     ap.add_argument("--rounds", type=int, default=1, help="with --variant: how many times each variant runs (interleaved)")
     a = ap.parse_args()
     if a.commit_ms is not None:
@@ -257,10 +259,14 @@ def main():
         if a.variant:
             variants = [parse_variant(v, a) for v in a.variant]
             runs = {label: [] for label, _, _ in variants}
+            ffs = []
             for r in range(a.rounds):
                 for i, (label, binary, overrides) in enumerate(variants):
                     runs[label].append(with_source(a, lambda url: run_citywatch(work, url, a, binary, overrides, f"{r}-{i}")))
-            ff = with_source(a, lambda url: run_ffmpeg(work, url, a))
+                # ffmpeg's own cost drifts with the machine (8 to 15 CPU s
+                # per stream-hour on one VM in one day), so it runs every
+                # round and each run is compared with its own round's.
+                ffs.append(with_source(a, lambda url: run_ffmpeg(work, url, a)))
         else:
             cw = with_source(a, lambda url: run_citywatch(work, url, a, a.bin, a.video, "0"))
             ff = with_source(a, lambda url: run_ffmpeg(work, url, a))
@@ -268,22 +274,25 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     hours = a.streams * a.seconds / 3600
-    ff_cpu = sum(ff[0])
+    median = lambda xs: sorted(xs)[len(xs) // 2]
     if a.variant:
-        print(f"Citywatch recording A/B: {a.streams} streams, {a.seconds} s windows, {a.rounds} round(s), interleaved; ffmpeg once at the end")
-        print(f"  ffmpeg -c copy: {ff_cpu:.2f} CPU s = {ff_cpu / hours:.2f} CPU s per stream-hour; {ff[4] / hours:.0f} page faults per stream-hour; "
-              f"wrote {ff[3] * 8 / a.seconds / 1e6 / a.streams:.2f} Mbit/s per stream")
+        print(f"Citywatch recording A/B: {a.streams} streams, {a.seconds} s windows, {a.rounds} round(s), interleaved, ffmpeg last in each round")
+        ff_cpus = [sum(ff[0]) for ff in ffs]
+        print(f"  ffmpeg -c copy: median {median(ff_cpus) / hours:.2f} CPU s per stream-hour (runs: {' '.join(f'{c / hours:.2f}' for c in ff_cpus)}); "
+              f"{median([ff[4] for ff in ffs]) / hours:.0f} page faults per stream-hour; "
+              f"wrote {min(ff[3] for ff in ffs) * 8 / a.seconds / 1e6 / a.streams:.2f} Mbit/s per stream")
         for label, binary, overrides in variants:
             cpus = [sum(run[0]) for run in runs[label]]
-            ratios = " ".join(f"{c / ff_cpu * 100:5.1f}%" for c in cpus)
-            med = sorted(cpus)[len(cpus) // 2]
+            ratios = [c / f for c, f in zip(cpus, ff_cpus)]
             rss = max(run[1] for run in runs[label]) / 2**20 / a.streams
-            faults = sorted(run[4] for run in runs[label])[len(cpus) // 2] / hours
+            faults = median([run[4] for run in runs[label]]) / hours
             wrote = min(run[3] for run in runs[label]) * 8 / a.seconds / 1e6 / a.streams
-            print(f"  {label:<14} median {med / ff_cpu * 100:5.1f}% of ffmpeg ({med:.2f} CPU s; runs: {ratios}); RSS {rss:.2f} MiB per stream; "
+            print(f"  {label:<14} median {median(ratios) * 100:5.1f}% of its round's ffmpeg (runs: {' '.join(f'{r * 100:5.1f}%' for r in ratios)}); "
+                  f"median {median(cpus) / hours:.2f} CPU s per stream-hour; RSS {rss:.2f} MiB per stream; "
                   f"wrote >= {wrote:.2f} Mbit/s per stream; {faults:.0f} page faults per stream-hour"
                   f"   [{os.path.basename(binary)}{'; ' + ', '.join(overrides) if overrides else ''}]")
         return
+    ff_cpu = sum(ff[0])
     (cw_user, cw_sys), cw_rss, cw_kernel, cw_written, cw_faults = cw
     (ff_user, ff_sys), ff_rss, ff_kernel, ff_written, ff_faults = ff
     cw_cpu = cw_user + cw_sys

@@ -5,7 +5,9 @@
 //! * misbehaving cameras (connection refused, hang-up, garbage instead of
 //!   RTSP, a malformed SDP, a silent server) in the same server process as a
 //!   good one: each is logged, counted and retried, and the good camera
-//!   records without a gap and loses nothing.
+//!   records without a gap and loses nothing;
+//! * a camera behind a password records with the credentials of its URL,
+//!   which the API and the log never show.
 //!
 //! Outages are short (the camera is killed, and restarted 200 ms later,
 //! which takes GStreamer a few hundred ms more) so that 50 of them fit in
@@ -99,6 +101,25 @@ fn a_camera_restarted_fifty_times_leaves_one_gap_per_outage() {
     let health = server.get_json(&admin, "/api/v1/cameras/gst/health");
     assert_eq!(health["streams"][0]["reconnects"], OUTAGES as u64, "{health}");
     assert_eq!(health["streams"][0]["state"], "streaming", "{health}");
+}
+
+#[test]
+fn a_camera_behind_a_password_records_with_the_credentials_of_its_url() {
+    let camera = Camera::start_with_login(support::free_port(), "viewer", "s3cret-cam");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), "");
+    let admin = server.login("admin");
+    let url = camera.url().replace("rtsp://", "rtsp://viewer:s3cret-cam@");
+    server.add_camera(&admin, "locked", &url);
+    // Without the password the camera answers 401 and nothing is recorded.
+    support::wait_for("a recording from the password-protected camera", Duration::from_secs(60), || {
+        server.recordings("locked").iter().any(|r| r.frames > 0).then_some(())
+    });
+    let h = server.get_json(&admin, "/api/v1/cameras/locked/health");
+    assert_eq!(h["streams"][0]["failures"], 0, "it never failed for want of the password: {h}");
+    let cam = server.get_json(&admin, "/api/v1/cameras/locked");
+    assert!(!cam.to_string().contains("s3cret-cam"), "the API never shows the password: {cam}");
+    assert!(!server.log_text().contains("s3cret-cam"), "nor does the log");
 }
 
 /// A TCP peer that answers every connection with `reply` (after reading the

@@ -48,11 +48,20 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
 pub struct Camera {
     child: Option<Child>,
     pub port: u16,
+    /// (user, password) the stream asks for with Digest auth.
+    login: Option<(String, String)>,
 }
 
 impl Camera {
     pub fn start(port: u16) -> Camera {
-        let mut c = Camera { child: None, port };
+        let mut c = Camera { child: None, port, login: None };
+        c.restart();
+        c
+    }
+
+    /// A camera whose stream needs this user and password (Digest auth).
+    pub fn start_with_login(port: u16, user: &str, password: &str) -> Camera {
+        let mut c = Camera { child: None, port, login: Some((user.to_owned(), password.to_owned())) };
         c.restart();
         c
     }
@@ -73,9 +82,11 @@ impl Camera {
         self.kill();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            let login = self.login.iter().flat_map(|(u, p)| ["--user", u, "--password", p]);
             let mut child = Command::new("/usr/bin/python3")
                 .arg(RTSP_SERVER)
                 .arg(self.port.to_string())
+                .args(login)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
