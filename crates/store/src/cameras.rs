@@ -90,8 +90,9 @@ impl Store {
     }
 
     /// Every camera's credentials, by camera id (cameras without any are
-    /// absent). One query: the recorders' periodic pass over all cameras
-    /// reads them all, and a query per camera would cost a thousand a pass.
+    /// absent); like [`Store::camera_credentials`], for the recorder only.
+    /// One query: the recorders' periodic pass over all cameras reads them
+    /// all, and a query per camera would cost a thousand a pass.
     pub fn all_camera_credentials(&self) -> Result<HashMap<String, StreamCredentials>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT camera_id, stream, credentials FROM camera_credential")?;
