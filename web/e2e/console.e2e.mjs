@@ -41,8 +41,10 @@ async function startServer() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "citywatch-e2e-"));
   const port = await freePort();
   const password = crypto.randomBytes(12).toString("base64url");
-  const args = ["demo", "--data", dataDir, "--listen", `127.0.0.1:${port}`, "--admin-password", password];
-  log(`starting ${bin} ${args.slice(0, -1).join(" ")} <password>`);
+  // One argument with "=": a random password may start with "-", which
+  // clap would take for a flag (exit 2, an e2e run failed so once in 64).
+  const args = ["demo", "--data", dataDir, "--listen", `127.0.0.1:${port}`, `--admin-password=${password}`];
+  log(`starting ${bin} ${args.slice(0, -1).join(" ")} --admin-password=<password>`);
   const logFile = path.join(outDir, "server.log");
   const logStream = fs.createWriteStream(logFile);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } });

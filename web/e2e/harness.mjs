@@ -118,8 +118,10 @@ export async function startServer({ password, logName }) {
   if (!fs.existsSync(bin)) throw new Error(`the server binary ${bin} does not exist (cargo build -p citywatch, or set CITYWATCH_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "citywatch-e2e-"));
   const port = await freePort();
-  const args = ["serve", "--data", dataDir, "--listen", `127.0.0.1:${port}`, "--admin-password", password];
-  log(`starting ${bin} ${args.slice(0, -1).join(" ")} <password>`);
+  // One argument with "=": a random password may start with "-", which
+  // clap would take for a flag (exit 2, an e2e run failed so once in 64).
+  const args = ["serve", "--data", dataDir, "--listen", `127.0.0.1:${port}`, `--admin-password=${password}`];
+  log(`starting ${bin} ${args.slice(0, -1).join(" ")} --admin-password=<password>`);
   fs.mkdirSync(outDir, { recursive: true });
   const logFile = path.join(outDir, logName);
   const logStream = fs.createWriteStream(logFile);
