@@ -48,8 +48,12 @@ async function startServer() {
   const logFile = path.join(outDir, "server.log");
   const logStream = fs.createWriteStream(logFile);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } });
-  child.stdout.pipe(logStream);
-  child.stderr.pipe(logStream);
+  // Both pipes feed one file, ended once the process has closed both: piped
+  // with the default `end`, the first to end closed it and dropped what the
+  // other still had (a command-line error on exit left an empty log).
+  const logged = new Promise((r) => child.once("close", () => logStream.end(r)));
+  child.stdout.pipe(logStream, { end: false });
+  child.stderr.pipe(logStream, { end: false });
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
@@ -63,6 +67,7 @@ async function startServer() {
     await waitHealthy(base, child, Number(process.env.E2E_SERVER_START_MS ?? 60_000));
   } catch (e) {
     await stop();
+    await Promise.race([logged, new Promise((r) => setTimeout(r, 2000))]);
     throw new Error(`${e.message}; server log: ${logFile}`);
   }
   return { base, user: "admin", password, stop };

@@ -126,8 +126,12 @@ export async function startServer({ password, logName }) {
   const logFile = path.join(outDir, logName);
   const logStream = fs.createWriteStream(logFile);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } });
-  child.stdout.pipe(logStream);
-  child.stderr.pipe(logStream);
+  // Both pipes feed one file, ended once the process has closed both: piped
+  // with the default `end`, the first to end closed it and dropped what the
+  // other still had (a command-line error on exit left an empty log).
+  const logged = new Promise((r) => child.once("close", () => logStream.end(r)));
+  child.stdout.pipe(logStream, { end: false });
+  child.stderr.pipe(logStream, { end: false });
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopChild(child);
@@ -137,6 +141,7 @@ export async function startServer({ password, logName }) {
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
+      await Promise.race([logged, sleep(2000)]);
       throw new Error(`server exited with code ${child.exitCode}; log: ${logFile}`);
     }
     try {
