@@ -245,7 +245,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/citywatch"))
     ap.add_argument("--commit-ms", type=int, help="[video] commit_interval_ms for citywatch (default: the config's)")
     ap.add_argument("--video", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a [video] setting of citywatch's config, e.g. read_batch_ms=0 or ingest_threads=0 (repeatable)")
+                    help="override a [video] setting of citywatch's config, e.g. read_batch_ms=0 or writer_threads=2 (repeatable)")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL[,bin=PATH][,KEY=VALUE...]",
                     help="A/B mode: record with each variant in turn (another binary, other [video] settings), "
                          "--rounds times, ffmpeg last in each round; prints each variant's runs against their round's ffmpeg")

@@ -35,8 +35,11 @@ record_tag = ""
 # a sync per file and a database transaction; memory grows by about this
 # much video per stream (held for the commit's one write per file).
 commit_interval_ms = 2000
-# Writer threads for the video disk.
-writer_threads = 2
+# Writer threads for the video disk. 0: sized to the machine (half its
+# cores, 1 to 4): on a small machine a second thread costs more in wake-ups
+# and context switches than it saves (bench/results/recording-50.txt); a
+# big one records more cameras, whose syncs then overlap.
+writer_threads = 0
 # Write sample files around the page cache (O_DIRECT) where the filesystem
 # allows it: recorded video is seldom read back soon, and the page cache
 # was most of the recorder's CPU. false: ordinary buffered writes.
@@ -50,8 +53,9 @@ direct_io = true
 read_batch_ms = 1000
 # Camera sessions run on this many threads of their own, which wake on a
 # tick (ms) instead of on every packet; the tick bounds the latency this
-# adds to live video. 0 threads: on the main runtime.
-ingest_threads = 2
+# adds to live video. 0: sized to the machine (half its cores, 1 to 4; one
+# thread reads a few thousand streams).
+ingest_threads = 0
 ingest_tick_ms = 10
 # Live video reaches viewers without an unmask grant (everyone but
 # supervisors) with faces pixelated: one transcoder per camera stream they
@@ -323,7 +327,7 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 2000, writer_threads: 2, direct_io: true, read_batch_ms: 1000, ingest_threads: 2, ingest_tick_ms: 10, max_blurred_streams: 0, max_blurred_minutes: 15 }
+        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 2000, writer_threads: 0, direct_io: true, read_batch_ms: 1000, ingest_threads: 0, ingest_tick_ms: 10, max_blurred_streams: 0, max_blurred_minutes: 15 }
     }
 }
 
