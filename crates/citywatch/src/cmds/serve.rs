@@ -182,8 +182,9 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         let (stop_recording, stop_rx) = tokio::sync::watch::channel(false);
         let (ingest_threads, writer_threads) = (sized_to_machine(video.ingest_threads), sized_to_machine(video.writer_threads));
         let runtimes = if video.record {
+            let runtimes = IngestRuntimes::start(ingest_threads, Duration::from_millis(video.ingest_tick_ms)).context("starting the camera ingest threads")?;
             tracing::info!(ingest_threads, writer_threads, "camera ingest and disk writer threads started for the recorders");
-            Some(Arc::new(IngestRuntimes::start(ingest_threads, Duration::from_millis(video.ingest_tick_ms)).context("starting the camera ingest threads")?))
+            Some(Arc::new(runtimes))
         } else {
             None
         };
