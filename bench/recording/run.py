@@ -189,6 +189,10 @@ def run_ffmpeg(work, url, a):
         before = sum(dir_bytes(d) for d in outs)
         cpu, rss, kernel, faults = measure([p.pid for p in procs], a.seconds)
         written = sum(dir_bytes(d) for d in outs) - before
+        if written < 0.5 * a.streams * int(a.kbps) * 1000 / 8 * a.seconds:
+            # ffmpeg exits when the source goes away: a zero here would be
+            # read as a free reference and every ratio would be wrong.
+            raise SourceDied(f"ffmpeg recorded {written * 8 / a.seconds / 1e6 / a.streams:.2f} Mbit/s per stream, under half the stream's")
     finally:
         for p in procs:
             p.terminate()
