@@ -11,12 +11,13 @@
 //! `O_DIRECT` wants the buffer, the length and the file offset aligned to
 //! the device's block. A file holds on to the GOPs appended to it (the
 //! frames themselves, no copy) until the commit: then they are copied into
-//! one aligned scratch buffer per writer thread and written in one call,
-//! the partial last block padded with zeros, so every byte a row names is
-//! on the device. That block stays in memory too, and the next commit
-//! writes it again with more bytes in it. One write per file per commit
-//! matters: each is a device request (on a VM, an exit to the host) and a
-//! wait for its completion.
+//! an aligned buffer and written in one call ([`AppendFile::write_out`]),
+//! or staged into the writer's batch buffer and written together with
+//! other files' ([`AppendFile::stage_write`], `aio_batch`), the partial
+//! last block padded with zeros, so every byte a row names is on the
+//! device. That block stays in memory too, and the next commit writes it
+//! again with more bytes in it. Few writes matter: each is a device request
+//! (on a VM, an exit to the host) and a wait for its completion.
 //!
 //! The padding past the end is cut off when the file is finished, or by
 //! recovery after a crash (a file longer than its index is cut back to it
@@ -52,13 +53,38 @@ pub struct AlignedBuf {
 
 impl AlignedBuf {
     pub fn new() -> AlignedBuf {
-        let raw = vec![0u8; SCRATCH + BLOCK];
+        AlignedBuf::with_len(SCRATCH)
+    }
+
+    /// `len` bytes (rounded up to whole blocks), block-aligned.
+    pub fn with_len(len: usize) -> AlignedBuf {
+        let len = len.div_ceil(BLOCK) * BLOCK;
+        let raw = vec![0u8; len + BLOCK];
         let start = raw.as_ptr().align_offset(BLOCK);
         AlignedBuf { raw, start }
     }
 
     fn as_mut(&mut self) -> &mut [u8] {
-        &mut self.raw[self.start..self.start + SCRATCH]
+        let len = self.len();
+        &mut self.raw[self.start..self.start + len]
+    }
+
+    pub fn len(&self) -> usize {
+        self.raw.len() - BLOCK
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whole blocks from `at` (a multiple of the block size).
+    pub fn blocks_mut(&mut self, at: usize, len: usize) -> &mut [u8] {
+        debug_assert!(at.is_multiple_of(BLOCK));
+        &mut self.as_mut()[at..at + len]
+    }
+
+    pub fn blocks(&self, at: usize, len: usize) -> &[u8] {
+        &self.raw[self.start + at..self.start + at + len]
     }
 }
 
@@ -82,7 +108,51 @@ struct Direct {
     padded: bool,
 }
 
+/// One file's part of a batch of writes (see [`AppendFile::stage_write`]):
+/// `len` bytes of the batch buffer from `at`, to go at `offset` of the file.
+#[derive(Debug, Clone, Copy)]
+pub struct StagedWrite {
+    pub at: usize,
+    pub len: usize,
+    pub offset: u64,
+    /// The bytes that are the file's (the rest of the last block is padding).
+    used: usize,
+}
+
 impl Direct {
+    fn has_unwritten(&self) -> bool {
+        !self.staged.is_empty() || (!self.tail.is_empty() && !self.padded)
+    }
+
+    /// Bytes a padded write-out of everything held takes: whole blocks.
+    fn padded_len(&self) -> usize {
+        (self.tail.len() + self.staged_len).div_ceil(BLOCK) * BLOCK
+    }
+
+    /// Copies tail and staged frames into `buf` (of `padded_len` bytes), the
+    /// last block zero-padded. Nothing changes until [`Direct::written`].
+    fn stage_into(&self, buf: &mut [u8]) -> usize {
+        let mut used = self.tail.len();
+        buf[..used].copy_from_slice(&self.tail);
+        for frame in &self.staged {
+            buf[used..used + frame.len()].copy_from_slice(frame);
+            used += frame.len();
+        }
+        buf[used..].fill(0);
+        used
+    }
+
+    /// The staged bytes (`buf`, `used` of them the file's) are on the device.
+    fn written(&mut self, buf: &[u8], used: usize) {
+        let whole = used / BLOCK * BLOCK;
+        self.padded = used > whole;
+        self.block_start += whole as u64;
+        self.tail.clear();
+        self.tail.extend_from_slice(&buf[whole..used]);
+        self.staged.clear();
+        self.staged_len = 0;
+    }
+
     /// Copies tail and staged frames into `scratch` and writes them at
     /// `block_start`: whole blocks, and with `pad` the partial last block
     /// too, zero-padded. The state changes only once every write is done,
@@ -175,11 +245,51 @@ impl AppendFile {
     /// file is synced.
     pub fn write_out(&mut self, scratch: &mut AlignedBuf) -> io::Result<()> {
         let Some(d) = &mut self.direct else { return Ok(()) };
-        if d.staged.is_empty() && (d.tail.is_empty() || d.padded) {
+        if !d.has_unwritten() {
             return Ok(());
         }
         let result = d.write_out(&self.file, scratch, true);
         self.fall_back_if_refused(result)
+    }
+
+    /// What [`AppendFile::write_out`] would write, in bytes (whole blocks);
+    /// `None` if it would write nothing (not direct, or nothing new).
+    pub fn write_out_len(&self) -> Option<usize> {
+        self.direct.as_ref().filter(|d| d.has_unwritten()).map(Direct::padded_len)
+    }
+
+    /// The first half of a batched [`AppendFile::write_out`]: copies what it
+    /// would write into `batch` at `at` (a block boundary, with
+    /// [`AppendFile::write_out_len`] bytes of room). The caller writes
+    /// [`AppendFile::staged_bytes`] at its offset, then calls
+    /// [`AppendFile::staged_written`] with the result.
+    pub fn stage_write(&self, batch: &mut AlignedBuf, at: usize) -> Option<StagedWrite> {
+        let d = self.direct.as_ref().filter(|d| d.has_unwritten())?;
+        let len = d.padded_len();
+        let used = d.stage_into(batch.blocks_mut(at, len));
+        Some(StagedWrite { at, len, offset: d.block_start, used })
+    }
+
+    pub fn staged_bytes<'a>(batch: &'a AlignedBuf, w: &StagedWrite) -> &'a [u8] {
+        batch.blocks(w.at, w.len)
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The second half of a batched write-out: on success the file's state
+    /// moves on; a filesystem that refuses direct writes gets the bytes
+    /// buffered instead; any other error is returned, nothing changed.
+    pub fn staged_written(&mut self, batch: &AlignedBuf, w: &StagedWrite, result: io::Result<()>) -> io::Result<()> {
+        let Some(d) = &mut self.direct else { return result };
+        match result {
+            Ok(()) => {
+                d.written(Self::staged_bytes(batch, w), w.used);
+                Ok(())
+            }
+            Err(e) => self.fall_back_if_refused(Err(e)),
+        }
     }
 
     /// A filesystem that opened the file direct but will not write it so

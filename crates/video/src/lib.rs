@@ -6,6 +6,7 @@
 //! sent them (Moonfire NVR's design). It knows nothing of HTTP, users or
 //! analytics; callers pass it cameras and get frames, recordings and files.
 
+pub mod aio_batch;
 pub mod append_file;
 pub mod camera_recorder;
 pub mod check;

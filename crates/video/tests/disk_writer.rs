@@ -98,3 +98,48 @@ fn a_writer_that_is_behind_refuses_gops_and_the_recorder_starts_a_new_recording(
         assert_eq!(on_disk as i64, r.bytes, "{}", r.file);
     }
 }
+
+/// More files and bytes at one commit than one batched submission takes
+/// (128 writes, 8 MiB): every file still holds exactly its own frames, also
+/// across a second commit that rewrites each file's partial last block.
+#[test]
+fn a_commit_larger_than_one_batch_writes_every_file_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&tmp.path().join("db")).unwrap());
+    let dir = Arc::new(SampleDir::open(&tmp.path().join("video")).unwrap());
+    let config = WriterConfig { threads: 1, commit_interval: Duration::from_secs(3600), max_queued_bytes: 256 << 20, ..WriterConfig::default() };
+    let writer = DiskWriter::spawn(store.clone(), dir.clone(), config);
+    let p = params();
+    let cameras = 140;
+    let frame = |cam: usize, n: i64| Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: Bytes::from((0..3001 + (n % 7) as usize * 113).map(|j| (j as u64 * 31 + cam as u64 * 7 + n as u64) as u8).collect::<Vec<u8>>()), params: p.clone() };
+    let mut recorders: Vec<Recorder> = (0..cameras).map(|i| Recorder::with_writer(writer.clone(), &format!("cam{i}"), Stream::Main)).collect();
+    let mut sent = 0;
+    for until in [51, 101] {
+        for n in sent..until {
+            for (i, r) in recorders.iter_mut().enumerate() {
+                r.push(frame(i, n), 90_000).unwrap();
+            }
+        }
+        sent = until;
+        writer.flush();
+        assert_eq!(writer.stats().write_errors.load(Ordering::Relaxed), 0);
+        for i in [0, 1, 77, 128, 139] {
+            let rows = store.recordings_between(&format!("cam{i}"), "main", 0, i64::MAX).unwrap();
+            assert_eq!(rows[0].frames as i64, until - 1, "every closed GOP is committed");
+            let want: Vec<u8> = (0..until - 1).flat_map(|n| frame(i, n).data.to_vec()).collect();
+            let on_disk = std::fs::read(dir.path(&rows[0].file)).unwrap();
+            assert_eq!(rows[0].bytes as usize, want.len());
+            assert!(on_disk.len() >= want.len() && on_disk.len() < want.len() + 4096, "{} on disk for {}", on_disk.len(), want.len());
+            assert!(on_disk[..want.len()] == want[..], "camera {i}'s file holds other bytes than its frames");
+        }
+    }
+    for r in &mut recorders {
+        r.finish().unwrap();
+    }
+    writer.flush();
+    for i in 0..cameras {
+        let rows = store.recordings_between(&format!("cam{i}"), "main", 0, i64::MAX).unwrap();
+        let want: Vec<u8> = (0..101).flat_map(|n| frame(i, n).data.to_vec()).collect();
+        assert!(std::fs::read(dir.path(&rows[0].file)).unwrap() == want, "camera {i}'s finished file is exactly its frames");
+    }
+}
