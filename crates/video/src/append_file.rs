@@ -437,6 +437,42 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), (written + BLOCK as u64));
     }
 
+    /// The batched write-out in its two halves: staged at a block boundary
+    /// of a shared buffer, written by the caller, then accounted; a refusal
+    /// of direct writes at that point loses nothing either.
+    #[test]
+    fn staged_writes_hold_exactly_the_appended_bytes_and_survive_a_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut f = AppendFile::create_new(&path, true).unwrap();
+        assert!(f.is_direct());
+        let mut scratch = AlignedBuf::new();
+        let mut batch = AlignedBuf::with_len(64 * BLOCK);
+        let mut done = Vec::new();
+        for (i, sizes) in [&[100usize, 5000][..], &[2 * BLOCK - 5100], &[3 * BLOCK + 1]].into_iter().enumerate() {
+            let gop = frames(sizes, i as u8);
+            f.append(&gop, &mut scratch).unwrap();
+            done.push(gop);
+            let at = 8 * BLOCK;
+            let len = f.write_out_len().expect("something to write");
+            let w = f.stage_write(&mut batch, at).unwrap();
+            assert_eq!((w.at, w.len), (at, len));
+            let result = f.file().write_all_at(AppendFile::staged_bytes(&batch, &w), w.offset);
+            f.staged_written(&batch, &w, result).unwrap();
+            assert!(f.write_out_len().is_none(), "nothing left to write");
+            let want = concat(&done);
+            assert_eq!(&std::fs::read(&path).unwrap()[..want.len()], &want[..]);
+        }
+        let refused = frames(&[777, 9], 7);
+        f.append(&refused, &mut scratch).unwrap();
+        done.push(refused);
+        let w = f.stage_write(&mut batch, 0).unwrap();
+        f.staged_written(&batch, &w, Err(io::Error::from_raw_os_error(libc::EINVAL))).unwrap();
+        assert!(!f.is_direct(), "refused direct writes: the file goes on buffered");
+        f.sync_data().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), concat(&done));
+    }
+
     #[test]
     fn cut_back_drops_uncommitted_bytes() {
         let dir = tempfile::tempdir().unwrap();
