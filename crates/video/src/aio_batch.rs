@@ -118,7 +118,8 @@ impl Aio {
             if n < 0 && e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            // Refused outright (out of kernel resources): the rest go one by one.
+            // Refused (out of kernel resources, or a request it will not
+            // take): the rest go one by one, each with its own result.
             tracing::debug!("io_submit: {e}; writing {} requests one by one", rest.len());
             break;
         }
