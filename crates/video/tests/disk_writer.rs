@@ -100,7 +100,7 @@ fn a_writer_that_is_behind_refuses_gops_and_the_recorder_starts_a_new_recording(
 }
 
 /// More files and bytes at one commit than one batched submission takes
-/// (128 writes, 8 MiB): every file still holds exactly its own frames, also
+/// (128 writes, 2 MiB): every file still holds exactly its own frames, also
 /// across a second commit that rewrites each file's partial last block.
 #[test]
 fn a_commit_larger_than_one_batch_writes_every_file_exactly() {
