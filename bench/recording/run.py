@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,30 @@ def cpu_split(pids):
         except FileNotFoundError:
             pass
     return user, system
+
+
+def thread_cpu(pid):
+    """CPU seconds so far of each thread of `pid`, by thread id: (name, s)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[tid] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / TICK)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def cpu_by_thread_name(before, after):
+    """CPU seconds between two `thread_cpu` snapshots, summed by thread
+    name (threads alive at both ends)."""
+    out = {}
+    for tid, (name, s) in after.items():
+        if tid in before:
+            out[name] = out.get(name, 0.0) + s - before[tid][1]
+    return out
 
 
 def minor_faults(pids):
@@ -87,6 +112,16 @@ def dir_bytes(path):
             except FileNotFoundError:
                 pass
     return n
+
+
+def indexed_bytes(data):
+    """Sample bytes citywatch's index names: what it has made durable. (The
+    files' sizes would not do: an open file is sized ahead of its writes.)"""
+    db = sqlite3.connect(f"file:{os.path.join(data, 'citywatch.db')}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute("SELECT COALESCE(SUM(bytes), 0) FROM recording").fetchone()[0]
+    finally:
+        db.close()
 
 
 def kernel_threads():
@@ -150,9 +185,9 @@ def run_citywatch(work, url, a, binary, overrides, tag):
     server = subprocess.Popen([binary, "serve", "--data", data, "--listen", listen], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
     try:
         time.sleep(15)  # recorders start within the 5 s reconcile period, then connect
-        before = dir_bytes(os.path.join(data, "video"))
+        before, threads_before = indexed_bytes(data), thread_cpu(server.pid)
         cpu, rss, kernel, faults = measure([server.pid], a.seconds)
-        written = dir_bytes(os.path.join(data, "video")) - before
+        written, threads = indexed_bytes(data) - before, cpu_by_thread_name(threads_before, thread_cpu(server.pid))
         if written == 0:
             with open(log_path) as f:
                 tail = "".join(f.readlines()[-20:])
@@ -169,7 +204,7 @@ def run_citywatch(work, url, a, binary, overrides, tag):
         except subprocess.TimeoutExpired:
             server.kill()
     shutil.rmtree(data, ignore_errors=True)
-    return cpu, rss, kernel, written, faults
+    return cpu, rss, kernel, written, faults, threads
 
 
 def run_ffmpeg(work, url, a):
@@ -295,9 +330,13 @@ def main():
                   f"median {median(cpus) / hours:.2f} CPU s per stream-hour; RSS {rss:.2f} MiB per stream; "
                   f"wrote >= {wrote:.2f} Mbit/s per stream; {faults:.0f} page faults per stream-hour"
                   f"   [{os.path.basename(binary)}{'; ' + ', '.join(overrides) if overrides else ''}]")
+            kernel = [run[2] for run in runs[label]]
+            names = sorted({n for run in runs[label] for n in run[5]}, key=lambda n: -median([run[5].get(n, 0.0) for run in runs[label]]))
+            per_thread = ", ".join(f"{n} {median([run[5].get(n, 0.0) for run in runs[label]]):.2f}" for n in names[:6])
+            print(f"  {'':<14} CPU s by thread (medians): {per_thread}; kernel threads meanwhile {median(kernel):.2f}")
         return
     ff_cpu = sum(ff[0])
-    (cw_user, cw_sys), cw_rss, cw_kernel, cw_written, cw_faults = cw
+    (cw_user, cw_sys), cw_rss, cw_kernel, cw_written, cw_faults, cw_threads = cw
     (ff_user, ff_sys), ff_rss, ff_kernel, ff_written, ff_faults = ff
     cw_cpu = cw_user + cw_sys
     cw_per_h, ff_per_h = cw_cpu / hours, ff_cpu / hours
@@ -308,6 +347,7 @@ def main():
     print(f"  citywatch serve: {cw_cpu:7.2f} CPU s = {cw_per_h:8.2f} CPU s per stream-hour; RSS {cw_rss/2**20:7.1f} MiB = {cw_rss/2**20/a.streams:5.2f} MiB per stream; wrote {cw_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  ffmpeg -c copy:  {ff_cpu:7.2f} CPU s = {ff_per_h:8.2f} CPU s per stream-hour; RSS {ff_rss/2**20:7.1f} MiB = {ff_rss/2**20/a.streams:5.2f} MiB per stream; wrote {ff_written*8/a.seconds/1e6/a.streams:5.2f} Mbit/s per stream")
     print(f"  user/system split: citywatch {cw_user:.2f}/{cw_sys:.2f} s, ffmpeg {ff_user:.2f}/{ff_sys:.2f} s")
+    print(f"  citywatch CPU s by thread: {', '.join(f'{n} {s:.2f}' for n, s in sorted(cw_threads.items(), key=lambda t: -t[1])[:6])}")
     print(f"  page faults per stream-hour: citywatch {cw_faults/hours:.0f}, ffmpeg {ff_faults/hours:.0f}")
     print(f"  CPU: citywatch uses {cw_per_h/ff_per_h*100:5.1f}% of ffmpeg's (goal <= 10%)")
     # citywatch fdatasyncs every second, so it pays its own writeback; ffmpeg
