@@ -24,8 +24,8 @@
 //! space the file already owns, below its size, costs the filesystem far
 //! less than one that allocates blocks and moves the end (half the CPU of a
 //! commit's write and sync on ext4, bench/recording/direct_writes.c). It is
-//! only a saving: a filesystem that refuses it, or a full disk, gets the
-//! writes that extend the file as before.
+//! only a saving: a filesystem that refuses it, or a full or small disk
+//! ([`SIZE_AHEAD_ROOM`]), gets the writes that extend the file as before.
 //!
 //! The padding and the space sized ahead past the end are cut off when the
 //! file is finished, or by recovery after a crash (a file longer than its
@@ -57,6 +57,12 @@ const BLOCK: usize = 4096;
 const SIZE_AHEAD_COMMITS: u64 = 32;
 const MIN_SIZE_AHEAD: u64 = 1 << 20;
 const MAX_SIZE_AHEAD: u64 = 64 << 20;
+
+/// A file is sized ahead only while its filesystem has this many times the
+/// step free: the space sized ahead counts as used, so on a small or nearly
+/// full disk it would come out of the free-space floor retention keeps,
+/// and hold recorded minutes' worth from deletion.
+const SIZE_AHEAD_ROOM: u64 = 64;
 
 /// Scratch space one writer thread copies GOPs into (whole blocks are
 /// written out whenever it fills).
@@ -156,6 +162,9 @@ impl Direct {
         }
         let step = (len as u64 * SIZE_AHEAD_COMMITS).clamp(MIN_SIZE_AHEAD, MAX_SIZE_AHEAD);
         let to = (end + step).div_ceil(BLOCK as u64) * BLOCK as u64;
+        if free_bytes(file).is_none_or(|free| free / SIZE_AHEAD_ROOM < to - self.sized_to) {
+            return;
+        }
         match fallocate(file, self.sized_to, to - self.sized_to) {
             Ok(()) => self.sized_to = to,
             Err(e) => {
@@ -415,6 +424,18 @@ fn fallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Bytes free to unprivileged users on the file's filesystem.
+fn free_bytes(file: &File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: all-zero is a valid `statvfs` (plain integers), which
+    // fstatvfs fills in; the descriptor is this `File`'s own.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
 /// Writes every buffer, in order, with as few system calls as the kernel
