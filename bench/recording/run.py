@@ -239,21 +239,32 @@ def run_ffmpeg(work, url, a):
 def with_source(a, run, tries=3):
     """`run(url)` against a fresh GStreamer RTSP source. gst-rtsp-server
     sometimes aborts while 50 clients set up at once
-    (`gst_rtsp_media_get_rates: assertion failed`); the run is then
+    (`gst_rtsp_media_get_rates: assertion failed`), most often while its
+    shared media is still being prepared; so one client (an ffmpeg that
+    discards what it gets, outside the measured processes) holds the media
+    prepared before the others come, and a run whose source died anyway is
     repeated with a new source."""
     for attempt in range(tries):
         port = free_port()
+        url = f"rtsp://127.0.0.1:{port}/test"
         source = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "rtsp_source.py"), str(port), a.kbps],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        holder = None
         try:
             assert source.stdout.readline().startswith(b"READY"), "the GStreamer source did not start"
-            return run(f"rtsp://127.0.0.1:{port}/test")
+            holder = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "quiet", "-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(3)
+            return run(url)
         except SourceDied as e:
             if attempt + 1 < tries:
                 print(f"  (the GStreamer source died ({e}); run repeated: attempt {attempt + 2} of {tries})", file=sys.stderr)
             else:
                 print(f"  (the GStreamer source died ({e}))", file=sys.stderr)
         finally:
+            if holder is not None:
+                holder.terminate()
+                holder.wait(timeout=30)
             source.terminate()
             source.wait(timeout=30)
     raise SystemExit(f"the GStreamer source died {tries} times")
