@@ -19,8 +19,8 @@
 //! again with more bytes in it. Few writes matter: each is a device request
 //! (on a VM, an exit to the host) and a wait for its completion.
 //!
-//! A direct file is also sized ahead of its writes with `fallocate`, a
-//! few commits' worth at a time ([`SIZE_AHEAD_COMMITS`]): a write into
+//! A direct file is also sized ahead of its writes with `fallocate`, about
+//! a file's worth at once ([`SIZE_AHEAD_COMMITS`]): a write into
 //! space the file already owns, below its size, costs the filesystem far
 //! less than one that allocates blocks and moves the end (half the CPU of a
 //! commit's write and sync on ext4, bench/recording/direct_writes.c). It is
