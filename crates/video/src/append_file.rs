@@ -162,7 +162,7 @@ impl Direct {
         }
         let step = (len as u64 * SIZE_AHEAD_COMMITS).clamp(MIN_SIZE_AHEAD, MAX_SIZE_AHEAD);
         let to = (end + step).div_ceil(BLOCK as u64) * BLOCK as u64;
-        if free_bytes(file).is_none_or(|free| free / SIZE_AHEAD_ROOM < to - self.sized_to) {
+        if crate::free_space::available_bytes(file).map_or(true, |free| free / SIZE_AHEAD_ROOM < to - self.sized_to) {
             return;
         }
         match fallocate(file, self.sized_to, to - self.sized_to) {
@@ -424,18 +424,6 @@ fn fallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
-}
-
-/// Bytes free to unprivileged users on the file's filesystem.
-fn free_bytes(file: &File) -> Option<u64> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: all-zero is a valid `statvfs` (plain integers), which
-    // fstatvfs fills in; the descriptor is this `File`'s own.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 {
-        return None;
-    }
-    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
 /// Writes every buffer, in order, with as few system calls as the kernel

@@ -14,6 +14,7 @@ pub mod disk_writer;
 pub mod fmp4;
 pub mod frame;
 pub mod frame_index;
+pub mod free_space;
 pub mod health;
 pub mod ingest;
 pub mod live;

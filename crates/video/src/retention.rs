@@ -72,20 +72,13 @@ pub trait FreeSpace: Send + Sync {
     fn free_bytes(&self, dir: &Path) -> io::Result<u64>;
 }
 
-/// The real reading: `statvfs(2)`, blocks available to unprivileged users.
+/// The real reading: `fstatvfs(2)` of the directory, blocks available to
+/// unprivileged users.
 pub struct Statvfs;
 
 impl FreeSpace for Statvfs {
     fn free_bytes(&self, dir: &Path) -> io::Result<u64> {
-        use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        // SAFETY: `path` is a valid NUL-terminated string and `buf` a
-        // properly sized, writable statvfs that the call fills in.
-        let mut buf: libc::statvfs = unsafe { std::mem::zeroed() };
-        if unsafe { libc::statvfs(path.as_ptr(), &mut buf) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((buf.f_bavail as u64).saturating_mul(buf.f_frsize as u64))
+        crate::free_space::available_bytes(&std::fs::File::open(dir)?)
     }
 }
 
