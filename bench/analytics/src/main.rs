@@ -9,7 +9,7 @@
 //!
 //!   citywatch-bench-analytics [--models DIR] [--frames 40] [--threads 1,2]
 //!
-//! DIR defaults to $CITYWATCH_MODELS, else ../shared/models beside the workspace.
+//! DIR defaults to $CITYWATCH_MODELS, else target/models in the workspace (scripts/models.sh installs them there).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ struct Args {
 fn args() -> Args {
     let default_models = std::env::var_os("CITYWATCH_MODELS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     let mut a = Args { models: default_models, frames: 40, threads: vec![1, 2] };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {

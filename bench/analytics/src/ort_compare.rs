@@ -10,8 +10,8 @@
 //!
 //!   citywatch-bench-analytics-ort [--models DIR] [--ort-lib PATH] [--frames 40] [--threads 1,2] [--model nanodet|centerface]
 //!
-//! DIR defaults to $CITYWATCH_MODELS, else ../shared/models beside the
-//! workspace; PATH to $ORT_DYLIB_PATH, else DIR/libonnxruntime.so.
+//! DIR defaults to $CITYWATCH_MODELS, else target/models in the workspace (where scripts/models.sh installs them);
+//! PATH to $ORT_DYLIB_PATH, else DIR/libonnxruntime.so.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ fn main() {
     let mut models = std::env::var_os("CITYWATCH_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
         });
     let (mut lib, mut n, mut threads, mut model) = (
         None::<PathBuf>,

@@ -204,11 +204,11 @@ pub fn load_onnx(dir: &Path, file: &str, shape: &[usize], threads: usize) -> Res
 }
 
 /// For this crate's unit tests: `$CITYWATCH_MODELS`, else the workspace's
-/// sibling `../shared/models`; panics (a test without its model would check
+/// `target/models` (where scripts/models.sh installs them); panics (a test without its model would check
 /// nothing) unless `file` is there.
 #[cfg(test)]
 pub(crate) fn test_models(file: &str) -> PathBuf {
-    let dir = std::env::var_os(MODELS_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+    let dir = std::env::var_os(MODELS_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     assert!(dir.join(file).is_file(), "no {file} in {} (the tests need the models: set {MODELS_ENV} or run `citywatch models install`)", dir.display());
     dir
 }

@@ -240,7 +240,7 @@ fn face_blur() -> citywatch_api::Redactor {
     static FINDER: std::sync::OnceLock<std::sync::Arc<citywatch_analytics::redact::FaceFinder>> = std::sync::OnceLock::new();
     let finder = FINDER
         .get_or_init(|| {
-            let dir = std::env::var_os("CITYWATCH_MODELS").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+            let dir = std::env::var_os("CITYWATCH_MODELS").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
             std::sync::Arc::new(citywatch_analytics::redact::FaceFinder::new(&dir, 640, 360, 1).expect("CenterFace: set CITYWATCH_MODELS or run `citywatch models install`"))
         })
         .clone();

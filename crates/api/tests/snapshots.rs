@@ -18,9 +18,9 @@ use common::{start, TestServer};
 use serde_json::{json, Value};
 
 /// The models the product ships (`citywatch models install`), or the
-/// workspace's sibling `../shared/models` that tests may use.
+/// workspace's `target/models`, where scripts/models.sh installs them.
 fn models() -> PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     assert!(dir.join("centerface.onnx").is_file(), "no centerface.onnx in {}: set CITYWATCH_MODELS or run `citywatch models install`", dir.display());
     dir
 }

@@ -22,7 +22,7 @@ fn models() -> PathBuf {
     let dir = std::env::var_os("CITYWATCH_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
         });
     assert!(
         dir.join("centerface.onnx").is_file(),

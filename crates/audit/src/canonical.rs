@@ -1,17 +1,43 @@
 //! The byte encodings that hashes and signatures are computed over. They
 //! must never change for existing entries: a new format gets a new tag.
+//! `docs/design/audit-log.md` specifies them for independent verifiers.
 
 use citywatch_model::{AuditCheckpoint, AuditEntry};
+use citywatch_store::AuditRow;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const ENTRY_TAG: &[u8] = b"citywatch-audit-entry-v1\0";
+/// Entries whose hash covers their stored text ([`stored_text_hash`]).
+const ENTRY_TAG_V2: &[u8] = b"citywatch-audit-entry-v2\0";
 const CHECKPOINT_TAG: &[u8] = b"citywatch-audit-checkpoint-v1\0";
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// SHA-256 over the entry's fields (all but `hash`), hex.
+/// SHA-256 over the stored text of a row's fields (all but `hash` and the
+/// encoding), hex: what entries are written with now. Nothing is parsed or
+/// re-encoded, so what was hashed is exactly what a verifier reads back,
+/// whatever the JSON library does with numbers.
+pub fn stored_text_hash(row: &AuditRow) -> String {
+    let mut h = Sha256::new();
+    h.update(ENTRY_TAG_V2);
+    field(&mut h, Some(row.seq.to_string().as_bytes()));
+    field(&mut h, Some(row.time.as_bytes()));
+    field(&mut h, Some(row.actor.as_bytes()));
+    field(&mut h, Some(row.action.as_bytes()));
+    field(&mut h, Some(row.target.as_bytes()));
+    field(&mut h, row.purpose.as_deref().map(str::as_bytes));
+    field(&mut h, row.case_ref.as_deref().map(str::as_bytes));
+    field(&mut h, Some(row.result.as_bytes()));
+    field(&mut h, Some(row.detail.as_bytes()));
+    field(&mut h, Some(row.prev_hash.as_bytes()));
+    hex::encode(h.finalize())
+}
+
+/// SHA-256 over the entry's fields (all but `hash`), hex, with the detail
+/// re-encoded as canonical JSON: how entries were written before the
+/// stored-text encoding. Verification still uses it for those entries.
 pub fn entry_hash(e: &AuditEntry) -> String {
     let mut h = Sha256::new();
     h.update(ENTRY_TAG);

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use citywatch_model::{AuditCheckpoint, AuditEntry, Timestamp};
-use citywatch_store::Store;
+use citywatch_store::{AuditEncoding, AuditRow, Store};
 use ed25519_dalek::{Signer, SigningKey};
 
-use crate::canonical::{checkpoint_message, entry_hash, GENESIS_HASH};
+use crate::canonical::{canonical_json, checkpoint_message, stored_text_hash, GENESIS_HASH};
 use crate::AuditError;
 
 /// A checkpoint is signed at least this often...
@@ -77,41 +77,57 @@ impl AuditLog {
     /// Appends one entry, chained to the last, and signs a checkpoint when one is due.
     pub fn record(&self, r: Record) -> Result<AuditEntry, AuditError> {
         let time = now();
-        let entry = self.store.append_audit(|head| {
-            let mut e = AuditEntry {
+        // The detail is stored as its canonical text and the hash covers
+        // that text: verification hashes what it reads, never a re-encoding.
+        let detail_text = canonical_json(&r.detail);
+        let row = self.store.append_audit(|head| {
+            let mut row = AuditRow {
                 seq: head.map_or(1, |h| h.seq + 1),
-                time,
+                time: time_text(time),
                 actor: r.actor,
                 action: r.action,
                 target: r.target,
                 purpose: r.purpose,
                 case_ref: r.case_ref,
                 result: r.result,
-                detail: r.detail,
+                detail: detail_text,
                 prev_hash: head.map_or_else(|| GENESIS_HASH.to_owned(), |h| h.hash.clone()),
                 hash: String::new(),
+                encoding: Some(AuditEncoding::StoredText),
             };
-            e.hash = entry_hash(&e);
-            e
+            row.hash = stored_text_hash(&row);
+            row
         })?;
         let due_by_time = self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= CHECKPOINT_EVERY;
-        if entry.seq % CHECKPOINT_EVERY_ENTRIES == 0 || due_by_time {
-            self.sign_checkpoint(&entry)?;
+        if row.seq % CHECKPOINT_EVERY_ENTRIES == 0 || due_by_time {
+            self.sign_checkpoint(row.seq, &row.hash)?;
         }
-        Ok(entry)
+        Ok(AuditEntry {
+            seq: row.seq,
+            time,
+            actor: row.actor,
+            action: row.action,
+            target: row.target,
+            purpose: row.purpose,
+            case_ref: row.case_ref,
+            result: row.result,
+            detail: r.detail,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        })
     }
 
     /// Signs a checkpoint at the current head, if it has none yet (called at
     /// shutdown and by `citywatch audit checkpoint`).
     pub fn checkpoint_now(&self) -> Result<Option<AuditCheckpoint>, AuditError> {
-        let Some(head) = self.store.audit_entries(self.store.last_checkpoint_seq()?, usize::MAX)?.pop() else {
-            return Ok(None);
-        };
-        self.sign_checkpoint(&head).map(Some)
+        match self.store.audit_head()? {
+            Some(head) if head.seq > self.store.last_checkpoint_seq()? => self.sign_checkpoint(head.seq, &head.hash).map(Some),
+            _ => Ok(None),
+        }
     }
 
-    fn sign_checkpoint(&self, at: &AuditEntry) -> Result<AuditCheckpoint, AuditError> {
-        let mut c = AuditCheckpoint { seq: at.seq, hash: at.hash.clone(), time: now(), signature: String::new() };
+    fn sign_checkpoint(&self, seq: i64, hash: &str) -> Result<AuditCheckpoint, AuditError> {
+        let mut c = AuditCheckpoint { seq, hash: hash.to_owned(), time: now(), signature: String::new() };
         c.signature = hex::encode(self.key.sign(&checkpoint_message(&c)).to_bytes());
         self.store.append_checkpoint(&c)?;
         *self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();

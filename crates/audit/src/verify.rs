@@ -1,10 +1,10 @@
 //! Offline verification of the audit log: the chain of hashes from the first
 //! entry to the last, and the signature of every checkpoint.
 
-use citywatch_store::Store;
+use citywatch_store::{entry_from_audit_row, AuditEncoding, Store};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
-use crate::canonical::{checkpoint_message, entry_hash, GENESIS_HASH};
+use crate::canonical::{checkpoint_message, entry_hash, stored_text_hash, GENESIS_HASH};
 use crate::AuditError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,9 @@ pub struct VerifyReport {
     pub entries: i64,
     pub checkpoints: usize,
     pub last_checkpoint_seq: i64,
+    /// Entries written before the stored-text encoding, checked by
+    /// re-encoding their detail as canonical JSON (as they were hashed).
+    pub re_encoded_entries: i64,
 }
 
 /// The first thing found wrong, by sequence number.
@@ -28,6 +31,7 @@ impl std::fmt::Display for VerifyFailure {
 }
 
 const PAGE: usize = 10_000;
+const ALTERED: &str = "entry content does not match its hash (altered)";
 
 pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyReport, VerifyFailure>, AuditError> {
     let fail = |seq: i64, reason: String| Ok(Err(VerifyFailure { seq, reason }));
@@ -35,22 +39,43 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
     let mut prev_hash = GENESIS_HASH.to_owned();
     let mut after = 0;
     let mut hashes = std::collections::HashMap::new();
+    let mut re_encoded_entries = 0;
+    let mut seen_stored_text = false;
     loop {
-        let page = store.audit_entries(after, PAGE)?;
+        let page = store.audit_rows(after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        for e in page {
-            if e.seq != expected_seq {
-                return fail(expected_seq, format!("entry is missing (the next stored entry is seq {})", e.seq));
+        for row in page {
+            if row.seq != expected_seq {
+                return fail(expected_seq, format!("entry is missing (the next stored entry is seq {})", row.seq));
             }
-            if e.prev_hash != prev_hash {
-                return fail(e.seq, "prev_hash does not match the previous entry (removed, inserted or reordered)".into());
+            if row.prev_hash != prev_hash {
+                return fail(row.seq, "prev_hash does not match the previous entry (removed, inserted or reordered)".into());
             }
-            if entry_hash(&e) != e.hash {
-                return fail(e.seq, "entry content does not match its hash (altered)".into());
+            let recomputed = match row.encoding {
+                Some(AuditEncoding::StoredText) => {
+                    seen_stored_text = true;
+                    stored_text_hash(&row)
+                }
+                // The old encoding only ever precedes the new one: an old
+                // entry after a new one was relabelled.
+                Some(AuditEncoding::ReEncoded) if seen_stored_text => {
+                    return fail(row.seq, format!("{ALTERED}: marked as written in the old encoding after entries in the new one"));
+                }
+                Some(AuditEncoding::ReEncoded) => {
+                    re_encoded_entries += 1;
+                    match entry_from_audit_row(&row) {
+                        Ok(entry) => entry_hash(&entry),
+                        Err(_) => return fail(row.seq, format!("{ALTERED}: its time or detail no longer parses")),
+                    }
+                }
+                None => return fail(row.seq, format!("{ALTERED}: its encoding code is unknown")),
+            };
+            if recomputed != row.hash {
+                return fail(row.seq, ALTERED.into());
             }
-            prev_hash = e.hash.clone();
-            hashes.insert(e.seq, e.hash);
+            prev_hash = row.hash.clone();
+            hashes.insert(row.seq, row.hash);
             expected_seq += 1;
         }
     }
@@ -68,7 +93,12 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
             Some(_) => {}
         }
     }
-    Ok(Ok(VerifyReport { entries, checkpoints: checkpoints.len(), last_checkpoint_seq: checkpoints.last().map_or(0, |c| c.seq) }))
+    Ok(Ok(VerifyReport {
+        entries,
+        checkpoints: checkpoints.len(),
+        last_checkpoint_seq: checkpoints.last().map_or(0, |c| c.seq),
+        re_encoded_entries,
+    }))
 }
 
 #[cfg(test)]

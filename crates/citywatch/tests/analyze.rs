@@ -1,5 +1,5 @@
 //! `citywatch analyze` and `citywatch models list` against the real models
-//! (../shared/models or $CITYWATCH_MODELS) and a simulator frame.
+//! ($CITYWATCH_MODELS, else target/models as scripts/models.sh installs them) and a simulator frame.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +17,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn models() -> Option<PathBuf> {
     let dir = std::env::var_os("CITYWATCH_MODELS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     let ok = dir.join("nanodet-g-416.onnx").is_file();
     assert!(ok, "no models in {} (the tests need them: set CITYWATCH_MODELS or run `citywatch models install`)", dir.display());
     ok.then_some(dir)

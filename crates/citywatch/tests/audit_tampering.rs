@@ -68,8 +68,8 @@ fn reordered_entries_are_named() {
         "CREATE TEMP TABLE a AS SELECT * FROM audit_log WHERE seq = 30;
          CREATE TEMP TABLE b AS SELECT * FROM audit_log WHERE seq = 31;
          DELETE FROM audit_log WHERE seq IN (30, 31);
-         INSERT INTO audit_log SELECT 30, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash FROM b;
-         INSERT INTO audit_log SELECT 31, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash FROM a;",
+         INSERT INTO audit_log SELECT 30, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding FROM b;
+         INSERT INTO audit_log SELECT 31, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding FROM a;",
     );
     let (code, text) = verify(dir.path());
     assert_eq!(code, 3, "{text}");
@@ -85,15 +85,15 @@ fn a_rewritten_chain_is_caught_by_the_signed_checkpoints() {
     conn.execute("UPDATE audit_log SET actor = 'someone else' WHERE seq = 5", []).unwrap();
     drop(conn);
     let store = Store::open(&dir.path().join("citywatch.db")).unwrap();
-    let entries = store.audit_entries(0, usize::MAX).unwrap();
+    let rows = store.audit_rows(0, usize::MAX).unwrap();
     drop(store);
     let conn = Connection::open(dir.path().join("citywatch.db")).unwrap();
-    let mut prev = entries[3].hash.clone();
-    for mut e in entries.into_iter().skip(4) {
-        e.prev_hash = prev.clone();
-        e.hash = rehash(&e);
-        conn.execute("UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![e.prev_hash, e.hash, e.seq]).unwrap();
-        prev = e.hash;
+    let mut prev = rows[3].hash.clone();
+    for mut row in rows.into_iter().skip(4) {
+        row.prev_hash = prev.clone();
+        row.hash = rehash(&row);
+        conn.execute("UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![row.prev_hash, row.hash, row.seq]).unwrap();
+        prev = row.hash;
     }
     drop(conn);
     let (code, text) = verify(dir.path());
@@ -120,6 +120,78 @@ fn a_forged_checkpoint_is_caught() {
 }
 
 /// The attacker knows the (public) encoding but not the signing key.
-fn rehash(e: &citywatch_model::AuditEntry) -> String {
-    citywatch_audit::entry_hash(e)
+fn rehash(row: &citywatch_store::AuditRow) -> String {
+    citywatch_audit::stored_text_hash(row)
+}
+
+/// A log as versions before the stored-text encoding wrote it: the detail
+/// stored as serde_json printed it, the hash over its canonical re-encoding,
+/// no `encoding` column value (the migration's default, 1). Its details hold
+/// the 17-digit coordinates that used to read back as a neighbouring double.
+fn old_format_log(dir: &Path, entries: i64) {
+    let store = Store::open(&dir.join("citywatch.db")).unwrap();
+    drop(store);
+    load_or_create_signing_key(dir).unwrap();
+    let conn = Connection::open(dir.join("citywatch.db")).unwrap();
+    let mut prev = citywatch_audit::GENESIS_HASH.to_owned();
+    for seq in 1..=entries {
+        let time = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00.123456Z").unwrap().with_timezone(&chrono::Utc);
+        let detail = serde_json::json!({"lat": 44.770596987110956, "lon": 20.39897477215127 + seq as f64 * 1e-9, "radius_m": 800.0, "results": 21});
+        let mut e = citywatch_model::AuditEntry {
+            seq,
+            time,
+            actor: "admin".into(),
+            action: "camera.search".into(),
+            target: "near".into(),
+            purpose: None,
+            case_ref: None,
+            result: "ok".into(),
+            detail,
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        e.hash = citywatch_audit::entry_hash(&e);
+        conn.execute(
+            "INSERT INTO audit_log (seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash)
+             VALUES (?1, '2026-11-30T10:00:00.123456Z', ?2, ?3, ?4, NULL, NULL, ?5, ?6, ?7, ?8)",
+            rusqlite::params![e.seq, e.actor, e.action, e.target, e.result, e.detail.to_string(), e.prev_hash, e.hash],
+        )
+        .unwrap();
+        prev = e.hash;
+    }
+}
+
+#[test]
+fn a_log_written_by_an_earlier_version_still_verifies_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    old_format_log(dir.path(), 20);
+    // The current version appends to it in the new encoding.
+    let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
+    let log = AuditLog::new(store, load_or_create_signing_key(dir.path()).unwrap());
+    for i in 0..5 {
+        log.record(Record::new("admin", "camera.search", "near").detail(serde_json::json!({"lat": 44.770596987110956 + i as f64 * 1e-12}))).unwrap();
+    }
+    log.checkpoint_now().unwrap();
+    let (code, text) = verify(dir.path());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("25 entries") && text.contains("entries 1..20 were written by an earlier version"), "{text}");
+}
+
+#[test]
+fn an_altered_old_format_entry_is_still_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    old_format_log(dir.path(), 20);
+    sql(dir.path(), "UPDATE audit_log SET detail = replace(detail, '\"results\":21', '\"results\":20') WHERE seq = 7;");
+    let (code, text) = verify(dir.path());
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("seq 7") && text.contains("altered"), "{text}");
+}
+
+#[test]
+fn a_new_entry_relabelled_as_old_format_is_caught() {
+    let dir = data_dir_with_log();
+    sql(dir.path(), "UPDATE audit_log SET encoding = 1 WHERE seq = 40;");
+    let (code, text) = verify(dir.path());
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("seq 40") && text.contains("altered"), "{text}");
 }

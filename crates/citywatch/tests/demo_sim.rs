@@ -585,7 +585,7 @@ fn models() -> std::path::PathBuf {
     let dir = std::env::var_os("CITYWATCH_MODELS")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
         });
     assert!(dir.join("nanodet-g-416.onnx").is_file(), "no models in {} (set CITYWATCH_MODELS or run `citywatch models install`): this test needs them", dir.display());
     dir

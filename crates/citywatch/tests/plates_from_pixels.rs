@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use support::{wait_for, Server};
 
 fn models() -> PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     assert!(dir.join("nanodet-g-416.onnx").is_file(), "no models in {} (set CITYWATCH_MODELS or run `citywatch models install`): this test needs them", dir.display());
     dir
 }

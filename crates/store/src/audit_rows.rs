@@ -10,11 +10,61 @@ pub struct ChainHead {
     pub hash: String,
 }
 
+/// How an entry's hash covers its fields (docs/design/audit-log.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEncoding {
+    /// Entries written before the `encoding` column: the hash covers the
+    /// time formatted from the parsed timestamp and the detail re-encoded as
+    /// canonical JSON. Kept readable so that old logs still verify.
+    ReEncoded,
+    /// The hash covers the stored text of every field, byte for byte: a
+    /// verifier never parses and re-encodes anything.
+    StoredText,
+}
+
+impl AuditEncoding {
+    fn code(self) -> i64 {
+        match self {
+            AuditEncoding::ReEncoded => 1,
+            AuditEncoding::StoredText => 2,
+        }
+    }
+
+    fn from_code(code: i64) -> Option<AuditEncoding> {
+        match code {
+            1 => Some(AuditEncoding::ReEncoded),
+            2 => Some(AuditEncoding::StoredText),
+            _ => None,
+        }
+    }
+}
+
+/// One audit entry exactly as stored: the text the hash covers, unparsed.
+/// Only `citywatch-audit` makes these; everyone else reads [`AuditEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    /// RFC 3339, UTC, microseconds (`2026-12-07T08:41:06.123456Z`).
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub purpose: Option<String>,
+    pub case_ref: Option<String>,
+    pub result: String,
+    /// Canonical JSON text (for [`AuditEncoding::StoredText`] entries).
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+    /// None when the stored code is unknown: a verifier reports it as altered.
+    pub encoding: Option<AuditEncoding>,
+}
+
 impl Store {
     /// Appends one audit entry atomically: `make` receives the current head
-    /// (None for an empty log) and returns the complete entry to insert.
-    /// Only `citywatch-audit` calls this.
-    pub fn append_audit(&self, make: impl FnOnce(Option<&ChainHead>) -> AuditEntry) -> Result<AuditEntry> {
+    /// (None for an empty log) and returns the complete row to insert, which
+    /// is stored as it is. Only `citywatch-audit` calls this.
+    pub fn append_audit(&self, make: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let head = tx
@@ -22,17 +72,55 @@ impl Store {
                 Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? })
             })
             .ok();
-        let e = make(head.as_ref());
+        let row = make(head.as_ref());
+        let encoding = row.encoding.ok_or_else(|| StoreError::Corrupt("an audit row needs an encoding".into()))?;
         tx.execute(
-            "INSERT INTO audit_log (seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO audit_log (seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
-                e.seq, time::to_text(e.time), e.actor, e.action, e.target, e.purpose, e.case_ref, e.result,
-                e.detail.to_string(), e.prev_hash, e.hash
+                row.seq,
+                row.time,
+                row.actor,
+                row.action,
+                row.target,
+                row.purpose,
+                row.case_ref,
+                row.result,
+                row.detail,
+                row.prev_hash,
+                row.hash,
+                encoding.code()
             ],
         )?;
         tx.commit()?;
-        Ok(e)
+        Ok(row)
+    }
+
+    /// Rows with `seq > after_seq`, in stored order, at most `limit`, as
+    /// stored: what verification reads.
+    pub fn audit_rows(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding
+             FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            Ok(AuditRow {
+                seq: r.get(0)?,
+                time: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                purpose: r.get(5)?,
+                case_ref: r.get(6)?,
+                result: r.get(7)?,
+                detail: r.get(8)?,
+                prev_hash: r.get(9)?,
+                hash: r.get(10)?,
+                encoding: AuditEncoding::from_code(r.get(11)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Entries with `seq > after_seq`, in stored order, at most `limit`.
@@ -44,6 +132,14 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![after_seq, limit as i64], entry_from_row)?;
         rows.map(|r| r?).collect()
+    }
+
+    /// The last entry's `seq` and `hash`, None for an empty log.
+    pub fn audit_head(&self) -> Result<Option<ChainHead>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?;
+        let mut rows = stmt.query_map([], |r| Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? }))?;
+        Ok(rows.next().transpose()?)
     }
 
     pub fn append_checkpoint(&self, c: &AuditCheckpoint) -> Result<()> {
@@ -70,6 +166,24 @@ impl Store {
     pub fn last_checkpoint_seq(&self) -> Result<i64> {
         Ok(self.conn().query_row("SELECT coalesce(max(seq), 0) FROM audit_checkpoint", [], |r| r.get(0))?)
     }
+}
+
+/// Parses a stored row into an entry (time and detail read as values).
+pub fn entry_from_audit_row(row: &AuditRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.seq,
+        time: time::from_text(&row.time)?,
+        actor: row.actor.clone(),
+        action: row.action.clone(),
+        target: row.target.clone(),
+        purpose: row.purpose.clone(),
+        case_ref: row.case_ref.clone(),
+        result: row.result.clone(),
+        detail: serde_json::from_str(&row.detail)
+            .map_err(|e| StoreError::Corrupt(format!("audit seq {} detail: {e}", row.seq)))?,
+        prev_hash: row.prev_hash.clone(),
+        hash: row.hash.clone(),
+    })
 }
 
 fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Result<AuditEntry>> {

@@ -367,6 +367,11 @@ CREATE TABLE unmask_grant (
     revoked_by TEXT
 );
 CREATE INDEX unmask_grant_grantee ON unmask_grant (grantee, expires_at);
+"#, r#"
+-- Audit entries say how their hash covers them (docs/design/audit-log.md):
+-- 1 = detail re-encoded as canonical JSON (entries written before this
+-- migration), 2 = the stored text of time and detail, byte for byte.
+ALTER TABLE audit_log ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -63,7 +63,7 @@ fn run(frames: &[Frame], analyse: bool, detector: Option<&Detector>, detect_ever
 }
 
 fn main() {
-    let mut models = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
+    let mut models = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     let mut seconds = 20u32;
     let mut sizes = vec![(320u16, 180u16), (640, 360)];
     let mut it = std::env::args().skip(1);

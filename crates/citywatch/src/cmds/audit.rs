@@ -44,6 +44,12 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                         "audit log OK: {} entries, {} signed checkpoints (last at seq {})",
                         report.entries, report.checkpoints, report.last_checkpoint_seq
                     );
+                    if report.re_encoded_entries > 0 {
+                        println!(
+                            "note: entries 1..{} were written by an earlier version, which hashed their detail re-encoded as canonical JSON; they were checked that way (later entries are checked on their stored text)",
+                            report.re_encoded_entries
+                        );
+                    }
                     if report.last_checkpoint_seq < report.entries {
                         println!(
                             "note: entries {}..{} are after the last checkpoint; they are chained but not yet signed",
