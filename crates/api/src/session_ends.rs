@@ -3,12 +3,12 @@
 //! instead of at their next periodic re-check (every 30 s).
 //!
 //! Two sources raise the signal: this server's routes, as they end
-//! sessions; and a watcher that looks at the session table every second,
-//! for sessions ended behind the server's back (`citywatch admin
-//! disable-user` and `set-password` write to the database directly). The
-//! signal says only "something changed": each socket then checks its own
-//! session, so a spurious signal (a login also changes the table) costs one
-//! query per open socket and nothing else.
+//! sessions; and a watcher that asks the database every second whether
+//! another connection has written to it, for sessions ended behind the
+//! server's back (`citywatch admin disable-user` and `set-password` write
+//! to the database directly). The signal says only "something may have
+//! changed": each socket then checks its own session, so a spurious signal
+//! costs one query per open socket and nothing else.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use tokio::time::Interval;
 
 use crate::AppState;
 
-/// How often the watcher looks at the session table.
+/// How often the watcher asks the database.
 const POLL: Duration = Duration::from_secs(1);
 
 pub struct SessionEnds {
@@ -50,14 +50,13 @@ pub(crate) async fn next_check(every: &mut Interval, ends: &mut watch::Receiver<
     }
 }
 
-/// Raises the signal whenever the session table changes; runs until the
-/// server stops (`serve` aborts it).
+/// Raises the signal whenever another connection has committed to the
+/// database; runs until the server stops (`serve` aborts it).
 pub(crate) async fn watch_store(state: AppState) {
     let mut last = None;
     loop {
-        tokio::time::sleep(POLL).await;
         let store = state.store.clone();
-        match tokio::task::spawn_blocking(move || store.sessions_fingerprint()).await {
+        match tokio::task::spawn_blocking(move || store.data_version()).await {
             Ok(Ok(now)) => {
                 if last.is_some_and(|l| l != now) {
                     state.session_ends.ended();
@@ -67,5 +66,6 @@ pub(crate) async fn watch_store(state: AppState) {
             Ok(Err(e)) => tracing::warn!("watching sessions: {e}"),
             Err(e) => tracing::warn!("watching sessions: {e}"),
         }
+        tokio::time::sleep(POLL).await;
     }
 }

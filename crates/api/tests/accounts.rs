@@ -162,11 +162,12 @@ async fn open_websockets_end_within_two_seconds_of_logout_or_disable() {
     assert_eq!(s.send(&root, "PUT", "/api/v1/users/ana/password", Some(json!({"password": "a-new-long-password"}))).await.0, 204);
     all_close(sockets, since, limit).await;
 
-    // As the command line does it: straight in the database, no request
-    // to this server at all.
+    // As the command line does it: straight in the database, through a
+    // connection of its own, no request to this server at all.
     let ana_token: Value = s.client.post(s.url("/api/v1/auth/login")).json(&json!({"username": "ana", "password": "a-new-long-password"})).send().await.unwrap().json().await.unwrap();
     let sockets = open_all(&s, ana_token["token"].as_str().unwrap()).await;
     let since = Instant::now();
-    s.store.set_user_disabled("ana", true).unwrap();
+    let cli = citywatch_store::Store::open(&s.dir.path().join("citywatch.db")).unwrap();
+    cli.set_user_disabled("ana", true).unwrap();
     all_close(sockets, since, Duration::from_millis(3500)).await;
 }

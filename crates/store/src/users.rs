@@ -158,11 +158,12 @@ impl Store {
         Ok(())
     }
 
-    /// Changes whenever a session is added or removed (by this process or
-    /// another, such as the command line): lets the server notice sessions
-    /// ended behind its back without asking about each one.
-    pub fn sessions_fingerprint(&self) -> Result<(i64, i64)> {
-        Ok(self.conn().query_row("SELECT count(*), coalesce(sum(rowid), 0) FROM session", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    /// Changes whenever another connection (another process, such as the
+    /// command line, or another `Store` on the same file) commits to the
+    /// database; this `Store`'s own commits leave it as it is. Lets the
+    /// server notice sessions ended behind its back with one cheap query.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     pub fn delete_expired_sessions(&self, now: Timestamp) -> Result<usize> {
