@@ -111,7 +111,7 @@ fn admin_password_rule_password_change_and_disabling_end_sessions() {
     add_session(data, "ana", "a1");
     let (code, out, err) = run(&["admin", "set-password", "--data", d, "--username", "ana", "--password", "another-long-pw"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("sessions"), "says that sessions ended: {out}");
+    assert!(out.contains("1 session ended"), "says that the session ended: {out}");
     assert_eq!(sessions_of(data, "ana"), 0, "a password change ends the user's sessions");
 
     add_session(data, "ana", "a2");
