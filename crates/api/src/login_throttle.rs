@@ -291,7 +291,8 @@ impl LoginThrottle {
         let mut t = self.lock();
         let mut records = Vec::new();
         for (ip, address) in t.addresses.iter_mut() {
-            if !(all && address.counted.is_some()) && !address.summary_due(now) {
+            let due = if all { address.counted.is_some() } else { address.summary_due(now) };
+            if !due {
                 continue;
             }
             let c = address.counted.take().expect("a due summary has counts");

@@ -139,6 +139,17 @@ fn admin_password_rule_password_change_and_disabling_end_sessions() {
 }
 
 #[test]
+fn the_demo_refuses_a_short_password_before_making_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (code, _, err) = run(&["demo", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--admin-password", "demo-pw"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--admin-password") && err.contains("at least 12 characters"), "{err}");
+    assert!(!err.contains("demo-pw"), "the password is not repeated: {err}");
+    assert!(!data.join("citywatch.db").exists(), "nothing made");
+}
+
+#[test]
 fn districts_import_all_or_nothing_and_scope_grants() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
