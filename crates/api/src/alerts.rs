@@ -6,7 +6,8 @@
 //! `{"kind": "new"|"updated"|"state", "alert": {...}}` (and
 //! `{"kind": "lagged", "missed": n}` when the console fell behind and should
 //! reload the list). The socket's session and grants are checked again every
-//! 30 s; an alert outside the caller's districts is never sent.
+//! 30 s, and at once when sessions end (`session_ends`); an alert outside
+//! the caller's districts is never sent.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -140,6 +141,7 @@ pub async fn stream(
 async fn run(socket: WebSocket, state: AppState, mut principal: Principal, token: String, mut updates: tokio::sync::broadcast::Receiver<AlertUpdate>) {
     let (mut sink, mut incoming) = socket.split();
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    let mut ends = state.session_ends.subscribe();
     let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     loop {
         let msg = tokio::select! {
@@ -158,7 +160,7 @@ async fn run(socket: WebSocket, state: AppState, mut principal: Principal, token
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
-            _ = recheck.tick() => {
+            _ = crate::session_ends::next_check(&mut recheck, &mut ends) => {
                 match reload(&state, &token).await {
                     Some(Some(p)) if p.may(Permission::HandleAlerts) => { principal = p; continue }
                     Some(Some(_)) => { let _ = sink.send(close(CLOSE_FORBIDDEN, "alerts need a supervisor, operator or dispatcher grant")).await; break }

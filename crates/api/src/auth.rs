@@ -4,12 +4,11 @@
 //! clients) or as the HttpOnly `cw_session` cookie the console gets at login
 //! (SameSite=Strict, so other sites cannot ride on it).
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -20,6 +19,8 @@ use citywatch_audit::{hash_password, new_session_token, token_hash, verify_passw
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::login_name::{LoginName, MAX_LOGIN_NAME_CHARS};
+use crate::login_throttle::FailureEntry;
 use crate::{body, ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "cw_session";
@@ -107,17 +108,30 @@ struct LoginBody {
     password: String,
 }
 
-pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, bytes: Bytes) -> Result<Response, ApiError> {
+/// A login body is two short strings; anything larger is refused before it
+/// is parsed. (No password set here is longer than 1024 characters, so the
+/// limit refuses no one.)
+pub(crate) const LOGIN_BODY_LIMIT: usize = 8 * 1024;
+
+/// Throttled per client address and per user name at that address before a
+/// password is hashed; failures and refusals reach the audit log as
+/// described in `login_throttle`.
+pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let bytes = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!("a login request must be at most {} KiB", LOGIN_BODY_LIMIT / 1024)),
+        _ => ApiError::BadRequest(format!("could not read the request body: {}", e.body_text())),
+    })?;
     let LoginBody { username, password } = body::json_typed(&bytes)?;
-    if let Some(retry_after_s) = state.limiter.blocked(&username, peer.ip()) {
-        let r = Record::new(&username, "auth.login", "session").result("denied").detail(json!({"reason": "rate limited", "peer": peer.ip().to_string()}));
-        audit(&state, r).await?;
-        return Err(ApiError::TooManyRequests { retry_after_s });
-    }
+    let ip = peer.ip();
+    let name = LoginName::parse(&username).map_err(|refused| {
+        state.login_throttle.malformed(&refused, ip);
+        ApiError::BadRequest(format!("username must be 1 to {MAX_LOGIN_NAME_CHARS} printable characters"))
+    })?;
+    state.login_throttle.check(&name, ip).map_err(|r| ApiError::TooManyRequests { retry_after_s: r.retry_after_s() })?;
     let store = state.store.clone();
-    let name = username.clone();
+    let claimed = name.as_str().to_owned();
     let ok = tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
-        match store.user_credentials(&name)? {
+        match store.user_credentials(&claimed)? {
             Some(c) if !c.disabled => Ok(verify_password(&password, &c.password_hash)),
             _ => {
                 // Same work as for a real user, so timing does not reveal which names exist.
@@ -128,21 +142,23 @@ pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo
     })
     .await??;
     if !ok {
-        state.limiter.record_failure(&username, peer.ip());
-        audit(&state, Record::new(&username, "auth.login", "session").result("denied").detail(json!({"reason": "bad credentials", "peer": peer.ip().to_string()})))
-            .await?;
+        if state.login_throttle.failed(&name, ip) == FailureEntry::Own {
+            let r = Record::new(name.as_str(), "auth.login", "session").result("denied").detail(json!({"reason": "bad credentials", "peer": ip.to_string()}));
+            audit(&state, r).await?;
+        }
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     }
-    state.limiter.clear(&username);
+    state.login_throttle.succeeded(&name, ip);
+    let username = name.as_str().to_owned();
     let token = new_session_token();
     let store = state.store.clone();
-    let (name, hash, expires) = (username.clone(), token_hash(&token), Utc::now() + state.session_ttl);
+    let (user, hash, expires) = (username.clone(), token_hash(&token), Utc::now() + state.session_ttl);
     let principal = tokio::task::spawn_blocking(move || -> Result<Principal, ApiError> {
-        store.create_session(&hash, &name, expires)?;
-        Ok(Principal::new(name.clone(), store.grants_of(&name)?, Utc::now()))
+        store.create_session(&hash, &user, expires)?;
+        Ok(Principal::new(user.clone(), store.grants_of(&user)?, Utc::now()))
     })
     .await??;
-    audit(&state, Record::new(&username, "auth.login", "session").detail(json!({"peer": peer.ip().to_string()}))).await?;
+    audit(&state, Record::new(&username, "auth.login", "session").detail(json!({"peer": ip.to_string()}))).await?;
     let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", state.session_ttl.num_seconds());
     let roles: Vec<&str> = principal.roles().into_iter().map(|r| r.as_str()).collect();
     let mut response = Json(json!({"token": token, "username": username, "roles": roles, "expires_at": expires})).into_response();
@@ -150,10 +166,28 @@ pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo
     Ok(response)
 }
 
+/// Writes the counted login refusals that are due (all of them if `all`).
+pub(crate) async fn write_login_summaries(state: &AppState, all: bool) {
+    for record in state.login_throttle.take_summaries(all) {
+        if let Err(e) = audit(state, record).await {
+            tracing::error!("could not record counted login refusals: {e:?}");
+        }
+    }
+}
+
+/// Runs until the server stops (`serve` aborts it, then writes what is left).
+pub(crate) async fn write_login_summaries_forever(state: AppState) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        write_login_summaries(&state, false).await;
+    }
+}
+
 pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
         let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.delete_session(&token_hash(&token))).await??;
+        state.session_ends.ended();
     }
     audit(&state, Record::new(caller.name(), "auth.logout", "session")).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -176,61 +210,4 @@ pub async fn me(caller: Caller) -> Json<serde_json::Value> {
 fn dummy_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| hash_password("citywatch-timing-equaliser").expect("hashing a constant works"))
-}
-
-/// Failed logins per user name and per client address, in a sliding window.
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-    window: Duration,
-    per_user: usize,
-    per_address: usize,
-}
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        LoginLimiter { failures: Mutex::default(), window: Duration::from_secs(15 * 60), per_user: 5, per_address: 20 }
-    }
-}
-
-impl LoginLimiter {
-    fn keys(username: &str, ip: IpAddr) -> [String; 2] {
-        [format!("user:{username}"), format!("ip:{ip}")]
-    }
-
-    /// Seconds until another try is allowed, if the limit is reached.
-    fn blocked(&self, username: &str, ip: IpAddr) -> Option<u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let [user_key, ip_key] = Self::keys(username, ip);
-        let mut wait = None;
-        for (key, limit) in [(user_key, self.per_user), (ip_key, self.per_address)] {
-            if let Some(q) = map.get_mut(&key) {
-                while q.front().is_some_and(|t| now.duration_since(*t) > self.window) {
-                    q.pop_front();
-                }
-                if q.len() >= limit {
-                    let oldest = *q.front().expect("non-empty");
-                    let left = self.window.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
-                    wait = Some(wait.map_or(left, |w: u64| w.max(left)));
-                }
-            }
-        }
-        wait
-    }
-
-    fn record_failure(&self, username: &str, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in Self::keys(username, ip) {
-            map.entry(key).or_default().push_back(Instant::now());
-        }
-        if map.len() > 100_000 {
-            // Bound memory under a spray of names: forget the stalest.
-            let now = Instant::now();
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
-        }
-    }
-
-    fn clear(&self, username: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&format!("user:{username}"));
-    }
 }

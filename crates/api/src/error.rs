@@ -16,6 +16,8 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// The request body is over the route's limit.
+    PayloadTooLarge(String),
     TooManyRequests { retry_after_s: u64 },
     /// Overloaded for a moment: retrying later will work.
     Unavailable(String),
@@ -110,11 +112,12 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"error": m})),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, json!({"error": m})),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, json!({"error": m})),
+            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": m})),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": m})),
             ApiError::TooManyRequests { retry_after_s } => {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"error": format!("too many failed logins; try again in {retry_after_s} s")})),
+                    Json(json!({"error": format!("too many login attempts; try again in {retry_after_s} s")})),
                 )
                     .into_response();
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));

@@ -25,6 +25,8 @@ mod hotlists;
 mod legal_holds;
 mod live;
 mod live_redacted;
+mod login_name;
+mod login_throttle;
 mod audit_log;
 mod openapi;
 mod plates;
@@ -32,6 +34,7 @@ mod procedures;
 mod recordings;
 mod recordings_blurred;
 mod retention;
+mod session_ends;
 mod snapshots;
 mod rules;
 mod state;
@@ -59,7 +62,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(console::health))
         .route("/api/openapi.json", get(openapi::serve))
-        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/login", post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/console/config", get(console::config))
@@ -82,6 +85,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/districts", get(districts::list))
         .route("/api/v1/districts/{name}", put(districts::put))
         .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{username}/password", put(users::set_password))
+        .route("/api/v1/users/{username}/disable", post(users::disable))
+        .route("/api/v1/users/{username}/enable", post(users::enable))
         .route("/api/v1/users/{username}/grants", post(users::add_grant))
         .route("/api/v1/users/{username}/grants/{id}", delete(users::remove_grant))
         .route("/api/v1/audit", get(audit_log::read))
@@ -128,7 +134,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves. Alongside: the writer of counted
+/// login refusals (what is still counted at the end is written before this
+/// returns) and the watcher that closes WebSockets whose session ended.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -136,7 +144,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(live::tune_socket);
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let summaries = tokio::spawn(auth::write_login_summaries_forever(state.clone()));
+    let sessions = tokio::spawn(session_ends::watch_store(state.clone()));
+    let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    summaries.abort();
+    sessions.abort();
+    auth::write_login_summaries(&state, true).await;
+    served
 }

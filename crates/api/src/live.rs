@@ -3,7 +3,8 @@
 //! protocol is in docs/design/live.md.
 //!
 //! Owns the wire: who may open the socket (permission `ViewLive`, checked
-//! again every [`RECHECK`] while it is open), which cameras a subscription
+//! again every [`RECHECK`] while it is open, and at once when sessions end,
+//! see `session_ends`), which cameras a subscription
 //! may reach (the caller's districts), the audit entry of each subscription,
 //! and framing of the hub's frames as `[channel][fMP4]` messages. It never
 //! slows the recorder: each subscription reads its own hub subscription,
@@ -158,6 +159,7 @@ async fn run(socket: WebSocket, state: AppState, principal: Principal, token: St
     let mut conn = Conn { state, principal, token, out, subs: HashMap::new() };
     let every = conn.state.live_recheck();
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut ends = conn.state.session_ends.subscribe();
     loop {
         tokio::select! {
             msg = incoming.next() => match msg {
@@ -170,7 +172,7 @@ async fn run(socket: WebSocket, state: AppState, principal: Principal, token: St
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {} // ping/pong: answered by the library
             },
-            _ = recheck.tick() => {
+            _ = crate::session_ends::next_check(&mut recheck, &mut ends) => {
                 if !conn.recheck().await {
                     break;
                 }

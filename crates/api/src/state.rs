@@ -6,7 +6,8 @@ use citywatch_registry::Registry;
 use citywatch_store::Store;
 use serde_json::Value;
 
-use crate::auth::LoginLimiter;
+use crate::login_throttle::LoginThrottle;
+use crate::session_ends::SessionEnds;
 
 /// What the console needs to draw its map.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -44,7 +45,9 @@ pub struct AppParts {
 
 pub struct Inner {
     parts: AppParts,
-    pub(crate) limiter: LoginLimiter,
+    pub(crate) login_throttle: LoginThrottle,
+    /// Wakes open WebSockets to check their session when sessions end.
+    pub(crate) session_ends: SessionEnds,
     /// Units, AVL, incidents and recommendation, over the same store.
     pub(crate) dispatch: Arc<citywatch_dispatch::Dispatch>,
     /// Plate reads: storing them, hotlist hits, search and purge.
@@ -84,7 +87,7 @@ impl AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
         let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
         let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
-        AppState(Arc::new(Inner { parts, limiter: LoginLimiter::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into() }))
+        AppState(Arc::new(Inner { parts, login_throttle: LoginThrottle::default(), session_ends: SessionEnds::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into() }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the

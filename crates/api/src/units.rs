@@ -340,7 +340,8 @@ fn update_json(u: &UnitUpdate) -> Value {
 /// follow), then `{"kind": "unit", "unit": {...}}` for each committed
 /// change (a new position, a status, the record) and
 /// `{"kind": "removed", "unit_id"}`; a console that fell behind gets a new
-/// snapshot. Session and grants are checked again every 30 s.
+/// snapshot. Session and grants are checked again every 30 s, and at once
+/// when sessions end (`session_ends`).
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
@@ -364,6 +365,7 @@ async fn run_stream(socket: WebSocket, state: AppState, mut principal: Principal
         return;
     }
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_RECHECK, STREAM_RECHECK);
+    let mut ends = state.session_ends.subscribe();
     let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     loop {
         let msg = tokio::select! {
@@ -380,7 +382,7 @@ async fn run_stream(socket: WebSocket, state: AppState, mut principal: Principal
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
-            _ = recheck.tick() => {
+            _ = crate::session_ends::next_check(&mut recheck, &mut ends) => {
                 match crate::alerts::reload(&state, &token).await {
                     Some(Some(p)) if p.may(Permission::FollowUnits) => { principal = p; continue }
                     Some(Some(_)) => { let _ = sink.send(close(CLOSE_FORBIDDEN, "following units needs a dispatcher, operator, supervisor or officer grant")).await; break }

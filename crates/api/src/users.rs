@@ -1,5 +1,7 @@
-//! `/api/v1/users`: accounts and their grants. Only an admin whose grant
-//! covers every district manages them.
+//! `/api/v1/users`: accounts, their passwords, whether they are disabled,
+//! and their grants. Only an admin whose grant covers every district
+//! manages them. A password change and a disable end every session of the
+//! user (open WebSockets close within about a second).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -139,4 +141,53 @@ pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((u
     .await??;
     audit(&state, Record::new(caller.name(), "grant.remove", &grant.username).detail(json!({"grant": grant}))).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    password: String,
+}
+
+/// `PUT /api/v1/users/{username}/password`: sets the password and ends
+/// every session of the user.
+pub async fn set_password(State(state): State<AppState>, caller: Caller, Path(username): Path<String>, bytes: Bytes) -> Result<StatusCode, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    let NewPassword { password } = body::json_typed(&bytes)?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await?.map_err(|e| ApiError::field("password", e.to_string()))?;
+    let store = state.store.clone();
+    let name = username.clone();
+    let ended = tokio::task::spawn_blocking(move || store.set_password_hash(&name, &hash)).await??;
+    state.session_ends.ended();
+    audit(&state, Record::new(caller.name(), "user.set_password", &username).detail(json!({"sessions_ended": ended}))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users/{username}/disable`: refuses the user's logins and
+/// ends every session of it. Not one's own account: an admin who locks
+/// themself out may leave no one to undo it.
+pub async fn disable(State(state): State<AppState>, caller: Caller, Path(username): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    if username == caller.name() {
+        return Err(ApiError::Conflict("you cannot disable your own account; ask another admin".into()));
+    }
+    set_disabled(&state, &caller, username, true).await
+}
+
+/// `POST /api/v1/users/{username}/enable`: lets the user log in again.
+pub async fn enable(State(state): State<AppState>, caller: Caller, Path(username): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    set_disabled(&state, &caller, username, false).await
+}
+
+async fn set_disabled(state: &AppState, caller: &Caller, username: String, disabled: bool) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let name = username.clone();
+    let ended = tokio::task::spawn_blocking(move || store.set_user_disabled(&name, disabled)).await??;
+    if disabled {
+        state.session_ends.ended();
+    }
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    audit(state, Record::new(caller.name(), action, &username).detail(json!({"sessions_ended": ended}))).await?;
+    Ok(Json(json!({"username": username, "disabled": disabled, "sessions_ended": ended})))
 }

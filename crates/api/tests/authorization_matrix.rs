@@ -73,6 +73,14 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             (format!("/api/v1/districts/D{n}"), Some(json!({"type": "Polygon", "coordinates": [[[20.0, 44.0], [20.1, 44.0], [20.1, 44.1], [20.0, 44.0]]]})))
         }
         ("post", "/api/v1/users") => (path.to_owned(), Some(json!({"username": format!("u{n}"), "password": "another-password"}))),
+        ("put", "/api/v1/users/{username}/password") => {
+            s.user(&format!("p{n}"), &[]);
+            (format!("/api/v1/users/p{n}/password"), Some(json!({"password": "another-password"})))
+        }
+        ("post", "/api/v1/users/{username}/disable" | "/api/v1/users/{username}/enable") => {
+            s.user(&format!("d{n}"), &[]);
+            (path.replace("{username}", &format!("d{n}")), None)
+        }
         ("post", "/api/v1/users/{username}/grants") => ("/api/v1/users/target/grants".to_owned(), Some(json!({"role": "operator", "districts": ["North"]}))),
         ("delete", "/api/v1/users/{username}/grants/{id}") => {
             let g = s.store.add_grant("target", Role::Officer, None, None).unwrap();

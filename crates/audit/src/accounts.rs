@@ -10,18 +10,41 @@ use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    #[error("password must be at least {min} characters")]
+    #[error("the password must be at least {min} characters long")]
     TooShort { min: usize },
+    #[error("the password must be at most {max} characters long")]
+    TooLong { max: usize },
+    #[error("the password must not be only spaces or other blank characters")]
+    Blank,
     #[error("password hashing failed: {0}")]
     Hash(String),
 }
 
-pub const MIN_PASSWORD_LEN: usize = 8;
+/// Twelve characters: long enough that guessing online, at the pace login
+/// throttling allows, is hopeless for anything but a very common password.
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Bounds the work of hashing and the size of a login request.
+pub const MAX_PASSWORD_LEN: usize = 1024;
 
-pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
+/// The rule every new password must meet (create-user and set-password,
+/// from the API and the command line alike).
+pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
         return Err(PasswordError::TooShort { min: MIN_PASSWORD_LEN });
     }
+    if chars > MAX_PASSWORD_LEN {
+        return Err(PasswordError::TooLong { max: MAX_PASSWORD_LEN });
+    }
+    if password.chars().all(char::is_whitespace) {
+        return Err(PasswordError::Blank);
+    }
+    Ok(())
+}
+
+/// Hashes a new password, after checking it against `check_new_password`.
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    check_new_password(password)?;
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -59,6 +82,18 @@ mod tests {
         assert!(!verify_password("wrong horse", &h));
         assert!(!verify_password("x", "not a hash"));
         assert!(matches!(hash_password("short"), Err(PasswordError::TooShort { .. })));
+    }
+
+    #[test]
+    fn new_passwords_are_long_enough_and_not_blank() {
+        assert!(matches!(check_new_password("        "), Err(PasswordError::TooShort { min: 12 })));
+        assert!(matches!(check_new_password("eleven-char"), Err(PasswordError::TooShort { .. })));
+        assert!(matches!(check_new_password(&" ".repeat(12)), Err(PasswordError::Blank)));
+        assert!(matches!(check_new_password("\t \u{a0}\u{3000}        "), Err(PasswordError::Blank)));
+        assert!(matches!(check_new_password(&"x".repeat(MAX_PASSWORD_LEN + 1)), Err(PasswordError::TooLong { .. })));
+        check_new_password("twelve-chars").unwrap();
+        check_new_password("  spaces inside are fine  ").unwrap();
+        assert_eq!(PasswordError::Blank.to_string(), "the password must not be only spaces or other blank characters");
     }
 
     #[test]

@@ -65,12 +65,88 @@ fn admin_creates_users_with_scoped_grants() {
     assert!(err.contains("unknown role"), "{err}");
     let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "short", "--role", "operator"]);
     assert_eq!(code, 1);
-    assert!(err.contains("at least 8"), "{err}");
+    assert!(err.contains("at least 12 characters"), "{err}");
     let (code, out, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--expires", "2099-01-01T00:00:00Z"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Created user ana"));
     let (_, out, _) = run(&["admin", "list-users", "--data", data]);
     assert!(out.contains("ana") && out.contains("operator in all districts, until 2099"), "{out}");
+}
+
+fn sessions_of(data: &std::path::Path, user: &str) -> i64 {
+    rusqlite::Connection::open(data.join("citywatch.db")).unwrap().query_row("SELECT count(*) FROM session WHERE username = ?1", [user], |r| r.get(0)).unwrap()
+}
+
+/// A session as the server makes one at login.
+fn add_session(data: &std::path::Path, user: &str, token_hash: &str) {
+    rusqlite::Connection::open(data.join("citywatch.db"))
+        .unwrap()
+        .execute("INSERT INTO session (token_hash, username, created_at, expires_at) VALUES (?1, ?2, '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')", [token_hash, user])
+        .unwrap();
+}
+
+fn audit_actions(data: &std::path::Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(data.join("citywatch.db")).unwrap();
+    let mut stmt = conn.prepare("SELECT action, target FROM audit_log ORDER BY seq").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn admin_password_rule_password_change_and_disabling_end_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let d = data.to_str().unwrap();
+    let (code, _, err) = run(&["admin", "create-user", "--data", d, "--username", "ana", "--password", "        ", "--role", "operator"]);
+    assert_eq!(code, 1, "eight spaces are no password");
+    assert!(err.contains("at least 12 characters"), "{err}");
+    let (code, _, err) = run(&["admin", "create-user", "--data", d, "--username", "ana", "--password", &" ".repeat(14), "--role", "operator"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("only spaces"), "{err}");
+    let (code, _, err) = run(&["admin", "create-user", "--data", d, "--username", "ana", "--password", "long-enough-pw", "--role", "operator"]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, _, err) = run(&["admin", "set-password", "--data", d, "--username", "ana", "--password", "short-pass"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 12 characters"), "{err}");
+    add_session(data, "ana", "a1");
+    let (code, out, err) = run(&["admin", "set-password", "--data", d, "--username", "ana", "--password", "another-long-pw"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 session ended"), "says that the session ended: {out}");
+    assert_eq!(sessions_of(data, "ana"), 0, "a password change ends the user's sessions");
+
+    add_session(data, "ana", "a2");
+    let (code, out, err) = run(&["admin", "disable-user", "--data", d, "--username", "ana"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Disabled ana"), "{out}");
+    assert_eq!(sessions_of(data, "ana"), 0, "disabling ends the user's sessions");
+    let (_, out, _) = run(&["admin", "list-users", "--data", d]);
+    assert!(out.contains("ana (disabled)"), "{out}");
+    let (code, out, err) = run(&["admin", "enable-user", "--data", d, "--username", "ana"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Enabled ana"), "{out}");
+    let (_, out, _) = run(&["admin", "list-users", "--data", d]);
+    assert!(out.contains("ana\n"), "{out}");
+    let (code, _, err) = run(&["admin", "disable-user", "--data", d, "--username", "nobody"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nobody"), "{err}");
+
+    let actions = audit_actions(data);
+    for action in ["user.set_password", "user.disable", "user.enable"] {
+        assert!(actions.contains(&(action.to_owned(), "ana".to_owned())), "{action} audited: {actions:?}");
+    }
+    let (code, out, _) = run(&["audit", "verify", "--data", d]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_demo_refuses_a_short_password_before_making_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (code, _, err) = run(&["demo", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--admin-password", "demo-pw"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--admin-password") && err.contains("at least 12 characters"), "{err}");
+    assert!(!err.contains("demo-pw"), "the password is not repeated: {err}");
+    assert!(!data.join("citywatch.db").exists(), "nothing made");
 }
 
 #[test]

@@ -24,24 +24,33 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<()> {
-        let n = self.conn().execute("UPDATE user SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?;
+    /// Sets the password and ends every session of the user (a session
+    /// opened with the old password must not outlive it). Returns how many
+    /// sessions ended.
+    pub fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute("UPDATE user SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("user {username}")));
         }
-        Ok(())
+        let ended = tx.execute("DELETE FROM session WHERE username = ?1", [username])?;
+        tx.commit()?;
+        Ok(ended)
     }
 
-    pub fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
-        let conn = self.conn();
-        let n = conn.execute("UPDATE user SET disabled = ?2 WHERE username = ?1", params![username, disabled])?;
+    /// Disables (or enables) the user; disabling ends every session of it.
+    /// Returns how many sessions ended.
+    pub fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute("UPDATE user SET disabled = ?2 WHERE username = ?1", params![username, disabled])?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("user {username}")));
         }
-        if disabled {
-            conn.execute("DELETE FROM session WHERE username = ?1", [username])?;
-        }
-        Ok(())
+        let ended = if disabled { tx.execute("DELETE FROM session WHERE username = ?1", [username])? } else { 0 };
+        tx.commit()?;
+        Ok(ended)
     }
 
     pub fn user_credentials(&self, username: &str) -> Result<Option<Credentials>> {
@@ -147,6 +156,14 @@ impl Store {
     pub fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.conn().execute("DELETE FROM session WHERE token_hash = ?1", [token_hash])?;
         Ok(())
+    }
+
+    /// Changes whenever another connection (another process, such as the
+    /// command line, or another `Store` on the same file) commits to the
+    /// database; this `Store`'s own commits leave it as it is. Lets the
+    /// server notice sessions ended behind its back with one cheap query.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     pub fn delete_expired_sessions(&self, now: Timestamp) -> Result<usize> {

@@ -34,7 +34,8 @@ pub enum Command {
         #[command(flatten)]
         grant: GrantArgs,
     },
-    /// Set a user's password (and re-enable nothing else).
+    /// Set a user's password (at least 12 characters, not only blanks) and
+    /// end every session of the user; re-enables nothing else.
     SetPassword {
         #[arg(long, env = "CITYWATCH_DATA")]
         data: PathBuf,
@@ -42,6 +43,21 @@ pub enum Command {
         username: String,
         #[arg(long, env = "CITYWATCH_PASSWORD", hide_env_values = true)]
         password: String,
+    },
+    /// Refuse a user's logins and end every session of it (a running
+    /// server closes its open sockets within about a second).
+    DisableUser {
+        #[arg(long, env = "CITYWATCH_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled user log in again.
+    EnableUser {
+        #[arg(long, env = "CITYWATCH_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        username: String,
     },
     /// List users and their grants.
     ListUsers {
@@ -87,9 +103,21 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::SetPassword { data, username, password } => {
             let dir = DataDir::open(&data)?;
-            dir.store.set_password_hash(&username, &hash_password(&password)?)?;
-            dir.audit.record(Record::new(cli_actor(), "user.set_password", &username))?;
-            println!("Password of {username} changed.");
+            let ended = dir.store.set_password_hash(&username, &hash_password(&password)?)?;
+            dir.audit.record(Record::new(cli_actor(), "user.set_password", &username).detail(json!({"sessions_ended": ended})))?;
+            println!("Password of {username} changed; {} ended.", sessions(ended));
+        }
+        Command::DisableUser { data, username } => {
+            let dir = DataDir::open(&data)?;
+            let ended = dir.store.set_user_disabled(&username, true)?;
+            dir.audit.record(Record::new(cli_actor(), "user.disable", &username).detail(json!({"sessions_ended": ended})))?;
+            println!("Disabled {username}; {} ended. `citywatch admin enable-user` undoes it.", sessions(ended));
+        }
+        Command::EnableUser { data, username } => {
+            let dir = DataDir::open(&data)?;
+            dir.store.set_user_disabled(&username, false)?;
+            dir.audit.record(Record::new(cli_actor(), "user.enable", &username))?;
+            println!("Enabled {username}.");
         }
         Command::ListUsers { data } => {
             let dir = DataDir::open(&data)?;
@@ -104,6 +132,13 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn sessions(n: usize) -> String {
+    match n {
+        1 => "1 session".into(),
+        n => format!("{n} sessions"),
+    }
 }
 
 fn check_districts(dir: &DataDir, districts: Option<&[String]>) -> anyhow::Result<()> {

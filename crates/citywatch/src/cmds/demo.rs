@@ -72,6 +72,10 @@ fn parse_secs(s: &str) -> Result<f64, String> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fresh = !args.data.join(DB_FILE).exists();
+    if let (true, Some(p)) = (fresh, &args.admin_password) {
+        // Before anything is made: a half-made city would not be made again.
+        citywatch_audit::check_new_password(p).context("--admin-password (or CITYWATCH_ADMIN_PASSWORD)")?;
+    }
     if fresh {
         // The simulator serves every camera for live view, but recording all
         // 240 would be too much for a laptop: only the tagged ones record.
