@@ -21,6 +21,7 @@ mod districts;
 mod error;
 mod incidents;
 mod events;
+mod justification;
 mod hotlists;
 mod legal_holds;
 mod live;
