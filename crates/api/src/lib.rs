@@ -33,6 +33,7 @@ mod procedures;
 mod recordings;
 mod recordings_blurred;
 mod retention;
+mod same_origin;
 mod snapshots;
 mod rules;
 mod state;
@@ -126,6 +127,8 @@ pub fn router(state: AppState) -> Router {
         .route("/terminal", get(assets::terminal))
         .route("/assets/{*path}", get(assets::file))
         .fallback(assets::not_found)
+        // Cookie-authenticated changes and WebSockets only from the console's own origin.
+        .layer(axum::middleware::from_fn(same_origin::guard))
         .with_state(state)
 }
 
