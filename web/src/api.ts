@@ -96,6 +96,8 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   let body: string | undefined;
   if (opts.body !== undefined) {
+    // Required: the server refuses a body that rides on the session cookie
+    // unless it is JSON (with the page's Origin, which the browser adds).
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.body);
   }

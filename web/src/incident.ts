@@ -197,8 +197,8 @@ export class IncidentPanel {
   private unmaskForm(i: Incident): HTMLElement {
     const user = h("input", { type: "text", placeholder: "officer's username", required: true, "data-testid": "unmask-grantee", "aria-label": "Officer" });
     const hours = h("input", { type: "number", min: 1, max: 12, value: 2, required: true, "data-testid": "unmask-hours", "aria-label": "Hours (at most 12)" });
-    const purpose = h("input", { type: "text", placeholder: "purpose (required)", required: true, "data-testid": "unmask-purpose", "aria-label": "Purpose" });
-    const caseRef = h("input", { type: "text", value: `INC-${i.id}`, required: true, "data-testid": "unmask-case-ref", "aria-label": "Case reference" });
+    const purpose = h("input", { type: "text", placeholder: "purpose (required)", required: true, maxlength: "500", "data-testid": "unmask-purpose", "aria-label": "Purpose" });
+    const caseRef = h("input", { type: "text", value: `INC-${i.id}`, required: true, maxlength: "500", "data-testid": "unmask-case-ref", "aria-label": "Case reference" });
     const submit = h("button", { type: "submit", class: "btn btn-small", "data-testid": "unmask-grant" }, "Unmask for officer…");
     const result = h("div", { class: "muted", "data-testid": "unmask-result" });
     const form = h("form", { class: "note-form" }, user, hours, purpose, caseRef, submit);

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record, Scope};
-use citywatch_model::{EventType, FieldError, Location, NewEvent, Source, SourceKind};
+use citywatch_model::{CaseRef, EventType, FieldError, Location, NewEvent, Purpose, Source, SourceKind};
 use citywatch_store::EventFilter;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{audit, Caller};
+use crate::justification::{case_ref_param, purpose_param};
 use crate::{body, ApiError, AppState};
 
 pub(crate) const MAX_PAGE: usize = 1_000;
@@ -186,8 +187,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): 
     let (from, to) = (time_param(&params, "from", &mut errors), time_param(&params, "to", &mut errors));
     let before_id = before_id_param(&params, &mut errors);
     let limit = limit_param(&params, &mut errors);
-    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let (purpose, case_ref) = (purpose_param(&params)?, case_ref_param(&params)?);
     let justified = purpose.is_some() && case_ref.is_some();
     let asks_plates = types.iter().any(|t| t.carries_plate());
     if asks_plates && !justified {
@@ -223,7 +223,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): 
     let found = tokio::task::spawn_blocking(move || events.events(&filter)).await??;
     if justified {
         let record = Record::new(caller.name(), "event.search", "events")
-            .purpose(purpose.map(str::to_owned), case_ref.map(str::to_owned))
+            .purpose(purpose.map(Purpose::into_string), case_ref.map(CaseRef::into_string))
             .detail(json!({"query": params, "returned": found.len()}));
         audit(&state, record).await?;
     }

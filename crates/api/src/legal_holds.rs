@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record, Scope};
-use citywatch_model::FieldError;
+use citywatch_model::{CaseRef, FieldError, Purpose};
 use citywatch_store::{LegalHold, NewLegalHold};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -80,17 +80,24 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     if expires_at.is_some_and(|x| x <= now) {
         errors.push(FieldError::new("expires_at", "must be in the future"));
     }
-    let (purpose, case_ref) = (b.purpose.trim(), b.case_ref.trim());
-    if purpose.is_empty() {
+    let purpose = if b.purpose.trim().is_empty() {
         errors.push(FieldError::new("purpose", "is required: why the recordings must be kept"));
-    }
-    if case_ref.is_empty() {
+        None
+    } else {
+        Purpose::parse(&b.purpose).map_err(|e| errors.push(e)).ok()
+    };
+    let case_ref = if b.case_ref.trim().is_empty() {
         errors.push(FieldError::new("case_ref", "is required: the case or incident reference"));
-    }
+        None
+    } else {
+        CaseRef::parse(&b.case_ref).map_err(|e| errors.push(e)).ok()
+    };
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let (Some(start), Some(end), Some(expires_at)) = (start, end, expires_at) else { unreachable!("errors above") };
+    let (Some(start), Some(end), Some(expires_at), Some(purpose), Some(case_ref)) = (start, end, expires_at, purpose, case_ref) else {
+        unreachable!("errors above")
+    };
     if state.registry.snapshot().get(&b.camera_id, &scope).is_none() {
         return Err(ApiError::NotFound(format!("camera {} not found", b.camera_id)));
     }
@@ -98,8 +105,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
         camera_id: b.camera_id.clone(),
         start_90k: to_90k(start),
         end_90k: to_90k(end),
-        purpose: purpose.to_owned(),
-        case_ref: case_ref.to_owned(),
+        purpose: purpose.into_string(),
+        case_ref: case_ref.into_string(),
         created_by: caller.name().to_owned(),
         expires_at,
     };

@@ -21,6 +21,7 @@ mod districts;
 mod error;
 mod incidents;
 mod events;
+mod justification;
 mod hotlists;
 mod legal_holds;
 mod live;
@@ -34,6 +35,7 @@ mod procedures;
 mod recordings;
 mod recordings_blurred;
 mod retention;
+mod same_origin;
 mod session_ends;
 mod snapshots;
 mod rules;
@@ -131,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         .route("/terminal", get(assets::terminal))
         .route("/assets/{*path}", get(assets::file))
         .fallback(assets::not_found)
+        // Cookie-authenticated changes and WebSockets only from the console's own origin.
+        .layer(axum::middleware::from_fn(same_origin::guard))
         .with_state(state)
 }
 

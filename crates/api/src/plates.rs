@@ -14,6 +14,7 @@ use citywatch_store::{PlateRead, PlateReadFilter};
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};
+use crate::justification::{case_ref_param, purpose_param};
 use crate::events::{check_params, district_filter, limit_param};
 use crate::{ApiError, AppState};
 
@@ -29,13 +30,14 @@ fn read_json(r: &PlateRead) -> Value {
 pub async fn search(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::SearchPlates, "searching plate history").await?;
     check_params(&params, &["plate", "start", "end", "purpose", "case_ref", "limit"])?;
-    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
-        let missing = if purpose.is_none() { "purpose" } else { "case_ref" };
-        return Err(ApiError::BadRequest(format!(
-            "a plate search needs a purpose and a case_ref (query parameters purpose= and case_ref=; {missing} is missing); they are recorded in the audit log"
-        )));
+    let (purpose, case_ref) = match (purpose_param(&params)?, case_ref_param(&params)?) {
+        (Some(purpose), Some(case_ref)) => (purpose, case_ref),
+        (purpose, _) => {
+            let missing = if purpose.is_none() { "purpose" } else { "case_ref" };
+            return Err(ApiError::BadRequest(format!(
+                "a plate search needs a purpose and a case_ref (query parameters purpose= and case_ref=; {missing} is missing); they are recorded in the audit log"
+            )));
+        }
     };
     let mut errors = Vec::new();
     let pattern = match params.get("plate").map(|p| search_pattern(p)) {
@@ -69,7 +71,7 @@ pub async fn search(State(state): State<AppState>, caller: Caller, Query(params)
     let store = state.store.clone();
     let reads = tokio::task::spawn_blocking(move || store.plate_reads(&filter)).await??;
     let record = Record::new(caller.name(), "plate.search", &pattern)
-        .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
+        .purpose(Some(purpose.into_string()), Some(case_ref.into_string()))
         .detail(json!({"plate": params.get("plate"), "start": start, "end": end, "results": reads.len()}));
     audit(&state, record).await?;
     Ok(Json(json!({"reads": reads.iter().map(read_json).collect::<Vec<_>>()})))

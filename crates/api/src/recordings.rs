@@ -15,6 +15,7 @@ use citywatch_video::recorder::Stream;
 use serde_json::json;
 
 use crate::auth::{audit, Caller};
+use crate::justification::{case_ref_param, purpose_param};
 use crate::recordings_blurred as blurred;
 use crate::{ApiError, AppState};
 
@@ -100,8 +101,7 @@ pub async fn view_mp4(
 ) -> Result<Response, ApiError> {
     let scope = caller.require(&state, Permission::PlayRecordings, "playing back video").await?;
     let range = time_range(&params, &["start", "end", "stream", "purpose", "case_ref"])?;
-    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let (purpose, case_ref) = (purpose_param(&params)?, case_ref_param(&params)?);
     let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
         return Err(ApiError::BadRequest("playback needs a purpose and a case_ref (query parameters purpose= and case_ref=); they are recorded in the audit log".into()));
     };
@@ -113,7 +113,7 @@ pub async fn view_mp4(
     let by_role = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(district.as_deref()));
     let grant = if by_role { None } else { crate::unmask_grants::grant_for(&state, caller.name(), &id).await };
     let unmasked = by_role || grant.is_some();
-    let record = Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.to_owned()), Some(case_ref.to_owned())).detail(json!({
+    let record = Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.into_string()), Some(case_ref.into_string())).detail(json!({
         "start": range.start, "end": range.end, "stream": range.stream.as_str(),
         "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant,
     }));

@@ -25,10 +25,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use citywatch_analytics::redact::PersonBoxes;
 use citywatch_audit::{Permission, Record};
-use citywatch_model::SourceKind;
+use citywatch_model::{CaseRef, Purpose, SourceKind};
 use serde_json::json;
 
 use crate::auth::{audit, Caller};
+use crate::justification::{case_ref_param, purpose_param};
 use crate::{ApiError, AppState};
 
 /// JPEG and the persons its event knows in it in, the same picture with
@@ -54,8 +55,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
         return Err(not_found());
     }
     let name = event.details.get("snapshot").and_then(|s| s.as_str()).ok_or_else(not_found)?;
-    let purpose = params.get("purpose").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let case_ref = params.get("case_ref").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (purpose, case_ref) = (purpose_param(&params)?, case_ref_param(&params)?);
     if event.event_type.carries_plate() && (purpose.is_none() || case_ref.is_none()) {
         return Err(ApiError::BadRequest("a plate read's snapshot needs purpose and case_ref (it is a plate search, audited)".into()));
     }
@@ -78,7 +78,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
         let persons = person_boxes(&event.details);
         tokio::task::spawn_blocking(move || redactor(&bytes, &persons)).await?.map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
     };
-    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose, case_ref).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant}));
+    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose.map(Purpose::into_string), case_ref.map(CaseRef::into_string)).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant}));
     audit(&state, record).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, no-store")], body).into_response())
 }

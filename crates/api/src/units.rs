@@ -36,6 +36,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::{audit, session_token, Caller};
+use crate::justification::{case_ref_param, purpose_param};
 use crate::{body, ApiError, AppState};
 
 /// The most trail points one request returns.
@@ -200,8 +201,7 @@ pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path
     if end <= start || end - start > chrono::Duration::days(7) {
         return Err(ApiError::field("end", "must be after start, at most 7 days later"));
     }
-    let purpose = params.get("purpose").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let case_ref = params.get("case_ref").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let (purpose, case_ref) = (purpose_param(&params)?, case_ref_param(&params)?);
     let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
         return Err(ApiError::BadRequest("a unit's trail shows where its officers were: it needs purpose= and case_ref= query parameters, which are recorded in the audit log".into()));
     };
@@ -210,7 +210,7 @@ pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path
     let points = tokio::task::spawn_blocking(move || d.store().unit_trail(&unit_id, start, end, MAX_TRAIL + 1)).await??;
     let truncated = points.len() > MAX_TRAIL;
     let record = Record::new(caller.name(), "unit.trail", &id)
-        .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
+        .purpose(Some(purpose.into_string()), Some(case_ref.into_string()))
         .detail(json!({"start": start, "end": end, "points": points.len().min(MAX_TRAIL)}));
     audit(&state, record).await?;
     let points: Vec<Value> = points.iter().take(MAX_TRAIL).map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})).collect();

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use citywatch_audit::{Permission, Record, Scope};
-use citywatch_model::FieldError;
+use citywatch_model::{CaseRef, FieldError, Purpose};
 use citywatch_registry::CameraQuery;
 use citywatch_store::{NewUnmaskGrant, UnmaskGrant};
 use serde::Deserialize;
@@ -95,18 +95,26 @@ pub async fn create(
             "is required: the username who may see faces",
         ));
     }
-    if purpose.is_none() {
-        errors.push(FieldError::new(
-            "purpose",
-            "is required: why faces must be shown",
-        ));
-    }
-    if case_ref.is_none() {
-        errors.push(FieldError::new(
-            "case_ref",
-            "is required: the case or incident reference",
-        ));
-    }
+    let purpose = match purpose {
+        None => {
+            errors.push(FieldError::new(
+                "purpose",
+                "is required: why faces must be shown",
+            ));
+            None
+        }
+        Some(p) => Purpose::parse(&p).map_err(|e| errors.push(e)).ok(),
+    };
+    let case_ref = match case_ref {
+        None => {
+            errors.push(FieldError::new(
+                "case_ref",
+                "is required: the case or incident reference",
+            ));
+            None
+        }
+        Some(c) => CaseRef::parse(&c).map_err(|e| errors.push(e)).ok(),
+    };
     let expires_at = match b.expires_at.as_deref() {
         None => {
             errors.push(FieldError::new(
@@ -226,8 +234,8 @@ pub async fn create(
     let new = NewUnmaskGrant {
         grantee,
         cameras,
-        purpose,
-        case_ref,
+        purpose: purpose.into_string(),
+        case_ref: case_ref.into_string(),
         created_by: caller.name().to_owned(),
         expires_at,
     };

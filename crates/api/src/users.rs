@@ -2,6 +2,9 @@
 //! and their grants. Only an admin whose grant covers every district
 //! manages them. A password change and a disable end every session of the
 //! user (open WebSockets close within about a second).
+//! Every grant passes the separation of duties
+//! (`citywatch_audit::check_grant`): never to oneself, never admin beside
+//! auditor.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -9,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use citywatch_audit::{hash_password, Permission, Record};
+use citywatch_audit::{hash_password, GrantError, GrantRefused, Granter, Permission, Record};
 use citywatch_model::{Grant, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -103,6 +106,14 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     for g in new.grants.iter().cloned() {
         specs.push(check_grant(&state, g).await?);
     }
+    // Separation of duties over the whole set, before anything is stored.
+    let mut held = Vec::new();
+    for s in &specs {
+        if let Err(why) = citywatch_audit::check_grant(Granter::User(caller.name()), &new.username, s.role, &held) {
+            return Err(refuse(&state, &caller, "user.create", &new.username, why).await);
+        }
+        held.push(s.role);
+    }
     let hash = hash_password(&new.password).map_err(|e| ApiError::field("password", e.to_string()))?;
     let store = state.store.clone();
     let username = new.username.clone();
@@ -122,8 +133,16 @@ pub async fn add_grant(State(state): State<AppState>, caller: Caller, Path(usern
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
     let spec = check_grant(&state, body::json_typed(&bytes)?).await?;
     let store = state.store.clone();
-    let name = username.clone();
-    let grant = tokio::task::spawn_blocking(move || store.add_grant(&name, spec.role, spec.districts.as_deref(), spec.expires_at)).await??;
+    let (name, granter) = (username.clone(), caller.name().to_owned());
+    let added = tokio::task::spawn_blocking(move || {
+        citywatch_audit::add_grant(&store, Granter::User(&granter), &name, spec.role, spec.districts.as_deref(), spec.expires_at, Utc::now())
+    })
+    .await?;
+    let grant = match added {
+        Ok(grant) => grant,
+        Err(GrantError::Store(e)) => return Err(e.into()),
+        Err(GrantError::Refused(why)) => return Err(refuse(&state, &caller, "grant.add", &username, why).await),
+    };
     audit(&state, Record::new(caller.name(), "grant.add", &username).detail(json!({"grant": grant}))).await?;
     Ok((StatusCode::CREATED, Json(grant)).into_response())
 }
@@ -190,4 +209,20 @@ async fn set_disabled(state: &AppState, caller: &Caller, username: String, disab
     let action = if disabled { "user.disable" } else { "user.enable" };
     audit(state, Record::new(caller.name(), action, &username).detail(json!({"sessions_ended": ended}))).await?;
     Ok(Json(json!({"username": username, "disabled": disabled, "sessions_ended": ended})))
+}
+
+/// Records a grant refused by the separation of duties, and answers it:
+/// 403 for a grant to oneself, 409 for admin beside auditor.
+async fn refuse(state: &AppState, caller: &Caller, action: &str, username: &str, why: GrantRefused) -> ApiError {
+    let role = match &why {
+        GrantRefused::ToOneself { role } | GrantRefused::AdminAndAuditor { asked: role, .. } => *role,
+    };
+    let record = Record::new(caller.name(), action, username).result("denied").detail(json!({"role": role, "reason": why.to_string()}));
+    if let Err(e) = audit(state, record).await {
+        return e;
+    }
+    match why {
+        GrantRefused::ToOneself { .. } => ApiError::Forbidden(why.to_string()),
+        GrantRefused::AdminAndAuditor { .. } => ApiError::Conflict(why.to_string()),
+    }
 }

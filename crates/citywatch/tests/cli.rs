@@ -150,6 +150,31 @@ fn the_demo_refuses_a_short_password_before_making_anything() {
 }
 
 #[test]
+fn admin_grant_keeps_admin_and_auditor_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "bob", "--password", "long-enough-pw", "--role", "admin"]);
+    assert_eq!(code, 0, "{err}");
+    // The operator of the machine bootstraps: another role for an admin is fine...
+    let (code, out, err) = run(&["admin", "grant", "--data", data, "--username", "bob", "--role", "operator"]);
+    assert_eq!(code, 0, "{out} {err}");
+    // ...but never auditor beside admin.
+    let (code, out, err) = run(&["admin", "grant", "--data", data, "--username", "bob", "--role", "auditor"]);
+    assert_eq!(code, 1, "{out} {err}");
+    assert!(err.contains("auditor was not granted") && err.contains("separation of duties"), "{err}");
+    assert!(!err.contains("GrantRefused") && !err.contains("AdminAndAuditor"), "a message for people: {err}");
+    let (_, out, _) = run(&["admin", "list-users", "--data", data]);
+    assert!(!out.contains("auditor"), "{out}");
+    let db = rusqlite::Connection::open(dir.path().join("citywatch.db")).unwrap();
+    let denied: i64 = db
+        .query_row("SELECT count(*) FROM audit_log WHERE action = 'grant.add' AND target = 'bob' AND result = 'denied'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(denied, 1, "the refusal is in the audit log");
+    let (code, out, _) = run(&["audit", "verify", "--data", data]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn districts_import_all_or_nothing_and_scope_grants() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use citywatch_audit::{hash_password, Record};
+use citywatch_audit::{hash_password, GrantError, Granter, Record};
 use citywatch_model::Role;
 use serde_json::json;
 
@@ -97,7 +97,18 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Grant { data, username, grant } => {
             let dir = DataDir::open(&data)?;
             check_districts(&dir, grant.districts.as_deref())?;
-            let g = dir.store.add_grant(&username, grant.role, grant.districts.as_deref(), grant.expires)?;
+            // The operator of the machine has no account, so only the separation of
+            // admin and auditor can refuse here (see citywatch_audit's duties).
+            let added = citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, &username, grant.role, grant.districts.as_deref(), grant.expires, Utc::now());
+            let g = match added {
+                Ok(g) => g,
+                Err(GrantError::Store(e)) => return Err(e).with_context(|| format!("granting {} to {username}", grant.role)),
+                Err(GrantError::Refused(why)) => {
+                    let record = Record::new(cli_actor(), "grant.add", &username).result("denied").detail(json!({"role": grant.role, "reason": why.to_string()}));
+                    dir.audit.record(record)?;
+                    bail!("{} was not granted: {why}", grant.role);
+                }
+            };
             dir.audit.record(Record::new(cli_actor(), "grant.add", &username).detail(json!({"grant": g})))?;
             println!("Granted {} to {username} (grant {}).", grant.role, g.id);
         }

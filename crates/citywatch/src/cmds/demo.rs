@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use citywatch_audit::{hash_password, Record};
+use citywatch_audit::{hash_password, Granter, Record};
 use citywatch_model::Role;
 use citywatch_sim::{demo_city_at, SimConfig, SimServer, RECORDED_TAG};
 use serde_json::json;
@@ -187,7 +187,9 @@ fn populate(
     .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
     for (user, role) in accounts {
         dir.store.create_user(user, &hash)?;
-        let grant = dir.store.add_grant(user, role, None, None)?;
+        // Through the separation of duties, like any other grant: the demo's
+        // admin and auditor are two accounts.
+        let grant = citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, user, role, None, None, chrono::Utc::now())?;
         dir.audit.record(
             Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})),
         )?;
@@ -210,4 +212,22 @@ fn populate(
     )
     .context("writing the demo road network")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_demo_account_is_both_admin_and_auditor() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(tmp.path()).unwrap();
+        populate(&dir, "demo-password-long", 1, "127.0.0.1:8554").unwrap();
+        let users = dir.store.list_users().unwrap();
+        assert!(users.iter().any(|u| u.username == "admin") && users.iter().any(|u| u.username == "auditor"));
+        for u in users {
+            let roles: Vec<Role> = dir.store.grants_of(&u.username).unwrap().into_iter().map(|g| g.role).collect();
+            assert!(!(roles.contains(&Role::Admin) && roles.contains(&Role::Auditor)), "{} holds {roles:?}", u.username);
+        }
+    }
 }
