@@ -30,6 +30,12 @@ impl DataDir {
     /// Opens (creating if needed) the data directory.
     pub fn open(path: &Path) -> anyhow::Result<DataDir> {
         std::fs::create_dir_all(path).with_context(|| format!("creating data directory {}", path.display()))?;
+        // Made private by the umask when new; one from an older release may
+        // still be readable by every local user.
+        let tightened = crate::private_files::tighten(path).with_context(|| format!("making {} readable only by its owner", path.display()))?;
+        if !tightened.changed.is_empty() {
+            tracing::warn!("{}", tightened.summary(path));
+        }
         let config_path = path.join(config::FILE_NAME);
         if !config_path.exists() {
             std::fs::write(&config_path, config::DEFAULT_CONFIG).with_context(|| format!("writing {}", config_path.display()))?;
