@@ -309,3 +309,27 @@ async fn openapi_and_health_are_public() {
     assert!(doc["paths"]["/api/v1/cameras"]["get"].is_object());
     assert_eq!(s.client.get(s.url("/health")).send().await.unwrap().status(), 200);
 }
+
+/// A camera id becomes a directory under `video/`: one that could leave it
+/// (`..`, a separator, an encoded dot) is refused on create and replace.
+#[tokio::test]
+async fn camera_ids_that_could_leave_the_video_directory_are_refused() {
+    let s = start().await;
+    let token = admin(&s).await;
+    let body = |id: &str| json!({"id": id, "lat": 44.82, "lon": 20.46, "district": "North"});
+    for id in ["..", ".", "a/b", "%2e%2e", "", &"a".repeat(65)] {
+        let (st, err) = s.send(&token, "POST", "/api/v1/cameras", Some(body(id))).await;
+        assert_eq!(st, 422, "{id:?} → {err}");
+        assert!(err["fields"].as_array().unwrap().iter().any(|f| f["field"] == "id"), "{id:?}: {err}");
+    }
+    // The id in the path is the camera's id when the body has none (a
+    // client folds `..` and `%2e%2e` segments away before sending them).
+    for (path, says) in [("/api/v1/cameras/.hidden", "letter or a digit"), ("/api/v1/cameras/a%2Fb", "may contain only"), ("/api/v1/cameras/%252e%252e", "may contain only")] {
+        let (st, err) = s.send(&token, "PUT", path, Some(json!({"lat": 44.82, "lon": 20.46, "district": "North"}))).await;
+        assert_eq!(st, 422, "{path} → {err}");
+        assert!(err["error"].as_str().unwrap().contains(says), "{path}: {err}");
+    }
+    assert!(ids(&s.get(&token, "/api/v1/cameras").await.1).is_empty());
+    let (st, created) = s.send(&token, "POST", "/api/v1/cameras", Some(body("cam-0001"))).await;
+    assert_eq!(st, 201, "{created}");
+}

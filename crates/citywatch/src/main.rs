@@ -9,6 +9,7 @@ mod demo_hotlist;
 mod demo_lpr;
 mod demo_units;
 mod plate_purge;
+mod private_files;
 mod recording;
 mod retention;
 
@@ -53,12 +54,23 @@ enum Command {
     Models(cmds::models::Command),
 }
 
+impl Command {
+    /// Commands that may create files in a data directory: everything they
+    /// write there is for the server's user only (see `private_files`).
+    fn writes_a_data_dir(&self) -> bool {
+        matches!(self, Command::Serve(_) | Command::Demo(_) | Command::Admin(_) | Command::Import(_) | Command::Audit(_) | Command::Check(_))
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tract_linalg=warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if cli.command.writes_a_data_dir() {
+        private_files::keep_new_files_private();
+    }
     let result = match cli.command {
         Command::Serve(args) => cmds::serve::run(args),
         Command::Demo(args) => cmds::demo::run(args),

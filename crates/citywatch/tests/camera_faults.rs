@@ -7,7 +7,9 @@
 //!   good one: each is logged, counted and retried, and the good camera
 //!   records without a gap and loses nothing;
 //! * a camera behind a password records with the credentials of its URL,
-//!   which the API and the log never show.
+//!   which the API and the log never show and the database keeps sealed;
+//!   a plain-text row left by an older release is sealed at start and the
+//!   camera still records with it.
 //!
 //! Outages are short (the camera is killed, and restarted 200 ms later,
 //! which takes GStreamer a few hundred ms more) so that 50 of them fit in
@@ -120,6 +122,39 @@ fn a_camera_behind_a_password_records_with_the_credentials_of_its_url() {
     let cam = server.get_json(&admin, "/api/v1/cameras/locked");
     assert!(!cam.to_string().contains("s3cret-cam"), "the API never shows the password: {cam}");
     assert!(!server.log_text().contains("s3cret-cam"), "nor does the log");
+    let raw = stored_credentials(&server.data);
+    assert!(raw.len() == 1 && raw[0].starts_with("sealed:v1:") && !raw[0].contains("s3cret"), "the database holds it sealed: {raw:?}");
+}
+
+/// Every camera credential as the database holds it, read past the server.
+fn stored_credentials(data: &std::path::Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(data.join("citywatch.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    let mut stmt = db.prepare("SELECT credentials FROM camera_credential").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// A data directory from before credentials were sealed: its plain-text
+/// row is sealed at start and the camera still records with it.
+#[test]
+fn plain_credentials_of_an_older_release_are_sealed_at_start_and_still_record() {
+    let camera = Camera::start_with_login(support::free_port(), "viewer", "old-s3cret");
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("data"), "");
+    let admin = server.login("admin");
+    server.add_camera(&admin, "legacy", &camera.url());
+    server.stop();
+    // As an older release stored it: in plain text beside the camera.
+    let db = rusqlite::Connection::open(server.data.join("citywatch.db")).unwrap();
+    db.execute("INSERT INTO camera_credential (camera_id, stream, credentials) VALUES ('legacy', 'main', 'viewer:old-s3cret')", []).unwrap();
+    drop(db);
+    server.restart();
+    support::wait_for("a recording with the migrated credentials", Duration::from_secs(60), || {
+        server.recordings("legacy").iter().any(|r| r.frames > 0).then_some(())
+    });
+    let raw = stored_credentials(&server.data);
+    assert!(raw.len() == 1 && raw[0].starts_with("sealed:v1:") && !raw[0].contains("old-s3cret"), "{raw:?}");
+    assert!(server.log_text().contains("sealed 1 camera credentials"), "{}", server.log_text());
 }
 
 /// A TCP peer that answers every connection with `reply` (after reading the

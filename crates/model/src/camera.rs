@@ -3,8 +3,9 @@ use serde_json::{Map, Value};
 
 use crate::FieldError;
 
-/// A camera id: 1 to 64 characters of `A-Z a-z 0-9 _ . -`, so it is safe in
-/// URLs, file names and MQTT topics without escaping.
+/// A camera id: 1 to 64 characters of `A-Z a-z 0-9 _ . -`, a letter or
+/// digit first (see [`check_id`]), so it is safe in URLs, file names and MQTT
+/// topics without escaping.
 pub type CameraId = String;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -172,13 +173,23 @@ impl CameraUpdate {
     }
 }
 
-/// Camera ids travel in URLs, file names and MQTT topics.
+/// Camera ids travel in URLs, file names (`video/<camera>/…`) and MQTT
+/// topics, so only a safe alphabet is allowed: a letter or digit first, then
+/// up to 63 of letters, digits, `.`, `_` and `-`. A leading letter or digit
+/// rules out `.`, `..` and hidden names, so an id joined to a directory can
+/// never leave it.
 pub fn check_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 64 {
-        return Err("must be 1 to 64 characters".into());
+    if id.is_empty() {
+        return Err("must not be empty: 1 to 64 characters".into());
+    }
+    if id.len() > 64 {
+        return Err(format!("is {} characters long; at most 64 are allowed", id.chars().count()));
     }
     if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
-        return Err("may contain only letters, digits, '_', '-' and '.'".into());
+        return Err("may contain only letters, digits, '.', '_' and '-' (no '/', '%', spaces or other characters)".into());
+    }
+    if !id.as_bytes()[0].is_ascii_alphanumeric() {
+        return Err("must start with a letter or a digit (so '.' and '..' are not ids)".into());
     }
     Ok(())
 }
@@ -336,6 +347,30 @@ mod tests {
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         for f in ["id", "lat", "lon", "fov_deg", "range_m", "colour"] {
             assert!(fields.contains(&f), "{f} missing from {errs:?}");
+        }
+    }
+
+    #[test]
+    fn ids_that_could_leave_a_directory_are_refused_with_a_reason() {
+        for (id, says) in [
+            ("..", "must start with a letter or a digit"),
+            (".", "must start with a letter or a digit"),
+            (".hidden", "must start with a letter or a digit"),
+            ("-x", "must start with a letter or a digit"),
+            ("a/b", "may contain only"),
+            ("..%2f", "may contain only"),
+            ("%2e%2e", "may contain only"),
+            ("a\\b", "may contain only"),
+            ("", "must not be empty"),
+            (&"a".repeat(65), "is 65 characters long"),
+        ] {
+            let reason = check_id(id).expect_err(id);
+            assert!(reason.contains(says), "{id:?}: {reason}");
+            let errs = parse(json!({"id": id, "lat": 0, "lon": 0})).unwrap_err();
+            assert!(errs.iter().any(|e| e.field == "id"), "{id:?}: {errs:?}");
+        }
+        for id in ["cam-0001", "c1", "A.b_c-9", "0", &"a".repeat(64), "cam-a1b2c3d4e5"] {
+            assert_eq!(check_id(id), Ok(()), "{id}");
         }
     }
 

@@ -4,6 +4,7 @@ use chrono::Utc;
 use citywatch_model::{Camera, CameraStatus, CameraUpdate};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
+use crate::credential_key::{is_sealed, CredentialKey};
 use crate::{time, Result, Store, StoreError};
 
 const COLUMNS: &str = "id, name, lat, lon, height_m, heading_deg, fov_deg, range_m, district, tags, main_url, sub_url, status";
@@ -33,30 +34,33 @@ impl Store {
 
     /// Adds a new camera; `Conflict` if the id is taken.
     pub fn create_camera(&self, update: &CameraUpdate) -> Result<()> {
+        let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if exists(&tx, &update.camera.id)? {
             return Err(StoreError::Conflict(format!("camera {}", update.camera.id)));
         }
-        write_camera(&tx, update)?;
+        write_camera(&tx, update, key.as_ref())?;
         tx.commit()?;
         Ok(())
     }
 
     /// Replaces an existing camera; `NotFound` if there is none.
     pub fn replace_camera(&self, update: &CameraUpdate) -> Result<()> {
+        let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if !exists(&tx, &update.camera.id)? {
             return Err(StoreError::NotFound(format!("camera {}", update.camera.id)));
         }
-        write_camera(&tx, update)?;
+        write_camera(&tx, update, key.as_ref())?;
         tx.commit()?;
         Ok(())
     }
 
     /// Creates or replaces every camera in one transaction: all or nothing.
     pub fn upsert_cameras(&self, updates: &[CameraUpdate]) -> Result<ImportOutcome> {
+        let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut outcome = ImportOutcome { created: 0, updated: 0 };
@@ -66,7 +70,7 @@ impl Store {
             } else {
                 outcome.created += 1;
             }
-            write_camera(&tx, u)?;
+            write_camera(&tx, u, key.as_ref())?;
         }
         tx.commit()?;
         Ok(outcome)
@@ -83,10 +87,11 @@ impl Store {
     /// `user:password` for the camera's main and sub streams. Only the
     /// recorder may ask; no API route returns these.
     pub fn camera_credentials(&self, id: &str) -> Result<StreamCredentials> {
+        let key = self.credential_key();
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT camera_id, stream, credentials FROM camera_credential WHERE camera_id = ?1")?;
         let rows = stmt.query_map([id], credential_from_row)?;
-        Ok(collect_credentials(rows)?.remove(id).unwrap_or_default())
+        Ok(collect_credentials(rows, key.as_ref())?.remove(id).unwrap_or_default())
     }
 
     /// Every camera's credentials, by camera id (cameras without any are
@@ -94,21 +99,85 @@ impl Store {
     /// One query: the recorders' periodic pass over all cameras reads them
     /// all, and a query per camera would cost a thousand a pass.
     pub fn all_camera_credentials(&self) -> Result<HashMap<String, StreamCredentials>> {
+        let key = self.credential_key();
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT camera_id, stream, credentials FROM camera_credential")?;
         let rows = stmt.query_map([], credential_from_row)?;
-        collect_credentials(rows)
+        collect_credentials(rows, key.as_ref())
     }
+
+    /// Seals and opens camera credentials with `key` from now on. First
+    /// checks that it opens every sealed credential already stored (a wrong
+    /// key is refused here, at start, not at a recorder's first connect), and
+    /// seals the credentials an older release stored in plain text, all in
+    /// one transaction. Returns how many it sealed.
+    pub fn use_credential_key(&self, key: CredentialKey) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let rows: Vec<(String, String, String)> = {
+            let mut stmt = tx.prepare("SELECT camera_id, stream, credentials FROM camera_credential ORDER BY camera_id, stream")?;
+            let rows = stmt.query_map([], credential_from_row)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut sealed_now = 0;
+        for (camera, stream, stored) in rows {
+            if is_sealed(&stored) {
+                if key.open(&camera, &stream, &stored).is_none() {
+                    return Err(wrong_key(&key, &camera, &stream));
+                }
+                continue;
+            }
+            tx.execute(
+                "UPDATE camera_credential SET credentials = ?3 WHERE camera_id = ?1 AND stream = ?2",
+                params![camera, stream, key.seal(&camera, &stream, &stored)],
+            )?;
+            sealed_now += 1;
+        }
+        tx.commit()?;
+        drop(conn);
+        *self.credential_key.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+        Ok(sealed_now)
+    }
+
+    /// How many stored credentials are sealed: a data directory with any
+    /// cannot go on without the key that sealed them.
+    pub fn sealed_credential_count(&self) -> Result<usize> {
+        let n: i64 = self.conn().query_row("SELECT count(*) FROM camera_credential WHERE credentials LIKE 'sealed:v1:%'", [], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    fn credential_key(&self) -> Option<CredentialKey> {
+        self.credential_key.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn wrong_key(key: &CredentialKey, camera: &str, stream: &str) -> StoreError {
+    StoreError::Credentials(format!(
+        "camera {camera}'s {stream} stream credentials do not open with the key {}: it is not the key they were sealed with, or the stored value was altered",
+        key.origin()
+    ))
+}
+
+fn no_key(camera: &str) -> StoreError {
+    StoreError::Credentials(format!("camera {camera}'s credentials are sealed, and no credential key was given to open them"))
 }
 
 fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
-fn collect_credentials(rows: impl Iterator<Item = rusqlite::Result<(String, String, String)>>) -> Result<HashMap<String, StreamCredentials>> {
+/// Rows still in plain text (from before sealing, until a key is given)
+/// are returned as they are.
+fn collect_credentials(rows: impl Iterator<Item = rusqlite::Result<(String, String, String)>>, key: Option<&CredentialKey>) -> Result<HashMap<String, StreamCredentials>> {
     let mut out: HashMap<String, StreamCredentials> = HashMap::new();
     for row in rows {
-        let (camera, stream, cred) = row?;
+        let (camera, stream, stored) = row?;
+        let cred = if is_sealed(&stored) {
+            let key = key.ok_or_else(|| no_key(&camera))?;
+            key.open(&camera, &stream, &stored).ok_or_else(|| wrong_key(key, &camera, &stream))?
+        } else {
+            stored
+        };
         let entry = out.entry(camera).or_default();
         if stream == "main" {
             entry.0 = Some(cred);
@@ -126,7 +195,7 @@ fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
     Ok(tx.query_row("SELECT 1 FROM camera WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
 }
 
-fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate) -> Result<()> {
+fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialKey>) -> Result<()> {
     let c = &u.camera;
     let tags = serde_json::to_string(&c.tags).expect("a list of strings serialises");
     tx.execute(
@@ -145,9 +214,12 @@ fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate) -> Result<()> {
     tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1", [&c.id])?;
     for (stream, cred) in [("main", &u.main_credentials), ("sub", &u.sub_credentials)] {
         if let Some(cred) = cred {
+            let key = key.ok_or_else(|| {
+                StoreError::Credentials(format!("camera {}'s credentials cannot be stored: no credential key was given to seal them", c.id))
+            })?;
             tx.execute(
                 "INSERT INTO camera_credential (camera_id, stream, credentials) VALUES (?1, ?2, ?3)",
-                params![c.id, stream, cred],
+                params![c.id, stream, key.seal(&c.id, stream, cred)],
             )?;
         }
     }

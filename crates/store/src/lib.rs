@@ -11,6 +11,7 @@
 
 mod audit_rows;
 mod cameras;
+mod credential_key;
 mod dispatch;
 mod districts;
 mod events;
@@ -28,11 +29,12 @@ pub use audit_rows::{entry_from_audit_row, AuditEncoding, AuditRow, ChainHead};
 pub use users::Credentials;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use rusqlite::Connection;
 
 pub use cameras::{ImportOutcome, StreamCredentials};
+pub use credential_key::{key_path as credential_key_path, CredentialKey, KeyFileError, CREDENTIAL_KEY_FILE};
 pub use dispatch::{IncidentChange, PositionOutcome};
 pub use events::{AlertChange, EventFilter};
 pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
@@ -52,12 +54,20 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    /// Camera credentials that cannot be sealed or opened: no key, or not
+    /// the key they were sealed with. Says which, never shows a credential.
+    #[error("{0}")]
+    Credentials(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Seals and opens camera credentials; `None` until the data directory's
+    /// key is given ([`Store::use_credential_key`]): credentials can then be
+    /// neither written nor read.
+    credential_key: RwLock<Option<CredentialKey>>,
 }
 
 impl Store {
@@ -68,9 +78,12 @@ impl Store {
         Self::from_connection(conn)
     }
 
-    /// A private in-memory database, for tests.
+    /// A private in-memory database, for tests; its credentials are sealed
+    /// with a key that lives as long as it does.
     pub fn open_in_memory() -> Result<Store> {
-        Self::from_connection(Connection::open_in_memory()?)
+        let store = Self::from_connection(Connection::open_in_memory()?)?;
+        store.use_credential_key(CredentialKey::ephemeral())?;
+        Ok(store)
     }
 
     fn from_connection(mut conn: Connection) -> Result<Store> {
@@ -79,7 +92,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::apply(&mut conn)?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Mutex::new(conn), credential_key: RwLock::new(None) })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

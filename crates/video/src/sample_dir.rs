@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::append_file::AppendFile;
@@ -71,6 +71,21 @@ impl SampleDir {
         self.root.join(relative)
     }
 
+    /// `relative` under the root, refused unless every part of it is a plain
+    /// name: a file is only ever created inside the video directory, whatever
+    /// a camera id (checked on input, but maybe from an older release) holds.
+    fn path_inside(&self, relative: &str) -> io::Result<PathBuf> {
+        let rel = Path::new(relative);
+        let plain = rel.components().count() > 0 && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{relative:?} is not a plain path inside the video directory; a camera id may hold only letters, digits, '.', '_' and '-'"),
+            ));
+        }
+        Ok(self.root.join(rel))
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -79,7 +94,7 @@ impl SampleDir {
     /// durable, so that a committed index row never names a file a crash
     /// could lose.
     pub fn create(&self, relative: &str) -> io::Result<File> {
-        let path = self.path(relative);
+        let path = self.path_inside(relative)?;
         let parent = path.parent().expect("sample files live in a directory");
         fs::create_dir_all(parent)?;
         let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
@@ -92,7 +107,7 @@ impl SampleDir {
     /// new files before any row names them. `direct`: written around the
     /// page cache where the filesystem allows it (see `append_file`).
     pub fn create_unsynced(&self, relative: &str, direct: bool) -> io::Result<AppendFile> {
-        let path = self.path(relative);
+        let path = self.path_inside(relative)?;
         let parent = path.parent().expect("sample files live in a directory");
         fs::create_dir_all(parent)?;
         AppendFile::create_new(&path, direct)
@@ -116,4 +131,23 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_created_only_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = SampleDir::open(&tmp.path().join("video")).unwrap();
+        for bad in ["../main/1.h264", "../../x", "/tmp/x.h264", "./cam/main/1.h264", "cam/../../x", ""] {
+            let err = dir.create(bad).expect_err(bad);
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad}");
+            assert!(dir.create_unsynced(bad, false).is_err(), "{bad}");
+        }
+        assert!(!tmp.path().join("main").exists(), "nothing was made beside the video directory");
+        dir.create("cam-0001/main/1.h264").unwrap();
+        assert!(tmp.path().join("video/cam-0001/main/1.h264").exists());
+    }
 }

@@ -66,6 +66,7 @@ pub async fn start() -> TestServer {
 pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
+    store.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
     for d in districts() {
         store.put_district(&d).unwrap();
     }
