@@ -576,10 +576,16 @@ fn raise(shared: &Shared, camera: &Camera, state: &mut CameraState, picture: &Pi
 
 /// Writes a picture as JPEG (`<camera>/<date>/<time>-<name>.jpg`);
 /// returns its path relative to `dir`.
-fn save_jpeg(dir: &Path, camera: &str, time: chrono::DateTime<Utc>, name: &str, img: &RgbImage) -> std::io::Result<String> {
+/// The folder below the snapshot directory that holds `camera`'s
+/// snapshots and plate crops, and nothing else: the API serves an event
+/// only a file in its camera's folder.
+pub fn snapshot_folder(camera: &str) -> String {
     // Camera ids are checked ids (no separators), but never trust a path part.
-    let safe: String = camera.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let rel = format!("{safe}/{}/{}-{name}.jpg", time.format("%Y-%m-%d"), time.format("%H%M%S%.3f"));
+    camera.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+fn save_jpeg(dir: &Path, camera: &str, time: chrono::DateTime<Utc>, name: &str, img: &RgbImage) -> std::io::Result<String> {
+    let rel = format!("{}/{}/{}-{name}.jpg", snapshot_folder(camera), time.format("%Y-%m-%d"), time.format("%H%M%S%.3f"));
     let path = dir.join(&rel);
     std::fs::create_dir_all(path.parent().expect("has a parent"))?;
     let tmp = path.with_extension("jpg.tmp");

@@ -1,6 +1,9 @@
 //! `/api/v1/events`: raise an event (integrations, manual reports) and page
 //! through stored events. An event's district is its camera's; a caller
-//! sees events in their districts only. Plate reads and hotlist hits are a
+//! sees events in their districts only. Events of types only the server
+//! raises (plate reads, hotlist hits, camera status, unit positions,
+//! incident changes) and details only it writes (a snapshot) are refused
+//! here ([`NewEvent::check_raised_from_outside`]). Plate reads and hotlist hits are a
 //! plate search: listed only with a purpose and case reference, and audited
 //! with them.
 
@@ -136,6 +139,7 @@ fn parse_event(obj: &Map<String, Value>, caller: &str) -> Result<NewEvent, ApiEr
         return Err(ApiError::invalid(errors));
     };
     let e = NewEvent { event_type, time, source, location, details };
+    errors.extend(e.check_raised_from_outside());
     errors.extend(e.check());
     if errors.is_empty() {
         Ok(e)

@@ -113,12 +113,13 @@ pub async fn view_mp4(
     let by_role = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(district.as_deref()));
     let grant = if by_role { None } else { crate::unmask_grants::grant_for(&state, caller.name(), &id).await };
     let unmasked = by_role || grant.is_some();
-    let record = Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.into_string()), Some(case_ref.into_string())).detail(json!({
+    let mut detail = json!({
         "start": range.start, "end": range.end, "stream": range.stream.as_str(),
         "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant,
-    }));
+    });
+    let record = |detail: serde_json::Value| Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.as_str().to_owned()), Some(case_ref.as_str().to_owned())).detail(detail);
     if !unmasked {
-        return view_blurred(&state, &id, &range, &headers, record).await;
+        return view_blurred(&state, &id, &range, &headers, record(detail)).await;
     }
     let (store, dir) = (state.store.clone(), state.sample_dir.clone());
     let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
@@ -126,26 +127,23 @@ pub async fn view_mp4(
     let mp4 = match mp4 {
         Ok(m) => m,
         Err(e) => {
-            audit(&state, record.result("failed")).await?;
+            audit(&state, record(detail).result("failed")).await?;
             return Err(playback_error(e));
         }
     };
-    // Audited once per file, not per range request of the same player.
-    if !headers.contains_key(header::RANGE) || headers.get(header::RANGE).and_then(|v| v.to_str().ok()).is_some_and(|r| r.starts_with("bytes=0-")) {
-        audit(&state, record).await?;
-    }
     let total = mp4.len();
-    let (status, start_byte, end_byte) = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+    let (status, start_byte, end_byte) = match headers.get(header::RANGE) {
         None => (StatusCode::OK, 0, total),
-        Some(r) => match parse_range(r, total) {
-            Some((a, b)) => (StatusCode::PARTIAL_CONTENT, a, b),
-            None => {
-                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-                resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{total}")).expect("ascii"));
-                return Ok(resp);
-            }
+        Some(r) => match r.to_str().map_err(|_| RangeProblem::Malformed).and_then(|r| parse_range(r, total)) {
+            Ok((a, b)) => (StatusCode::PARTIAL_CONTENT, a, b),
+            Err(problem) => return Ok(refuse_range(problem, total)),
         },
     };
+    // Every response that carries video is audited, naming the bytes it
+    // carries: a player's later ranges show as much as its first request,
+    // and any range can be the whole file (`bytes=-N`).
+    detail["bytes"] = json!(format!("{start_byte}-{}/{total}", end_byte.saturating_sub(1)));
+    audit(&state, record(detail)).await?;
     let mime = mp4.mime_type();
     let mp4 = std::sync::Arc::new(mp4);
     let chunks = futures::stream::unfold(start_byte, move |pos| {
@@ -217,22 +215,62 @@ async fn view_blurred(state: &AppState, id: &str, range: &TimeRange, headers: &H
     }
 }
 
-/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range, as [start, end).
-fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
-    let spec = header.strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let (start, end) = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().ok()?;
-            (total.saturating_sub(n), total)
-        }
-        (a, "") => (a.parse().ok()?, total),
-        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.saturating_add(1).min(total)),
+/// Why a `Range` header gets no video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeProblem {
+    /// Not one `bytes=` range in digits (several ranges included).
+    Malformed,
+    /// A range of bytes the file does not have.
+    Unsatisfiable,
+}
+
+/// 400 for a `Range` the server does not understand, 416 (with the
+/// file's length) for one beyond the file; either way no video.
+fn refuse_range(problem: RangeProblem, total: u64) -> Response {
+    let (status, message) = match problem {
+        RangeProblem::Malformed => (StatusCode::BAD_REQUEST, "the Range header must be one range of bytes: bytes=FIRST-LAST, bytes=FIRST- or bytes=-LENGTH (whole numbers)".to_owned()),
+        RangeProblem::Unsatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, format!("the Range header asks for bytes this file does not have; it is {total} bytes long")),
     };
-    (start < end && start < total).then_some((start, end))
+    let mut resp = ApiError::BadRequest(message).into_response();
+    *resp.status_mut() = status;
+    if problem == RangeProblem::Unsatisfiable {
+        resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{total}")).expect("ascii"));
+    }
+    resp
+}
+
+/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range (RFC 9110 14.1.2:
+/// digits only), as [start, end) within a file of `total` bytes.
+fn parse_range(header: &str, total: u64) -> Result<(u64, u64), RangeProblem> {
+    use RangeProblem::*;
+    let spec = header.trim().strip_prefix("bytes=").ok_or(Malformed)?.trim();
+    let (a, b) = spec.split_once('-').ok_or(Malformed)?;
+    // `u64::from_str` also takes a sign: digits are checked first.
+    let number = |s: &str| if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) { s.parse::<u64>().map_err(|_| Malformed) } else { Err(Malformed) };
+    match (a, b) {
+        ("", n) => match number(n)? {
+            0 => Err(Unsatisfiable),
+            n => Ok((total.saturating_sub(n), total)),
+        },
+        (a, "") => {
+            let a = number(a)?;
+            if a < total {
+                Ok((a, total))
+            } else {
+                Err(Unsatisfiable)
+            }
+        }
+        (a, b) => {
+            let (a, b) = (number(a)?, number(b)?);
+            if b < a {
+                Err(Malformed)
+            } else if a >= total {
+                Err(Unsatisfiable)
+            } else {
+                Ok((a, b.saturating_add(1).min(total)))
+            }
+        }
+    }
 }
 
 fn playback_error(e: PlaybackError) -> ApiError {
@@ -245,16 +283,21 @@ fn playback_error(e: PlaybackError) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{parse_range, RangeProblem};
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
-        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 1000)));
-        assert_eq!(parse_range("bytes=1000-", 1000), None);
-        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
-        assert_eq!(parse_range("items=0-1", 1000), None);
+        assert_eq!(parse_range("bytes=0-99", 1000), Ok((0, 100)));
+        assert_eq!(parse_range("bytes=900-", 1000), Ok((900, 1000)));
+        assert_eq!(parse_range("bytes=-100", 1000), Ok((900, 1000)));
+        assert_eq!(parse_range("bytes=-999999999", 1000), Ok((0, 1000)));
+        assert_eq!(parse_range("bytes= 0-", 1000), Ok((0, 1000)));
+        assert_eq!(parse_range("bytes=00-", 1000), Ok((0, 1000)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Ok((990, 1000)));
+        assert_eq!(parse_range("bytes=1000-", 1000), Err(RangeProblem::Unsatisfiable));
+        assert_eq!(parse_range("bytes=-0", 1000), Err(RangeProblem::Unsatisfiable));
+        for bad in ["bytes=0-1,5-6", "items=0-1", "bytes=+5-", "bytes=-", "bytes=5-1", "bytes=0x1-", "bytes=1 -2", "bytes=99999999999999999999-"] {
+            assert_eq!(parse_range(bad, 1000), Err(RangeProblem::Malformed), "{bad}");
+        }
     }
 }

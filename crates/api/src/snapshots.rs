@@ -15,6 +15,10 @@
 //! in the whole picture. An event without `persons` (a motion-only camera,
 //! a plate crop, an event from before the key) was never searched for
 //! persons, and the redactor is told so: it looks for them itself.
+//!
+//! Only the server names snapshots (the API refuses events that do), and
+//! an event is served only a file in its own camera's folder of the
+//! snapshot directory, links resolved: never another camera's picture.
 
 use std::collections::HashMap;
 use std::path::{Component, Path as FsPath, PathBuf};
@@ -23,6 +27,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use citywatch_analytics::pipeline::snapshot_folder;
 use citywatch_analytics::redact::PersonBoxes;
 use citywatch_audit::{Permission, Record};
 use citywatch_model::{CaseRef, Purpose, SourceKind};
@@ -62,8 +67,14 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
     let Some(snapshots) = state.snapshots() else {
         return Err(not_found());
     };
-    let path = inside(&snapshots.dir, name).ok_or_else(not_found)?;
-    let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+    // Only a file in the event's own camera's folder: an event (stored
+    // before the API refused snapshot names, or by a part gone wrong) that
+    // names another camera's picture must not serve it as its own.
+    let folder_name = snapshot_folder(&event.source.id);
+    let in_folder = name.strip_prefix(folder_name.as_str()).and_then(|rest| rest.strip_prefix('/')).ok_or_else(not_found)?;
+    let folder = snapshots.dir.join(&folder_name);
+    let path = inside(&folder, in_folder).ok_or_else(not_found)?;
+    let bytes = read_within(&folder, &path).await.ok_or_else(not_found)?;
     // The unmask grant must reach this camera's district too.
     let by_role = caller.0.scope(Permission::ViewUnmasked).is_some_and(|s| s.covers(event.district.as_deref()));
     // Or a supervisor's grant naming this camera for this caller.
@@ -100,6 +111,16 @@ fn person_boxes(details: &serde_json::Value) -> PersonBoxes {
     let persons = details.get("persons").and_then(|p| p.as_array());
     let others = persons.into_iter().flatten().filter_map(as_box);
     PersonBoxes { boxes: own.into_iter().chain(others).collect(), searched: persons.is_some() }
+}
+
+/// The file at `path` if, with every link resolved, it is a file inside
+/// `folder` (a link placed in the folder must not lead out of it).
+async fn read_within(folder: &FsPath, path: &FsPath) -> Option<Vec<u8>> {
+    let (folder, path) = (tokio::fs::canonicalize(folder).await.ok()?, tokio::fs::canonicalize(path).await.ok()?);
+    if !path.starts_with(&folder) || !tokio::fs::metadata(&path).await.ok()?.is_file() {
+        return None;
+    }
+    tokio::fs::read(&path).await.ok()
 }
 
 /// `name` below `dir`, refusing anything that could leave it.

@@ -136,10 +136,10 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         ("get", "/api/v1/events/{id}/snapshot.jpg") => {
             make_camera().await;
             let dir = s.dir.path().join("snapshots");
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg"), dir.join(format!("{id}.jpg"))).unwrap();
+            std::fs::create_dir_all(dir.join(&id)).unwrap();
+            std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg"), dir.join(&id).join("p.jpg")).unwrap();
             s.state.set_snapshots(citywatch_api::Snapshots { dir, redactor: Some(face_blur()) });
-            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::Object, time: Utc::now(), source: citywatch_model::Source::camera(&id), location: None, details: json!({"snapshot": format!("{id}.jpg")}) };
+            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::Object, time: Utc::now(), source: citywatch_model::Source::camera(&id), location: None, details: json!({"snapshot": format!("{id}/p.jpg")}) };
             let event = s.events.raise(e).await.unwrap();
             (path.replace("{id}", &event.id.to_string()), None)
         }

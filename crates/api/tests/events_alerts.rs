@@ -1,13 +1,15 @@
 //! Events, rules and alerts over HTTP against a real server: raise an event,
 //! watch the alert arrive on a console's WebSocket and in the list, take it
 //! through its lifecycle, export it as CAP; bad bodies and wrong steps get
-//! clear 4xx answers; plate-bearing events need a purpose.
+//! clear 4xx answers; plate-bearing events need a purpose; events only the
+//! server raises (plate reads, hotlist hits, camera status, unit positions,
+//! incident changes) are refused.
 
 mod common;
 
 use std::time::Duration;
 
-use citywatch_model::Role;
+use citywatch_model::{EventType, NewEvent, Role, Source};
 use common::{start, TestServer, METRICS_TOKEN};
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -48,15 +50,15 @@ async fn setup() -> (TestServer, String, String) {
 async fn event_to_alert_to_resolution_with_a_console_watching() {
     let (s, admin, op) = setup().await;
     let (st, rule) = s
-        .send(&admin, "POST", "/api/v1/rules", Some(json!({"name": "Hotlisted vehicle", "event_types": ["hotlist_hit"], "min_hotlist_priority": 5, "severity": "severe", "correlation_radius_m": 250})))
+        .send(&admin, "POST", "/api/v1/rules", Some(json!({"name": "Someone in the yard", "event_types": ["zone"], "severity": "severe", "correlation_radius_m": 250})))
         .await;
     assert_eq!(st, 201, "{rule}");
     let mut ws = console(&s, &op).await;
 
     // South is outside the operator's grant: raised by the admin, never shown to the operator.
-    let south = json!({"type": "hotlist_hit", "source": {"kind": "camera", "id": "s1"}, "details": {"plate": "BG001XX", "priority": 9}});
+    let south = json!({"type": "zone", "source": {"kind": "camera", "id": "s1"}, "details": {"zone": "yard"}});
     assert_eq!(s.send(&admin, "POST", "/api/v1/events", Some(south)).await.0, 201);
-    let north = json!({"type": "hotlist_hit", "time": "2026-11-27T08:00:00Z", "source": {"kind": "camera", "id": "n1"}, "details": {"plate": "BG123AB", "priority": 8}});
+    let north = json!({"type": "zone", "time": "2026-11-27T08:00:00Z", "source": {"kind": "camera", "id": "n1"}, "details": {"zone": "yard"}});
     let (st, event) = s.send(&op, "POST", "/api/v1/events", Some(north)).await;
     assert_eq!(st, 201, "{event}");
     assert_eq!((event["district"].as_str(), event["location"]["lat"].as_f64()), (Some("North"), Some(44.825)));
@@ -151,7 +153,6 @@ async fn bad_bodies_are_422_naming_the_field() {
         (json!({"type": "motion", "source": {"kind": "camera", "id": "n1"}, "time": "2099-01-01T00:00:00Z"}), "time"),
         (json!({"type": "motion", "source": {"kind": "camera", "id": "n1"}, "location": {"lat": 95, "lon": 0}}), "location.lat"),
         (json!({"type": "motion", "source": {"kind": "camera", "id": "n1"}, "details": "car"}), "details"),
-        (json!({"type": "hotlist_hit", "source": {"kind": "camera", "id": "n1"}, "details": {"plate": "X"}}), "details.priority"),
         (json!({"type": "motion", "source": {"kind": "camera", "id": "n1"}, "colour": "red"}), "colour"),
     ];
     for (body, field) in cases {
@@ -184,7 +185,9 @@ async fn bad_bodies_are_422_naming_the_field() {
 #[tokio::test(flavor = "multi_thread")]
 async fn plate_events_need_a_purpose_and_are_audited() {
     let (s, _admin, op) = setup().await;
-    s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "plate_read", "source": {"kind": "camera", "id": "n1"}, "details": {"plate": "BG777ZZ"}}))).await;
+    // Plate reads come from the pipeline (the API refuses them).
+    let read = NewEvent { event_type: EventType::PlateRead, time: chrono::Utc::now(), source: Source::camera("n1"), location: None, details: json!({"plate": "BG777ZZ"}) };
+    s.events.raise(read).await.unwrap();
     s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "motion", "source": {"kind": "camera", "id": "n1"}}))).await;
 
     let (st, b) = s.get(&op, "/api/v1/events").await;
@@ -218,6 +221,39 @@ async fn plate_events_need_a_purpose_and_are_audited() {
     assert!(b["next_before_id"].is_null());
 
     // A user source is the caller, whatever id the body claims.
-    let (st, e) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "incident_change", "source": {"kind": "user", "id": "someone-else"}}))).await;
+    let (st, e) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "user", "id": "someone-else"}}))).await;
     assert_eq!((st, &e["source"]), (201, &json!({"kind": "user", "id": "op"})));
+}
+
+/// A hotlist hit raised by hand became a severe alert: the types only the
+/// server's own parts raise are refused, for every role, and nothing is
+/// stored or alerted.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_only_the_server_raises_are_refused_from_the_api() {
+    let (s, admin, op) = setup().await;
+    let (st, b) = s.send(&admin, "POST", "/api/v1/rules", Some(json!({"name": "Anything", "event_types": ["hotlist_hit", "plate_read", "camera_offline", "camera_online", "unit_position", "incident_change"], "severity": "severe"}))).await;
+    assert_eq!(st, 201, "{b}");
+    for (who, token) in [("op", &op), ("admin", &admin)] {
+        for body in [
+            json!({"type": "hotlist_hit", "source": {"kind": "camera", "id": "n1"}, "details": {"plate": "BG123AB", "priority": 9}}),
+            json!({"type": "plate_read", "source": {"kind": "camera", "id": "n1"}, "details": {"plate": "BG123AB"}}),
+            json!({"type": "camera_offline", "source": {"kind": "camera", "id": "n1"}}),
+            json!({"type": "camera_online", "source": {"kind": "camera", "id": "n1"}}),
+            json!({"type": "unit_position", "source": {"kind": "unit", "id": "car-1"}, "location": {"lat": 44.82, "lon": 20.46}}),
+            json!({"type": "incident_change", "source": {"kind": "user"}}),
+        ] {
+            let (st, b) = s.send(token, "POST", "/api/v1/events", Some(body.clone())).await;
+            assert_eq!(st, 422, "{who}: {body} -> {b}");
+            assert_eq!(b["fields"][0]["field"], "type", "{b}");
+            assert!(b["fields"][0]["reason"].as_str().unwrap().contains("only the server"), "{who}: a clear reason: {b}");
+        }
+    }
+    let stored = s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() }).unwrap();
+    assert!(stored.is_empty(), "nothing stored: {stored:?}");
+    assert!(s.events.alerts(None, None, None, 10).unwrap().is_empty(), "no alert");
+    // What integrations and people report is still taken.
+    for t in ["motion", "object", "zone", "line_crossing", "camera_tamper"] {
+        let (st, b) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": t, "source": {"kind": "camera", "id": "n1"}}))).await;
+        assert_eq!(st, 201, "{t}: {b}");
+    }
 }

@@ -68,6 +68,23 @@ impl EventType {
         matches!(self, EventType::PlateRead | EventType::HotlistHit)
     }
 
+    /// Which part of the server raises events of this type, for the types
+    /// only the server may raise (`None`: people and integrations may raise
+    /// them too). These carry the server's own observations (a plate read
+    /// and its hotlist match, a recorder's view of a camera, an AVL fix, an
+    /// incident's history); one raised by hand would be a forged
+    /// observation, and a hotlist hit a severe alert on demand.
+    pub fn raised_only_by(self) -> Option<&'static str> {
+        match self {
+            EventType::PlateRead => Some("the plate reader"),
+            EventType::HotlistHit => Some("the hotlists, when a plate read matches one"),
+            EventType::CameraOffline | EventType::CameraOnline => Some("the recorder watching the camera"),
+            EventType::UnitPosition => Some("AVL, from a unit's own position reports"),
+            EventType::IncidentChange => Some("dispatch, as an incident changes"),
+            EventType::Motion | EventType::Object | EventType::Zone | EventType::LineCrossing | EventType::CameraTamper => None,
+        }
+    }
+
     fn list() -> String {
         EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
     }
@@ -153,6 +170,14 @@ pub struct NewEvent {
 /// the database.
 pub const MAX_EVENT_DETAILS_BYTES: usize = 16 * 1024;
 
+/// Keys of `details` that only the server writes, and why: an event
+/// raised from outside naming a snapshot had the API serve any picture
+/// under the snapshot directory (another district's plate crop) as its own.
+pub const SERVER_DETAILS: [(&str, &str); 2] = [
+    ("snapshot", "names the event's picture, which only the server's analytics takes and names"),
+    ("persons", "lists the persons the server's detector saw in the event's picture"),
+];
+
 impl NewEvent {
     /// Every problem with the event, by field.
     pub fn check(&self) -> Vec<FieldError> {
@@ -172,6 +197,21 @@ impl NewEvent {
         }
         if self.event_type == EventType::HotlistHit && self.details.get("priority").and_then(Value::as_u64).is_none_or(|p| p > 10) {
             errors.push(FieldError::new("details.priority", "a hotlist_hit needs the hotlist priority, an integer 0..10"));
+        }
+        errors
+    }
+
+    /// Every reason the event may not come from outside the server (the
+    /// API): a type only the server raises, or details only it writes.
+    pub fn check_raised_from_outside(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(by) = self.event_type.raised_only_by() {
+            errors.push(FieldError::new("type", format!("only the server raises {} events ({by}); they cannot be raised through the API", self.event_type)));
+        }
+        for (key, what) in SERVER_DETAILS {
+            if self.details.get(key).is_some() {
+                errors.push(FieldError::new(format!("details.{key}"), format!("is written only by the server (it {what}); leave it out")));
+            }
         }
         errors
     }
