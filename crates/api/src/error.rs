@@ -16,6 +16,8 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// More than the server takes in one request (rows of an import).
+    TooLarge(String),
     TooManyRequests { retry_after_s: u64 },
     /// Overloaded for a moment: retrying later will work.
     Unavailable(String),
@@ -95,6 +97,15 @@ impl From<citywatch_dispatch::DispatchError> for ApiError {
     }
 }
 
+impl From<citywatch_model::ImportRefusal> for ApiError {
+    fn from(e: citywatch_model::ImportRefusal) -> ApiError {
+        match e {
+            citywatch_model::ImportRefusal::Unusable(m) => ApiError::BadRequest(m),
+            too_many @ citywatch_model::ImportRefusal::TooManyRows { .. } => ApiError::TooLarge(too_many.to_string()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> ApiError {
         ApiError::Internal(format!("worker task failed: {e}"))
@@ -110,6 +121,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"error": m})),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, json!({"error": m})),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, json!({"error": m})),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": m})),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": m})),
             ApiError::TooManyRequests { retry_after_s } => {
                 let mut r = (

@@ -52,8 +52,12 @@ pub use live_redacted::LiveRedaction;
 pub use snapshots::{Redactor, Snapshots};
 pub use state::{AppParts, AppState, ConsoleSettings};
 
-/// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON).
+/// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON;
+/// the default cap of 200,000 rows about twice that).
 const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+/// A hotlist row is a plate, a reason and a priority: 200,000 rows of
+/// them (the default cap) fit in a fraction of this.
+const HOTLIST_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -117,7 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/procedures", get(procedures::list))
         .route("/api/v1/procedures/{type}", put(procedures::put))
         .route("/api/v1/hotlists", get(hotlists::list))
-        .route("/api/v1/hotlists/{list}/import", post(hotlists::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/v1/hotlists/{list}/import", post(hotlists::import).layer(DefaultBodyLimit::max(HOTLIST_BODY_LIMIT)))
         .route("/api/v1/hotlists/{list}/entries", get(hotlists::entries))
         .route("/api/v1/hotlists/{list}/entries/{id}", delete(hotlists::delete_entry))
         .route("/api/v1/plates/search", get(plates::search))

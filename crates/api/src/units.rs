@@ -213,7 +213,15 @@ pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path
         .purpose(Some(purpose.to_owned()), Some(case_ref.to_owned()))
         .detail(json!({"start": start, "end": end, "points": points.len().min(MAX_TRAIL)}));
     audit(&state, record).await?;
-    let points: Vec<Value> = points.iter().take(MAX_TRAIL).map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})).collect();
+    // An implausible fix is shown with its reason: it is part of the record, not of the unit's way.
+    let points: Vec<Value> = points
+        .iter()
+        .take(MAX_TRAIL)
+        .map(|t| {
+            let p = &t.position;
+            json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg, "implausible": t.implausible})
+        })
+        .collect();
     Ok(Json(json!({"unit_id": id, "start": start, "end": end, "points": points, "truncated": truncated})))
 }
 

@@ -33,7 +33,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use cameras::{ImportOutcome, StreamCredentials};
-pub use dispatch::{IncidentChange, PositionOutcome};
+pub use dispatch::{IncidentChange, PositionOutcome, TrailPoint};
 pub use events::{AlertChange, EventFilter};
 pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};

@@ -367,6 +367,11 @@ CREATE TABLE unmask_grant (
     revoked_by TEXT
 );
 CREATE INDEX unmask_grant_grantee ON unmask_grant (grantee, expires_at);
+"#, r#"
+-- A fix that cannot be where its unit was (device clock far off, a jump no
+-- unit of its kind can make) is kept in the trail with the reason, and
+-- never becomes the unit's position. NULL: plausible.
+ALTER TABLE unit_position ADD COLUMN implausible TEXT;
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
