@@ -18,7 +18,7 @@ use citywatch_hotlists::{parse_csv, ParsedHotlist};
 use citywatch_store::{Hotlist, HotlistEntry};
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::{audit, audit_repeatable, Caller};
 use crate::events::check_params;
 use crate::{ApiError, AppState};
 
@@ -82,7 +82,7 @@ pub async fn import(
         Some(other) => return Err(ApiError::field("covert", format!("must be true or false, got {other:?}"))),
     };
     if covert == Some(true) && !sees_covert {
-        audit(&state, Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"}))).await?;
+        audit_repeatable(&state, Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"}))).await?;
         return Err(ApiError::Forbidden("covert hotlists are kept by supervisors".into()));
     }
     let existing = {

@@ -31,6 +31,7 @@ mod plates;
 mod procedures;
 mod recordings;
 mod recordings_blurred;
+mod repeats;
 mod retention;
 mod snapshots;
 mod rules;
@@ -140,7 +141,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(live::tune_socket);
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stop_flusher, stopped) = tokio::sync::watch::channel(false);
+    let flusher = tokio::spawn(repeats::run_flusher(state.clone(), stopped));
+    let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+    // After the last request: the counts of repeated refusals still open
+    // are written, so that none is lost at shutdown.
+    let _ = stop_flusher.send(true);
+    let _ = flusher.await;
+    let flushed = tokio::task::spawn_blocking(move || state.flush_repeats()).await;
+    if let Ok(Err(e)) = flushed {
+        tracing::error!("audit log: writing the counts of repeated refusals at shutdown: {e}");
+    }
+    served
 }

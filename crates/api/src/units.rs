@@ -35,7 +35,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::{audit, session_token, Caller};
+use crate::auth::{audit, audit_repeatable, session_token, Caller};
 use crate::{body, ApiError, AppState};
 
 /// The most trail points one request returns.
@@ -256,7 +256,7 @@ pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(i
         Ok(r) => r,
         Err(e) => {
             if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
-                audit(&state, Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()}))).await?;
+                audit_repeatable(&state, Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()}))).await?;
             }
             return Err(e.into());
         }
@@ -306,7 +306,7 @@ pub async fn report_my_position(State(state): State<AppState>, caller: Caller, b
         Ok(r) => r,
         Err(e) => {
             if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
-                audit(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()}))).await?;
+                audit_repeatable(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()}))).await?;
             }
             return Err(e.into());
         }

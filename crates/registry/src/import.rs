@@ -120,7 +120,7 @@ pub fn parse_geojson(bytes: &[u8], limits: ImportLimits, mut progress: impl FnMu
             refusal = Some(e);
             return false;
         }
-        if i % 1024 == 0 {
+        if i.is_multiple_of(1024) {
             progress(i);
         }
         true
@@ -291,7 +291,7 @@ pub fn parse_csv(input: impl std::io::Read, limits: ImportLimits, mut progress: 
             }
         };
         parsed.add(Location::Line(line), result, limits)?;
-        if parsed.total % 1024 == 0 {
+        if parsed.total.is_multiple_of(1024) {
             progress(parsed.total);
         }
     }
