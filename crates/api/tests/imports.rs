@@ -47,6 +47,7 @@ async fn a_hotlist_file_of_bad_rows_gets_a_bounded_answer_in_bounded_memory() {
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     let growth = peak_rss().saturating_sub(before);
+    eprintln!("a {} MB file of bad rows: answer {} bytes, peak memory grew by {} MB", 14, text.len(), growth / (1024 * 1024));
     assert!(text.len() < 64 * 1024, "the answer is {} bytes", text.len());
     let b: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(b["errors"].as_array().unwrap().len(), ImportLimits::DEFAULT_MAX_ERRORS, "{b}");
