@@ -76,7 +76,7 @@ impl Caller {
             return Ok(scope);
         }
         let record = Record::new(self.name(), "access.denied", what).result("denied").detail(json!({"needs": format!("{permission:?}")}));
-        audit(state, record).await?;
+        audit_repeatable(state, record).await?;
         let roles: Vec<&str> = permission.roles().iter().map(|r| r.as_str()).collect();
         Err(ApiError::Forbidden(format!("{what} needs one of the roles {}; you have {:?}", roles.join(", "), self.0.roles())))
     }
@@ -86,7 +86,7 @@ impl Caller {
         match self.require(state, permission, what).await? {
             Scope::All => Ok(()),
             Scope::Districts(_) => {
-                audit(state, Record::new(self.name(), "access.denied", what).result("denied").detail(json!({"needs": "grant over all districts"})))
+                audit_repeatable(state, Record::new(self.name(), "access.denied", what).result("denied").detail(json!({"needs": "grant over all districts"})))
                     .await?;
                 Err(ApiError::Forbidden(format!("{what} needs a grant over all districts")))
             }
@@ -98,6 +98,15 @@ impl Caller {
 pub async fn audit(state: &AppState, record: Record) -> Result<(), ApiError> {
     let log = state.audit.clone();
     tokio::task::spawn_blocking(move || log.record(record)).await??;
+    Ok(())
+}
+
+/// Like [`audit`], for entries a caller can repeat at will (a refused
+/// request): the first of a burst is written, repeats within the window
+/// are counted into one entry (`repeats.rs`).
+pub async fn audit_repeatable(state: &AppState, record: Record) -> Result<(), ApiError> {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.repeats.record(&s.audit, record)).await??;
     Ok(())
 }
 

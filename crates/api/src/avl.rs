@@ -7,7 +7,9 @@
 //! for a unit; a user's session token is not a device token. Fixes are not
 //! audited (a device reports every few seconds, and the trail itself is the
 //! record); every refusal is counted in `/metrics`
-//! (`citywatch_avl_refused_total`).
+//! (`citywatch_avl_refused_total`). An implausible fix (a clock far off, a
+//! jump no unit of its kind can make) is answered `stored_implausible`:
+//! kept in the trail with its reason, never the unit's position.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,7 @@ use axum::Json;
 use chrono::Utc;
 use citywatch_audit::token_hash;
 use citywatch_dispatch::{AvlError, Fix};
+use citywatch_model::dispatch::ImplausibleFix;
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
 use citywatch_store::PositionOutcome;
 use serde_json::json;
@@ -95,6 +98,11 @@ pub(crate) fn outcome_text(outcome: PositionOutcome) -> (&'static str, &'static 
         PositionOutcome::Current => ("stored", "the unit's position moved"),
         PositionOutcome::OutOfOrder => ("stored_out_of_order", "older than the unit's current fix: kept in the trail, the position did not move"),
         PositionOutcome::Duplicate => ("duplicate", "this device already sent a fix with this time: ignored"),
+        PositionOutcome::Implausible(why) => ("stored_implausible", match why {
+            ImplausibleFix::TooOld => "taken more than a day ago: kept in the trail, flagged; the position did not move. Check the device's clock",
+            ImplausibleFix::AheadOfClock => "taken ahead of the server clock: kept in the trail, flagged; the position did not move. Check the device's clock",
+            ImplausibleFix::TooFast => "further from the unit's position than it can travel in the time between: kept in the trail, flagged; the position did not move",
+        }),
     }
 }
 

@@ -220,24 +220,24 @@ pub async fn import(
     let media_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/geo+json");
     let format = ImportFormat::guess(media_type);
     let registry = state.registry.clone();
+    let limits = state.import_limits().cameras;
+    // Read row by row: memory follows the good rows and the first problems
+    // kept, not the size of the file.
     let report = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let rows = match format {
-            ImportFormat::GeoJson => parse_geojson(&bytes, |_| {}),
-            ImportFormat::Csv => parse_csv(&bytes, |_| {}),
-        }
-        .map_err(ApiError::BadRequest)?;
-        Ok((rows.len(), registry.import(rows, &scope, atomic)?))
+        let parsed = match format {
+            ImportFormat::GeoJson => parse_geojson(&bytes, limits, |_| {}),
+            ImportFormat::Csv => parse_csv(&bytes[..], limits, |_| {}),
+        }?;
+        Ok(registry.import(parsed, &scope, atomic)?)
     })
     .await??;
-    let (rows, report) = report;
     let failed = atomic && !report.errors.is_empty();
-    let detail = json!({"rows": rows, "created": report.created, "updated": report.updated, "bad_rows": report.errors.len(), "atomic": atomic});
+    let detail = json!({"rows": report.rows, "created": report.created, "updated": report.updated, "bad_rows": report.errors.bad_rows, "atomic": atomic});
     audit(&state, Record::new(caller.name(), "camera.import", format!("{format:?}")).result(if failed { "failed" } else { "ok" }).detail(detail)).await?;
     let status = if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut body = serde_json::to_value(&report).expect("a report serialises");
-    body["rows"] = json!(rows);
     if failed {
-        body["error"] = json!(format!("{} bad rows; nothing was applied (atomic import)", report.errors.len()));
+        body["error"] = json!(format!("{} bad rows; nothing was applied (atomic import)", report.errors.bad_rows));
     }
     Ok((status, Json(body)).into_response())
 }

@@ -97,6 +97,15 @@ impl From<citywatch_dispatch::DispatchError> for ApiError {
     }
 }
 
+impl From<citywatch_model::ImportRefusal> for ApiError {
+    fn from(e: citywatch_model::ImportRefusal) -> ApiError {
+        match e {
+            citywatch_model::ImportRefusal::Unusable(m) => ApiError::BadRequest(m),
+            too_many @ citywatch_model::ImportRefusal::TooManyRows { .. } => ApiError::PayloadTooLarge(too_many.to_string()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> ApiError {
         ApiError::Internal(format!("worker task failed: {e}"))

@@ -1,5 +1,6 @@
 //! `/api/v1/hotlists`: lists of plates that raise a hit when read. Imports
-//! are CSV with every bad row reported by line and field; entries can be
+//! are CSV with bad rows reported by line and field (the first ones in
+//! full, all of them counted); entries can be
 //! listed and deleted. A covert list exists only for holders of
 //! `ManageCovertHotlists` (supervisors): for anyone else it is 404, as if
 //! it were not there. Every change is audited.
@@ -13,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use citywatch_audit::{Permission, Record};
-use citywatch_hotlists::{parse_csv, RowError};
+use citywatch_hotlists::{parse_csv, ParsedHotlist};
 use citywatch_store::{Hotlist, HotlistEntry};
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::{audit, audit_repeatable, Caller};
 use crate::events::check_params;
 use crate::{ApiError, AppState};
 
@@ -81,7 +82,7 @@ pub async fn import(
         Some(other) => return Err(ApiError::field("covert", format!("must be true or false, got {other:?}"))),
     };
     if covert == Some(true) && !sees_covert {
-        audit(&state, Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"}))).await?;
+        audit_repeatable(&state, Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"}))).await?;
         return Err(ApiError::Forbidden("covert hotlists are kept by supervisors".into()));
     }
     let existing = {
@@ -95,22 +96,21 @@ pub async fn import(
         (None, c) => c.unwrap_or(false),
     };
     let now = Utc::now();
-    let rows = parse_csv(&bytes, caller.name(), now).map_err(ApiError::BadRequest)?;
-    let total = rows.len();
-    let mut good = Vec::new();
-    let mut errors: Vec<RowError> = Vec::new();
-    for row in rows {
-        match row.result {
-            Ok(e) => good.push(e),
-            Err(fields) => errors.extend(fields.into_iter().map(|f| RowError { line: row.line, field: f.field, reason: f.reason })),
-        }
-    }
-    let bad_rows = total - good.len();
+    let limits = state.import_limits().hotlists;
+    let by = caller.name().to_owned();
+    // Read row by row: memory follows the good rows and the first problems
+    // kept, not the size of the file.
+    let parsed = tokio::task::spawn_blocking(move || parse_csv(&bytes[..], &by, now, limits)).await??;
+    let ParsedHotlist { rows, good, errors } = parsed;
     let (store, n, by) = (state.store.clone(), name.clone(), caller.name().to_owned());
     let (added, replaced) = tokio::task::spawn_blocking(move || store.import_hotlist(&n, covert, &good, &by, now)).await??;
-    let detail = json!({"rows": total, "added": added, "replaced": replaced, "bad_rows": bad_rows, "covert": covert});
+    let detail = json!({"rows": rows, "added": added, "replaced": replaced, "bad_rows": errors.bad_rows, "covert": covert});
     audit(&state, Record::new(caller.name(), "hotlist.import", &name).detail(detail)).await?;
-    Ok(Json(json!({"list": name, "covert": covert, "rows": total, "added": added, "replaced": replaced, "errors": errors})).into_response())
+    let mut body = json!({"list": name, "covert": covert, "rows": rows, "added": added, "replaced": replaced});
+    body["errors"] = json!(errors.errors);
+    body["error_count"] = json!(errors.error_count);
+    body["bad_rows"] = json!(errors.bad_rows);
+    Ok(Json(body).into_response())
 }
 
 pub async fn entries(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {

@@ -34,6 +34,7 @@ mod plates;
 mod procedures;
 mod recordings;
 mod recordings_blurred;
+mod repeats;
 mod retention;
 mod same_origin;
 mod session_ends;
@@ -57,8 +58,12 @@ pub use live_redacted::LiveRedaction;
 pub use snapshots::{Redactor, Snapshots};
 pub use state::{AppParts, AppState, ConsoleSettings};
 
-/// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON).
+/// Camera imports may be large (100,000 cameras is about 40 MB of GeoJSON;
+/// the default cap of 200,000 rows about twice that).
 const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+/// A hotlist row is a plate, a reason and a priority: 200,000 rows of
+/// them (the default cap) fit in a fraction of this.
+const HOTLIST_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -125,7 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/procedures", get(procedures::list))
         .route("/api/v1/procedures/{type}", put(procedures::put))
         .route("/api/v1/hotlists", get(hotlists::list))
-        .route("/api/v1/hotlists/{list}/import", post(hotlists::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/v1/hotlists/{list}/import", post(hotlists::import).layer(DefaultBodyLimit::max(HOTLIST_BODY_LIMIT)))
         .route("/api/v1/hotlists/{list}/entries", get(hotlists::entries))
         .route("/api/v1/hotlists/{list}/entries/{id}", delete(hotlists::delete_entry))
         .route("/api/v1/plates/search", get(plates::search))
@@ -150,11 +155,21 @@ pub async fn serve(
     let listener = listener.tap_io(live::tune_socket);
     let summaries = tokio::spawn(auth::write_login_summaries_forever(state.clone()));
     let sessions = tokio::spawn(session_ends::watch_store(state.clone()));
+    let (stop_flusher, stopped) = tokio::sync::watch::channel(false);
+    let flusher = tokio::spawn(repeats::run_flusher(state.clone(), stopped));
     let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     summaries.abort();
     sessions.abort();
     auth::write_login_summaries(&state, true).await;
+    // After the last request: the counts of repeated refusals still open
+    // are written, so that none is lost at shutdown.
+    let _ = stop_flusher.send(true);
+    let _ = flusher.await;
+    let flushed = tokio::task::spawn_blocking(move || state.flush_repeats()).await;
+    if let Ok(Err(e)) = flushed {
+        tracing::error!("audit log: writing the counts of repeated refusals at shutdown: {e}");
+    }
     served
 }

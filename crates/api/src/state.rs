@@ -62,6 +62,18 @@ pub struct Inner {
     pub(crate) blurred_live: Arc<crate::live_redacted::BlurredLive>,
     /// How often open live sockets re-check session and grants, in ms.
     pub(crate) live_recheck_ms: std::sync::atomic::AtomicU64,
+    /// Row caps of camera and hotlist imports.
+    pub(crate) import_limits: std::sync::Mutex<ImportLimitsFor>,
+    /// Refusals (and audit page reads) repeated within a window, counted
+    /// into one audit entry instead of one each.
+    pub(crate) repeats: crate::repeats::Repeats,
+}
+
+/// The row caps of each import (`[import]` in citywatch.toml).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ImportLimitsFor {
+    pub cameras: citywatch_model::ImportLimits,
+    pub hotlists: citywatch_model::ImportLimits,
 }
 
 /// Gives Prometheus text for `/metrics`.
@@ -87,7 +99,7 @@ impl AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
         let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
         let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
-        AppState(Arc::new(Inner { parts, login_throttle: LoginThrottle::default(), session_ends: SessionEnds::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into() }))
+        AppState(Arc::new(Inner { parts, login_throttle: LoginThrottle::default(), session_ends: SessionEnds::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into(), import_limits: Default::default(), repeats: Default::default() }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the
@@ -114,6 +126,28 @@ impl AppState {
     /// showing live video.
     pub fn set_live_recheck(&self, every: std::time::Duration) {
         self.live_recheck_ms.store(every.as_millis().max(1) as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many rows a camera import and a hotlist import may hold, and how
+    /// many row problems each reports in full (defaults: 200,000 and 100).
+    pub fn set_import_limits(&self, cameras: citywatch_model::ImportLimits, hotlists: citywatch_model::ImportLimits) {
+        *self.import_limits.lock().unwrap_or_else(|p| p.into_inner()) = ImportLimitsFor { cameras, hotlists };
+    }
+
+    /// How long repeats of a refused request (same user, action, target and
+    /// reason) are counted into one audit entry (default 60 s).
+    pub fn set_repeat_window(&self, window: std::time::Duration) {
+        self.repeats.set_window(window);
+    }
+
+    /// Writes the counts of repeated refusals still being counted (done by
+    /// `serve` at shutdown). Blocking.
+    pub fn flush_repeats(&self) -> Result<(), citywatch_audit::AuditError> {
+        self.repeats.flush_all(&self.audit)
+    }
+
+    pub(crate) fn import_limits(&self) -> ImportLimitsFor {
+        *self.import_limits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn live_recheck(&self) -> std::time::Duration {

@@ -35,7 +35,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::{audit, session_token, Caller};
+use crate::auth::{audit, audit_repeatable, session_token, Caller};
 use crate::justification::{case_ref_param, purpose_param};
 use crate::{body, ApiError, AppState};
 
@@ -213,7 +213,15 @@ pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path
         .purpose(Some(purpose.into_string()), Some(case_ref.into_string()))
         .detail(json!({"start": start, "end": end, "points": points.len().min(MAX_TRAIL)}));
     audit(&state, record).await?;
-    let points: Vec<Value> = points.iter().take(MAX_TRAIL).map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})).collect();
+    // An implausible fix is shown with its reason: it is part of the record, not of the unit's way.
+    let points: Vec<Value> = points
+        .iter()
+        .take(MAX_TRAIL)
+        .map(|t| {
+            let p = &t.position;
+            json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg, "implausible": t.implausible})
+        })
+        .collect();
     Ok(Json(json!({"unit_id": id, "start": start, "end": end, "points": points, "truncated": truncated})))
 }
 
@@ -248,7 +256,7 @@ pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(i
         Ok(r) => r,
         Err(e) => {
             if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
-                audit(&state, Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()}))).await?;
+                audit_repeatable(&state, Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()}))).await?;
             }
             return Err(e.into());
         }
@@ -298,7 +306,7 @@ pub async fn report_my_position(State(state): State<AppState>, caller: Caller, b
         Ok(r) => r,
         Err(e) => {
             if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
-                audit(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()}))).await?;
+                audit_repeatable(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()}))).await?;
             }
             return Err(e.into());
         }

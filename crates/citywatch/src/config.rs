@@ -99,10 +99,15 @@ token = ""
 # citywatch/cameras/<id>/status (retained) and citywatch/alerts. E.g.
 # "mqtt://127.0.0.1:1883" (no TLS). Empty: no MQTT. An unreachable broker
 # never blocks or loses stored events: up to `queue` messages wait, the
-# rest are dropped and counted.
+# rest are dropped and counted. Anyone who can subscribe to the broker sees
+# what is published there, with no login, purpose or audit entry: unit
+# positions (citywatch/events/unit_position, where every unit is) are
+# published; plate reads and hotlist hits (which follow a car across the
+# city) only with publish_plates = true.
 url = ""
 client_id = "citywatch"
 queue = 10000
+publish_plates = false
 
 [dispatch]
 # Speeds (km/h) for the straight-line ETA of each unit kind when ranking
@@ -167,10 +172,21 @@ purge_interval_s = 3600
 
 # Webhooks: each gets a POST with JSON per event of the listed types and
 # per alert change, retried with exponential backoff. Repeat for more.
+# Plate-bearing types (plate_read, hotlist_hit) may be listed only with
+# publish_plates = true: the receiver sees plates with no purpose or audit.
 # [[webhooks]]
 # url = "http://127.0.0.1:9000/citywatch"
-# events = ["hotlist_hit", "camera_offline"]
+# events = ["camera_offline", "unit_position"]
 # alerts = true
+# publish_plates = false
+
+[import]
+# Rows one camera or hotlist import may hold (a bigger file is refused as a
+# whole: split it), and how many bad-row problems an import reports in
+# full (the rest are counted).
+max_camera_rows = 200000
+max_hotlist_rows = 200000
+max_row_errors = 100
 "#;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -186,6 +202,30 @@ pub struct Config {
     pub dispatch: Dispatch,
     pub analytics: Analytics,
     pub plates: Plates,
+    pub import: Import,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Import {
+    pub max_camera_rows: usize,
+    pub max_hotlist_rows: usize,
+    pub max_row_errors: usize,
+}
+
+impl Default for Import {
+    fn default() -> Self {
+        let d = citywatch_model::ImportLimits::default();
+        Import { max_camera_rows: d.max_rows, max_hotlist_rows: d.max_rows, max_row_errors: d.max_errors }
+    }
+}
+
+impl Import {
+    /// The limits of a camera import and of a hotlist import.
+    pub fn limits(&self) -> (citywatch_model::ImportLimits, citywatch_model::ImportLimits) {
+        let limits = |max_rows| citywatch_model::ImportLimits { max_rows, max_errors: self.max_row_errors };
+        (limits(self.max_camera_rows), limits(self.max_hotlist_rows))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -245,11 +285,12 @@ pub struct Mqtt {
     pub url: String,
     pub client_id: String,
     pub queue: usize,
+    pub publish_plates: bool,
 }
 
 impl Default for Mqtt {
     fn default() -> Self {
-        Mqtt { url: String::new(), client_id: "citywatch".into(), queue: 10_000 }
+        Mqtt { url: String::new(), client_id: "citywatch".into(), queue: 10_000, publish_plates: false }
     }
 }
 
@@ -261,6 +302,8 @@ pub struct Webhook {
     pub events: Vec<String>,
     #[serde(default = "yes")]
     pub alerts: bool,
+    #[serde(default)]
+    pub publish_plates: bool,
 }
 
 fn yes() -> bool {
@@ -372,7 +415,7 @@ impl Config {
     pub fn events_config(&self) -> anyhow::Result<citywatch_events::EventsConfig> {
         use citywatch_events::{mqtt::MqttConfig, webhook::WebhookConfig};
         let mqtt = (!self.mqtt.url.is_empty())
-            .then(|| MqttConfig { url: self.mqtt.url.clone(), client_id: self.mqtt.client_id.clone(), queue: self.mqtt.queue.max(1) });
+            .then(|| MqttConfig { url: self.mqtt.url.clone(), client_id: self.mqtt.client_id.clone(), queue: self.mqtt.queue.max(1), publish_plates: self.mqtt.publish_plates });
         if let Some(m) = &mqtt {
             m.host_port().map_err(|e| anyhow::anyhow!("mqtt.url: {e}"))?;
         }
@@ -384,7 +427,13 @@ impl Config {
                 .iter()
                 .map(|t| citywatch_model::EventType::parse(t).ok_or_else(|| anyhow::anyhow!("webhooks[{i}].events: unknown event type {t:?}")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            webhooks.push(WebhookConfig { events, alerts: w.alerts, ..WebhookConfig::new(w.url.clone()) });
+            if let Some(t) = events.iter().find(|t| t.carries_plate() && !w.publish_plates) {
+                anyhow::bail!(
+                    "webhooks[{i}].events lists {}, which carries licence plates: add publish_plates = true to this webhook if its receiver is meant to get them",
+                    t.as_str()
+                );
+            }
+            webhooks.push(WebhookConfig { events, alerts: w.alerts, publish_plates: w.publish_plates, ..WebhookConfig::new(w.url.clone()) });
         }
         Ok(citywatch_events::EventsConfig { mqtt, webhooks })
     }
@@ -413,6 +462,17 @@ mod tests {
         let c: Config = toml::from_str(DEFAULT_CONFIG).unwrap();
         assert_eq!(c, Config::default(), "the documented defaults are the defaults");
         assert!(toml::from_str::<Config>("[console]\nstyle_ur = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn plates_leave_for_brokers_and_webhooks_only_when_asked_for() {
+        let c: Config = toml::from_str("[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n").unwrap();
+        assert!(!c.events_config().unwrap().mqtt.unwrap().publish_plates, "off by default");
+        let hook = "[[webhooks]]\nurl = \"http://127.0.0.1:9000/\"\nevents = [\"hotlist_hit\"]\n";
+        let refused: Config = toml::from_str(hook).unwrap();
+        assert!(refused.events_config().unwrap_err().to_string().contains("publish_plates = true"));
+        let asked: Config = toml::from_str(&format!("{hook}publish_plates = true\n")).unwrap();
+        assert!(asked.events_config().unwrap().webhooks[0].publish_plates);
     }
 
     #[test]

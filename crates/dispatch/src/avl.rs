@@ -6,14 +6,16 @@
 //! "coords": {"latitude", "longitude", "speed" (m/s), "heading"}}}`).
 //! A device has no session: it proves itself with its own token, of which
 //! only the SHA-256 is stored. Every refusal and every ignored fix is
-//! counted, so a misconfigured device shows up in `/metrics`.
+//! counted, so a misconfigured device shows up in `/metrics`. A fix that
+//! cannot be where its unit was (see `plausibility.rs`) is kept in the
+//! trail, flagged, and never becomes the unit's position.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use citywatch_model::dispatch::Position;
+use citywatch_model::dispatch::{Position, UnitKind};
 use citywatch_model::FieldError;
 use citywatch_store::PositionOutcome;
 use serde_json::Value;
@@ -55,6 +57,8 @@ pub struct AvlCounters {
     pub accepted: AtomicU64,
     pub out_of_order: AtomicU64,
     pub duplicates: AtomicU64,
+    /// Kept in the trail, flagged, not the position.
+    pub implausible: AtomicU64,
     pub no_token: AtomicU64,
     pub unknown_device: AtomicU64,
     pub bad_token: AtomicU64,
@@ -67,7 +71,7 @@ impl AvlCounters {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::new();
         let _ = writeln!(out, "# HELP citywatch_avl_positions_total GPS fixes received from unit devices, by outcome.\n# TYPE citywatch_avl_positions_total counter");
-        for (outcome, v) in [("current", &self.accepted), ("out_of_order", &self.out_of_order), ("duplicate", &self.duplicates)] {
+        for (outcome, v) in [("current", &self.accepted), ("out_of_order", &self.out_of_order), ("duplicate", &self.duplicates), ("implausible", &self.implausible)] {
             let _ = writeln!(out, "citywatch_avl_positions_total{{outcome=\"{outcome}\"}} {}", load(v));
         }
         let _ = writeln!(out, "# HELP citywatch_avl_refused_total GPS fixes refused, by reason.\n# TYPE citywatch_avl_refused_total counter");
@@ -258,16 +262,11 @@ impl Dispatch {
     pub fn ingest_from_officer(&self, username: &str, unit_id: Option<&str>, fix: &Fix, now: DateTime<Utc>) -> Result<(PositionOutcome, String), DispatchError> {
         let unit_id = self.officer_unit(username, unit_id)?;
         let p = Position { unit_id, lat: fix.lat, lon: fix.lon, time: fix.time, speed_mps: fix.speed_mps, bearing_deg: fix.bearing_deg };
-        let outcome = self.store.add_position(&fix.device_id, &p, now)?;
+        let outcome = self.store_fix(&fix.device_id, &p, now)?;
         if outcome == PositionOutcome::Current {
             self.announce_id(&p.unit_id);
         }
-        let counter = match outcome {
-            PositionOutcome::Current => &self.avl.accepted,
-            PositionOutcome::OutOfOrder => &self.avl.out_of_order,
-            PositionOutcome::Duplicate => &self.avl.duplicates,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.count(outcome);
         Ok((outcome, p.unit_id))
     }
 
@@ -313,15 +312,10 @@ impl Dispatch {
         if let Ok((PositionOutcome::Current, unit_id)) = &result {
             self.announce_id(unit_id);
         }
-        match result.as_ref().map(|r| r.0) {
-            Ok(PositionOutcome::Current) => self.avl.accepted.fetch_add(1, Ordering::Relaxed),
-            Ok(PositionOutcome::OutOfOrder) => self.avl.out_of_order.fetch_add(1, Ordering::Relaxed),
-            Ok(PositionOutcome::Duplicate) => self.avl.duplicates.fetch_add(1, Ordering::Relaxed),
-            Err(e) => {
-                self.count_refused(e);
-                0
-            }
-        };
+        match &result {
+            Ok((outcome, _)) => self.count(*outcome),
+            Err(e) => self.count_refused(e),
+        }
         result
     }
 
@@ -333,7 +327,25 @@ impl Dispatch {
             return Err(AvlError::BadToken(fix.device_id.clone()));
         }
         let p = Position { unit_id, lat: fix.lat, lon: fix.lon, time: fix.time, speed_mps: fix.speed_mps, bearing_deg: fix.bearing_deg };
-        Ok((self.store.add_position(&fix.device_id, &p, now)?, p.unit_id))
+        Ok((self.store_fix(&fix.device_id, &p, now)?, p.unit_id))
+    }
+
+    /// Trails the fix and, if it is plausible for the unit's kind and the
+    /// unit's newest, makes it the position.
+    fn store_fix(&self, device_id: &str, p: &Position, now: DateTime<Utc>) -> Result<PositionOutcome, citywatch_store::StoreError> {
+        let kind = self.store.unit(&p.unit_id)?.map_or(UnitKind::Car, |u| u.kind);
+        let plausibility = self.config.plausibility;
+        self.store.add_position_checked(device_id, p, now, |current| plausibility.judge(p, kind, current, now))
+    }
+
+    fn count(&self, outcome: PositionOutcome) {
+        let counter = match outcome {
+            PositionOutcome::Current => &self.avl.accepted,
+            PositionOutcome::OutOfOrder => &self.avl.out_of_order,
+            PositionOutcome::Duplicate => &self.avl.duplicates,
+            PositionOutcome::Implausible(_) => &self.avl.implausible,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 

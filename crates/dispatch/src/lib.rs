@@ -14,6 +14,7 @@
 //! log are the caller's.
 
 pub mod avl;
+pub mod plausibility;
 pub mod eido;
 mod error;
 pub mod incidents;
@@ -49,6 +50,9 @@ pub struct DispatchConfig {
     /// Fixes whose device time is further ahead of the server clock than
     /// this are refused.
     pub max_future_skew: chrono::Duration,
+    /// Which fixes are kept in the trail flagged but never become a
+    /// unit's position (time window, speed per unit kind).
+    pub plausibility: plausibility::Plausibility,
 }
 
 impl DispatchConfig {
@@ -81,13 +85,14 @@ impl std::fmt::Debug for DispatchConfig {
             .field("road_candidates", &self.road_candidates)
             .field("roads", &self.roads.as_ref().map(|r| (r.node_count(), r.segment_count())))
             .field("max_future_skew", &self.max_future_skew)
+            .field("plausibility", &self.plausibility)
             .finish()
     }
 }
 
 impl Default for DispatchConfig {
     fn default() -> Self {
-        DispatchConfig { speeds: Speeds::default(), router: Arc::new(StraightLine), roads: None, road_candidates: 10, max_future_skew: chrono::Duration::minutes(5) }
+        DispatchConfig { speeds: Speeds::default(), router: Arc::new(StraightLine), roads: None, road_candidates: 10, max_future_skew: chrono::Duration::minutes(5), plausibility: Default::default() }
     }
 }
 

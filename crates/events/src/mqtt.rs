@@ -4,6 +4,13 @@
 //! (retained, so a new subscriber learns it at once), and
 //! `citywatch/alerts` every alert change.
 //!
+//! Plate reads and hotlist hits carry a licence plate: they are published
+//! only with `publish_plates` (`[mqtt] publish_plates = true`), since a
+//! broker's subscribers need no purpose or case reference to follow a car
+//! across the city, as a plate search in the API does. Alerts name the
+//! camera and event type, never the plate, and unit positions
+//! (`unit_position`) are published as every other event.
+//!
 //! The broker is a copy, never the record: events are already in the store.
 //! Messages go through the client's bounded request queue with
 //! `try_publish`; when the broker is down or slow and that queue is full,
@@ -30,11 +37,14 @@ pub struct MqttConfig {
     pub client_id: String,
     /// Messages held while the broker is unreachable.
     pub queue: usize,
+    /// Whether plate-bearing events (`plate_read`, `hotlist_hit`) are
+    /// published; off unless the city decides it needs them.
+    pub publish_plates: bool,
 }
 
 impl MqttConfig {
     pub fn new(url: impl Into<String>) -> MqttConfig {
-        MqttConfig { url: url.into(), client_id: "citywatch".into(), queue: 10_000 }
+        MqttConfig { url: url.into(), client_id: "citywatch".into(), queue: 10_000, publish_plates: false }
     }
 
     /// Host and port from the URL, or why it is not usable.
@@ -102,6 +112,7 @@ pub(crate) fn spawn(
         loop {
             tokio::select! {
                 e = events.recv() => match e {
+                    Ok(e) if e.event_type.carries_plate() && !config.publish_plates => {}
                     Ok(e) => {
                         publish(event_topic(e.event_type), false, serde_json::to_vec(&*e).unwrap_or_default());
                         let status = match e.event_type {

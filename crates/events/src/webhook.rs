@@ -1,6 +1,8 @@
 //! Webhooks: each configured URL gets a POST with a JSON body per event of
 //! the types it asked for and, if it asked, per alert change:
 //! `{"kind": "event", "event": {...}}` or `{"kind": "alert", "update": {...}}`.
+//! Plate-bearing events (`plate_read`, `hotlist_hit`) are sent only with
+//! `publish_plates`, even when listed.
 //!
 //! One worker per URL delivers in order, retrying a failed POST (network
 //! error or non-2xx) with exponential backoff. Its queue is bounded: when
@@ -31,6 +33,8 @@ pub struct WebhookConfig {
     pub events: Vec<EventType>,
     /// Whether alert changes are sent.
     pub alerts: bool,
+    /// Whether plate-bearing events may be sent at all (off by default).
+    pub publish_plates: bool,
     pub queue: usize,
     /// Attempts per message, the first included.
     pub attempts: u32,
@@ -40,7 +44,7 @@ pub struct WebhookConfig {
 
 impl WebhookConfig {
     pub fn new(url: impl Into<String>) -> WebhookConfig {
-        WebhookConfig { url: url.into(), events: Vec::new(), alerts: true, queue: 1_000, attempts: 6, backoff: Duration::from_millis(500) }
+        WebhookConfig { url: url.into(), events: Vec::new(), alerts: true, publish_plates: false, queue: 1_000, attempts: 6, backoff: Duration::from_millis(500) }
     }
 }
 
@@ -59,7 +63,7 @@ pub(crate) fn spawn(config: WebhookConfig, mut events: broadcast::Receiver<Arc<E
         loop {
             tokio::select! {
                 e = events.recv() => match e {
-                    Ok(e) if config.events.contains(&e.event_type) => enqueue(json!({"kind": "event", "event": &*e})),
+                    Ok(e) if config.events.contains(&e.event_type) && (config.publish_plates || !e.event_type.carries_plate()) => enqueue(json!({"kind": "event", "event": &*e})),
                     Ok(_) => {}
                     Err(RecvError::Lagged(n)) => { metrics.webhook_dropped.fetch_add(n, Ordering::Relaxed); }
                     Err(RecvError::Closed) => break,

@@ -148,3 +148,26 @@ async fn an_unreachable_broker_drops_and_counts_but_loses_nothing_from_the_store
     assert!(m.mqtt_published.load(Ordering::Relaxed) <= 6, "no more than the queue (plus one in hand) waits for the broker");
     assert!(m.mqtt_dropped.load(Ordering::Relaxed) >= 44, "the rest is dropped and counted");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plate_events_are_published_only_when_asked_for() {
+    let broker = broker().await;
+    let plate = |t| NewEvent { details: json!({"plate": "BG 123-AB", "priority": 5}), ..event(t) };
+    // By default: every other event goes out, a plate never does.
+    let mut sub = subscriber(broker.port, "citywatch/events/#").await;
+    let (_dir, _store, events) = events_with(MqttConfig::new(format!("mqtt://127.0.0.1:{}", broker.port)));
+    events.raise(plate(EventType::PlateRead)).await.unwrap();
+    events.raise(plate(EventType::HotlistHit)).await.unwrap();
+    let motion = events.raise(event(EventType::Motion)).await.unwrap();
+    let (topic, body) = next_publish(&mut sub).await;
+    assert_eq!((topic.as_str(), body["id"].as_i64()), ("citywatch/events/motion", Some(motion.id)), "{body}");
+    drop(events);
+
+    // `[mqtt] publish_plates = true` publishes them.
+    let mut sub = subscriber(broker.port, "citywatch/events/plate_read").await;
+    let config = MqttConfig { publish_plates: true, client_id: "citywatch-plates".into(), ..MqttConfig::new(format!("mqtt://127.0.0.1:{}", broker.port)) };
+    let (_dir, _store, events) = events_with(config);
+    let read = events.raise(plate(EventType::PlateRead)).await.unwrap();
+    let (topic, body) = next_publish(&mut sub).await;
+    assert_eq!((topic.as_str(), body["id"].as_i64(), body["details"]["plate"].as_str()), ("citywatch/events/plate_read", Some(read.id), Some("BG 123-AB")));
+}

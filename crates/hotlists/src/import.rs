@@ -1,10 +1,12 @@
 //! Hotlist CSV: a header row, then one entry per line. Columns `plate`,
 //! `reason` and `priority` (0..10) are required; `source` (default: the
 //! importer) and `expires_at` (RFC 3339; empty: never) are optional. Every
-//! bad row is reported with its line and field; good rows are still imported.
+//! bad row is reported with its line and field (the first
+//! [`ImportLimits::max_errors`] problems in full, all of them counted); good
+//! rows are still imported.
 
 use chrono::{DateTime, Utc};
-use citywatch_model::FieldError;
+use citywatch_model::{FieldError, ImportLimits, ImportRefusal, RowErrors};
 use citywatch_store::NewHotlistEntry;
 use serde::Serialize;
 
@@ -18,42 +20,69 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// What a file holds: its good entries, and its bad rows' problems (the
+/// first ones in full, all of them counted).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ImportRow {
-    pub line: usize,
-    pub result: Result<NewHotlistEntry, Vec<FieldError>>,
+pub struct ParsedHotlist {
+    /// Rows read (good and bad).
+    pub rows: usize,
+    pub good: Vec<NewHotlistEntry>,
+    pub errors: RowErrors<RowError>,
 }
 
 const COLUMNS: [&str; 5] = ["plate", "reason", "priority", "source", "expires_at"];
 const LONGEST_TEXT: usize = 500;
 
-/// Parses the file. `Err` only when the file as a whole is unusable (no
-/// header, a missing required column, an unknown column).
-pub fn parse_csv(bytes: &[u8], default_source: &str, now: DateTime<Utc>) -> Result<Vec<ImportRow>, String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| format!("cannot read the CSV header: {e}"))?.clone();
+/// Reads the file one row at a time: only good entries and the first
+/// `limits.max_errors` problems are kept, whatever the file holds. `Err`
+/// when the file as a whole is unusable (no header, a missing required
+/// column, an unknown column) or holds more than `limits.max_rows` rows.
+pub fn parse_csv(input: impl std::io::Read, default_source: &str, now: DateTime<Utc>, limits: ImportLimits) -> Result<ParsedHotlist, ImportRefusal> {
+    let unusable = ImportRefusal::Unusable;
+    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
+    let headers = reader.headers().map_err(|e| unusable(format!("cannot read the CSV header: {e}")))?.clone();
     for required in ["plate", "reason", "priority"] {
         if !headers.iter().any(|h| h == required) {
-            return Err(format!("the CSV header has no \"{required}\" column (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")));
+            return Err(unusable(format!("the CSV header has no \"{required}\" column (columns: {})", headers.iter().collect::<Vec<_>>().join(", "))));
         }
     }
     if let Some(unknown) = headers.iter().find(|h| !COLUMNS.contains(h)) {
-        return Err(format!("unknown CSV column {unknown:?}; columns are {}", COLUMNS.join(", ")));
+        return Err(unusable(format!("unknown CSV column {unknown:?}; columns are {}", COLUMNS.join(", "))));
     }
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let row = match record {
-            Err(e) => ImportRow { line: e.position().map_or(line, |p| p.line() as usize), result: Err(vec![FieldError::new("row", e.to_string())]) },
-            Ok(record) => {
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let columns: Vec<Option<usize>> = COLUMNS.iter().map(|c| column(c)).collect();
+    let mut parsed = ParsedHotlist { rows: 0, good: Vec::new(), errors: RowErrors::new(limits.max_errors) };
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        let problems = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Err(e) => {
+                // A malformed row (unequal columns, bad UTF-8): the reader goes on with the next.
+                let line = e.position().map_or(line, |p| p.line() as usize);
+                vec![RowError { line, field: "row".into(), reason: e.to_string() }]
+            }
+            Ok(true) => {
                 let line = record.position().map_or(line, |p| p.line() as usize);
-                let get = |name: &str| headers.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or("");
-                ImportRow { line, result: entry(get, default_source, now) }
+                let get = |name: &str| COLUMNS.iter().position(|c| *c == name).and_then(|i| columns[i]).and_then(|i| record.get(i)).unwrap_or("");
+                match entry(get, default_source, now) {
+                    Ok(e) => {
+                        parsed.good.push(e);
+                        Vec::new()
+                    }
+                    Err(fields) => fields.into_iter().map(|f| RowError { line, field: f.field, reason: f.reason }).collect(),
+                }
             }
         };
-        rows.push(row);
+        parsed.rows += 1;
+        if parsed.rows > limits.max_rows {
+            return Err(ImportRefusal::TooManyRows { max: limits.max_rows });
+        }
+        if !problems.is_empty() {
+            parsed.errors.push_row(problems);
+        }
     }
-    Ok(rows)
+    Ok(parsed)
 }
 
 fn entry<'a>(get: impl Fn(&str) -> &'a str, default_source: &str, now: DateTime<Utc>) -> Result<NewHotlistEntry, Vec<FieldError>> {
@@ -109,18 +138,30 @@ fn entry<'a>(get: impl Fn(&str) -> &'a str, default_source: &str, now: DateTime<
 mod tests {
     use super::*;
 
+    fn parse(csv: &[u8]) -> Result<ParsedHotlist, ImportRefusal> {
+        parse_csv(csv, "me", Utc::now(), ImportLimits::default())
+    }
+
     #[test]
     fn bad_rows_name_their_line_and_field() {
         let csv = b"plate,reason,priority,expires_at\nBG 123-AB,stolen,7,\nNS 1-X,stolen,11,\nZG 1234-AB,,3,2000-01-01T00:00:00Z\n";
-        let rows = parse_csv(csv, "me", Utc::now()).unwrap();
-        assert_eq!(rows.len(), 3);
-        let first = rows[0].result.as_ref().unwrap();
+        let parsed = parse(csv).unwrap();
+        assert_eq!((parsed.rows, parsed.good.len(), parsed.errors.bad_rows), (3, 1, 2));
+        let first = &parsed.good[0];
         assert_eq!((first.plate_key.as_str(), first.priority, first.source.as_str()), ("BG123AB", 7, "me"));
-        assert_eq!(rows[1].line, 3);
-        assert_eq!(rows[1].result.as_ref().unwrap_err()[0].field, "priority");
-        let third: Vec<_> = rows[2].result.as_ref().unwrap_err().iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(third, ["reason", "expires_at"]);
-        assert!(parse_csv(b"plate,priority\n", "me", Utc::now()).unwrap_err().contains("\"reason\""));
-        assert!(parse_csv(b"plate,reason,priority,colour\n", "me", Utc::now()).unwrap_err().contains("colour"));
+        let errors: Vec<_> = parsed.errors.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(errors, [(3, "priority"), (4, "reason"), (4, "expires_at")]);
+        assert!(parse(b"plate,priority\n").unwrap_err().to_string().contains("\"reason\""));
+        assert!(parse(b"plate,reason,priority,colour\n").unwrap_err().to_string().contains("colour"));
+    }
+
+    #[test]
+    fn rows_past_the_cap_refuse_the_file_and_errors_past_the_cap_are_counted() {
+        let limits = ImportLimits { max_rows: 3, max_errors: 2 };
+        let bad = b"plate,reason,priority\n$,,x\n$,,x\n$,,x\n";
+        let parsed = parse_csv(&bad[..], "me", Utc::now(), limits).unwrap();
+        assert_eq!((parsed.errors.errors.len(), parsed.errors.error_count, parsed.errors.bad_rows), (2, 9, 3));
+        let four = b"plate,reason,priority\nAB1,x,1\nAB2,x,1\nAB3,x,1\nAB4,x,1\n";
+        assert_eq!(parse_csv(&four[..], "me", Utc::now(), limits).unwrap_err(), ImportRefusal::TooManyRows { max: 3 });
     }
 }

@@ -20,6 +20,6 @@ mod plate;
 mod reads;
 
 pub use error::HotlistError;
-pub use import::{parse_csv, ImportRow, RowError};
+pub use import::{parse_csv, ParsedHotlist, RowError};
 pub use plate::{plate_key, search_pattern};
 pub use reads::{Hit, PlateReads, ReadInput, RecordedRead};

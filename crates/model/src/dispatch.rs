@@ -69,6 +69,38 @@ impl UnitStatus {
     }
 }
 
+/// Why a fix is kept in the trail but never becomes the unit's position:
+/// it cannot be where the unit was (a clock far off, a jump no unit of its
+/// kind can make).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImplausibleFix {
+    /// Taken longer ago than the trail's plausibility window (e.g. a device
+    /// clock reset to 1900).
+    TooOld,
+    /// Taken later than the server's clock allows (a fast device clock):
+    /// as the position it would hide every true fix until its time came.
+    AheadOfClock,
+    /// Further from the unit's position than its kind can travel in the time between.
+    TooFast,
+}
+
+impl ImplausibleFix {
+    pub const ALL: [ImplausibleFix; 3] = [ImplausibleFix::TooOld, ImplausibleFix::AheadOfClock, ImplausibleFix::TooFast];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImplausibleFix::TooOld => "too_old",
+            ImplausibleFix::AheadOfClock => "ahead_of_clock",
+            ImplausibleFix::TooFast => "too_fast",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// One GPS fix of a unit, as reported by its device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {

@@ -11,6 +11,7 @@ pub mod dispatch;
 mod district;
 mod error;
 pub mod event;
+mod import;
 mod justification;
 mod user;
 
@@ -18,6 +19,7 @@ pub use audit::{AuditCheckpoint, AuditEntry};
 pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
 pub use district::District;
 pub use error::FieldError;
+pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location, NewEvent, Rule, RuleSpec, Schedule, Severity, Source, SourceKind};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
 pub use user::{Grant, Role, User};

@@ -29,7 +29,7 @@ mod tests {
         let obj = json!({"id":"c1","name":"N","lat":44.81,"lon":20.46,"heading_deg":90,"fov_deg":60,"range_m":80,"district":"D","tags":["t"],"main_url":"rtsp://h/main"});
         let cam = CameraUpdate::from_json(obj.as_object().unwrap(), None).unwrap().camera;
         let doc = to_geojson([&cam]);
-        let rows = parse_geojson(doc.to_string().as_bytes(), |_| {}).unwrap();
-        assert_eq!(rows[0].result.as_ref().unwrap().camera, cam);
+        let parsed = parse_geojson(doc.to_string().as_bytes(), Default::default(), |_| {}).unwrap();
+        assert_eq!(parsed.rows[0].update.camera, cam);
     }
 }

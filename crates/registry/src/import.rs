@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use citywatch_model::{CameraUpdate, FieldError};
+use citywatch_model::{CameraUpdate, FieldError, ImportLimits, ImportRefusal, RowErrors};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +42,40 @@ impl fmt::Display for Location {
     }
 }
 
+/// A good row: a camera to create or update, and where the file gave it.
 #[derive(Debug, Clone)]
 pub struct ImportRow {
     pub location: Location,
-    pub result: Result<CameraUpdate, Vec<FieldError>>,
+    pub update: CameraUpdate,
+}
+
+/// What a file holds: its good rows, and its bad rows' problems (the first
+/// ones in full, all of them counted).
+#[derive(Debug, Clone)]
+pub struct ParsedCameras {
+    /// Rows read (good and bad).
+    pub total: usize,
+    pub rows: Vec<ImportRow>,
+    pub errors: RowErrors<RowError>,
+}
+
+impl ParsedCameras {
+    fn new(limits: ImportLimits) -> ParsedCameras {
+        ParsedCameras { total: 0, rows: Vec::new(), errors: RowErrors::new(limits.max_errors) }
+    }
+
+    /// Takes one row; `Err` once the file holds more rows than the cap.
+    fn add(&mut self, location: Location, result: Result<CameraUpdate, Vec<FieldError>>, limits: ImportLimits) -> Result<(), ImportRefusal> {
+        self.total += 1;
+        if self.total > limits.max_rows {
+            return Err(ImportRefusal::TooManyRows { max: limits.max_rows });
+        }
+        match result {
+            Ok(update) => self.rows.push(ImportRow { location, update }),
+            Err(problems) => self.errors.push_row(problems.into_iter().map(|e| RowError::new(location, e))),
+        }
+        Ok(())
+    }
 }
 
 /// One problem in one row, as reported to the user.
@@ -79,23 +109,120 @@ impl fmt::Display for RowError {
     }
 }
 
-/// Parses a GeoJSON FeatureCollection of Point features. `progress` is
-/// called with the number of features read so far.
-pub fn parse_geojson(bytes: &[u8], mut progress: impl FnMut(usize)) -> Result<Vec<ImportRow>, String> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
-    if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err("expected a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\")".into());
-    }
-    let features = doc.get("features").and_then(Value::as_array).ok_or("FeatureCollection has no \"features\" list")?;
-    let mut rows = Vec::with_capacity(features.len());
-    for (i, f) in features.iter().enumerate() {
-        rows.push(ImportRow { location: Location::Feature(i), result: feature_to_camera(f) });
-        if i % 1024 == 0 {
+/// Parses a GeoJSON FeatureCollection of Point features, one feature at a
+/// time (the document is never held as a whole). `progress` is called with
+/// the number of features read so far.
+pub fn parse_geojson(bytes: &[u8], limits: ImportLimits, mut progress: impl FnMut(usize)) -> Result<ParsedCameras, ImportRefusal> {
+    let mut parsed = ParsedCameras::new(limits);
+    let mut refusal = None;
+    let mut on_feature = |i: usize, f: Value| -> bool {
+        if let Err(e) = parsed.add(Location::Feature(i), feature_to_camera(&f), limits) {
+            refusal = Some(e);
+            return false;
+        }
+        if i.is_multiple_of(1024) {
             progress(i);
         }
+        true
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let outcome = serde::de::DeserializeSeed::deserialize(stream::Collection { on_feature: &mut on_feature }, &mut de).and_then(|c| de.end().map(|()| c));
+    if let Some(refusal) = refusal {
+        return Err(refusal);
     }
-    progress(features.len());
-    Ok(rows)
+    match outcome {
+        Err(e) if e.is_data() => return Err(ImportRefusal::Unusable(e.to_string())),
+        Err(e) => return Err(ImportRefusal::Unusable(format!("not valid JSON: {e}"))),
+        Ok(c) if c.kind.as_deref() != Some("FeatureCollection") => {
+            return Err(ImportRefusal::Unusable("expected a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\")".into()))
+        }
+        Ok(c) if !c.has_features => return Err(ImportRefusal::Unusable("FeatureCollection has no \"features\" list".into())),
+        Ok(_) => {}
+    }
+    progress(parsed.total);
+    Ok(parsed)
+}
+
+/// A FeatureCollection read with serde, handing each feature on as it is
+/// read rather than building the whole document.
+mod stream {
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::Value;
+
+    /// Called with each feature's index and value; `false` stops the read.
+    pub type OnFeature<'a> = &'a mut dyn FnMut(usize, Value) -> bool;
+
+    pub struct Collection<'a> {
+        pub on_feature: OnFeature<'a>,
+    }
+
+    /// What the document said besides its features.
+    pub struct Read {
+        pub kind: Option<String>,
+        pub has_features: bool,
+    }
+
+    const EXPECTED: &str = "a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\")";
+
+    impl<'de> DeserializeSeed<'de> for Collection<'_> {
+        type Value = Read;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Read, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Collection<'_> {
+        type Value = Read;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(EXPECTED)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read, A::Error> {
+            let mut read = Read { kind: None, has_features: false };
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "type" => read.kind = map.next_value::<Value>()?.as_str().map(str::to_owned),
+                    "features" if !read.has_features => {
+                        read.has_features = true;
+                        map.next_value_seed(Features { on_feature: &mut *self.on_feature })?;
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(read)
+        }
+    }
+
+    struct Features<'a> {
+        on_feature: OnFeature<'a>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Features<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Features<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a \"features\" list")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            while let Some(feature) = seq.next_element::<Value>()? {
+                if !(self.on_feature)(i, feature) {
+                    return Err(serde::de::Error::custom("stopped"));
+                }
+                i += 1;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn feature_to_camera(f: &Value) -> Result<CameraUpdate, Vec<FieldError>> {
@@ -133,43 +260,43 @@ fn feature_to_camera(f: &Value) -> Result<CameraUpdate, Vec<FieldError>> {
     CameraUpdate::from_json(&props, None)
 }
 
-/// Parses CSV with a header row naming the fields. Empty cells are absent
-/// values; `tags` are separated by `;` or `|`.
-pub fn parse_csv(bytes: &[u8], mut progress: impl FnMut(usize)) -> Result<Vec<ImportRow>, String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| format!("cannot read the CSV header: {e}"))?.clone();
+/// Parses CSV with a header row naming the fields, one row at a time.
+/// Empty cells are absent values; `tags` are separated by `;` or `|`.
+pub fn parse_csv(input: impl std::io::Read, limits: ImportLimits, mut progress: impl FnMut(usize)) -> Result<ParsedCameras, ImportRefusal> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
+    let headers = reader.headers().map_err(|e| ImportRefusal::Unusable(format!("cannot read the CSV header: {e}")))?.clone();
     for required in ["lat", "lon"] {
         if !headers.iter().any(|h| h == required) {
-            return Err(format!("the CSV header has no \"{required}\" column (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")));
+            return Err(ImportRefusal::Unusable(format!(
+                "the CSV header has no \"{required}\" column (columns: {})",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )));
         }
     }
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let result = match record {
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line() as usize);
-                rows.push(ImportRow { location: Location::Line(line), result: Err(vec![FieldError::new("row", e.to_string())]) });
-                continue;
-            }
-            Ok(record) => {
-                let line = record.position().map_or(line, |p| p.line() as usize);
+    let mut parsed = ParsedCameras::new(limits);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        let (line, result) = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Err(e) => (e.position().map_or(line, |p| p.line() as usize), Err(vec![FieldError::new("row", e.to_string())])),
+            Ok(true) => {
                 let obj: Map<String, Value> = headers
                     .iter()
                     .zip(record.iter())
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
                     .collect();
-                ImportRow { location: Location::Line(line), result: CameraUpdate::from_json(&obj, None) }
+                (record.position().map_or(line, |p| p.line() as usize), CameraUpdate::from_json(&obj, None))
             }
         };
-        rows.push(result);
-        if i % 1024 == 0 {
-            progress(i);
+        parsed.add(Location::Line(line), result, limits)?;
+        if parsed.total.is_multiple_of(1024) {
+            progress(parsed.total);
         }
     }
-    progress(rows.len());
-    Ok(rows)
+    progress(parsed.total);
+    Ok(parsed)
 }
 
 /// Parses a GeoJSON FeatureCollection of district boundaries: Polygon or
@@ -214,25 +341,35 @@ mod tests {
             {"type":"Feature","geometry":{"type":"Point","coordinates":[200,44.8]},"properties":{"id":"b"}},
             {"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]},"properties":{"id":"c"}}
         ]}"#;
-        let rows = parse_geojson(doc, |_| {}).unwrap();
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].result.as_ref().unwrap().camera.id, "a");
-        assert_eq!(rows[1].result.as_ref().unwrap_err()[0].field, "lon");
-        assert_eq!(rows[2].result.as_ref().unwrap_err()[0].field, "geometry");
-        assert!(parse_geojson(b"{", |_| {}).unwrap_err().contains("not valid JSON"));
-        assert!(parse_geojson(br#"{"type":"Feature"}"#, |_| {}).unwrap_err().contains("FeatureCollection"));
+        let parsed = parse_geojson(doc, ImportLimits::default(), |_| {}).unwrap();
+        assert_eq!((parsed.total, parsed.rows.len()), (3, 1));
+        assert_eq!(parsed.rows[0].update.camera.id, "a");
+        let errors: Vec<_> = parsed.errors.errors.iter().map(|e| (e.feature, e.field.as_str())).collect();
+        assert_eq!(errors, [(Some(1), "lon"), (Some(2), "geometry")]);
+        let refused = |doc: &[u8]| parse_geojson(doc, ImportLimits::default(), |_| {}).unwrap_err().to_string();
+        assert!(refused(b"{").contains("not valid JSON"));
+        assert!(refused(br#"{"type":"Feature"}"#).contains("FeatureCollection"));
+        assert!(refused(br#"[1]"#).contains("FeatureCollection"));
+        assert!(refused(br#"{"type":"FeatureCollection"}"#).contains("\"features\""));
+        assert!(refused(br#"{"type":"FeatureCollection","features":[]} x"#).contains("not valid JSON"));
+        // "type" may come after the features.
+        let late = br#"{"features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[20.4,44.8]},"properties":{"id":"z"}}],"type":"FeatureCollection"}"#;
+        assert_eq!(parse_geojson(late, ImportLimits::default(), |_| {}).unwrap().rows.len(), 1);
+        let capped = ImportLimits { max_rows: 2, max_errors: 10 };
+        assert_eq!(parse_geojson(doc, capped, |_| {}).unwrap_err(), ImportRefusal::TooManyRows { max: 2 });
     }
 
     #[test]
     fn csv_rows_name_their_lines() {
         let csv = b"id,lat,lon,fov_deg,tags\na,44.8,20.4,90,x;y\nb,95,20.4,90,\nc,44.8,20.4,0,\n";
-        let rows = parse_csv(csv, |_| {}).unwrap();
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].result.as_ref().unwrap().camera.tags, vec!["x", "y"]);
-        assert_eq!(rows[1].location, Location::Line(3));
-        assert_eq!(rows[1].result.as_ref().unwrap_err()[0].field, "lat");
-        assert_eq!(rows[2].result.as_ref().unwrap_err()[0].field, "fov_deg");
-        assert!(parse_csv(b"id,x\n1,2\n", |_| {}).unwrap_err().contains("\"lat\""));
+        let parsed = parse_csv(&csv[..], ImportLimits::default(), |_| {}).unwrap();
+        assert_eq!((parsed.total, parsed.rows.len()), (3, 1));
+        assert_eq!(parsed.rows[0].update.camera.tags, vec!["x", "y"]);
+        let errors: Vec<_> = parsed.errors.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(errors, [(Some(3), "lat"), (Some(4), "fov_deg")]);
+        assert!(parse_csv(&b"id,x\n1,2\n"[..], ImportLimits::default(), |_| {}).unwrap_err().to_string().contains("\"lat\""));
+        let capped = ImportLimits { max_rows: 2, max_errors: 10 };
+        assert_eq!(parse_csv(&csv[..], capped, |_| {}).unwrap_err(), ImportRefusal::TooManyRows { max: 2 });
     }
 
     #[test]

@@ -14,6 +14,6 @@ mod query;
 mod registry;
 
 pub use export::to_geojson;
-pub use import::{parse_csv, parse_districts, parse_geojson, ImportFormat, ImportRow, Location, RowError};
+pub use import::{parse_csv, parse_districts, parse_geojson, ImportFormat, ImportRow, Location, ParsedCameras, RowError};
 pub use query::{CameraQuery, QueryHit};
 pub use registry::{ImportReport, Registry, RegistryError, Snapshot};

@@ -3,10 +3,10 @@ use std::sync::{Arc, RwLock};
 
 use citywatch_audit::Scope;
 use citywatch_geo::{CameraGeometry, CameraIndex};
-use citywatch_model::{Camera, CameraUpdate, FieldError};
+use citywatch_model::{Camera, CameraUpdate, FieldError, RowErrors};
 use citywatch_store::{Store, StoreError};
 
-use crate::import::{ImportRow, Location, RowError};
+use crate::import::{ImportRow, Location, ParsedCameras, RowError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -62,13 +62,16 @@ fn geometry(c: &Camera) -> CameraGeometry {
     CameraGeometry { id: c.id.clone(), lat: c.lat, lon: c.lon, heading_deg: c.heading_deg, fov_deg: c.fov_deg, range_m: c.range_m }
 }
 
-/// What an import did. `errors` lists every row not applied.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+/// What an import did: how many rows the file held, what was applied, and
+/// the rows not applied (the first problems in full, all counted).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ImportReport {
+    pub rows: usize,
     pub created: usize,
     pub updated: usize,
     pub atomic: bool,
-    pub errors: Vec<RowError>,
+    #[serde(flatten)]
+    pub errors: RowErrors<RowError>,
 }
 
 pub struct Registry {
@@ -161,38 +164,37 @@ impl Registry {
     /// bad ones; with `atomic`, applies nothing if any row is bad. Rows that
     /// repeat an earlier row's id, or that touch cameras outside `scope`,
     /// are bad rows.
-    pub fn import(&self, rows: Vec<ImportRow>, scope: &Scope, atomic: bool) -> Result<ImportReport, RegistryError> {
+    pub fn import(&self, parsed: ParsedCameras, scope: &Scope, atomic: bool) -> Result<ImportReport, RegistryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let snapshot = self.snapshot();
-        let mut report = ImportReport { atomic, ..Default::default() };
+        let ParsedCameras { total, rows, mut errors } = parsed;
+        // This pass's problems are kept apart and merged by position, so
+        // the report still shows the file's first problems.
+        let mut more = RowErrors::new(errors.keep());
         let mut first_seen: HashMap<String, Location> = HashMap::new();
-        let mut good = Vec::new();
-        for row in rows {
-            let update = match row.result {
-                Ok(u) => u,
-                Err(errors) => {
-                    report.errors.extend(errors.into_iter().map(|e| RowError::new(row.location, e)));
-                    continue;
-                }
-            };
+        let mut good = Vec::with_capacity(rows.len());
+        for ImportRow { location, update } in rows {
             let id = update.camera.id.clone();
+            let refuse = |field: &str, reason: String| RowError::new(location, FieldError::new(field, reason));
             if let Some(first) = first_seen.get(&id) {
-                report.errors.push(RowError::new(row.location, FieldError::new("id", format!("duplicate id {id}; first given at {first}"))));
+                more.push_row([refuse("id", format!("duplicate id {id}; first given at {first}"))]);
                 continue;
             }
-            first_seen.insert(id.clone(), row.location);
+            first_seen.insert(id.clone(), location);
             if let Some(existing) = snapshot.cameras.get(&id) {
                 if !scope.covers(existing.district.as_deref()) {
-                    report.errors.push(RowError::new(row.location, FieldError::new("id", format!("camera {id} exists in a district you may not manage"))));
+                    more.push_row([refuse("id", format!("camera {id} exists in a district you may not manage"))]);
                     continue;
                 }
             }
             if let Err(RegistryError::OutOfScope(reason)) = check_district(&update.camera, scope) {
-                report.errors.push(RowError::new(row.location, FieldError::new("district", reason)));
+                more.push_row([refuse("district", reason)]);
                 continue;
             }
             good.push(update);
         }
+        errors.merge(more, |e| (e.feature, e.line));
+        let mut report = ImportReport { rows: total, created: 0, updated: 0, atomic, errors };
         if atomic && !report.errors.is_empty() {
             return Ok(report);
         }

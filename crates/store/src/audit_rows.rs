@@ -124,6 +124,11 @@ impl Store {
     }
 
     /// Entries with `seq > after_seq`, in stored order, at most `limit`.
+    /// The seq of the newest entry (0 for an empty log).
+    pub fn audit_head_seq(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_log", [], |r| r.get(0))?)
+    }
+
     pub fn audit_entries(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use citywatch_model::dispatch::{
-    Assignment, ChecklistStep, Incident, IncidentLocation, IncidentState, NewIncident, Position, Procedure, StepState, TimelineEntry, Unit,
+    Assignment, ChecklistStep, ImplausibleFix, Incident, IncidentLocation, IncidentState, NewIncident, Position, Procedure, StepState, TimelineEntry, Unit,
     UnitKind, UnitSpec, UnitStatus,
 };
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -23,6 +23,15 @@ pub enum PositionOutcome {
     OutOfOrder,
     /// The device already sent a fix with this time: ignored.
     Duplicate,
+    /// Kept in the trail, flagged, and never the unit's position.
+    Implausible(ImplausibleFix),
+}
+
+/// A fix of a unit's trail, with why it was not believed if it was not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailPoint {
+    pub position: Position,
+    pub implausible: Option<ImplausibleFix>,
 }
 
 const UNIT_COLUMNS: &str = "id, call_sign, kind, officers, capabilities, status, lat, lon, pos_time, speed_mps, bearing_deg, district";
@@ -133,25 +142,50 @@ impl Store {
     /// Adds a fix to the trail and, if it is the unit's newest, makes it the
     /// current position, in one transaction.
     pub fn add_position(&self, device_id: &str, p: &Position, received_at: DateTime<Utc>) -> Result<PositionOutcome> {
+        self.add_position_checked(device_id, p, received_at, |_| None)
+    }
+
+    /// Like [`Store::add_position`], after asking `check` (given the unit's
+    /// current position, read in the same transaction) whether the fix is
+    /// plausible: one that is not is kept in the trail with the reason and
+    /// never becomes the position.
+    pub fn add_position_checked(
+        &self,
+        device_id: &str,
+        p: &Position,
+        received_at: DateTime<Utc>,
+        check: impl FnOnce(Option<&Position>) -> Option<ImplausibleFix>,
+    ) -> Result<PositionOutcome> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        let current = tx
+            .query_row("SELECT lat, lon, pos_time, speed_mps, bearing_deg FROM unit WHERE id = ?1", [&p.unit_id], |r| {
+                Ok((r.get::<_, Option<f64>>(0)?, r.get::<_, Option<f64>>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()?;
+        let current = match current {
+            Some((Some(lat), Some(lon), Some(t), speed_mps, bearing_deg)) => {
+                Some(Position { unit_id: p.unit_id.clone(), lat, lon, time: from_text(&t)?, speed_mps, bearing_deg })
+            }
+            _ => None,
+        };
+        let flag = check(current.as_ref());
         let inserted = tx.execute(
-            "INSERT OR IGNORE INTO unit_position (unit_id, device_id, lat, lon, time, speed_mps, bearing_deg, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![p.unit_id, device_id, p.lat, p.lon, to_text(p.time), p.speed_mps, p.bearing_deg, to_text(received_at)],
+            "INSERT OR IGNORE INTO unit_position (unit_id, device_id, lat, lon, time, speed_mps, bearing_deg, received_at, implausible)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![p.unit_id, device_id, p.lat, p.lon, to_text(p.time), p.speed_mps, p.bearing_deg, to_text(received_at), flag.map(|f| f.as_str())],
         )?;
         if inserted == 0 {
             return Ok(PositionOutcome::Duplicate);
         }
-        let current: Option<String> = tx.query_row("SELECT pos_time FROM unit WHERE id = ?1", [&p.unit_id], |r| r.get(0)).optional()?.flatten();
-        let t = to_text(p.time);
-        // Fixed-width RFC 3339 text sorts as time does.
-        let outcome = if current.as_ref().is_some_and(|c| *c >= t) {
+        let outcome = if let Some(flag) = flag {
+            PositionOutcome::Implausible(flag)
+        } else if current.as_ref().is_some_and(|c| c.time >= p.time) {
             PositionOutcome::OutOfOrder
         } else {
             tx.execute(
                 "UPDATE unit SET lat = ?2, lon = ?3, pos_time = ?4, speed_mps = ?5, bearing_deg = ?6 WHERE id = ?1",
-                params![p.unit_id, p.lat, p.lon, t, p.speed_mps, p.bearing_deg],
+                params![p.unit_id, p.lat, p.lon, to_text(p.time), p.speed_mps, p.bearing_deg],
             )?;
             PositionOutcome::Current
         };
@@ -159,19 +193,27 @@ impl Store {
         Ok(outcome)
     }
 
-    /// A unit's fixes with device time in [start, end), oldest first, at most `limit`.
-    pub fn unit_trail(&self, unit_id: &str, start: DateTime<Utc>, end: DateTime<Utc>, limit: usize) -> Result<Vec<Position>> {
+    /// A unit's fixes with device time in [start, end), oldest first, at most
+    /// `limit`, implausible ones included (flagged).
+    pub fn unit_trail(&self, unit_id: &str, start: DateTime<Utc>, end: DateTime<Utc>, limit: usize) -> Result<Vec<TrailPoint>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT lat, lon, time, speed_mps, bearing_deg FROM unit_position WHERE unit_id = ?1 AND time >= ?2 AND time < ?3 ORDER BY time, id LIMIT ?4",
+            "SELECT lat, lon, time, speed_mps, bearing_deg, implausible FROM unit_position
+             WHERE unit_id = ?1 AND time >= ?2 AND time < ?3 ORDER BY time, id LIMIT ?4",
         )?;
         let raw = stmt
             .query_map(params![unit_id, to_text(start), to_text(end), limit as i64], |r| {
-                Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+                Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get::<_, Option<String>>(5)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter()
-            .map(|(lat, lon, t, speed_mps, bearing_deg)| Ok(Position { unit_id: unit_id.to_owned(), lat, lon, time: from_text(&t)?, speed_mps, bearing_deg }))
+            .map(|(lat, lon, t, speed_mps, bearing_deg, flag)| {
+                let implausible = match flag {
+                    None => None,
+                    Some(f) => Some(ImplausibleFix::parse(&f).ok_or_else(|| StoreError::Corrupt(format!("unknown implausible-fix reason {f:?}")))?),
+                };
+                Ok(TrailPoint { position: Position { unit_id: unit_id.to_owned(), lat, lon, time: from_text(&t)?, speed_mps, bearing_deg }, implausible })
+            })
             .collect()
     }
 }
@@ -394,7 +436,16 @@ mod tests {
         let unit = store.unit("u1").unwrap().unwrap();
         assert_eq!((unit.position.unwrap().lat, unit.district.as_deref()), (44.0, Some("North")));
         let trail = store.unit_trail("u1", t0, t0 + Duration::minutes(1), 100).unwrap();
-        assert_eq!(trail.iter().map(|p| p.lat).collect::<Vec<_>>(), [44.1, 44.0]);
+        assert_eq!(trail.iter().map(|p| p.position.lat).collect::<Vec<_>>(), [44.1, 44.0]);
+        // An implausible fix, however new, is trailed with its reason and does not move the unit.
+        let jump = store.add_position_checked("d1", &fix(10.0, 20), t0, |current| {
+            assert_eq!(current.map(|c| c.lat), Some(44.0));
+            Some(ImplausibleFix::TooFast)
+        });
+        assert_eq!(jump.unwrap(), PositionOutcome::Implausible(ImplausibleFix::TooFast));
+        assert_eq!(store.unit("u1").unwrap().unwrap().position.unwrap().lat, 44.0);
+        let trail = store.unit_trail("u1", t0, t0 + Duration::minutes(1), 100).unwrap();
+        assert_eq!(trail.iter().map(|p| p.implausible).collect::<Vec<_>>(), [None, None, Some(ImplausibleFix::TooFast)]);
     }
 
     #[test]

@@ -35,7 +35,7 @@ use rusqlite::Connection;
 
 pub use cameras::{ImportOutcome, StreamCredentials};
 pub use credential_key::{key_path as credential_key_path, CredentialKey, KeyFileError, CREDENTIAL_KEY_FILE};
-pub use dispatch::{IncidentChange, PositionOutcome};
+pub use dispatch::{IncidentChange, PositionOutcome, TrailPoint};
 pub use events::{AlertChange, EventFilter};
 pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};

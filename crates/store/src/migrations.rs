@@ -372,6 +372,11 @@ CREATE INDEX unmask_grant_grantee ON unmask_grant (grantee, expires_at);
 -- 1 = detail re-encoded as canonical JSON (entries written before this
 -- migration), 2 = the stored text of time and detail, byte for byte.
 ALTER TABLE audit_log ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
+"#, r#"
+-- A fix that cannot be where its unit was (device clock far off, a jump no
+-- unit of its kind can make) is kept in the trail with the reason, and
+-- never becomes the unit's position. NULL: plausible.
+ALTER TABLE unit_position ADD COLUMN implausible TEXT;
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use citywatch_audit::{Record, Scope};
+use citywatch_model::ImportLimits;
 use citywatch_registry::{parse_csv, parse_districts, parse_geojson, ImportFormat, Registry};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -67,32 +68,39 @@ fn import_cameras(file: PathBuf, data: PathBuf, atomic: bool, format: Option<Str
     bar.set_style(ProgressStyle::with_template("{spinner} {msg} {pos} rows read").expect("template"));
     bar.set_message(format!("reading {}", file.display()));
     let progress = |n: usize| bar.set_position(n as u64);
-    let rows = match format {
-        ImportFormat::GeoJson => parse_geojson(&bytes, progress),
-        ImportFormat::Csv => parse_csv(&bytes, progress),
+    // A file on the operator's own disk: no row cap, but only the first
+    // problems are listed in full.
+    let limits = ImportLimits { max_rows: usize::MAX, ..ImportLimits::default() };
+    let parsed = match format {
+        ImportFormat::GeoJson => parse_geojson(&bytes, limits, progress),
+        ImportFormat::Csv => parse_csv(&bytes[..], limits, progress),
     }
     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     bar.finish_with_message(format!("read {}", file.display()));
-    let total = rows.len();
+    let total = parsed.total;
     let dir = DataDir::open(&data)?;
     let registry = Arc::new(Registry::load(dir.store.clone())?);
     let saving = ProgressBar::new_spinner().with_message(format!("writing {total} rows in one transaction"));
     saving.enable_steady_tick(std::time::Duration::from_millis(120));
-    let report = registry.import(rows, &Scope::All, atomic)?;
+    let report = registry.import(parsed, &Scope::All, atomic)?;
     saving.finish_and_clear();
-    let failed = atomic && !report.errors.is_empty();
+    let bad_rows = report.errors.bad_rows;
+    let failed = atomic && bad_rows > 0;
     dir.audit.record(
         Record::new(cli_actor(), "camera.import", file.display().to_string())
             .result(if failed { "failed" } else { "ok" })
-            .detail(json!({"rows": total, "created": report.created, "updated": report.updated, "bad_rows": report.errors.len(), "atomic": atomic})),
+            .detail(json!({"rows": total, "created": report.created, "updated": report.updated, "bad_rows": bad_rows, "atomic": atomic})),
     )?;
-    for e in &report.errors {
+    for e in &report.errors.errors {
         eprintln!("  {e}");
     }
+    if report.errors.truncated() {
+        eprintln!("  ... and {} more problems", report.errors.error_count - report.errors.errors.len());
+    }
     if failed {
-        eprintln!("{} bad rows of {total}; nothing was imported (--atomic). Fix the rows above and run again.", report.errors.len());
+        eprintln!("{bad_rows} bad rows of {total}; nothing was imported (--atomic). Fix the rows above and run again.");
         return Ok(ExitCode::from(2));
     }
-    println!("{total} rows: {} cameras created, {} updated, {} bad rows.", report.created, report.updated, report.errors.len());
-    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    println!("{total} rows: {} cameras created, {} updated, {bad_rows} bad rows.", report.created, report.updated);
+    Ok(if bad_rows == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

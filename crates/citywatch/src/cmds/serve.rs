@@ -160,6 +160,8 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         events: events.clone(),
     }, dispatch);
     state.set_live_redaction(live_redaction(&dir));
+    let (camera_limits, hotlist_limits) = dir.config.import.limits();
+    state.set_import_limits(camera_limits, hotlist_limits);
     let retention = (policy(&dir.config.retention), Duration::from_secs(dir.config.retention.interval_s));
     let video = dir.config.video.clone();
     runtime.block_on(async move {
