@@ -376,11 +376,12 @@ mod tests {
     fn unsafe_camera_ids_are_bad_rows_named_by_line() {
         let long = "a".repeat(65);
         let csv = format!("id,lat,lon\ncam-0001,44.8,20.4\n..,44.8,20.4\na/b,44.8,20.4\n%2e%2e,44.8,20.4\n{long},44.8,20.4\n.,44.8,20.4\n");
-        let rows = parse_csv(csv.as_bytes(), |_| {}).unwrap();
-        assert_eq!(rows[0].result.as_ref().unwrap().camera.id, "cam-0001");
+        let parsed = parse_csv(csv.as_bytes(), ImportLimits::default(), |_| {}).unwrap();
+        assert_eq!(parsed.rows.len(), 1);
+        assert_eq!(parsed.rows[0].update.camera.id, "cam-0001");
+        assert_eq!(parsed.errors.errors.len(), 5);
         for (i, says) in [(1, "must start with a letter or a digit"), (2, "may contain only"), (3, "may contain only"), (4, "at most 64"), (5, "must start with")] {
-            let errs = rows[i].result.as_ref().unwrap_err();
-            let shown = RowError::new(rows[i].location, errs[0].clone()).to_string();
+            let shown = parsed.errors.errors[i - 1].to_string();
             assert!(shown.starts_with(&format!("line {}: id: ", i + 2)) && shown.contains(says), "row {i}: {shown}");
         }
     }
