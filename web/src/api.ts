@@ -26,9 +26,18 @@ export interface Grant {
   expires_at: string | null;
 }
 
+/** What a caller may do, as `/api/v1/me` lists it: the console builds its views from these, never from role names. */
+export type Permission =
+  | "read_cameras" | "manage_cameras" | "manage_districts" | "manage_users" | "read_audit" | "play_recordings"
+  | "manage_legal_holds" | "read_metrics" | "view_live" | "raise_events" | "read_events" | "manage_rules"
+  | "handle_alerts" | "read_dispatch" | "dispatch" | "manage_units" | "manage_procedures" | "report_status"
+  | "follow_units" | "view_unmasked" | "grant_unmask" | "read_unmask_grants" | "manage_hotlists"
+  | "manage_covert_hotlists" | "search_plates";
+
 export interface Me {
   username: string;
   grants: Grant[];
+  permissions: Permission[];
 }
 
 export interface LoginResponse {
@@ -375,3 +384,78 @@ export interface UnitRoute {
   geometry: { type: "LineString"; coordinates: [number, number][] };
   properties: { incident_id: number; unit_id: string; distance_m: number; duration_s: number | null; router: string };
 }
+
+// ---- audit log (the auditor's screen)
+
+export type AuditResult = "ok" | "denied" | "refused" | "failed";
+
+export interface AuditEntry {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  target: string;
+  purpose: string | null;
+  case_ref: string | null;
+  result: AuditResult | string;
+  hash: string;
+}
+
+/** The server-side filters of the log; an absent field matches every entry. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  case_ref?: string;
+  result?: AuditResult;
+  /** RFC 3339, inclusive. */
+  from?: string;
+  /** RFC 3339, exclusive. */
+  to?: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_after_seq: number | null;
+  head_seq: number;
+}
+
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  time: string;
+  signature: string;
+}
+
+export interface AuditVerification {
+  verified: boolean;
+  entries?: number;
+  checkpoints?: number;
+  last_checkpoint: AuditCheckpoint | null;
+  public_key: string;
+  public_key_sha256: string;
+  failure?: { seq: number; reason: string; message: string };
+}
+
+export function auditQuery(filter: AuditFilter, extra: Record<string, string | number> = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (typeof v === "string" && v.trim()) q.set(k, v.trim());
+  for (const [k, v] of Object.entries(extra)) q.set(k, String(v));
+  return q.toString();
+}
+
+export const auditApi = {
+  /** One page of a walk: pass back the first page's head_seq so later pages never go past it. */
+  page(filter: AuditFilter, afterSeq: number, headSeq: number | null, limit = 100): Promise<AuditPage> {
+    const extra: Record<string, number> = { after_seq: afterSeq, limit };
+    if (headSeq !== null) extra.head_seq = headSeq;
+    return request(`/api/v1/audit?${auditQuery(filter, extra)}`);
+  },
+  verify(): Promise<AuditVerification> {
+    return request("/api/v1/audit/verify");
+  },
+  /** A download link (the session cookie authenticates it). */
+  exportUrl(filter: AuditFilter, format: "csv" | "json"): string {
+    return `/api/v1/audit/export?${auditQuery(filter, { format })}`;
+  },
+};

@@ -2,6 +2,7 @@
 
 import "./style.css";
 import { api, ApiError, setUnauthorizedHandler, type Me } from "./api";
+import { renderAudit } from "./audit";
 import { renderConsole, type ConsoleHandle } from "./console";
 import { renderLogin } from "./login";
 import { h } from "./dom";
@@ -21,11 +22,39 @@ function showLogin(notice?: string): void {
   renderLogin(root, () => void start(true), notice);
 }
 
+/** Each caller lands on the view of their own work, chosen by what `/me` says they may do. */
 function showConsole(me: Me): void {
   teardown();
-  document.title = "Citywatch console";
   setUnauthorizedHandler(() => showLogin("Your session has ended. Please log in again."));
-  current = renderConsole(root, me, () => showLogin("You are logged out."));
+  const may = new Set(me.permissions ?? []);
+  const loggedOut = () => showLogin("You are logged out.");
+  if (may.has("read_cameras")) {
+    document.title = "Citywatch console";
+    current = renderConsole(root, me, loggedOut);
+  } else if (may.has("read_audit")) {
+    document.title = "Citywatch — audit log";
+    current = renderAudit(root, me, loggedOut);
+  } else {
+    document.title = "Citywatch";
+    current = renderNoView(me, loggedOut);
+  }
+}
+
+/** A user whose grants open no view of this console: say so, and what to do. */
+function renderNoView(me: Me, onLogout: () => void): ConsoleHandle {
+  const logout = h("button", { type: "button", class: "btn btn-primary", "data-testid": "logout" }, "Log out");
+  logout.addEventListener("click", () => void api.logout().catch(() => undefined).finally(onLogout));
+  const why = me.grants.length
+    ? "Your account's roles give you no view in this console."
+    : "Your account holds no role (or its grants have expired).";
+  root.replaceChildren(
+    h(
+      "main",
+      { class: "login-screen" },
+      h("div", { class: "login-card no-view", "data-testid": "no-view" }, h("h1", {}, `Logged in as ${me.username}`), h("p", {}, why, " Ask an administrator for the role your work needs."), logout),
+    ),
+  );
+  return { destroy() {} };
 }
 
 async function start(afterLogin = false): Promise<void> {

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use citywatch_audit::{hash_password, new_session_token, token_hash, verify_password, Permission, Principal, Record, Scope};
+use citywatch_model::Role;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -77,8 +78,7 @@ impl Caller {
         }
         let record = Record::new(self.name(), "access.denied", what).result("denied").detail(json!({"needs": format!("{permission:?}")}));
         audit_repeatable(state, record).await?;
-        let roles: Vec<&str> = permission.roles().iter().map(|r| r.as_str()).collect();
-        Err(ApiError::Forbidden(format!("{what} needs one of the roles {}; you have {:?}", roles.join(", "), self.0.roles())))
+        Err(ApiError::Forbidden(refusal(what, permission.roles(), &self.0.roles().into_iter().collect::<Vec<_>>())))
     }
 
     /// Like `require`, but the grant must cover every district.
@@ -91,6 +91,31 @@ impl Caller {
                 Err(ApiError::Forbidden(format!("{what} needs a grant over all districts")))
             }
         }
+    }
+}
+
+/// A refusal for people: "reading cameras needs the role admin, supervisor
+/// or operator; you are an auditor".
+fn refusal(what: &str, needed: &[Role], held: &[Role]) -> String {
+    let needed: Vec<&str> = needed.iter().map(|r| r.as_str()).collect();
+    let held: Vec<String> = held.iter().map(|r| format!("{} {}", article(*r), r.as_str())).collect();
+    let you = if held.is_empty() { "you hold no role".to_owned() } else { format!("you are {}", either(&held, "and")) };
+    format!("{what} needs the role {}; {you}", either(&needed, "or"))
+}
+
+/// "a", "a or b", "a, b or c".
+fn either(items: &[impl AsRef<str>], last: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [rest @ .., tail] => format!("{} {last} {}", rest.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(", "), tail.as_ref()),
+    }
+}
+
+fn article(role: Role) -> &'static str {
+    match role {
+        Role::Admin | Role::Operator | Role::Officer | Role::Auditor => "an",
+        Role::Supervisor | Role::Dispatcher => "a",
     }
 }
 
@@ -213,7 +238,10 @@ pub async fn me(caller: Caller) -> Json<serde_json::Value> {
         .iter()
         .map(|g| json!({"id": g.id, "role": g.role, "districts": g.districts, "expires_at": g.expires_at}))
         .collect();
-    Json(json!({"username": caller.0.username, "roles": caller.0.roles(), "grants": grants}))
+    // What the console builds its views from, so it never keeps its own
+    // copy of which role may do what.
+    let permissions: Vec<&str> = Permission::ALL.into_iter().filter(|p| caller.0.may(*p)).map(Permission::as_str).collect();
+    Json(json!({"username": caller.0.username, "roles": caller.0.roles(), "grants": grants, "permissions": permissions}))
 }
 
 fn dummy_hash() -> &'static str {

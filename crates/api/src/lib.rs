@@ -98,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{username}/grants", post(users::add_grant))
         .route("/api/v1/users/{username}/grants/{id}", delete(users::remove_grant))
         .route("/api/v1/audit", get(audit_log::read))
+        .route("/api/v1/audit/verify", get(audit_log::verify))
+        .route("/api/v1/audit/export", get(audit_log::export))
         .route("/api/v1/events", get(events::list).post(events::raise))
         .route("/api/v1/events/{id}/snapshot.jpg", get(snapshots::snapshot))
         .route("/api/v1/rules", get(rules::list).post(rules::create))

@@ -302,7 +302,7 @@ fn rule(method: &str, path: &str) -> Rule {
         ("post", "/api/v1/cameras" | "/api/v1/cameras/import") | ("put" | "delete", "/api/v1/cameras/{id}") => Rule::Roles(&[Role::Admin]),
         ("put", "/api/v1/districts/{name}") => Rule::RolesOverAllDistricts(&[Role::Admin]),
         (_, p) if p.starts_with("/api/v1/users") => Rule::RolesOverAllDistricts(&[Role::Admin]),
-        ("get", "/api/v1/audit") => Rule::Roles(&[Role::Auditor]),
+        ("get", "/api/v1/audit" | "/api/v1/audit/verify" | "/api/v1/audit/export") => Rule::Roles(&[Role::Auditor]),
         ("get", "/api/v1/cameras/{id}/recordings") => Rule::Roles(READERS),
         ("get", "/api/v1/cameras/{id}/view.mp4") => Rule::Roles(&[Role::Supervisor, Role::Operator]),
         ("get", "/api/v1/live") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer]),

@@ -74,6 +74,18 @@ impl AuditLog {
         hex::encode(self.key.verifying_key().to_bytes())
     }
 
+    /// The key checkpoints are verified against.
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// SHA-256 of the public key's 32 bytes, in hex: short enough to read
+    /// out and compare with the key a court or authority was given.
+    pub fn public_key_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(self.key.verifying_key().to_bytes()))
+    }
+
     /// Appends one entry, chained to the last, and signs a checkpoint when one is due.
     pub fn record(&self, r: Record) -> Result<AuditEntry, AuditError> {
         let time = now();

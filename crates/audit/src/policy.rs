@@ -75,6 +75,67 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission, in declaration order: what `/api/v1/me` lists.
+    pub const ALL: [Permission; 25] = [
+        Permission::ReadCameras,
+        Permission::ManageCameras,
+        Permission::ManageDistricts,
+        Permission::ManageUsers,
+        Permission::ReadAudit,
+        Permission::PlayRecordings,
+        Permission::ManageLegalHolds,
+        Permission::ReadMetrics,
+        Permission::ViewLive,
+        Permission::RaiseEvents,
+        Permission::ReadEvents,
+        Permission::ManageRules,
+        Permission::HandleAlerts,
+        Permission::ReadDispatch,
+        Permission::Dispatch,
+        Permission::ManageUnits,
+        Permission::ManageProcedures,
+        Permission::ReportStatus,
+        Permission::FollowUnits,
+        Permission::ViewUnmasked,
+        Permission::GrantUnmask,
+        Permission::ReadUnmaskGrants,
+        Permission::ManageHotlists,
+        Permission::ManageCovertHotlists,
+        Permission::SearchPlates,
+    ];
+
+    /// The name clients see (the console builds its views from these).
+    /// The match has no wildcard, so a new permission must be named here.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ReadCameras => "read_cameras",
+            Permission::ManageCameras => "manage_cameras",
+            Permission::ManageDistricts => "manage_districts",
+            Permission::ManageUsers => "manage_users",
+            Permission::ReadAudit => "read_audit",
+            Permission::PlayRecordings => "play_recordings",
+            Permission::ManageLegalHolds => "manage_legal_holds",
+            Permission::ReadMetrics => "read_metrics",
+            Permission::ViewLive => "view_live",
+            Permission::RaiseEvents => "raise_events",
+            Permission::ReadEvents => "read_events",
+            Permission::ManageRules => "manage_rules",
+            Permission::HandleAlerts => "handle_alerts",
+            Permission::ReadDispatch => "read_dispatch",
+            Permission::Dispatch => "dispatch",
+            Permission::ManageUnits => "manage_units",
+            Permission::ManageProcedures => "manage_procedures",
+            Permission::ReportStatus => "report_status",
+            Permission::FollowUnits => "follow_units",
+            Permission::ViewUnmasked => "view_unmasked",
+            Permission::GrantUnmask => "grant_unmask",
+            Permission::ReadUnmaskGrants => "read_unmask_grants",
+            Permission::ManageHotlists => "manage_hotlists",
+            Permission::ManageCovertHotlists => "manage_covert_hotlists",
+            Permission::SearchPlates => "search_plates",
+        }
+    }
+
     pub fn roles(self) -> &'static [Role] {
         use Role::*;
         match self {
@@ -197,6 +258,12 @@ mod tests {
         assert!(!scope.covers(None));
         assert!(!p.may(Permission::ManageCameras));
         assert!(!p.may(Permission::ReadAudit));
+    }
+
+    #[test]
+    fn every_permission_is_listed_once_with_its_own_name() {
+        let names: BTreeSet<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(names.len(), Permission::ALL.len());
     }
 
     #[test]

@@ -139,6 +139,66 @@ impl Store {
         rows.map(|r| r?).collect()
     }
 
+    /// Entries matching `filter` with `after_seq < seq <= head_seq`, in
+    /// stored order, at most `limit`: what the auditor's screen and exports
+    /// read. Time bounds compare as text, which the fixed-width UTC form
+    /// makes time order.
+    pub fn audit_entries_matching(&self, filter: &AuditFilter, after_seq: i64, head_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut sql = String::from(
+            "SELECT seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash
+             FROM audit_log WHERE seq > ? AND seq <= ?",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![after_seq.into(), head_seq.into()];
+        let mut eq = |column: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                sql.push_str(&format!(" AND {column} = ?"));
+                args.push(v.clone().into());
+            }
+        };
+        eq("actor", &filter.actor);
+        eq("action", &filter.action);
+        eq("target", &filter.target);
+        eq("case_ref", &filter.case_ref);
+        eq("result", &filter.result);
+        if let Some(from) = filter.from {
+            sql.push_str(" AND time >= ?");
+            args.push(time::to_text(from).into());
+        }
+        if let Some(to) = filter.to {
+            sql.push_str(" AND time < ?");
+            args.push(time::to_text(to).into());
+        }
+        sql.push_str(" ORDER BY seq LIMIT ?");
+        args.push((limit.min(i64::MAX as usize) as i64).into());
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), entry_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// The first checkpoint at or after `seq`: the signed hash whose chain
+    /// covers every entry up to `seq`. None if none is signed yet.
+    pub fn audit_checkpoint_covering(&self, seq: i64) -> Result<Option<AuditCheckpoint>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT seq, hash, time, signature FROM audit_checkpoint WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
+        let mut rows = stmt.query_map([seq], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })?;
+        match rows.next().transpose()? {
+            None => Ok(None),
+            Some((seq, hash, t, signature)) => Ok(Some(AuditCheckpoint { seq, hash, time: time::from_text(&t)?, signature })),
+        }
+    }
+
+    /// The last signed checkpoint, None if none is signed yet.
+    pub fn last_audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>> {
+        let last = self.last_checkpoint_seq()?;
+        if last == 0 {
+            return Ok(None);
+        }
+        self.audit_checkpoint_covering(last)
+    }
+
     /// The last entry's `seq` and `hash`, None for an empty log.
     pub fn audit_head(&self) -> Result<Option<ChainHead>> {
         let conn = self.conn();
@@ -171,6 +231,19 @@ impl Store {
     pub fn last_checkpoint_seq(&self) -> Result<i64> {
         Ok(self.conn().query_row("SELECT coalesce(max(seq), 0) FROM audit_checkpoint", [], |r| r.get(0))?)
     }
+}
+
+/// Which entries the auditor asks for; `None` matches everything. Text
+/// fields match exactly; `from` is inclusive, `to` exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub case_ref: Option<String>,
+    pub result: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Parses a stored row into an entry (time and detail read as values).
