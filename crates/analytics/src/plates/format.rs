@@ -585,13 +585,15 @@ mod tests {
 
     #[test]
     fn a_band_code_read_before_the_plate_is_dropped() {
-        for (raw, want, country) in [("CZ5AU5341", "5AU 5341", "CZ"), ("W5AU5341", "5AU 5341", "CZ"), ("SRBBG123AB", "BG 123-AB", "RS")] {
+        for (raw, want, country) in [("HLMF462", "LMF-462", "HU"), ("WLMF-462", "LMF-462", "HU"), ("CZ5AU5341", "5AU 5341", "CZ"), ("W5AU5341", "5AU 5341", "CZ"), ("SRBBG123AB", "BG 123-AB", "RS")] {
             let p = regions(&["RS", "CZ", "HU"]).normalise(raw);
             assert_eq!((p.text.as_str(), p.country), (want, Some(country)), "{raw}");
         }
-        // A read that fits as read keeps its first letters: `HL MF-462` is
+        // With every region too (the real photo of bench/plates_real reads `WLMF-462`).
+        assert_eq!(Layouts::all().normalise("WLMF-462").text, "LMF-462");
+        // A read that fits as read keeps its first letters: `AA MF-462` is
         // Hungary's 2022 layout, `HL MF 462` a German one (Lübeck).
-        assert_eq!(regions(&["HU"]).normalise("HLMF462").text, "HL MF-462");
+        assert_eq!(regions(&["HU"]).normalise("AAMF462").text, "AA MF-462");
         assert_eq!(regions(&["DE", "HU"]).normalise("HLMF462").text, "HL MF 462");
         // Only when the whole read fits nothing as read: `HH AB 123` keeps its HH.
         assert_eq!(Layouts::all().normalise("HHAB123").text, "HH AB 123");
