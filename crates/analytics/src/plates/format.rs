@@ -579,6 +579,9 @@ mod tests {
             assert_eq!((p.text.as_str(), p.country), (raw, None), "{raw} in Serbia");
         }
         assert_eq!(regions(&["BR"]).normalise("BRA2E19").text, "BRA2E19", "a Mercosur plate");
+        // `BG` is no Bulgarian province: a Serbian plate read `BG6571L` is
+        // corrected to Serbia's layout, not taken for Bulgaria's.
+        assert_eq!(regions(&["RS", "BG"]).normalise("BG6571L").text, "BG 657-IL");
         // Toward a configured layout, a read one character off is corrected.
         assert_eq!(regions(&["CZ"]).normalise("GWT2180").text, "6WT 2180");
     }
