@@ -439,7 +439,7 @@ fn fill(key: &[char], r: &Region, slots: &[(Class, usize, usize)], counts: &[usi
         }
         if i == 0 && !r.areas.is_empty() {
             let first: String = chars[start..].iter().collect();
-            if !r.areas.iter().any(|a| *a == first) {
+            if !r.areas.contains(&first) {
                 return None;
             }
         }
