@@ -703,7 +703,9 @@ mod tests {
         let sink = Arc::new(Collected::default());
         // Unlimited time, so which reads run does not depend on this machine's speed.
         let budget = PlateBudget { ocr_share: 1e6, ..PlateBudget::default() };
-        let stage = PlateStage { reader: Arc::new(PlateReader::new(&models, 1).unwrap()), budget, sink: sink.clone() };
+        let mut reader = PlateReader::new(&models, 1).unwrap();
+        reader.layouts = crate::plates::Layouts::for_regions(&citywatch_sim::plates::REGIONS).unwrap();
+        let stage = PlateStage { reader: Arc::new(reader), budget, sink: sink.clone() };
         let snapshots = dir.path().join("snapshots");
         let pipeline = Pipeline::start_with_plates(PipelineConfig { workers: 1, ..PipelineConfig::new(snapshots.clone()) }, Some(detector), Some(stage), events.clone());
         let feed = pipeline.add_camera("cam-a", &CameraRules::default(), None);

@@ -74,11 +74,15 @@ fn plate_stage(config: &Analytics, plates: &Plates, detecting: bool, reads: Arc<
     }
     let dir = model_dir(Some(PathBuf::from(&config.models_dir)).filter(|_| !config.models_dir.is_empty()).as_deref());
     // One thread per read, like detection: the worker pool gives the parallelism.
-    match dir.map_err(anyhow::Error::from).and_then(|d| PlateReader::new(&d, 1).map_err(anyhow::Error::from)) {
+    let reader = dir.map_err(anyhow::Error::from).and_then(|d| PlateReader::new(&d, 1).map_err(anyhow::Error::from)).and_then(|mut reader| {
+        reader.layouts = plates.layouts()?;
+        Ok(reader)
+    });
+    match reader {
         Ok(reader) => {
             let budget = PlateBudget { min_vehicle_width: plates.min_vehicle_width_px, max_reads_per_track: plates.reads_per_track, ocr_share: plates.ocr_share, ..PlateBudget::default() };
             let sink = HotlistSink { reads, runtime: tokio::runtime::Handle::current(), pending: Arc::new(AtomicUsize::new(0)) };
-            tracing::info!("analytics: reading plates (vehicles at least {} px wide, {} reads a track at most)", budget.min_vehicle_width, budget.max_reads_per_track);
+            tracing::info!("analytics: reading plates of {} (vehicles at least {} px wide, {} reads a track at most)", reader.layouts.codes().join(", "), budget.min_vehicle_width, budget.max_reads_per_track);
             Some(PlateStage { reader: Arc::new(reader), budget, sink: Arc::new(sink) })
         }
         Err(e) => {

@@ -169,6 +169,14 @@ ocr_share = 0.5
 unhit_retention_days = 7
 # How often the purge runs.
 purge_interval_s = 3600
+# Where the deployment is: the regions (ISO 3166 codes) whose plate layouts
+# reads are fitted to, in order of preference on a tie. Letters and digits
+# OCR confuses are corrected only toward these regions' layouts; a read that
+# fits one as read is never changed; a read that fits none is kept as read
+# (no country, lower confidence), and hotlists still match it. Known
+# regions: `citywatch analyze --help`. Default: Serbia, its neighbours and
+# the countries most seen in Belgrade traffic.
+regions = ["RS", "DE", "HU", "IT", "HR", "BG", "BA", "ME", "MK", "AL", "XK", "RO", "SI", "AT"]
 
 # Webhooks: each gets a POST with JSON per event of the listed types and
 # per alert change, retried with exponential backoff. Repeat for more.
@@ -237,11 +245,22 @@ pub struct Plates {
     pub ocr_share: f64,
     pub unhit_retention_days: u32,
     pub purge_interval_s: u64,
+    /// ISO 3166 codes of the regions whose plate layouts reads are fitted to.
+    pub regions: Vec<String>,
 }
 
 impl Default for Plates {
     fn default() -> Self {
-        Plates { enabled: false, min_vehicle_width_px: 96.0, reads_per_track: 6, ocr_share: 0.5, unhit_retention_days: 7, purge_interval_s: 3600 }
+        let regions = ["RS", "DE", "HU", "IT", "HR", "BG", "BA", "ME", "MK", "AL", "XK", "RO", "SI", "AT"].map(String::from).to_vec();
+        Plates { enabled: false, min_vehicle_width_px: 96.0, reads_per_track: 6, ocr_share: 0.5, unhit_retention_days: 7, purge_interval_s: 3600, regions }
+    }
+}
+
+impl Plates {
+    /// The configured regions' plate layouts.
+    pub fn layouts(&self) -> anyhow::Result<citywatch_analytics::plates::Layouts> {
+        anyhow::ensure!(!self.regions.is_empty(), "plates.regions is empty: name at least the country the cameras are in (ISO 3166 codes, e.g. [\"RS\"])");
+        citywatch_analytics::plates::Layouts::for_regions(&self.regions).map_err(|e| anyhow::anyhow!("plates.regions: {e}"))
     }
 }
 
@@ -407,6 +426,7 @@ impl Config {
         anyhow::ensure!(p.ocr_share > 0.0 && p.ocr_share <= 1.0, "{}: plates.ocr_share must be above 0 and at most 1", path.display());
         anyhow::ensure!(p.reads_per_track >= 1, "{}: plates.reads_per_track must be at least 1", path.display());
         anyhow::ensure!(p.min_vehicle_width_px.is_finite() && p.min_vehicle_width_px >= 0.0, "{}: plates.min_vehicle_width_px must be a number of pixels", path.display());
+        p.layouts().with_context(|| format!("{}", path.display()))?;
         config.events_config().with_context(|| format!("{}", path.display()))?;
         Ok(config)
     }
@@ -473,6 +493,21 @@ mod tests {
         assert!(refused.events_config().unwrap_err().to_string().contains("publish_plates = true"));
         let asked: Config = toml::from_str(&format!("{hook}publish_plates = true\n")).unwrap();
         assert!(asked.events_config().unwrap().webhooks[0].publish_plates);
+    }
+
+    #[test]
+    fn plate_regions_are_iso_codes_with_layouts() {
+        let c = Config::default();
+        assert_eq!(c.plates.layouts().unwrap().codes()[0], "RS", "the demo city is Belgrade");
+        let c: Config = toml::from_str("[plates]\nregions = [\"br\", \"US\"]\n").unwrap();
+        assert_eq!(c.plates.layouts().unwrap().codes(), ["BR", "US"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "[plates]\nregions = [\"RS\", \"Serbia\", \"QQ\"]\n").unwrap();
+        let e = format!("{:#}", Config::load(&path).unwrap_err());
+        assert!(e.contains("plates.regions: no plate layouts for SERBIA, QQ; known regions: RS, "), "{e}");
+        std::fs::write(&path, "[plates]\nregions = []\n").unwrap();
+        assert!(format!("{:#}", Config::load(&path).unwrap_err()).contains("plates.regions is empty"));
     }
 
     #[test]

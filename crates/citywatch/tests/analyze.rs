@@ -66,6 +66,36 @@ fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
     }
 }
 
+/// `--regions` says whose layouts reads are fitted to: the simulator's
+/// Serbian plate read where only Brazil's are is kept as read, with no
+/// country, never dropped nor bent; an unknown region is refused.
+#[test]
+fn analyze_fits_plates_to_the_regions_asked_for_only() {
+    let Some(models) = models() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("street.png");
+    let plate = write_sim_png(&good);
+    let key: String = plate.chars().filter(char::is_ascii_alphanumeric).collect();
+    let (code, out, err) = run(&["analyze", good.to_str().unwrap(), "--models", models.to_str().unwrap(), "--regions", "BR,US"]);
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let plates = line["plates"].as_array().unwrap();
+    let p = plates.iter().find(|p| p["text"] == key.as_str()).unwrap_or_else(|| panic!("{plate} kept as read: {line}"));
+    // 7 or 8 letters and digits: any US plate could be that.
+    assert_eq!(p["country"], "US", "{line}");
+    let (code, out, err) = run(&["analyze", good.to_str().unwrap(), "--models", models.to_str().unwrap(), "--regions", "BR"]);
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let p = line["plates"].as_array().unwrap().iter().find(|p| p["text"] == key.as_str()).unwrap_or_else(|| panic!("{plate} kept as read: {line}"));
+    assert!(p["country"].is_null(), "{line}");
+    let raw = p["raw"].as_str().unwrap();
+    assert_eq!(raw.chars().filter(char::is_ascii_alphanumeric).collect::<String>(), key, "{line}");
+    assert_eq!(p["char_confidence"].as_array().unwrap().len(), raw.len(), "{line}");
+    let (code, _, err) = run(&["analyze", good.to_str().unwrap(), "--models", models.to_str().unwrap(), "--regions", "RS,XX"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--regions: no plate layouts for XX; known regions: RS, "), "{err}");
+}
+
 #[test]
 fn analyze_without_models_says_where_to_get_them() {
     let tmp = tempfile::tempdir().unwrap();

@@ -12,6 +12,10 @@ const SERBIAN_AREAS: [&str; 14] = ["NS", "NI", "KG", "SU", "PA", "ZR", "SM", "VA
 const SERBIAN_LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPRSTUVZ";
 const LATIN: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
 
+/// The countries whose plates the simulated traffic carries (ISO 3166),
+/// most seen first: the plate reader's regions for the simulator's video.
+pub const REGIONS: [&str; 6] = ["RS", "DE", "HU", "IT", "HR", "BG"];
+
 /// A plate: its text as printed and the issuing country (ISO 3166 alpha-2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plate {
@@ -91,6 +95,7 @@ mod tests {
             assert!(p.text.chars().all(crate::plate_font::has_glyph), "{}", p.text);
         }
         assert!(countries.len() >= 5, "{countries:?}");
+        assert!(countries.iter().all(|c| REGIONS.contains(c)), "{countries:?}");
         assert!(is_serbian_format("BG 123-AB") && is_serbian_format("NS 1234-ZZ"));
         assert!(!is_serbian_format("BG 12-AB") && !is_serbian_format("BG 12345-AB") && !is_serbian_format("bg 123-AB"));
     }

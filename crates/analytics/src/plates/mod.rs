@@ -1,7 +1,7 @@
 //! Licence plates: find them inside vehicle boxes ([`locate`], PP-OCRv4
 //! text detection), read them ([`recognize`], PP-OCRv4 recognition
 //! restricted to A-Z, 0-9), put the text into its country's printed form
-//! ([`format`]), vote across the reads of one vehicle track ([`vote`]),
+//! where it fits one of the configured regions' layouts ([`format`]), vote across the reads of one vehicle track ([`vote`]),
 //! and ration and decide those reads per track ([`track_reads`]).
 //!
 //! Plates only: nothing here looks at people. What happens to a read
@@ -22,9 +22,9 @@ use crate::detect::BBox;
 use crate::frame::RgbImage;
 use crate::model::ModelError;
 
-pub use format::{normalise, FormattedPlate};
+pub use format::{known_regions, Fit, FormattedPlate, Layouts, UnknownRegions};
 pub use locate::PlateFinder;
-pub use recognize::Recognizer;
+pub use recognize::{RawRead, Recognizer};
 pub use track_reads::{PlateBudget, PlateStep, PlateTracks, TrackPlate};
 pub use vote::{vote, TrackRead};
 
@@ -81,21 +81,39 @@ pub(crate) fn load_ppocr(backend: &Backend, dir: &Path, file: &str, shape: &[usi
 /// One plate read in a picture.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlateRead {
-    /// In its country's printed form when a known format fits (`BG 123-AB`),
-    /// else the characters read.
+    /// In its country's printed form when a configured layout fits
+    /// (`BG 123-AB`), else the characters read (A-Z, 0-9).
     pub text: String,
-    /// ISO 3166 alpha-2 of the matched format.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// ISO 3166 alpha-2 of the layout it fits; `null` when none fits.
     pub country: Option<&'static str>,
-    /// Mean character probability, halved when no plate format fits.
+    /// Mean character probability, scaled down when only a general rule
+    /// or no layout fits (`fallback.toml`).
     pub score: f32,
     #[serde(rename = "box")]
     pub bbox: BBox,
+    /// The recogniser's string before any layout was fitted.
+    pub raw: String,
+    /// Each character of `raw`'s probability.
+    pub char_confidence: Vec<f32>,
 }
 
 impl PlateRead {
     pub fn track_read(&self) -> TrackRead {
         TrackRead { text: self.text.clone(), score: self.score, formatted: self.country.is_some() }
+    }
+
+    /// A recogniser's read of the plate in `bbox`, fitted to `layouts`:
+    /// `None` when it is too short to be a plate or its characters' mean
+    /// probability is below `min_score`. A read that fits no layout is kept
+    /// as read with a lower score, never dropped for it.
+    pub fn from_raw(raw: RawRead, layouts: &Layouts, min_score: f32, bbox: BBox) -> Option<PlateRead> {
+        let key_len = raw.text.chars().filter(char::is_ascii_alphanumeric).count();
+        let score = raw.score();
+        if key_len < format::fallback().min_chars || score < min_score {
+            return None;
+        }
+        let p = layouts.normalise(&raw.text);
+        Some(PlateRead { score: score * p.score_factor(), text: p.text, country: p.country, bbox, raw: raw.text, char_confidence: raw.char_confidence })
     }
 }
 
@@ -103,7 +121,10 @@ impl PlateRead {
 pub struct PlateReader {
     finder: PlateFinder,
     recognizer: Recognizer,
-    /// Reads below this score are dropped.
+    /// The regions whose layouts reads are fitted to (every known one
+    /// unless set: `[plates] regions`, `citywatch analyze --regions`).
+    pub layouts: Layouts,
+    /// Reads whose characters' mean probability is below this are dropped.
     pub min_score: f32,
     /// Context added around a plate box before reading it, as a fraction
     /// of its height on every side (0 read best on the simulator: 77% of
@@ -119,7 +140,7 @@ impl PlateReader {
     }
 
     pub fn with_backend(backend: &Backend, model_dir: &Path, threads: usize) -> Result<PlateReader, PlateError> {
-        Ok(PlateReader { finder: PlateFinder::with_backend(backend, model_dir, threads)?, recognizer: Recognizer::with_backend(backend, model_dir, threads)?, min_score: 0.5, margin: 0.0 })
+        Ok(PlateReader { finder: PlateFinder::with_backend(backend, model_dir, threads)?, recognizer: Recognizer::with_backend(backend, model_dir, threads)?, layouts: Layouts::all(), min_score: 0.5, margin: 0.0 })
     }
 
     /// Plates inside one vehicle's box, best first (usually one).
@@ -131,7 +152,7 @@ impl PlateReader {
     /// per place where overlapping boxes (a car also scored as a truck)
     /// both see it. When no vehicle box holds a readable plate (a close-up
     /// of a plate, a trailer's back, a car too close for the detector), the
-    /// whole picture is searched; the format check keeps signs out.
+    /// whole picture is searched.
     pub fn read_picture(&self, img: &RgbImage, vehicles: &[BBox]) -> Result<Vec<PlateRead>, PlateError> {
         let mut found: Vec<PlateRead> = Vec::new();
         for &v in vehicles {
@@ -187,15 +208,36 @@ impl PlateReader {
             return Ok(None);
         }
         let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
-        let (raw, score) = self.recognizer.read(&crop)?;
-        let key: String = raw.chars().filter(char::is_ascii_alphanumeric).collect();
-        if key.len() < 4 {
-            return Ok(None);
-        }
-        let read = match normalise(&raw) {
-            Some(p) => PlateRead { text: p.text, country: Some(p.country), score, bbox: plate },
-            None => PlateRead { text: key, country: None, score: score * 0.5, bbox: plate },
-        };
-        Ok((read.score >= self.min_score).then_some(read))
+        let raw = self.recognizer.read_chars(&crop)?;
+        Ok(PlateRead::from_raw(raw, &self.layouts, self.min_score, plate))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str, p: f32) -> RawRead {
+        RawRead { text: text.into(), char_confidence: vec![p; text.len()] }
+    }
+
+    /// A US plate read where only Serbia's layouts are configured fits
+    /// none: it is kept as read (the hotlists match its key), not dropped.
+    #[test]
+    fn a_read_that_fits_no_layout_is_kept_as_read_with_a_lower_score() {
+        let rs = Layouts::for_regions(&["RS"]).unwrap();
+        let b = BBox { x0: 0.0, y0: 0.0, x1: 40.0, y1: 10.0 };
+        let r = PlateRead::from_raw(raw("7ABC123", 0.9), &rs, 0.5, b).expect("kept");
+        assert_eq!((r.text.as_str(), r.country, r.raw.as_str()), ("7ABC123", None, "7ABC123"));
+        assert!(r.score < 0.9 && r.score > 0.0, "{}", r.score);
+        assert_eq!(r.char_confidence.len(), 7);
+        let r = PlateRead::from_raw(raw("BG-123AB", 0.9), &rs, 0.5, b).unwrap();
+        assert_eq!((r.text.as_str(), r.country, r.raw.as_str()), ("BG 123-AB", Some("RS"), "BG-123AB"));
+        assert!((r.score - 0.9).abs() < 1e-5, "a read that fits a layout keeps its score: {}", r.score);
+        // Too unsure, or too short to be a plate.
+        assert_eq!(PlateRead::from_raw(raw("7ABC123", 0.4), &rs, 0.5, b), None);
+        assert_eq!(PlateRead::from_raw(raw("AB1", 0.99), &rs, 0.5, b), None);
+        let json = serde_json::to_value(PlateRead::from_raw(raw("7ABC123", 0.9), &rs, 0.5, b).unwrap()).unwrap();
+        assert!(json["country"].is_null() && json["raw"] == "7ABC123" && json["char_confidence"].as_array().unwrap().len() == 7, "{json}");
     }
 }

@@ -63,6 +63,13 @@ impl Recognizer {
     /// Reads one plate crop: the raw text (A-Z, 0-9, '-') and the mean
     /// probability of its characters.
     pub fn read(&self, crop: &RgbImage) -> Result<(String, f32), PlateError> {
+        let r = self.read_chars(crop)?;
+        let score = r.score();
+        Ok((r.text, score))
+    }
+
+    /// Reads one plate crop: the raw text and each character's probability.
+    pub fn read_chars(&self, crop: &RgbImage) -> Result<RawRead, PlateError> {
         let (w, h) = crop.dimensions();
         if w < 2 || h < 2 {
             return Err(PlateError::Empty { width: w, height: h });
@@ -84,7 +91,7 @@ impl Recognizer {
         if shape.len() != 3 || shape[2] != self.classes.len() {
             return Err(PlateError::Run(format!("output shape {shape:?} does not match the dictionary's {} classes", self.classes.len())));
         }
-        let (mut text, mut sum, mut n, mut prev) = (String::new(), 0.0, 0usize, 0usize);
+        let (mut text, mut char_confidence, mut prev) = (String::new(), Vec::new(), 0usize);
         for step in 0..shape[1] {
             let row = &probs[step * shape[2]..(step + 1) * shape[2]];
             let (mut best, mut best_p) = (0usize, row[0]);
@@ -96,13 +103,33 @@ impl Recognizer {
             if best != 0 && best != prev {
                 if let Some(c) = self.classes[best] {
                     text.push(c);
-                    sum += best_p;
-                    n += 1;
+                    char_confidence.push(best_p);
                 }
             }
             prev = best;
         }
-        Ok((text, if n > 0 { sum / n as f32 } else { 0.0 }))
+        Ok(RawRead { text, char_confidence })
+    }
+}
+
+/// The recogniser's best string as read (A-Z, 0-9, '-'), before any
+/// layout is fitted, with the probability of each of its characters: what
+/// a layout choice can be scored against.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawRead {
+    pub text: String,
+    /// One per character of `text`, in order.
+    pub char_confidence: Vec<f32>,
+}
+
+impl RawRead {
+    /// The mean probability of the characters (0 when none were read).
+    pub fn score(&self) -> f32 {
+        if self.char_confidence.is_empty() {
+            0.0
+        } else {
+            self.char_confidence.iter().sum::<f32>() / self.char_confidence.len() as f32
+        }
     }
 }
 

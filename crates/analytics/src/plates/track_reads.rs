@@ -299,7 +299,7 @@ mod tests {
         let bbox = BBox { x0: 10.0, y0: 10.0, x1: 50.0, y1: 20.0 };
         let vehicle_box = Rect { x0: 0.0, y0: 0.0, x1: 0.5, y1: 0.5 };
         let plate_box = Rect { x0: 0.1, y0: 0.1, x1: 0.5, y1: 0.2 };
-        Candidate { read: PlateRead { text: text.into(), country: Some("RS"), score, bbox }, time: Utc::now(), vehicle_box, plate_box, crop: RgbImage::new(4, 4) }
+        Candidate { read: PlateRead { text: text.into(), country: Some("RS"), score, bbox, raw: text.into(), char_confidence: Vec::new() }, time: Utc::now(), vehicle_box, plate_box, crop: RgbImage::new(4, 4) }
     }
 
     #[test]
