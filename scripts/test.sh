@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of Citywatch: the Rust suites (unit, property, HTTP,
-# authorization matrix, audit tampering, CLI) under cargo-nextest, then the
-# browser end-to-end test of the console against the real binary.
+# Runs every test of Citywatch: clippy with warnings as errors, the Rust
+# suites (unit, property, HTTP, authorization matrix, audit tampering, CLI)
+# under cargo-nextest, then the browser end-to-end test of the console
+# against the real binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,9 @@ npm --prefix web run typecheck --silent
 
 echo "== analytics models"
 . scripts/models.sh
+
+echo "== clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
