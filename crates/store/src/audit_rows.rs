@@ -100,41 +100,20 @@ impl Store {
     /// stored: what verification reads.
     pub fn audit_rows(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRow>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding
-             FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-            Ok(AuditRow {
-                seq: r.get(0)?,
-                time: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                target: r.get(4)?,
-                purpose: r.get(5)?,
-                case_ref: r.get(6)?,
-                result: r.get(7)?,
-                detail: r.get(8)?,
-                prev_hash: r.get(9)?,
-                hash: r.get(10)?,
-                encoding: AuditEncoding::from_code(r.get(11)?),
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], row_from_sql)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Entries with `seq > after_seq`, in stored order, at most `limit`.
     /// The seq of the newest entry (0 for an empty log).
     pub fn audit_head_seq(&self) -> Result<i64> {
         Ok(self.conn().query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_log", [], |r| r.get(0))?)
     }
 
+    /// Entries with `seq > after_seq`, in stored order, at most `limit`.
     pub fn audit_entries(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash
-             FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
+        let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
         let rows = stmt.query_map(params![after_seq, limit as i64], entry_from_row)?;
         rows.map(|r| r?).collect()
     }
@@ -144,10 +123,7 @@ impl Store {
     /// read. Time bounds compare as text, which the fixed-width UTC form
     /// makes time order.
     pub fn audit_entries_matching(&self, filter: &AuditFilter, after_seq: i64, head_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-        let mut sql = String::from(
-            "SELECT seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash
-             FROM audit_log WHERE seq > ? AND seq <= ?",
-        );
+        let mut sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE seq > ? AND seq <= ?");
         let mut args: Vec<rusqlite::types::Value> = vec![after_seq.into(), head_seq.into()];
         let mut eq = |column: &str, value: &Option<String>| {
             if let Some(v) = value {
@@ -264,24 +240,26 @@ pub fn entry_from_audit_row(row: &AuditRow) -> Result<AuditEntry> {
     })
 }
 
+/// The columns [`row_from_sql`] reads, in its order.
+const ROW_COLUMNS: &str = "seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding";
+
+fn row_from_sql(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        time: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        target: r.get(4)?,
+        purpose: r.get(5)?,
+        case_ref: r.get(6)?,
+        result: r.get(7)?,
+        detail: r.get(8)?,
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+        encoding: AuditEncoding::from_code(r.get(11)?),
+    })
+}
+
 fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Result<AuditEntry>> {
-    let seq: i64 = r.get(0)?;
-    let t: String = r.get(1)?;
-    let detail: String = r.get(8)?;
-    let parsed = (|| {
-        Ok(AuditEntry {
-            seq,
-            time: time::from_text(&t)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            target: r.get(4)?,
-            purpose: r.get(5)?,
-            case_ref: r.get(6)?,
-            result: r.get(7)?,
-            detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("audit seq {seq} detail: {e}")))?,
-            prev_hash: r.get(9)?,
-            hash: r.get(10)?,
-        })
-    })();
-    Ok(parsed)
+    Ok(entry_from_audit_row(&row_from_sql(r)?))
 }
