@@ -3,10 +3,10 @@
 # and 240 cameras, served at http://127.0.0.1:8080/ (override with LISTEN=).
 # The demo's data stays in ./citywatch-demo; delete it for a fresh city.
 #
-# The first start on a fresh machine takes about 15 minutes on 2 cores: the
-# Debian and npm packages, the release build (most of it), and the models
-# from their registry packages (TensorFlow for the converter is the large
-# download). Later starts reuse all of it and take seconds.
+# The first start on a fresh machine is the long one: the Debian and npm
+# packages, the release build (most of it), and the models from their
+# registry packages (TensorFlow for the converter is the large download).
+# Later starts reuse all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
