@@ -4,9 +4,10 @@
 // material: no video, no snapshots, no plate reads.
 
 import "./audit.css";
-import { api, ApiError, auditApi, type AuditEntry, type AuditFilter, type AuditResult, type AuditVerification, type Me } from "./api";
+import { ApiError, auditApi, type AuditEntry, type AuditFilter, type AuditResult, type AuditVerification, type Me } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
+import { brand, logoutButton } from "./topbar";
 
 export interface AuditHandle {
   destroy(): void;
@@ -42,20 +43,11 @@ export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): Au
   };
 
   // ---- header
-  const logoutBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "logout" }, "Log out");
-  logoutBtn.addEventListener("click", async () => {
-    logoutBtn.disabled = true;
-    try {
-      await api.logout();
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) console.warn("logout failed", e);
-    }
-    onLogout();
-  });
+  const logoutBtn = logoutButton(onLogout);
   const header = h(
     "header",
     { class: "topbar" },
-    h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◉"), "Citywatch"),
+    brand(),
     h("div", { class: "view-title" }, "Audit log"),
     h("div", { class: "spacer" }),
     h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),

@@ -6,6 +6,7 @@ import { DispatchLayer, unitLegend } from "./dispatchmap";
 import { UnitStream } from "./unitstream";
 import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
+import { brand, logoutButton } from "./topbar";
 import { CameraList, renderDetails } from "./cameras";
 import { h } from "./dom";
 import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
@@ -119,20 +120,11 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   }
   const hint = h("div", { class: "hint", "aria-live": "polite" });
   const countEl = h("span", { "data-testid": "camera-count" });
-  const logoutBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "logout" }, "Log out");
-  logoutBtn.addEventListener("click", async () => {
-    logoutBtn.disabled = true;
-    try {
-      await api.logout();
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) console.warn("logout failed", e);
-    }
-    onLogout();
-  });
+  const logoutBtn = logoutButton(onLogout);
   const header = h(
     "header",
     { class: "topbar" },
-    h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◉"), "Citywatch"),
+    brand(),
     toolbar,
     hint,
     h("div", { class: "spacer" }),
