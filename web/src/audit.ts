@@ -7,7 +7,7 @@ import "./audit.css";
 import { ApiError, auditApi, type AuditEntry, type AuditFilter, type AuditResult, type AuditVerification, type Me } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
-import { brand, logoutButton } from "./topbar";
+import { brand, logoutButton, viewNav } from "./topbar";
 
 export interface AuditHandle {
   destroy(): void;
@@ -48,6 +48,7 @@ export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): Au
     "header",
     { class: "topbar" },
     brand(),
+    viewNav(me, "audit"),
     h("div", { class: "view-title" }, "Audit log"),
     h("div", { class: "spacer" }),
     h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),

@@ -6,7 +6,7 @@ import { DispatchLayer, unitLegend } from "./dispatchmap";
 import { UnitStream } from "./unitstream";
 import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
-import { brand, logoutButton } from "./topbar";
+import { brand, logoutButton, viewNav } from "./topbar";
 import { CameraList, renderDetails } from "./cameras";
 import { h } from "./dom";
 import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
@@ -125,12 +125,12 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     "header",
     { class: "topbar" },
     brand(),
+    viewNav(me, "map"),
     toolbar,
     hint,
     h("div", { class: "spacer" }),
     h("div", { class: "header-stat", title: "Cameras on the map" }, countEl, " cameras"),
     wallBtn,
-    roles.has("officer") ? h("a", { class: "btn btn-header btn-link", href: "/terminal", "data-testid": "open-terminal", title: "The officer's terminal (phone layout)" }, "Terminal") : null,
     h("div", { class: "user", "data-testid": "username", title: grantsSummary(me) }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
     logoutBtn,
   );

@@ -2,8 +2,9 @@
 
 import "./style.css";
 import { api, ApiError, setUnauthorizedHandler, type Me } from "./api";
-import { renderAudit } from "./audit";
-import { renderConsole, type ConsoleHandle } from "./console";
+import { type ConsoleHandle } from "./console";
+import { initialLocale, setLocale, t, useUserLocale } from "./i18n";
+import { chooseView } from "./views";
 import { renderLogin } from "./login";
 import { h } from "./dom";
 
@@ -17,28 +18,45 @@ function teardown(): void {
 
 function showLogin(notice?: string): void {
   teardown();
+  shownMe = null;
   setUnauthorizedHandler(null);
   document.title = "Citywatch — log in";
   renderLogin(root, () => void start(true), notice);
 }
 
-/** Each caller lands on the view of their own work, chosen by what `/me` says they may do. */
+/** The view named by the address (`#/audit`), if any. */
+function requestedView(): string | null {
+  const m = /^#\/([\w-]+)/.exec(location.hash);
+  return m ? m[1] : null;
+}
+
+let shownMe: Me | null = null;
+
+/**
+ * Shows the view the address asks for when the caller may open it, else the
+ * caller's landing view (chosen from what `/me` says they may do), and keeps
+ * the address in step so that reload and back return to it.
+ */
 function showConsole(me: Me): void {
   teardown();
+  shownMe = me;
+  useUserLocale(me.username);
   setUnauthorizedHandler(() => showLogin("Your session has ended. Please log in again."));
-  const may = new Set(me.permissions ?? []);
   const loggedOut = () => showLogin("You are logged out.");
-  if (may.has("read_cameras")) {
-    document.title = "Citywatch console";
-    current = renderConsole(root, me, loggedOut);
-  } else if (may.has("read_audit")) {
-    document.title = "Citywatch — audit log";
-    current = renderAudit(root, me, loggedOut);
-  } else {
+  const view = chooseView(me, requestedView());
+  if (!view) {
     document.title = "Citywatch";
     current = renderNoView(me, loggedOut);
+    return;
   }
+  if (requestedView() !== view.id) history.replaceState(null, "", `#/${view.id}`);
+  document.title = `Citywatch — ${t(view.titleKey)}`;
+  current = view.render(root, me, loggedOut);
 }
+
+window.addEventListener("hashchange", () => {
+  if (shownMe && current) showConsole(shownMe);
+});
 
 /** A user whose grants open no view of this console: say so, and what to do. */
 function renderNoView(me: Me, onLogout: () => void): ConsoleHandle {
@@ -89,4 +107,5 @@ async function start(afterLogin = false): Promise<void> {
   }
 }
 
+setLocale(initialLocale());
 void start();
