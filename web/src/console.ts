@@ -56,13 +56,13 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   let tools: Tools | null = null;
   const byId = new Map<string, Camera>();
   let queryAbort: AbortController | null = null;
-  // What the grants allow (the server checks again): live view and playback.
-  const roles = new Set(me.grants.map((g) => g.role));
-  const canLive = ["supervisor", "operator", "dispatcher", "officer"].some((r) => roles.has(r));
-  const canPlay = ["supervisor", "operator"].some((r) => roles.has(r));
-  const canAlerts = ["supervisor", "operator", "dispatcher"].some((r) => roles.has(r));
-  const canReadDispatch = canAlerts;
-  const canDispatch = ["supervisor", "dispatcher"].some((r) => roles.has(r));
+  // What the grants allow, as `/me` lists it (the server checks again).
+  const may = new Set(me.permissions ?? []);
+  const canLive = may.has("view_live");
+  const canPlay = may.has("play_recordings");
+  const canAlerts = may.has("handle_alerts");
+  const canReadDispatch = may.has("read_dispatch");
+  const canDispatch = may.has("dispatch");
   const live = new LiveConnection();
   let purpose: Purpose | null = null;
   const purposeStore = {
@@ -162,7 +162,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
         onLocate: (i) => locate(i.location.lat, i.location.lon),
         onSees: (i) => void openSees(i.location.lat, i.location.lon),
         onError: (e) => reportError(e),
-      }, roles.has("supervisor"))
+      }, may.has("grant_unmask"))
     : null;
   const queue = canAlerts
     ? new AlertQueue({
