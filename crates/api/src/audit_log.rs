@@ -251,11 +251,26 @@ pub async fn export(State(state): State<AppState>, caller: Caller, Query(params)
     }
 }
 
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a
+/// tab or carriage return first: OWASP's CSV injection list) gets an
+/// apostrophe in front, which spreadsheets show as text. Any actor can put
+/// such text into the log (a search query, a camera name), and the auditor
+/// opens the export in a spreadsheet. The JSON export keeps every value as
+/// stored, for checking the entries' hashes.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 /// One row per entry, then the covering checkpoint as a comment line (CSV
 /// has no place for it; a reader that skips `#` lines still gets a table).
 fn csv_text(entries: &[AuditEntry], checkpoint: &Value) -> Result<String, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let write = |w: &mut csv::Writer<Vec<u8>>, row: &[&str]| w.write_record(row).map_err(|e| ApiError::Internal(format!("writing the CSV export: {e}")));
+    let write = |w: &mut csv::Writer<Vec<u8>>, row: &[&str]| {
+        w.write_record(row.iter().map(|c| spreadsheet_safe(c).into_owned())).map_err(|e| ApiError::Internal(format!("writing the CSV export: {e}")))
+    };
     write(&mut w, &["seq", "time", "actor", "action", "target", "purpose", "case_ref", "result", "detail", "hash"])?;
     for e in entries {
         let (seq, time, detail) = (e.seq.to_string(), e.time.to_rfc3339_opts(SecondsFormat::Micros, true), e.detail.to_string());
@@ -280,4 +295,27 @@ fn csv_text(entries: &[AuditEntry], checkpoint: &Value) -> Result<String, ApiErr
         None => text.push_str("# checkpoint none: the log is empty\n"),
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_become_text_and_other_cells_stay_as_they_are() {
+        for (cell, shown) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("cam-01", "cam-01"),
+            ("KU-2026-114", "KU-2026-114"),
+            ("", ""),
+            ("{\"q\":\"=1\"}", "{\"q\":\"=1\"}"),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), shown, "{cell:?}");
+        }
+    }
 }
