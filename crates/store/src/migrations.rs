@@ -377,6 +377,16 @@ ALTER TABLE audit_log ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
 -- unit of its kind can make) is kept in the trail with the reason, and
 -- never becomes the unit's position. NULL: plausible.
 ALTER TABLE unit_position ADD COLUMN implausible TEXT;
+"#, r#"
+-- The auditor follows one case reference, one user or one action across
+-- the whole log, a page at a time in seq order: each filter finds its
+-- rows through (column, seq) instead of reading every entry. Time ranges
+-- alone go through the time index (times are fixed-width RFC 3339 text).
+CREATE INDEX audit_log_case_ref ON audit_log (case_ref, seq) WHERE case_ref IS NOT NULL;
+CREATE INDEX audit_log_actor ON audit_log (actor, seq);
+CREATE INDEX audit_log_action ON audit_log (action, seq);
+CREATE INDEX audit_log_target ON audit_log (target, seq);
+CREATE INDEX audit_log_time ON audit_log (time);
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
