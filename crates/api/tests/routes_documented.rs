@@ -43,7 +43,8 @@ fn routed(source: &str) -> BTreeSet<(String, String)> {
         for method in METHODS {
             // `get(` at the start of the handler chain or after a `.`, not
             // inside another name (`target(`, `max(`).
-            let calls = handlers.match_indices(&format!("{method}(")).filter(|(i, _)| {
+            let call = format!("{method}(");
+            let calls = handlers.match_indices(&call).filter(|(i, _)| {
                 let before = handlers[..*i].trim_end();
                 before.ends_with(',') || before.ends_with('.')
             });
