@@ -3,7 +3,7 @@
 import type * as maplibregl from "maplibre-gl";
 import type { LonLat } from "./api";
 import { circleRing, distanceM } from "./geo";
-import { fmtNumber, register, t } from "./i18n";
+import { register, t } from "./i18n";
 import type { CityMap } from "./map";
 
 register("tools", {
@@ -275,7 +275,8 @@ export function queryTitle(q: Query): string {
 }
 
 export function querySubtitle(q: Query): string {
-  const fmt = (p: LonLat) => `${fmtNumber(p[1], { minimumFractionDigits: 5, maximumFractionDigits: 5 })}; ${fmtNumber(p[0], { minimumFractionDigits: 5, maximumFractionDigits: 5 })}`;
+  // Coordinates as GPS tools write them (decimal point), whatever the locale: they are copied into other tools.
+  const fmt = (p: LonLat) => `${p[1].toFixed(5)}, ${p[0].toFixed(5)}`;
   switch (q.kind) {
     case "sees":
       return fmt(q.point);
