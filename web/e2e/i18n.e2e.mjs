@@ -221,6 +221,9 @@ async function main() {
         await settle(page, "map");
         const before = await page.locator('[data-testid="tool-point"]').textContent();
         assert(before?.includes("Point"), `the console starts in English: ${before}`);
+        // The check itself sees English where there is English.
+        const english = await page.evaluate(catalogueCheck, "sr-Latn");
+        assert(english.found.length > 20, `the check finds only ${english.found.length} English texts on the English console`);
         await page.locator('header [data-testid="locale-chooser"]').selectOption("sr-Latn");
         await page.waitForFunction(() => document.documentElement.lang === "sr-Latn" && document.querySelector('[data-testid="tool-point"]')?.textContent?.includes("Tačka"));
         await settle(page, "map");

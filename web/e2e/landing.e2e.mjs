@@ -48,7 +48,8 @@ async function main() {
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: process.env.E2E_HEADED !== "1", args: CHROMIUM_ARGS });
     for (const [username, role, landing, opts = {}] of LANDINGS) {
-      await step(`${username} (${role ?? "admin"}) lands on ${landing ? `#/${landing}` : "the no-view notice"} with no error banner`, async () => {
+      const where = landing ? `#/${landing}${opts.whenListed ? " (once the switcher lists it)" : ""}` : "the no-view notice";
+      await step(`${username} (${role === null ? "admin" : role || "no role"}) lands on ${where} with no error banner`, async () => {
         const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
         const page = await context.newPage();
         page.setDefaultTimeout(TIMEOUT);
