@@ -37,7 +37,7 @@ register("alerts", {
     "alerts.title": "Uzbune ",
     "alerts.none": "Nema otvorenih uzbuna.",
     "alerts.acknowledge": "Potvrdi prijem",
-    "alerts.resolve": "Rešeno",
+    "alerts.resolve": "Reši",
     "alerts.false_alarm": "Lažna uzbuna",
     "alerts.sees": "Kamere koje vide ovo",
     "alerts.clip": "Snimak",

@@ -63,7 +63,7 @@ register("audit", {
     "audit.actor_hint": "korisničko ime",
     "audit.action": "Radnja",
     "audit.action_hint": "npr. `video.playback`",
-    "audit.target": "Predmet radnje",
+    "audit.target": "Objekat radnje",
     "audit.target_hint": "ID kamere, upit…",
     "audit.case_ref": "Broj predmeta",
     "audit.case_ref_hint": "npr. `KU-2026-114`",

@@ -33,7 +33,7 @@ register("dispatchmap", {
   "sr-Latn": {
     "dispatchmap.available": "Slobodna",
     "dispatchmap.dispatched": "Upućena",
-    "dispatchmap.en_route": "U pokretu ka mestu",
+    "dispatchmap.en_route": "Na putu",
     "dispatchmap.on_scene": "Na mestu događaja",
     "dispatchmap.out_of_service": "Van službe",
     "dispatchmap.unit_status": "Stanje patrole",
