@@ -4,6 +4,59 @@
 
 import { dispatchApi, ApiError, type Alert, type AlertUpdate } from "./api";
 import { h } from "./dom";
+import { fmtDateTime, register, t } from "./i18n";
+
+register("alerts", {
+  en: {
+    "alerts.feed": "Live alert feed",
+    "alerts.connecting": "connecting…",
+    "alerts.live": "● live",
+    "alerts.reconnecting": "reconnecting…",
+    "alerts.title": "Alerts ",
+    "alerts.none": "No open alerts.",
+    "alerts.acknowledge": "Acknowledge",
+    "alerts.resolve": "Resolve",
+    "alerts.false_alarm": "False alarm",
+    "alerts.sees": "Cameras that see this",
+    "alerts.clip": "Clip",
+    "alerts.create_incident": "Create incident",
+    "alerts.severity": "Severity: {severity}",
+    "alerts.sev_extreme": "extreme",
+    "alerts.sev_severe": "severe",
+    "alerts.sev_moderate": "moderate",
+    "alerts.sev_minor": "minor",
+    "alerts.source": "{kind} {id}",
+    "alerts.events": " · {n} events",
+    "alerts.acked_by": " · acknowledged by {user}",
+  },
+  "sr-Latn": {
+    "alerts.feed": "Uzbune uživo",
+    "alerts.connecting": "povezivanje…",
+    "alerts.live": "● uživo",
+    "alerts.reconnecting": "ponovno povezivanje…",
+    "alerts.title": "Uzbune ",
+    "alerts.none": "Nema otvorenih uzbuna.",
+    "alerts.acknowledge": "Potvrdi prijem",
+    "alerts.resolve": "Reši",
+    "alerts.false_alarm": "Lažna uzbuna",
+    "alerts.sees": "Kamere koje vide ovo",
+    "alerts.clip": "Snimak",
+    "alerts.create_incident": "Otvori intervenciju",
+    "alerts.severity": "Ozbiljnost: {severity}",
+    "alerts.sev_extreme": "krajnja",
+    "alerts.sev_severe": "visoka",
+    "alerts.sev_moderate": "srednja",
+    "alerts.sev_minor": "niska",
+    "alerts.source": "{kind} {id}",
+    "alerts.events": " · događaja: {n}",
+    "alerts.acked_by": " · prijem potvrdio {user}",
+  },
+});
+
+/** A severity in the reader's language (an unknown one as the server names it). */
+function severityLabel(s: string): string {
+  return s in SEVERITY_RANK ? t(`alerts.sev_${s}`) : s;
+}
 
 export interface AlertActions {
   /** Centre the map on the alert. */
@@ -40,12 +93,12 @@ export class AlertQueue {
 
   constructor(private readonly actions: AlertActions) {
     this.countEl = h("span", { class: "queue-count", "data-testid": "alert-count" }, "0");
-    this.streamState = h("span", { class: "stream-state", "data-testid": "alert-stream", "data-state": "connecting", title: "Live alert feed" }, "connecting");
+    this.streamState = h("span", { class: "stream-state", "data-testid": "alert-stream", "data-state": "connecting", title: t("alerts.feed") }, t("alerts.connecting"));
     this.list = h("ol", { class: "alert-list", "aria-live": "polite" });
     this.el = h(
       "section",
       { class: "panel-section queue-section", "data-testid": "alert-queue", "aria-labelledby": "queue-title" },
-      h("div", { class: "section-head" }, h("h2", { id: "queue-title" }, "Alerts ", this.countEl), this.streamState),
+      h("div", { class: "section-head" }, h("h2", { id: "queue-title" }, t("alerts.title"), this.countEl), this.streamState),
       this.list,
     );
     this.render();
@@ -100,7 +153,7 @@ export class AlertQueue {
 
   private setStream(state: "connecting" | "open" | "closed"): void {
     this.streamState.dataset.state = state;
-    this.streamState.textContent = state === "open" ? "● live" : state === "connecting" ? "connecting…" : "reconnecting…";
+    this.streamState.textContent = state === "open" ? t("alerts.live") : state === "connecting" ? t("alerts.connecting") : t("alerts.reconnecting");
   }
 
   private async reload(): Promise<void> {
@@ -147,7 +200,7 @@ export class AlertQueue {
     this.countEl.textContent = String(alerts.length);
     this.el.dataset.count = String(alerts.length);
     if (alerts.length === 0) {
-      this.list.replaceChildren(h("li", { class: "muted queue-empty" }, "No open alerts."));
+      this.list.replaceChildren(h("li", { class: "muted queue-empty" }, t("alerts.none")));
     } else {
       this.list.replaceChildren(...alerts.map((a) => this.row(a)));
     }
@@ -155,7 +208,7 @@ export class AlertQueue {
   }
 
   private row(a: Alert): HTMLElement {
-    const camera = a.source.kind === "camera" ? (this.actions.cameraName(a.source.id) ?? a.source.id) : `${a.source.kind} ${a.source.id}`;
+    const camera = a.source.kind === "camera" ? (this.actions.cameraName(a.source.id) ?? a.source.id) : t("alerts.source", { kind: a.source.kind, id: a.source.id });
     const btn = (label: string, testid: string, cls: string, fn: (b: HTMLButtonElement) => void) => {
       const b = h("button", { type: "button", class: `btn q-btn ${cls}`, "data-testid": testid }, label);
       b.addEventListener("click", (ev) => {
@@ -165,14 +218,14 @@ export class AlertQueue {
       return b;
     };
     const actions: HTMLElement[] = [];
-    if (a.state === "new") actions.push(btn("Acknowledge", "alert-ack", "btn-primary", (b) => void this.act(a, "acknowledge", b)));
-    actions.push(btn("Resolve", "alert-resolve", "", (b) => void this.act(a, "resolve", b)));
-    actions.push(btn("False alarm", "alert-false", "", (b) => void this.act(a, "false-alarm", b)));
-    if (a.location) actions.push(btn("Cameras that see this", "alert-sees", "", () => this.actions.onSees(a)));
+    if (a.state === "new") actions.push(btn(t("alerts.acknowledge"), "alert-ack", "btn-primary", (b) => void this.act(a, "acknowledge", b)));
+    actions.push(btn(t("alerts.resolve"), "alert-resolve", "", (b) => void this.act(a, "resolve", b)));
+    actions.push(btn(t("alerts.false_alarm"), "alert-false", "", (b) => void this.act(a, "false-alarm", b)));
+    if (a.location) actions.push(btn(t("alerts.sees"), "alert-sees", "", () => this.actions.onSees(a)));
     const onClip = this.actions.onClip;
-    if (onClip && a.source.kind === "camera") actions.push(btn("Clip", "alert-clip", "", () => onClip(a)));
+    if (onClip && a.source.kind === "camera") actions.push(btn(t("alerts.clip"), "alert-clip", "", () => onClip(a)));
     actions.push(
-      btn("Create incident", "alert-incident", "btn-incident", (b) => {
+      btn(t("alerts.create_incident"), "alert-incident", "btn-incident", (b) => {
         b.disabled = true;
         this.actions.onCreateIncident(a).finally(() => (b.disabled = false));
       }),
@@ -191,7 +244,7 @@ export class AlertQueue {
       h(
         "div",
         { class: "alert-top" },
-        h("span", { class: `sev sev-${sev}`, title: `Severity ${a.severity}` }, a.severity.toUpperCase()),
+        h("span", { class: `sev sev-${sev}`, title: t("alerts.severity", { severity: severityLabel(a.severity) }) }, severityLabel(a.severity).toLocaleUpperCase()),
         h("span", { class: "alert-type" }, a.event_type.replace(/_/g, " ")),
         h("span", { class: "spacer" }),
         h("time", { class: "alert-time", datetime: a.last_event_at, title: a.last_event_at }, clock(a.last_event_at)),
@@ -202,8 +255,8 @@ export class AlertQueue {
         h("span", { class: "alert-camera", "data-testid": "alert-camera" }, camera),
         " · ",
         a.rule_name,
-        a.event_count > 1 ? ` · ${a.event_count} events` : "",
-        a.state === "acknowledged" ? ` · ack ${a.acknowledged_by ?? ""}` : "",
+        a.event_count > 1 ? t("alerts.events", { n: a.event_count }) : "",
+        a.state === "acknowledged" ? t("alerts.acked_by", { user: a.acknowledged_by ?? "" }) : "",
       ),
       h("div", { class: "alert-actions" }, actions),
     );
@@ -220,6 +273,5 @@ export function clock(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const today = new Date().toDateString() === d.toDateString();
-  const t = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  return today ? t : `${d.toLocaleDateString()} ${t}`;
+  return fmtDateTime(d, today ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }

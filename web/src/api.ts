@@ -1,5 +1,38 @@
 // Thin client for the Citywatch backend API (same origin, cookie auth).
 
+import { register, t } from "./i18n";
+
+// What the console says when the server gives no sentence of its own (or
+// cannot be reached): never a bare status code, JSON or `[object Object]`.
+register("api", {
+  en: {
+    "api.network": "Cannot reach the server. Check the network connection, then try again.",
+    "api.unauthorized": "You are not logged in. Log in again.",
+    "api.forbidden": "Your roles do not allow this. Ask an administrator for the role this task needs.",
+    "api.not_found": "This was not found: it may have been removed. Reload the page and try again.",
+    "api.too_large": "What you sent is too large for the server. Send a smaller file or fewer items.",
+    "api.too_many": "Too many requests in a short time. Wait a moment and try again.",
+    "api.server": "The server ran into a problem ({status}). Try again in a moment; if it goes on, tell the system administrator.",
+    "api.unavailable": "The server is not available right now ({status}). Try again in a moment.",
+    "api.bad_answer": "The server sent an answer the console cannot read. Reload the page; if it goes on, tell the system administrator.",
+    "api.other": "The request failed ({status}). Try again; if it goes on, tell the system administrator.",
+    "api.unexpected": "Something went wrong in the console: {detail}. Reload the page and try again.",
+  },
+  "sr-Latn": {
+    "api.network": "Server nije dostupan. Proverite mrežnu vezu, pa pokušajte ponovo.",
+    "api.unauthorized": "Niste prijavljeni. Prijavite se ponovo.",
+    "api.forbidden": "Vaše uloge ne dozvoljavaju ovu radnju. Zatražite od administratora ulogu potrebnu za ovaj zadatak.",
+    "api.not_found": "Traženo nije pronađeno: možda je uklonjeno. Osvežite stranicu i pokušajte ponovo.",
+    "api.too_large": "Poslati sadržaj je prevelik za server. Pošaljite manju datoteku ili manje stavki.",
+    "api.too_many": "Previše zahteva u kratkom roku. Sačekajte trenutak i pokušajte ponovo.",
+    "api.server": "Na serveru je došlo do greške ({status}). Pokušajte ponovo za trenutak; ako se ponavlja, obavestite administratora sistema.",
+    "api.unavailable": "Server trenutno nije dostupan ({status}). Pokušajte ponovo za trenutak.",
+    "api.bad_answer": "Server je poslao odgovor koji konzola ne može da pročita. Osvežite stranicu; ako se ponavlja, obavestite administratora sistema.",
+    "api.other": "Zahtev nije uspeo ({status}). Pokušajte ponovo; ako se ponavlja, obavestite administratora sistema.",
+    "api.unexpected": "Greška u konzoli: {detail}. Osvežite stranicu i pokušajte ponovo.",
+  },
+});
+
 export type CameraStatus = "online" | "offline" | "unknown" | "disabled";
 
 export interface Camera {
@@ -121,7 +154,7 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     });
   } catch (e) {
     if (e instanceof DOMException && e.name === "AbortError") throw e;
-    throw new ApiError(0, `Network error: cannot reach the server (${String(e)})`, path);
+    throw new ApiError(0, t("api.network"), path);
   }
   if (!res.ok) {
     const message = await errorMessage(res);
@@ -134,7 +167,7 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new ApiError(res.status, `Invalid JSON from ${path}`, path);
+    throw new ApiError(res.status, t("api.bad_answer"), path);
   }
 }
 
@@ -145,7 +178,8 @@ async function errorMessage(res: Response): Promise<string> {
   } catch {
     /* ignore */
   }
-  if (text) {
+  // A 5xx's body may be a proxy's page or an internal detail: our sentence instead.
+  if (text && res.status < 500) {
     try {
       const j = JSON.parse(text) as { error?: unknown; message?: unknown };
       if (typeof j.error === "string" && j.error) return j.error;
@@ -154,11 +188,31 @@ async function errorMessage(res: Response): Promise<string> {
       /* not JSON */
     }
   }
-  if (res.status === 429) return "Too many attempts. Wait a moment and try again.";
-  if (res.status === 401) return "Not logged in.";
-  if (res.status === 403) return "Access denied.";
-  const short = text && text.length < 200 ? `: ${text}` : "";
-  return `HTTP ${res.status} ${res.statusText}${short}`;
+  return statusMessage(res.status);
+}
+
+/** A sentence for a refused or failed request with no message of its own. */
+export function statusMessage(status: number): string {
+  const s = String(status);
+  if (status === 0) return t("api.network");
+  if (status === 401) return t("api.unauthorized");
+  if (status === 403) return t("api.forbidden");
+  if (status === 404) return t("api.not_found");
+  if (status === 413) return t("api.too_large");
+  if (status === 429) return t("api.too_many");
+  if (status === 502 || status === 503 || status === 504) return t("api.unavailable", { status: s });
+  if (status >= 500) return t("api.server", { status: s });
+  return t("api.other", { status: s });
+}
+
+/** What to show a person for any error caught in the console. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  // fetch's own failure (a WebSocket or media request outside `request`).
+  if (e instanceof TypeError && /fetch|network/i.test(e.message)) return t("api.network");
+  if (e instanceof Error && e.message) return t("api.unexpected", { detail: e.message });
+  if (typeof e === "string" && e) return e;
+  return t("api.unexpected", { detail: e instanceof Error ? e.name : typeof e });
 }
 
 function fmtCoord(lat: number, lon: number): string {

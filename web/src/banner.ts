@@ -1,6 +1,12 @@
 // Visible, dismissable error banner (stacked messages, newest last).
 
 import { h } from "./dom";
+import { register, t } from "./i18n";
+
+register("banner", {
+  en: { "banner.dismiss": "Dismiss error", "banner.dismiss_hint": "Dismiss (Esc)" },
+  "sr-Latn": { "banner.dismiss": "Zatvori poruku o grešci", "banner.dismiss_hint": "Zatvori (`Esc`)" },
+});
 
 const MAX = 4;
 
@@ -22,7 +28,7 @@ export class Banner {
         return;
       }
     }
-    const close = h("button", { class: "banner-close", type: "button", "aria-label": "Dismiss error", title: "Dismiss (Esc)" }, "×");
+    const close = h("button", { class: "banner-close", type: "button", "aria-label": t("banner.dismiss"), title: t("banner.dismiss_hint") }, "×");
     const item = h(
       "div",
       { class: "banner", role: "alert", "data-message": message, "data-count": 1 },

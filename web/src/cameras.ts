@@ -2,13 +2,92 @@
 
 import type { Camera } from "./api";
 import { h, clear, formatDistance, stripCredentials } from "./dom";
+import { fmtNumber, register, t } from "./i18n";
 import { STATUS_COLORS } from "./map";
 
+register("cameras", {
+  en: {
+    "cameras.status_online": "Online",
+    "cameras.status_offline": "Offline",
+    "cameras.status_unknown": "Unknown",
+    "cameras.status_disabled": "Disabled",
+    "cameras.filter_placeholder": "Filter by id, name, district, tag…  ( / )",
+    "cameras.filter_label": "Filter cameras",
+    "cameras.list": "Cameras",
+    "cameras.title": "Cameras",
+    "cameras.count_of": "{n} of {total}",
+    "cameras.row_title": "{name} ({status})",
+    "cameras.no_match": "No camera matches the filter.",
+    "cameras.more": "{n} more — refine the filter.",
+    "cameras.id": "ID",
+    "cameras.name": "Name",
+    "cameras.status": "Status",
+    "cameras.district": "District",
+    "cameras.position": "Position",
+    "cameras.height": "Height",
+    "cameras.heading": "Heading",
+    "cameras.fov": "Field of view",
+    "cameras.range": "Range",
+    "cameras.tags": "Tags",
+    "cameras.main_stream": "Main stream",
+    "cameras.sub_stream": "Sub stream",
+    "cameras.distance": "Distance",
+    "cameras.close": "Close camera details",
+    "cameras.close_hint": "Close",
+    "cameras.zoom": "Zoom to camera",
+    "cameras.sees": "Cameras seeing this spot",
+    "cameras.watch_live": "Watch live",
+    "cameras.recordings": "Recordings",
+    "cameras.details": "Camera details",
+  },
+  "sr-Latn": {
+    "cameras.status_online": "Radi",
+    "cameras.status_offline": "Ne radi",
+    "cameras.status_unknown": "Nepoznato",
+    "cameras.status_disabled": "Isključena",
+    "cameras.filter_placeholder": "Filtriraj po ID-u, nazivu, reonu, oznaci…  ( / )",
+    "cameras.filter_label": "Filtriranje kamera",
+    "cameras.list": "Kamere",
+    "cameras.title": "Kamere",
+    "cameras.count_of": "{n} od {total}",
+    "cameras.row_title": "{name} ({status})",
+    "cameras.no_match": "Nijedna kamera ne odgovara filteru.",
+    "cameras.more": "Još {n} — suzite filter.",
+    "cameras.id": "ID",
+    "cameras.name": "Naziv",
+    "cameras.status": "Stanje",
+    "cameras.district": "Reon",
+    "cameras.position": "Položaj",
+    "cameras.height": "Visina",
+    "cameras.heading": "Pravac",
+    "cameras.fov": "Vidno polje",
+    "cameras.range": "Domet",
+    "cameras.tags": "Oznake",
+    "cameras.main_stream": "Glavni tok",
+    "cameras.sub_stream": "Pomoćni tok",
+    "cameras.distance": "Udaljenost",
+    "cameras.close": "Zatvori podatke o kameri",
+    "cameras.close_hint": "Zatvori",
+    "cameras.zoom": "Približi kameru",
+    "cameras.sees": "Kamere koje vide ovo mesto",
+    "cameras.watch_live": "Gledaj uživo",
+    "cameras.recordings": "Snimci",
+    "cameras.details": "Podaci o kameri",
+  },
+});
+
+/** A camera state in the reader's language (an unknown state as the server names it). */
+export function statusLabel(status: string): string {
+  return ["online", "offline", "unknown", "disabled"].includes(status) ? t(`cameras.status_${status}`) : status;
+}
+
 const MAX_LIST_ROWS = 1000;
+/** The details' `data-field` names that differ from their message key. */
+const FIELD_IDS: Record<string, string> = { fov: "field-of-view" };
 
 export function statusDot(status: string): HTMLElement {
   const color = STATUS_COLORS[status] ?? STATUS_COLORS.unknown;
-  return h("span", { class: "status-dot", style: `background:${color}`, title: status, "aria-hidden": "true" });
+  return h("span", { class: "status-dot", style: `background:${color}`, title: statusLabel(status), "aria-hidden": "true" });
 }
 
 function searchText(c: Camera): string {
@@ -28,18 +107,18 @@ export class CameraList {
     this.filter = h("input", {
       type: "search",
       class: "filter-input",
-      placeholder: "Filter by id, name, district, tag…  ( / )",
-      "aria-label": "Filter cameras",
+      placeholder: t("cameras.filter_placeholder"),
+      "aria-label": t("cameras.filter_label"),
       "data-testid": "camera-filter",
       autocomplete: "off",
       spellcheck: "false",
     });
     this.count = h("span", { class: "list-count", "data-testid": "camera-list-count", "aria-live": "polite" });
-    this.list = h("ul", { class: "camera-list", "aria-label": "Cameras" });
+    this.list = h("ul", { class: "camera-list", "aria-label": t("cameras.list") });
     this.el = h(
       "section",
       { class: "panel-section list-section", "aria-labelledby": "cameras-title" },
-      h("div", { class: "section-head" }, h("h2", { id: "cameras-title" }, "Cameras"), this.count),
+      h("div", { class: "section-head" }, h("h2", { id: "cameras-title" }, t("cameras.title")), this.count),
       this.filter,
       this.list,
     );
@@ -96,8 +175,8 @@ export class CameraList {
       if (terms.every((t) => this.index[i].includes(t))) matches.push(this.cameras[i]);
     }
     this.count.textContent = terms.length
-      ? `${matches.length} of ${this.cameras.length}`
-      : `${this.cameras.length}`;
+      ? t("cameras.count_of", { n: matches.length, total: this.cameras.length })
+      : fmtNumber(this.cameras.length);
     clear(this.list);
     const frag = document.createDocumentFragment();
     for (const c of matches.slice(0, MAX_LIST_ROWS)) {
@@ -108,7 +187,7 @@ export class CameraList {
           class: `camera-row${c.id === this.selectedId ? " selected" : ""}`,
           "data-testid": "camera-list-item",
           "data-camera-id": c.id,
-          title: `${c.name} (${c.status})`,
+          title: t("cameras.row_title", { name: c.name, status: statusLabel(c.status) }),
         },
         statusDot(c.status),
         h("span", { class: "row-main" }, h("span", { class: "row-name" }, c.name), h("span", { class: "row-sub" }, [c.id, c.district].filter(Boolean).join(" · "))),
@@ -117,9 +196,9 @@ export class CameraList {
       frag.appendChild(h("li", {}, btn));
     }
     if (matches.length === 0) {
-      frag.appendChild(h("li", { class: "empty" }, "No camera matches the filter."));
+      frag.appendChild(h("li", { class: "empty" }, t("cameras.no_match")));
     } else if (matches.length > MAX_LIST_ROWS) {
-      frag.appendChild(h("li", { class: "empty" }, `${matches.length - MAX_LIST_ROWS} more — refine the filter.`));
+      frag.appendChild(h("li", { class: "empty" }, t("cameras.more", { n: matches.length - MAX_LIST_ROWS })));
     }
     this.list.appendChild(frag);
   }
@@ -131,44 +210,45 @@ export function renderDetails(
   actions: { onClose(): void; onFly(): void; onSees(): void; onLive?(): void; onTimeline?(): void },
 ): void {
   const fmtNum = (v: number | null | undefined, unit: string, digits = 1) =>
-    v === null || v === undefined || !Number.isFinite(v) ? "—" : `${Number(v.toFixed(digits))}${unit === "°" ? "" : " "}${unit}`;
+    v === null || v === undefined || !Number.isFinite(v) ? "—" : `${fmtNumber(v, { maximumFractionDigits: digits })}${unit === "°" ? "" : " "}${unit}`;
   const rows: [string, Node | string][] = [
-    ["ID", cam.id],
-    ["Name", cam.name],
-    ["Status", h("span", { class: "status-pill" }, statusDot(cam.status), cam.status)],
-    ["District", cam.district ?? "—"],
-    ["Position", `${cam.lat.toFixed(6)}, ${cam.lon.toFixed(6)}`],
-    ["Height", fmtNum(cam.height_m, "m")],
-    ["Heading", fmtNum(cam.heading_deg, "°")],
-    ["Field of view", fmtNum(cam.fov_deg, "°")],
-    ["Range", fmtNum(cam.range_m, "m")],
-    ["Tags", cam.tags?.length ? h("span", { class: "tags" }, cam.tags.map((t) => h("span", { class: "tag" }, t))) : "—"],
-    ["Main stream", h("code", {}, stripCredentials(cam.main_url))],
-    ["Sub stream", h("code", {}, stripCredentials(cam.sub_url))],
+    ["id", cam.id],
+    ["name", cam.name],
+    ["status", h("span", { class: "status-pill" }, statusDot(cam.status), statusLabel(cam.status))],
+    ["district", cam.district ?? "—"],
+    ["position", `${cam.lat.toFixed(6)}, ${cam.lon.toFixed(6)}`],
+    ["height", fmtNum(cam.height_m, "m")],
+    ["heading", fmtNum(cam.heading_deg, "°")],
+    ["fov", fmtNum(cam.fov_deg, "°")],
+    ["range", fmtNum(cam.range_m, "m")],
+    ["tags", cam.tags?.length ? h("span", { class: "tags" }, cam.tags.map((tag) => h("span", { class: "tag" }, tag))) : "—"],
+    ["main_stream", h("code", {}, stripCredentials(cam.main_url))],
+    ["sub_stream", h("code", {}, stripCredentials(cam.sub_url))],
   ];
-  if (cam.distance_m !== undefined) rows.splice(1, 0, ["Distance", formatDistance(cam.distance_m)]);
+  if (cam.distance_m !== undefined) rows.splice(1, 0, ["distance", formatDistance(cam.distance_m)]);
 
-  const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Close camera details", title: "Close" }, "×");
+  const close = h("button", { type: "button", class: "icon-btn", "aria-label": t("cameras.close"), title: t("cameras.close_hint") }, "×");
   close.addEventListener("click", actions.onClose);
-  const fly = h("button", { type: "button", class: "btn" }, "Zoom to camera");
+  const fly = h("button", { type: "button", class: "btn" }, t("cameras.zoom"));
   fly.addEventListener("click", actions.onFly);
-  const sees = h("button", { type: "button", class: "btn" }, "Cameras seeing this spot");
+  const sees = h("button", { type: "button", class: "btn" }, t("cameras.sees"));
   sees.addEventListener("click", actions.onSees);
   const video: HTMLButtonElement[] = [];
   if (actions.onLive) {
-    const live = h("button", { type: "button", class: "btn btn-primary", "data-testid": "watch-live" }, "Watch live");
+    const live = h("button", { type: "button", class: "btn btn-primary", "data-testid": "watch-live" }, t("cameras.watch_live"));
     live.addEventListener("click", actions.onLive);
     video.push(live);
   }
   if (actions.onTimeline) {
-    const tl = h("button", { type: "button", class: "btn", "data-testid": "open-timeline" }, "Recordings");
+    const tl = h("button", { type: "button", class: "btn", "data-testid": "open-timeline" }, t("cameras.recordings"));
     tl.addEventListener("click", actions.onTimeline);
     video.push(tl);
   }
 
   el.replaceChildren(
-    h("div", { class: "section-head" }, h("h2", { id: "details-title" }, "Camera details"), close),
-    h("dl", { class: "details" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-field": k.toLowerCase().replace(/\s+/g, "-") }, v)])),
+    h("div", { class: "section-head" }, h("h2", { id: "details-title" }, t("cameras.details")), close),
+    // data-field: the English name in kebab case, as before ("field-of-view" for fov).
+    h("dl", { class: "details" }, rows.flatMap(([k, v]) => [h("dt", {}, t(`cameras.${k}`)), h("dd", { "data-field": FIELD_IDS[k] ?? k.replace(/_/g, "-") }, v)])),
     h("div", { class: "details-actions" }, video, fly, sees),
   );
   el.dataset.cameraId = cam.id;

@@ -1,13 +1,14 @@
 // The operator console: header, map, tools, results, details and camera list.
 
-import { api, ApiError, dispatchApi, type Alert, type Camera, type Me } from "./api";
+import { api, ApiError, dispatchApi, errorText, type Alert, type Camera, type Me } from "./api";
 import { AlertQueue } from "./alerts";
 import { DispatchLayer, unitLegend } from "./dispatchmap";
 import { UnitStream } from "./unitstream";
 import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
-import { brand, logoutButton, viewNav } from "./topbar";
-import { CameraList, renderDetails } from "./cameras";
+import { brand, localeChooser, logoutButton, viewNav } from "./topbar";
+import { CameraList, renderDetails, statusLabel } from "./cameras";
+import { fmtDateTime, register, t } from "./i18n";
 import { h } from "./dom";
 import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
 import { ResultsPanel } from "./results";
@@ -22,14 +23,67 @@ declare global {
   }
 }
 
+register("console", {
+  en: {
+    "console.tool_point": "Point",
+    "console.tool_circle": "Circle",
+    "console.tool_polygon": "Polygon",
+    "console.tool_title": "{tool} tool (key {key})",
+    "console.map_tools": "Map tools",
+    "console.wall": "Wall",
+    "console.wall_n": "Wall ({n})",
+    "console.wall_title": "Show or hide the video wall",
+    "console.cameras_on_map": "Cameras on the map",
+    "console.cameras": " cameras",
+    "console.side": "Results and cameras",
+    "console.dispatch": "Alerts and incidents",
+    "console.map": "City map",
+    "console.loading_map": "Loading map…",
+    "console.legend": "Legend",
+    "console.camera_status": "Camera status",
+    "console.query_match": "Query match",
+    "console.fov": "Field of view",
+    "console.map_error": "The map reported a problem: {detail}. The console still works; reload the page if the map stays blank.",
+    "console.map_failed": "The map could not be loaded.",
+    "console.all_districts": "all districts",
+    "console.grant": "{role}: {where}",
+    "console.grant_until": "{role}: {where} until {until}",
+  },
+  "sr-Latn": {
+    "console.tool_point": "Tačka",
+    "console.tool_circle": "Krug",
+    "console.tool_polygon": "Poligon",
+    "console.tool_title": "Alat „{tool}” (taster {key})",
+    "console.map_tools": "Alati mape",
+    "console.wall": "Zid",
+    "console.wall_n": "Zid ({n})",
+    "console.wall_title": "Prikaži ili sakrij video-zid",
+    "console.cameras_on_map": "Kamere na mapi",
+    "console.cameras": " kamera",
+    "console.side": "Rezultati i kamere",
+    "console.dispatch": "Uzbune i intervencije",
+    "console.map": "Mapa grada",
+    "console.loading_map": "Učitavanje mape…",
+    "console.legend": "Legenda",
+    "console.camera_status": "Stanje kamere",
+    "console.query_match": "Rezultat upita",
+    "console.fov": "Vidno polje",
+    "console.map_error": "Mapa je prijavila problem: {detail}. Konzola i dalje radi; osvežite stranicu ako mapa ostane prazna.",
+    "console.map_failed": "Mapa nije mogla da se učita.",
+    "console.all_districts": "svi reoni",
+    "console.grant": "{role}: {where}",
+    "console.grant_until": "{role}: {where} do {until}",
+  },
+});
+
 export interface ConsoleHandle {
   destroy(): void;
 }
 
 const TOOL_LABELS: Record<ToolName, { label: string; key: string; icon: string }> = {
-  point: { label: "Point", key: "1", icon: "M12 2v5M12 17v5M2 12h5M17 12h5M12 9a3 3 0 1 1 0 6a3 3 0 1 1 0-6" },
-  circle: { label: "Circle", key: "2", icon: "M12 3a9 9 0 1 1 0 18a9 9 0 1 1 0-18M12 12h9" },
-  polygon: { label: "Polygon", key: "3", icon: "M4 9L12 3L20 8L17 20L6 18Z" },
+  point: { label: "console.tool_point", key: "1", icon: "M12 2v5M12 17v5M2 12h5M17 12h5M12 9a3 3 0 1 1 0 6a3 3 0 1 1 0-6" },
+  circle: { label: "console.tool_circle", key: "2", icon: "M12 3a9 9 0 1 1 0 18a9 9 0 1 1 0-18M12 12h9" },
+  polygon: { label: "console.tool_polygon", key: "3", icon: "M4 9L12 3L20 8L17 20L6 18Z" },
 };
 
 function toolIcon(d: string): SVGSVGElement {
@@ -85,37 +139,38 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     timeline?.el.remove();
     timeline = null;
   }
-  const wallBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "wall-toggle", hidden: !canLive, title: "Show or hide the video wall" }, "Wall");
-  const wall = new VideoWall(live, openTimeline, (n) => (wallBtn.textContent = n ? `Wall (${n})` : "Wall"));
+  const wallBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "wall-toggle", hidden: !canLive, title: t("console.wall_title") }, t("console.wall"));
+  const wall = new VideoWall(live, openTimeline, (n) => (wallBtn.textContent = n ? t("console.wall_n", { n }) : t("console.wall")));
   wallBtn.addEventListener("click", () => wall.toggle());
 
   const reportError = (e: unknown) => {
     if (destroyed) return;
     if (e instanceof DOMException && e.name === "AbortError") return;
     if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-    banner.error(e instanceof Error ? e.message : String(e));
+    banner.error(errorText(e));
   };
 
   // ---- header
   const toolButtons = {} as Record<ToolName, HTMLButtonElement>;
-  const toolbar = h("div", { class: "toolbar", role: "toolbar", "aria-label": "Map tools" });
-  for (const t of Object.keys(TOOL_LABELS) as ToolName[]) {
-    const { label, key, icon } = TOOL_LABELS[t];
+  const toolbar = h("div", { class: "toolbar", role: "toolbar", "aria-label": t("console.map_tools") });
+  for (const tool of Object.keys(TOOL_LABELS) as ToolName[]) {
+    const { key, icon } = TOOL_LABELS[tool];
+    const label = t(TOOL_LABELS[tool].label);
     const b = h(
       "button",
       {
         type: "button",
         class: "tool-btn",
-        "data-testid": `tool-${t}`,
-        "aria-pressed": t === "point" ? "true" : "false",
-        title: `${label} tool (key ${key})`,
+        "data-testid": `tool-${tool}`,
+        "aria-pressed": tool === "point" ? "true" : "false",
+        title: t("console.tool_title", { tool: label, key }),
       },
       toolIcon(icon),
       label,
       h("kbd", {}, key),
     );
-    b.addEventListener("click", () => tools?.setTool(t));
-    toolButtons[t] = b;
+    b.addEventListener("click", () => tools?.setTool(tool));
+    toolButtons[tool] = b;
     toolbar.appendChild(b);
   }
   const hint = h("div", { class: "hint", "aria-live": "polite" });
@@ -129,8 +184,9 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     toolbar,
     hint,
     h("div", { class: "spacer" }),
-    h("div", { class: "header-stat", title: "Cameras on the map" }, countEl, " cameras"),
+    h("div", { class: "header-stat", title: t("console.cameras_on_map") }, countEl, t("console.cameras")),
     wallBtn,
+    localeChooser(me),
     h("div", { class: "user", "data-testid": "username", title: grantsSummary(me) }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
     logoutBtn,
   );
@@ -144,7 +200,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   });
   const results = new ResultsPanel((c) => pickCamera(c, false), () => clearQuery(), canLive ? (cams) => wall.openAll(cams) : undefined);
   const list = new CameraList((c) => pickCamera(c, true));
-  const side = h("aside", { class: "side-panel", "aria-label": "Results and cameras" }, results.el, details, list.el);
+  const side = h("aside", { class: "side-panel", "aria-label": t("console.side") }, results.el, details, list.el);
 
   // ---- dispatch: alert queue and incident (left of the map)
   let layer: DispatchLayer | null = null;
@@ -194,21 +250,21 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     : null;
   const dispatchPanel =
     queue || incidentPanel
-      ? h("aside", { class: "dispatch-panel", "data-testid": "dispatch-panel", "aria-label": "Alerts and incidents" }, queue?.el, incidentPanel?.el)
+      ? h("aside", { class: "dispatch-panel", "data-testid": "dispatch-panel", "aria-label": t("console.dispatch") }, queue?.el, incidentPanel?.el)
       : null;
 
   // ---- map area
-  const mapEl = h("div", { class: "map", "data-testid": "map", role: "application", "aria-label": "City map" });
-  const loadingEl = h("div", { class: "map-loading" }, "Loading map…");
+  const mapEl = h("div", { class: "map", "data-testid": "map", role: "application", "aria-label": t("console.map") });
+  const loadingEl = h("div", { class: "map-loading" }, t("console.loading_map"));
   const legend = h(
     "div",
-    { class: "legend", "aria-label": "Legend" },
-    h("div", { class: "legend-title" }, "Camera status"),
+    { class: "legend", "aria-label": t("console.legend") },
+    h("div", { class: "legend-title" }, t("console.camera_status")),
     (["online", "offline", "unknown", "disabled"] as const).map((s) =>
-      h("div", { class: "legend-row" }, h("span", { class: "legend-dot", style: `background:${STATUS_COLORS[s]}` }), s[0].toUpperCase() + s.slice(1)),
+      h("div", { class: "legend-row" }, h("span", { class: "legend-dot", style: `background:${STATUS_COLORS[s]}` }), statusLabel(s)),
     ),
-    h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), "Query match"),
-    h("div", { class: "legend-row" }, h("span", { class: "legend-cone" }), "Field of view"),
+    h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), t("console.query_match")),
+    h("div", { class: "legend-row" }, h("span", { class: "legend-cone" }), t("console.fov")),
     canReadDispatch ? unitLegend() : null,
   );
   const mapWrap = h("div", { class: "map-wrap" }, mapEl, loadingEl, legend, wall.el, timelineHost, banner.el);
@@ -216,8 +272,8 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   root.replaceChildren(h("div", { class: "app" }, header, h("div", { class: "workspace" }, dispatchPanel, mapWrap, side)));
 
   // ---- behaviour
-  function setToolUi(t: ToolName) {
-    for (const [name, b] of Object.entries(toolButtons)) b.setAttribute("aria-pressed", String(name === t));
+  function setToolUi(tool: ToolName) {
+    for (const [name, b] of Object.entries(toolButtons)) b.setAttribute("aria-pressed", String(name === tool));
   }
 
   function showDetails(cam: Camera) {
@@ -298,7 +354,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       return found;
     } catch (e) {
       if (e instanceof DOMException && e.name === "AbortError") return null;
-      results.fail(seq, e instanceof Error ? e.message : String(e));
+      results.fail(seq, errorText(e));
       city?.setHighlighted([]);
       reportError(e);
       return null;
@@ -356,7 +412,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       window.__citywatchMap = city.map;
       city.map.on("error", (ev: { error?: { message: string } }) => {
         // Tile/style errors after load: show once, but keep the console usable.
-        if (ev.error) reportError(new Error(`Map: ${ev.error.message}`));
+        if (ev.error) reportError(new ApiError(0, t("console.map_error", { detail: ev.error.message }), ""));
       });
       tools = new Tools(
         city,
@@ -366,7 +422,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
             if (q.kind === "sees") incidentPanel?.setPoint(q.point[1], q.point[0]);
             void runQuery(q, camId);
           },
-          onHint: (t) => (hint.textContent = t),
+          onHint: (text) => (hint.textContent = text),
           onToolChange: setToolUi,
         },
         LAYER_CAMERAS,
@@ -398,7 +454,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       if (destroyed) return;
       document.body.dataset.mapReady = "1";
     } catch (e) {
-      loadingEl.textContent = "The map could not be loaded.";
+      loadingEl.textContent = t("console.map_failed");
       reportError(e);
     }
   })();
@@ -431,9 +487,9 @@ function severityPriority(severity: string): number {
 
 function waitIdle(map: import("maplibre-gl").Map, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const t = window.setTimeout(resolve, timeoutMs);
+    const timer = window.setTimeout(resolve, timeoutMs);
     map.once("idle", () => {
-      window.clearTimeout(t);
+      window.clearTimeout(timer);
       resolve();
     });
     map.triggerRepaint();
@@ -444,9 +500,8 @@ function grantsSummary(me: Me): string {
   if (!me.grants?.length) return me.username;
   return me.grants
     .map((g) => {
-      const where = g.districts === null ? "all districts" : g.districts.join(", ");
-      const until = g.expires_at ? ` until ${g.expires_at}` : "";
-      return `${g.role}: ${where}${until}`;
+      const where = g.districts === null ? t("console.all_districts") : g.districts.join(", ");
+      return g.expires_at ? t("console.grant_until", { role: g.role, where, until: fmtDateTime(g.expires_at) }) : t("console.grant", { role: g.role, where });
     })
     .join("\n");
 }

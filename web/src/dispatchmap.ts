@@ -5,6 +5,7 @@
 import * as maplibregl from "maplibre-gl";
 import type { Alert, Incident, Unit, UnitStatus } from "./api";
 import { h } from "./dom";
+import { register, t } from "./i18n";
 
 export const UNIT_COLORS: Record<UnitStatus, string> = {
   available: "#2f9e44",
@@ -14,28 +15,58 @@ export const UNIT_COLORS: Record<UnitStatus, string> = {
   out_of_service: "#868e96",
 };
 
-export const UNIT_LABELS: Record<UnitStatus, string> = {
-  available: "Available",
-  dispatched: "Dispatched",
-  en_route: "En route",
-  on_scene: "On scene",
-  out_of_service: "Out of service",
-};
+register("dispatchmap", {
+  en: {
+    "dispatchmap.available": "Available",
+    "dispatchmap.dispatched": "Dispatched",
+    "dispatchmap.en_route": "En route",
+    "dispatchmap.on_scene": "On scene",
+    "dispatchmap.out_of_service": "Out of service",
+    "dispatchmap.unit_status": "Unit status",
+    "dispatchmap.unit_title": "{call_sign} ({kind}) — {status}",
+    "dispatchmap.alert": "Alert {id}",
+    "dispatchmap.incident": "Incident {id}: {type}",
+    "dispatchmap.kind_car": "car",
+    "dispatchmap.kind_foot": "on foot",
+    "dispatchmap.kind_motorbike": "motorbike",
+  },
+  "sr-Latn": {
+    "dispatchmap.available": "Slobodna",
+    "dispatchmap.dispatched": "Upućena",
+    "dispatchmap.en_route": "Na putu",
+    "dispatchmap.on_scene": "Na mestu događaja",
+    "dispatchmap.out_of_service": "Van službe",
+    "dispatchmap.unit_status": "Stanje patrole",
+    "dispatchmap.unit_title": "{call_sign} ({kind}) — {status}",
+    "dispatchmap.alert": "Uzbuna {id}",
+    "dispatchmap.incident": "Intervencija {id}: {type}",
+    "dispatchmap.kind_car": "automobil",
+    "dispatchmap.kind_foot": "pešice",
+    "dispatchmap.kind_motorbike": "motocikl",
+  },
+});
+
+const UNIT_STATUSES = new Set<string>(Object.keys(UNIT_COLORS));
+
+/** A unit's kind in the reader's language (a kind the console does not know, as the server names it). */
+export function unitKind(k: string): string {
+  return ["car", "foot", "motorbike"].includes(k) ? t(`dispatchmap.kind_${k}`) : k;
+}
 
 export function unitColor(s: string): string {
   return UNIT_COLORS[s as UnitStatus] ?? "#868e96";
 }
 
 export function unitLabel(s: string): string {
-  return UNIT_LABELS[s as UnitStatus] ?? s;
+  return UNIT_STATUSES.has(s) ? t(`dispatchmap.${s}`) : s;
 }
 
 /** Legend rows for unit statuses. */
 export function unitLegend(): HTMLElement[] {
   return [
-    h("div", { class: "legend-title" }, "Unit status"),
+    h("div", { class: "legend-title" }, t("dispatchmap.unit_status")),
     ...(Object.keys(UNIT_COLORS) as UnitStatus[]).map((s) =>
-      h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-unit", style: `background:${UNIT_COLORS[s]}` }), UNIT_LABELS[s]),
+      h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-unit", style: `background:${UNIT_COLORS[s]}` }), unitLabel(s)),
     ),
   ];
 }
@@ -72,7 +103,7 @@ export class DispatchLayer {
       p.marker.setLngLat([u.position.lon, u.position.lat]);
       p.el.dataset.status = u.status;
       p.el.style.setProperty("--unit-color", unitColor(u.status));
-      p.el.title = `${u.call_sign} (${u.kind}) — ${unitLabel(u.status)}${u.officers.length ? `\n${u.officers.join(", ")}` : ""}`;
+      p.el.title = `${t("dispatchmap.unit_title", { call_sign: u.call_sign, kind: unitKind(u.kind), status: unitLabel(u.status) })}${u.officers.length ? `\n${u.officers.join(", ")}` : ""}`;
       const label = p.el.querySelector(".unit-label");
       if (label && label.textContent !== u.call_sign) label.textContent = u.call_sign;
     }
@@ -91,7 +122,7 @@ export class DispatchLayer {
       seen.add(a.id);
       let p = this.alerts.get(a.id);
       if (!p) {
-        const el = h("button", { type: "button", class: "alert-marker", "data-testid": "alert-marker", "data-alert-id": a.id, title: `Alert ${a.id}` }, "!");
+        const el = h("button", { type: "button", class: "alert-marker", "data-testid": "alert-marker", "data-alert-id": a.id, title: t("dispatchmap.alert", { id: String(a.id) }) }, "!");
         const marker = new maplibregl.Marker({ element: el, anchor: "bottom" }).setLngLat([a.location.lon, a.location.lat]).addTo(this.map);
         p = { marker, el, item: a };
         el.addEventListener("click", (ev) => {
@@ -118,7 +149,7 @@ export class DispatchLayer {
     this.incident?.remove();
     this.incident = null;
     if (!incident) return;
-    const el = h("div", { class: "incident-marker", "data-testid": "incident-marker", "data-incident-id": incident.id, title: `Incident ${incident.id}: ${incident.type}` }, "✚");
+    const el = h("div", { class: "incident-marker", "data-testid": "incident-marker", "data-incident-id": incident.id, title: t("dispatchmap.incident", { id: String(incident.id), type: incident.type }) }, "✚");
     this.incident = new maplibregl.Marker({ element: el, anchor: "center" }).setLngLat([incident.location.lon, incident.location.lat]).addTo(this.map);
   }
 

@@ -54,7 +54,40 @@ export function missingKeys(): Record<Exclude<Locale, "en">, string[]> {
   return { "sr-Latn": lacks("sr-Latn"), "sr-Cyrl": lacks("sr-Cyrl") };
 }
 
+/** Every text of every catalogue, per key: what the completeness check compares. */
+export function allTexts(): { key: string; en: string; "sr-Latn": string | undefined; "sr-Cyrl": string | undefined }[] {
+  return [...texts.en.entries()].map(([key, en]) => ({ key, en, "sr-Latn": texts["sr-Latn"].get(key), "sr-Cyrl": texts["sr-Cyrl"].get(key) }));
+}
+
+declare global {
+  interface Window {
+    /** Read-only views of the catalogues, for the completeness check (e2e/i18n.e2e.mjs). */
+    citywatchI18n?: { missingKeys: typeof missingKeys; allTexts: typeof allTexts };
+  }
+}
+
+/** Lets the browser test read the catalogues (what is missing, which texts are English). */
+export function exposeCatalogues(): void {
+  window.citywatchI18n = { missingKeys, allTexts };
+}
+
 let current: Locale = "en";
+/** A choice made before anyone logged in (on the login screen): it becomes the user's once they log in. */
+let chosenBeforeLogin = false;
+const listeners = new Set<(l: Locale) => void>();
+
+/** Calls `fn` after each change of locale made by the user (to draw the page again); returns the unsubscribe. */
+export function onLocaleChange(fn: (l: Locale) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** The user picked a language: set it, remember it (for `username`, if known) and redraw. */
+export function chooseLocale(l: Locale, username?: string): void {
+  if (!username) chosenBeforeLogin = true;
+  setLocale(l, username);
+  for (const fn of [...listeners]) fn(l);
+}
 
 export function locale(): Locale {
   return current;
@@ -88,6 +121,12 @@ export function initialLocale(): Locale {
 
 /** Applies a user's saved choice (or keeps the current locale). */
 export function useUserLocale(username: string): Locale {
+  if (chosenBeforeLogin) {
+    // Chosen on the login screen just now: that is the user's choice.
+    chosenBeforeLogin = false;
+    setLocale(current, username);
+    return current;
+  }
   try {
     const saved = localStorage.getItem(storageKey(username));
     if (isLocale(saved)) setLocale(saved);

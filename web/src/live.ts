@@ -3,6 +3,37 @@
 // `[channel byte][fMP4]` binary messages; a text message with `mime` comes
 // before each init segment.
 
+import { register, t } from "./i18n";
+
+register("live", {
+  en: {
+    "live.connecting": "Connecting…",
+    "live.session_ended": "Session ended",
+    "live.not_permitted": "Live video needs a role that may watch it (operator, dispatcher, supervisor or officer)",
+    "live.reconnecting": "Connection lost; reconnecting…",
+    "live.cannot_play_type": "This browser cannot play {mime}",
+    "live.offline": "Camera offline — waiting for it",
+    "live.back_online": "Camera back online",
+    "live.cannot_play": "This browser cannot play {mime}",
+    "live.rejected": "The browser rejected the video data; close the tile and open it again",
+    "live.append_failed": "The video could not be shown; close the tile and open it again",
+    "live.live": "Live",
+  },
+  "sr-Latn": {
+    "live.connecting": "Povezivanje…",
+    "live.session_ended": "Sesija je istekla",
+    "live.not_permitted": "Video uživo zahteva ulogu koja sme da ga gleda (operater, dispečer, nadzornik ili policajac)",
+    "live.reconnecting": "Veza je prekinuta; ponovno povezivanje…",
+    "live.cannot_play_type": "Ovaj pregledač ne može da reprodukuje {mime}",
+    "live.offline": "Kamera ne radi — čeka se da se javi",
+    "live.back_online": "Kamera ponovo radi",
+    "live.cannot_play": "Ovaj pregledač ne može da reprodukuje {mime}",
+    "live.rejected": "Pregledač je odbio video-podatke; zatvorite pločicu i otvorite je ponovo",
+    "live.append_failed": "Video nije mogao da se prikaže; zatvorite pločicu i otvorite je ponovo",
+    "live.live": "Uživo",
+  },
+});
+
 type ServerText = {
   subscribed?: string;
   unsubscribed?: number;
@@ -57,7 +88,7 @@ export class LiveConnection {
   subscribe(camera: string, sink: LiveSink, stream = "auto"): () => void {
     const sub: Sub = { camera, stream, sink, ref: this.nextRef++, channel: null };
     this.subs.set(sub.ref, sub);
-    sink.onStatus("connecting", "Connecting…");
+    sink.onStatus("connecting", t("live.connecting"));
     if (this.ws?.readyState === WebSocket.OPEN) this.sendSubscribe(sub);
     else this.open();
     return () => this.unsubscribe(sub.ref);
@@ -115,7 +146,7 @@ export class LiveConnection {
       this.byChannel.clear();
       for (const sub of this.subs.values()) {
         sub.channel = null;
-        const why = ev.code === 4401 ? "Session ended" : ev.code === 4403 ? "Live video not permitted" : "Connection lost; reconnecting…";
+        const why = ev.code === 4401 ? t("live.session_ended") : ev.code === 4403 ? t("live.not_permitted") : t("live.reconnecting");
         sub.sink.onStatus("error", why);
       }
       if (this.subs.size === 0 || this.closed || ev.code === 4401 || ev.code === 4403) return;
@@ -153,15 +184,15 @@ export class LiveConnection {
       if (m.reason) sub.sink.onStatus("error", m.reason);
     } else if (m.mime !== undefined) {
       if (m.browser_playable === false || !("MediaSource" in window) || !MediaSource.isTypeSupported(m.mime)) {
-        sub.sink.onStatus("error", `This browser cannot play ${m.mime}`);
+        sub.sink.onStatus("error", t("live.cannot_play_type", { mime: m.mime }));
       }
       sub.sink.onInit(m.mime);
     } else if (m.unsupported !== undefined) {
       sub.sink.onStatus("error", m.unsupported);
     } else if (m.state === "offline") {
-      sub.sink.onStatus("offline", "Camera offline — waiting for it");
+      sub.sink.onStatus("offline", t("live.offline"));
     } else if (m.state === "online") {
-      sub.sink.onStatus("connecting", "Camera back online");
+      sub.sink.onStatus("connecting", t("live.back_online"));
     }
   }
 
@@ -244,12 +275,13 @@ export class LivePlayer implements LiveSink {
       try {
         this.sb = ms.addSourceBuffer(this.mime);
       } catch (e) {
-        this.status("error", `Cannot play ${this.mime}: ${String(e)}`);
+        console.warn("addSourceBuffer", e);
+        this.status("error", t("live.cannot_play", { mime: this.mime }));
         return;
       }
       this.sb.mode = "segments";
       this.sb.addEventListener("updateend", () => this.afterAppend());
-      this.sb.addEventListener("error", () => this.status("error", "The browser rejected the video data"));
+      this.sb.addEventListener("error", () => this.status("error", t("live.rejected")));
       this.pump();
     });
   }
@@ -280,7 +312,8 @@ export class LivePlayer implements LiveSink {
         this.queue.unshift(next);
         this.trim(true);
       } else {
-        this.status("error", `Video append failed: ${String(e)}`);
+        console.warn("appendBuffer", e);
+        this.status("error", t("live.append_failed"));
       }
     }
   }
@@ -298,7 +331,7 @@ export class LivePlayer implements LiveSink {
         v.currentTime = Math.max(start, end - 0.3);
       }
       if (v.paused) void v.play().catch(() => undefined);
-      if (!v.paused || v.readyState >= 2) this.status("live", "Live");
+      if (!v.paused || v.readyState >= 2) this.status("live", t("live.live"));
     }
     if (!this.trim(false)) this.pump();
   }

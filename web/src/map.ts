@@ -9,6 +9,46 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import type { Camera, ConsoleConfig, LonLat } from "./api";
 import { sectorRing, ringCentroid } from "./geo";
 import { h } from "./dom";
+import { ApiError } from "./api";
+import { register, t } from "./i18n";
+
+register("map", {
+  en: {
+    "map.failed": "The map failed to load ({detail}). Reload the page; if it goes on, tell the system administrator.",
+    "map.unknown_error": "unknown error",
+    "map.title": "Map",
+    "map.zoom_in": "Zoom in",
+    "map.zoom_out": "Zoom out",
+    "map.reset_bearing": "Drag to rotate map, click to reset north",
+    "map.attribution": "Toggle attribution",
+    "map.marker": "Map marker",
+    "map.popup_close": "Close popup",
+  },
+  "sr-Latn": {
+    "map.failed": "Mapa nije učitana ({detail}). Osvežite stranicu; ako se ponavlja, obavestite administratora sistema.",
+    "map.unknown_error": "nepoznata greška",
+    "map.title": "Mapa",
+    "map.zoom_in": "Uvećaj",
+    "map.zoom_out": "Umanji",
+    "map.reset_bearing": "Prevucite da okrenete mapu, kliknite da vratite sever gore",
+    "map.attribution": "Prikaži ili sakrij izvore podataka",
+    "map.marker": "Oznaka na mapi",
+    "map.popup_close": "Zatvori oblačić",
+  },
+});
+
+/** MapLibre's own texts (its controls' titles) in the user's language. */
+function mapLocale(): Record<string, string> {
+  return {
+    "Map.Title": t("map.title"),
+    "NavigationControl.ZoomIn": t("map.zoom_in"),
+    "NavigationControl.ZoomOut": t("map.zoom_out"),
+    "NavigationControl.ResetBearing": t("map.reset_bearing"),
+    "AttributionControl.ToggleAttribution": t("map.attribution"),
+    "Marker.Title": t("map.marker"),
+    "Popup.Close": t("map.popup_close"),
+  };
+}
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -126,6 +166,7 @@ export function createMap(
     zoom: config.zoom,
     // Remote styles carry their data's attribution (e.g. OpenStreetMap): show it.
     attributionControl: config.style_url ? { compact: true } : false,
+    locale: mapLocale(),
     doubleClickZoom: false,
     dragRotate: false,
     pitchWithRotate: false,
@@ -145,7 +186,7 @@ export function createMap(
     const onError = (e: maplibregl.ErrorEvent) => {
       if (!settled && !map.loaded()) {
         settled = true;
-        reject(new Error(`Map failed to load: ${e.error?.message ?? "unknown error"}`));
+        reject(new ApiError(0, t("map.failed", { detail: e.error?.message ?? t("map.unknown_error") }), ""));
       }
     };
     map.once("error", onError);

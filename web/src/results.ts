@@ -3,6 +3,34 @@
 import type { Camera } from "./api";
 import { h, formatDistance } from "./dom";
 import { statusDot } from "./cameras";
+import { register, t } from "./i18n";
+
+register("results", {
+  en: {
+    "results.title": "Results",
+    "results.clear": "Clear results",
+    "results.clear_hint": "Clear (Esc)",
+    "results.searching": "Searching…",
+    "results.count_one": "1 camera",
+    "results.count": "{n} cameras",
+    "results.none": "No camera found.",
+    "results.watch_16": "Watch first 16 live",
+    "results.watch_all": "Watch all live",
+    "results.failed": "Query failed: {message}",
+  },
+  "sr-Latn": {
+    "results.title": "Rezultati",
+    "results.clear": "Obriši rezultate",
+    "results.clear_hint": "Obriši (`Esc`)",
+    "results.searching": "Pretraga…",
+    "results.count_one": "1 kamera",
+    "results.count": "Kamera: {n}",
+    "results.none": "Nije pronađena nijedna kamera.",
+    "results.watch_16": "Gledaj prvih 16 uživo",
+    "results.watch_all": "Gledaj sve uživo",
+    "results.failed": "Upit nije uspeo: {message}",
+  },
+});
 
 export class ResultsPanel {
   readonly el: HTMLElement;
@@ -17,10 +45,10 @@ export class ResultsPanel {
     /** Opens the cameras found together on the video wall; absent without live permission. */
     private readonly onWatchAll?: (cameras: Camera[]) => void,
   ) {
-    this.title = h("h2", { id: "results-title" }, "Results");
+    this.title = h("h2", { id: "results-title" }, t("results.title"));
     this.subtitle = h("div", { class: "results-sub" });
     this.body = h("div", { class: "results-body" });
-    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Clear results", title: "Clear (Esc)" }, "×");
+    const close = h("button", { type: "button", class: "icon-btn", "aria-label": t("results.clear"), title: t("results.clear_hint") }, "×");
     close.addEventListener("click", onClear);
     this.el = h(
       "section",
@@ -47,7 +75,7 @@ export class ResultsPanel {
     this.el.dataset.query = kind;
     this.title.textContent = title;
     this.subtitle.textContent = subtitle;
-    this.body.replaceChildren(h("div", { class: "muted" }, "Searching…"));
+    this.body.replaceChildren(h("div", { class: "muted" }, t("results.searching")));
     return this.seq;
   }
 
@@ -57,9 +85,9 @@ export class ResultsPanel {
 
   show(seq: number, cameras: Camera[]): void {
     if (!this.isCurrent(seq)) return;
-    const count = h("div", { class: "results-count", "data-testid": "results-count" }, `${cameras.length} camera${cameras.length === 1 ? "" : "s"}`);
+    const count = h("div", { class: "results-count", "data-testid": "results-count" }, cameras.length === 1 ? t("results.count_one") : t("results.count", { n: cameras.length }));
     if (cameras.length === 0) {
-      this.body.replaceChildren(count, h("div", { class: "muted" }, "No camera found."));
+      this.body.replaceChildren(count, h("div", { class: "muted" }, t("results.none")));
     } else {
       const list = h("ol", { class: "result-list" });
       for (const c of cameras) {
@@ -75,7 +103,7 @@ export class ResultsPanel {
       }
       const watch: HTMLElement[] = [];
       if (this.onWatchAll) {
-        const b = h("button", { type: "button", class: "btn btn-primary btn-small", "data-testid": "watch-all-live" }, cameras.length > 16 ? "Watch first 16 live" : "Watch all live");
+        const b = h("button", { type: "button", class: "btn btn-primary btn-small", "data-testid": "watch-all-live" }, cameras.length > 16 ? t("results.watch_16") : t("results.watch_all"));
         b.addEventListener("click", () => this.onWatchAll?.(cameras));
         watch.push(h("div", { class: "results-actions" }, b));
       }
@@ -87,7 +115,7 @@ export class ResultsPanel {
 
   fail(seq: number, message: string): void {
     if (!this.isCurrent(seq)) return;
-    this.body.replaceChildren(h("div", { class: "muted error-text" }, `Query failed: ${message}`));
+    this.body.replaceChildren(h("div", { class: "muted error-text" }, t("results.failed", { message })));
     this.el.dataset.state = "error";
     this.el.dataset.seq = String(seq);
   }

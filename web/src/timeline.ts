@@ -4,21 +4,103 @@
 // and a case reference first: the server refuses without them and records
 // them in the audit log with every file played.
 
-import { api, ApiError, type Camera } from "./api";
+import { api, errorText, statusMessage, type Camera } from "./api";
 import { h } from "./dom";
+import { fmtDateTime, register, t } from "./i18n";
+
+register("timeline", {
+  en: {
+    "timeline.zoom_1m": "1 min",
+    "timeline.zoom_5m": "5 min",
+    "timeline.zoom_15m": "15 min",
+    "timeline.zoom_1h": "1 h",
+    "timeline.zoom_6h": "6 h",
+    "timeline.zoom_24h": "24 h",
+    "timeline.zoom_7d": "7 days",
+    "timeline.bar": "Time: click or drag to pick, arrow keys to step",
+    "timeline.play": "Play",
+    "timeline.pause": "Pause",
+    "timeline.no_play": "Playback needs a supervisor or operator role; ask an administrator if your work needs it",
+    "timeline.zoom": "Zoom",
+    "timeline.zoom_in": "Zoom in",
+    "timeline.zoom_out": "Zoom out",
+    "timeline.earlier": "Earlier",
+    "timeline.later": "Later",
+    "timeline.follow": "Follow the present",
+    "timeline.now": "Now",
+    "timeline.speed": "Playback speed",
+    "timeline.close": "Close the timeline",
+    "timeline.close_hint": "Close",
+    "timeline.purpose_placeholder": "e.g. traffic accident investigation",
+    "timeline.case_placeholder": "e.g. CASE-2026-0142",
+    "timeline.cancel": "Cancel",
+    "timeline.why": "Why are you viewing this recording?",
+    "timeline.why_hint": "Recorded video is played only with a purpose and a case reference; both are written to the audit log.",
+    "timeline.purpose": "Purpose",
+    "timeline.case_ref": "Case reference",
+    "timeline.recordings_of": "Recordings of {name}",
+    "timeline.recordings": "Recordings · ",
+    "timeline.recorded": "recorded {from} – {to}",
+    "timeline.nothing_after": "Nothing was recorded after this time.",
+    "timeline.playing_from": "No recording at {at}: playing from {from}.",
+    "timeline.playback_failed": "Playback failed ({detail}). Try again; if it goes on, reload the page.",
+    "timeline.stopped": "The video stopped at {at} (paused for long?): going on from there.",
+    "timeline.most_recent": "Reached the most recent recording.",
+    "timeline.cannot_play": "The browser could not play this recording. Try another time or another browser.",
+  },
+  "sr-Latn": {
+    "timeline.zoom_1m": "1 min",
+    "timeline.zoom_5m": "5 min",
+    "timeline.zoom_15m": "15 min",
+    "timeline.zoom_1h": "1 č",
+    "timeline.zoom_6h": "6 č",
+    "timeline.zoom_24h": "24 č",
+    "timeline.zoom_7d": "7 dana",
+    "timeline.bar": "Vreme: kliknite ili prevucite da izaberete, strelicama pomerate korak po korak",
+    "timeline.play": "Pusti",
+    "timeline.pause": "Pauza",
+    "timeline.no_play": "Za pregled snimaka potrebna je uloga nadzornika ili operatera; zatražite je od administratora ako vam je potrebna za posao",
+    "timeline.zoom": "Razmera",
+    "timeline.zoom_in": "Uvećaj",
+    "timeline.zoom_out": "Umanji",
+    "timeline.earlier": "Ranije",
+    "timeline.later": "Kasnije",
+    "timeline.follow": "Prati sadašnji trenutak",
+    "timeline.now": "Sada",
+    "timeline.speed": "Brzina reprodukcije",
+    "timeline.close": "Zatvori vremensku liniju",
+    "timeline.close_hint": "Zatvori",
+    "timeline.purpose_placeholder": "npr. istraga saobraćajne nezgode",
+    "timeline.case_placeholder": "npr. `KU-2026-0142`",
+    "timeline.cancel": "Otkaži",
+    "timeline.why": "Zašto pregledate ovaj snimak?",
+    "timeline.why_hint": "Snimak se pušta samo uz svrhu i broj predmeta; oba se upisuju u revizorski dnevnik.",
+    "timeline.purpose": "Svrha",
+    "timeline.case_ref": "Broj predmeta",
+    "timeline.recordings_of": "Snimci kamere {name}",
+    "timeline.recordings": "Snimci · ",
+    "timeline.recorded": "snimljeno {from} – {to}",
+    "timeline.nothing_after": "Posle ovog trenutka ništa nije snimljeno.",
+    "timeline.playing_from": "Nema snimka u {at}: pušta se od {from}.",
+    "timeline.playback_failed": "Reprodukcija nije uspela ({detail}). Pokušajte ponovo; ako se ponavlja, osvežite stranicu.",
+    "timeline.stopped": "Video je stao u {at} (dugo pauziran?): nastavlja se odatle.",
+    "timeline.most_recent": "Stigli ste do najnovijeg snimka.",
+    "timeline.cannot_play": "Pregledač nije mogao da pusti ovaj snimak. Pokušajte drugo vreme ili drugi pregledač.",
+  },
+});
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 /** Visible widths of the timeline, narrowest first. */
 export const ZOOMS: { ms: number; label: string }[] = [
-  { ms: MIN, label: "1 min" },
-  { ms: 5 * MIN, label: "5 min" },
-  { ms: 15 * MIN, label: "15 min" },
-  { ms: HOUR, label: "1 h" },
-  { ms: 6 * HOUR, label: "6 h" },
-  { ms: DAY, label: "24 h" },
-  { ms: 7 * DAY, label: "7 days" },
+  { ms: MIN, label: "timeline.zoom_1m" },
+  { ms: 5 * MIN, label: "timeline.zoom_5m" },
+  { ms: 15 * MIN, label: "timeline.zoom_15m" },
+  { ms: HOUR, label: "timeline.zoom_1h" },
+  { ms: 6 * HOUR, label: "timeline.zoom_6h" },
+  { ms: DAY, label: "timeline.zoom_24h" },
+  { ms: 7 * DAY, label: "timeline.zoom_7d" },
 ];
 export const SPEEDS = [1, 2, 4, 8] as const;
 /** The server lists and plays at most 24 hours per request. */
@@ -57,11 +139,10 @@ export async function loadSpans(cameraId: string, start: number, end: number, si
   return joined;
 }
 
+/** A time on the timeline in the user's locale (24-hour clock), with the date when asked. */
 function fmtTime(ms: number, withDate: boolean): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  return withDate ? `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${time}` : time;
+  const time: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+  return fmtDateTime(new Date(ms), withDate ? { year: "numeric", month: "2-digit", day: "2-digit", ...time } : time);
 }
 
 export class Timeline {
@@ -105,56 +186,56 @@ export class Timeline {
     this.spansEl = h("div", { class: "tl-spans" });
     this.ticks = h("div", { class: "tl-ticks" });
     this.playhead = h("div", { class: "tl-playhead", "data-testid": "timeline-playhead" });
-    this.bar = h("div", { class: "tl-bar", "data-testid": "timeline-bar", role: "slider", tabindex: "0", "aria-label": "Time: click or drag to pick, arrow keys to step" }, this.spansEl, this.playhead);
+    this.bar = h("div", { class: "tl-bar", "data-testid": "timeline-bar", role: "slider", tabindex: "0", "aria-label": t("timeline.bar") }, this.spansEl, this.playhead);
     this.timeLabel = h("span", { class: "tl-time", "data-testid": "timeline-time" });
     this.rangeLabel = h("span", { class: "tl-range muted" });
     this.message = h("div", { class: "tl-message", "data-testid": "timeline-message", "aria-live": "polite" });
     this.video = h("video", { class: "tl-video", "data-testid": "playback-video", playsinline: true, muted: true });
     this.video.muted = true;
-    this.playBtn = h("button", { type: "button", class: "btn btn-primary btn-small", "data-testid": "timeline-play", disabled: !canPlay }, "Play");
-    if (!canPlay) this.playBtn.title = "Playback needs a supervisor or operator grant";
+    this.playBtn = h("button", { type: "button", class: "btn btn-primary btn-small", "data-testid": "timeline-play", disabled: !canPlay }, t("timeline.play"));
+    if (!canPlay) this.playBtn.title = t("timeline.no_play");
     this.playBtn.addEventListener("click", () => (this.video.paused || !this.video.src ? void this.play(this.cursor) : this.video.pause()));
 
-    this.zoomSelect = h("select", { class: "tl-zoom", "data-testid": "timeline-zoom", "aria-label": "Zoom" });
-    ZOOMS.forEach((z, i) => this.zoomSelect.appendChild(h("option", { value: String(i) }, z.label)));
+    this.zoomSelect = h("select", { class: "tl-zoom", "data-testid": "timeline-zoom", "aria-label": t("timeline.zoom") });
+    ZOOMS.forEach((z, i) => this.zoomSelect.appendChild(h("option", { value: String(i) }, t(z.label))));
     this.zoomSelect.value = String(this.zoom);
     this.zoomSelect.addEventListener("change", () => this.setZoom(Number(this.zoomSelect.value), this.cursor));
-    const zoomIn = h("button", { type: "button", class: "tile-btn", title: "Zoom in", "aria-label": "Zoom in", "data-testid": "timeline-zoom-in" }, "+");
+    const zoomIn = h("button", { type: "button", class: "tile-btn", title: t("timeline.zoom_in"), "aria-label": t("timeline.zoom_in"), "data-testid": "timeline-zoom-in" }, "+");
     zoomIn.addEventListener("click", () => this.setZoom(this.zoom - 1, this.cursor));
-    const zoomOut = h("button", { type: "button", class: "tile-btn", title: "Zoom out", "aria-label": "Zoom out", "data-testid": "timeline-zoom-out" }, "−");
+    const zoomOut = h("button", { type: "button", class: "tile-btn", title: t("timeline.zoom_out"), "aria-label": t("timeline.zoom_out"), "data-testid": "timeline-zoom-out" }, "−");
     zoomOut.addEventListener("click", () => this.setZoom(this.zoom + 1, this.cursor));
-    const back = h("button", { type: "button", class: "tile-btn", title: "Earlier", "aria-label": "Earlier" }, "◀");
+    const back = h("button", { type: "button", class: "tile-btn", title: t("timeline.earlier"), "aria-label": t("timeline.earlier") }, "◀");
     back.addEventListener("click", () => this.pan(-0.5));
-    const fwd = h("button", { type: "button", class: "tile-btn", title: "Later", "aria-label": "Later" }, "▶");
+    const fwd = h("button", { type: "button", class: "tile-btn", title: t("timeline.later"), "aria-label": t("timeline.later") }, "▶");
     fwd.addEventListener("click", () => this.pan(0.5));
-    const now = h("button", { type: "button", class: "tile-btn", title: "Follow the present", "data-testid": "timeline-now" }, "Now");
+    const now = h("button", { type: "button", class: "tile-btn", title: t("timeline.follow"), "data-testid": "timeline-now" }, t("timeline.now"));
     now.addEventListener("click", () => {
       this.following = true;
       this.viewEnd = Date.now();
       void this.refresh();
     });
-    const speeds = h("div", { class: "tl-speeds", role: "group", "aria-label": "Playback speed" });
+    const speeds = h("div", { class: "tl-speeds", role: "group", "aria-label": t("timeline.speed") });
     for (const s of SPEEDS) {
       const b = h("button", { type: "button", class: "layout-btn", "data-testid": `speed-${s}`, "aria-pressed": String(s === 1) }, `${s}×`);
       b.addEventListener("click", () => this.setSpeed(s));
       this.speedButtons.set(s, b);
       speeds.appendChild(b);
     }
-    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Close the timeline", title: "Close", "data-testid": "timeline-close" }, "×");
+    const close = h("button", { type: "button", class: "icon-btn", "aria-label": t("timeline.close"), title: t("timeline.close_hint"), "data-testid": "timeline-close" }, "×");
     close.addEventListener("click", () => this.onClose());
 
     // Purpose and case reference, asked before the first playback.
-    const purposeInput = h("input", { type: "text", name: "purpose", required: true, maxlength: "200", placeholder: "e.g. traffic accident investigation", "data-testid": "purpose-input", autocomplete: "off" });
-    const caseInput = h("input", { type: "text", name: "case_ref", required: true, maxlength: "100", placeholder: "e.g. CASE-2026-0142", "data-testid": "case-ref-input", autocomplete: "off" });
-    const cancel = h("button", { type: "button", class: "btn btn-small" }, "Cancel");
+    const purposeInput = h("input", { type: "text", name: "purpose", required: true, maxlength: "200", placeholder: t("timeline.purpose_placeholder"), "data-testid": "purpose-input", autocomplete: "off" });
+    const caseInput = h("input", { type: "text", name: "case_ref", required: true, maxlength: "100", placeholder: t("timeline.case_placeholder"), "data-testid": "case-ref-input", autocomplete: "off" });
+    const cancel = h("button", { type: "button", class: "btn btn-small" }, t("timeline.cancel"));
     this.dialog = h(
       "form",
       { class: "tl-dialog", "data-testid": "purpose-dialog", hidden: true },
-      h("div", { class: "tl-dialog-title" }, "Why are you viewing this recording?"),
-      h("div", { class: "muted" }, "Recorded video is played only with a purpose and a case reference; both are written to the audit log."),
-      h("label", {}, "Purpose", purposeInput),
-      h("label", {}, "Case reference", caseInput),
-      h("div", { class: "tl-dialog-actions" }, cancel, h("button", { type: "submit", class: "btn btn-primary btn-small", "data-testid": "purpose-submit" }, "Play")),
+      h("div", { class: "tl-dialog-title" }, t("timeline.why")),
+      h("div", { class: "muted" }, t("timeline.why_hint")),
+      h("label", {}, t("timeline.purpose"), purposeInput),
+      h("label", {}, t("timeline.case_ref"), caseInput),
+      h("div", { class: "tl-dialog-actions" }, cancel, h("button", { type: "submit", class: "btn btn-primary btn-small", "data-testid": "purpose-submit" }, t("timeline.play"))),
     );
     cancel.addEventListener("click", () => {
       this.dialog.hidden = true;
@@ -173,11 +254,11 @@ export class Timeline {
 
     this.el = h(
       "section",
-      { class: "timeline", "data-testid": "timeline", "data-camera-id": camera.id, "aria-label": `Recordings of ${camera.name}` },
+      { class: "timeline", "data-testid": "timeline", "data-camera-id": camera.id, "aria-label": t("timeline.recordings_of", { name: camera.name }) },
       h(
         "div",
         { class: "tl-head" },
-        h("h2", {}, "Recordings · ", h("span", { class: "tl-camera" }, camera.name)),
+        h("h2", {}, t("timeline.recordings"), h("span", { class: "tl-camera" }, camera.name)),
         this.rangeLabel,
         h("div", { class: "spacer" }),
         back,
@@ -200,8 +281,8 @@ export class Timeline {
       this.drawCursor();
     });
     this.video.addEventListener("ended", () => void this.playNextSpan());
-    this.video.addEventListener("play", () => (this.playBtn.textContent = "Pause"));
-    this.video.addEventListener("pause", () => (this.playBtn.textContent = "Play"));
+    this.video.addEventListener("play", () => (this.playBtn.textContent = t("timeline.pause")));
+    this.video.addEventListener("pause", () => (this.playBtn.textContent = t("timeline.play")));
     this.video.addEventListener("error", () => void this.explainVideoError());
     this.refreshTimer = window.setInterval(() => {
       if (this.following) {
@@ -301,7 +382,7 @@ export class Timeline {
       this.el.dataset.spans = String(spans.length);
     } catch (e) {
       if (e instanceof DOMException && e.name === "AbortError") return;
-      this.say(e instanceof Error ? e.message : String(e));
+      this.say(errorText(e));
     }
   }
 
@@ -320,7 +401,7 @@ export class Timeline {
           class: "tl-span",
           "data-testid": "timeline-span",
           style: `left:${left}%;width:${Math.max(0.15, right - left)}%`,
-          title: `recorded ${fmtTime(s.start, true)} – ${fmtTime(s.end, true)}`,
+          title: t("timeline.recorded", { from: fmtTime(s.start, true), to: fmtTime(s.end, true) }),
         });
       }),
     );
@@ -421,16 +502,16 @@ export class Timeline {
     this.draw();
     const span = this.spans.find((s) => s.end > at + 100);
     if (!span) {
-      this.say("Nothing was recorded after this time.");
+      this.say(t("timeline.nothing_after"));
       return;
     }
     const start = Math.max(at, span.start);
     const end = Math.min(span.end, start + this.maxFileMs());
     if (end - start < 200) {
-      this.say("Nothing was recorded after this time.");
+      this.say(t("timeline.nothing_after"));
       return;
     }
-    this.say(start > at ? `No recording at ${fmtTime(at, true)}: playing from ${fmtTime(start, true)}.` : "");
+    this.say(start > at ? t("timeline.playing_from", { at: fmtTime(at, true), from: fmtTime(start, true) }) : "");
     const q = new URLSearchParams({
       start: new Date(start).toISOString(),
       end: new Date(end).toISOString(),
@@ -447,7 +528,7 @@ export class Timeline {
     try {
       await this.video.play();
     } catch (e) {
-      if (!(e instanceof DOMException && e.name === "AbortError")) this.say(`Playback failed: ${String(e)}`);
+      if (!(e instanceof DOMException && e.name === "AbortError")) this.say(t("timeline.playback_failed", { detail: e instanceof Error ? e.message : String(e) }));
     }
   }
 
@@ -458,12 +539,12 @@ export class Timeline {
     const stopped = this.fileStart + this.video.currentTime * 1000;
     if (stopped < this.fileEnd - 5000) {
       await this.play(stopped);
-      this.say(`The video stopped at ${fmtTime(stopped, true)} (paused for long?): going on from there.`);
+      this.say(t("timeline.stopped", { at: fmtTime(stopped, true) }));
       return;
     }
     const next = this.fileEnd + 1;
     if (next >= Date.now() - 2000) {
-      this.say("Reached the most recent recording.");
+      this.say(t("timeline.most_recent"));
       return;
     }
     await this.play(next);
@@ -479,13 +560,13 @@ export class Timeline {
       const r = await fetch(src, { headers: { Range: "bytes=1-1" }, credentials: "same-origin" });
       if (!r.ok && r.status !== 416) {
         const body = (await r.json().catch(() => ({}))) as { error?: string };
-        this.say(body.error ?? `Playback failed: HTTP ${r.status}`);
+        this.say(body.error ?? statusMessage(r.status));
         if (r.status === 400) this.purposeStore.set({ purpose: "", caseRef: "" });
         return;
       }
-    } catch (e) {
-      if (e instanceof ApiError) this.say(e.message);
+    } catch {
+      // The server could not be asked: what the browser says is all there is.
     }
-    this.say("The browser could not play this recording.");
+    this.say(t("timeline.cannot_play"));
   }
 }

@@ -3,7 +3,39 @@
 import type * as maplibregl from "maplibre-gl";
 import type { LonLat } from "./api";
 import { circleRing, distanceM } from "./geo";
+import { register, t } from "./i18n";
 import type { CityMap } from "./map";
+
+register("tools", {
+  en: {
+    "tools.point_hint": "Click the map: which cameras see that point?",
+    "tools.circle_edge": "Click the edge of the circle (Esc cancels)",
+    "tools.circle_centre": "Click the centre of the circle",
+    "tools.polygon_first": "Click the corners of the area",
+    "tools.polygon_corner": "Corner {n}… (Esc cancels)",
+    "tools.polygon_finish": "Click the first corner, double-click or press Enter to finish (Esc cancels)",
+    "tools.radius": "Radius {r} m: click to search (Esc cancels)",
+    "tools.sees_title": "Cameras that see this point",
+    "tools.near_title": "Cameras within {r} m",
+    "tools.polygon_title": "Cameras inside the polygon",
+    "tools.centre": "centre {at}",
+    "tools.corners": "{n} corners",
+  },
+  "sr-Latn": {
+    "tools.point_hint": "Kliknite na mapu: koje kamere vide tu tačku?",
+    "tools.circle_edge": "Kliknite na ivicu kruga (`Esc` otkazuje)",
+    "tools.circle_centre": "Kliknite na središte kruga",
+    "tools.polygon_first": "Kliknite na temena oblasti",
+    "tools.polygon_corner": "Teme {n}… (`Esc` otkazuje)",
+    "tools.polygon_finish": "Kliknite na prvo teme, dvaput kliknite ili pritisnite `Enter` za kraj (`Esc` otkazuje)",
+    "tools.radius": "Poluprečnik {r} m: kliknite za pretragu (`Esc` otkazuje)",
+    "tools.sees_title": "Kamere koje vide ovu tačku",
+    "tools.near_title": "Kamere u krugu od {r} m",
+    "tools.polygon_title": "Kamere unutar poligona",
+    "tools.centre": "središte {at}",
+    "tools.corners": "Broj temena: {n}",
+  },
+});
 
 export type ToolName = "point" | "circle" | "polygon";
 
@@ -84,20 +116,20 @@ export class Tools {
   private hint(): void {
     switch (this.tool) {
       case "point":
-        this.cb.onHint("Click the map: which cameras see that point?");
+        this.cb.onHint(t("tools.point_hint"));
         break;
       case "circle":
         this.cb.onHint(
-          this.circleCenter ? "Click the edge of the circle (Esc cancels)" : "Click the centre of the circle",
+          this.circleCenter ? t("tools.circle_edge") : t("tools.circle_centre"),
         );
         break;
       case "polygon":
         this.cb.onHint(
           this.vertices.length === 0
-            ? "Click the corners of the area"
+            ? t("tools.polygon_first")
             : this.vertices.length < 3
-              ? `Corner ${this.vertices.length + 1}… (Esc cancels)`
-              : "Click the first corner, double-click or press Enter to finish (Esc cancels)",
+              ? t("tools.polygon_corner", { n: this.vertices.length + 1 })
+              : t("tools.polygon_finish"),
         );
         break;
     }
@@ -195,7 +227,7 @@ export class Tools {
         geometry: { type: "LineString", coordinates: [center, edge] },
         properties: {},
       });
-      this.cb.onHint(`Radius ${Math.round(r)} m: click to search (Esc cancels)`);
+      this.cb.onHint(t("tools.radius", { r: Math.round(r) }));
     }
     this.city.setDraft({ type: "FeatureCollection", features });
   }
@@ -234,23 +266,24 @@ export function queryShape(q: Query): GeoJSON.Feature | null {
 export function queryTitle(q: Query): string {
   switch (q.kind) {
     case "sees":
-      return "Cameras that see this point";
+      return t("tools.sees_title");
     case "near":
-      return `Cameras within ${Math.round(q.radiusM)} m`;
+      return t("tools.near_title", { r: String(Math.round(q.radiusM)) });
     case "polygon":
-      return "Cameras inside the polygon";
+      return t("tools.polygon_title");
   }
 }
 
 export function querySubtitle(q: Query): string {
+  // Coordinates as GPS tools write them (decimal point), whatever the locale: they are copied into other tools.
   const fmt = (p: LonLat) => `${p[1].toFixed(5)}, ${p[0].toFixed(5)}`;
   switch (q.kind) {
     case "sees":
       return fmt(q.point);
     case "near":
-      return `centre ${fmt(q.center)}`;
+      return t("tools.centre", { at: fmt(q.center) });
     case "polygon":
-      return `${q.ring.length - 1} corners`;
+      return t("tools.corners", { n: q.ring.length - 1 });
   }
 }
 

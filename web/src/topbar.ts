@@ -1,9 +1,11 @@
-// Pieces every view's top bar shares: the brand, the view switcher and the
-// logout button.
+// Pieces every view's top bar shares: the brand, the view switcher, the
+// language chooser and the logout button.
 import { api, ApiError, type Me } from "./api";
 import { h } from "./dom";
 import { register, t } from "./i18n";
 import { allowedViews } from "./views";
+
+export { localeChooser } from "./localechooser";
 
 register("views", {
   en: {
@@ -58,3 +60,4 @@ export function logoutButton(onLogout: () => void): HTMLButtonElement {
   });
   return button;
 }
+

@@ -5,6 +5,42 @@
 import type { Camera } from "./api";
 import { h } from "./dom";
 import { LiveConnection, LivePlayer } from "./live";
+import { register, t } from "./i18n";
+
+register("wall", {
+  en: {
+    "wall.layout": "Wall layout",
+    "wall.tiles_one": "1 tile",
+    "wall.tiles": "{n} tiles",
+    "wall.clear": "Clear",
+    "wall.hide": "Hide the video wall",
+    "wall.hide_hint": "Hide (the tiles keep playing)",
+    "wall.wall": "Video wall",
+    "wall.live": "Live",
+    "wall.connecting": "Connecting…",
+    "wall.close_camera": "Close {name}",
+    "wall.close": "Close",
+    "wall.recordings": "Recordings of this camera",
+    "wall.timeline": "Timeline",
+    "wall.empty": "Pick a camera and choose “Watch live”, or click a point and “Watch all live”.",
+  },
+  "sr-Latn": {
+    "wall.layout": "Raspored zida",
+    "wall.tiles_one": "1 pločica",
+    "wall.tiles": "Pločica: {n}",
+    "wall.clear": "Isprazni",
+    "wall.hide": "Sakrij video-zid",
+    "wall.hide_hint": "Sakrij (pločice nastavljaju da rade)",
+    "wall.wall": "Video-zid",
+    "wall.live": "Uživo",
+    "wall.connecting": "Povezivanje…",
+    "wall.close_camera": "Zatvori {name}",
+    "wall.close": "Zatvori",
+    "wall.recordings": "Snimci ove kamere",
+    "wall.timeline": "Snimci",
+    "wall.empty": "Izaberite kameru i „Gledaj uživo”, ili kliknite na tačku i „Gledaj sve uživo”.",
+  },
+});
 
 export const LAYOUTS = [1, 4, 9, 16] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -34,23 +70,23 @@ export class VideoWall {
     private readonly onTimeline: (c: Camera) => void,
     private readonly onChange: (count: number) => void,
   ) {
-    const layouts = h("div", { class: "wall-layouts", role: "group", "aria-label": "Wall layout" });
+    const layouts = h("div", { class: "wall-layouts", role: "group", "aria-label": t("wall.layout") });
     for (const l of LAYOUTS) {
-      const b = h("button", { type: "button", class: "layout-btn", "data-testid": `wall-layout-${l}`, "aria-pressed": "false", title: `${l} tile${l > 1 ? "s" : ""}` }, String(l));
+      const b = h("button", { type: "button", class: "layout-btn", "data-testid": `wall-layout-${l}`, "aria-pressed": "false", title: l === 1 ? t("wall.tiles_one") : t("wall.tiles", { n: l }) }, String(l));
       b.addEventListener("click", () => this.setLayout(l));
       this.layoutButtons.set(l, b);
       layouts.appendChild(b);
     }
-    const clearBtn = h("button", { type: "button", class: "btn btn-small", "data-testid": "wall-clear" }, "Clear");
+    const clearBtn = h("button", { type: "button", class: "btn btn-small", "data-testid": "wall-clear" }, t("wall.clear"));
     clearBtn.addEventListener("click", () => this.clear());
-    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Hide the video wall", title: "Hide (the tiles keep playing)" }, "×");
+    const close = h("button", { type: "button", class: "icon-btn", "aria-label": t("wall.hide"), title: t("wall.hide_hint") }, "×");
     close.addEventListener("click", () => this.hide());
     this.countEl = h("span", { class: "wall-count" });
     this.grid = h("div", { class: "wall-grid", "data-testid": "wall-grid" });
     this.el = h(
       "section",
-      { class: "wall", "data-testid": "video-wall", "aria-label": "Video wall", hidden: true },
-      h("div", { class: "wall-head" }, h("h2", {}, "Live"), this.countEl, layouts, h("div", { class: "spacer" }), clearBtn, close),
+      { class: "wall", "data-testid": "video-wall", "aria-label": t("wall.wall"), hidden: true },
+      h("div", { class: "wall-head" }, h("h2", {}, t("wall.live")), this.countEl, layouts, h("div", { class: "spacer" }), clearBtn, close),
       this.grid,
     );
     this.setLayout(4);
@@ -111,15 +147,15 @@ export class VideoWall {
   }
 
   private add(camera: Camera): void {
-    const statusEl = h("span", { class: "tile-status", "data-testid": "tile-status" }, "Connecting…");
+    const statusEl = h("span", { class: "tile-status", "data-testid": "tile-status" }, t("wall.connecting"));
     const player = new LivePlayer((state, text) => {
       if (statusEl.textContent !== text) statusEl.textContent = text;
       el.dataset.state = state;
     });
     player.video.setAttribute("data-testid", "live-video");
     player.video.className = "tile-video";
-    const close = h("button", { type: "button", class: "tile-btn", "aria-label": `Close ${camera.name}`, title: "Close" }, "×");
-    const timeline = h("button", { type: "button", class: "tile-btn", "data-testid": "tile-timeline", title: "Recordings of this camera" }, "Timeline");
+    const close = h("button", { type: "button", class: "tile-btn", "aria-label": t("wall.close_camera", { name: camera.name }), title: t("wall.close") }, "×");
+    const timeline = h("button", { type: "button", class: "tile-btn", "data-testid": "tile-timeline", title: t("wall.recordings") }, t("wall.timeline"));
     timeline.addEventListener("click", () => this.onTimeline(camera));
     const el = h(
       "div",
@@ -146,7 +182,7 @@ export class VideoWall {
   private renderEmpty(): void {
     for (const e of this.grid.querySelectorAll(".tile-empty")) e.remove();
     for (let i = this.tiles.length; i < this.layout; i++) {
-      this.grid.appendChild(h("div", { class: "tile tile-empty" }, i === 0 ? "Pick a camera and choose “Watch live”, or click a point and “Watch all live”." : ""));
+      this.grid.appendChild(h("div", { class: "tile tile-empty" }, i === 0 ? t("wall.empty") : ""));
     }
     this.countEl.textContent = `${this.tiles.length} / ${this.layout}`;
     this.onChange(this.tiles.length);

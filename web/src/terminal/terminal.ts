@@ -8,7 +8,7 @@
 // the stream reconnects, and polled slowly only while the stream is down.
 
 import type { GeoJSONSource } from "maplibre-gl";
-import { api, ApiError, dispatchApi, type Camera, type Incident, type Me, type MyAssignment, type Unit, type UnitStatus } from "../api";
+import { api, ApiError, dispatchApi, errorText, type Camera, type Incident, type Me, type MyAssignment, type Unit, type UnitStatus } from "../api";
 import { Banner } from "../banner";
 import { h } from "../dom";
 import { DispatchLayer, unitColor, unitLabel } from "../dispatchmap";
@@ -17,6 +17,83 @@ import { createMap, type CityMap } from "../map";
 import { clock } from "../alerts";
 import { UnitStream } from "../unitstream";
 import { distanceM } from "../geo";
+import { register, t } from "../i18n";
+import { localeChooser } from "../localechooser";
+
+register("terminal", {
+  en: {
+    "terminal.en_route": "En route",
+    "terminal.on_scene": "On scene",
+    "terminal.available": "Available",
+    "terminal.no_unit": "No unit",
+    "terminal.logout": "Log out",
+    "terminal.gps_off": "GPS: off",
+    "terminal.unit_status": "Unit status",
+    "terminal.waiting": "Waiting for an assignment…",
+    "terminal.no_unit_ask": "No unit: ask dispatch to add you to one",
+    "terminal.no_assignment": "No assignment. Waiting for dispatch…",
+    "terminal.opened": "opened {time} by {user}",
+    "terminal.last": " · last: {kind} {time}",
+    "terminal.finding": "Finding the cameras that see this location…",
+    "terminal.sees": "Cameras that see the incident",
+    "terminal.near": "No camera sees the exact spot; cameras within 150 m",
+    "terminal.lookup_failed": "Could not look up the cameras.",
+    "terminal.no_camera": "No camera covers this location.",
+    "terminal.connecting": "Connecting…",
+    "terminal.forbidden": "This terminal is for officers crewing a unit (the officer role). Use the console at /, or ask an administrator for the officer role.",
+    "terminal.gps_none": "GPS: this browser has no geolocation",
+    "terminal.gps_denied": "GPS: location access is blocked; allow it for this site in the browser's settings",
+    "terminal.gps_unavailable": "GPS: no position yet; go outdoors or check that location is on",
+    "terminal.gps_sent": "GPS: position sent {time} (±{m} m)",
+    "terminal.gps_not_sent": "GPS: not sent — {reason}",
+    "terminal.kind_created": "created",
+    "terminal.kind_assigned": "unit assigned",
+    "terminal.kind_status": "status",
+    "terminal.kind_note": "note",
+    "terminal.kind_checklist": "checklist",
+    "terminal.kind_closed": "closed",
+    "terminal.kind_released_units": "units released",
+  },
+  "sr-Latn": {
+    "terminal.en_route": "Krećem",
+    "terminal.on_scene": "Na mestu",
+    "terminal.available": "Slobodan",
+    "terminal.no_unit": "Nema patrole",
+    "terminal.logout": "Odjava",
+    "terminal.gps_off": "GPS: isključen",
+    "terminal.unit_status": "Stanje patrole",
+    "terminal.waiting": "Čeka se zadatak…",
+    "terminal.no_unit_ask": "Niste u patroli: zatražite od dežurne službe da vas rasporedi",
+    "terminal.no_assignment": "Nema zadatka. Čeka se dežurna služba…",
+    "terminal.opened": "otvoreno {time}, otvorio {user}",
+    "terminal.last": " · poslednje: {kind} {time}",
+    "terminal.finding": "Traže se kamere koje vide ovo mesto…",
+    "terminal.sees": "Kamere koje vide mesto događaja",
+    "terminal.near": "Nijedna kamera ne vidi tačno mesto; kamere u krugu od 150 m",
+    "terminal.lookup_failed": "Kamere nisu mogle da se pronađu.",
+    "terminal.no_camera": "Nijedna kamera ne pokriva ovo mesto.",
+    "terminal.connecting": "Povezivanje…",
+    "terminal.forbidden": "Ovaj terminal je za policajce u patroli (uloga policajca). Koristite konzolu na adresi /, ili zatražite od administratora ulogu policajca.",
+    "terminal.gps_none": "GPS: ovaj pregledač nema geolokaciju",
+    "terminal.gps_denied": "GPS: pristup lokaciji je blokiran; dozvolite ga za ovaj sajt u podešavanjima pregledača",
+    "terminal.gps_unavailable": "GPS: položaj još nije poznat; izađite na otvoreno ili proverite da li je lokacija uključena",
+    "terminal.gps_sent": "GPS: položaj poslat {time} (±{m} m)",
+    "terminal.gps_not_sent": "GPS: nije poslato — {reason}",
+    "terminal.kind_created": "otvorena",
+    "terminal.kind_assigned": "upućena patrola",
+    "terminal.kind_status": "stanje",
+    "terminal.kind_note": "beleška",
+    "terminal.kind_checklist": "kontrolna lista",
+    "terminal.kind_closed": "zatvorena",
+    "terminal.kind_released_units": "patrole oslobođene",
+  },
+});
+
+/** A timeline entry's kind as the incident panel names it (an unknown kind as the server names it). */
+function timelineKind(kind: string): string {
+  return KNOWN_KINDS.has(kind) ? t(`terminal.kind_${kind}`) : kind;
+}
+const KNOWN_KINDS = new Set(["created", "assigned", "status", "note", "checklist", "closed", "released_units"]);
 
 export interface TerminalHandle {
   destroy(): void;
@@ -30,9 +107,9 @@ const ROUTE_MOVE_M = 30;
 const MAX_VIDEOS = 4;
 
 const STATUS_BUTTONS: { status: UnitStatus; label: string }[] = [
-  { status: "en_route", label: "En route" },
-  { status: "on_scene", label: "On scene" },
-  { status: "available", label: "Available" },
+  { status: "en_route", label: "terminal.en_route" },
+  { status: "on_scene", label: "terminal.on_scene" },
+  { status: "available", label: "terminal.available" },
 ];
 
 interface Tile {
@@ -56,12 +133,12 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   const reportError = (e: unknown) => {
     if (destroyed) return;
     if (e instanceof ApiError && e.status === 401) return;
-    banner.error(e instanceof Error ? e.message : String(e));
+    banner.error(errorText(e));
   };
 
   // ---- layout
-  const unitEl = h("div", { class: "t-unit", "data-testid": "terminal-unit" }, "No unit");
-  const logoutBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "logout" }, "Log out");
+  const unitEl = h("div", { class: "t-unit", "data-testid": "terminal-unit" }, t("terminal.no_unit"));
+  const logoutBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "logout" }, t("terminal.logout"));
   logoutBtn.addEventListener("click", async () => {
     logoutBtn.disabled = true;
     try {
@@ -71,23 +148,23 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     }
     onLogout();
   });
-  const gpsEl = h("div", { class: "t-gps", "data-testid": "gps-state", "data-state": "off" }, "GPS: off");
-  const statusRow = h("div", { class: "t-status-row", role: "group", "aria-label": "Unit status" });
+  const gpsEl = h("div", { class: "t-gps", "data-testid": "gps-state", "data-state": "off" }, t("terminal.gps_off"));
+  const statusRow = h("div", { class: "t-status-row", role: "group", "aria-label": t("terminal.unit_status") });
   const statusButtons = new Map<UnitStatus, HTMLButtonElement>();
   for (const { status, label } of STATUS_BUTTONS) {
-    const b = h("button", { type: "button", class: "btn t-status-btn", "data-testid": `status-${status}`, "data-status": status }, label);
+    const b = h("button", { type: "button", class: "btn t-status-btn", "data-testid": `status-${status}`, "data-status": status }, t(label));
     b.addEventListener("click", () => void setStatus(status, b));
     statusButtons.set(status, b);
     statusRow.appendChild(b);
   }
-  const incidentEl = h("section", { class: "t-incident", "data-testid": "terminal-incident", "data-state": "none" }, h("div", { class: "t-waiting" }, "Waiting for an assignment…"));
+  const incidentEl = h("section", { class: "t-incident", "data-testid": "terminal-incident", "data-state": "none" }, h("div", { class: "t-waiting" }, t("terminal.waiting")));
   const mapEl = h("div", { class: "t-map", "data-testid": "terminal-map" });
   const videosEl = h("section", { class: "t-videos", "data-testid": "terminal-videos", hidden: true });
   root.replaceChildren(
     h(
       "div",
       { class: "terminal", "data-testid": "terminal" },
-      h("header", { class: "t-top" }, h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◉"), "Citywatch"), unitEl, h("div", { class: "spacer" }), h("span", { class: "t-user" }, me.username), logoutBtn),
+      h("header", { class: "t-top" }, h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◉"), "Citywatch"), unitEl, h("div", { class: "spacer" }), h("span", { class: "t-user" }, me.username), localeChooser(me), logoutBtn),
       banner.el,
       incidentEl,
       statusRow,
@@ -113,7 +190,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
 
   function showUnit() {
     if (!unit) {
-      unitEl.textContent = "No unit: ask dispatch to add you to one";
+      unitEl.textContent = t("terminal.no_unit_ask");
       statusRow.hidden = true;
       return;
     }
@@ -206,7 +283,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     if (!inc) {
       incidentEl.dataset.state = "none";
       delete incidentEl.dataset.incidentId;
-      incidentEl.replaceChildren(h("div", { class: "t-waiting" }, "No assignment. Waiting for dispatch…"));
+      incidentEl.replaceChildren(h("div", { class: "t-waiting" }, t("terminal.no_assignment")));
       return;
     }
     incidentEl.dataset.state = "assigned";
@@ -216,7 +293,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     incidentEl.replaceChildren(
       h("div", { class: "t-inc-head" }, h("span", { class: `prio prio-${inc.priority}` }, `P${inc.priority}`), h("span", { class: "t-inc-type", "data-testid": "terminal-incident-type" }, inc.type), h("span", { class: "t-inc-id" }, `#${inc.id}`)),
       h("div", { class: "t-inc-where" }, where),
-      h("div", { class: "t-inc-meta muted" }, `opened ${clock(inc.created_at)} by ${inc.created_by}`, latest ? ` · last: ${latest.kind} ${clock(latest.time)}` : ""),
+      h("div", { class: "t-inc-meta muted" }, t("terminal.opened", { time: clock(inc.created_at), user: inc.created_by }), latest ? t("terminal.last", { kind: timelineKind(latest.kind), time: clock(latest.time) }) : ""),
     );
   }
 
@@ -233,24 +310,24 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   async function showVideos(inc: Incident) {
     stopVideos();
     videosEl.hidden = false;
-    videosEl.replaceChildren(h("div", { class: "muted" }, "Finding the cameras that see this location…"));
+    videosEl.replaceChildren(h("div", { class: "muted" }, t("terminal.finding")));
     let cams: Camera[];
-    let what = "Cameras that see the incident";
+    let what = t("terminal.sees");
     try {
       cams = await api.sees(inc.location.lat, inc.location.lon);
       if (cams.length === 0) {
         cams = await api.near(inc.location.lat, inc.location.lon, 150);
-        what = "No camera sees the exact spot; cameras within 150 m";
+        what = t("terminal.near");
       }
     } catch (e) {
       reportError(e);
-      videosEl.replaceChildren(h("div", { class: "muted error-text" }, "Could not look up the cameras."));
+      videosEl.replaceChildren(h("div", { class: "muted error-text" }, t("terminal.lookup_failed")));
       return;
     }
     if (destroyed || currentIncident?.id !== inc.id) return;
     const live = cams.filter((c) => c.main_url || c.sub_url).slice(0, MAX_VIDEOS);
     if (live.length === 0) {
-      videosEl.replaceChildren(h("div", { class: "muted" }, "No camera covers this location."));
+      videosEl.replaceChildren(h("div", { class: "muted" }, t("terminal.no_camera")));
       return;
     }
     videosEl.replaceChildren(h("h2", {}, what));
@@ -258,7 +335,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   }
 
   function addTile(c: Camera) {
-    const statusEl = h("span", { class: "tile-status", "data-testid": "tile-status" }, "Connecting…");
+    const statusEl = h("span", { class: "tile-status", "data-testid": "tile-status" }, t("terminal.connecting"));
     const el = h("div", { class: "tile t-tile", "data-testid": "terminal-video", "data-camera-id": c.id, "data-state": "connecting" });
     const player = new LivePlayer((state, text) => {
       if (statusEl.textContent !== text) statusEl.textContent = text;
@@ -298,7 +375,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
         stream?.destroy();
         stream = null;
         incidentEl.dataset.state = "forbidden";
-        incidentEl.replaceChildren(h("div", { class: "t-waiting" }, "This terminal is for officers crewing a unit. Use the console at /."));
+        incidentEl.replaceChildren(h("div", { class: "t-waiting" }, t("terminal.forbidden")));
         statusRow.hidden = true;
         return;
       }
@@ -327,12 +404,12 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   // ---- position from the browser
   function startGps() {
     if (!("geolocation" in navigator)) {
-      setGps("error", "GPS: this browser has no geolocation");
+      setGps("error", t("terminal.gps_none"));
       return;
     }
     geoWatch = navigator.geolocation.watchPosition(
       (pos) => void sendPosition(pos),
-      (err) => setGps("error", `GPS: ${err.message || "unavailable"}`),
+      (err) => setGps("error", err.code === err.PERMISSION_DENIED ? t("terminal.gps_denied") : t("terminal.gps_unavailable")),
       { enableHighAccuracy: true, maximumAge: 5000, timeout: 20000 },
     );
   }
@@ -355,10 +432,10 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
         bearing: c.heading !== null && Number.isFinite(c.heading) ? c.heading : null,
         timestamp: Math.round(pos.timestamp),
       });
-      setGps("ok", `GPS: position sent ${clock(new Date().toISOString())} (±${Math.round(c.accuracy)} m)`);
+      setGps("ok", t("terminal.gps_sent", { time: clock(new Date().toISOString()), m: Math.round(c.accuracy) }));
       gpsEl.dataset.result = r.result;
     } catch (e) {
-      setGps("error", `GPS: not sent — ${e instanceof Error ? e.message : String(e)}`);
+      setGps("error", t("terminal.gps_not_sent", { reason: errorText(e) }));
     }
   }
 
