@@ -3,6 +3,7 @@
 import type { Camera } from "./api";
 import { h, clear, formatDistance, stripCredentials } from "./dom";
 import { STATUS_COLORS } from "./map";
+import { displayStatus, statusLabel } from "./camstatus";
 
 const MAX_LIST_ROWS = 1000;
 
@@ -108,9 +109,9 @@ export class CameraList {
           class: `camera-row${c.id === this.selectedId ? " selected" : ""}`,
           "data-testid": "camera-list-item",
           "data-camera-id": c.id,
-          title: `${c.name} (${c.status})`,
+          title: `${c.name} (${statusLabel(displayStatus(c))})`,
         },
-        statusDot(c.status),
+        statusDot(displayStatus(c)),
         h("span", { class: "row-main" }, h("span", { class: "row-name" }, c.name), h("span", { class: "row-sub" }, [c.id, c.district].filter(Boolean).join(" · "))),
       );
       btn.addEventListener("click", () => this.onPick(c));
@@ -135,7 +136,7 @@ export function renderDetails(
   const rows: [string, Node | string][] = [
     ["ID", cam.id],
     ["Name", cam.name],
-    ["Status", h("span", { class: "status-pill" }, statusDot(cam.status), cam.status)],
+    ["Status", h("span", { class: "status-pill" }, statusDot(displayStatus(cam)), statusLabel(displayStatus(cam)))],
     ["District", cam.district ?? "—"],
     ["Position", `${cam.lat.toFixed(6)}, ${cam.lon.toFixed(6)}`],
     ["Height", fmtNum(cam.height_m, "m")],

@@ -3,6 +3,7 @@
 import { api, ApiError, dispatchApi, type Alert, type Camera, type Me } from "./api";
 import { AlertQueue } from "./alerts";
 import { DispatchLayer, unitLegend } from "./dispatchmap";
+import { statusLabel } from "./camstatus";
 import { UnitStream } from "./unitstream";
 import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
@@ -204,8 +205,8 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     "div",
     { class: "legend", "aria-label": "Legend" },
     h("div", { class: "legend-title" }, "Camera status"),
-    (["online", "offline", "unknown", "disabled"] as const).map((s) =>
-      h("div", { class: "legend-row" }, h("span", { class: "legend-dot", style: `background:${STATUS_COLORS[s]}` }), s[0].toUpperCase() + s.slice(1)),
+    (["online", "offline", "unknown", "not_recorded", "disabled"] as const).map((s) =>
+      h("div", { class: "legend-row" }, h("span", { class: "legend-dot", style: `background:${STATUS_COLORS[s]}` }), statusLabel(s)),
     ),
     h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), "Query match"),
     h("div", { class: "legend-row" }, h("span", { class: "legend-cone" }), "Field of view"),
@@ -379,6 +380,9 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       if (destroyed) return;
       countEl.textContent = String(cams.length);
       loadingEl.remove();
+      // `#/map?camera=ID` (the health wall's click-through) opens that camera.
+      const asked = byId.get(new URLSearchParams(location.hash.split("?")[1] ?? "").get("camera") ?? "");
+      if (asked) pickCamera(asked, true);
       if (canReadDispatch) {
         layer = new DispatchLayer(city.map, (a) => {
           queue?.select(a.id);
