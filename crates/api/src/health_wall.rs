@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::extract::State;
 use axum::Json;
@@ -61,7 +60,7 @@ const INDEX_DELAY_S: i64 = 120;
 const GAPS_LISTED: usize = 5;
 
 /// A camera's state on the wall, in the order the wall lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum WallState {
     Offline,
     /// Recorded here, but never connected since the server started.
@@ -253,7 +252,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
         })
     });
     Ok(Json(json!({
-        "generated_at": DateTime::<Utc>::from(SystemTime::now()),
+        "generated_at": now,
         "totals": totals,
         "rates": rates,
         "analytics": analytics_totals,
