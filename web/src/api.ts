@@ -51,6 +51,8 @@ export interface Camera {
   status: CameraStatus | string;
   /** Present on spatial query results only. */
   distance_m?: number;
+  /** Whether this server connects to (records) the camera; its status is nobody's observation otherwise. */
+  recorded?: boolean;
 }
 
 export interface Grant {
@@ -511,5 +513,58 @@ export const auditApi = {
   /** A download link (the session cookie authenticates it). */
   exportUrl(filter: AuditFilter, format: "csv" | "json"): string {
     return `/api/v1/audit/export?${auditQuery(filter, { format })}`;
+  },
+};
+
+// ---- health wall (`GET /api/v1/health/overview`)
+
+/** A camera's state on the health wall; `not_recorded`: this server does not connect to it. */
+export type WallState = "offline" | "unknown" | "online" | "not_recorded" | "disabled";
+
+export interface WallStream {
+  stream: string;
+  state: string;
+  frames: number;
+  dropped_frames: number;
+  reconnects: number;
+  failures: number;
+  fps: number | null;
+  bitrate_bps: number | null;
+  last_frame_at: string | null;
+  last_error: string | null;
+}
+
+export interface WallGap {
+  start: string;
+  end: string;
+}
+
+export interface WallCamera {
+  id: string;
+  name: string;
+  district: string | null;
+  state: WallState;
+  /** The last frame of any stream; null: not seen since the server started. */
+  last_seen: string | null;
+  streams: WallStream[];
+  dropped_frames: number;
+  /** Recording gaps of the last 24 h (null: not recorded here). */
+  gaps: { from: string | null; count: number; seconds: number; recent: WallGap[] } | null;
+  analytics: { lag_ms: number; skipped: number; analysed: number } | null;
+}
+
+export interface HealthOverview {
+  generated_at: string;
+  totals: Record<WallState, number> & { cameras: number; dropped_frames: number; gap_seconds: number };
+  rates: { events_5m: number; events_1h: number; alerts_5m: number; alerts_1h: number };
+  analytics: { cameras: number; max_lag_ms: number | null; skipped: number } | null;
+  /** Only for callers who read metrics over all districts. */
+  disk: { path: string; recorded_bytes: number; free_bytes: number | null; write_bytes_per_s: number; time_to_full_s: number | null } | null;
+  cameras: WallCamera[];
+}
+
+export const healthApi = {
+  overview(signal?: AbortSignal): Promise<HealthOverview> {
+    return request("/api/v1/health/overview", { signal });
   },
 };

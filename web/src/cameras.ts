@@ -4,13 +4,10 @@ import type { Camera } from "./api";
 import { h, clear, formatDistance, stripCredentials } from "./dom";
 import { fmtNumber, register, t } from "./i18n";
 import { STATUS_COLORS } from "./map";
+import { displayStatus, statusLabel } from "./camstatus";
 
 register("cameras", {
   en: {
-    "cameras.status_online": "Online",
-    "cameras.status_offline": "Offline",
-    "cameras.status_unknown": "Unknown",
-    "cameras.status_disabled": "Disabled",
     "cameras.filter_placeholder": "Filter by id, name, district, tag…  ( / )",
     "cameras.filter_label": "Filter cameras",
     "cameras.list": "Cameras",
@@ -41,10 +38,6 @@ register("cameras", {
     "cameras.details": "Camera details",
   },
   "sr-Latn": {
-    "cameras.status_online": "Radi",
-    "cameras.status_offline": "Ne radi",
-    "cameras.status_unknown": "Nepoznato",
-    "cameras.status_disabled": "Isključena",
     "cameras.filter_placeholder": "Filtriraj po ID-u, nazivu, reonu, oznaci…  ( / )",
     "cameras.filter_label": "Filtriranje kamera",
     "cameras.list": "Kamere",
@@ -75,11 +68,6 @@ register("cameras", {
     "cameras.details": "Podaci o kameri",
   },
 });
-
-/** A camera state in the reader's language (an unknown state as the server names it). */
-export function statusLabel(status: string): string {
-  return ["online", "offline", "unknown", "disabled"].includes(status) ? t(`cameras.status_${status}`) : status;
-}
 
 const MAX_LIST_ROWS = 1000;
 /** The details' `data-field` names that differ from their message key. */
@@ -187,9 +175,9 @@ export class CameraList {
           class: `camera-row${c.id === this.selectedId ? " selected" : ""}`,
           "data-testid": "camera-list-item",
           "data-camera-id": c.id,
-          title: t("cameras.row_title", { name: c.name, status: statusLabel(c.status) }),
+          title: t("cameras.row_title", { name: c.name, status: statusLabel(displayStatus(c)) }),
         },
-        statusDot(c.status),
+        statusDot(displayStatus(c)),
         h("span", { class: "row-main" }, h("span", { class: "row-name" }, c.name), h("span", { class: "row-sub" }, [c.id, c.district].filter(Boolean).join(" · "))),
       );
       btn.addEventListener("click", () => this.onPick(c));
@@ -214,7 +202,7 @@ export function renderDetails(
   const rows: [string, Node | string][] = [
     ["id", cam.id],
     ["name", cam.name],
-    ["status", h("span", { class: "status-pill" }, statusDot(cam.status), statusLabel(cam.status))],
+    ["status", h("span", { class: "status-pill" }, statusDot(displayStatus(cam)), statusLabel(displayStatus(cam)))],
     ["district", cam.district ?? "—"],
     ["position", `${cam.lat.toFixed(6)}, ${cam.lon.toFixed(6)}`],
     ["height", fmtNum(cam.height_m, "m")],

@@ -3,11 +3,12 @@
 import { api, ApiError, dispatchApi, errorText, type Alert, type Camera, type Me } from "./api";
 import { AlertQueue } from "./alerts";
 import { DispatchLayer, unitLegend } from "./dispatchmap";
+import { statusLabel } from "./camstatus";
 import { UnitStream } from "./unitstream";
 import { IncidentPanel } from "./incident";
 import { Banner } from "./banner";
 import { brand, localeChooser, logoutButton, viewNav } from "./topbar";
-import { CameraList, renderDetails, statusLabel } from "./cameras";
+import { CameraList, renderDetails } from "./cameras";
 import { fmtDateTime, register, t } from "./i18n";
 import { h } from "./dom";
 import { createMap, LAYER_CAMERAS, STATUS_COLORS, type CityMap } from "./map";
@@ -260,7 +261,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
     "div",
     { class: "legend", "aria-label": t("console.legend") },
     h("div", { class: "legend-title" }, t("console.camera_status")),
-    (["online", "offline", "unknown", "disabled"] as const).map((s) =>
+    (["online", "offline", "unknown", "not_recorded", "disabled"] as const).map((s) =>
       h("div", { class: "legend-row" }, h("span", { class: "legend-dot", style: `background:${STATUS_COLORS[s]}` }), statusLabel(s)),
     ),
     h("div", { class: "legend-row" }, h("span", { class: "legend-dot legend-hl" }), t("console.query_match")),
@@ -435,6 +436,9 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       if (destroyed) return;
       countEl.textContent = String(cams.length);
       loadingEl.remove();
+      // `#/map?camera=ID` (the health wall's click-through) opens that camera.
+      const asked = byId.get(new URLSearchParams(location.hash.split("?")[1] ?? "").get("camera") ?? "");
+      if (asked) pickCamera(asked, true);
       if (canReadDispatch) {
         layer = new DispatchLayer(city.map, (a) => {
           queue?.select(a.id);

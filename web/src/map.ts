@@ -9,6 +9,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import type { Camera, ConsoleConfig, LonLat } from "./api";
 import { sectorRing, ringCentroid } from "./geo";
 import { h } from "./dom";
+import { displayStatus } from "./camstatus";
 import { ApiError } from "./api";
 import { register, t } from "./i18n";
 
@@ -56,6 +57,7 @@ export const STATUS_COLORS: Record<string, string> = {
   online: "#1fa855",
   offline: "#e03131",
   unknown: "#8c939b",
+  not_recorded: "#b9c7d6",
   disabled: "#25292e",
 };
 const HIGHLIGHT = "#ff9f1a";
@@ -80,6 +82,8 @@ const statusColor: ExpressionSpecification = [
   STATUS_COLORS.offline,
   "disabled",
   STATUS_COLORS.disabled,
+  "not_recorded",
+  STATUS_COLORS.not_recorded,
   STATUS_COLORS.unknown,
 ];
 
@@ -203,7 +207,7 @@ export function createMap(
             features: cameras.map((c) => ({
               type: "Feature",
               geometry: { type: "Point", coordinates: [c.lon, c.lat] },
-              properties: { id: c.id, name: c.name, status: c.status },
+              properties: { id: c.id, name: c.name, status: displayStatus(c) },
             })),
           };
           const cones: GeoJSON.FeatureCollection = {
@@ -213,7 +217,7 @@ export function createMap(
               .map((c) => ({
                 type: "Feature",
                 geometry: { type: "Polygon", coordinates: [sectorRing(c)] },
-                properties: { id: c.id, status: c.status },
+                properties: { id: c.id, status: displayStatus(c) },
               })),
           };
           await Promise.all([

@@ -11,6 +11,7 @@ register("views", {
   en: {
     "views.map": "Map",
     "views.audit": "Audit log",
+    "views.health": "Health",
     "views.terminal": "Terminal",
     "views.terminal_hint": "The officer's terminal (phone layout)",
     "views.switcher": "Views",
@@ -19,6 +20,7 @@ register("views", {
   "sr-Latn": {
     "views.map": "Mapa",
     "views.audit": "Revizorski dnevnik",
+    "views.health": "Stanje sistema",
     "views.terminal": "Terminal",
     "views.terminal_hint": "Terminal policajca (za telefon)",
     "views.switcher": "Prikazi",

@@ -55,7 +55,18 @@ pub async fn search(State(state): State<AppState>, caller: Caller, Query(params)
 async fn answer(state: &AppState, caller: &Caller, scope: &Scope, query: CameraQuery) -> Result<Response, ApiError> {
     let snapshot = state.registry.snapshot();
     let hits = query.run(&snapshot, scope)?;
-    let body: Vec<Value> = hits.iter().map(hit_json).collect();
+    // `recorded`: whether this server connects to the camera at all; an
+    // unrecorded camera's status is nobody's observation (the map says so
+    // instead of showing it as unknown).
+    let recorded = state.health.cameras();
+    let body: Vec<Value> = hits
+        .iter()
+        .map(|h| {
+            let mut v = hit_json(h);
+            v["recorded"] = json!(recorded.contains(&h.camera.id));
+            v
+        })
+        .collect();
     if query.is_spatial() {
         let mut detail = query.describe();
         detail["results"] = json!(body.len());
@@ -146,10 +157,13 @@ fn lat_lon(field: &str, text: &str) -> Result<(f64, f64), ApiError> {
     Ok((number_in(&format!("{field} lat"), lat, -90.0, 90.0)?, number_in(&format!("{field} lon"), lon, -180.0, 180.0)?))
 }
 
-pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Camera>, ApiError> {
+pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::ReadCameras, "reading cameras").await?;
     let snapshot = state.registry.snapshot();
-    snapshot.get(&id, &scope).cloned().map(Json).ok_or_else(|| ApiError::NotFound(format!("camera {id} not found")))
+    let camera = snapshot.get(&id, &scope).ok_or_else(|| ApiError::NotFound(format!("camera {id} not found")))?;
+    let mut v = serde_json::to_value(camera).expect("a camera serialises");
+    v["recorded"] = json!(state.health.cameras().contains(&id));
+    Ok(Json(v))
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {

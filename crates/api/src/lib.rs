@@ -22,6 +22,7 @@ mod error;
 mod incidents;
 mod events;
 mod justification;
+mod health_wall;
 mod hotlists;
 mod legal_holds;
 mod live;
@@ -53,6 +54,7 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 pub use error::ApiError;
+pub use health_wall::{AnalyticsCamera, AnalyticsSource};
 pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
 pub use live_redacted::LiveRedaction;
 pub use snapshots::{Redactor, Snapshots};
@@ -89,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/unmask-grants", get(unmask_grants::list).post(unmask_grants::create))
         .route("/api/v1/unmask-grants/{id}", delete(unmask_grants::revoke))
         .route("/metrics", get(video_health::metrics))
+        .route("/api/v1/health/overview", get(health_wall::overview))
         .route("/api/v1/districts", get(districts::list))
         .route("/api/v1/districts/{name}", put(districts::put))
         .route("/api/v1/users", get(users::list).post(users::create))

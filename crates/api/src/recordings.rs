@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record};
-use citywatch_video::playback::{build_mp4, recorded_frames, spans_checked, PlaybackError};
+use citywatch_video::playback::{build_mp4, gaps, recorded_frames, spans_checked, PlaybackError};
 use citywatch_video::recorder::Stream;
 use serde_json::json;
 
@@ -62,7 +62,7 @@ fn time_range(params: &HashMap<String, String>, allowed: &[&str]) -> Result<Time
     Ok(TimeRange { start, end, stream })
 }
 
-fn from_90k(t: i64) -> DateTime<Utc> {
+pub(crate) fn from_90k(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t * 100 / 9).unwrap_or_default()
 }
 
@@ -77,17 +77,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<
     // Damaged recordings (file missing or truncated) are gaps, listed with why.
     let (spans, damaged) = tokio::task::spawn_blocking(move || spans_checked(&store, &dir, &cam, stream, start, end)).await?.map_err(playback_error)?;
     let damaged: Vec<_> = damaged.iter().map(|d| json!({"start": from_90k(d.start_90k), "end": from_90k(d.end_90k), "problem": d.problem.to_string()})).collect();
-    let mut gaps = Vec::new();
-    let mut cursor = start;
-    for s in &spans {
-        if s.start_90k > cursor {
-            gaps.push(json!({"start": from_90k(cursor), "end": from_90k(s.start_90k)}));
-        }
-        cursor = s.end_90k;
-    }
-    if cursor < end {
-        gaps.push(json!({"start": from_90k(cursor), "end": from_90k(end)}));
-    }
+    let gaps: Vec<_> = gaps(&spans, start, end).iter().map(|g| json!({"start": from_90k(g.start_90k), "end": from_90k(g.end_90k)})).collect();
     let spans: Vec<_> = spans.iter().map(|s| json!({"start": from_90k(s.start_90k), "end": from_90k(s.end_90k)})).collect();
     Ok(Json(json!({"camera": id, "stream": range.stream.as_str(), "start": range.start, "end": range.end, "spans": spans, "gaps": gaps, "damaged": damaged})))
 }
@@ -273,7 +263,7 @@ fn parse_range(header: &str, total: u64) -> Result<(u64, u64), RangeProblem> {
     }
 }
 
-fn playback_error(e: PlaybackError) -> ApiError {
+pub(crate) fn playback_error(e: PlaybackError) -> ApiError {
     match e {
         PlaybackError::NothingRecorded => ApiError::NotFound(e.to_string()),
         PlaybackError::Store(e) => e.into(),

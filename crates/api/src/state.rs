@@ -67,6 +67,9 @@ pub struct Inner {
     /// Refusals (and audit page reads) repeated within a window, counted
     /// into one audit entry instead of one each.
     pub(crate) repeats: crate::repeats::Repeats,
+    /// Each analysed camera's lag and skipped pictures, for the health
+    /// wall (set by the binary when analytics runs).
+    pub(crate) analytics_health: std::sync::OnceLock<crate::health_wall::AnalyticsSource>,
 }
 
 /// The row caps of each import (`[import]` in citywatch.toml).
@@ -99,7 +102,7 @@ impl AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
         let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
         let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
-        AppState(Arc::new(Inner { parts, login_throttle: LoginThrottle::default(), session_ends: SessionEnds::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into(), import_limits: Default::default(), repeats: Default::default() }))
+        AppState(Arc::new(Inner { parts, login_throttle: LoginThrottle::default(), session_ends: SessionEnds::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into(), import_limits: Default::default(), repeats: Default::default(), analytics_health: Default::default() }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the
@@ -166,6 +169,12 @@ impl AppState {
     /// Adds text to every `/metrics` answer (e.g. the analytics pipeline's counters).
     pub fn add_metrics_source(&self, source: MetricsSource) {
         self.metrics_sources.lock().unwrap_or_else(|p| p.into_inner()).push(source);
+    }
+
+    /// Where the health wall reads analytics' lag and skipped pictures per
+    /// camera; set once (later calls are ignored).
+    pub fn set_analytics_health(&self, source: crate::health_wall::AnalyticsSource) {
+        let _ = self.analytics_health.set(source);
     }
 
     /// Where the analytics pipeline records plate reads (and the purge task

@@ -40,7 +40,7 @@ fn age_s(t: Option<SystemTime>) -> Option<f64> {
     t.map(|t| SystemTime::now().duration_since(t).map(|d| d.as_secs_f64()).unwrap_or(0.0))
 }
 
-fn stream_json(r: &StreamReport) -> Value {
+pub(crate) fn stream_json(r: &StreamReport) -> Value {
     let h = &r.health;
     json!({
         "stream": r.stream,

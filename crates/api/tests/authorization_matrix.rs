@@ -312,6 +312,7 @@ fn rule(method: &str, path: &str) -> Rule {
         ("get", "/api/v1/unmask-grants") => Rule::Roles(&[Role::Supervisor, Role::Auditor]),
         ("post", "/api/v1/unmask-grants") | ("delete", "/api/v1/unmask-grants/{id}") => Rule::Roles(&[Role::Supervisor]),
         ("get", "/metrics") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
+        ("get", "/api/v1/health/overview") => Rule::Roles(READERS),
         ("post", "/api/v1/events") => Rule::Roles(&[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher]),
         ("get", "/api/v1/events" | "/api/v1/events/{id}/snapshot.jpg") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
         (_, "/api/v1/rules" | "/api/v1/rules/{id}") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),

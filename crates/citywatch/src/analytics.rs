@@ -60,6 +60,14 @@ pub fn start(data: &Path, config: &Analytics, plates: &Plates, registry: Arc<Reg
     let pipeline = Arc::new(Pipeline::start_with_plates(pipeline_config, detector, plate_stage, events));
     let p = pipeline.clone();
     state.add_metrics_source(Arc::new(move || p.metrics().prometheus_text()));
+    let p = pipeline.clone();
+    state.set_analytics_health(Arc::new(move || {
+        p.metrics()
+            .cameras
+            .into_iter()
+            .map(|c| citywatch_api::AnalyticsCamera { camera: c.camera, lag_ms: c.lag_ms, skipped: c.skipped, analysed: c.analysed })
+            .collect()
+    }));
     let tag = Some(config.tag.clone()).filter(|t| !t.is_empty());
     tokio::spawn(keep_feeds(pipeline, registry, live, tag, rules));
     Ok(())

@@ -101,6 +101,13 @@ fn demo_serves_every_camera_and_records_the_tagged_ones() {
     );
     let config = std::fs::read_to_string(dir.path().join("citywatch.toml")).unwrap();
     assert!(config.contains("record_tag = \"recorded\""), "{config}");
+    // The map and the health wall say a camera this server does not record
+    // is not recorded, rather than an "unknown" that reads as broken.
+    assert_eq!(cam20["recorded"], false, "{cam20}");
+    let wall: Value = get("/api/v1/health/overview").json().unwrap();
+    let state_of = |wall: &Value, id: &str| wall["cameras"].as_array().unwrap_or_else(|| panic!("{wall}")).iter().find(|c| c["id"] == id).map(|c| c["state"].clone());
+    assert_eq!(state_of(&wall, "cam-0020"), Some(Value::from("not_recorded")), "{wall}");
+    assert_eq!(wall["totals"]["not_recorded"], 4, "{}", wall["totals"]);
 
     let spans = |id: &str| -> Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
         let now = chrono::Utc::now();
@@ -132,6 +139,10 @@ fn demo_serves_every_camera_and_records_the_tagged_ones() {
                 .find(|(s, e)| (*e - *s).num_milliseconds() >= 4_000)
         },
     );
+    let cam1: Value = get("/api/v1/cameras/cam-0001").json().unwrap();
+    assert_eq!(cam1["recorded"], true, "{cam1}");
+    let wall: Value = get("/api/v1/health/overview").json().unwrap();
+    assert_eq!(state_of(&wall, "cam-0001"), Some(Value::from("online")), "{wall}");
 
     // It plays back as a valid MP4 of the demo's main stream size.
     let range = format!(

@@ -181,6 +181,29 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Events whose time is at or after `since`, in these districts (`None`:
+    /// all), for rates; walks the time index.
+    pub fn count_events_since(&self, districts: Option<&[String]>, since: Timestamp) -> Result<u64> {
+        self.count_since("event", "time", districts, since)
+    }
+
+    /// Alerts opened at or after `since`, in these districts (`None`: all).
+    /// Alerts are few next to events: a scan of the table is cheap.
+    pub fn count_alerts_since(&self, districts: Option<&[String]>, since: Timestamp) -> Result<u64> {
+        self.count_since("alert", "created_at", districts, since)
+    }
+
+    fn count_since(&self, table: &str, column: &str, districts: Option<&[String]>, since: Timestamp) -> Result<u64> {
+        let mut sql = format!("SELECT count(*) FROM {table} WHERE {column} >= ?");
+        let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(to_text(since))];
+        if let Some(d) = districts {
+            push_in(&mut sql, &mut args, "district", d.to_vec());
+        }
+        let conn = self.conn();
+        let n: i64 = conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     pub fn event(&self, id: i64) -> Result<Option<Event>> {
         Ok(self.conn().query_row(&format!("SELECT {EVENT_COLUMNS} FROM event WHERE id = ?1"), [id], event_row).optional()?)
     }

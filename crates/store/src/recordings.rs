@@ -164,6 +164,19 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// (start, duration) of a camera's stream's recordings overlapping
+    /// [start, end), in time order: `recordings_between` without the frame
+    /// indexes, for summaries read often.
+    pub fn recording_intervals(&self, camera_id: &str, stream: &str, start_90k: i64, end_90k: i64) -> Result<Vec<(i64, i64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT start_90k, duration_90k FROM recording WHERE camera_id = ?1 AND stream = ?2
+             AND start_90k > ?5 AND start_90k < ?4 AND start_90k + duration_90k > ?3 ORDER BY start_90k, id",
+        )?;
+        let rows = stmt.query_map(params![camera_id, stream, start_90k, end_90k, start_90k - MAX_RECORDING_SPAN_90K], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every recorded file name (for recovery: files on disk without a row are garbage).
     pub fn recording_files(&self) -> Result<Vec<(String, i64)>> {
         let conn = self.conn();

@@ -71,6 +71,12 @@ impl HealthRegistry {
         self.reports(|c| c == camera_id)
     }
 
+    /// The cameras with at least one stream ingested here, without reading
+    /// their counters (and so without moving the rate windows).
+    pub fn cameras(&self) -> std::collections::BTreeSet<String> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner()).keys().map(|(c, _)| c.clone()).collect()
+    }
+
     pub fn retention(&self) -> &RetentionTotals {
         &self.retention
     }
@@ -123,6 +129,7 @@ mod tests {
         assert_eq!(r.all().len(), 3);
         let c1: Vec<_> = r.camera("c1").into_iter().map(|s| s.stream).collect();
         assert_eq!(c1, ["main", "sub"]);
+        assert_eq!(r.cameras().into_iter().collect::<Vec<_>>(), ["c1", "c2"]);
         r.remove("c1", Stream::Sub);
         assert_eq!(r.camera("c1").len(), 1);
         assert!(r.camera("nope").is_empty());

@@ -52,13 +52,45 @@ pub fn spans_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream: St
             damaged.push(Damaged::new(&r, p));
             continue;
         }
-        let (s, e) = (r.start_90k.max(start_90k), (r.start_90k + r.duration_90k).min(end_90k));
-        match spans.last_mut() {
-            Some(last) if s <= last.end_90k => last.end_90k = last.end_90k.max(e),
-            _ => spans.push(Span { start_90k: s, end_90k: e }),
-        }
+        extend(&mut spans, r.start_90k, r.duration_90k, start_90k, end_90k);
     }
     Ok((spans, damaged))
+}
+
+/// Spans from the index alone, without opening any sample file: cheap
+/// enough to repeat every few seconds for many cameras (the health wall).
+/// A recording whose file is damaged still counts as recorded here.
+pub fn indexed_spans(store: &Store, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
+    let mut spans = Vec::new();
+    for (start, duration) in store.recording_intervals(camera_id, stream.as_str(), start_90k, end_90k)? {
+        extend(&mut spans, start, duration, start_90k, end_90k);
+    }
+    Ok(spans)
+}
+
+/// Adds a recording (in time order) to `spans`, clipped to [start, end).
+fn extend(spans: &mut Vec<Span>, rec_start_90k: i64, duration_90k: i64, start_90k: i64, end_90k: i64) {
+    let (s, e) = (rec_start_90k.max(start_90k), (rec_start_90k + duration_90k).min(end_90k));
+    match spans.last_mut() {
+        Some(last) if s <= last.end_90k => last.end_90k = last.end_90k.max(e),
+        _ => spans.push(Span { start_90k: s, end_90k: e }),
+    }
+}
+
+/// What [start, end) lacks between `spans` (in time order, inside it).
+pub fn gaps(spans: &[Span], start_90k: i64, end_90k: i64) -> Vec<Span> {
+    let mut gaps = Vec::new();
+    let mut cursor = start_90k;
+    for s in spans {
+        if s.start_90k > cursor {
+            gaps.push(Span { start_90k: cursor, end_90k: s.start_90k });
+        }
+        cursor = cursor.max(s.end_90k);
+    }
+    if cursor < end_90k {
+        gaps.push(Span { start_90k: cursor, end_90k });
+    }
+    gaps
 }
 
 /// An MP4 of [start, end): from the last key frame at or before `start`
