@@ -377,6 +377,10 @@ ALTER TABLE audit_log ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
 -- unit of its kind can make) is kept in the trail with the reason, and
 -- never becomes the unit's position. NULL: plausible.
 ALTER TABLE unit_position ADD COLUMN implausible TEXT;
+"#, r#"
+-- When each user last logged in, for the administrator's list of users
+-- (set with the session a login creates; NULL: never since this column).
+ALTER TABLE user ADD COLUMN last_login_at TEXT;
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
