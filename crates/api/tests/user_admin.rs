@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use citywatch_model::Role;
-use common::{start, TestServer, PASSWORD};
+use common::{start, TestServer};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
