@@ -117,7 +117,8 @@ async function main() {
 
   try {
     await step("login page loads", async () => {
-      const r = await page.goto(`${base}/`);
+      // The map's address: an admin would otherwise land on their own view (Users).
+      const r = await page.goto(`${base}/#/map`);
       assert(r && r.ok(), `GET / answered ${r?.status()}`);
       await tid("login-username").waitFor({ state: "visible" });
     });

@@ -108,15 +108,23 @@ export interface PolygonGeometry {
   coordinates: LonLat[][];
 }
 
+/** A field the API found wrong (422), and why: forms show it next to the field. */
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
 /** An error answered by the API (or a network failure, status 0). */
 export class ApiError extends Error {
   readonly status: number;
   readonly path: string;
-  constructor(status: number, message: string, path: string) {
+  readonly fields: FieldProblem[];
+  constructor(status: number, message: string, path: string, fields: FieldProblem[] = []) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.path = path;
+    this.fields = fields;
   }
 }
 
@@ -159,9 +167,9 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     throw new ApiError(0, t("api.network"), path);
   }
   if (!res.ok) {
-    const message = await errorMessage(res);
+    const { message, fields } = await errorMessage(res);
     if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
-    throw new ApiError(res.status, message, path);
+    throw new ApiError(res.status, message, path, fields);
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
@@ -173,7 +181,7 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   }
 }
 
-async function errorMessage(res: Response): Promise<string> {
+async function errorMessage(res: Response): Promise<{ message: string; fields: FieldProblem[] }> {
   let text = "";
   try {
     text = await res.text();
@@ -183,14 +191,15 @@ async function errorMessage(res: Response): Promise<string> {
   // A 5xx's body may be a proxy's page or an internal detail: our sentence instead.
   if (text && res.status < 500) {
     try {
-      const j = JSON.parse(text) as { error?: unknown; message?: unknown };
-      if (typeof j.error === "string" && j.error) return j.error;
-      if (typeof j.message === "string" && j.message) return j.message;
+      const j = JSON.parse(text) as { error?: unknown; message?: unknown; fields?: unknown };
+      const fields = Array.isArray(j.fields) ? (j.fields as FieldProblem[]).filter((f) => typeof f?.field === "string" && typeof f?.reason === "string") : [];
+      if (typeof j.error === "string" && j.error) return { message: j.error, fields };
+      if (typeof j.message === "string" && j.message) return { message: j.message, fields };
     } catch {
       /* not JSON */
     }
   }
-  return statusMessage(res.status);
+  return { message: statusMessage(res.status), fields: [] };
 }
 
 /** A sentence for a refused or failed request with no message of its own. */
@@ -566,5 +575,69 @@ export interface HealthOverview {
 export const healthApi = {
   overview(signal?: AbortSignal): Promise<HealthOverview> {
     return request("/api/v1/health/overview", { signal });
+  },
+};
+
+// ---- users and grants (the administrator's Users view)
+
+/** The roles a grant may give: the API's own names (values, not labels). */
+export const ROLES = ["admin", "supervisor", "operator", "dispatcher", "officer", "auditor"] as const;
+export type RoleName = (typeof ROLES)[number];
+
+export interface UserGrant {
+  id: number;
+  username: string;
+  role: RoleName | string;
+  /** null: every district. */
+  districts: string[] | null;
+  expires_at: string | null;
+}
+
+export interface UserAccount {
+  username: string;
+  disabled: boolean;
+  created_at: string;
+  /** null: never logged in (since this was recorded). */
+  last_login_at: string | null;
+  /** Unexpired sessions now. */
+  open_sessions: number;
+  grants: UserGrant[];
+}
+
+export interface NewGrant {
+  role: string;
+  /** null: every district. */
+  districts: string[] | null;
+  /** RFC 3339; null: no expiry. */
+  expires_at: string | null;
+}
+
+export const usersApi = {
+  list(): Promise<UserAccount[]> {
+    return request("/api/v1/users");
+  },
+  create(username: string, password: string, grants: NewGrant[]): Promise<{ username: string; grants: UserGrant[] }> {
+    return request("/api/v1/users", { method: "POST", body: { username, password, grants } });
+  },
+  setDisabled(username: string, disabled: boolean): Promise<{ username: string; disabled: boolean; sessions_ended: number }> {
+    return request(`/api/v1/users/${encodeURIComponent(username)}/${disabled ? "disable" : "enable"}`, { method: "POST" });
+  },
+  /** Sets the password; every session of the user ends. */
+  setPassword(username: string, password: string): Promise<void> {
+    return request(`/api/v1/users/${encodeURIComponent(username)}/password`, { method: "PUT", body: { password } });
+  },
+  endSessions(username: string): Promise<{ username: string; sessions_ended: number }> {
+    return request(`/api/v1/users/${encodeURIComponent(username)}/sessions/end`, { method: "POST" });
+  },
+  addGrant(username: string, grant: NewGrant): Promise<UserGrant> {
+    return request(`/api/v1/users/${encodeURIComponent(username)}/grants`, { method: "POST", body: grant });
+  },
+  removeGrant(username: string, id: number): Promise<void> {
+    return request(`/api/v1/users/${encodeURIComponent(username)}/grants/${id}`, { method: "DELETE" });
+  },
+  /** The names of the districts (all of them, for an admin over all districts). */
+  async districtNames(): Promise<string[]> {
+    const fc = await request<{ features: { properties: { name: string } }[] }>("/api/v1/districts");
+    return fc.features.map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
   },
 };

@@ -7,6 +7,7 @@ import type { Me, Permission } from "./api";
 import { renderAudit } from "./audit";
 import { renderConsole } from "./console";
 import { renderHealth } from "./health";
+import { renderUsers } from "./users";
 
 export interface ViewHandle {
   destroy(): void;
@@ -32,6 +33,7 @@ export const VIEWS: ViewDef[] = [
   { id: "map", titleKey: "views.map", anyOf: ["read_cameras"], landingRank: 50, render: renderConsole },
   { id: "audit", titleKey: "views.audit", anyOf: ["read_audit"], landingRank: 10, render: renderAudit },
   { id: "health", titleKey: "views.health", anyOf: ["read_metrics", "handle_alerts"], landingRank: 60, render: renderHealth },
+  { id: "users", titleKey: "views.users", anyOf: ["manage_users"], landingRank: 15, render: renderUsers },
 ];
 
 /** The views `me` may open, in the switcher's order. */

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{username}/password", put(users::set_password))
         .route("/api/v1/users/{username}/disable", post(users::disable))
         .route("/api/v1/users/{username}/enable", post(users::enable))
+        .route("/api/v1/users/{username}/sessions/end", post(users::end_sessions))
         .route("/api/v1/users/{username}/grants", post(users::add_grant))
         .route("/api/v1/users/{username}/grants/{id}", delete(users::remove_grant))
         .route("/api/v1/audit", get(audit_log::read))

@@ -1,7 +1,10 @@
 //! `/api/v1/users`: accounts, their passwords, whether they are disabled,
 //! and their grants. Only an admin whose grant covers every district
-//! manages them. A password change and a disable end every session of the
-//! user (open WebSockets close within about a second).
+//! manages them. A password change, a disable and an explicit end of
+//! sessions end every session of the user (open WebSockets close within
+//! about a second). An admin cannot lock themself out: neither disable
+//! their own account nor remove their own last admin grant over all
+//! districts.
 //! Every grant passes the separation of duties
 //! (`citywatch_audit::check_grant`): never to oneself, never admin beside
 //! auditor.
@@ -20,16 +23,20 @@ use serde_json::{json, Value};
 use crate::auth::{audit, Caller};
 use crate::{body, ApiError, AppState};
 
+/// Every user with their grants, how many sessions they hold open now and
+/// when they last logged in.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
     let store = state.store.clone();
     let users = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
+        let open = store.open_session_counts(Utc::now())?;
         store
             .list_users()?
             .into_iter()
             .map(|u| {
                 let grants = store.grants_of(&u.username)?;
-                Ok(json!({"username": u.username, "disabled": u.disabled, "created_at": u.created_at, "grants": grants}))
+                let open_sessions = open.get(&u.username).copied().unwrap_or(0);
+                Ok(json!({"username": u.username, "disabled": u.disabled, "created_at": u.created_at, "last_login_at": u.last_login_at, "open_sessions": open_sessions, "grants": grants}))
             })
             .collect()
     })
@@ -74,7 +81,7 @@ struct GrantSpec {
 
 async fn check_grant(state: &AppState, g: NewGrant) -> Result<GrantSpec, ApiError> {
     let role = Role::parse(&g.role).ok_or_else(|| {
-        ApiError::field("role", format!("unknown role {:?}; expected one of {}", g.role, Role::ALL.map(|r| r.as_str()).join(", ")))
+        ApiError::field("role", format!("unknown role '{}'; expected one of {}", g.role, Role::ALL.map(|r| r.as_str()).join(", ")))
     })?;
     let expires_at = g
         .expires_at
@@ -91,7 +98,7 @@ async fn check_grant(state: &AppState, g: NewGrant) -> Result<GrantSpec, ApiErro
         let known = tokio::task::spawn_blocking(move || store.list_districts()).await??;
         for d in list {
             if !known.iter().any(|k| &k.name == d) {
-                return Err(ApiError::field("districts", format!("no district named {d:?}")));
+                return Err(ApiError::field("districts", format!("no district is named '{d}'")));
             }
         }
     }
@@ -147,19 +154,42 @@ pub async fn add_grant(State(state): State<AppState>, caller: Caller, Path(usern
     Ok((StatusCode::CREATED, Json(grant)).into_response())
 }
 
+/// `DELETE /api/v1/users/{username}/grants/{id}`: takes effect on the
+/// user's next request (grants are read afresh for each), and open
+/// WebSockets re-check at once. An admin may not take away their own last
+/// admin grant over all districts: nobody might be left to manage users.
 pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((username, id)): Path<(String, i64)>) -> Result<StatusCode, ApiError> {
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
     let store = state.store.clone();
-    let grant = tokio::task::spawn_blocking(move || -> Result<Grant, ApiError> {
-        let owned = store.grants_of(&username)?.into_iter().any(|g| g.id == id);
-        if !owned {
+    let own = username == caller.name();
+    let removed = tokio::task::spawn_blocking(move || -> Result<Result<Grant, Grant>, ApiError> {
+        let grants = store.grants_of(&username)?;
+        let Some(grant) = grants.iter().find(|g| g.id == id).cloned() else {
             return Err(ApiError::NotFound(format!("grant {id} of user {username} not found")));
+        };
+        if own && is_admin_over_all(&grant) && !grants.iter().any(|g| g.id != id && is_admin_over_all(g)) {
+            return Ok(Err(grant));
         }
-        Ok(store.delete_grant(id)?)
+        Ok(Ok(store.delete_grant(id)?))
     })
     .await??;
+    let grant = match removed {
+        Ok(grant) => grant,
+        Err(kept) => {
+            let why = "you cannot remove your own last admin grant over all districts, or no one might be left to manage users; ask another admin";
+            let record = Record::new(caller.name(), "grant.remove", caller.name()).result("denied").detail(json!({"grant": kept, "reason": why}));
+            audit(&state, record).await?;
+            return Err(ApiError::Conflict(why.into()));
+        }
+    };
+    state.session_ends.ended();
     audit(&state, Record::new(caller.name(), "grant.remove", &grant.username).detail(json!({"grant": grant}))).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An admin grant in force now that reaches every district: what managing users needs.
+fn is_admin_over_all(g: &Grant) -> bool {
+    g.role == Role::Admin && g.districts.is_none() && g.is_active(Utc::now())
 }
 
 #[derive(Deserialize)]
@@ -209,6 +239,20 @@ async fn set_disabled(state: &AppState, caller: &Caller, username: String, disab
     let action = if disabled { "user.disable" } else { "user.enable" };
     audit(state, Record::new(caller.name(), action, &username).detail(json!({"sessions_ended": ended}))).await?;
     Ok(Json(json!({"username": username, "disabled": disabled, "sessions_ended": ended})))
+}
+
+/// `POST /api/v1/users/{username}/sessions/end`: logs the user out
+/// everywhere without disabling the account (a lost phone, a shared
+/// terminal); open WebSockets close within about a second. The user may
+/// log in again at once.
+pub async fn end_sessions(State(state): State<AppState>, caller: Caller, Path(username): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
+    let store = state.store.clone();
+    let name = username.clone();
+    let ended = tokio::task::spawn_blocking(move || store.end_sessions_of(&name)).await??;
+    state.session_ends.ended();
+    audit(&state, Record::new(caller.name(), "user.end_sessions", &username).detail(json!({"sessions_ended": ended}))).await?;
+    Ok(Json(json!({"username": username, "sessions_ended": ended})))
 }
 
 /// Records a grant refused by the separation of duties, and answers it:

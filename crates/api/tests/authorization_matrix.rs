@@ -77,7 +77,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             s.user(&format!("p{n}"), &[]);
             (format!("/api/v1/users/p{n}/password"), Some(json!({"password": "another-password"})))
         }
-        ("post", "/api/v1/users/{username}/disable" | "/api/v1/users/{username}/enable") => {
+        ("post", "/api/v1/users/{username}/disable" | "/api/v1/users/{username}/enable" | "/api/v1/users/{username}/sessions/end") => {
             s.user(&format!("d{n}"), &[]);
             (path.replace("{username}", &format!("d{n}")), None)
         }

@@ -46,6 +46,10 @@ pub struct User {
     pub username: String,
     pub disabled: bool,
     pub created_at: Timestamp,
+    /// When the user last logged in successfully; `None`: never (or
+    /// before this was recorded).
+    #[serde(default)]
+    pub last_login_at: Option<Timestamp>,
 }
 
 /// One role given to one user, scoped to districts (`None` means every

@@ -387,6 +387,10 @@ CREATE INDEX audit_log_actor ON audit_log (actor, seq);
 CREATE INDEX audit_log_action ON audit_log (action, seq);
 CREATE INDEX audit_log_target ON audit_log (target, seq);
 CREATE INDEX audit_log_time ON audit_log (time);
+"#, r#"
+-- When each user last logged in, for the administrator's list of users
+-- (set with the session a login creates; NULL: never since this column).
+ALTER TABLE user ADD COLUMN last_login_at TEXT;
 "#];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use chrono::Utc;
 use citywatch_model::{Grant, Role, Timestamp, User};
 use rusqlite::{params, OptionalExtension};
@@ -64,13 +66,35 @@ impl Store {
 
     pub fn list_users(&self) -> Result<Vec<User>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT username, disabled, created_at FROM user ORDER BY username")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?)))?;
+        let mut stmt = conn.prepare("SELECT username, disabled, created_at, last_login_at FROM user ORDER BY username")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))?;
         rows.map(|row| {
-            let (username, disabled, created) = row?;
-            Ok(User { username, disabled, created_at: time::from_text(&created)? })
+            let (username, disabled, created, last_login) = row?;
+            Ok(User { username, disabled, created_at: time::from_text(&created)?, last_login_at: last_login.as_deref().map(time::from_text).transpose()? })
         })
         .collect()
+    }
+
+    /// How many unexpired sessions each user holds (users with none are absent).
+    pub fn open_session_counts(&self, now: Timestamp) -> Result<HashMap<String, usize>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT username, count(*) FROM session WHERE expires_at > ?1 GROUP BY username")?;
+        let rows = stmt.query_map([time::to_text(now)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ends every session of the user, leaving the account as it is.
+    /// Returns how many sessions ended.
+    pub fn end_sessions_of(&self, username: &str) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let known = tx.query_row("SELECT 1 FROM user WHERE username = ?1", [username], |_| Ok(())).optional()?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("user {username}")));
+        }
+        let ended = tx.execute("DELETE FROM session WHERE username = ?1", [username])?;
+        tx.commit()?;
+        Ok(ended)
     }
 
     pub fn user_count(&self) -> Result<i64> {
@@ -131,11 +155,18 @@ impl Store {
         .collect()
     }
 
+    /// A session is made only by a successful login, so this is also
+    /// when the user last logged in.
     pub fn create_session(&self, token_hash: &str, username: &str, expires_at: Timestamp) -> Result<()> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = time::to_text(Utc::now());
+        tx.execute(
             "INSERT INTO session (token_hash, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash, username, time::to_text(Utc::now()), time::to_text(expires_at)],
+            params![token_hash, username, now, time::to_text(expires_at)],
         )?;
+        tx.execute("UPDATE user SET last_login_at = ?2 WHERE username = ?1", params![username, now])?;
+        tx.commit()?;
         Ok(())
     }
 
