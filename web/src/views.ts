@@ -6,6 +6,7 @@
 import type { Me, Permission } from "./api";
 import { renderAudit } from "./audit";
 import { renderConsole } from "./console";
+import { renderSetup } from "./setup";
 
 export interface ViewHandle {
   destroy(): void;
@@ -30,6 +31,7 @@ export interface ViewDef {
 export const VIEWS: ViewDef[] = [
   { id: "map", titleKey: "views.map", anyOf: ["read_cameras"], landingRank: 50, render: renderConsole },
   { id: "audit", titleKey: "views.audit", anyOf: ["read_audit"], landingRank: 10, render: renderAudit },
+  { id: "setup", titleKey: "views.setup", anyOf: ["manage_cameras", "manage_districts", "manage_rules", "manage_procedures", "manage_hotlists"], landingRank: 30, render: renderSetup },
 ];
 
 /** The views `me` may open, in the switcher's order. */
