@@ -137,6 +137,7 @@ async function main() {
       await page.waitForFunction(() => document.querySelector('[data-testid="retention-status"]')?.dataset.saved !== undefined);
       const r = await apiCall(base, admin, "GET", "/api/v1/cameras/e2e-new/retention");
       assert(r.max_age_days === 14 && r.max_bytes === 2_000_000_000, `retention ${JSON.stringify(r)}`);
+      await page.screenshot({ path: path.join(outDir, "setup-cameras.png") });
     });
 
     await step("a procedure's steps are written and saved", async () => {
