@@ -108,7 +108,7 @@ export interface PolygonGeometry {
   coordinates: LonLat[][];
 }
 
-/** A field the API found wrong (422), and why: forms show it next to the field. */
+/** One bad field of a refused request, as the API names it (`name`, `area.lat`, `cameras[2]`). */
 export interface FieldProblem {
   field: string;
   reason: string;
@@ -118,13 +118,17 @@ export interface FieldProblem {
 export class ApiError extends Error {
   readonly status: number;
   readonly path: string;
+  /** The bad fields of a 422 answer, for showing next to the form's inputs. */
   readonly fields: FieldProblem[];
-  constructor(status: number, message: string, path: string, fields: FieldProblem[] = []) {
+  /** The answer's JSON body, when it had one (an atomic import's report). */
+  readonly body: unknown;
+  constructor(status: number, message: string, path: string, fields: FieldProblem[] = [], body: unknown = undefined) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.path = path;
     this.fields = fields;
+    this.body = body;
   }
 }
 
@@ -142,12 +146,17 @@ interface RequestOptions {
   /** Do not trigger the global 401 handler (login form, session probe). */
   quiet401?: boolean;
   signal?: AbortSignal;
+  /** A body sent as it is (a CSV or GeoJSON file), with its media type. */
+  raw?: { type: string; data: Blob | string };
 }
 
 async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  let body: string | undefined;
-  if (opts.body !== undefined) {
+  let body: Blob | string | undefined;
+  if (opts.raw) {
+    headers["Content-Type"] = opts.raw.type;
+    body = opts.raw.data;
+  } else if (opts.body !== undefined) {
     // Required: the server refuses a body that rides on the session cookie
     // unless it is JSON (with the page's Origin, which the browser adds).
     headers["Content-Type"] = "application/json";
@@ -167,9 +176,9 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     throw new ApiError(0, t("api.network"), path);
   }
   if (!res.ok) {
-    const { message, fields } = await errorMessage(res);
+    const { message, fields, body: answer } = await errorMessage(res);
     if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
-    throw new ApiError(res.status, message, path, fields);
+    throw new ApiError(res.status, message, path, fields, answer);
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
@@ -181,7 +190,7 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   }
 }
 
-async function errorMessage(res: Response): Promise<{ message: string; fields: FieldProblem[] }> {
+async function errorMessage(res: Response): Promise<{ message: string; fields: FieldProblem[]; body: unknown }> {
   let text = "";
   try {
     text = await res.text();
@@ -189,17 +198,20 @@ async function errorMessage(res: Response): Promise<{ message: string; fields: F
     /* ignore */
   }
   // A 5xx's body may be a proxy's page or an internal detail: our sentence instead.
+  let body: unknown = undefined;
+  let fields: FieldProblem[] = [];
   if (text && res.status < 500) {
     try {
       const j = JSON.parse(text) as { error?: unknown; message?: unknown; fields?: unknown };
-      const fields = Array.isArray(j.fields) ? (j.fields as FieldProblem[]).filter((f) => typeof f?.field === "string" && typeof f?.reason === "string") : [];
-      if (typeof j.error === "string" && j.error) return { message: j.error, fields };
-      if (typeof j.message === "string" && j.message) return { message: j.message, fields };
+      body = j;
+      if (Array.isArray(j.fields)) fields = j.fields.filter((f): f is FieldProblem => typeof f?.field === "string" && typeof f?.reason === "string");
+      if (typeof j.error === "string" && j.error) return { message: j.error, fields, body };
+      if (typeof j.message === "string" && j.message) return { message: j.message, fields, body };
     } catch {
       /* not JSON */
     }
   }
-  return { message: statusMessage(res.status), fields: [] };
+  return { message: statusMessage(res.status), fields, body };
 }
 
 /** A sentence for a refused or failed request with no message of its own. */
@@ -639,5 +651,180 @@ export const usersApi = {
   async districtNames(): Promise<string[]> {
     const fc = await request<{ features: { properties: { name: string } }[] }>("/api/v1/districts");
     return fc.features.map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
+  },
+};
+
+// ---- set-up (the administrator's screen): cameras, districts, rules, procedures, hotlists
+
+/** What a camera is created or replaced with; URLs may carry `user:password@`, which is stored apart and never shown back. */
+export interface CameraInput {
+  id?: string;
+  name: string;
+  lat: number;
+  lon: number;
+  height_m?: number | null;
+  heading_deg: number;
+  fov_deg: number;
+  range_m: number;
+  district?: string | null;
+  tags?: string[];
+  main_url?: string | null;
+  sub_url?: string | null;
+  status?: CameraStatus;
+}
+
+/** One bad row of an import: a CSV line (the header is line 1) or a GeoJSON feature (0-based). */
+export interface ImportRowError {
+  line?: number;
+  feature?: number;
+  field: string;
+  reason: string;
+}
+
+export interface CameraImportReport {
+  rows: number;
+  created: number;
+  updated: number;
+  atomic: boolean;
+  errors: ImportRowError[];
+  error_count: number;
+  bad_rows: number;
+  /** Set when an atomic import applied nothing. */
+  error?: string;
+}
+
+export interface Retention {
+  camera_id: string;
+  max_age_days: number | null;
+  max_bytes: number | null;
+}
+
+export interface DistrictFeature {
+  type: "Feature";
+  id: string;
+  properties: { name: string };
+  geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon;
+}
+
+export type EventTypeName =
+  | "motion" | "object" | "zone" | "line_crossing" | "plate_read" | "hotlist_hit" | "camera_offline"
+  | "camera_online" | "camera_tamper" | "unit_position" | "incident_change";
+
+export interface RuleSpec {
+  name: string;
+  enabled: boolean;
+  event_types: EventTypeName[];
+  cameras: string[];
+  districts: string[];
+  area: { lat: number; lon: number; radius_m: number } | null;
+  schedule: { days: number[]; start_hour: number; end_hour: number } | null;
+  min_hotlist_priority: number | null;
+  severity: "extreme" | "severe" | "moderate" | "minor";
+  correlation_window_s: number;
+  correlation_radius_m: number;
+}
+
+export interface AlertRule extends RuleSpec {
+  id: number;
+  created_by: string;
+  updated_at: string;
+}
+
+export interface Procedure {
+  incident_type: string;
+  steps: string[];
+}
+
+export interface Hotlist {
+  name: string;
+  covert: boolean;
+  entries: number;
+  created_by: string;
+  created_at: string;
+}
+
+export interface HotlistEntry {
+  id: number;
+  list: string;
+  plate: string;
+  plate_key: string;
+  source: string | null;
+  reason: string;
+  priority: number;
+  expires_at: string | null;
+  active: boolean;
+  created_by: string;
+  created_at: string;
+}
+
+export interface HotlistImportReport {
+  list: string;
+  covert: boolean;
+  rows: number;
+  added: number;
+  replaced: number;
+  errors: { line: number; field: string; reason: string }[];
+  error_count: number;
+  bad_rows: number;
+}
+
+const enc = encodeURIComponent;
+
+export const setupApi = {
+  createCamera(c: CameraInput): Promise<Camera> {
+    return request("/api/v1/cameras", { method: "POST", body: c });
+  },
+  replaceCamera(id: string, c: CameraInput): Promise<Camera> {
+    return request(`/api/v1/cameras/${enc(id)}`, { method: "PUT", body: { ...c, id } });
+  },
+  deleteCamera(id: string): Promise<void> {
+    return request(`/api/v1/cameras/${enc(id)}`, { method: "DELETE" });
+  },
+  /** CSV when the file's name says so, else GeoJSON; with `atomic`, a file with any bad row applies nothing. */
+  importCameras(file: Blob, csv: boolean, atomic: boolean): Promise<CameraImportReport> {
+    return request(`/api/v1/cameras/import${atomic ? "?atomic=true" : ""}`, { method: "POST", raw: { type: csv ? "text/csv" : "application/geo+json", data: file } });
+  },
+  retention(id: string): Promise<Retention> {
+    return request(`/api/v1/cameras/${enc(id)}/retention`);
+  },
+  setRetention(id: string, r: { max_age_days: number | null; max_bytes: number | null }): Promise<Retention> {
+    return request(`/api/v1/cameras/${enc(id)}/retention`, { method: "PUT", body: r });
+  },
+  districts(): Promise<{ type: "FeatureCollection"; features: DistrictFeature[] }> {
+    return request("/api/v1/districts");
+  },
+  putDistrict(name: string, geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon): Promise<DistrictFeature> {
+    return request(`/api/v1/districts/${enc(name)}`, { method: "PUT", body: geometry });
+  },
+  rules(): Promise<AlertRule[]> {
+    return request("/api/v1/rules");
+  },
+  createRule(r: RuleSpec): Promise<AlertRule> {
+    return request("/api/v1/rules", { method: "POST", body: r });
+  },
+  replaceRule(id: number, r: RuleSpec): Promise<AlertRule> {
+    return request(`/api/v1/rules/${id}`, { method: "PUT", body: r });
+  },
+  deleteRule(id: number): Promise<void> {
+    return request(`/api/v1/rules/${id}`, { method: "DELETE" });
+  },
+  procedures(): Promise<Procedure[]> {
+    return request("/api/v1/procedures");
+  },
+  putProcedure(type: string, steps: string[]): Promise<Procedure> {
+    return request(`/api/v1/procedures/${enc(type)}`, { method: "PUT", body: { steps } });
+  },
+  hotlists(): Promise<Hotlist[]> {
+    return request("/api/v1/hotlists");
+  },
+  hotlistEntries(list: string): Promise<HotlistEntry[]> {
+    return request(`/api/v1/hotlists/${enc(list)}/entries`);
+  },
+  /** Never into a covert list: those are the supervisor's oversight, refused here by `covert=false`. */
+  importHotlist(list: string, file: Blob): Promise<HotlistImportReport> {
+    return request(`/api/v1/hotlists/${enc(list)}/import?covert=false`, { method: "POST", raw: { type: "text/csv", data: file } });
+  },
+  deleteHotlistEntry(list: string, id: number): Promise<void> {
+    return request(`/api/v1/hotlists/${enc(list)}/entries/${id}`, { method: "DELETE" });
   },
 };

@@ -8,6 +8,7 @@ import { renderAudit } from "./audit";
 import { renderConsole } from "./console";
 import { renderHealth } from "./health";
 import { renderUsers } from "./users";
+import { renderSetup } from "./setup";
 
 export interface ViewHandle {
   destroy(): void;
@@ -34,6 +35,7 @@ export const VIEWS: ViewDef[] = [
   { id: "audit", titleKey: "views.audit", anyOf: ["read_audit"], landingRank: 10, render: renderAudit },
   { id: "health", titleKey: "views.health", anyOf: ["read_metrics", "handle_alerts"], landingRank: 60, render: renderHealth },
   { id: "users", titleKey: "views.users", anyOf: ["manage_users"], landingRank: 15, render: renderUsers },
+  { id: "setup", titleKey: "views.setup", anyOf: ["manage_cameras", "manage_districts", "manage_rules", "manage_procedures", "manage_hotlists"], landingRank: 30, render: renderSetup },
 ];
 
 /** The views `me` may open, in the switcher's order. */

@@ -81,6 +81,27 @@ impl Caller {
         Err(ApiError::Forbidden(refusal(what, permission.roles(), &self.0.roles().into_iter().collect::<Vec<_>>())))
     }
 
+    /// The caller's scope under either permission (the wider of the two
+    /// when both are held), or 403 naming every role that would do.
+    pub async fn require_either(&self, state: &AppState, first: Permission, second: Permission, what: &str) -> Result<Scope, ApiError> {
+        match (self.0.scope(first), self.0.scope(second)) {
+            (Some(Scope::All), _) | (_, Some(Scope::All)) => return Ok(Scope::All),
+            (Some(Scope::Districts(mut a)), Some(Scope::Districts(b))) => {
+                a.extend(b);
+                return Ok(Scope::Districts(a));
+            }
+            (Some(scope), None) | (None, Some(scope)) => return Ok(scope),
+            (None, None) => {}
+        }
+        let needs = format!("{first:?} or {second:?}");
+        let record = Record::new(self.name(), "access.denied", what).result("denied").detail(json!({"needs": needs}));
+        audit_repeatable(state, record).await?;
+        let mut roles: Vec<Role> = first.roles().iter().chain(second.roles()).copied().collect();
+        roles.sort();
+        roles.dedup();
+        Err(ApiError::Forbidden(refusal(what, &roles, &self.0.roles().into_iter().collect::<Vec<_>>())))
+    }
+
     /// Like `require`, but the grant must cover every district.
     pub async fn require_all_districts(&self, state: &AppState, permission: Permission, what: &str) -> Result<(), ApiError> {
         match self.require(state, permission, what).await? {

@@ -15,6 +15,8 @@ pub enum Access {
     Needs(citywatch_audit::Permission),
     /// Holders of this permission over all districts.
     NeedsAllDistricts(citywatch_audit::Permission),
+    /// Holders of either permission.
+    NeedsEither(citywatch_audit::Permission, citywatch_audit::Permission),
     /// A registered GPS device's own token (`token=` or `Authorization:
     /// Bearer`); no user session is accepted.
     DeviceToken,
@@ -58,7 +60,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "post", path: "/api/v1/cameras/import", summary: "Bulk import: GeoJSON FeatureCollection of Points, or CSV with Content-Type text/csv. Reports the first bad rows' problems (errors, 100 by default) and counts them all (error_count, bad_rows); atomic=true applies nothing if any row is bad (422). A file over the row cap (200,000 by default) is refused whole (413).", access: Needs(ManageCameras), params: &[("atomic", "true or false (default)")], body: Some("GeoJSON or CSV") },
     Operation { method: "get", path: "/api/v1/cameras/export", summary: "The caller's cameras as a GeoJSON FeatureCollection", access: Needs(ReadCameras), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/cameras/{id}", summary: "One camera (404 outside the caller's districts)", access: Needs(ReadCameras), params: &[], body: None },
-    Operation { method: "put", path: "/api/v1/cameras/{id}", summary: "Replace a camera", access: Needs(ManageCameras), params: &[], body: Some("Camera") },
+    Operation { method: "put", path: "/api/v1/cameras/{id}", summary: "Replace a camera. Stream credentials are write-only: a URL given with user:password@ sets them, the same URL without them keeps those stored, another URL without them drops them", access: Needs(ManageCameras), params: &[], body: Some("Camera") },
     Operation { method: "delete", path: "/api/v1/cameras/{id}", summary: "Delete a camera", access: Needs(ManageCameras), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/cameras/{id}/recordings", summary: "Recorded spans and gaps of a camera between start and end (RFC 3339)", access: Needs(ReadCameras), params: &[("start", "RFC 3339"), ("end", "RFC 3339, at most 24 h after start"), ("stream", "main (default) or sub")], body: None },
     Operation { method: "get", path: "/api/v1/cameras/{id}/view.mp4", summary: "A standard MP4 of any recorded range, built on the fly without transcoding; supports Range requests (one bytes= range: 400 if malformed, 416 past the end). Without an unmask grant (ViewUnmasked) covering the camera, faces are blurred instead: a fragmented MP4 transcoded as it is sent (200, chunked, Accept-Ranges: none; a range past bytes=0- is 416), at most [video] max_blurred_minutes (default 15; 422), 503 without a face model or past [video] max_blurred_streams, never the recording. Requires purpose and case_ref; every response that carries video is audited (video.playback: faces blurred|shown, and the bytes served).", access: Needs(PlayRecordings), params: &[("start", "RFC 3339"), ("end", "RFC 3339, at most 24 h after start"), ("stream", "main (default) or sub"), ("purpose", "why the video is viewed (required)"), ("case_ref", "case or incident reference (required)")], body: None },
@@ -124,7 +126,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "post", path: "/api/v1/incidents/{id}/close", summary: "Close; steps not done become skipped and flag the incident for supervisors; assigned units become available. Audited and on the timeline.", access: Needs(Dispatch), params: &[], body: Some("{\"note\"} (optional)") },
     Operation { method: "get", path: "/api/v1/incidents/{id}/eido.json", summary: "The incident as NENA EIDO JSON (NENA-STA-021 naming: incident, location, notes and emergency resource components). Audited.", access: Needs(ReadDispatch), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/incidents/{id}/route", summary: "A unit's way to the incident as a GeoJSON LineString Feature (properties: distance_m, duration_s, router): along the roads when a road network is loaded, else the straight line. For the unit's crew while it is on the incident, or callers whose dispatch districts hold both the incident and the unit (404 otherwise); 409 if the unit has no position or no road joins them.", access: Needs(FollowUnits), params: &[("unit_id", "the unit (required)")], body: None },
-    Operation { method: "get", path: "/api/v1/procedures", summary: "Procedures: per incident type, the ordered checklist", access: Needs(ReadDispatch), params: &[], body: None },
+    Operation { method: "get", path: "/api/v1/procedures", summary: "Procedures: per incident type, the ordered checklist", access: NeedsEither(ReadDispatch, ManageProcedures), params: &[], body: None },
     Operation { method: "get", path: "/api/v1/hotlists", summary: "Hotlists with their entry counts; covert lists only for supervisors", access: NeedsAllDistricts(ManageHotlists), params: &[], body: None },
     Operation { method: "post", path: "/api/v1/hotlists/{list}/import", summary: "Import entries from CSV (header: plate, reason, priority 0..10, optional source and expires_at RFC 3339); creates the list on first import (covert=true: supervisors only). Good rows are imported (same plate replaces), bad rows are answered with line, field and reason (errors: the first 100 by default; error_count and bad_rows count them all). More rows than the cap (200,000 by default) or a body over 32 MB: 413, nothing stored. Audited.", access: NeedsAllDistricts(ManageHotlists), params: &[("covert", "true or false (default); only when creating the list")], body: Some("text/csv") },
     Operation { method: "get", path: "/api/v1/hotlists/{list}/entries", summary: "A hotlist's entries, expired ones marked inactive (a covert list is 404 except for supervisors)", access: NeedsAllDistricts(ManageHotlists), params: &[], body: None },
@@ -160,6 +162,12 @@ pub fn openapi_document() -> Value {
             DeviceToken => {
                 operation["security"] = json!([{"deviceToken": []}, {"bearer": []}]);
                 operation["x-citywatch-roles"] = json!("a registered GPS device (its own token; no user session)");
+            }
+            NeedsEither(a, b) => {
+                let mut roles: Vec<&str> = a.roles().iter().chain(b.roles()).map(|r| r.as_str()).collect();
+                roles.sort_unstable();
+                roles.dedup();
+                operation["x-citywatch-roles"] = json!(roles);
             }
             Needs(p) | NeedsAllDistricts(p) => {
                 operation["x-citywatch-roles"] = json!(p.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>());

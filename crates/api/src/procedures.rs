@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 use crate::auth::{audit, Caller};
 use crate::{body, ApiError, AppState};
 
+/// Read by those who run incidents, and by those who write the procedures
+/// (an administrator edits them without reading any incident).
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, Permission::ReadDispatch, "listing procedures").await?;
+    caller.require_either(&state, Permission::ReadDispatch, Permission::ManageProcedures, "listing procedures").await?;
     let d = state.dispatch.clone();
     let procedures = tokio::task::spawn_blocking(move || d.procedures()).await??;
     Ok(Json(json!(procedures)))

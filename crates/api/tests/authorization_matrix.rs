@@ -318,7 +318,9 @@ fn rule(method: &str, path: &str) -> Rule {
         (_, "/api/v1/rules" | "/api/v1/rules/{id}") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
         (_, p) if p.starts_with("/api/v1/alerts") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher]),
         (_, "/api/v1/avl/osmand") => Rule::DeviceToken,
-        ("get", "/api/v1/units" | "/api/v1/units/{id}/trail" | "/api/v1/incidents" | "/api/v1/incidents/{id}" | "/api/v1/incidents/{id}/eido.json" | "/api/v1/procedures") => {
+        // Those who write the procedures read them too (the administrator's set-up).
+        ("get", "/api/v1/procedures") => Rule::Roles(&[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher]),
+        ("get", "/api/v1/units" | "/api/v1/units/{id}/trail" | "/api/v1/incidents" | "/api/v1/incidents/{id}" | "/api/v1/incidents/{id}/eido.json") => {
             Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher])
         }
         (_, p) if p.starts_with("/api/v1/units") && !p.ends_with("/status") => Rule::Roles(&[Role::Admin]),
@@ -353,6 +355,16 @@ fn the_openapi_table_documents_the_specified_access() {
             Access::Session => Rule::AnyLoggedIn,
             Access::Needs(p) => Rule::Roles(p.roles()),
             Access::NeedsAllDistricts(p) => Rule::RolesOverAllDistricts(p.roles()),
+            Access::NeedsEither(a, b) => {
+                let Rule::Roles(specified) = rule(op.method, op.path) else { panic!("{} {}: documented as roles, specified otherwise", op.method, op.path) };
+                let mut documented: Vec<Role> = a.roles().iter().chain(b.roles()).copied().collect();
+                documented.sort();
+                documented.dedup();
+                let mut specified = specified.to_vec();
+                specified.sort();
+                assert_eq!(documented, specified, "{} {}", op.method, op.path);
+                continue;
+            }
             Access::DeviceToken => Rule::DeviceToken,
             Access::Public => unreachable!(),
         };

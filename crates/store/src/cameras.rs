@@ -40,20 +40,37 @@ impl Store {
         if exists(&tx, &update.camera.id)? {
             return Err(StoreError::Conflict(format!("camera {}", update.camera.id)));
         }
-        write_camera(&tx, update, key.as_ref())?;
+        write_camera(&tx, update, key.as_ref(), &[])?;
         tx.commit()?;
         Ok(())
     }
 
     /// Replaces an existing camera; `NotFound` if there is none.
+    ///
+    /// Credentials are write-only (no read path returns them), so an editor
+    /// cannot send them back: a stream whose URL stays the same and comes
+    /// without credentials keeps the ones stored. A changed URL drops them,
+    /// since they were given for the old address and must not follow the
+    /// camera to another host.
     pub fn replace_camera(&self, update: &CameraUpdate) -> Result<()> {
         let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        if !exists(&tx, &update.camera.id)? {
+        let before: Option<(Option<String>, Option<String>)> =
+            tx.query_row("SELECT main_url, sub_url FROM camera WHERE id = ?1", [&update.camera.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let Some((main_before, sub_before)) = before else {
             return Err(StoreError::NotFound(format!("camera {}", update.camera.id)));
+        };
+        let c = &update.camera;
+        let unchanged = |new: &Option<String>, old: &Option<String>| new.is_some() && new == old;
+        let mut keep = Vec::new();
+        if update.main_credentials.is_none() && unchanged(&c.main_url, &main_before) {
+            keep.push("main");
         }
-        write_camera(&tx, update, key.as_ref())?;
+        if update.sub_credentials.is_none() && unchanged(&c.sub_url, &sub_before) {
+            keep.push("sub");
+        }
+        write_camera(&tx, update, key.as_ref(), &keep)?;
         tx.commit()?;
         Ok(())
     }
@@ -70,7 +87,7 @@ impl Store {
             } else {
                 outcome.created += 1;
             }
-            write_camera(&tx, u, key.as_ref())?;
+            write_camera(&tx, u, key.as_ref(), &[])?;
         }
         tx.commit()?;
         Ok(outcome)
@@ -195,7 +212,9 @@ fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
     Ok(tx.query_row("SELECT 1 FROM camera WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
 }
 
-fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialKey>) -> Result<()> {
+/// Writes the camera and its credentials; the streams in `keep` keep the
+/// credentials already stored.
+fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialKey>, keep: &[&str]) -> Result<()> {
     let c = &u.camera;
     let tags = serde_json::to_string(&c.tags).expect("a list of strings serialises");
     tx.execute(
@@ -211,8 +230,11 @@ fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialK
             c.main_url, c.sub_url, c.status.as_str(), time::to_text(Utc::now())
         ],
     )?;
-    tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1", [&c.id])?;
     for (stream, cred) in [("main", &u.main_credentials), ("sub", &u.sub_credentials)] {
+        if keep.contains(&stream) {
+            continue;
+        }
+        tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1 AND stream = ?2", params![c.id, stream])?;
         if let Some(cred) = cred {
             let key = key.ok_or_else(|| {
                 StoreError::Credentials(format!("camera {}'s credentials cannot be stored: no credential key was given to seal them", c.id))
