@@ -32,7 +32,7 @@ export type Permission =
   | "manage_legal_holds" | "read_metrics" | "view_live" | "raise_events" | "read_events" | "manage_rules"
   | "handle_alerts" | "read_dispatch" | "dispatch" | "manage_units" | "manage_procedures" | "report_status"
   | "follow_units" | "view_unmasked" | "grant_unmask" | "read_unmask_grants" | "manage_hotlists"
-  | "manage_covert_hotlists" | "search_plates";
+  | "manage_covert_hotlists" | "search_plates" | "oversee_sensitive_reads";
 
 export interface Me {
   username: string;
@@ -73,15 +73,24 @@ export interface PolygonGeometry {
   coordinates: LonLat[][];
 }
 
+/** One bad field of a request, as a 422 names it. */
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
 /** An error answered by the API (or a network failure, status 0). */
 export class ApiError extends Error {
   readonly status: number;
   readonly path: string;
-  constructor(status: number, message: string, path: string) {
+  /** Each bad field and why (422), so a form can show it beside the field. */
+  readonly fields: FieldProblem[];
+  constructor(status: number, message: string, path: string, fields: FieldProblem[] = []) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.path = path;
+    this.fields = fields;
   }
 }
 
@@ -124,9 +133,9 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     throw new ApiError(0, `Network error: cannot reach the server (${String(e)})`, path);
   }
   if (!res.ok) {
-    const message = await errorMessage(res);
+    const { message, fields } = await errorMessage(res);
     if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
-    throw new ApiError(res.status, message, path);
+    throw new ApiError(res.status, message, path, fields);
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
@@ -138,7 +147,7 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   }
 }
 
-async function errorMessage(res: Response): Promise<string> {
+async function errorMessage(res: Response): Promise<{ message: string; fields: FieldProblem[] }> {
   let text = "";
   try {
     text = await res.text();
@@ -147,18 +156,24 @@ async function errorMessage(res: Response): Promise<string> {
   }
   if (text) {
     try {
-      const j = JSON.parse(text) as { error?: unknown; message?: unknown };
-      if (typeof j.error === "string" && j.error) return j.error;
-      if (typeof j.message === "string" && j.message) return j.message;
+      const j = JSON.parse(text) as { error?: unknown; message?: unknown; fields?: unknown };
+      const fields = Array.isArray(j.fields)
+        ? j.fields.filter((f): f is FieldProblem => typeof f?.field === "string" && typeof f?.reason === "string")
+        : [];
+      if (typeof j.error === "string" && j.error) return { message: j.error, fields };
+      if (typeof j.message === "string" && j.message) return { message: j.message, fields };
     } catch {
       /* not JSON */
     }
   }
-  if (res.status === 429) return "Too many attempts. Wait a moment and try again.";
-  if (res.status === 401) return "Not logged in.";
-  if (res.status === 403) return "Access denied.";
-  const short = text && text.length < 200 ? `: ${text}` : "";
-  return `HTTP ${res.status} ${res.statusText}${short}`;
+  const message = (): string => {
+    if (res.status === 429) return "Too many attempts. Wait a moment and try again.";
+    if (res.status === 401) return "Not logged in.";
+    if (res.status === 403) return "Access denied.";
+    const short = text && text.length < 200 ? `: ${text}` : "";
+    return `HTTP ${res.status} ${res.statusText}${short}`;
+  };
+  return { message: message(), fields: [] };
 }
 
 function fmtCoord(lat: number, lon: number): string {
@@ -459,3 +474,172 @@ export const auditApi = {
     return `/api/v1/audit/export?${auditQuery(filter, { format })}`;
   },
 };
+
+// ---- oversight (the supervisor's screen)
+
+export interface LegalHold {
+  id: number;
+  camera_id: string;
+  start: string;
+  end: string;
+  purpose: string;
+  case_ref: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  active: boolean;
+}
+
+export interface NewLegalHold {
+  camera_id: string;
+  start: string;
+  end: string;
+  purpose: string;
+  case_ref: string;
+  expires_at: string;
+}
+
+/** An unmask grant as the oversight list shows it, with its use from the audit log. */
+export interface UnmaskGrantDetail {
+  id: number;
+  grantee: string;
+  camera_ids: string[];
+  purpose: string;
+  case_ref: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  active: boolean;
+  /** Views made under the grant. */
+  uses: number;
+  last_used: string | null;
+}
+
+export interface NewUnmaskGrant {
+  grantee: string;
+  camera_ids?: string[];
+  incident_id?: number;
+  expires_at: string;
+  purpose: string;
+  case_ref: string;
+}
+
+export interface Hotlist {
+  name: string;
+  covert: boolean;
+  entries: number;
+  created_by: string;
+  created_at: string;
+}
+
+export interface HotlistEntry {
+  id: number;
+  list: string;
+  plate: string;
+  source: string | null;
+  reason: string;
+  priority: number;
+  expires_at: string | null;
+  active: boolean;
+  created_by: string;
+  created_at: string;
+}
+
+/** What a hotlist import did, with its bad rows by line. */
+export interface HotlistImport {
+  list: string;
+  covert: boolean;
+  rows: number;
+  added: number;
+  replaced: number;
+  errors: { line: number; field: string; reason: string }[];
+  error_count: number;
+  bad_rows: number;
+}
+
+export type SensitiveReadKind = "playback" | "export" | "plate_search" | "trail" | "unmasked_view" | "snapshot";
+
+export interface SensitiveRead {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  kind: SensitiveReadKind | string;
+  target: string;
+  camera_id: string | null;
+  purpose: string | null;
+  case_ref: string | null;
+  result: string;
+  faces: string | null;
+  unmask_grant: number | null;
+}
+
+export interface SensitiveReads {
+  date: string;
+  from: string;
+  to: string;
+  districts: string[] | null;
+  reads: SensitiveRead[];
+  truncated: boolean;
+}
+
+export const oversightApi = {
+  legalHolds(): Promise<LegalHold[]> {
+    return request("/api/v1/legal-holds");
+  },
+  placeHold(body: NewLegalHold): Promise<LegalHold> {
+    return request("/api/v1/legal-holds", { method: "POST", body });
+  },
+  releaseHold(id: number): Promise<void> {
+    return request(`/api/v1/legal-holds/${id}`, { method: "DELETE" });
+  },
+  unmaskGrants(): Promise<UnmaskGrantDetail[]> {
+    return request("/api/v1/unmask-grants");
+  },
+  grantUnmask(body: NewUnmaskGrant): Promise<UnmaskGrantDetail> {
+    return request("/api/v1/unmask-grants", { method: "POST", body });
+  },
+  revokeUnmask(id: number): Promise<void> {
+    return request(`/api/v1/unmask-grants/${id}`, { method: "DELETE" });
+  },
+  hotlists(): Promise<Hotlist[]> {
+    return request("/api/v1/hotlists");
+  },
+  hotlistEntries(list: string): Promise<HotlistEntry[]> {
+    return request(`/api/v1/hotlists/${encodeURIComponent(list)}/entries`);
+  },
+  /** CSV goes as text/csv: the server takes it with the page's Origin like JSON. */
+  async importHotlist(list: string, csv: string, covert: boolean): Promise<HotlistImport> {
+    const path = `/api/v1/hotlists/${encodeURIComponent(list)}/import?covert=${covert}`;
+    return requestRaw(path, "text/csv", csv);
+  },
+  deleteHotlistEntry(list: string, id: number): Promise<void> {
+    return request(`/api/v1/hotlists/${encodeURIComponent(list)}/entries/${id}`, { method: "DELETE" });
+  },
+  flaggedIncidents(limit = 100): Promise<Incident[]> {
+    return request(`/api/v1/incidents?flagged=true&limit=${limit}`);
+  },
+  /** The day (YYYY-MM-DD, in the browser's time zone) of sensitive reads in the caller's districts. */
+  sensitiveReads(date: string): Promise<SensitiveReads> {
+    const offset = -new Date(`${date}T12:00:00`).getTimezoneOffset();
+    return request(`/api/v1/oversight/sensitive-reads?date=${encodeURIComponent(date)}&tz_offset_min=${offset}`);
+  },
+};
+
+/** A POST of a body that is not JSON (a CSV import), answered with JSON. */
+async function requestRaw<T>(path: string, contentType: string, body: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { method: "POST", headers: { Accept: "application/json", "Content-Type": contentType }, body, credentials: "same-origin" });
+  } catch (e) {
+    throw new ApiError(0, `Network error: cannot reach the server (${String(e)})`, path);
+  }
+  if (!res.ok) {
+    const { message, fields } = await errorMessage(res);
+    if (res.status === 401 && onUnauthorized) onUnauthorized();
+    throw new ApiError(res.status, message, path, fields);
+  }
+  return (await res.json()) as T;
+}

@@ -9,6 +9,7 @@ register("views", {
   en: {
     "views.map": "Map",
     "views.audit": "Audit log",
+    "views.oversight": "Oversight",
     "views.terminal": "Terminal",
     "views.terminal_hint": "The officer's terminal (phone layout)",
     "views.switcher": "Views",
@@ -17,6 +18,7 @@ register("views", {
   "sr-Latn": {
     "views.map": "Mapa",
     "views.audit": "Revizorski dnevnik",
+    "views.oversight": "Nadzor",
     "views.terminal": "Terminal",
     "views.terminal_hint": "Terminal policajca (za telefon)",
     "views.switcher": "Prikazi",

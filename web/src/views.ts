@@ -6,6 +6,7 @@
 import type { Me, Permission } from "./api";
 import { renderAudit } from "./audit";
 import { renderConsole } from "./console";
+import { renderOversight } from "./oversight";
 
 export interface ViewHandle {
   destroy(): void;
@@ -30,6 +31,7 @@ export interface ViewDef {
 export const VIEWS: ViewDef[] = [
   { id: "map", titleKey: "views.map", anyOf: ["read_cameras"], landingRank: 50, render: renderConsole },
   { id: "audit", titleKey: "views.audit", anyOf: ["read_audit"], landingRank: 10, render: renderAudit },
+  { id: "oversight", titleKey: "views.oversight", anyOf: ["manage_legal_holds", "grant_unmask"], landingRank: 20, render: renderOversight },
 ];
 
 /** The views `me` may open, in the switcher's order. */
