@@ -90,8 +90,8 @@ struct Places {
     scope: Scope,
     areas: Vec<(String, Area)>,
     unit_districts: HashMap<String, Option<String>>,
-    /// Per actor: the districts their searches reach.
-    searchers: HashMap<String, Option<Scope>>,
+    /// Per actor and search action: the districts their searches reach.
+    searchers: HashMap<(String, String), Option<Scope>>,
 }
 
 impl Places {
@@ -117,13 +117,17 @@ impl Places {
             },
             "plate.search" | "event.search" => {
                 let permission = if e.action == "plate.search" { Permission::SearchPlates } else { Permission::ReadEvents };
-                if !self.searchers.contains_key(&e.actor) {
-                    let (store, actor) = (state.store.clone(), e.actor.clone());
-                    let grants = tokio::task::spawn_blocking(move || store.grants_of(&actor)).await??;
-                    let reach = Principal::new(e.actor.clone(), grants, Utc::now()).scope(permission);
-                    self.searchers.insert(e.actor.clone(), reach);
-                }
-                self.searchers[&e.actor].as_ref().is_some_and(|theirs| overlaps(&self.scope, theirs))
+                let reach = match self.searchers.get(&(e.actor.clone(), e.action.clone())) {
+                    Some(reach) => reach.clone(),
+                    None => {
+                        let (store, actor) = (state.store.clone(), e.actor.clone());
+                        let grants = tokio::task::spawn_blocking(move || store.grants_of(&actor)).await??;
+                        let reach = Principal::new(e.actor.clone(), grants, Utc::now()).scope(permission);
+                        self.searchers.insert((e.actor.clone(), e.action.clone()), reach.clone());
+                        reach
+                    }
+                };
+                reach.is_some_and(|theirs| overlaps(&self.scope, &theirs))
             }
             _ => false,
         })
