@@ -31,7 +31,7 @@ register("oversight.holds", {
     "oversight.holds.release": "Release",
     "oversight.holds.released": "Hold {id} released.",
     "oversight.holds.none": "No legal hold on the cameras of your districts.",
-    "oversight.holds.count": "{n} holds",
+    "oversight.holds.count": "Holds: {n}",
   },
   "sr-Latn": {
     "oversight.holds.title": "Sudska zadržavanja",

@@ -28,7 +28,7 @@ register("oversight.incidents", {
     "oversight.incidents.state_pending": "not done",
     "oversight.incidents.timeline": "Timeline",
     "oversight.incidents.none": "No incident was closed with skipped steps.",
-    "oversight.incidents.count": "{n} incidents",
+    "oversight.incidents.count": "Incidents: {n}",
   },
   "sr-Latn": {
     "oversight.incidents.title": "Događaji sa preskočenim koracima",

@@ -34,7 +34,7 @@ register("oversight.reads", {
     "oversight.reads.result_denied": "refused",
     "oversight.reads.result_refused": "refused",
     "oversight.reads.none": "No sensitive read on this day in your districts.",
-    "oversight.reads.count": "{n} reads",
+    "oversight.reads.count": "Reads: {n}",
     "oversight.reads.truncated": "The day holds more than the server lists at once; the newest are shown.",
   },
   "sr-Latn": {
