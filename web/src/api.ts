@@ -828,3 +828,122 @@ export const setupApi = {
     return request(`/api/v1/hotlists/${enc(list)}/entries/${id}`, { method: "DELETE" });
   },
 };
+
+// ---- oversight (the supervisor's screen)
+
+export interface LegalHold {
+  id: number;
+  camera_id: string;
+  start: string;
+  end: string;
+  purpose: string;
+  case_ref: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  active: boolean;
+}
+
+export interface NewLegalHold {
+  camera_id: string;
+  start: string;
+  end: string;
+  purpose: string;
+  case_ref: string;
+  expires_at: string;
+}
+
+/** An unmask grant as the oversight list shows it, with its use from the audit log. */
+export interface UnmaskGrantDetail {
+  id: number;
+  grantee: string;
+  camera_ids: string[];
+  purpose: string;
+  case_ref: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  active: boolean;
+  /** Views made under the grant. */
+  uses: number;
+  last_used: string | null;
+}
+
+export interface NewUnmaskGrant {
+  grantee: string;
+  camera_ids?: string[];
+  incident_id?: number;
+  expires_at: string;
+  purpose: string;
+  case_ref: string;
+}
+
+export type SensitiveReadKind = "playback" | "export" | "plate_search" | "trail" | "unmasked_view" | "snapshot";
+
+export interface SensitiveRead {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  kind: SensitiveReadKind | string;
+  target: string;
+  camera_id: string | null;
+  purpose: string | null;
+  case_ref: string | null;
+  result: string;
+  faces: string | null;
+  unmask_grant: number | null;
+}
+
+export interface SensitiveReads {
+  date: string;
+  from: string;
+  to: string;
+  districts: string[] | null;
+  reads: SensitiveRead[];
+  truncated: boolean;
+}
+
+export const oversightApi = {
+  legalHolds(): Promise<LegalHold[]> {
+    return request("/api/v1/legal-holds");
+  },
+  placeHold(body: NewLegalHold): Promise<LegalHold> {
+    return request("/api/v1/legal-holds", { method: "POST", body });
+  },
+  releaseHold(id: number): Promise<void> {
+    return request(`/api/v1/legal-holds/${id}`, { method: "DELETE" });
+  },
+  unmaskGrants(): Promise<UnmaskGrantDetail[]> {
+    return request("/api/v1/unmask-grants");
+  },
+  grantUnmask(body: NewUnmaskGrant): Promise<UnmaskGrantDetail> {
+    return request("/api/v1/unmask-grants", { method: "POST", body });
+  },
+  revokeUnmask(id: number): Promise<void> {
+    return request(`/api/v1/unmask-grants/${id}`, { method: "DELETE" });
+  },
+  hotlists(): Promise<Hotlist[]> {
+    return request("/api/v1/hotlists");
+  },
+  hotlistEntries(list: string): Promise<HotlistEntry[]> {
+    return request(`/api/v1/hotlists/${encodeURIComponent(list)}/entries`);
+  },
+  /** CSV goes as text/csv: the server takes it with the page's Origin like JSON. */
+  importHotlist(list: string, csv: string, covert: boolean): Promise<HotlistImportReport> {
+    return request(`/api/v1/hotlists/${encodeURIComponent(list)}/import?covert=${covert}`, { method: "POST", raw: { type: "text/csv", data: csv } });
+  },
+  deleteHotlistEntry(list: string, id: number): Promise<void> {
+    return request(`/api/v1/hotlists/${encodeURIComponent(list)}/entries/${id}`, { method: "DELETE" });
+  },
+  flaggedIncidents(limit = 100): Promise<Incident[]> {
+    return request(`/api/v1/incidents?flagged=true&limit=${limit}`);
+  },
+  /** The day (YYYY-MM-DD, in the browser's time zone) of sensitive reads in the caller's districts. */
+  sensitiveReads(date: string): Promise<SensitiveReads> {
+    const offset = -new Date(`${date}T12:00:00`).getTimezoneOffset();
+    return request(`/api/v1/oversight/sensitive-reads?date=${encodeURIComponent(date)}&tz_offset_min=${offset}`);
+  },
+};

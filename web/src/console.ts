@@ -445,6 +445,17 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
         });
         layer.setAlerts(lastAlerts.alerts, lastAlerts.selected);
         layer.setIncident(incidentPanel?.current ?? null);
+        // `#/map?incident=N` (the oversight view's link) opens that incident.
+        const asked = /[?&]incident=(\d+)/.exec(location.hash);
+        if (asked && incidentPanel) {
+          void incidentPanel
+            .open(Number(asked[1]))
+            .then(() => {
+              const i = incidentPanel.current;
+              if (i) locate(i.location.lat, i.location.lon);
+            })
+            .catch(reportError);
+        }
         unitStream = new UnitStream(
           (units) => {
             if (!destroyed) layer?.setUnits(units);

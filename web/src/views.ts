@@ -9,6 +9,7 @@ import { renderConsole } from "./console";
 import { renderHealth } from "./health";
 import { renderUsers } from "./users";
 import { renderSetup } from "./setup";
+import { renderOversight } from "./oversight";
 
 export interface ViewHandle {
   destroy(): void;
@@ -36,6 +37,7 @@ export const VIEWS: ViewDef[] = [
   { id: "health", titleKey: "views.health", anyOf: ["read_metrics", "handle_alerts"], landingRank: 60, render: renderHealth },
   { id: "users", titleKey: "views.users", anyOf: ["manage_users"], landingRank: 15, render: renderUsers },
   { id: "setup", titleKey: "views.setup", anyOf: ["manage_cameras", "manage_districts", "manage_rules", "manage_procedures", "manage_hotlists"], landingRank: 30, render: renderSetup },
+  { id: "oversight", titleKey: "views.oversight", anyOf: ["manage_legal_holds", "grant_unmask"], landingRank: 20, render: renderOversight },
 ];
 
 /** The views `me` may open, in the switcher's order. */

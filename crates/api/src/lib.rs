@@ -31,6 +31,7 @@ mod login_name;
 mod login_throttle;
 mod audit_log;
 mod openapi;
+mod oversight;
 mod plates;
 mod procedures;
 mod recordings;
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/legal-holds/{id}", delete(legal_holds::release))
         .route("/api/v1/unmask-grants", get(unmask_grants::list).post(unmask_grants::create))
         .route("/api/v1/unmask-grants/{id}", delete(unmask_grants::revoke))
+        .route("/api/v1/oversight/sensitive-reads", get(oversight::sensitive_reads))
         .route("/metrics", get(video_health::metrics))
         .route("/api/v1/health/overview", get(health_wall::overview))
         .route("/api/v1/districts", get(districts::list))

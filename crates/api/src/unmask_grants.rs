@@ -263,11 +263,31 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     let store = state.store.clone();
     let grants = tokio::task::spawn_blocking(move || store.unmask_grants()).await??;
     let now = Utc::now();
+    let grants: Vec<UnmaskGrant> = grants
+        .into_iter()
+        .filter(|g| all || visible(&state, &scope, g))
+        .collect();
+    // Who used a grant, and when: the views made under it name it in the
+    // audit log. Read here, for the grants listed only, because the
+    // supervisor who gave it does not read the log itself. No view under a
+    // grant precedes its creation, so the scan starts at the oldest.
+    let uses = match grants.iter().map(|g| g.created_at).min() {
+        None => Default::default(),
+        Some(since) => {
+            let store = state.store.clone();
+            tokio::task::spawn_blocking(move || store.unmask_grant_uses(since)).await??
+        }
+    };
     Ok(Json(Value::Array(
         grants
             .iter()
-            .filter(|g| all || visible(&state, &scope, g))
-            .map(|g| grant_json(g, now))
+            .map(|g| {
+                let mut v = grant_json(g, now);
+                let used = uses.get(&g.id);
+                v["uses"] = json!(used.map_or(0, |u| u.count));
+                v["last_used"] = json!(used.map(|u| u.last_used));
+                v
+            })
             .collect(),
     )))
 }

@@ -311,6 +311,7 @@ fn rule(method: &str, path: &str) -> Rule {
         (_, "/api/v1/legal-holds" | "/api/v1/legal-holds/{id}") => Rule::Roles(&[Role::Supervisor]),
         ("get", "/api/v1/unmask-grants") => Rule::Roles(&[Role::Supervisor, Role::Auditor]),
         ("post", "/api/v1/unmask-grants") | ("delete", "/api/v1/unmask-grants/{id}") => Rule::Roles(&[Role::Supervisor]),
+        ("get", "/api/v1/oversight/sensitive-reads") => Rule::Roles(&[Role::Supervisor]),
         ("get", "/metrics") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
         ("get", "/api/v1/health/overview") => Rule::Roles(READERS),
         ("post", "/api/v1/events") => Rule::Roles(&[Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher]),

@@ -72,11 +72,16 @@ pub enum Permission {
     /// Search plate history (each time with a purpose and case reference,
     /// audited).
     SearchPlates,
+    /// Read, for one's districts, the day's sensitive reads by others
+    /// (playbacks, exports, plate searches, trail reads, unmasked views)
+    /// with who, when, purpose and case reference, without reading the
+    /// whole audit log (each such reading audited).
+    OverseeSensitiveReads,
 }
 
 impl Permission {
     /// Every permission, in declaration order: what `/api/v1/me` lists.
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 26] = [
         Permission::ReadCameras,
         Permission::ManageCameras,
         Permission::ManageDistricts,
@@ -102,6 +107,7 @@ impl Permission {
         Permission::ManageHotlists,
         Permission::ManageCovertHotlists,
         Permission::SearchPlates,
+        Permission::OverseeSensitiveReads,
     ];
 
     /// The name clients see (the console builds its views from these).
@@ -133,6 +139,7 @@ impl Permission {
             Permission::ManageHotlists => "manage_hotlists",
             Permission::ManageCovertHotlists => "manage_covert_hotlists",
             Permission::SearchPlates => "search_plates",
+            Permission::OverseeSensitiveReads => "oversee_sensitive_reads",
         }
     }
 
@@ -164,6 +171,7 @@ impl Permission {
             Permission::ManageHotlists => &[Admin, Supervisor],
             Permission::ManageCovertHotlists => &[Supervisor],
             Permission::SearchPlates => &[Supervisor, Operator],
+            Permission::OverseeSensitiveReads => &[Supervisor],
         }
     }
 }

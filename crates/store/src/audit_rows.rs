@@ -130,6 +130,44 @@ impl Store {
         rows.map(|r| r?).collect()
     }
 
+    /// Entries whose action is one of `actions` with `from <= time < to`,
+    /// newest first, at most `limit`: what a supervisor's list of the day's
+    /// sensitive reads starts from (the API narrows it to their districts).
+    pub fn audit_entries_with_actions(&self, actions: &[&str], from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<AuditEntry>> {
+        if actions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; actions.len()].join(", ");
+        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE time >= ? AND time < ? AND action IN ({marks}) ORDER BY seq DESC LIMIT ?");
+        let mut args: Vec<rusqlite::types::Value> = vec![time::to_text(from).into(), time::to_text(to).into()];
+        args.extend(actions.iter().map(|a| rusqlite::types::Value::from(a.to_string())));
+        args.push((limit.min(i64::MAX as usize) as i64).into());
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), entry_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// How often each unmask grant was used since `since` (inclusive) and
+    /// when last: the entries of views made under a grant name it in their
+    /// detail (`unmask_grant: N`). Keyed by grant id.
+    pub fn unmask_grant_uses(&self, since: chrono::DateTime<chrono::Utc>) -> Result<std::collections::HashMap<i64, GrantUses>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT CAST(json_extract(detail, '$.unmask_grant') AS INTEGER) AS g, COUNT(*), MAX(time) FROM audit_log
+             WHERE time >= ?1 AND action IN ('video.live', 'video.playback', 'event.snapshot')
+               AND json_valid(detail) AND json_type(detail, '$.unmask_grant') = 'integer'
+             GROUP BY g",
+        )?;
+        let rows = stmt.query_map([time::to_text(since)], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        let mut uses = std::collections::HashMap::new();
+        for row in rows {
+            let (grant, count, last) = row?;
+            uses.insert(grant, GrantUses { count: count.max(0) as u64, last_used: time::from_text(&last)? });
+        }
+        Ok(uses)
+    }
+
     /// The first checkpoint at or after `seq`: the signed hash whose chain
     /// covers every entry up to `seq`. None if none is signed yet.
     pub fn audit_checkpoint_covering(&self, seq: i64) -> Result<Option<AuditCheckpoint>> {
@@ -185,6 +223,13 @@ impl Store {
     pub fn last_checkpoint_seq(&self) -> Result<i64> {
         Ok(self.conn().query_row("SELECT coalesce(max(seq), 0) FROM audit_checkpoint", [], |r| r.get(0))?)
     }
+}
+
+/// The views made under one unmask grant: how many, and the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantUses {
+    pub count: u64,
+    pub last_used: chrono::DateTime<chrono::Utc>,
 }
 
 /// Which entries the auditor asks for; `None` matches everything. Text

@@ -25,7 +25,7 @@ mod time;
 mod unmask_grants;
 mod users;
 
-pub use audit_rows::{entry_from_audit_row, AuditEncoding, AuditFilter, AuditRow, ChainHead};
+pub use audit_rows::{entry_from_audit_row, AuditEncoding, AuditFilter, AuditRow, ChainHead, GrantUses};
 pub use users::Credentials;
 
 use std::path::Path;
