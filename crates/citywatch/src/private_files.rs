@@ -16,6 +16,7 @@ const SHARED_BITS: u32 = 0o077;
 /// New files are 0600 and new directories 0700, whatever the caller's
 /// umask was: set before the commands that write a data directory do
 /// anything. The previous umask is returned (for tests).
+#[allow(unsafe_code)] // libc's umask has no safe wrapper in std
 pub fn keep_new_files_private() -> u32 {
     // SAFETY: umask only swaps the process's file mode mask; it cannot fail.
     (unsafe { libc::umask(SHARED_BITS as libc::mode_t) }) as u32

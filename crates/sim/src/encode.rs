@@ -145,6 +145,7 @@ pub fn encode_loop(p: EncodeParams) -> Result<EncodedLoop, SimError> {
     let mut quiet: u32 = openh264_sys2::WELS_LOG_QUIET as u32;
     // SAFETY: the trace level is one of the options OpenH264 accepts before
     // initialisation; `quiet` outlives the call.
+    #[allow(unsafe_code)] // the crate exposes the option only through its raw API
     unsafe {
         encoder.raw_api().set_option(openh264_sys2::ENCODER_OPTION_TRACE_LEVEL, std::ptr::addr_of_mut!(quiet).cast());
     }
