@@ -26,9 +26,8 @@ struct Args {
 }
 
 fn args() -> Args {
-    let default_models = std::env::var_os("CITYWATCH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
+    let default_models =
+        std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     let mut a = Args { models: default_models, frames: 40, threads: vec![1, 2] };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {

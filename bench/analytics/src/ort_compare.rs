@@ -23,17 +23,9 @@ use citywatch_sim::render::Renderer;
 use citywatch_sim::scene::Scene;
 
 fn main() {
-    let mut models = std::env::var_os("CITYWATCH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
-        });
-    let (mut lib, mut n, mut threads, mut model) = (
-        None::<PathBuf>,
-        40usize,
-        vec![1usize, 2],
-        "nanodet".to_string(),
-    );
+    let mut models =
+        std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
+    let (mut lib, mut n, mut threads, mut model) = (None::<PathBuf>, 40usize, vec![1usize, 2], "nanodet".to_string());
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -63,23 +55,13 @@ fn main() {
     for &t in &threads {
         // Each engine as "how many things in this picture", so both models time the same way.
         let engines: [Engine; 2] = if model == "centerface" {
-            let load = |b: &Backend| {
-                FaceFinder::with_backend(b, &models, 640, 360, t).unwrap_or_else(|e| panic!("{e}"))
-            };
+            let load = |b: &Backend| FaceFinder::with_backend(b, &models, 640, 360, t).unwrap_or_else(|e| panic!("{e}"));
             let (a, b) = (load(&Backend::Tract), load(&ort));
-            [
-                Box::new(move |f| a.faces(f).unwrap().len()),
-                Box::new(move |f| b.faces(f).unwrap().len()),
-            ]
+            [Box::new(move |f| a.faces(f).unwrap().len()), Box::new(move |f| b.faces(f).unwrap().len())]
         } else {
-            let load = |b: &Backend| {
-                Detector::with_backend(b, &models, t).unwrap_or_else(|e| panic!("{e}"))
-            };
+            let load = |b: &Backend| Detector::with_backend(b, &models, t).unwrap_or_else(|e| panic!("{e}"));
             let (a, b) = (load(&Backend::Tract), load(&ort));
-            [
-                Box::new(move |f| a.detect(f).unwrap().len()),
-                Box::new(move |f| b.detect(f).unwrap().len()),
-            ]
+            [Box::new(move |f| a.detect(f).unwrap().len()), Box::new(move |f| b.detect(f).unwrap().len())]
         };
         for run in &engines {
             for f in frames.iter().take(3) {
@@ -100,11 +82,7 @@ fn main() {
             let (mean, p50, p90) = stats[k];
             println!("threads {t}  {name}  mean {mean:6.1} ms   p50 {p50:6.1} ms   p90 {p90:6.1} ms   {:5.1} frames/s   ({} objects)", 1e3 / mean, objects[k]);
         }
-        println!(
-            "threads {t}  ort speed-up (tract/ort): mean {:.2}x   p50 {:.2}x",
-            stats[0].0 / stats[1].0,
-            stats[0].1 / stats[1].1
-        );
+        println!("threads {t}  ort speed-up (tract/ort): mean {:.2}x   p50 {:.2}x", stats[0].0 / stats[1].0, stats[0].1 / stats[1].1);
     }
 }
 
@@ -116,9 +94,5 @@ fn stats(v: &mut [Duration]) -> (f64, f64, f64) {
     v.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let p = |q: f64| ms(v[((v.len() - 1) as f64 * q).round() as usize]);
-    (
-        ms(v.iter().sum::<Duration>()) / v.len() as f64,
-        p(0.5),
-        p(0.9),
-    )
+    (ms(v.iter().sum::<Duration>()) / v.len() as f64, p(0.5), p(0.9))
 }

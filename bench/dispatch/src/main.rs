@@ -97,13 +97,11 @@ fn roads(a: &Args) {
     }
     let t = Instant::now();
     let net = RoadNetwork::from_lines(&lines).unwrap();
-    println!(
-        "road grid {side}×{side}: {} nodes, {} segments, built in {:.1} ms",
-        net.node_count(),
-        net.segment_count(),
-        t.elapsed().as_secs_f64() * 1e3
-    );
-    let span = |rng: &mut rand::rngs::StdRng| LatLon { lat: 44.75 + rng.gen_range(0.0..side as f64 - 1.0) * step_lat, lon: 20.40 + rng.gen_range(0.0..side as f64 - 1.0) * step_lon };
+    println!("road grid {side}×{side}: {} nodes, {} segments, built in {:.1} ms", net.node_count(), net.segment_count(), t.elapsed().as_secs_f64() * 1e3);
+    let span = |rng: &mut rand::rngs::StdRng| LatLon {
+        lat: 44.75 + rng.gen_range(0.0..side as f64 - 1.0) * step_lat,
+        lon: 20.40 + rng.gen_range(0.0..side as f64 - 1.0) * step_lon,
+    };
     let pairs: Vec<(LatLon, LatLon)> = (0..a.routes).map(|_| (span(&mut rng), span(&mut rng))).collect();
     let (mut t_astar, mut t_dijkstra) = (Vec::new(), Vec::new());
     let (mut s_astar, mut s_dijkstra) = (0usize, 0usize);
@@ -175,7 +173,14 @@ fn recommendation(a: &Args) {
             (to, required)
         })
         .collect();
-    println!("recommendation: {} units ({} available), {} queries, k = {}, city ±{} km", a.units, units.iter().filter(|u| u.status == UnitStatus::Available).count(), a.queries, a.k, a.spread_km);
+    println!(
+        "recommendation: {} units ({} available), {} queries, k = {}, city ±{} km",
+        a.units,
+        units.iter().filter(|u| u.status == UnitStatus::Available).count(),
+        a.queries,
+        a.k,
+        a.spread_km
+    );
     // Warm up both (page in, branch predictors), then interleave so both
     // see the same machine state.
     for (to, req) in queries.iter().take(50) {
@@ -193,7 +198,12 @@ fn recommendation(a: &Args) {
     }
     let (f50, f99) = report("pruned", fast);
     let (s50, s99) = report("brute force", slow);
-    println!("speed-up     p50 {:.1}x   p99 {:.1}x   (same answers for all {} queries)", s50.as_secs_f64() / f50.as_secs_f64(), s99.as_secs_f64() / f99.as_secs_f64(), a.queries);
+    println!(
+        "speed-up     p50 {:.1}x   p99 {:.1}x   (same answers for all {} queries)",
+        s50.as_secs_f64() / f50.as_secs_f64(),
+        s99.as_secs_f64() / f99.as_secs_f64(),
+        a.queries
+    );
     println!("goal         p99 < 5 ms: {}", if f99 < Duration::from_millis(5) { "met" } else { "NOT met" });
     through_the_store(&units, &queries, a.k);
 }
@@ -205,7 +215,16 @@ fn through_the_store(units: &[Unit], queries: &[(LatLon, Vec<String>)], k: usize
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(citywatch_store::Store::open(&dir.path().join("bench.db")).unwrap());
     for u in units {
-        store.create_unit(&UnitSpec { id: u.id.clone(), call_sign: u.call_sign.clone(), kind: u.kind, officers: vec![], capabilities: u.capabilities.clone(), district: None }).unwrap();
+        store
+            .create_unit(&UnitSpec {
+                id: u.id.clone(),
+                call_sign: u.call_sign.clone(),
+                kind: u.kind,
+                officers: vec![],
+                capabilities: u.capabilities.clone(),
+                district: None,
+            })
+            .unwrap();
         store.add_position("bench", u.position.as_ref().unwrap(), chrono::Utc::now()).unwrap();
         store.set_unit_status(&u.id, u.status).unwrap();
     }
@@ -214,7 +233,13 @@ fn through_the_store(units: &[Unit], queries: &[(LatLon, Vec<String>)], k: usize
     let ids: Vec<i64> = queries[..n]
         .iter()
         .map(|(to, _)| {
-            let new = NewIncident { kind: "bench".into(), priority: 3, location: IncidentLocation { lat: to.lat, lon: to.lon, address: None }, alert_id: None, created_by: "bench".into() };
+            let new = NewIncident {
+                kind: "bench".into(),
+                priority: 3,
+                location: IncidentLocation { lat: to.lat, lon: to.lon, address: None },
+                alert_id: None,
+                created_by: "bench".into(),
+            };
             store.create_incident(&new, None, &serde_json::json!({}), chrono::Utc::now()).unwrap()
         })
         .collect();

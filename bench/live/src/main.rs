@@ -92,14 +92,7 @@ fn percentiles(name: &str, v: &mut [Duration]) -> String {
     v.sort();
     let p = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    format!(
-        "{name}: n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms max={:.2} ms",
-        v.len(),
-        ms(p(0.50)),
-        ms(p(0.90)),
-        ms(p(0.99)),
-        ms(*v.last().unwrap())
-    )
+    format!("{name}: n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms max={:.2} ms", v.len(), ms(p(0.50)), ms(p(0.90)), ms(p(0.99)), ms(*v.last().unwrap()))
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -116,7 +109,12 @@ async fn main() {
 
     // The camera.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut rtsp = Command::new("/usr/bin/python3").arg(RTSP_SERVER).arg(port.to_string()).stdout(Stdio::piped()).spawn().expect("/usr/bin/python3 with GStreamer's RTSP server");
+    let mut rtsp = Command::new("/usr/bin/python3")
+        .arg(RTSP_SERVER)
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3 with GStreamer's RTSP server");
     let mut line = String::new();
     BufReader::new(rtsp.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.starts_with("READY"), "RTSP server: {line:?}");
@@ -169,7 +167,14 @@ async fn main() {
     tokio::spawn(citywatch_api::serve(listener, state, futures::future::pending()));
 
     let health = Arc::new(StreamHealth::default());
-    let task = RecordTask { camera_id: "bench".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(live.clone()), read_batch: citywatch_video::ingest::DEFAULT_BATCH };
+    let task = RecordTask {
+        camera_id: "bench".into(),
+        stream: Stream::Main,
+        ingest: IngestConfig::new(url.parse().unwrap()),
+        health: health.clone(),
+        live: Some(live.clone()),
+        read_batch: citywatch_video::ingest::DEFAULT_BATCH,
+    };
     let status: StatusSink = Arc::new(|_, _| {});
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let writer = DiskWriter::spawn(store.clone(), samples, WriterConfig::default());

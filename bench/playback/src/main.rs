@@ -88,7 +88,14 @@ fn main() {
     let store = Arc::new(Store::open(&root.join("citywatch.db")).unwrap());
     let samples = SampleDir::open(&root.join("video")).unwrap();
     let params_id = store
-        .video_params_id(&StoredParams { codec: "h264".into(), width: 1920, height: 1080, rfc6381_codec: "avc1.640028".into(), extra_data: vec![1, 0x64, 0, 0x28, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x28, 1, 0, 4, 0x68, 0xee, 0x3c, 0x80], pixel_aspect_ratio: None })
+        .video_params_id(&StoredParams {
+            codec: "h264".into(),
+            width: 1920,
+            height: 1080,
+            rfc6381_codec: "avc1.640028".into(),
+            extra_data: vec![1, 0x64, 0, 0x28, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x28, 1, 0, 4, 0x68, 0xee, 0x3c, 0x80],
+            pixel_aspect_ratio: None,
+        })
         .unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let variants: Vec<MinuteOfFrames> = (0..8).map(|_| minute_of_frames(&a, &mut rng)).collect();
@@ -212,7 +219,9 @@ fn main() {
         (0..60u32)
             .map(|m| Segment {
                 params: params.clone(),
-                samples: (0..1800u32).map(|i| Sample { size: 20_000 + (i * 7919 + m) % 30_000, duration_90k: 3000 + (i % 3) - 1, is_key: i % 60 == 0 }).collect(),
+                samples: (0..1800u32)
+                    .map(|i| Sample { size: 20_000 + (i * 7919 + m) % 30_000, duration_90k: 3000 + (i % 3) - 1, is_key: i % 60 == 0 })
+                    .collect(),
                 file: std::path::PathBuf::from(format!("/recordings/{m}")),
                 file_offset: 0,
             })
@@ -232,12 +241,29 @@ fn main() {
     let export = percentile(&mut export_gbps, 0.5);
     let raw = percentile(&mut raw_gbps, 0.5);
     println!("Citywatch playback benchmark");
-    println!("  index: {} cameras x {} days of one-minute recordings at {} fps, {} Mbps = {} rows, database {:.2} GB", a.cameras, a.days, a.fps, a.mbps, total_rows, db_bytes as f64 / 1e9);
+    println!(
+        "  index: {} cameras x {} days of one-minute recordings at {} fps, {} Mbps = {} rows, database {:.2} GB",
+        a.cameras,
+        a.days,
+        a.fps,
+        a.mbps,
+        total_rows,
+        db_bytes as f64 / 1e9
+    );
     println!("  time to first byte of view.mp4 (one minute at a random point), {} queries:", a.queries);
     println!("    index query alone (reference)  p50 {q50:8.3} ms  p99 {q99:8.3} ms");
     println!("    query + MP4 head (first byte)  p50 {t50:8.3} ms  p99 {t99:8.3} ms   goal p50 < 50 ms: {}", if t50 < 50.0 { "PASS" } else { "FAIL" });
     println!("  MP4 head for one hour at 30 fps (108,000 samples), median of 20: {:.3} ms", percentile(&mut head_ms, 0.5));
-    println!("  export of {} minutes ({:.2} GB MP4, {:.2} GB of samples) from the page cache, median of 5:", a.export_minutes, mp4_len as f64 / 1e9, payload as f64 / 1e9);
+    println!(
+        "  export of {} minutes ({:.2} GB MP4, {:.2} GB of samples) from the page cache, median of 5:",
+        a.export_minutes,
+        mp4_len as f64 / 1e9,
+        payload as f64 / 1e9
+    );
     println!("    plain read of the same files (reference)  {raw:6.2} GB/s");
-    println!("    view.mp4 export                            {export:6.2} GB/s  ({:.0}% of the plain read)   goal >= 1 GB/s: {}", export / raw * 100.0, if export >= 1.0 { "PASS" } else { "FAIL" });
+    println!(
+        "    view.mp4 export                            {export:6.2} GB/s  ({:.0}% of the plain read)   goal >= 1 GB/s: {}",
+        export / raw * 100.0,
+        if export >= 1.0 { "PASS" } else { "FAIL" }
+    );
 }

@@ -69,7 +69,8 @@ citywatch-bench-spatial: CameraIndex vs brute force vs PostGIS
   -h, --help     this text";
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { cameras: 100_000, queries: 2_000, warmup: 50, seed: 42, pg: Some(DEFAULT_PG.to_owned()), examples: 3, keep_table: false, pure_brute: false };
+    let mut a =
+        Args { cameras: 100_000, queries: 2_000, warmup: 50, seed: 42, pg: Some(DEFAULT_PG.to_owned()), examples: 3, keep_table: false, pure_brute: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -298,10 +299,8 @@ fn pg_setup(conn: &str, cams: &[CameraGeometry]) -> Result<Pg, String> {
     client.batch_execute("CREATE EXTENSION IF NOT EXISTS postgis").map_err(|e| {
         format!("PostGIS is not available ({}); install it with `apt-get install -y postgresql-15-postgis-3` (bench/spatial.sh does)", pg_err(&e))
     })?;
-    let version: String = client
-        .query_one("SELECT split_part(version(), ' on ', 1) || ', PostGIS ' || postgis_lib_version()", &[])
-        .map_err(|e| pg_err(&e))?
-        .get(0);
+    let version: String =
+        client.query_one("SELECT split_part(version(), ' on ', 1) || ', PostGIS ' || postgis_lib_version()", &[]).map_err(|e| pg_err(&e))?.get(0);
     client
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS {TABLE};
@@ -311,9 +310,8 @@ fn pg_setup(conn: &str, cams: &[CameraGeometry]) -> Result<Pg, String> {
         .map_err(|e| format!("creating {TABLE}: {}", pg_err(&e)))?;
     let t = Instant::now();
     {
-        let mut w = client
-            .copy_in(&format!("COPY {TABLE} (id, geog, heading, fov, range_m) FROM STDIN"))
-            .map_err(|e| format!("COPY into {TABLE}: {}", pg_err(&e)))?;
+        let mut w =
+            client.copy_in(&format!("COPY {TABLE} (id, geog, heading, fov, range_m) FROM STDIN")).map_err(|e| format!("COPY into {TABLE}: {}", pg_err(&e)))?;
         let mut buf = String::with_capacity(1 << 20);
         for (i, c) in cams.iter().enumerate() {
             // Shortest round-trip f64 text: PostGIS reads back the same coordinates.
@@ -327,9 +325,7 @@ fn pg_setup(conn: &str, cams: &[CameraGeometry]) -> Result<Pg, String> {
     }
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    client
-        .batch_execute(&format!("CREATE INDEX {TABLE}_geog ON {TABLE} USING gist (geog)"))
-        .map_err(|e| format!("indexing {TABLE}: {}", pg_err(&e)))?;
+    client.batch_execute(&format!("CREATE INDEX {TABLE}_geog ON {TABLE} USING gist (geog)")).map_err(|e| format!("indexing {TABLE}: {}", pg_err(&e)))?;
     // VACUUM may not share a batch (an implicit transaction) with other statements.
     client.batch_execute(&format!("VACUUM ANALYZE {TABLE}")).map_err(|e| format!("VACUUM ANALYZE {TABLE}: {}", pg_err(&e)))?;
     let index_s = t.elapsed().as_secs_f64();
@@ -664,7 +660,18 @@ fn main() {
     println!();
     println!(
         "{:<14} {:>7} | {:>8} {:>8} | {:>9} {:>9} | {:>9} {:>9} | {:>14} {:>14} | {:>16} {:>16}",
-        "query", "hits/q", "idx p50", "idx p99", "brute p50", "brute p99", "pgis p50", "pgis p99", "brute/idx p50", "brute/idx p99", "pgis/idx p50", "pgis/idx p99"
+        "query",
+        "hits/q",
+        "idx p50",
+        "idx p99",
+        "brute p50",
+        "brute p99",
+        "pgis p50",
+        "pgis p99",
+        "brute/idx p50",
+        "brute/idx p99",
+        "pgis/idx p50",
+        "pgis/idx p99"
     );
     println!("{}", "-".repeat(165));
     for (kind, idx, br, pgr) in &results {

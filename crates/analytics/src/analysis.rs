@@ -106,16 +106,26 @@ impl CameraAnalysis {
             .objects
             .iter()
             .filter(|o| o.new)
-            .map(|o| Finding { event_type: EventType::Object, details: json!({"class": o.class, "score": round3(o.score), "track": o.id, "box": rect_json(&o.rect)}) })
+            .map(|o| Finding {
+                event_type: EventType::Object,
+                details: json!({"class": o.class, "score": round3(o.score), "track": o.id, "box": rect_json(&o.rect)}),
+            })
             .collect();
         for e in self.zones.update(&update.objects, &update.ended) {
             let box_of = |track: u64| update.objects.iter().find(|o| o.id == track).map(|o| rect_json(&o.rect));
             out.push(match e {
-                ZoneEvent::Entered { zone, track, class } => Finding { event_type: EventType::Zone, details: json!({"zone": zone, "action": "enter", "class": class, "track": track, "box": box_of(track)}) },
-                ZoneEvent::Left { zone, track, class } => Finding { event_type: EventType::Zone, details: json!({"zone": zone, "action": "leave", "class": class, "track": track, "box": box_of(track)}) },
-                ZoneEvent::Crossed { line, track, class, direction } => {
-                    Finding { event_type: EventType::LineCrossing, details: json!({"line": line, "direction": direction, "class": class, "track": track, "box": box_of(track)}) }
-                }
+                ZoneEvent::Entered { zone, track, class } => Finding {
+                    event_type: EventType::Zone,
+                    details: json!({"zone": zone, "action": "enter", "class": class, "track": track, "box": box_of(track)}),
+                },
+                ZoneEvent::Left { zone, track, class } => Finding {
+                    event_type: EventType::Zone,
+                    details: json!({"zone": zone, "action": "leave", "class": class, "track": track, "box": box_of(track)}),
+                },
+                ZoneEvent::Crossed { line, track, class, direction } => Finding {
+                    event_type: EventType::LineCrossing,
+                    details: json!({"line": line, "direction": direction, "class": class, "track": track, "box": box_of(track)}),
+                },
             });
         }
         out
@@ -126,7 +136,11 @@ impl CameraAnalysis {
 pub fn sightings(detections: &[Detection], w: f32, h: f32) -> Vec<Sighting> {
     detections
         .iter()
-        .map(|d| Sighting { class: d.class.as_str(), score: d.score, rect: Rect { x0: d.bbox.x0 / w, y0: d.bbox.y0 / h, x1: d.bbox.x1 / w, y1: d.bbox.y1 / h } })
+        .map(|d| Sighting {
+            class: d.class.as_str(),
+            score: d.score,
+            rect: Rect { x0: d.bbox.x0 / w, y0: d.bbox.y0 / h, x1: d.bbox.x1 / w, y1: d.bbox.y1 / h },
+        })
         .collect()
 }
 

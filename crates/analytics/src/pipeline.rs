@@ -136,7 +136,11 @@ impl PipelineMetrics {
     pub fn prometheus_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP citywatch_analytics_workers Analysis worker threads.\n# TYPE citywatch_analytics_workers gauge\ncitywatch_analytics_workers {}", self.workers);
+        let _ = writeln!(
+            out,
+            "# HELP citywatch_analytics_workers Analysis worker threads.\n# TYPE citywatch_analytics_workers gauge\ncitywatch_analytics_workers {}",
+            self.workers
+        );
         let series: [Series; 12] = [
             ("analysed_frames_total", "counter", "Pictures analysed (motion, and detection when something moved).", |c| c.analysed),
             ("skipped_frames_total", "counter", "Frames not analysed because the camera's newer frames were (load shedding).", |c| c.skipped),
@@ -616,9 +620,9 @@ pub async fn follow_live(hub: Arc<citywatch_video::live::LiveHub>, feed: CameraF
 mod tests {
     use super::*;
     use crate::decode::tests::sim_frames;
-    use std::time::Duration;
     use citywatch_model::EventType;
     use citywatch_store::{EventFilter, Store};
+    use std::time::Duration;
 
     fn events() -> (tempfile::TempDir, Arc<Events>) {
         let dir = tempfile::tempdir().unwrap();
@@ -707,7 +711,8 @@ mod tests {
         reader.layouts = crate::plates::Layouts::for_regions(&citywatch_sim::plates::REGIONS).unwrap();
         let stage = PlateStage { reader: Arc::new(reader), budget, sink: sink.clone() };
         let snapshots = dir.path().join("snapshots");
-        let pipeline = Pipeline::start_with_plates(PipelineConfig { workers: 1, ..PipelineConfig::new(snapshots.clone()) }, Some(detector), Some(stage), events.clone());
+        let pipeline =
+            Pipeline::start_with_plates(PipelineConfig { workers: 1, ..PipelineConfig::new(snapshots.clone()) }, Some(detector), Some(stage), events.clone());
         let feed = pipeline.add_camera("cam-a", &CameraRules::default(), None);
         for f in &sim_frames(1280, 720, 90) {
             feed.push(f.clone(), Instant::now());

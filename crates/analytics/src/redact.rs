@@ -246,7 +246,11 @@ impl SnapshotRedactor {
         self.detections.fetch_add(1, Ordering::Relaxed);
         let found = detector.detect(img).map_err(|e| RedactError::Run { model: crate::detect::MODEL_FILE, detail: e.to_string() })?;
         let (w, h) = (w as f32, h as f32);
-        Ok(found.into_iter().filter(|d| d.class == ObjectClass::Person).map(|d| Rect { x0: d.bbox.x0 / w, y0: d.bbox.y0 / h, x1: d.bbox.x1 / w, y1: d.bbox.y1 / h }).collect())
+        Ok(found
+            .into_iter()
+            .filter(|d| d.class == ObjectClass::Person)
+            .map(|d| Rect { x0: d.bbox.x0 / w, y0: d.bbox.y0 / h, x1: d.bbox.x1 / w, y1: d.bbox.y1 / h })
+            .collect())
     }
 
     /// [`SnapshotRedactor::blur`] on a JPEG, giving a new JPEG.

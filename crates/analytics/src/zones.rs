@@ -176,7 +176,8 @@ impl ZoneRules {
         let mut out = Vec::new();
         for t in tracks {
             let now = t.rect.ground_point();
-            let inside: HashSet<usize> = self.zones.iter().enumerate().filter(|(_, z)| wants(&z.classes, t.class) && z.area.contains(now)).map(|(i, _)| i).collect();
+            let inside: HashSet<usize> =
+                self.zones.iter().enumerate().filter(|(_, z)| wants(&z.classes, t.class) && z.area.contains(now)).map(|(i, _)| i).collect();
             let (before, was_inside) = match self.seen.remove(&t.id) {
                 Some((p, z)) => (Some(p), z),
                 None => (None, HashSet::new()),

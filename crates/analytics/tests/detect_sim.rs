@@ -136,14 +136,22 @@ fn golden_frame() {
     // The motorcycle's front, which has no person's truth box, is second.
     let people = [[48.7, 294.0, 68.4, 353.1], [67.0, 288.0, 86.3, 318.4], [170.5, 298.0, 192.4, 355.2], [463.4, 299.1, 487.4, 355.7]];
     let cars = [[461.3, 225.0, 599.2, 269.9]];
-    for (got, want, truth_class, mistaken) in [(boxes(ObjectClass::Person), &people[..], TruthClass::Person, Some(1)), (boxes(ObjectClass::Car), &cars[..], TruthClass::Car, None)] {
+    for (got, want, truth_class, mistaken) in
+        [(boxes(ObjectClass::Person), &people[..], TruthClass::Person, Some(1)), (boxes(ObjectClass::Car), &cars[..], TruthClass::Car, None)]
+    {
         assert_eq!(got.len(), want.len(), "{found:?}");
         for (i, (got, want)) in got.iter().zip(want).enumerate() {
             assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 3.0), "{got:?} vs {want:?}");
             if mistaken == Some(i) {
                 continue;
             }
-            let t = truth.objects.iter().filter(|o| o.class == truth_class).map(truth_box).find(|t| t.iou(&BBox::from(*got)) > 0.5).expect("matches a true object of its class");
+            let t = truth
+                .objects
+                .iter()
+                .filter(|o| o.class == truth_class)
+                .map(truth_box)
+                .find(|t| t.iou(&BBox::from(*got)) > 0.5)
+                .expect("matches a true object of its class");
             let t: [f32; 4] = t.into();
             assert!(got.iter().zip(t).all(|(g, w)| (g - w).abs() <= 8.0), "{got:?} vs truth {t:?}");
         }

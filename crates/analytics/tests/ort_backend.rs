@@ -32,17 +32,11 @@ fn pictures() -> Vec<(String, RgbImage)> {
     for s in 0..4 {
         let scene = Scene::new(s, common::SEED, common::LOOP);
         for f in [0, 30, 75, 120] {
-            out.push((
-                format!("scene {s} frame {f}"),
-                common::sim_frame(&scene, f).0,
-            ));
+            out.push((format!("scene {s} frame {f}"), common::sim_frame(&scene, f).0));
         }
     }
     let astronaut = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/astronaut-320.jpg");
-    out.push((
-        "astronaut".into(),
-        load_image(std::path::Path::new(astronaut)).unwrap(),
-    ));
+    out.push(("astronaut".into(), load_image(std::path::Path::new(astronaut)).unwrap()));
     out
 }
 
@@ -67,20 +61,14 @@ fn nanodet_on_ort_matches_tract() {
                 if those.iter().any(|o| same(d, o)) {
                     compared += 1;
                 } else {
-                    assert!(
-                        d.score < tract.score_threshold + SCORE_TOL,
-                        "{name}: {which} alone found {d:?}\ntract {a:?}\nort {b:?}"
-                    );
+                    assert!(d.score < tract.score_threshold + SCORE_TOL, "{name}: {which} alone found {d:?}\ntract {a:?}\nort {b:?}");
                     marginal += 1;
                 }
             }
         }
     }
     println!("{compared} detections matched, {marginal} marginal");
-    assert!(
-        compared >= 2 * 60,
-        "enough detections to compare: {compared}"
-    );
+    assert!(compared >= 2 * 60, "enough detections to compare: {compared}");
     assert!(marginal <= 2, "{marginal} detections at the threshold");
 }
 
@@ -90,39 +78,21 @@ fn golden_frame_on_ort() {
     let dir = common::models().unwrap();
     let ort = Detector::with_backend(&ort(), &dir, 2).unwrap_or_else(|e| panic!("{e}"));
     let (img, _) = common::sim_frame(&Scene::new(0, common::SEED, common::LOOP), 30);
-    let mut got: Vec<[f32; 4]> = ort
-        .detect(&img)
-        .unwrap()
-        .iter()
-        .map(|d| d.bbox.into())
-        .collect();
+    let mut got: Vec<[f32; 4]> = ort.detect(&img).unwrap().iter().map(|d| d.bbox.into()).collect();
     got.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
-    let want = [
-        [48.7, 294.0, 68.4, 353.1],
-        [67.0, 288.0, 86.3, 318.4],
-        [170.5, 298.0, 192.4, 355.2],
-        [461.3, 225.0, 599.2, 269.9],
-        [463.4, 299.1, 487.4, 355.7],
-    ];
+    let want =
+        [[48.7, 294.0, 68.4, 353.1], [67.0, 288.0, 86.3, 318.4], [170.5, 298.0, 192.4, 355.2], [461.3, 225.0, 599.2, 269.9], [463.4, 299.1, 487.4, 355.7]];
     assert_eq!(got.len(), want.len(), "{got:?}");
     for (g, w) in got.iter().zip(want) {
-        assert!(
-            g.iter().zip(w).all(|(g, w)| (g - w).abs() <= 3.0),
-            "{g:?} vs {w:?}"
-        );
+        assert!(g.iter().zip(w).all(|(g, w)| (g - w).abs() <= 3.0), "{g:?} vs {w:?}");
     }
 }
 
 #[test]
 fn missing_library_is_a_clear_error() {
     let dir = common::models().unwrap();
-    let b = Backend::Ort {
-        dylib: Some("/nonexistent/libonnxruntime.so".into()),
-    };
-    let e = Detector::with_backend(&b, &dir, 1)
-        .err()
-        .expect("must not load")
-        .to_string();
+    let b = Backend::Ort { dylib: Some("/nonexistent/libonnxruntime.so".into()) };
+    let e = Detector::with_backend(&b, &dir, 1).err().expect("must not load").to_string();
     assert!(e.contains("/nonexistent/libonnxruntime.so"), "{e}");
 }
 
@@ -151,14 +121,8 @@ fn nanodet_class_scores_agree() {
     }
     let input: Tensor = t.into();
     let file = citywatch_analytics::detect::MODEL_FILE;
-    let a = Net::load(&Backend::Tract, &dir, file, &shape, 1)
-        .unwrap()
-        .run(input.clone())
-        .unwrap();
-    let b = Net::load(&ort(), &dir, file, &shape, 1)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .run(input)
-        .unwrap();
+    let a = Net::load(&Backend::Tract, &dir, file, &shape, 1).unwrap().run(input.clone()).unwrap();
+    let b = Net::load(&ort(), &dir, file, &shape, 1).unwrap_or_else(|e| panic!("{e}")).run(input).unwrap();
     assert_eq!(a.len(), b.len());
     let (mut worst, mut over, mut n) = (0f32, 0, 0);
     for (x, y) in a.iter().zip(&b) {
@@ -166,12 +130,7 @@ fn nanodet_class_scores_agree() {
         if x.shape()[2] != 80 {
             continue;
         }
-        for (p, q) in x
-            .as_slice::<f32>()
-            .unwrap()
-            .iter()
-            .zip(y.as_slice::<f32>().unwrap())
-        {
+        for (p, q) in x.as_slice::<f32>().unwrap().iter().zip(y.as_slice::<f32>().unwrap()) {
             let d = (p - q).abs();
             worst = worst.max(d);
             over += usize::from(d > 0.01);
@@ -180,10 +139,7 @@ fn nanodet_class_scores_agree() {
     }
     println!("{n} class scores, max |tract - ort| {worst}, {over} over 0.01");
     assert_eq!(n, (52 * 52 + 26 * 26 + 13 * 13) * 80);
-    assert!(
-        worst < 0.1 && over * 200 < n,
-        "max {worst}, {over} of {n} over 0.01"
-    );
+    assert!(worst < 0.1 && over * 200 < n, "max {worst}, {over} of {n} over 0.01");
 }
 
 /// PP-OCRv4 (plate finding and reading) on both engines over the
@@ -196,12 +152,7 @@ fn plates_on_ort_read_like_tract() {
     let dir = common::models().unwrap();
     let tract = PlateReader::with_backend(&Backend::Tract, &dir, 1).unwrap();
     let ort = PlateReader::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
-    let bbox = |b: citywatch_sim::truth::PixelBox| BBox {
-        x0: b.x as f32,
-        y0: b.y as f32,
-        x1: b.right() as f32,
-        y1: b.bottom() as f32,
-    };
+    let bbox = |b: citywatch_sim::truth::PixelBox| BBox { x0: b.x as f32, y0: b.y as f32, x1: b.right() as f32, y1: b.bottom() as f32 };
     let (mut plates, mut read, mut same_box, mut same_vehicle) = (0, 0, 0, 0);
     for s in 0..4 {
         let scene = Scene::new(s, common::SEED, common::LOOP);
@@ -211,31 +162,17 @@ fn plates_on_ort_read_like_tract() {
                 let Some(p) = &o.plate else { continue };
                 plates += 1;
                 let text = |r: Option<citywatch_analytics::plates::PlateRead>| r.map(|r| r.text);
-                let (a, b) = (
-                    text(tract.read_box(&img, bbox(p.bbox)).unwrap()),
-                    text(ort.read_box(&img, bbox(p.bbox)).unwrap()),
-                );
+                let (a, b) = (text(tract.read_box(&img, bbox(p.bbox)).unwrap()), text(ort.read_box(&img, bbox(p.bbox)).unwrap()));
                 read += usize::from(a.is_some());
                 same_box += usize::from(a == b);
-                let texts = |v: Vec<citywatch_analytics::plates::PlateRead>| {
-                    v.into_iter().map(|r| r.text).collect::<Vec<_>>()
-                };
-                same_vehicle += usize::from(
-                    texts(tract.read_vehicle(&img, bbox(o.bbox)).unwrap())
-                        == texts(ort.read_vehicle(&img, bbox(o.bbox)).unwrap()),
-                );
+                let texts = |v: Vec<citywatch_analytics::plates::PlateRead>| v.into_iter().map(|r| r.text).collect::<Vec<_>>();
+                same_vehicle += usize::from(texts(tract.read_vehicle(&img, bbox(o.bbox)).unwrap()) == texts(ort.read_vehicle(&img, bbox(o.bbox)).unwrap()));
             }
         }
     }
     println!("{plates} plates, {read} read by tract; same read on the plate box {same_box}, inside the vehicle box {same_vehicle}");
-    assert!(
-        plates >= 20 && read >= plates / 2,
-        "enough plates to compare: {plates}, {read} read"
-    );
-    assert!(
-        same_box * 100 >= plates * PLATE_AGREE && same_vehicle * 100 >= plates * PLATE_AGREE,
-        "{same_box} / {same_vehicle} of {plates}"
-    );
+    assert!(plates >= 20 && read >= plates / 2, "enough plates to compare: {plates}, {read} read");
+    assert!(same_box * 100 >= plates * PLATE_AGREE && same_vehicle * 100 >= plates * PLATE_AGREE, "{same_box} / {same_vehicle} of {plates}");
 }
 
 /// The pipeline's workers share one detector: concurrent runs on ort each
@@ -244,9 +181,7 @@ fn plates_on_ort_read_like_tract() {
 fn shared_ort_detector_runs_concurrently() {
     let dir = common::models().unwrap();
     let ort = Detector::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
-    let frames: Vec<RgbImage> = (0..4)
-        .map(|s| common::sim_frame(&Scene::new(s, common::SEED, common::LOOP), 30).0)
-        .collect();
+    let frames: Vec<RgbImage> = (0..4).map(|s| common::sim_frame(&Scene::new(s, common::SEED, common::LOOP), 30).0).collect();
     let alone: Vec<Vec<Detection>> = frames.iter().map(|f| ort.detect(f).unwrap()).collect();
     assert!(alone.iter().map(Vec::len).sum::<usize>() >= 8, "{alone:?}");
     std::thread::scope(|s| {
@@ -254,11 +189,7 @@ fn shared_ort_detector_runs_concurrently() {
             .map(|w| {
                 s.spawn({
                     let (ort, frames) = (&ort, &frames);
-                    move || {
-                        (0..3)
-                            .map(|k| ort.detect(&frames[(w + k) % 4]).unwrap())
-                            .collect::<Vec<_>>()
-                    }
+                    move || (0..3).map(|k| ort.detect(&frames[(w + k) % 4]).unwrap()).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -271,17 +202,10 @@ fn shared_ort_detector_runs_concurrently() {
 }
 
 /// Every box of one engine has a twin in the other's (IoU at least 0.9).
-fn same_faces(
-    what: &str,
-    a: &[citywatch_analytics::zones::Rect],
-    b: &[citywatch_analytics::zones::Rect],
-) {
+fn same_faces(what: &str, a: &[citywatch_analytics::zones::Rect], b: &[citywatch_analytics::zones::Rect]) {
     assert_eq!(a.len(), b.len(), "{what}: tract {a:?}\nort {b:?}");
     for r in a {
-        assert!(
-            b.iter().any(|o| o.iou(r) >= 0.9),
-            "{what}: tract {a:?}\nort {b:?}"
-        );
+        assert!(b.iter().any(|o| o.iou(r) >= 0.9), "{what}: tract {a:?}\nort {b:?}");
     }
 }
 
@@ -295,29 +219,14 @@ fn face_finders_on_ort_match_tract() {
     use citywatch_analytics::redact::FaceFinder;
     use citywatch_analytics::zones::Rect;
     let dir = common::models().unwrap();
-    let astronaut = load_image(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/astronaut-320.jpg"
-    )))
-    .unwrap();
+    let astronaut = load_image(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/astronaut-320.jpg"))).unwrap();
     let (mut street, _) = common::sim_frame(&Scene::new(2, common::SEED, common::LOOP), 75);
-    let small =
-        image::imageops::resize(&astronaut, 120, 120, image::imageops::FilterType::Triangle);
+    let small = image::imageops::resize(&astronaut, 120, 120, image::imageops::FilterType::Triangle);
     image::imageops::replace(&mut street, &small, 40, 200);
     image::imageops::replace(&mut street, &small, 480, 120);
     let persons = [
-        Rect {
-            x0: 40.0 / 640.0,
-            y0: 200.0 / 360.0,
-            x1: 160.0 / 640.0,
-            y1: 320.0 / 360.0,
-        },
-        Rect {
-            x0: 480.0 / 640.0,
-            y0: 120.0 / 360.0,
-            x1: 600.0 / 640.0,
-            y1: 240.0 / 360.0,
-        },
+        Rect { x0: 40.0 / 640.0, y0: 200.0 / 360.0, x1: 160.0 / 640.0, y1: 320.0 / 360.0 },
+        Rect { x0: 480.0 / 640.0, y0: 120.0 / 360.0, x1: 600.0 / 640.0, y1: 240.0 / 360.0 },
     ];
     let mut found = 0;
     for (w, h) in [(640, 360), (320, 320)] {
@@ -337,16 +246,10 @@ fn face_finders_on_ort_match_tract() {
     let tract = BlazeFace::with_backend(&Backend::Tract, &dir, 1).unwrap();
     let ort = BlazeFace::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ort.backend_name(), "ort");
-    let (a, b) = (
-        tract.faces(&astronaut).unwrap(),
-        ort.faces(&astronaut).unwrap(),
-    );
+    let (a, b) = (tract.faces(&astronaut).unwrap(), ort.faces(&astronaut).unwrap());
     same_faces("blazeface astronaut", &a, &b);
     assert_eq!(a.len(), 1);
-    let (a, b) = (
-        tract.faces_in_persons(&street, &persons).unwrap(),
-        ort.faces_in_persons(&street, &persons).unwrap(),
-    );
+    let (a, b) = (tract.faces_in_persons(&street, &persons).unwrap(), ort.faces_in_persons(&street, &persons).unwrap());
     same_faces("blazeface street persons", &a, &b);
     assert_eq!(a.len(), 2);
 }

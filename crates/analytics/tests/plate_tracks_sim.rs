@@ -110,7 +110,8 @@ fn each_vehicle_track_gives_one_voted_plate_and_the_longest_seen_car_its_true_on
     println!("{} tracks with a plate given, {exact} exact; {runs} OCR runs, {:.1} ms each", plates.len(), ms as f64 / runs.max(1) as f64);
     assert!(runs <= (truth.len().max(per_track.len()) as u64 + 20) * u64::from(PlateBudget::default().max_reads_per_track), "reads are bounded per track");
     // The car in sight longest (lowest track id on a tie).
-    let (track, (want, seen)) = truth.iter().max_by(|a, b| a.1 .1.cmp(&b.1 .1).then(b.0.cmp(a.0))).unwrap_or_else(|| panic!("no whole plate in sight in scene 0"));
+    let (track, (want, seen)) =
+        truth.iter().max_by(|a, b| a.1 .1.cmp(&b.1 .1).then(b.0.cmp(a.0))).unwrap_or_else(|| panic!("no whole plate in sight in scene 0"));
     println!("car in sight longest: track {track}, {want}, whole plate in {seen} pictures");
     let got = per_track.get(track).unwrap_or_else(|| panic!("track {track} ({want}) gave no plate"));
     assert_eq!(&got.text, want, "{got:?}");

@@ -52,7 +52,11 @@ fn run(reader: &PlateReader, w: usize, h: usize, use_truth_box: bool) -> (Tally,
             for o in truth.objects.iter().filter(|o| o.plate.is_some()) {
                 let plate = o.plate.as_ref().unwrap();
                 let started = Instant::now();
-                let read = if use_truth_box { reader.read_box(&rgb, bbox(plate.bbox)).unwrap() } else { reader.read_vehicle(&rgb, bbox(o.bbox)).unwrap().into_iter().next() };
+                let read = if use_truth_box {
+                    reader.read_box(&rgb, bbox(plate.bbox)).unwrap()
+                } else {
+                    reader.read_vehicle(&rgb, bbox(o.bbox)).unwrap().into_iter().next()
+                };
                 ms += started.elapsed().as_secs_f64() * 1000.0;
                 calls += 1;
                 let entry = per_track.entry(o.track_id).or_insert_with(|| (plate.text.clone(), Vec::new()));

@@ -49,11 +49,7 @@ pub async fn terminal() -> Response {
 pub async fn file(Path(path): Path<String>) -> Response {
     let full = format!("assets/{path}");
     match asset(&full) {
-        Some(b) => (
-            [(header::CONTENT_TYPE, content_type(&full)), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
-            b,
-        )
-            .into_response(),
+        Some(b) => ([(header::CONTENT_TYPE, content_type(&full)), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], b).into_response(),
         None => not_found().await,
     }
 }

@@ -109,7 +109,9 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Query(params): 
     let after_seq = seq("after_seq")?.unwrap_or(0);
     let limit = match params.get("limit") {
         None => 100,
-        Some(v) => v.parse::<usize>().ok().filter(|v| (1..=MAX_PAGE).contains(v)).ok_or_else(|| ApiError::field("limit", format!("must be in 1..={MAX_PAGE}")))?,
+        Some(v) => {
+            v.parse::<usize>().ok().filter(|v| (1..=MAX_PAGE).contains(v)).ok_or_else(|| ApiError::field("limit", format!("must be in 1..={MAX_PAGE}")))?
+        }
     };
     let store = state.store.clone();
     let given_head = seq("head_seq")?;
@@ -274,7 +276,8 @@ fn csv_text(entries: &[AuditEntry], checkpoint: &Value) -> Result<String, ApiErr
     write(&mut w, &["seq", "time", "actor", "action", "target", "purpose", "case_ref", "result", "detail", "hash"])?;
     for e in entries {
         let (seq, time, detail) = (e.seq.to_string(), e.time.to_rfc3339_opts(SecondsFormat::Micros, true), e.detail.to_string());
-        let row: [&str; 10] = [&seq, &time, &e.actor, &e.action, &e.target, e.purpose.as_deref().unwrap_or(""), e.case_ref.as_deref().unwrap_or(""), &e.result, &detail, &e.hash];
+        let row: [&str; 10] =
+            [&seq, &time, &e.actor, &e.action, &e.target, e.purpose.as_deref().unwrap_or(""), e.case_ref.as_deref().unwrap_or(""), &e.result, &detail, &e.hash];
         write(&mut w, &row)?;
     }
     let mut text = String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(format!("writing the CSV export: {e}")))?)

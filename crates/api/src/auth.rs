@@ -34,9 +34,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = session_token(&parts.headers).ok_or_else(|| {
-            ApiError::Unauthorized(
-                "authentication required: log in with POST /api/v1/auth/login and send the token as 'Authorization: Bearer <token>'".into(),
-            )
+            ApiError::Unauthorized("authentication required: log in with POST /api/v1/auth/login and send the token as 'Authorization: Bearer <token>'".into())
         })?;
         let store = state.store.clone();
         let principal = tokio::task::spawn_blocking(move || -> Result<Option<Principal>, ApiError> {
@@ -46,9 +44,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok(Some(Principal::new(username, grants, now)))
         })
         .await??;
-        principal
-            .map(Caller)
-            .ok_or_else(|| ApiError::Unauthorized("session is invalid or has expired; log in again".into()))
+        principal.map(Caller).ok_or_else(|| ApiError::Unauthorized("session is invalid or has expired; log in again".into()))
     }
 }
 
@@ -171,7 +167,11 @@ pub(crate) const LOGIN_BODY_LIMIT: usize = 8 * 1024;
 /// Throttled per client address and per user name at that address before a
 /// password is hashed; failures and refusals reach the audit log as
 /// described in `login_throttle`.
-pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let bytes = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!("a login request must be at most {} KiB", LOGIN_BODY_LIMIT / 1024)),
         _ => ApiError::BadRequest(format!("could not read the request body: {}", e.body_text())),
@@ -246,19 +246,12 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, headers: Head
     }
     audit(&state, Record::new(caller.name(), "auth.logout", "session")).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_static("cw_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("cw_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
     Ok(response)
 }
 
 pub async fn me(caller: Caller) -> Json<serde_json::Value> {
-    let grants: Vec<_> = caller
-        .0
-        .grants()
-        .iter()
-        .map(|g| json!({"id": g.id, "role": g.role, "districts": g.districts, "expires_at": g.expires_at}))
-        .collect();
+    let grants: Vec<_> = caller.0.grants().iter().map(|g| json!({"id": g.id, "role": g.role, "districts": g.districts, "expires_at": g.expires_at})).collect();
     // What the console builds its views from, so it never keeps its own
     // copy of which role may do what.
     let permissions: Vec<&str> = Permission::ALL.into_iter().filter(|p| caller.0.may(*p)).map(Permission::as_str).collect();

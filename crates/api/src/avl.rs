@@ -98,11 +98,18 @@ pub(crate) fn outcome_text(outcome: PositionOutcome) -> (&'static str, &'static 
         PositionOutcome::Current => ("stored", "the unit's position moved"),
         PositionOutcome::OutOfOrder => ("stored_out_of_order", "older than the unit's current fix: kept in the trail, the position did not move"),
         PositionOutcome::Duplicate => ("duplicate", "this device already sent a fix with this time: ignored"),
-        PositionOutcome::Implausible(why) => ("stored_implausible", match why {
-            ImplausibleFix::TooOld => "taken more than a day ago: kept in the trail, flagged; the position did not move. Check the device's clock",
-            ImplausibleFix::AheadOfClock => "taken ahead of the server clock: kept in the trail, flagged; the position did not move. Check the device's clock",
-            ImplausibleFix::TooFast => "further from the unit's position than it can travel in the time between: kept in the trail, flagged; the position did not move",
-        }),
+        PositionOutcome::Implausible(why) => (
+            "stored_implausible",
+            match why {
+                ImplausibleFix::TooOld => "taken more than a day ago: kept in the trail, flagged; the position did not move. Check the device's clock",
+                ImplausibleFix::AheadOfClock => {
+                    "taken ahead of the server clock: kept in the trail, flagged; the position did not move. Check the device's clock"
+                }
+                ImplausibleFix::TooFast => {
+                    "further from the unit's position than it can travel in the time between: kept in the trail, flagged; the position did not move"
+                }
+            },
+        ),
     }
 }
 

@@ -108,7 +108,11 @@ fn parse_list_query(params: &HashMap<String, String>) -> Result<CameraQuery, Api
             let (lat, lon) = lat_lon("nearest", &params["nearest"])?;
             let k = match params.get("k") {
                 None => 5,
-                Some(k) => k.parse::<usize>().ok().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| ApiError::field("k", format!("must be a whole number in 1..={MAX_K}")))?,
+                Some(k) => k
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|k| (1..=MAX_K).contains(k))
+                    .ok_or_else(|| ApiError::field("k", format!("must be a whole number in 1..={MAX_K}")))?,
             };
             CameraQuery::Nearest { lat, lon, k }
         }

@@ -11,14 +11,19 @@ use serde_json::json;
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
-    Invalid { message: String, fields: Vec<FieldError> },
+    Invalid {
+        message: String,
+        fields: Vec<FieldError>,
+    },
     Unauthorized(String),
     Forbidden(String),
     NotFound(String),
     Conflict(String),
     /// The request body is over the route's limit.
     PayloadTooLarge(String),
-    TooManyRequests { retry_after_s: u64 },
+    TooManyRequests {
+        retry_after_s: u64,
+    },
     /// Overloaded for a moment: retrying later will work.
     Unavailable(String),
     Internal(String),
@@ -124,11 +129,8 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": m})),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": m})),
             ApiError::TooManyRequests { retry_after_s } => {
-                let mut r = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"error": format!("too many login attempts; try again in {retry_after_s} s")})),
-                )
-                    .into_response();
+                let mut r =
+                    (StatusCode::TOO_MANY_REQUESTS, Json(json!({"error": format!("too many login attempts; try again in {retry_after_s} s")}))).into_response();
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
                 return r;
             }

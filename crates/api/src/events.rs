@@ -120,7 +120,10 @@ fn parse_event(obj: &Map<String, Value>, caller: &str) -> Result<NewEvent, ApiEr
             }
         }
         _ => {
-            errors.push(FieldError::new("source", "is required: {\"kind\": \"camera\", \"id\": CAMERA_ID}, {\"kind\": \"unit\", \"id\": UNIT_ID} or {\"kind\": \"user\"}"));
+            errors.push(FieldError::new(
+                "source",
+                "is required: {\"kind\": \"camera\", \"id\": CAMERA_ID}, {\"kind\": \"unit\", \"id\": UNIT_ID} or {\"kind\": \"user\"}",
+            ));
             None
         }
     };
@@ -213,16 +216,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): 
         }
         omitted = EventType::ALL.into_iter().filter(|t| t.carries_plate()).collect();
     }
-    let filter = EventFilter {
-        types,
-        source_kind,
-        source_id: params.get("source").cloned(),
-        from,
-        to,
-        districts: district_filter(&scope),
-        before_id,
-        limit,
-    };
+    let filter = EventFilter { types, source_kind, source_id: params.get("source").cloned(), from, to, districts: district_filter(&scope), before_id, limit };
     let events = state.events.clone();
     let found = tokio::task::spawn_blocking(move || events.events(&filter)).await??;
     if justified {

@@ -82,7 +82,11 @@ pub async fn import(
         Some(other) => return Err(ApiError::field("covert", format!("must be true or false, got {other:?}"))),
     };
     if covert == Some(true) && !sees_covert {
-        audit_repeatable(&state, Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"}))).await?;
+        audit_repeatable(
+            &state,
+            Record::new(caller.name(), "access.denied", "creating a covert hotlist").result("denied").detail(json!({"needs": "ManageCovertHotlists"})),
+        )
+        .await?;
         return Err(ApiError::Forbidden("covert hotlists are kept by supervisors".into()));
     }
     let existing = {
@@ -91,7 +95,9 @@ pub async fn import(
     };
     let covert = match (&existing, covert) {
         (Some(l), _) if l.covert && !sees_covert => return Err(ApiError::NotFound(format!("hotlist {name} not found"))),
-        (Some(l), Some(c)) if l.covert != c => return Err(ApiError::field("covert", format!("hotlist {name} exists and is {}covert", if l.covert { "" } else { "not " }))),
+        (Some(l), Some(c)) if l.covert != c => {
+            return Err(ApiError::field("covert", format!("hotlist {name} exists and is {}covert", if l.covert { "" } else { "not " })))
+        }
         (Some(l), _) => l.covert,
         (None, c) => c.unwrap_or(false),
     };

@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 use crate::auth::{audit, Caller};
 use crate::districts::{areas, covers_place};
 use crate::units::unit_in_scope;
-use citywatch_geo::routing::LatLon;
 use crate::{body, ApiError, AppState};
+use citywatch_geo::routing::LatLon;
 
 /// Fails with 404 unless the incident exists and lies in the caller's districts.
 async fn check_in_scope(state: &AppState, scope: &Scope, id: i64) -> Result<Incident, ApiError> {
@@ -157,11 +157,17 @@ pub async fn add_note(State(state): State<AppState>, caller: Caller, Path(id): P
     Ok(Json(incident_json(&incident)))
 }
 
-pub async fn recommendations(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+pub async fn recommendations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::Dispatch, "recommending units").await?;
     let id = incident_id(&id)?;
     check_in_scope(&state, &scope, id).await?;
-    let required: Vec<String> = params.get("capabilities").map(|c| c.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let required: Vec<String> =
+        params.get("capabilities").map(|c| c.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
     let limit = match params.get("limit") {
         None => 10,
         Some(l) => l.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::field("limit", "must be 1..100"))?,
@@ -170,7 +176,8 @@ pub async fn recommendations(State(state): State<AppState>, caller: Caller, Path
     let (to, recs) = tokio::task::spawn_blocking(move || d.recommend_straight(id, &req, limit, |u| unit_in_scope(&scope, u))).await??;
     let recs = state.dispatch.refine(to, recs, &required, limit).await;
     let shown: Vec<Value> = recs.iter().map(|r| json!({"unit": r.unit_id, "eta_s": r.eta_s.round(), "distance_m": r.distance_m.round()})).collect();
-    audit(&state, Record::new(caller.name(), "incident.recommendations", format!("incident {id}")).detail(json!({"required": required, "shown": shown}))).await?;
+    audit(&state, Record::new(caller.name(), "incident.recommendations", format!("incident {id}")).detail(json!({"required": required, "shown": shown})))
+        .await?;
     Ok(Json(json!({"incident_id": id, "required_capabilities": required, "speeds_kmh": state.dispatch.config.speeds, "recommendations": recs})))
 }
 
@@ -208,7 +215,12 @@ struct StepBody {
     state: String,
 }
 
-pub async fn checklist_step(State(state): State<AppState>, caller: Caller, Path((id, step)): Path<(String, String)>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn checklist_step(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, step)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::Dispatch, "working incident checklists").await?;
     let id = incident_id(&id)?;
     check_in_scope(&state, &scope, id).await?;
@@ -241,7 +253,11 @@ pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path
     let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
     let incident = tokio::task::spawn_blocking(move || d.close(id, b.note.as_deref(), &actor)).await??;
     let skipped: Vec<u32> = incident.checklist.iter().filter(|s| s.state == StepState::Skipped).map(|s| s.step).collect();
-    audit(&state, Record::new(caller.name(), "incident.close", format!("incident {id}")).detail(json!({"flagged": incident.flagged, "skipped_steps": skipped}))).await?;
+    audit(
+        &state,
+        Record::new(caller.name(), "incident.close", format!("incident {id}")).detail(json!({"flagged": incident.flagged, "skipped_steps": skipped})),
+    )
+    .await?;
     published(&state, &incident, caller.name(), "closed", json!({"flagged": incident.flagged, "skipped_steps": skipped}));
     Ok(Json(incident_json(&incident)))
 }
@@ -252,17 +268,29 @@ pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// which). For the unit's crew while it is on the incident, or for anyone
 /// whose dispatch districts hold both the incident and the unit; to anyone
 /// else neither exists (404).
-pub async fn route(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+pub async fn route(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(&state, Permission::FollowUnits, "routing units").await?;
     crate::events::check_params(&params, &["unit_id"])?;
     let id = incident_id(&id)?;
-    let unit_id = params.get("unit_id").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::field("unit_id", "is required: the unit to route"))?;
+    let unit_id = params
+        .get("unit_id")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::field("unit_id", "is required: the unit to route"))?;
     let (d, uid) = (state.dispatch.clone(), unit_id.clone());
     let (incident, unit) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.incident(id)?, d.unit(&uid)?)) }).await??;
     let crew = unit.officers.iter().any(|o| o == caller.name()) && incident.units.iter().any(|a| a.unit_id == unit.id && a.released_at.is_none());
     if !crew {
         let areas = areas(&state).await?;
-        let sees = caller.0.scope(Permission::ReadDispatch).is_some_and(|s| covers_place(&s, &areas, incident.location.lat, incident.location.lon) && unit_in_scope(&s, &unit));
+        let sees = caller
+            .0
+            .scope(Permission::ReadDispatch)
+            .is_some_and(|s| covers_place(&s, &areas, incident.location.lat, incident.location.lon) && unit_in_scope(&s, &unit));
         if !sees {
             return Err(ApiError::NotFound(format!("incident {id} with unit {unit_id} not found")));
         }

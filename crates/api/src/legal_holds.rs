@@ -140,9 +140,9 @@ pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Pa
     if !tokio::task::spawn_blocking(move || store.delete_legal_hold(hold_id)).await?? {
         return Err(not_found());
     }
-    let record = Record::new(caller.name(), "legal_hold.release", &hold.camera_id)
-        .purpose(Some(hold.purpose.clone()), Some(hold.case_ref.clone()))
-        .detail(json!({"id": hold.id, "start": from_90k(hold.start_90k), "end": from_90k(hold.end_90k), "expires_at": hold.expires_at, "created_by": hold.created_by}));
+    let record = Record::new(caller.name(), "legal_hold.release", &hold.camera_id).purpose(Some(hold.purpose.clone()), Some(hold.case_ref.clone())).detail(
+        json!({"id": hold.id, "start": from_90k(hold.start_90k), "end": from_90k(hold.end_90k), "expires_at": hold.expires_at, "created_by": hold.created_by}),
+    );
     audit(&state, record).await?;
     Ok(StatusCode::NO_CONTENT)
 }

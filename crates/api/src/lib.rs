@@ -12,6 +12,7 @@
 
 mod alerts;
 mod assets;
+mod audit_log;
 mod auth;
 mod avl;
 mod body;
@@ -19,17 +20,16 @@ mod cameras;
 mod console;
 mod districts;
 mod error;
-mod incidents;
 mod events;
-mod justification;
 mod health_wall;
 mod hotlists;
+mod incidents;
+mod justification;
 mod legal_holds;
 mod live;
 mod live_redacted;
 mod login_name;
 mod login_throttle;
-mod audit_log;
 mod openapi;
 mod oversight;
 mod plates;
@@ -38,10 +38,10 @@ mod recordings;
 mod recordings_blurred;
 mod repeats;
 mod retention;
+mod rules;
 mod same_origin;
 mod session_ends;
 mod snapshots;
-mod rules;
 mod state;
 mod units;
 mod unmask_grants;
@@ -56,8 +56,8 @@ use axum::Router;
 
 pub use error::ApiError;
 pub use health_wall::{AnalyticsCamera, AnalyticsSource};
-pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
 pub use live_redacted::LiveRedaction;
+pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
 pub use snapshots::{Redactor, Snapshots};
 pub use state::{AppParts, AppState, ConsoleSettings};
 
@@ -165,9 +165,7 @@ pub async fn serve(
     let sessions = tokio::spawn(session_ends::watch_store(state.clone()));
     let (stop_flusher, stopped) = tokio::sync::watch::channel(false);
     let flusher = tokio::spawn(repeats::run_flusher(state.clone(), stopped));
-    let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
     summaries.abort();
     sessions.abort();
     auth::write_login_summaries(&state, true).await;

@@ -253,11 +253,12 @@ impl Conn {
             self.state.blurred_live.subscribe(camera_id, stream).map(|(s, l)| (s, Some(l)))?
         };
         let faces = if unmasked { "shown" } else { "blurred" };
-        let record =
-            Record::new(&self.principal.username, "video.live", camera_id).detail(json!({"stream": stream.as_str(), "channel": channel, "faces": faces, "unmask_grant": grant}));
+        let record = Record::new(&self.principal.username, "video.live", camera_id)
+            .detail(json!({"stream": stream.as_str(), "channel": channel, "faces": faces, "unmask_grant": grant}));
         audit(&self.state, record).await.map_err(|e| format!("could not record the audit entry, so not watching: {e:?}"))?;
         // The reply goes first: the client learns the channel before its data.
-        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "faces": faces, "unmask_grant": grant, "ref": reference})).await;
+        self.reply(json!({"subscribed": camera_id, "channel": channel, "stream": stream.as_str(), "faces": faces, "unmask_grant": grant, "ref": reference}))
+            .await;
         let task = tokio::spawn(pump(channel, camera_id.to_owned(), stream, subscription, self.out.clone(), accept_h265, lease));
         self.subs.insert(channel, Watching { camera: camera_id.to_owned(), task, unmasked });
         Ok(())

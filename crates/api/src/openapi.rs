@@ -145,7 +145,8 @@ pub fn openapi_document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        let query_params = op.params.iter().map(|(name, desc)| json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}}));
+        let query_params =
+            op.params.iter().map(|(name, desc)| json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}}));
         let mut operation = json!({
             "summary": op.summary,
             "parameters": path_params.into_iter().chain(query_params).collect::<Vec<_>>(),

@@ -14,8 +14,8 @@ use citywatch_store::{PlateRead, PlateReadFilter};
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};
-use crate::justification::{case_ref_param, purpose_param};
 use crate::events::{check_params, district_filter, limit_param};
+use crate::justification::{case_ref_param, purpose_param};
 use crate::{ApiError, AppState};
 
 fn read_json(r: &PlateRead) -> Value {

@@ -66,7 +66,12 @@ pub(crate) fn from_90k(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t * 100 / 9).unwrap_or_default()
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let scope = caller.require(&state, Permission::ReadCameras, "listing recordings").await?;
     if state.registry.snapshot().get(&id, &scope).is_none() {
         return Err(ApiError::NotFound(format!("camera {id} not found")));
@@ -76,7 +81,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<
     let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
     // Damaged recordings (file missing or truncated) are gaps, listed with why.
     let (spans, damaged) = tokio::task::spawn_blocking(move || spans_checked(&store, &dir, &cam, stream, start, end)).await?.map_err(playback_error)?;
-    let damaged: Vec<_> = damaged.iter().map(|d| json!({"start": from_90k(d.start_90k), "end": from_90k(d.end_90k), "problem": d.problem.to_string()})).collect();
+    let damaged: Vec<_> =
+        damaged.iter().map(|d| json!({"start": from_90k(d.start_90k), "end": from_90k(d.end_90k), "problem": d.problem.to_string()})).collect();
     let gaps: Vec<_> = gaps(&spans, start, end).iter().map(|g| json!({"start": from_90k(g.start_90k), "end": from_90k(g.end_90k)})).collect();
     let spans: Vec<_> = spans.iter().map(|s| json!({"start": from_90k(s.start_90k), "end": from_90k(s.end_90k)})).collect();
     Ok(Json(json!({"camera": id, "stream": range.stream.as_str(), "start": range.start, "end": range.end, "spans": spans, "gaps": gaps, "damaged": damaged})))
@@ -93,7 +99,9 @@ pub async fn view_mp4(
     let range = time_range(&params, &["start", "end", "stream", "purpose", "case_ref"])?;
     let (purpose, case_ref) = (purpose_param(&params)?, case_ref_param(&params)?);
     let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
-        return Err(ApiError::BadRequest("playback needs a purpose and a case_ref (query parameters purpose= and case_ref=); they are recorded in the audit log".into()));
+        return Err(ApiError::BadRequest(
+            "playback needs a purpose and a case_ref (query parameters purpose= and case_ref=); they are recorded in the audit log".into(),
+        ));
     };
     let Some(district) = state.registry.snapshot().get(&id, &scope).map(|c| c.district.clone()) else {
         return Err(ApiError::NotFound(format!("camera {id} not found")));
@@ -107,7 +115,9 @@ pub async fn view_mp4(
         "start": range.start, "end": range.end, "stream": range.stream.as_str(),
         "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant,
     });
-    let record = |detail: serde_json::Value| Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.as_str().to_owned()), Some(case_ref.as_str().to_owned())).detail(detail);
+    let record = |detail: serde_json::Value| {
+        Record::new(caller.name(), "video.playback", &id).purpose(Some(purpose.as_str().to_owned()), Some(case_ref.as_str().to_owned())).detail(detail)
+    };
     if !unmasked {
         return view_blurred(&state, &id, &range, &headers, record(detail)).await;
     }
@@ -181,7 +191,9 @@ async fn view_blurred(state: &AppState, id: &str, range: &TimeRange, headers: &H
     // Made as it is sent, so it has no byte ranges; only the whole file
     // (which is what a browser's first request, `bytes=0-`, asks for).
     if headers.get(header::RANGE).and_then(|v| v.to_str().ok()).is_some_and(|r| !r.trim().starts_with("bytes=0-")) {
-        let mut resp = ApiError::BadRequest("faces are blurred in this video as it is made, so it is sent only whole, from its start (Accept-Ranges: none)".into()).into_response();
+        let mut resp =
+            ApiError::BadRequest("faces are blurred in this video as it is made, so it is sent only whole, from its start (Accept-Ranges: none)".into())
+                .into_response();
         *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
         resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_static("bytes */*"));
         return Ok(resp);
@@ -218,8 +230,12 @@ enum RangeProblem {
 /// file's length) for one beyond the file; either way no video.
 fn refuse_range(problem: RangeProblem, total: u64) -> Response {
     let (status, message) = match problem {
-        RangeProblem::Malformed => (StatusCode::BAD_REQUEST, "the Range header must be one range of bytes: bytes=FIRST-LAST, bytes=FIRST- or bytes=-LENGTH (whole numbers)".to_owned()),
-        RangeProblem::Unsatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, format!("the Range header asks for bytes this file does not have; it is {total} bytes long")),
+        RangeProblem::Malformed => {
+            (StatusCode::BAD_REQUEST, "the Range header must be one range of bytes: bytes=FIRST-LAST, bytes=FIRST- or bytes=-LENGTH (whole numbers)".to_owned())
+        }
+        RangeProblem::Unsatisfiable => {
+            (StatusCode::RANGE_NOT_SATISFIABLE, format!("the Range header asks for bytes this file does not have; it is {total} bytes long"))
+        }
     };
     let mut resp = ApiError::BadRequest(message).into_response();
     *resp.status_mut() = status;

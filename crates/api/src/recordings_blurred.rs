@@ -105,7 +105,9 @@ pub(crate) async fn respond(admitted: Admitted, frames: RecordedFrames, start_90
     let first = match rx.recv().await {
         Some(Ok(b)) => b,
         Some(Err(Failure::Unsupported(m))) => {
-            return Err(ApiError::Unavailable(format!("faces in recorded video are blurred for you, and this recording cannot be blurred ({m}); ask a supervisor for an unmask grant")))
+            return Err(ApiError::Unavailable(format!(
+                "faces in recorded video are blurred for you, and this recording cannot be blurred ({m}); ask a supervisor for an unmask grant"
+            )))
         }
         Some(Err(Failure::Failed(m))) => return Err(ApiError::Internal(format!("blurring faces in the recording: {m}"))),
         None => return Err(ApiError::Internal("blurring faces in the recording: the transcoder stopped".into())),

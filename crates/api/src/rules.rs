@@ -19,12 +19,7 @@ fn parse_spec(bytes: &Bytes) -> Result<RuleSpec, ApiError> {
     // serde names the unknown, missing or mistyped field; say it as a field error.
     serde_json::from_value::<RuleSpec>(v).map_err(|e| {
         let msg = e.to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-            .unwrap_or("body")
-            .to_owned();
+        let field = msg.split('`').nth(1).filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field")).unwrap_or("body").to_owned();
         ApiError::field(&field, format!("invalid rule: {msg}"))
     })
 }

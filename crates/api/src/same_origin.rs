@@ -72,7 +72,9 @@ fn check(method: &Method, path: &str, headers: &HeaderMap) -> Result<(), String>
     let content_type = header_str(headers, &header::CONTENT_TYPE).unwrap_or("");
     if !is_json(content_type) {
         let sent = if content_type.is_empty() { "no Content-Type".to_owned() } else { format!("Content-Type {content_type:?}") };
-        return Err(format!("this request carries the console's session cookie and a body with {sent}; send the body as JSON with 'Content-Type: application/json'"));
+        return Err(format!(
+            "this request carries the console's session cookie and a body with {sent}; send the body as JSON with 'Content-Type: application/json'"
+        ));
     }
     Ok(())
 }
@@ -124,8 +126,7 @@ fn same_authority(url: &str, host: &str) -> bool {
 }
 
 fn has_body(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::TRANSFER_ENCODING)
-        || header_str(headers, &header::CONTENT_LENGTH).is_some_and(|n| n.parse::<u64>().map_or(true, |n| n > 0))
+    headers.contains_key(header::TRANSFER_ENCODING) || header_str(headers, &header::CONTENT_LENGTH).is_some_and(|n| n.parse::<u64>().map_or(true, |n| n > 0))
 }
 
 /// Camera and hotlist imports take CSV (`text/csv`) as well as JSON.

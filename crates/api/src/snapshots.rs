@@ -48,7 +48,12 @@ pub struct Snapshots {
     pub redactor: Option<Redactor>,
 }
 
-pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn snapshot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let scope = caller.require(&state, Permission::ReadEvents, "viewing event snapshots").await?;
     let not_found = || ApiError::NotFound(format!("no snapshot for event {id}"));
     let event_id: i64 = id.parse().map_err(|_| not_found())?;
@@ -87,9 +92,13 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): P
             ApiError::Unavailable("faces cannot be blurred on this server (no face model: run `citywatch models install`), so snapshots are shown only to holders of an unmask grant".into())
         })?;
         let persons = person_boxes(&event.details);
-        tokio::task::spawn_blocking(move || redactor(&bytes, &persons)).await?.map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
+        tokio::task::spawn_blocking(move || redactor(&bytes, &persons))
+            .await?
+            .map_err(|e| ApiError::Internal(format!("blurring faces in the snapshot: {e}")))?
     };
-    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}")).purpose(purpose.map(Purpose::into_string), case_ref.map(CaseRef::into_string)).detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant}));
+    let record = Record::new(caller.name(), "event.snapshot", format!("event {event_id}"))
+        .purpose(purpose.map(Purpose::into_string), case_ref.map(CaseRef::into_string))
+        .detail(json!({"camera": event.source.id, "faces": if unmasked { "shown" } else { "blurred" }, "unmask_grant": grant}));
     audit(&state, record).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, no-store")], body).into_response())
 }

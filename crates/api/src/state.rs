@@ -102,7 +102,20 @@ impl AppState {
         let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
         let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
         let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
-        AppState(Arc::new(Inner { parts, login_throttle: LoginThrottle::default(), session_ends: SessionEnds::default(), dispatch, plates, metrics_sources: Default::default(), snapshots: Default::default(), blurred_live, live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into(), import_limits: Default::default(), repeats: Default::default(), analytics_health: Default::default() }))
+        AppState(Arc::new(Inner {
+            parts,
+            login_throttle: LoginThrottle::default(),
+            session_ends: SessionEnds::default(),
+            dispatch,
+            plates,
+            metrics_sources: Default::default(),
+            snapshots: Default::default(),
+            blurred_live,
+            live_recheck_ms: (crate::live::RECHECK.as_millis() as u64).into(),
+            import_limits: Default::default(),
+            repeats: Default::default(),
+            analytics_health: Default::default(),
+        }))
     }
 
     /// The dispatch service the routes use, for in-process feeders (the

@@ -194,7 +194,12 @@ fn time_param(params: &HashMap<String, String>, name: &str) -> Result<DateTime<U
     DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::field(name, format!("must be an RFC 3339 time: {e}")))
 }
 
-pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+pub async fn trail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::ReadDispatch, "reading unit trails").await?;
     find(&state, &scope, &id).await?;
     let (start, end) = (time_param(&params, "start")?, time_param(&params, "end")?);
@@ -203,7 +208,9 @@ pub async fn trail(State(state): State<AppState>, caller: Caller, Path(id): Path
     }
     let (purpose, case_ref) = (purpose_param(&params)?, case_ref_param(&params)?);
     let (Some(purpose), Some(case_ref)) = (purpose, case_ref) else {
-        return Err(ApiError::BadRequest("a unit's trail shows where its officers were: it needs purpose= and case_ref= query parameters, which are recorded in the audit log".into()));
+        return Err(ApiError::BadRequest(
+            "a unit's trail shows where its officers were: it needs purpose= and case_ref= query parameters, which are recorded in the audit log".into(),
+        ));
     };
     let d = state.dispatch.clone();
     let unit_id = id.clone();
@@ -245,7 +252,8 @@ pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(i
         return Err(ApiError::NotFound(format!("unit {id} not found")));
     }
     let b: StatusBody = body::json_typed(&bytes)?;
-    let status = UnitStatus::parse(b.status.trim()).ok_or_else(|| ApiError::field("status", "must be one of available, en_route, on_scene, out_of_service (dispatched comes from assignment)"))?;
+    let status = UnitStatus::parse(b.status.trim())
+        .ok_or_else(|| ApiError::field("status", "must be one of available, en_route, on_scene, out_of_service (dispatched comes from assignment)"))?;
     let (d, unit_id, actor) = (state.dispatch.clone(), id.clone(), caller.name().to_owned());
     let result = tokio::task::spawn_blocking(move || -> Result<_, citywatch_dispatch::DispatchError> {
         let incident = d.store().current_incident_of(&unit_id)?;
@@ -256,7 +264,11 @@ pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(i
         Ok(r) => r,
         Err(e) => {
             if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
-                audit_repeatable(&state, Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()}))).await?;
+                audit_repeatable(
+                    &state,
+                    Record::new(caller.name(), "access.denied", format!("unit {id} status")).result("denied").detail(json!({"reason": e.to_string()})),
+                )
+                .await?;
             }
             return Err(e.into());
         }
@@ -306,7 +318,8 @@ pub async fn report_my_position(State(state): State<AppState>, caller: Caller, b
         Ok(r) => r,
         Err(e) => {
             if matches!(e, citywatch_dispatch::DispatchError::Forbidden(_)) {
-                audit_repeatable(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()}))).await?;
+                audit_repeatable(&state, Record::new(caller.name(), "access.denied", "own position").result("denied").detail(json!({"reason": e.to_string()})))
+                    .await?;
             }
             return Err(e.into());
         }
@@ -367,7 +380,14 @@ pub async fn stream(
     Ok(ws.max_message_size(4096).on_upgrade(move |socket| run_stream(socket, state, caller.0, token, first, updates)))
 }
 
-async fn run_stream(socket: WebSocket, state: AppState, mut principal: Principal, token: String, first: Value, mut updates: tokio::sync::broadcast::Receiver<Arc<UnitUpdate>>) {
+async fn run_stream(
+    socket: WebSocket,
+    state: AppState,
+    mut principal: Principal,
+    token: String,
+    first: Value,
+    mut updates: tokio::sync::broadcast::Receiver<Arc<UnitUpdate>>,
+) {
     let (mut sink, mut incoming) = socket.split();
     if sink.send(Message::Text(first.to_string().into())).await.is_err() {
         return;

@@ -80,12 +80,13 @@ struct GrantSpec {
 }
 
 async fn check_grant(state: &AppState, g: NewGrant) -> Result<GrantSpec, ApiError> {
-    let role = Role::parse(&g.role).ok_or_else(|| {
-        ApiError::field("role", format!("unknown role '{}'; expected one of {}", g.role, Role::ALL.map(|r| r.as_str()).join(", ")))
-    })?;
+    let role = Role::parse(&g.role)
+        .ok_or_else(|| ApiError::field("role", format!("unknown role '{}'; expected one of {}", g.role, Role::ALL.map(|r| r.as_str()).join(", "))))?;
     let expires_at = g
         .expires_at
-        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::field("expires_at", format!("must be an RFC 3339 time: {e}"))))
+        .map(|t| {
+            DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::field("expires_at", format!("must be an RFC 3339 time: {e}")))
+        })
         .transpose()?;
     if expires_at.is_some_and(|t| t <= Utc::now()) {
         return Err(ApiError::field("expires_at", "is in the past"));
@@ -126,10 +127,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let username = new.username.clone();
     let grants = tokio::task::spawn_blocking(move || -> Result<Vec<Grant>, ApiError> {
         store.create_user(&username, &hash)?;
-        specs
-            .into_iter()
-            .map(|s| Ok(store.add_grant(&username, s.role, s.districts.as_deref(), s.expires_at)?))
-            .collect()
+        specs.into_iter().map(|s| Ok(store.add_grant(&username, s.role, s.districts.as_deref(), s.expires_at)?)).collect()
     })
     .await??;
     audit(&state, Record::new(caller.name(), "user.create", &new.username).detail(json!({"grants": grants}))).await?;

@@ -67,11 +67,8 @@ pub async fn camera(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let streams: Vec<Value> = state.health.camera(&id).iter().map(stream_json).collect();
     let store = state.store.clone();
     let totals = tokio::task::spawn_blocking(move || store.recording_totals()).await??;
-    let recorded: serde_json::Map<String, Value> = totals
-        .into_iter()
-        .filter(|t| t.camera_id == id)
-        .map(|t| (t.stream, json!({"recordings": t.recordings, "bytes": t.bytes})))
-        .collect();
+    let recorded: serde_json::Map<String, Value> =
+        totals.into_iter().filter(|t| t.camera_id == id).map(|t| (t.stream, json!({"recordings": t.recordings, "bytes": t.bytes}))).collect();
     Ok(Json(json!({"camera": id, "status": camera.status.as_str(), "recording": !streams.is_empty(), "streams": streams, "recorded": recorded})))
 }
 

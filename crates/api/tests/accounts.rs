@@ -164,7 +164,16 @@ async fn open_websockets_end_within_two_seconds_of_logout_or_disable() {
 
     // As the command line does it: straight in the database, through a
     // connection of its own, no request to this server at all.
-    let ana_token: Value = s.client.post(s.url("/api/v1/auth/login")).json(&json!({"username": "ana", "password": "a-new-long-password"})).send().await.unwrap().json().await.unwrap();
+    let ana_token: Value = s
+        .client
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"username": "ana", "password": "a-new-long-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let sockets = open_all(&s, ana_token["token"].as_str().unwrap()).await;
     let since = Instant::now();
     let cli = citywatch_store::Store::open(&s.dir.path().join("citywatch.db")).unwrap();

@@ -7,9 +7,9 @@ mod common;
 
 use chrono::{Duration, Utc};
 use citywatch_api::{Access, OPERATIONS};
+use citywatch_model::dispatch::{IncidentLocation, NewIncident, Procedure, UnitKind, UnitSpec};
 use citywatch_model::Role;
 use common::{feature, ids, start, TestServer};
-use citywatch_model::dispatch::{IncidentLocation, NewIncident, Procedure, UnitKind, UnitSpec};
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,7 +48,9 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
     };
     let (path, body) = match (method, path) {
         ("post", "/api/v1/cameras") => (path.to_owned(), Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district}))),
-        ("post", "/api/v1/cameras/search") => (path.to_owned(), Some(json!({"type": "Polygon", "coordinates": [[[20.45, 44.80], [20.47, 44.80], [20.47, 44.83], [20.45, 44.80]]]}))),
+        ("post", "/api/v1/cameras/search") => {
+            (path.to_owned(), Some(json!({"type": "Polygon", "coordinates": [[[20.45, 44.80], [20.47, 44.80], [20.47, 44.83], [20.45, 44.80]]]})))
+        }
         ("post", "/api/v1/cameras/import") => {
             (path.to_owned(), Some(json!({"type": "FeatureCollection", "features": [feature(&id, lat, 20.46, 0.0, 90.0, 50.0, district)]})))
         }
@@ -137,9 +139,16 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             make_camera().await;
             let dir = s.dir.path().join("snapshots");
             std::fs::create_dir_all(dir.join(&id)).unwrap();
-            std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg"), dir.join(&id).join("p.jpg")).unwrap();
+            std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg"), dir.join(&id).join("p.jpg"))
+                .unwrap();
             s.state.set_snapshots(citywatch_api::Snapshots { dir, redactor: Some(face_blur()) });
-            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::Object, time: Utc::now(), source: citywatch_model::Source::camera(&id), location: None, details: json!({"snapshot": format!("{id}/p.jpg")}) };
+            let e = citywatch_model::NewEvent {
+                event_type: citywatch_model::EventType::Object,
+                time: Utc::now(),
+                source: citywatch_model::Source::camera(&id),
+                location: None,
+                details: json!({"snapshot": format!("{id}/p.jpg")}),
+            };
             let event = s.events.raise(e).await.unwrap();
             (path.replace("{id}", &event.id.to_string()), None)
         }
@@ -155,7 +164,13 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             // An alert of its own: a rule for this camera only, one event on it.
             let spec = serde_json::from_value(json!({"name": format!("alert rule {n}"), "event_types": ["camera_tamper"], "cameras": [id]})).unwrap();
             let rule = s.events.add_rule(spec, "root").unwrap();
-            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::CameraTamper, time: Utc::now(), source: citywatch_model::Source::camera(&id), location: None, details: json!({}) };
+            let e = citywatch_model::NewEvent {
+                event_type: citywatch_model::EventType::CameraTamper,
+                time: Utc::now(),
+                source: citywatch_model::Source::camera(&id),
+                location: None,
+                details: json!({}),
+            };
             s.events.raise(e).await.unwrap();
             let alert = s.events.alerts(None, None, None, 1000).unwrap().into_iter().find(|a| a.rule_id == rule.id).unwrap();
             if p.ends_with("/resolve") || p.ends_with("/false-alarm") {
@@ -163,18 +178,29 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             }
             (path.replace("{id}", &alert.id.to_string()), None)
         }
-        ("post", "/api/v1/units") => (path.to_owned(), Some(json!({"id": format!("unit{n}"), "call_sign": format!("Unit {n}"), "kind": "car", "district": district}))),
+        ("post", "/api/v1/units") => {
+            (path.to_owned(), Some(json!({"id": format!("unit{n}"), "call_sign": format!("Unit {n}"), "kind": "car", "district": district})))
+        }
         ("put" | "delete" | "post" | "get", p) if p.starts_with("/api/v1/units/{id}") => {
             // Crewed by every matrix officer, so an officer may report its status.
             let officers = ["officer-north", "officer-all", "officer-expired"].map(String::from).to_vec();
             // Homed in the target district.
-            let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: Some(district.into()) };
+            let unit = UnitSpec {
+                id: format!("unit{n}"),
+                call_sign: format!("Unit {n}"),
+                kind: UnitKind::Car,
+                officers,
+                capabilities: vec![],
+                district: Some(district.into()),
+            };
             s.store.create_unit(&unit).unwrap();
             let path = p.replace("{id}", &unit.id);
             match (method, p) {
                 ("put", _) => (path, Some(json!({"call_sign": "renamed", "kind": "foot", "district": district}))),
                 (_, "/api/v1/units/{id}/devices") => (path, Some(json!({"device_id": format!("dev{n}")}))),
-                (_, "/api/v1/units/{id}/trail") => (format!("{path}?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&purpose=matrix+test&case_ref=T-1"), None),
+                (_, "/api/v1/units/{id}/trail") => {
+                    (format!("{path}?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&purpose=matrix+test&case_ref=T-1"), None)
+                }
                 (_, "/api/v1/units/{id}/status") => (path, Some(json!({"status": "out_of_service"}))),
                 _ => (path, None),
             }
@@ -190,7 +216,13 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         // Incidents lie in North (lat 44.825) or South (44.805).
         ("post", "/api/v1/incidents") => (path.to_owned(), Some(json!({"type": "matrix", "priority": 3, "lat": incident_lat(target), "lon": 20.46}))),
         (_, p) if p.starts_with("/api/v1/incidents/{id}") => {
-            let new = NewIncident { kind: "matrix".into(), priority: 3, location: IncidentLocation { lat: incident_lat(target), lon: 20.46, address: None }, alert_id: None, created_by: "root".into() };
+            let new = NewIncident {
+                kind: "matrix".into(),
+                priority: 3,
+                location: IncidentLocation { lat: incident_lat(target), lon: 20.46, address: None },
+                alert_id: None,
+                created_by: "root".into(),
+            };
             let procedure = Procedure { incident_type: "matrix".into(), steps: vec!["one step".into()] };
             let id = s.store.create_incident(&new, Some(&procedure), &json!({}), Utc::now()).unwrap();
             let mut path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
@@ -198,17 +230,40 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 "/api/v1/incidents/{id}/route" => {
                     // On the incident, homed in its district, located, crewed by every matrix officer.
                     let officers = ["officer-north", "officer-all", "officer-expired"].map(String::from).to_vec();
-                    let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: Some(district.into()) };
+                    let unit = UnitSpec {
+                        id: format!("unit{n}"),
+                        call_sign: format!("Unit {n}"),
+                        kind: UnitKind::Car,
+                        officers,
+                        capabilities: vec![],
+                        district: Some(district.into()),
+                    };
                     s.store.create_unit(&unit).unwrap();
-                    let fix = citywatch_model::dispatch::Position { unit_id: unit.id.clone(), lat: incident_lat(target) + 0.001, lon: 20.46, time: Utc::now(), speed_mps: None, bearing_deg: None };
+                    let fix = citywatch_model::dispatch::Position {
+                        unit_id: unit.id.clone(),
+                        lat: incident_lat(target) + 0.001,
+                        lon: 20.46,
+                        time: Utc::now(),
+                        speed_mps: None,
+                        bearing_deg: None,
+                    };
                     s.store.add_position(&format!("dev{n}"), &fix, Utc::now()).unwrap();
-                    s.store.change_incident(id, citywatch_store::IncidentChange::Assign { unit_id: &unit.id }, "root", "assigned", &json!({}), Utc::now()).unwrap();
+                    s.store
+                        .change_incident(id, citywatch_store::IncidentChange::Assign { unit_id: &unit.id }, "root", "assigned", &json!({}), Utc::now())
+                        .unwrap();
                     path = format!("{path}?unit_id={}", unit.id);
                     None
                 }
                 "/api/v1/incidents/{id}/notes" => Some(json!({"text": "a note"})),
                 "/api/v1/incidents/{id}/assign" => {
-                    let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Foot, officers: vec![], capabilities: vec![], district: Some(district.into()) };
+                    let unit = UnitSpec {
+                        id: format!("unit{n}"),
+                        call_sign: format!("Unit {n}"),
+                        kind: UnitKind::Foot,
+                        officers: vec![],
+                        capabilities: vec![],
+                        district: Some(district.into()),
+                    };
                     s.store.create_unit(&unit).unwrap();
                     Some(json!({"unit_id": unit.id}))
                 }
@@ -248,8 +303,12 @@ fn face_blur() -> citywatch_api::Redactor {
     static FINDER: std::sync::OnceLock<std::sync::Arc<citywatch_analytics::redact::FaceFinder>> = std::sync::OnceLock::new();
     let finder = FINDER
         .get_or_init(|| {
-            let dir = std::env::var_os("CITYWATCH_MODELS").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-            std::sync::Arc::new(citywatch_analytics::redact::FaceFinder::new(&dir, 640, 360, 1).expect("CenterFace: set CITYWATCH_MODELS or run `citywatch models install`"))
+            let dir = std::env::var_os("CITYWATCH_MODELS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
+            std::sync::Arc::new(
+                citywatch_analytics::redact::FaceFinder::new(&dir, 640, 360, 1).expect("CenterFace: set CITYWATCH_MODELS or run `citywatch models install`"),
+            )
         })
         .clone();
     std::sync::Arc::new(move |jpeg: &[u8], _persons: &citywatch_analytics::redact::PersonBoxes| finder.blur_jpeg(jpeg).map_err(|e| e.to_string()))
@@ -273,7 +332,11 @@ async fn call(s: &TestServer, token: Option<&str>, case: &Case) -> (u16, Value) 
     }
     if ["/api/v1/live", "/api/v1/alerts/stream", "/api/v1/dispatch/stream"].contains(&case.path.as_str()) {
         // A WebSocket handshake: allowed callers get 101 Switching Protocols.
-        req = req.header("connection", "upgrade").header("upgrade", "websocket").header("sec-websocket-version", "13").header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+        req = req
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     }
     if let Some(b) = &case.body {
         req = if case.raw_csv { req.body(b.as_str().map_or_else(|| b.to_string(), str::to_owned)) } else { req.json(b) };
@@ -325,8 +388,12 @@ fn rule(method: &str, path: &str) -> Rule {
             Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher])
         }
         (_, p) if p.starts_with("/api/v1/units") && !p.ends_with("/status") => Rule::Roles(&[Role::Admin]),
-        ("post", "/api/v1/units/{id}/status" | "/api/v1/me/position") | ("get", "/api/v1/me/assignment") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher, Role::Officer]),
-        ("get", "/api/v1/dispatch/stream" | "/api/v1/incidents/{id}/route") => Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer]),
+        ("post", "/api/v1/units/{id}/status" | "/api/v1/me/position") | ("get", "/api/v1/me/assignment") => {
+            Rule::Roles(&[Role::Supervisor, Role::Dispatcher, Role::Officer])
+        }
+        ("get", "/api/v1/dispatch/stream" | "/api/v1/incidents/{id}/route") => {
+            Rule::Roles(&[Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer])
+        }
         (_, p) if p.starts_with("/api/v1/incidents") => Rule::Roles(&[Role::Supervisor, Role::Dispatcher]),
         ("put", "/api/v1/procedures/{type}") => Rule::Roles(&[Role::Admin, Role::Supervisor]),
         (_, p) if p.starts_with("/api/v1/hotlists") => Rule::RolesOverAllDistricts(&[Role::Admin, Role::Supervisor]),
@@ -403,9 +470,15 @@ async fn every_route_every_role_every_scope() {
             s.user(&name, &[(role, districts, expires)]);
             let token = s.login(&name).await;
             for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
-                let by_id = op.path.starts_with("/api/v1/cameras/{id}") || op.path.starts_with("/api/v1/incidents/{id}") || op.path.starts_with("/api/v1/units/{id}") || op.path == "/api/v1/events/{id}/snapshot.jpg";
+                let by_id = op.path.starts_with("/api/v1/cameras/{id}")
+                    || op.path.starts_with("/api/v1/incidents/{id}")
+                    || op.path.starts_with("/api/v1/units/{id}")
+                    || op.path == "/api/v1/events/{id}/snapshot.jpg";
                 // Writes that name a district (or a place) are tried inside and outside the grant.
-                let scoped_write = matches!((op.method, op.path), ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import") | ("post", "/api/v1/incidents") | ("post", "/api/v1/units"));
+                let scoped_write = matches!(
+                    (op.method, op.path),
+                    ("post", "/api/v1/cameras") | ("post", "/api/v1/cameras/import") | ("post", "/api/v1/incidents") | ("post", "/api/v1/units")
+                );
                 let targets: &[Target] = if by_id || scoped_write { &[Target::North, Target::South] } else { &[Target::North] };
                 for &target in targets {
                     n += 1;
@@ -415,7 +488,8 @@ async fn every_route_every_role_every_scope() {
                     let (status, body) = call(&s, Some(&token), &case).await;
                     // Playback by a role that sees faces blurred, on this server without a
                     // face model: refused for that (503) once authorized, so allowed here.
-                    let blurring_refused = op.path == "/api/v1/cameras/{id}/view.mp4" && status == 503 && body["error"].as_str().is_some_and(|e| e.contains("no face model"));
+                    let blurring_refused =
+                        op.path == "/api/v1/cameras/{id}/view.mp4" && status == 503 && body["error"].as_str().is_some_and(|e| e.contains("no face model"));
                     let status = if blurring_refused { 200 } else { status };
                     let mut want = expected(rule(op.method, op.path), role, grant, target, by_id);
                     // Crewing a unit is the grant to report its status, wherever it is homed.
@@ -451,11 +525,7 @@ async fn no_token_and_forged_tokens_are_refused_everywhere() {
     let root = s.login("root").await;
     let gone = s.login("gone").await;
     s.store.set_user_disabled("gone", true).unwrap();
-    let forged = [
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
-        format!("{}x", &root[..root.len() - 1]),
-        gone,
-    ];
+    let forged = ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(), format!("{}x", &root[..root.len() - 1]), gone];
     let mut n = 10_000;
     for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {
         n += 1;

@@ -58,7 +58,8 @@ async fn a_foreign_page_cannot_change_anything_with_the_cookie() {
     let (st, body) = post(&s, "/api/v1/cameras", &[("cookie", &pair), ("content-type", "application/json")], camera("x3")).await;
     assert_eq!(st, 403, "{body}");
     assert!(body["error"].as_str().unwrap().contains("Bearer"), "says how API clients authenticate: {body}");
-    let (st, _) = post(&s, "/api/v1/cameras", &[("cookie", &pair), ("referer", "http://evil.example/page"), ("content-type", "application/json")], camera("x4")).await;
+    let (st, _) =
+        post(&s, "/api/v1/cameras", &[("cookie", &pair), ("referer", "http://evil.example/page"), ("content-type", "application/json")], camera("x4")).await;
     assert_eq!(st, 403);
     // The console's own origin, but a body that is not JSON.
     let origin = own_origin(&s);
@@ -83,11 +84,13 @@ async fn the_console_keeps_working_with_its_own_origin() {
     assert_eq!(st, 201, "{body}");
     // A browser that leaves Origin out but sends the page as Referer.
     let referer = format!("{origin}/?camera=c1");
-    let (st, body) = post(&s, "/api/v1/cameras", &[("cookie", &pair), ("referer", &referer), ("content-type", "application/json; charset=utf-8")], camera("c2")).await;
+    let (st, body) =
+        post(&s, "/api/v1/cameras", &[("cookie", &pair), ("referer", &referer), ("content-type", "application/json; charset=utf-8")], camera("c2")).await;
     assert_eq!(st, 201, "{body}");
     // The Host name in another case, with the default port written out.
     let host = s.base.trim_start_matches("http://").to_ascii_uppercase();
-    let (st, body) = post(&s, "/api/v1/cameras", &[("cookie", &pair), ("origin", &format!("https://{host}")), ("content-type", "application/json")], camera("c3")).await;
+    let (st, body) =
+        post(&s, "/api/v1/cameras", &[("cookie", &pair), ("origin", &format!("https://{host}")), ("content-type", "application/json")], camera("c3")).await;
     assert_eq!(st, 201, "scheme-insensitive (a proxy ending TLS): {body}");
     // A body-less change (the console's alert buttons, DELETE) needs no Content-Type.
     let r = s.client.delete(s.url("/api/v1/cameras/c3")).header("cookie", &pair).header("origin", &origin).send().await.unwrap();
@@ -112,7 +115,13 @@ async fn api_clients_with_a_bearer_token_need_no_origin() {
     let (st, body) = post(&s, "/api/v1/cameras", &[("authorization", &auth), ("content-type", "application/json")], camera("b1")).await;
     assert_eq!(st, 201, "{body}");
     // A bearer token is not the cookie: even a stray cookie beside it changes nothing.
-    let (st, body) = post(&s, "/api/v1/cameras", &[("authorization", &auth), ("cookie", "cw_session=stale"), ("origin", FOREIGN), ("content-type", "application/json")], camera("b2")).await;
+    let (st, body) = post(
+        &s,
+        "/api/v1/cameras",
+        &[("authorization", &auth), ("cookie", "cw_session=stale"), ("origin", FOREIGN), ("content-type", "application/json")],
+        camera("b2"),
+    )
+    .await;
     assert_eq!(st, 201, "{body}");
     // Nor are requests without any session: login, or unauthenticated calls, answer as before.
     let (st, _) = post(&s, "/api/v1/cameras", &[("origin", FOREIGN), ("content-type", "text/plain")], camera("b3")).await;

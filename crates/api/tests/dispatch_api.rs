@@ -17,7 +17,10 @@ async fn metric(s: &TestServer, line_prefix: &str) -> f64 {
 
 /// The next event on the bus matching `want` (others are skipped); the
 /// timeout only keeps a broken publisher from hanging the test.
-async fn next_event(bus: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<citywatch_model::Event>>, want: impl Fn(&citywatch_model::Event) -> bool) -> citywatch_model::Event {
+async fn next_event(
+    bus: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<citywatch_model::Event>>,
+    want: impl Fn(&citywatch_model::Event) -> bool,
+) -> citywatch_model::Event {
     tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
             let e = bus.recv().await.expect("the bus is open");
@@ -45,8 +48,17 @@ async fn from_gps_fix_to_assignment_to_eido() {
     let (admin, disp, sup, ofc, ofc2) = (s.login("admin").await, s.login("disp").await, s.login("sup").await, s.login("ofc").await, s.login("ofc2").await);
 
     // Units and their devices; the token is shown once.
-    for (id, kind, caps, officers) in [("car-1", "car", json!(["medic"]), json!(["ofc"])), ("car-2", "car", json!([]), json!([])), ("foot-1", "foot", json!(["medic"]), json!([]))] {
-        let (st, b) = s.send(&admin, "POST", "/api/v1/units", Some(json!({"id": id, "call_sign": id.to_uppercase(), "kind": kind, "capabilities": caps, "officers": officers}))).await;
+    for (id, kind, caps, officers) in
+        [("car-1", "car", json!(["medic"]), json!(["ofc"])), ("car-2", "car", json!([]), json!([])), ("foot-1", "foot", json!(["medic"]), json!([]))]
+    {
+        let (st, b) = s
+            .send(
+                &admin,
+                "POST",
+                "/api/v1/units",
+                Some(json!({"id": id, "call_sign": id.to_uppercase(), "kind": kind, "capabilities": caps, "officers": officers})),
+            )
+            .await;
         assert_eq!(st, 201, "{b}");
     }
     let (st, b) = s.send(&admin, "POST", "/api/v1/units", Some(json!({"id": "x", "call_sign": "X", "kind": "tank"}))).await;
@@ -58,7 +70,10 @@ async fn from_gps_fix_to_assignment_to_eido() {
         assert_eq!(st, 201, "{b}");
         tokens.insert(unit, b["token"].as_str().unwrap().to_owned());
     }
-    assert!(!s.store.audit_entries(0, usize::MAX).unwrap().iter().any(|e| e.detail.to_string().contains(&tokens["car-1"])), "the token must not be in the audit log");
+    assert!(
+        !s.store.audit_entries(0, usize::MAX).unwrap().iter().any(|e| e.detail.to_string().contains(&tokens["car-1"])),
+        "the token must not be in the audit log"
+    );
 
     // Positions. Incident at (44.800, 20.460): car-1 about 2.2 km north, car-2 about 1.1 km
     // north (both cars, so car-2 first), foot-1 300 m away but on foot (3.6 min vs car-2's 1.7).
@@ -70,7 +85,13 @@ async fn from_gps_fix_to_assignment_to_eido() {
     // Published for consoles that follow units live.
     let e = next_event(&mut bus, |e| e.event_type == citywatch_model::EventType::UnitPosition).await;
     assert_eq!((e.source.id.as_str(), e.location.map(|l| l.lat)), ("car-1", Some(44.82)));
-    let r = s.client.post(s.url(&format!("/api/v1/avl/osmand?id=gps-car-2&lat=44.810&lon=20.460&timestamp={t}"))).bearer_auth(&tokens["car-2"]).send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url(&format!("/api/v1/avl/osmand?id=gps-car-2&lat=44.810&lon=20.460&timestamp={t}")))
+        .bearer_auth(&tokens["car-2"])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "POST with the token as a bearer header");
     let traccar = json!({"device_id": "gps-foot-1", "location": {"timestamp": (now - Duration::seconds(5)).to_rfc3339(), "coords": {"latitude": 44.8027, "longitude": 20.460, "speed": 1.2, "heading": 10}}});
     let r = s.client.post(s.url("/api/v1/avl/osmand")).bearer_auth(&tokens["foot-1"]).json(&traccar).send().await.unwrap();
@@ -119,7 +140,8 @@ async fn from_gps_fix_to_assignment_to_eido() {
 
     // A procedure, then an incident from a call.
     assert_eq!(s.send(&sup, "PUT", "/api/v1/procedures/assault", Some(json!({"steps": ["send medic", "secure witnesses"]}))).await.0, 200);
-    let (st, inc) = s.send(&disp, "POST", "/api/v1/incidents", Some(json!({"type": "assault", "priority": 1, "lat": 44.800, "lon": 20.460, "address": "Trg 1"}))).await;
+    let (st, inc) =
+        s.send(&disp, "POST", "/api/v1/incidents", Some(json!({"type": "assault", "priority": 1, "lat": 44.800, "lon": 20.460, "address": "Trg 1"}))).await;
     assert_eq!(st, 201, "{inc}");
     let id = inc["id"].as_i64().unwrap();
     assert_eq!(inc["checklist"].as_array().unwrap().len(), 2);
@@ -191,7 +213,16 @@ async fn from_gps_fix_to_assignment_to_eido() {
 
     // Recommendations shown and assignments are in the audit log.
     let actions: Vec<String> = s.audit_actions().into_iter().filter(|(a, _, _)| a == "disp").map(|(_, action, _)| action).collect();
-    for want in ["incident.create", "incident.recommendations", "incident.assign", "incident.note", "incident.checklist", "incident.close", "incident.export", "unit.trail"] {
+    for want in [
+        "incident.create",
+        "incident.recommendations",
+        "incident.assign",
+        "incident.note",
+        "incident.checklist",
+        "incident.close",
+        "incident.export",
+        "unit.trail",
+    ] {
         assert!(actions.iter().any(|a| a == want), "{want} not audited: {actions:?}");
     }
 }
@@ -209,13 +240,22 @@ async fn an_incident_from_an_alert_takes_its_place() {
     assert_eq!(s.send(&admin, "POST", "/api/v1/cameras", Some(cam)).await.0, 201);
     let spec = serde_json::from_value(json!({"name": "tamper", "event_types": ["camera_tamper"]})).unwrap();
     s.events.add_rule(spec, "admin").unwrap();
-    let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::CameraTamper, time: Utc::now(), source: citywatch_model::Source::camera("cam-s"), location: None, details: json!({}) };
+    let e = citywatch_model::NewEvent {
+        event_type: citywatch_model::EventType::CameraTamper,
+        time: Utc::now(),
+        source: citywatch_model::Source::camera("cam-s"),
+        location: None,
+        details: json!({}),
+    };
     s.events.raise(e).await.unwrap();
     let alert = s.events.alerts(None, None, None, 10).unwrap().remove(0);
     let alert_loc = alert.location.expect("the camera's location");
     let (st, inc) = s.send(&disp, "POST", "/api/v1/incidents", Some(json!({"type": "vandalism", "priority": 3, "alert_id": alert.id}))).await;
     assert_eq!(st, 201, "{inc}");
-    assert_eq!((inc["location"]["lat"].as_f64(), inc["location"]["lon"].as_f64(), inc["alert_id"].as_i64()), (Some(alert_loc.lat), Some(alert_loc.lon), Some(alert.id)));
+    assert_eq!(
+        (inc["location"]["lat"].as_f64(), inc["location"]["lon"].as_f64(), inc["alert_id"].as_i64()),
+        (Some(alert_loc.lat), Some(alert_loc.lon), Some(alert.id))
+    );
     assert_eq!(inc["timeline"][0]["detail"]["source"], "alert");
     // An alert outside the caller's districts does not exist for them.
     let (st, _) = s.send(&north, "POST", "/api/v1/incidents", Some(json!({"type": "vandalism", "priority": 3, "alert_id": alert.id}))).await;

@@ -50,7 +50,12 @@ async fn setup() -> (TestServer, String, String) {
 async fn event_to_alert_to_resolution_with_a_console_watching() {
     let (s, admin, op) = setup().await;
     let (st, rule) = s
-        .send(&admin, "POST", "/api/v1/rules", Some(json!({"name": "Someone in the yard", "event_types": ["zone"], "severity": "severe", "correlation_radius_m": 250})))
+        .send(
+            &admin,
+            "POST",
+            "/api/v1/rules",
+            Some(json!({"name": "Someone in the yard", "event_types": ["zone"], "severity": "severe", "correlation_radius_m": 250})),
+        )
         .await;
     assert_eq!(st, 201, "{rule}");
     let mut ws = console(&s, &op).await;
@@ -94,7 +99,15 @@ async fn event_to_alert_to_resolution_with_a_console_watching() {
     assert_eq!(next_json(&mut ws).await["alert"]["state"], "resolved");
 
     let actions: Vec<(String, String, String)> = s.audit_actions();
-    for (action, result) in [("alert.acknowledge", "ok"), ("alert.resolve", "ok"), ("alert.resolve", "refused"), ("alert.false_alarm", "refused"), ("rule.create", "ok"), ("event.raise", "ok"), ("alert.stream", "ok")] {
+    for (action, result) in [
+        ("alert.acknowledge", "ok"),
+        ("alert.resolve", "ok"),
+        ("alert.resolve", "refused"),
+        ("alert.false_alarm", "refused"),
+        ("rule.create", "ok"),
+        ("event.raise", "ok"),
+        ("alert.stream", "ok"),
+    ] {
         assert!(actions.iter().any(|(_, a, r)| a == action && r == result), "no audit entry {action} {result} in {actions:?}");
     }
     let metrics = s.client.get(s.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
@@ -110,7 +123,13 @@ async fn event_to_alert_to_resolution_with_a_console_watching() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cap_export_is_valid_cap_1_2() {
     let (s, admin, op) = setup().await;
-    s.send(&admin, "POST", "/api/v1/rules", Some(json!({"name": "Tamper <gate> & fence", "event_types": ["camera_tamper"], "correlation_radius_m": 500, "severity": "extreme"}))).await;
+    s.send(
+        &admin,
+        "POST",
+        "/api/v1/rules",
+        Some(json!({"name": "Tamper <gate> & fence", "event_types": ["camera_tamper"], "correlation_radius_m": 500, "severity": "extreme"})),
+    )
+    .await;
     s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "camera_tamper", "source": {"kind": "camera", "id": "n1"}}))).await;
     let id = s.get(&op, "/api/v1/alerts").await.1["alerts"][0]["id"].as_i64().unwrap();
     let r = s.client.get(s.url(&format!("/api/v1/alerts/{id}/cap.xml"))).bearer_auth(&op).send().await.unwrap();
@@ -186,7 +205,13 @@ async fn bad_bodies_are_422_naming_the_field() {
 async fn plate_events_need_a_purpose_and_are_audited() {
     let (s, _admin, op) = setup().await;
     // Plate reads come from the pipeline (the API refuses them).
-    let read = NewEvent { event_type: EventType::PlateRead, time: chrono::Utc::now(), source: Source::camera("n1"), location: None, details: json!({"plate": "BG777ZZ"}) };
+    let read = NewEvent {
+        event_type: EventType::PlateRead,
+        time: chrono::Utc::now(),
+        source: Source::camera("n1"),
+        location: None,
+        details: json!({"plate": "BG777ZZ"}),
+    };
     s.events.raise(read).await.unwrap();
     s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "motion", "source": {"kind": "camera", "id": "n1"}}))).await;
 

@@ -16,7 +16,15 @@ async fn with_cameras(s: &TestServer, token: &str) -> Vec<Value> {
         .map(|i| {
             let (lat0, district) = if i % 2 == 0 { (44.82, "North") } else { (44.80, "South") };
             let fov = if i % 10 == 0 { 360.0 } else { rng.gen_range(30.0..120.0) };
-            feature(&format!("c{i:03}"), lat0 + rng.gen_range(0.0..0.01), 20.45 + rng.gen_range(0.0..0.02), rng.gen_range(0.0..360.0), fov, rng.gen_range(20.0..150.0), district)
+            feature(
+                &format!("c{i:03}"),
+                lat0 + rng.gen_range(0.0..0.01),
+                20.45 + rng.gen_range(0.0..0.02),
+                rng.gen_range(0.0..360.0),
+                fov,
+                rng.gen_range(20.0..150.0),
+                district,
+            )
         })
         .collect();
     let (status, report) = s.send(token, "POST", "/api/v1/cameras/import", Some(json!({"type": "FeatureCollection", "features": features}))).await;
@@ -55,46 +63,81 @@ async fn every_query_kind_matches_a_linear_scan() {
 
         let (st, near) = s.get(&token, &format!("/api/v1/cameras?near={lat},{lon}&radius_m=400")).await;
         assert_eq!(st, 200, "{near}");
-        let want: Vec<String> = features.iter().filter(|f| { let (a, b) = coords(f); ellipsoid::distance_exact(lat, lon, a, b) <= 400.0 })
-            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned()).collect();
+        let want: Vec<String> = features
+            .iter()
+            .filter(|f| {
+                let (a, b) = coords(f);
+                ellipsoid::distance_exact(lat, lon, a, b) <= 400.0
+            })
+            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(sorted(ids(&near)), sorted(want));
         let d: Vec<f64> = near.as_array().unwrap().iter().map(|c| c["distance_m"].as_f64().unwrap()).collect();
         assert!(d.windows(2).all(|w| w[0] <= w[1]), "nearest first: {d:?}");
 
         let (st, nearest) = s.get(&token, &format!("/api/v1/cameras?nearest={lat},{lon}&k=4")).await;
         assert_eq!(st, 200);
-        let mut all: Vec<(f64, String)> = features.iter().map(|f| { let (a, b) = coords(f); (ellipsoid::distance_exact(lat, lon, a, b), f["properties"]["id"].as_str().unwrap().to_owned()) }).collect();
+        let mut all: Vec<(f64, String)> = features
+            .iter()
+            .map(|f| {
+                let (a, b) = coords(f);
+                (ellipsoid::distance_exact(lat, lon, a, b), f["properties"]["id"].as_str().unwrap().to_owned())
+            })
+            .collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
         assert_eq!(ids(&nearest), all[..4].iter().map(|x| x.1.clone()).collect::<Vec<_>>());
 
         let (st, sees) = s.get(&token, &format!("/api/v1/cameras?sees={lat},{lon}")).await;
         assert_eq!(st, 200);
-        let want: Vec<String> = features.iter().filter(|f| { let (a, b) = coords(f);
-            sector_contains_exact(a, b, prop(f, "heading_deg"), prop(f, "fov_deg"), prop(f, "range_m"), lat, lon).is_some() })
-            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned()).collect();
+        let want: Vec<String> = features
+            .iter()
+            .filter(|f| {
+                let (a, b) = coords(f);
+                sector_contains_exact(a, b, prop(f, "heading_deg"), prop(f, "fov_deg"), prop(f, "range_m"), lat, lon).is_some()
+            })
+            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(sorted(ids(&sees)), sorted(want));
 
         let (w, h) = (rng.gen_range(0.001..0.01), rng.gen_range(0.001..0.01));
         let (st, bbox) = s.get(&token, &format!("/api/v1/cameras?bbox={},{},{},{}", lon - w, lat - h, lon + w, lat + h)).await;
         assert_eq!(st, 200);
-        let want: Vec<String> = features.iter().filter(|f| { let (a, b) = coords(f); a >= lat - h && a <= lat + h && b >= lon - w && b <= lon + w })
-            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned()).collect();
+        let want: Vec<String> = features
+            .iter()
+            .filter(|f| {
+                let (a, b) = coords(f);
+                a >= lat - h && a <= lat + h && b >= lon - w && b <= lon + w
+            })
+            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(sorted(ids(&bbox)), sorted(want));
 
         let poly = json!({"type": "Polygon", "coordinates": [[[lon, lat], [lon + w, lat], [lon + w / 2.0, lat + h], [lon, lat]]]});
         let (st, inside) = s.send(&token, "POST", "/api/v1/cameras/search", Some(poly.clone())).await;
         assert_eq!(st, 200, "{inside}");
         let area = Area::from_geojson(&poly).unwrap();
-        let want: Vec<String> = features.iter().filter(|f| { let (a, b) = coords(f); area.contains(b, a) })
-            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned()).collect();
+        let want: Vec<String> = features
+            .iter()
+            .filter(|f| {
+                let (a, b) = coords(f);
+                area.contains(b, a)
+            })
+            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(sorted(ids(&inside)), sorted(want));
 
         let route = vec![[lon, lat], [lon + w, lat + h], [lon + w, lat + 2.0 * h]];
         let (st, along) = s.send(&token, "POST", "/api/v1/cameras/search?within_m=60", Some(json!({"type": "LineString", "coordinates": route}))).await;
         assert_eq!(st, 200, "{along}");
         let pieces = densify_route(&route);
-        let want: Vec<String> = features.iter().filter(|f| { let (a, b) = coords(f); distance_to_pieces_m(a, b, &pieces) <= 60.0 })
-            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned()).collect();
+        let want: Vec<String> = features
+            .iter()
+            .filter(|f| {
+                let (a, b) = coords(f);
+                distance_to_pieces_m(a, b, &pieces) <= 60.0
+            })
+            .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(sorted(ids(&along)), sorted(want));
     }
     let searches = s.audit_actions().into_iter().filter(|(a, action, _)| a == "root" && action == "camera.search").count();
@@ -130,7 +173,8 @@ async fn import_reports_bad_rows_and_atomic_applies_nothing() {
     let (st, report) = s.send(&token, "POST", "/api/v1/cameras/import", Some(doc)).await;
     assert_eq!(st, 200, "{report}");
     assert_eq!(report["created"], 2);
-    let errors: Vec<(u64, String)> = report["errors"].as_array().unwrap().iter().map(|e| (e["feature"].as_u64().unwrap(), e["field"].as_str().unwrap().to_owned())).collect();
+    let errors: Vec<(u64, String)> =
+        report["errors"].as_array().unwrap().iter().map(|e| (e["feature"].as_u64().unwrap(), e["field"].as_str().unwrap().to_owned())).collect();
     assert_eq!(errors, vec![(1, "lat".into()), (2, "fov_deg".into()), (3, "id".into()), (4, "colour".into()), (5, "range_m".into())]);
     assert!(report["errors"][2]["reason"].as_str().unwrap().contains("duplicate"), "{report}");
     assert_eq!(sorted(ids(&s.get(&token, "/api/v1/cameras").await.1)), vec!["ok1", "ok2"]);
@@ -270,7 +314,13 @@ async fn failed_logins_are_rate_limited_and_audited() {
     // written once the burst is over.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let denied: Vec<_> = s.store.audit_entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.actor == "ana" && e.action == "auth.login" && e.result == "denied").collect();
+        let denied: Vec<_> = s
+            .store
+            .audit_entries(0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.actor == "ana" && e.action == "auth.login" && e.result == "denied")
+            .collect();
         let attempts: u64 = denied.iter().map(|e| e.detail.get("attempts").and_then(Value::as_u64).unwrap_or(1)).sum();
         if attempts == 6 {
             assert_eq!(denied.len(), 6);
@@ -324,7 +374,9 @@ async fn camera_ids_that_could_leave_the_video_directory_are_refused() {
     }
     // The id in the path is the camera's id when the body has none (a
     // client folds `..` and `%2e%2e` segments away before sending them).
-    for (path, says) in [("/api/v1/cameras/.hidden", "letter or a digit"), ("/api/v1/cameras/a%2Fb", "may contain only"), ("/api/v1/cameras/%252e%252e", "may contain only")] {
+    for (path, says) in
+        [("/api/v1/cameras/.hidden", "letter or a digit"), ("/api/v1/cameras/a%2Fb", "may contain only"), ("/api/v1/cameras/%252e%252e", "may contain only")]
+    {
         let (st, err) = s.send(&token, "PUT", path, Some(json!({"lat": 44.82, "lon": 20.46, "district": "North"}))).await;
         assert_eq!(st, 422, "{path} → {err}");
         assert!(err["error"].as_str().unwrap().contains(says), "{path}: {err}");

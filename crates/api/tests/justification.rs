@@ -45,7 +45,8 @@ async fn query_parameters_are_checked_on_every_route_that_asks_for_them() {
     assert_eq!(st, 201, "{b}");
     let (start_t, end_t) = ("2026-01-01T00:00:00Z", "2026-01-01T00:10:00Z");
     let long = too_long();
-    let bad: [(&str, &str, &str); 4] = [("purpose", NUL, "NUL"), ("purpose", ZERO_WIDTH, "U+200B"), ("case_ref", &long, "501 characters"), ("case_ref", "a\u{1b}[2J", "U+001B")];
+    let bad: [(&str, &str, &str); 4] =
+        [("purpose", NUL, "NUL"), ("purpose", ZERO_WIDTH, "U+200B"), ("case_ref", &long, "501 characters"), ("case_ref", "a\u{1b}[2J", "U+001B")];
 
     for (field, value, shown) in bad {
         let (purpose, case_ref) = if field == "purpose" { (value, "C-1") } else { ("review", value) };
@@ -96,12 +97,12 @@ async fn legal_holds_and_unmask_grants_store_only_readable_text() {
         json!({"camera_id": "n1", "start": "2026-01-01T00:00:02Z", "end": "2026-01-01T00:00:03Z",
                "purpose": purpose, "case_ref": case_ref, "expires_at": (Utc::now() + Duration::days(7)).to_rfc3339()})
     };
-    let grant = |purpose: &str, case_ref: &str| {
-        json!({"grantee": "op", "camera_ids": ["n1"], "expires_at": (Utc::now() + Duration::hours(1)).to_rfc3339(), "purpose": purpose, "case_ref": case_ref})
-    };
+    let grant = |purpose: &str, case_ref: &str| json!({"grantee": "op", "camera_ids": ["n1"], "expires_at": (Utc::now() + Duration::hours(1)).to_rfc3339(), "purpose": purpose, "case_ref": case_ref});
     // About a megabyte, as in the review: refused, not stored in the audit log.
     let huge = "x".repeat(1_000_000);
-    for (purpose, case_ref, bad) in [(NUL, "C-1", "purpose"), ("review", ZERO_WIDTH, "case_ref"), (huge.as_str(), "C-1", "purpose"), ("review", &too_long(), "case_ref")] {
+    for (purpose, case_ref, bad) in
+        [(NUL, "C-1", "purpose"), ("review", ZERO_WIDTH, "case_ref"), (huge.as_str(), "C-1", "purpose"), ("review", &too_long(), "case_ref")]
+    {
         let (st, body) = s.send(&sup, "POST", "/api/v1/legal-holds", Some(hold(purpose, case_ref))).await;
         assert_eq!(st, 422, "{body}");
         assert_eq!(fields(&body), [bad], "{body}");

@@ -114,7 +114,12 @@ fn publish(publisher: Publisher, frames: Vec<Frame>, from: usize) -> tokio::task
 }
 
 fn redaction(max_streams: usize) -> LiveRedaction {
-    LiveRedaction { faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())), max_streams, detect: LiveRedactConfig::default(), max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN }
+    LiveRedaction {
+        faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())),
+        max_streams,
+        detect: LiveRedactConfig::default(),
+        max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN,
+    }
 }
 
 async fn camera(s: &TestServer, root: &str, id: &str) {
@@ -397,8 +402,11 @@ async fn an_unmask_grant_shows_the_officer_faces_until_revoked_or_expired() {
     feeder.abort();
 
     let entries = s.store.audit_entries(0, usize::MAX).unwrap();
-    let views: Vec<(String, Value)> =
-        entries.iter().filter(|e| e.action == "video.live").map(|e| (e.detail["faces"].as_str().unwrap().to_owned(), e.detail["unmask_grant"].clone())).collect();
+    let views: Vec<(String, Value)> = entries
+        .iter()
+        .filter(|e| e.action == "video.live")
+        .map(|e| (e.detail["faces"].as_str().unwrap().to_owned(), e.detail["unmask_grant"].clone()))
+        .collect();
     let want = [("blurred", Value::Null), ("shown", json!(first)), ("shown", json!(first)), ("blurred", Value::Null), ("shown", json!(second))];
     assert_eq!(views, want.map(|(f, g)| (f.to_owned(), g)));
     let grants: Vec<(&str, &str)> = entries.iter().filter(|e| e.action.starts_with("unmask_grant.")).map(|e| (e.actor.as_str(), e.action.as_str())).collect();

@@ -99,7 +99,14 @@ fn is_key_fragment(payload: &[u8]) -> bool {
 }
 
 fn synthetic(n: i64) -> Frame {
-    let params = Arc::new(VideoParams { codec: Codec::H264, width: 640, height: 360, rfc6381_codec: "avc1.64001e".into(), extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0], pixel_aspect_ratio: None });
+    let params = Arc::new(VideoParams {
+        codec: Codec::H264,
+        width: 640,
+        height: 360,
+        rfc6381_codec: "avc1.64001e".into(),
+        extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0],
+        pixel_aspect_ratio: None,
+    });
     Frame { timestamp_90k: n * 6000, is_key: n % 15 == 0, data: Bytes::from(vec![0, 0, 0, 2, if n % 15 == 0 { 0x65 } else { 0x41 }, n as u8]), params }
 }
 
@@ -246,7 +253,11 @@ fn read_all(mut ws: Ws) -> Reader {
 }
 
 fn ffmpeg_decode(path: &std::path::Path) -> (u64, String) {
-    let probe = Command::new("ffprobe").args(["-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"]).arg(path).output().expect("ffprobe (Debian package ffmpeg)");
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe (Debian package ffmpeg)");
     assert!(probe.status.success(), "ffprobe: {}", String::from_utf8_lossy(&probe.stderr));
     let frames = String::from_utf8_lossy(&probe.stdout).trim().parse().unwrap_or(0);
     let decode = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(path).args(["-f", "null", "-"]).output().unwrap();
@@ -267,7 +278,14 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
 
     // The recorder as `citywatch serve` runs it, publishing into the server's hub.
     let health = Arc::new(StreamHealth::default());
-    let task = RecordTask { camera_id: "gst".into(), stream: Stream::Main, ingest: IngestConfig::new(url.parse().unwrap()), health: health.clone(), live: Some(s.live.clone()), read_batch: citywatch_video::ingest::DEFAULT_BATCH };
+    let task = RecordTask {
+        camera_id: "gst".into(),
+        stream: Stream::Main,
+        ingest: IngestConfig::new(url.parse().unwrap()),
+        health: health.clone(),
+        live: Some(s.live.clone()),
+        read_batch: citywatch_video::ingest::DEFAULT_BATCH,
+    };
     let samples = Arc::new(SampleDir::open(&s.dir.path().join("video")).unwrap());
     let status: StatusSink = Arc::new(|_, _| {});
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -322,11 +340,16 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
     // The recorder kept going: the window is recorded (up to the GOP still in memory).
     let w = writer.clone();
     tokio::task::spawn_blocking(move || w.flush()).await.unwrap();
-    let q = format!("/api/v1/cameras/gst/recordings?start={}&end={}", (window_start - chrono::Duration::minutes(1)).to_rfc3339(), (window_end + chrono::Duration::minutes(1)).to_rfc3339());
+    let q = format!(
+        "/api/v1/cameras/gst/recordings?start={}&end={}",
+        (window_start - chrono::Duration::minutes(1)).to_rfc3339(),
+        (window_end + chrono::Duration::minutes(1)).to_rfc3339()
+    );
     let (st, rec) = s.get(&op, &q.replace('+', "%2B")).await;
     assert_eq!(st, 200, "{rec}");
     let covered = rec["spans"].as_array().unwrap().iter().any(|sp| {
-        let (a, b): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = (sp["start"].as_str().unwrap().parse().unwrap(), sp["end"].as_str().unwrap().parse().unwrap());
+        let (a, b): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+            (sp["start"].as_str().unwrap().parse().unwrap(), sp["end"].as_str().unwrap().parse().unwrap());
         a <= window_start && b >= window_end - chrono::Duration::seconds(2)
     });
     assert!(covered, "the recording covers the 10 s window: {rec}");

@@ -37,10 +37,7 @@ fn login_entry_bytes(s: &TestServer) -> usize {
 /// count a summary entry carries.
 fn counted_login_denials(s: &TestServer) -> (usize, u64) {
     let entries: Vec<_> = s.store.audit_entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.action == "auth.login" && e.result == "denied").collect();
-    let attempts = entries
-        .iter()
-        .map(|e| e.detail.get("attempts").and_then(Value::as_u64).unwrap_or(1))
-        .sum();
+    let attempts = entries.iter().map(|e| e.detail.get("attempts").and_then(Value::as_u64).unwrap_or(1)).sum();
     (entries.len(), attempts)
 }
 

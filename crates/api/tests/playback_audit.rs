@@ -60,7 +60,11 @@ async fn every_range_served_is_audited_with_purpose_and_case_ref() {
         assert_eq!(body, whole[first..=end], "{range}");
         let entries = playbacks(&s);
         assert_eq!(entries.len(), before + 1, "{range}: one more video.playback entry");
-        assert_eq!(entries[before], (Some("hit and run".into()), Some("CASE-7".into()), format!("{first}-{end}/{total}")), "{range}: the entry names exactly the bytes served");
+        assert_eq!(
+            entries[before],
+            (Some("hit and run".into()), Some("CASE-7".into()), format!("{first}-{end}/{total}")),
+            "{range}: the entry names exactly the bytes served"
+        );
     }
     assert_eq!(playbacks(&s)[0].2, format!("0-{}/{total}", total - 1), "the whole file's entry says so");
 

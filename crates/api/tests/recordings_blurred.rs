@@ -32,7 +32,12 @@ use serde_json::{json, Value};
 const T0: &str = "2026-01-01T10:00:00Z";
 
 fn redaction(max_streams: usize) -> LiveRedaction {
-    LiveRedaction { faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())), max_streams, detect: LiveRedactConfig::default(), max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN }
+    LiveRedaction {
+        faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())),
+        max_streams,
+        detect: LiveRedactConfig::default(),
+        max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN,
+    }
 }
 
 /// Records `pics` for `camera` from `T0` through the real recorder.
@@ -93,7 +98,12 @@ async fn setup(s: &TestServer) -> (String, String, String) {
     s.user("sup", &[(Role::Supervisor, Some(&["North"]), None)]);
     let root = s.login("root").await;
     let (st, b) = s
-        .send(&root, "POST", "/api/v1/cameras", Some(json!({"id": "cam-face", "lat": 44.825, "lon": 20.46, "district": "North", "main_url": "rtsp://127.0.0.1:1/none"})))
+        .send(
+            &root,
+            "POST",
+            "/api/v1/cameras",
+            Some(json!({"id": "cam-face", "lat": 44.825, "lon": 20.46, "district": "North", "main_url": "rtsp://127.0.0.1:1/none"})),
+        )
         .await;
     assert_eq!(st, 201, "{b}");
     (root, s.login("op").await, s.login("sup").await)

@@ -13,7 +13,8 @@ async fn editing_a_camera_without_its_credentials_keeps_them_and_a_new_address_d
     let s = start().await;
     s.user("admin", &[(Role::Admin, None, None)]);
     let token = s.login("admin").await;
-    let cam = |lat: f64, main: &str, sub: &str| json!({"id": "k1", "name": "Gate", "lat": lat, "lon": 20.455, "district": "North", "main_url": main, "sub_url": sub});
+    let cam =
+        |lat: f64, main: &str, sub: &str| json!({"id": "k1", "name": "Gate", "lat": lat, "lon": 20.455, "district": "North", "main_url": main, "sub_url": sub});
     let (st, body) = s.send(&token, "POST", "/api/v1/cameras", Some(cam(44.821, "rtsp://user:main-pw@10.1.1.1/main", "rtsp://view:sub-pw@10.1.1.1/sub"))).await;
     assert_eq!(st, 201, "{body}");
     assert!(!body.to_string().contains("-pw"), "credentials are never shown back: {body}");

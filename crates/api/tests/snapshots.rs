@@ -9,11 +9,11 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chrono::Utc;
 use citywatch_analytics::blazeface::BlazeFace;
 use citywatch_analytics::redact::{FaceFinder, PersonBoxes, SnapshotRedactor};
 use citywatch_analytics::zones::Rect;
 use citywatch_api::Snapshots;
-use chrono::Utc;
 use citywatch_model::{EventType, NewEvent, Role, Source};
 use common::{start, TestServer};
 use serde_json::{json, Value};
@@ -149,7 +149,11 @@ fn difference(a: &[u8], b: &[u8], r: &Rect) -> f64 {
     let (w, h) = (a.width() as f32, a.height() as f32);
     let (x0, y0, x1, y1) = ((r.x0 * w) as u32, (r.y0 * h) as u32, (r.x1 * w).ceil() as u32, (r.y1 * h).ceil() as u32);
     let n = f64::from((x1 - x0) * (y1 - y0));
-    (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).map(|(x, y)| (f64::from(a.get_pixel(x, y).0[1]) - f64::from(b.get_pixel(x, y).0[1])).abs()).sum::<f64>() / n
+    (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .map(|(x, y)| (f64::from(a.get_pixel(x, y).0[1]) - f64::from(b.get_pixel(x, y).0[1])).abs())
+        .sum::<f64>()
+        / n
 }
 
 /// A person far from the lens: their face (15 px in a 1280×720 picture)
@@ -171,7 +175,10 @@ async fn a_distant_persons_face_is_blurred_through_the_events_person_box() {
     let redactor = Arc::new(SnapshotRedactor::new(&models(), 640, 360, 1).unwrap());
     assert!(redactor.detects_persons(), "NanoDet is in {}", models().display());
     let r = redactor.clone();
-    s.state.set_snapshots(Snapshots { dir: dir.clone(), redactor: Some(Arc::new(move |jpeg: &[u8], persons: &PersonBoxes| r.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))) });
+    s.state.set_snapshots(Snapshots {
+        dir: dir.clone(),
+        redactor: Some(Arc::new(move |jpeg: &[u8], persons: &PersonBoxes| r.blur_jpeg(jpeg, persons).map_err(|e| e.to_string()))),
+    });
 
     let person = [900.0 / 1280.0, 300.0 / 720.0, 980.0 / 1280.0, 380.0 / 720.0];
     let blaze = BlazeFace::new(&models(), 1).unwrap();
@@ -196,7 +203,10 @@ async fn a_distant_persons_face_is_blurred_through_the_events_person_box() {
     // Events whose detector ran on the picture: one about the person (its
     // box) and one about something else naming the person among the
     // picture's `persons`. Their boxes are trusted: no detection here.
-    for details in [json!({"class": "person", "box": person, "persons": [person], "snapshot": "cam-n/far.jpg"}), json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [person], "snapshot": "cam-n/far.jpg"})] {
+    for details in [
+        json!({"class": "person", "box": person, "persons": [person], "snapshot": "cam-n/far.jpg"}),
+        json!({"class": "car", "box": [0.1, 0.5, 0.3, 0.7], "persons": [person], "snapshot": "cam-n/far.jpg"}),
+    ] {
         assert_eq!(faces(&show(details.clone()).await), 0, "no face left in the person's head for {details}");
     }
     assert_eq!(redactor.detections(), 0);
@@ -255,7 +265,9 @@ async fn an_event_cannot_name_another_cameras_snapshot() {
     // cam-n naming cam-s's crop, a name leaving cam-n's folder, or a link in
     // it leading out, is not served.
     std::os::unix::fs::symlink(dir.join(crop), dir.join("cam-n/link.jpg")).unwrap();
-    for name in [crop, "cam-n/../cam-s/2026-11-27/101500.123-plate-t7.jpg", "./cam-s/2026-11-27/101500.123-plate-t7.jpg", "cam-n/link.jpg", "/etc/passwd", "cam-n"] {
+    for name in
+        [crop, "cam-n/../cam-s/2026-11-27/101500.123-plate-t7.jpg", "./cam-s/2026-11-27/101500.123-plate-t7.jpg", "cam-n/link.jpg", "/etc/passwd", "cam-n"]
+    {
         let id = raise_with_snapshot(&s, "cam-n", "object", json!({"snapshot": name})).await;
         let (st, body) = get_bytes(&s, &op, &format!("/api/v1/events/{id}/snapshot.jpg")).await;
         assert_eq!(st, 404, "{name}");
@@ -264,7 +276,8 @@ async fn an_event_cannot_name_another_cameras_snapshot() {
     // Raised through the API on the operator's own camera: refused, naming the field.
     let events_before = s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() }).unwrap().len();
     for details in [json!({"snapshot": crop}), json!({"snapshot": "cam-n/own.jpg"}), json!({"class": "person", "persons": [[0.1, 0.1, 0.2, 0.2]]})] {
-        let (st, b) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "camera", "id": "cam-n"}, "details": details}))).await;
+        let (st, b) =
+            s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "camera", "id": "cam-n"}, "details": details}))).await;
         assert_eq!(st, 422, "{details} -> {b}");
         let field = b["fields"][0]["field"].as_str().unwrap();
         assert!(field == "details.snapshot" || field == "details.persons", "{b}");

@@ -31,11 +31,17 @@ async fn an_officer_reports_the_position_of_the_unit_they_crew() {
 
     // The officer's only unit is implied; milliseconds since the epoch, as browsers give them.
     let t0 = Utc::now() - Duration::seconds(30);
-    let (st, b) = s.send(&ofc, "POST", "/api/v1/me/position", Some(json!({"lat": 44.81, "lon": 20.46, "speed": 3.5, "bearing": 90, "timestamp": t0.timestamp_millis()}))).await;
+    let (st, b) = s
+        .send(&ofc, "POST", "/api/v1/me/position", Some(json!({"lat": 44.81, "lon": 20.46, "speed": 3.5, "bearing": 90, "timestamp": t0.timestamp_millis()})))
+        .await;
     assert_eq!((st, b["result"].as_str(), b["unit_id"].as_str()), (200, Some("stored"), Some("car-1")), "{b}");
     let (_, units) = s.get(&disp, "/api/v1/units").await;
     let car1 = units.as_array().unwrap().iter().find(|u| u["id"] == "car-1").unwrap().clone();
-    assert_eq!((car1["position"]["lat"].as_f64(), car1["position"]["lon"].as_f64(), car1["position"]["speed_mps"].as_f64()), (Some(44.81), Some(20.46), Some(3.5)), "{car1}");
+    assert_eq!(
+        (car1["position"]["lat"].as_f64(), car1["position"]["lon"].as_f64(), car1["position"]["speed_mps"].as_f64()),
+        (Some(44.81), Some(20.46), Some(3.5)),
+        "{car1}"
+    );
     let published = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
             let e = bus.recv().await.expect("the bus is open");
@@ -55,7 +61,11 @@ async fn an_officer_reports_the_position_of_the_unit_they_crew() {
     let (st, b) = s.send(&ofc, "POST", "/api/v1/me/position", Some(json!({"lat": 44.0, "lon": 20.0, "timestamp": older}))).await;
     assert_eq!((st, b["result"].as_str()), (200, Some("stored_out_of_order")), "{b}");
     let (_, units) = s.get(&disp, "/api/v1/units").await;
-    assert_eq!(units.as_array().unwrap().iter().find(|u| u["id"] == "car-1").unwrap()["position"]["lat"].as_f64(), Some(44.81), "a late fix does not move the unit");
+    assert_eq!(
+        units.as_array().unwrap().iter().find(|u| u["id"] == "car-1").unwrap()["position"]["lat"].as_f64(),
+        Some(44.81),
+        "a late fix does not move the unit"
+    );
 
     // Bad values are named; a clock far ahead is refused; unknown fields too.
     let (st, b) = s.send(&ofc, "POST", "/api/v1/me/position", Some(json!({"lat": 91, "lon": "east", "altitude": 3}))).await;

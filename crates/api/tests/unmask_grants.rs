@@ -19,35 +19,19 @@ use common::{start, TestServer};
 use serde_json::{json, Value};
 
 fn models() -> PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
-        });
-    assert!(
-        dir.join("centerface.onnx").is_file(),
-        "no centerface.onnx in {}: set CITYWATCH_MODELS or run `citywatch models install`",
-        dir.display()
-    );
+    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
+    assert!(dir.join("centerface.onnx").is_file(), "no centerface.onnx in {}: set CITYWATCH_MODELS or run `citywatch models install`", dir.display());
     dir
 }
 
 fn portrait() -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg"),
-    )
-    .unwrap()
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg")).unwrap()
 }
 
 async fn camera(s: &TestServer, root: &str, id: &str, district: &str) {
     let lat = if district == "North" { 44.825 } else { 44.805 };
     let (st, b) = s
-        .send(
-            root,
-            "POST",
-            "/api/v1/cameras",
-            Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district, "main_url": "rtsp://127.0.0.1:1/none"})),
-        )
+        .send(root, "POST", "/api/v1/cameras", Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district, "main_url": "rtsp://127.0.0.1:1/none"})))
         .await;
     assert_eq!(st, 201, "{b}");
 }
@@ -58,14 +42,7 @@ fn body(grantee: &str, cameras: &[&str]) -> Value {
 
 /// The fields a 422 names.
 fn fields(b: &Value) -> Vec<String> {
-    b["fields"]
-        .as_array()
-        .map(|f| {
-            f.iter()
-                .map(|x| x["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    b["fields"].as_array().map(|f| f.iter().map(|x| x["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -76,21 +53,12 @@ async fn bad_grants_are_refused_naming_the_field_and_only_supervisors_grant() {
     s.user("op", &[(Role::Operator, None, None)]);
     s.user("officer", &[(Role::Officer, None, None)]);
     s.user("aud", &[(Role::Auditor, None, None)]);
-    let (root, sup, op, aud, officer) = (
-        s.login("root").await,
-        s.login("sup").await,
-        s.login("op").await,
-        s.login("aud").await,
-        s.login("officer").await,
-    );
+    let (root, sup, op, aud, officer) = (s.login("root").await, s.login("sup").await, s.login("op").await, s.login("aud").await, s.login("officer").await);
     camera(&s, &root, "cam-n", "North").await;
     camera(&s, &root, "cam-s", "South").await;
     let post = |token: String, b: Value| {
         let s = &s;
-        async move {
-            s.send(&token, "POST", "/api/v1/unmask-grants", Some(b))
-                .await
-        }
+        async move { s.send(&token, "POST", "/api/v1/unmask-grants", Some(b)).await }
     };
 
     let mut cases: Vec<(Value, &str)> = Vec::new();
@@ -118,69 +86,30 @@ async fn bad_grants_are_refused_naming_the_field_and_only_supervisors_grant() {
     cases.push((body("nobody", &["cam-n"]), "grantee"));
     for (b, field) in cases {
         let (st, answer) = post(sup.clone(), b.clone()).await;
-        assert_eq!(
-            (st, fields(&answer)),
-            (422, vec![field.to_owned()]),
-            "{b} -> {answer}"
-        );
-        assert!(
-            answer["error"].as_str().unwrap().contains(field),
-            "{answer}"
-        );
+        assert_eq!((st, fields(&answer)), (422, vec![field.to_owned()]), "{b} -> {answer}");
+        assert!(answer["error"].as_str().unwrap().contains(field), "{answer}");
     }
     // Unknown fields are refused too (a typo must not drop a limit).
     let mut b = body("officer", &["cam-n"]);
     b["expires"] = json!("2030-01-01T00:00:00Z");
     assert_eq!(post(sup.clone(), b).await.0, 400);
-    assert!(
-        s.store.unmask_grants().unwrap().is_empty(),
-        "nothing refused was stored"
-    );
+    assert!(s.store.unmask_grants().unwrap().is_empty(), "nothing refused was stored");
 
     // Not a supervisor: 403, and the refusal is audited.
     for token in [&op, &officer, &aud, &root] {
-        assert_eq!(
-            post(token.clone(), body("officer", &["cam-n"])).await.0,
-            403
-        );
+        assert_eq!(post(token.clone(), body("officer", &["cam-n"])).await.0, 403);
     }
-    assert!(s
-        .audit_actions()
-        .iter()
-        .any(|(who, action, _)| who == "op" && action == "access.denied"));
+    assert!(s.audit_actions().iter().any(|(who, action, _)| who == "op" && action == "access.denied"));
 
     // A good one; the supervisor's own districts only.
     let (st, g) = post(sup.clone(), body("officer", &["cam-n", "cam-n"])).await;
     assert_eq!(st, 201, "{g}");
-    assert_eq!(
-        (
-            g["grantee"].as_str(),
-            g["camera_ids"].clone(),
-            g["active"].as_bool()
-        ),
-        (Some("officer"), json!(["cam-n"]), Some(true))
-    );
+    assert_eq!((g["grantee"].as_str(), g["camera_ids"].clone(), g["active"].as_bool()), (Some("officer"), json!(["cam-n"]), Some(true)));
     let id = g["id"].as_i64().unwrap();
-    let created = s
-        .store
-        .audit_entries(0, usize::MAX)
-        .unwrap()
-        .into_iter()
-        .find(|e| e.action == "unmask_grant.create")
-        .expect("the grant is audited");
+    let created = s.store.audit_entries(0, usize::MAX).unwrap().into_iter().find(|e| e.action == "unmask_grant.create").expect("the grant is audited");
     assert_eq!(
-        (
-            created.actor.as_str(),
-            created.target.as_str(),
-            created.purpose.as_deref(),
-            created.case_ref.as_deref()
-        ),
-        (
-            "sup",
-            "officer",
-            Some("armed robbery in progress"),
-            Some("INC-42")
-        )
+        (created.actor.as_str(), created.target.as_str(), created.purpose.as_deref(), created.case_ref.as_deref()),
+        ("sup", "officer", Some("armed robbery in progress"), Some("INC-42"))
     );
     assert_eq!(created.detail["id"], id);
 
@@ -189,72 +118,20 @@ async fn bad_grants_are_refused_naming_the_field_and_only_supervisors_grant() {
     let boss = s.login("boss").await;
     let (st, south) = post(boss.clone(), body("officer", &["cam-s"])).await;
     assert_eq!(st, 201, "{south}");
-    let listed = |v: Value| {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|g| g["id"].as_i64().unwrap())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        listed(s.get(&sup, "/api/v1/unmask-grants").await.1),
-        vec![id]
-    );
-    assert_eq!(
-        listed(s.get(&aud, "/api/v1/unmask-grants").await.1),
-        vec![south["id"].as_i64().unwrap(), id]
-    );
+    let listed = |v: Value| v.as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(listed(s.get(&sup, "/api/v1/unmask-grants").await.1), vec![id]);
+    assert_eq!(listed(s.get(&aud, "/api/v1/unmask-grants").await.1), vec![south["id"].as_i64().unwrap(), id]);
     assert_eq!(s.get(&officer, "/api/v1/unmask-grants").await.0, 403);
-    assert_eq!(
-        s.send(
-            &sup,
-            "DELETE",
-            &format!("/api/v1/unmask-grants/{}", south["id"]),
-            None
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(
-        s.send(&op, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None)
-            .await
-            .0,
-        403
-    );
+    assert_eq!(s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{}", south["id"]), None).await.0, 404);
+    assert_eq!(s.send(&op, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None).await.0, 403);
 
     // Revoking: once, audited, and the list says so.
-    assert_eq!(
-        s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None)
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None)
-            .await
-            .0,
-        409
-    );
-    assert_eq!(
-        s.send(&sup, "DELETE", "/api/v1/unmask-grants/999", None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None).await.0, 204);
+    assert_eq!(s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None).await.0, 409);
+    assert_eq!(s.send(&sup, "DELETE", "/api/v1/unmask-grants/999", None).await.0, 404);
     let list = s.get(&sup, "/api/v1/unmask-grants").await.1;
-    assert_eq!(
-        (list[0]["active"].as_bool(), list[0]["revoked_by"].as_str()),
-        (Some(false), Some("sup")),
-        "{list}"
-    );
-    assert_eq!(
-        s.audit_actions()
-            .iter()
-            .filter(|(who, action, _)| who == "sup" && action == "unmask_grant.revoke")
-            .count(),
-        1
-    );
+    assert_eq!((list[0]["active"].as_bool(), list[0]["revoked_by"].as_str()), (Some(false), Some("sup")), "{list}");
+    assert_eq!(s.audit_actions().iter().filter(|(who, action, _)| who == "sup" && action == "unmask_grant.revoke").count(), 1);
 
     // The cameras of an incident: those of the supervisor's districts that
     // see it, else those near it.
@@ -262,14 +139,7 @@ async fn bad_grants_are_refused_naming_the_field_and_only_supervisors_grant() {
     let disp = s.login("disp").await;
     let mut incidents = Vec::new();
     for lat in [44.825, 44.805] {
-        let (st, inc) = s
-            .send(
-                &disp,
-                "POST",
-                "/api/v1/incidents",
-                Some(json!({"type": "robbery", "priority": 1, "lat": lat, "lon": 20.46})),
-            )
-            .await;
+        let (st, inc) = s.send(&disp, "POST", "/api/v1/incidents", Some(json!({"type": "robbery", "priority": 1, "lat": lat, "lon": 20.46}))).await;
         assert_eq!(st, 201, "{inc}");
         incidents.push(inc["id"].clone());
     }
@@ -280,24 +150,12 @@ async fn bad_grants_are_refused_naming_the_field_and_only_supervisors_grant() {
         b
     };
     let (st, g) = post(sup.clone(), for_incident(incidents[0].clone())).await;
-    assert_eq!(
-        (st, g["camera_ids"].clone()),
-        (201, json!(["cam-n"])),
-        "{g}"
-    );
+    assert_eq!((st, g["camera_ids"].clone()), (201, json!(["cam-n"])), "{g}");
     let mut both = for_incident(incidents[0].clone());
     both["camera_ids"] = json!(["cam-n"]);
-    for bad in [
-        for_incident(incidents[1].clone()),
-        for_incident(json!(999_999)),
-        both,
-    ] {
+    for bad in [for_incident(incidents[1].clone()), for_incident(json!(999_999)), both] {
         let (st, answer) = post(sup.clone(), bad.clone()).await;
-        assert_eq!(
-            (st, fields(&answer)),
-            (422, vec!["incident_id".to_owned()]),
-            "{bad} -> {answer}"
-        );
+        assert_eq!((st, fields(&answer)), (422, vec!["incident_id".to_owned()]), "{bad} -> {answer}");
     }
 }
 
@@ -308,12 +166,7 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
     s.user("sup", &[(Role::Supervisor, Some(&["North"]), None)]);
     s.user("op", &[(Role::Operator, None, None)]);
     s.user("op2", &[(Role::Operator, None, None)]);
-    let (root, sup, op, op2) = (
-        s.login("root").await,
-        s.login("sup").await,
-        s.login("op").await,
-        s.login("op2").await,
-    );
+    let (root, sup, op, op2) = (s.login("root").await, s.login("sup").await, s.login("op").await, s.login("op2").await);
     camera(&s, &root, "cam-n", "North").await;
     camera(&s, &root, "cam-n2", "North").await;
     let dir = s.dir.path().join("snapshots");
@@ -326,23 +179,22 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
     let f = finder.clone();
     s.state.set_snapshots(Snapshots {
         dir,
-        redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &citywatch_analytics::redact::PersonBoxes| {
-            f.blur_jpeg(jpeg).map_err(|e| e.to_string())
-        })),
+        redactor: Some(Arc::new(move |jpeg: &[u8], _persons: &citywatch_analytics::redact::PersonBoxes| f.blur_jpeg(jpeg).map_err(|e| e.to_string()))),
     });
-    let faces = |jpeg: &[u8]| {
-        finder
-            .faces(&image::load_from_memory(jpeg).unwrap().to_rgb8())
-            .unwrap()
-            .len()
-    };
+    let faces = |jpeg: &[u8]| finder.faces(&image::load_from_memory(jpeg).unwrap().to_rgb8()).unwrap().len();
     assert_eq!(faces(&portrait()), 1);
     let raise = |camera: &'static str| {
         let s = &s;
         async move {
             // Raised as the pipeline raises it: the API refuses events naming a snapshot.
             let details = json!({"snapshot": format!("{camera}/p.jpg")});
-            let e = citywatch_model::NewEvent { event_type: citywatch_model::EventType::Object, time: Utc::now(), source: citywatch_model::Source::camera(camera), location: None, details };
+            let e = citywatch_model::NewEvent {
+                event_type: citywatch_model::EventType::Object,
+                time: Utc::now(),
+                source: citywatch_model::Source::camera(camera),
+                location: None,
+                details,
+            };
             format!("/api/v1/events/{}/snapshot.jpg", s.events.raise(e).await.unwrap().id)
         }
     };
@@ -350,71 +202,37 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
     let get = |token: &str, path: &str| {
         let (s, token, path) = (&s, token.to_owned(), path.to_owned());
         async move {
-            let r = s
-                .client
-                .get(s.url(&path))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
+            let r = s.client.get(s.url(&path)).bearer_auth(token).send().await.unwrap();
             assert_eq!(r.status(), 200);
             r.bytes().await.unwrap().to_vec()
         }
     };
     assert_eq!(faces(&get(&op, &on_n).await), 0, "blurred before any grant");
 
+    let (st, g) = s.send(&sup, "POST", "/api/v1/unmask-grants", Some(body("op", &["cam-n"]))).await;
+    assert_eq!(st, 201, "{g}");
+    let id = g["id"].as_i64().unwrap();
+    assert_eq!(get(&op, &on_n).await, portrait(), "the grantee sees the picture as taken");
+    assert_eq!(faces(&get(&op, &on_n2).await), 0, "a camera the grant does not name stays blurred");
+    assert_eq!(faces(&get(&op2, &on_n).await), 0, "another user stays blurred");
+
+    assert_eq!(s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None).await.0, 204);
+    assert_eq!(faces(&get(&op, &on_n).await), 0, "blurred again after revocation");
+
+    // A grant that has run out no longer counts.
+    let expires = Utc::now() + Duration::seconds(4);
     let (st, g) = s
         .send(
             &sup,
             "POST",
             "/api/v1/unmask-grants",
-            Some(body("op", &["cam-n"])),
+            Some(json!({"grantee": "op", "camera_ids": ["cam-n"], "expires_at": expires.to_rfc3339(), "purpose": "p", "case_ref": "c"})),
         )
         .await;
     assert_eq!(st, 201, "{g}");
-    let id = g["id"].as_i64().unwrap();
-    assert_eq!(
-        get(&op, &on_n).await,
-        portrait(),
-        "the grantee sees the picture as taken"
-    );
-    assert_eq!(
-        faces(&get(&op, &on_n2).await),
-        0,
-        "a camera the grant does not name stays blurred"
-    );
-    assert_eq!(
-        faces(&get(&op2, &on_n).await),
-        0,
-        "another user stays blurred"
-    );
-
-    assert_eq!(
-        s.send(&sup, "DELETE", &format!("/api/v1/unmask-grants/{id}"), None)
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        faces(&get(&op, &on_n).await),
-        0,
-        "blurred again after revocation"
-    );
-
-    // A grant that has run out no longer counts.
-    let expires = Utc::now() + Duration::seconds(4);
-    let (st, g) = s.send(&sup, "POST", "/api/v1/unmask-grants", Some(json!({"grantee": "op", "camera_ids": ["cam-n"], "expires_at": expires.to_rfc3339(), "purpose": "p", "case_ref": "c"}))).await;
-    assert_eq!(st, 201, "{g}");
     assert_eq!(get(&op, &on_n).await, portrait());
-    tokio::time::sleep(
-        (expires - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(100),
-    )
-    .await;
-    assert_eq!(
-        faces(&get(&op, &on_n).await),
-        0,
-        "blurred again after expiry"
-    );
+    tokio::time::sleep((expires - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(100)).await;
+    assert_eq!(faces(&get(&op, &on_n).await), 0, "blurred again after expiry");
 
     let views: Vec<(String, String, Value)> = s
         .store
@@ -422,18 +240,9 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
         .unwrap()
         .into_iter()
         .filter(|e| e.action == "event.snapshot" && e.actor == "op")
-        .map(|e| {
-            (
-                e.target,
-                e.detail["faces"].as_str().unwrap().to_owned(),
-                e.detail["unmask_grant"].clone(),
-            )
-        })
+        .map(|e| (e.target, e.detail["faces"].as_str().unwrap().to_owned(), e.detail["unmask_grant"].clone()))
         .collect();
-    let faces_and_grant: Vec<(&str, Value)> = views
-        .iter()
-        .map(|(_, f, g)| (f.as_str(), g.clone()))
-        .collect();
+    let faces_and_grant: Vec<(&str, Value)> = views.iter().map(|(_, f, g)| (f.as_str(), g.clone())).collect();
     assert_eq!(
         faces_and_grant,
         vec![

@@ -27,9 +27,7 @@ pub enum Granter<'a> {
 /// Why a grant is refused; the message is meant for the person who asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantRefused {
-    #[error(
-        "you cannot give yourself a role (here {role}): another admin must grant it, so that every grant has a second person behind it"
-    )]
+    #[error("you cannot give yourself a role (here {role}): another admin must grant it, so that every grant has a second person behind it")]
     ToOneself { role: Role },
     #[error(
         "{username} would hold both {held} and {asked}: admin and auditor are never given to one account, because the auditor checks what admins do (separation of duties); use a separate account for each"

@@ -19,10 +19,7 @@ pub fn load_or_create_signing_key(data_dir: &Path) -> Result<SigningKey, AuditEr
     let err = |reason: String| AuditError::Key { path: path.display().to_string(), reason };
     if path.exists() {
         let text = fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
-        let bytes: [u8; 32] = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| err("is not 64 hex digits".into()))?;
+        let bytes: [u8; 32] = hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| err("is not 64 hex digits".into()))?;
         return Ok(SigningKey::from_bytes(&bytes));
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -32,8 +29,7 @@ pub fn load_or_create_signing_key(data_dir: &Path) -> Result<SigningKey, AuditEr
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options.open(&path).map_err(|e| err(e.to_string()))?;
     f.write_all(hex::encode(key.to_bytes()).as_bytes()).and_then(|_| f.sync_all()).map_err(|e| err(e.to_string()))?;
-    fs::write(data_dir.join(VERIFYING_KEY_FILE), hex::encode(key.verifying_key().to_bytes()) + "\n")
-        .map_err(|e| err(e.to_string()))?;
+    fs::write(data_dir.join(VERIFYING_KEY_FILE), hex::encode(key.verifying_key().to_bytes()) + "\n").map_err(|e| err(e.to_string()))?;
     Ok(key)
 }
 
@@ -45,7 +41,6 @@ pub fn read_public_key(hex_or_path: &str) -> Result<VerifyingKey, AuditError> {
         hex_or_path.to_owned()
     };
     let bad = |reason: &str| AuditError::Key { path: hex_or_path.into(), reason: reason.into() };
-    let bytes: [u8; 32] =
-        hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("is not 64 hex digits"))?;
+    let bytes: [u8; 32] = hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("is not 64 hex digits"))?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| bad("is not a valid ed25519 public key"))
 }

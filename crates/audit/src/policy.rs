@@ -253,11 +253,7 @@ mod tests {
     fn scopes_union_and_expiry() {
         let p = Principal::new(
             "u".into(),
-            vec![
-                grant(Role::Operator, Some(&["A"]), None),
-                grant(Role::Dispatcher, Some(&["B"]), Some(3600)),
-                grant(Role::Operator, Some(&["C"]), Some(-1)),
-            ],
+            vec![grant(Role::Operator, Some(&["A"]), None), grant(Role::Dispatcher, Some(&["B"]), Some(3600)), grant(Role::Operator, Some(&["C"]), Some(-1))],
             Utc::now(),
         );
         let scope = p.scope(Permission::ReadCameras).unwrap();

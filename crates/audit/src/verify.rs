@@ -93,12 +93,7 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
             Some(_) => {}
         }
     }
-    Ok(Ok(VerifyReport {
-        entries,
-        checkpoints: checkpoints.len(),
-        last_checkpoint_seq: checkpoints.last().map_or(0, |c| c.seq),
-        re_encoded_entries,
-    }))
+    Ok(Ok(VerifyReport { entries, checkpoints: checkpoints.len(), last_checkpoint_seq: checkpoints.last().map_or(0, |c| c.seq), re_encoded_entries }))
 }
 
 #[cfg(test)]

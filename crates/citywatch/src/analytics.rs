@@ -28,7 +28,15 @@ use citywatch_video::live::LiveHub;
 use crate::config::{Analytics, Plates};
 
 /// Starts the pipeline and the task that feeds it; call on the runtime.
-pub fn start(data: &Path, config: &Analytics, plates: &Plates, registry: Arc<Registry>, live: Arc<LiveHub>, events: Arc<Events>, state: &AppState) -> anyhow::Result<()> {
+pub fn start(
+    data: &Path,
+    config: &Analytics,
+    plates: &Plates,
+    registry: Arc<Registry>,
+    live: Arc<LiveHub>,
+    events: Arc<Events>,
+    state: &AppState,
+) -> anyhow::Result<()> {
     let rules: HashMap<String, CameraRules> = if config.rules_file.is_empty() {
         HashMap::new()
     } else {
@@ -51,11 +59,7 @@ pub fn start(data: &Path, config: &Analytics, plates: &Plates, registry: Arc<Reg
     };
     let snapshot_dir = data.join("analytics").join("snapshots");
     state.set_snapshots(Snapshots { dir: snapshot_dir.clone(), redactor: face_redactor(config, detector.clone()) });
-    let pipeline_config = PipelineConfig {
-        workers: config.workers,
-        budget: CameraBudget { fps: config.fps, ..CameraBudget::default() },
-        snapshot_dir,
-    };
+    let pipeline_config = PipelineConfig { workers: config.workers, budget: CameraBudget { fps: config.fps, ..CameraBudget::default() }, snapshot_dir };
     let plate_stage = if plates.enabled { plate_stage(config, plates, detector.is_some(), state.plates().clone()) } else { None };
     let pipeline = Arc::new(Pipeline::start_with_plates(pipeline_config, detector, plate_stage, events));
     let p = pipeline.clone();
@@ -88,9 +92,19 @@ fn plate_stage(config: &Analytics, plates: &Plates, detecting: bool, reads: Arc<
     });
     match reader {
         Ok(reader) => {
-            let budget = PlateBudget { min_vehicle_width: plates.min_vehicle_width_px, max_reads_per_track: plates.reads_per_track, ocr_share: plates.ocr_share, ..PlateBudget::default() };
+            let budget = PlateBudget {
+                min_vehicle_width: plates.min_vehicle_width_px,
+                max_reads_per_track: plates.reads_per_track,
+                ocr_share: plates.ocr_share,
+                ..PlateBudget::default()
+            };
             let sink = HotlistSink { reads, runtime: tokio::runtime::Handle::current(), pending: Arc::new(AtomicUsize::new(0)) };
-            tracing::info!("analytics: reading plates of {} (vehicles at least {} px wide, {} reads a track at most)", reader.layouts.codes().join(", "), budget.min_vehicle_width, budget.max_reads_per_track);
+            tracing::info!(
+                "analytics: reading plates of {} (vehicles at least {} px wide, {} reads a track at most)",
+                reader.layouts.codes().join(", "),
+                budget.min_vehicle_width,
+                budget.max_reads_per_track
+            );
             Some(PlateStage { reader: Arc::new(reader), budget, sink: Arc::new(sink) })
         }
         Err(e) => {

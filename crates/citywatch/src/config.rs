@@ -389,7 +389,19 @@ pub enum RtspTransport {
 
 impl Default for Video {
     fn default() -> Self {
-        Video { record: true, rtsp_transport: RtspTransport::Tcp, record_tag: String::new(), commit_interval_ms: 2000, writer_threads: 0, direct_io: true, read_batch_ms: 1000, ingest_threads: 0, ingest_tick_ms: 10, max_blurred_streams: 0, max_blurred_minutes: 15 }
+        Video {
+            record: true,
+            rtsp_transport: RtspTransport::Tcp,
+            record_tag: String::new(),
+            commit_interval_ms: 2000,
+            writer_threads: 0,
+            direct_io: true,
+            read_batch_ms: 1000,
+            ingest_threads: 0,
+            ingest_tick_ms: 10,
+            max_blurred_streams: 0,
+            max_blurred_minutes: 15,
+        }
     }
 }
 
@@ -425,7 +437,11 @@ impl Config {
         let p = &config.plates;
         anyhow::ensure!(p.ocr_share > 0.0 && p.ocr_share <= 1.0, "{}: plates.ocr_share must be above 0 and at most 1", path.display());
         anyhow::ensure!(p.reads_per_track >= 1, "{}: plates.reads_per_track must be at least 1", path.display());
-        anyhow::ensure!(p.min_vehicle_width_px.is_finite() && p.min_vehicle_width_px >= 0.0, "{}: plates.min_vehicle_width_px must be a number of pixels", path.display());
+        anyhow::ensure!(
+            p.min_vehicle_width_px.is_finite() && p.min_vehicle_width_px >= 0.0,
+            "{}: plates.min_vehicle_width_px must be a number of pixels",
+            path.display()
+        );
         p.layouts().with_context(|| format!("{}", path.display()))?;
         config.events_config().with_context(|| format!("{}", path.display()))?;
         Ok(config)
@@ -434,8 +450,12 @@ impl Config {
     /// The `[mqtt]` and `[[webhooks]]` sections for the events service.
     pub fn events_config(&self) -> anyhow::Result<citywatch_events::EventsConfig> {
         use citywatch_events::{mqtt::MqttConfig, webhook::WebhookConfig};
-        let mqtt = (!self.mqtt.url.is_empty())
-            .then(|| MqttConfig { url: self.mqtt.url.clone(), client_id: self.mqtt.client_id.clone(), queue: self.mqtt.queue.max(1), publish_plates: self.mqtt.publish_plates });
+        let mqtt = (!self.mqtt.url.is_empty()).then(|| MqttConfig {
+            url: self.mqtt.url.clone(),
+            client_id: self.mqtt.client_id.clone(),
+            queue: self.mqtt.queue.max(1),
+            publish_plates: self.mqtt.publish_plates,
+        });
         if let Some(m) = &mqtt {
             m.host_port().map_err(|e| anyhow::anyhow!("mqtt.url: {e}"))?;
         }

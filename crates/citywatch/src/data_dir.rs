@@ -87,7 +87,11 @@ fn open_credentials(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
         CredentialKey::load(&key_path)?
     } else {
         let sealed = store.sealed_credential_count()?;
-        anyhow::ensure!(sealed == 0, "{sealed} camera credentials in this database are sealed, but the key that opens them, {}, is missing. {restore}.", key_path.display());
+        anyhow::ensure!(
+            sealed == 0,
+            "{sealed} camera credentials in this database are sealed, but the key that opens them, {}, is missing. {restore}.",
+            key_path.display()
+        );
         CredentialKey::create(&key_path)?
     };
     let sealed_now = store.use_credential_key(key).map_err(|e| anyhow::anyhow!("{e}. {restore}."))?;

@@ -37,18 +37,10 @@ const RULE_PREFIX: &str = "Demo: hotlisted vehicle";
 pub const SOURCE: &str = "simulator ground truth";
 
 /// Creates the rule if missing and raises a hit after `first`, then every `every`.
-pub fn start(
-    state: &AppState,
-    sim: SimConfig,
-    first: Duration,
-    every: Duration,
-) -> anyhow::Result<()> {
+pub fn start(state: &AppState, sim: SimConfig, first: Duration, every: Duration) -> anyhow::Result<()> {
     ensure_rule(state)?;
     let hotlist = demo_hotlist(&sim);
-    anyhow::ensure!(
-        !hotlist.is_empty(),
-        "the simulated scenes show no plates for the demo hotlist"
-    );
+    anyhow::ensure!(!hotlist.is_empty(), "the simulated scenes show no plates for the demo hotlist");
     tracing::info!("demo: a hotlisted plate is \"read\" from the simulator's ground truth every {every:?} ({} plates on the demo hotlist)", hotlist.len());
     tokio::spawn(run(state.clone(), sim, hotlist, first, every));
     Ok(())
@@ -62,20 +54,11 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// Creates the rule if missing, deactivates the demo entries, then (unless
 /// `every` is `None`) after `first` and every `every` activates, for [`WINDOW`], the next plate that
 /// one of the `lpr` cameras shows; the hit itself comes from the video.
-pub fn start_windows(
-    state: &AppState,
-    sim: &SimConfig,
-    lpr: &[u32],
-    first: Duration,
-    every: Option<Duration>,
-) -> anyhow::Result<()> {
+pub fn start_windows(state: &AppState, sim: &SimConfig, lpr: &[u32], first: Duration, every: Option<Duration>) -> anyhow::Result<()> {
     ensure_rule(state)?;
     let all = demo_hotlist(sim);
     let shown = lpr_plates(sim, lpr, &all);
-    anyhow::ensure!(
-        !shown.is_empty(),
-        "the LPR cameras show no plate of the demo hotlist"
-    );
+    anyhow::ensure!(!shown.is_empty(), "the LPR cameras show no plate of the demo hotlist");
     // Until its window, no entry may hit: the plates pass every 10 s.
     let every_entry: Vec<HotlistEntry> = all.iter().chain(&shown).cloned().collect();
     set_entries(state, &every_entry, Utc::now())?;
@@ -100,19 +83,9 @@ fn lpr_plates(sim: &SimConfig, lpr: &[u32], demo: &[HotlistEntry]) -> Vec<Hotlis
     scenes
         .into_iter()
         .filter_map(|scene| {
-            let widest = seen
-                .iter()
-                .filter(|s| s.scene == scene)
-                .max_by_key(|s| s.bbox.w)?;
-            let listed = demo
-                .iter()
-                .find(|e| e.sighting.scene == scene)
-                .or(demo.first())?;
-            Some(HotlistEntry {
-                sighting: widest.clone(),
-                hotlist: listed.hotlist,
-                priority: listed.priority,
-            })
+            let widest = seen.iter().filter(|s| s.scene == scene).max_by_key(|s| s.bbox.w)?;
+            let listed = demo.iter().find(|e| e.sighting.scene == scene).or(demo.first())?;
+            Some(HotlistEntry { sighting: widest.clone(), hotlist: listed.hotlist, priority: listed.priority })
         })
         .collect()
 }
@@ -122,46 +95,22 @@ async fn run_windows(state: AppState, shown: Vec<HotlistEntry>, first: Duration,
     for entry in shown.iter().cycle() {
         let until = Utc::now() + chrono::Duration::from_std(WINDOW).unwrap_or_default();
         let (s, e) = (state.clone(), entry.clone());
-        match tokio::task::spawn_blocking(move || set_entries(&s, std::slice::from_ref(&e), until))
-            .await
-        {
-            Ok(Ok(())) => tracing::info!(
-                "demo: {} is on the demo hotlist until {until}",
-                entry.sighting.plate
-            ),
-            Ok(Err(e)) => tracing::warn!(
-                "demo: putting {} on the demo hotlist: {e:#}",
-                entry.sighting.plate
-            ),
-            Err(e) => tracing::warn!(
-                "demo: putting {} on the demo hotlist: {e}",
-                entry.sighting.plate
-            ),
+        match tokio::task::spawn_blocking(move || set_entries(&s, std::slice::from_ref(&e), until)).await {
+            Ok(Ok(())) => tracing::info!("demo: {} is on the demo hotlist until {until}", entry.sighting.plate),
+            Ok(Err(e)) => tracing::warn!("demo: putting {} on the demo hotlist: {e:#}", entry.sighting.plate),
+            Err(e) => tracing::warn!("demo: putting {} on the demo hotlist: {e}", entry.sighting.plate),
         }
         tokio::time::sleep(every).await;
     }
 }
 
 /// Puts `entries` on the demo hotlist, active until `until`, audited.
-fn set_entries(
-    state: &AppState,
-    entries: &[HotlistEntry],
-    until: chrono::DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let rows: Vec<NewHotlistEntry> = entries
-        .iter()
-        .cloned()
-        .map(|e| new_entry(e, Some(until)))
-        .collect();
-    let (added, replaced) = state
-        .store
-        .import_hotlist(HOTLIST, false, &rows, "citywatch-demo", Utc::now())
-        .context("updating the demo hotlist")?;
+fn set_entries(state: &AppState, entries: &[HotlistEntry], until: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+    let rows: Vec<NewHotlistEntry> = entries.iter().cloned().map(|e| new_entry(e, Some(until))).collect();
+    let (added, replaced) = state.store.import_hotlist(HOTLIST, false, &rows, "citywatch-demo", Utc::now()).context("updating the demo hotlist")?;
     let plates: Vec<&str> = rows.iter().map(|r| r.plate.as_str()).collect();
     state.audit.record(
-        Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(
-            json!({"added": added, "replaced": replaced, "plates": plates, "expires_at": until}),
-        ),
+        Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "plates": plates, "expires_at": until})),
     )?;
     Ok(())
 }
@@ -183,28 +132,14 @@ pub const HOTLIST: &str = "demo";
 /// Puts the demo hotlist's plates on the hotlist [`HOTLIST`] (added or
 /// replaced), audited like an import.
 pub fn import(dir: &crate::data_dir::DataDir, sim: &SimConfig) -> anyhow::Result<()> {
-    let entries: Vec<NewHotlistEntry> = demo_hotlist(sim)
-        .into_iter()
-        .map(|e| new_entry(e, None))
-        .collect();
-    let (added, replaced) = dir
-        .store
-        .import_hotlist(HOTLIST, false, &entries, "citywatch-demo", Utc::now())
-        .context("importing the demo hotlist")?;
-    dir.audit.record(
-        Record::new("citywatch-demo", "hotlist.import", HOTLIST)
-            .detail(json!({"added": added, "replaced": replaced, "rows": entries.len()})),
-    )?;
+    let entries: Vec<NewHotlistEntry> = demo_hotlist(sim).into_iter().map(|e| new_entry(e, None)).collect();
+    let (added, replaced) = dir.store.import_hotlist(HOTLIST, false, &entries, "citywatch-demo", Utc::now()).context("importing the demo hotlist")?;
+    dir.audit.record(Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "rows": entries.len()})))?;
     Ok(())
 }
 
 fn ensure_rule(state: &AppState) -> anyhow::Result<()> {
-    if state
-        .events
-        .rules()
-        .iter()
-        .any(|r| r.spec.name.starts_with(RULE_PREFIX))
-    {
+    if state.events.rules().iter().any(|r| r.spec.name.starts_with(RULE_PREFIX)) {
         return Ok(());
     }
     let spec = RuleSpec {
@@ -220,24 +155,12 @@ fn ensure_rule(state: &AppState) -> anyhow::Result<()> {
         correlation_window_s: 60,
         correlation_radius_m: 100.0,
     };
-    let rule = state
-        .events
-        .add_rule(spec, "citywatch-demo")
-        .context("creating the demo hotlist rule")?;
-    state.audit.record(
-        Record::new("citywatch-demo", "rule.create", rule.id.to_string())
-            .detail(json!({"name": RULE_NAME})),
-    )?;
+    let rule = state.events.add_rule(spec, "citywatch-demo").context("creating the demo hotlist rule")?;
+    state.audit.record(Record::new("citywatch-demo", "rule.create", rule.id.to_string()).detail(json!({"name": RULE_NAME})))?;
     Ok(())
 }
 
-async fn run(
-    state: AppState,
-    sim: SimConfig,
-    hotlist: Vec<HotlistEntry>,
-    first: Duration,
-    every: Duration,
-) {
+async fn run(state: AppState, sim: SimConfig, hotlist: Vec<HotlistEntry>, first: Duration, every: Duration) {
     let mut rng = StdRng::from_entropy();
     tokio::time::sleep(first).await;
     let mut next = 0usize;
@@ -252,28 +175,13 @@ async fn run(
 }
 
 /// One read of `entry`'s plate on a registered camera that shows its scene.
-async fn raise(
-    state: &AppState,
-    sim: &SimConfig,
-    entry: &HotlistEntry,
-    rng: &mut StdRng,
-) -> anyhow::Result<()> {
+async fn raise(state: &AppState, sim: &SimConfig, entry: &HotlistEntry, rng: &mut StdRng) -> anyhow::Result<()> {
     let s = &entry.sighting;
     let snapshot = state.registry.snapshot();
-    let cameras: Vec<_> = cameras_showing(sim, s.scene)
-        .into_iter()
-        .filter_map(|n| snapshot.cameras.get(&camera_id(n)).cloned())
-        .collect();
-    anyhow::ensure!(
-        !cameras.is_empty(),
-        "no registered camera shows scene {}",
-        s.scene
-    );
+    let cameras: Vec<_> = cameras_showing(sim, s.scene).into_iter().filter_map(|n| snapshot.cameras.get(&camera_id(n)).cloned()).collect();
+    anyhow::ensure!(!cameras.is_empty(), "no registered camera shows scene {}", s.scene);
     let camera = &cameras[rng.gen_range(0..cameras.len())];
-    let location = Some(Location {
-        lat: camera.lat,
-        lon: camera.lon,
-    });
+    let location = Some(Location { lat: camera.lat, lon: camera.lon });
     let time = Utc::now();
     let seen = json!({
         "plate": s.plate,
@@ -283,32 +191,12 @@ async fn raise(
         "frame": s.frame,
         "bbox": {"x": s.bbox.x, "y": s.bbox.y, "w": s.bbox.w, "h": s.bbox.h},
     });
-    let read = NewEvent {
-        event_type: EventType::PlateRead,
-        time,
-        source: Source::camera(camera.id.clone()),
-        location,
-        details: seen.clone(),
-    };
-    state
-        .events
-        .raise(read)
-        .await
-        .context("raising the plate read")?;
+    let read = NewEvent { event_type: EventType::PlateRead, time, source: Source::camera(camera.id.clone()), location, details: seen.clone() };
+    state.events.raise(read).await.context("raising the plate read")?;
     let mut hit = seen;
     hit["hotlist"] = json!(entry.hotlist);
     hit["priority"] = json!(entry.priority);
-    let hit = NewEvent {
-        event_type: EventType::HotlistHit,
-        time,
-        source: Source::camera(camera.id.clone()),
-        location,
-        details: hit,
-    };
-    state
-        .events
-        .raise(hit)
-        .await
-        .context("raising the hotlist hit")?;
+    let hit = NewEvent { event_type: EventType::HotlistHit, time, source: Source::camera(camera.id.clone()), location, details: hit };
+    state.events.raise(hit).await.context("raising the hotlist hit")?;
     Ok(())
 }

@@ -22,22 +22,13 @@ use crate::data_dir::DataDir;
 pub const TAG: &str = "lpr";
 
 /// The models plate reading needs (detection, then the plate's text).
-const MODELS: [&str; 3] = [
-    "nanodet-g-416.onnx",
-    "ch_PP-OCRv4_det_infer.onnx",
-    "ch_PP-OCRv4_rec_infer.onnx",
-];
+const MODELS: [&str; 3] = ["nanodet-g-416.onnx", "ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx"];
 
 /// Makes `wanted` recorded cameras LPR cameras (and earlier ones that are no
 /// longer wanted ordinary again) and turns on analytics with plates for
 /// them. Returns their numbers; none when `wanted` is 0 or the models are
 /// missing (then the hotlist hits come from the simulator's ground truth).
-pub fn setup(
-    dir: &mut DataDir,
-    sim: &SimConfig,
-    wanted: usize,
-    fps: f64,
-) -> anyhow::Result<Vec<u32>> {
+pub fn setup(dir: &mut DataDir, sim: &SimConfig, wanted: usize, fps: f64) -> anyhow::Result<Vec<u32>> {
     let models = if wanted == 0 { None } else { models(dir) };
     if wanted > 0 && models.is_none() {
         tracing::warn!(
@@ -45,11 +36,7 @@ pub fn setup(
              hotlist hits come from the simulator's ground truth, not from reading the video"
         );
     }
-    let chosen = if models.is_some() {
-        choose(dir, sim, wanted)?
-    } else {
-        Vec::new()
-    };
+    let chosen = if models.is_some() { choose(dir, sim, wanted)? } else { Vec::new() };
     retag(dir, &chosen)?;
     if chosen.is_empty() {
         return Ok(chosen);
@@ -62,30 +49,16 @@ pub fn setup(
     a.workers = chosen.len().min(2);
     a.detect = true;
     dir.config.plates.enabled = true;
-    let ids: Vec<String> = chosen
-        .iter()
-        .map(|&n| citywatch_sim::camera_id(n))
-        .collect();
-    tracing::info!(
-        "demo: plates read from the video of {} at {fps} pictures a second",
-        ids.join(", ")
-    );
-    println!(
-        "LPR cameras (plates read from the video): {}.",
-        ids.join(", ")
-    );
+    let ids: Vec<String> = chosen.iter().map(|&n| citywatch_sim::camera_id(n)).collect();
+    tracing::info!("demo: plates read from the video of {} at {fps} pictures a second", ids.join(", "));
+    println!("LPR cameras (plates read from the video): {}.", ids.join(", "));
     Ok(chosen)
 }
 
 /// The models' directory when every plate model is there.
 fn models(dir: &DataDir) -> Option<PathBuf> {
     let configured = &dir.config.analytics.models_dir;
-    let d = citywatch_analytics::model_dir(
-        Some(PathBuf::from(configured))
-            .filter(|_| !configured.is_empty())
-            .as_deref(),
-    )
-    .ok()?;
+    let d = citywatch_analytics::model_dir(Some(PathBuf::from(configured)).filter(|_| !configured.is_empty()).as_deref()).ok()?;
     MODELS.iter().all(|m| d.join(m).is_file()).then_some(d)
 }
 
@@ -104,11 +77,7 @@ fn choose(dir: &DataDir, sim: &SimConfig, wanted: usize) -> anyhow::Result<Vec<u
     recorded.sort_unstable();
     let mut chosen: Vec<u32> = Vec::new();
     for &n in &recorded {
-        if chosen.len() < wanted
-            && !chosen
-                .iter()
-                .any(|&c| sim.camera(c).scene == sim.camera(n).scene)
-        {
+        if chosen.len() < wanted && !chosen.iter().any(|&c| sim.camera(c).scene == sim.camera(n).scene) {
             chosen.push(n);
         }
     }
@@ -124,10 +93,7 @@ fn choose(dir: &DataDir, sim: &SimConfig, wanted: usize) -> anyhow::Result<Vec<u
 /// Gives the chosen cameras the tag and their main stream as sub-stream,
 /// and undoes both on cameras that were LPR cameras in an earlier run.
 fn retag(dir: &DataDir, chosen: &[u32]) -> anyhow::Result<()> {
-    let chosen_ids: Vec<String> = chosen
-        .iter()
-        .map(|&n| citywatch_sim::camera_id(n))
-        .collect();
+    let chosen_ids: Vec<String> = chosen.iter().map(|&n| citywatch_sim::camera_id(n)).collect();
     let mut updates = Vec::new();
     for mut c in dir.store.list_cameras()? {
         let is_lpr = c.tags.iter().any(|t| t == TAG);
@@ -140,28 +106,15 @@ fn retag(dir: &DataDir, chosen: &[u32]) -> anyhow::Result<()> {
             c.sub_url = c.main_url.clone();
         } else {
             c.tags.retain(|t| t != TAG);
-            c.sub_url = c
-                .main_url
-                .as_deref()
-                .and_then(|u| u.strip_suffix("/main"))
-                .map(|u| format!("{u}/sub"));
+            c.sub_url = c.main_url.as_deref().and_then(|u| u.strip_suffix("/main")).map(|u| format!("{u}/sub"));
         }
-        updates.push(CameraUpdate {
-            camera: c,
-            main_credentials: None,
-            sub_credentials: None,
-        });
+        updates.push(CameraUpdate { camera: c, main_credentials: None, sub_credentials: None });
     }
     if updates.is_empty() {
         return Ok(());
     }
-    dir.store
-        .upsert_cameras(&updates)
-        .context("marking the demo's LPR cameras")?;
+    dir.store.upsert_cameras(&updates).context("marking the demo's LPR cameras")?;
     let ids: Vec<&str> = updates.iter().map(|u| u.camera.id.as_str()).collect();
-    dir.audit.record(
-        Record::new("citywatch-demo", "camera.update", "demo LPR cameras")
-            .detail(json!({"cameras": ids, "lpr": chosen_ids})),
-    )?;
+    dir.audit.record(Record::new("citywatch-demo", "camera.update", "demo LPR cameras").detail(json!({"cameras": ids, "lpr": chosen_ids})))?;
     Ok(())
 }

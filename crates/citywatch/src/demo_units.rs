@@ -69,7 +69,10 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
                         district: Some(home),
                     };
                     d.create_unit(&spec).with_context(|| format!("creating demo unit {id}"))?;
-                    audit.record(Record::new("citywatch-demo", "unit.create", &id).detail(json!({"kind": kind.as_str(), "officers": spec.officers, "district": spec.district})))?;
+                    audit.record(
+                        Record::new("citywatch-demo", "unit.create", &id)
+                            .detail(json!({"kind": kind.as_str(), "officers": spec.officers, "district": spec.district})),
+                    )?;
                 }
                 Err(e) => return Err(e).with_context(|| format!("reading demo unit {id}")),
             }
@@ -86,7 +89,14 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
 }
 
 fn spec_of(u: &Unit) -> UnitSpec {
-    UnitSpec { id: u.id.clone(), call_sign: u.call_sign.clone(), kind: u.kind, officers: u.officers.clone(), capabilities: u.capabilities.clone(), district: u.district.clone() }
+    UnitSpec {
+        id: u.id.clone(),
+        call_sign: u.call_sign.clone(),
+        kind: u.kind,
+        officers: u.officers.clone(),
+        capabilities: u.capabilities.clone(),
+        district: u.district.clone(),
+    }
 }
 
 fn kind_label(kind: UnitKind) -> &'static str {

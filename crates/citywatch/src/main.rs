@@ -18,10 +18,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "citywatch", version, about = "Open, accountable city video surveillance and dispatch",
+#[command(
+    name = "citywatch",
+    version,
+    about = "Open, accountable city video surveillance and dispatch",
     long_about = "Open, accountable city video surveillance and dispatch.\n\n\
     Quick start: `citywatch demo --data ./demo-data --listen 127.0.0.1:8080` makes a simulated city \
-    and serves the console at http://127.0.0.1:8080/.")]
+    and serves the console at http://127.0.0.1:8080/."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -35,7 +35,9 @@ impl Tightened {
             .changed
             .iter()
             .take(5)
-            .map(|(p, before, after)| format!("{} {before:o} → {after:o}", p.strip_prefix(root).ok().filter(|r| !r.as_os_str().is_empty()).unwrap_or(p).display()))
+            .map(|(p, before, after)| {
+                format!("{} {before:o} → {after:o}", p.strip_prefix(root).ok().filter(|r| !r.as_os_str().is_empty()).unwrap_or(p).display())
+            })
             .collect();
         let more = self.changed.len().saturating_sub(shown.len());
         format!(

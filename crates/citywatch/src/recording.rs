@@ -115,7 +115,14 @@ pub async fn keep_recorders(
                 None => (c.to_owned(), String::new()),
             });
             let stream = stream_of(key.1);
-            let task = RecordTask { camera_id: key.0.clone(), stream, ingest, health: health.stream(&key.0, stream), live: Some(live.clone()), read_batch: settings.read_batch };
+            let task = RecordTask {
+                camera_id: key.0.clone(),
+                stream,
+                ingest,
+                health: health.stream(&key.0, stream),
+                live: Some(live.clone()),
+                read_batch: settings.read_batch,
+            };
             let (stop, stop_rx) = watch::channel(false);
             let recording = record_stream(task, writer.clone(), status.clone(), stop_rx);
             let handle = match &settings.runtimes {
@@ -155,7 +162,13 @@ fn status_event(events: &Events, id: &str, before: Option<CameraStatus>, now: Ca
     if before.is_none_or(|b| b == now || b == CameraStatus::Disabled) {
         return;
     }
-    let e = NewEvent { event_type, time: chrono::Utc::now(), source: Source::camera(id), location: None, details: serde_json::json!({"from": before.map(|b| b.as_str())}) };
+    let e = NewEvent {
+        event_type,
+        time: chrono::Utc::now(),
+        source: Source::camera(id),
+        location: None,
+        details: serde_json::json!({"from": before.map(|b| b.as_str())}),
+    };
     if let Err(e) = events.raise_detached(e) {
         tracing::warn!(camera = id, "camera status event not raised: {e}");
     }

@@ -24,7 +24,14 @@ pub fn policy(c: &config::Retention) -> RetentionPolicy {
     }
 }
 
-pub async fn run_retention(store: Arc<Store>, dir: Arc<SampleDir>, policy: RetentionPolicy, health: Arc<HealthRegistry>, audit: Arc<AuditLog>, every: Duration) {
+pub async fn run_retention(
+    store: Arc<Store>,
+    dir: Arc<SampleDir>,
+    policy: RetentionPolicy,
+    health: Arc<HealthRegistry>,
+    audit: Arc<AuditLog>,
+    every: Duration,
+) {
     loop {
         let (s, d, p) = (store.clone(), dir.clone(), policy.clone());
         let run = tokio::task::spawn_blocking(move || enforce(&s, &d, &p, &Statvfs, chrono::Utc::now())).await;

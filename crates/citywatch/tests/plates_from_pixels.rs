@@ -21,7 +21,11 @@ use support::{wait_for, Server};
 
 fn models() -> PathBuf {
     let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    assert!(dir.join("nanodet-g-416.onnx").is_file(), "no models in {} (set CITYWATCH_MODELS or run `citywatch models install`): this test needs them", dir.display());
+    assert!(
+        dir.join("nanodet-g-416.onnx").is_file(),
+        "no models in {} (set CITYWATCH_MODELS or run `citywatch models install`): this test needs them",
+        dir.display()
+    );
     dir
 }
 
@@ -54,20 +58,36 @@ fn a_hotlisted_car_on_a_simulated_camera_raises_a_hotlist_hit_from_pixels() {
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server_config = format!("[video]\nrecord = true\n\n[analytics]\nenabled = true\nmodels_dir = {models:?}\nworkers = 2\n\n[plates]\nenabled = true\n", models = models.to_str().unwrap());
+    let server_config = format!(
+        "[video]\nrecord = true\n\n[analytics]\nenabled = true\nmodels_dir = {models:?}\nworkers = 2\n\n[plates]\nenabled = true\n",
+        models = models.to_str().unwrap()
+    );
     let server = Server::start(&data, &server_config);
     let admin = server.login("admin");
     server.post(&admin, "/api/v1/users", json!({"username": "op", "password": support::PASSWORD, "grants": [{"role": "operator"}]}));
     let op = server.login("op");
     let camera = "cam-0001";
     let rtsp = |s: &str| format!("rtsp://{}/{camera}/{s}", sim_server.addr);
-    server.post(&admin, "/api/v1/cameras", json!({"id": camera, "name": "Simulated street", "lat": 44.81, "lon": 20.46, "main_url": rtsp("main"), "sub_url": rtsp("sub")}));
+    server.post(
+        &admin,
+        "/api/v1/cameras",
+        json!({"id": camera, "name": "Simulated street", "lat": 44.81, "lon": 20.46, "main_url": rtsp("main"), "sub_url": rtsp("sub")}),
+    );
     let csv = format!("plate,reason,priority\n{plate},stolen vehicle,8\n");
-    let r = server.client.post(format!("{}/api/v1/hotlists/stolen/import", server.base())).bearer_auth(&admin).header("content-type", "text/csv").body(csv).send().unwrap();
+    let r = server
+        .client
+        .post(format!("{}/api/v1/hotlists/stolen/import", server.base()))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .unwrap();
     assert!(r.status().is_success(), "importing the hotlist: {} {}", r.status(), r.text().unwrap_or_default());
 
     // The car crosses the picture once per 10 s loop; reading is slow in a debug build on a busy machine.
-    let found = wait_for(&format!("a hotlist_hit for {plate} from the analysed video"), Duration::from_secs(240), || hits(&server, camera).into_iter().find(|(_, d)| d["plate"] == plate.as_str()));
+    let found = wait_for(&format!("a hotlist_hit for {plate} from the analysed video"), Duration::from_secs(240), || {
+        hits(&server, camera).into_iter().find(|(_, d)| d["plate"] == plate.as_str())
+    });
     let (event_id, details) = found;
     println!("hotlist_hit {event_id}: {details}");
     assert_eq!(details["list"], "stolen");
@@ -98,6 +118,9 @@ fn a_hotlisted_car_on_a_simulated_camera_raises_a_hotlist_hit_from_pixels() {
     for l in metrics.lines().filter(|l| l.starts_with("citywatch_analytics_") && l.contains(camera)) {
         println!("{l}");
     }
-    let line = metrics.lines().find(|l| l.starts_with(&format!("citywatch_analytics_plate_reads_total{{camera=\"{camera}\"}}"))).unwrap_or_else(|| panic!("{metrics}"));
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with(&format!("citywatch_analytics_plate_reads_total{{camera=\"{camera}\"}}")))
+        .unwrap_or_else(|| panic!("{metrics}"));
     assert!(line.split(' ').nth(1).unwrap().parse::<u64>().unwrap() >= 1, "{line}");
 }

@@ -29,7 +29,8 @@ struct Api {
 
 impl Api {
     fn login(&self, user: &str, password: &str) -> String {
-        let r: Value = self.client.post(format!("{}/api/v1/auth/login", self.base)).json(&json!({"username": user, "password": password})).send().unwrap().json().unwrap();
+        let r: Value =
+            self.client.post(format!("{}/api/v1/auth/login", self.base)).json(&json!({"username": user, "password": password})).send().unwrap().json().unwrap();
         r["token"].as_str().unwrap_or_else(|| panic!("login {user}: {r}")).to_owned()
     }
     fn get(&self, token: &str, path: &str) -> reqwest::blocking::Response {
@@ -86,7 +87,8 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
 
     let start = span.0 + chrono::Duration::milliseconds(1_500);
     let end = start + chrono::Duration::seconds(3);
-    let range = format!("start={}&end={}", start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let range =
+        format!("start={}&end={}", start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     let r = api.get(&op, &format!("/api/v1/cameras/gst/view.mp4?{range}"));
     assert_eq!(r.status(), 400, "playback without purpose and case_ref is refused");
     assert!(r.text().unwrap().contains("purpose"));
@@ -113,7 +115,13 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
     assert!(decode.status.success() && decode.stderr.is_empty(), "ffmpeg decode: {}", String::from_utf8_lossy(&decode.stderr));
 
     // Range requests return exactly those bytes.
-    let r = api.client.get(format!("{}/api/v1/cameras/gst/view.mp4?{range}&purpose=test+playback&case_ref=CASE-1", api.base)).bearer_auth(&op).header("range", "bytes=100-1099").send().unwrap();
+    let r = api
+        .client
+        .get(format!("{}/api/v1/cameras/gst/view.mp4?{range}&purpose=test+playback&case_ref=CASE-1", api.base))
+        .bearer_auth(&op)
+        .header("range", "bytes=100-1099")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["content-range"].to_str().unwrap(), format!("bytes 100-1099/{}", body.len()));
     assert_eq!(&r.bytes().unwrap()[..], &body[100..1100]);
@@ -137,7 +145,9 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
     // Playback was audited with its purpose and case reference.
     let db = rusqlite::Connection::open(dir.path().join("citywatch.db")).unwrap();
     let (purpose, case_ref): (String, String) = db
-        .query_row("SELECT purpose, case_ref FROM audit_log WHERE action = 'video.playback' AND actor = 'op' AND result = 'ok'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT purpose, case_ref FROM audit_log WHERE action = 'video.playback' AND actor = 'op' AND result = 'ok'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!((purpose.as_str(), case_ref.as_str()), ("test playback", "CASE-1"));
 }

@@ -70,12 +70,18 @@ impl AvlCounters {
     pub fn metrics_text(&self) -> String {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP citywatch_avl_positions_total GPS fixes received from unit devices, by outcome.\n# TYPE citywatch_avl_positions_total counter");
-        for (outcome, v) in [("current", &self.accepted), ("out_of_order", &self.out_of_order), ("duplicate", &self.duplicates), ("implausible", &self.implausible)] {
+        let _ = writeln!(
+            out,
+            "# HELP citywatch_avl_positions_total GPS fixes received from unit devices, by outcome.\n# TYPE citywatch_avl_positions_total counter"
+        );
+        for (outcome, v) in
+            [("current", &self.accepted), ("out_of_order", &self.out_of_order), ("duplicate", &self.duplicates), ("implausible", &self.implausible)]
+        {
             let _ = writeln!(out, "citywatch_avl_positions_total{{outcome=\"{outcome}\"}} {}", load(v));
         }
         let _ = writeln!(out, "# HELP citywatch_avl_refused_total GPS fixes refused, by reason.\n# TYPE citywatch_avl_refused_total counter");
-        for (reason, v) in [("no_token", &self.no_token), ("unknown_device", &self.unknown_device), ("bad_token", &self.bad_token), ("invalid", &self.invalid)] {
+        for (reason, v) in [("no_token", &self.no_token), ("unknown_device", &self.unknown_device), ("bad_token", &self.bad_token), ("invalid", &self.invalid)]
+        {
             let _ = writeln!(out, "citywatch_avl_refused_total{{reason=\"{reason}\"}} {}", load(v));
         }
         out
@@ -259,7 +265,13 @@ impl Dispatch {
     /// `unit_id`, or else the unit of their assignment, or else their only
     /// unit. The officer's session stands in for a device token; the store
     /// path, outcomes and counters are the devices'. Blocking.
-    pub fn ingest_from_officer(&self, username: &str, unit_id: Option<&str>, fix: &Fix, now: DateTime<Utc>) -> Result<(PositionOutcome, String), DispatchError> {
+    pub fn ingest_from_officer(
+        &self,
+        username: &str,
+        unit_id: Option<&str>,
+        fix: &Fix,
+        now: DateTime<Utc>,
+    ) -> Result<(PositionOutcome, String), DispatchError> {
         let unit_id = self.officer_unit(username, unit_id)?;
         let p = Position { unit_id, lat: fix.lat, lon: fix.lon, time: fix.time, speed_mps: fix.speed_mps, bearing_deg: fix.bearing_deg };
         let outcome = self.store_fix(&fix.device_id, &p, now)?;

@@ -47,7 +47,10 @@ impl Dispatch {
             (None, None, Some(l)) => (l.lat, l.lon),
             (None, None, None) if alert.is_some() => return Err(DispatchError::field("lat", "the alert has no location; give lat and lon")),
             (None, None, None) => {
-                return Err(DispatchError::field("lat", "is required with lon (a location), unless alert_id names an alert with one; an address alone cannot be placed on the map yet"))
+                return Err(DispatchError::field(
+                    "lat",
+                    "is required with lon (a location), unless alert_id names an alert with one; an address alone cannot be placed on the map yet",
+                ))
             }
             (None, _, _) => return Err(DispatchError::field("lat", "is required with lon")),
             (_, None, _) => return Err(DispatchError::field("lon", "is required with lat")),

@@ -14,11 +14,11 @@
 //! log are the caller's.
 
 pub mod avl;
-pub mod plausibility;
 pub mod eido;
 mod error;
 pub mod incidents;
 pub mod osrm;
+pub mod plausibility;
 pub mod recommend;
 pub mod units;
 
@@ -92,7 +92,14 @@ impl std::fmt::Debug for DispatchConfig {
 
 impl Default for DispatchConfig {
     fn default() -> Self {
-        DispatchConfig { speeds: Speeds::default(), router: Arc::new(StraightLine), roads: None, road_candidates: 10, max_future_skew: chrono::Duration::minutes(5), plausibility: Default::default() }
+        DispatchConfig {
+            speeds: Speeds::default(),
+            router: Arc::new(StraightLine),
+            roads: None,
+            road_candidates: 10,
+            max_future_skew: chrono::Duration::minutes(5),
+            plausibility: Default::default(),
+        }
     }
 }
 

@@ -195,7 +195,13 @@ impl Dispatch {
     /// Ranks the available units for an incident among those `visible`
     /// says the caller may see (blocking: reads the units). With a road
     /// router configured, call [`Dispatch::refine`] on the result.
-    pub fn recommend_straight(&self, incident_id: i64, required: &[String], limit: usize, visible: impl Fn(&Unit) -> bool) -> Result<(LatLon, Vec<Recommendation>)> {
+    pub fn recommend_straight(
+        &self,
+        incident_id: i64,
+        required: &[String],
+        limit: usize,
+        visible: impl Fn(&Unit) -> bool,
+    ) -> Result<(LatLon, Vec<Recommendation>)> {
         let incident = self.store.incident(incident_id)?.ok_or_else(|| DispatchError::NotFound(format!("incident {incident_id}")))?;
         let to = LatLon { lat: incident.location.lat, lon: incident.location.lon };
         let mut units = self.store.units()?;

@@ -33,7 +33,11 @@ pub fn may_report(from: UnitStatus, to: UnitStatus) -> std::result::Result<(), S
         (OutOfService, Available) => true,
         _ => false,
     };
-    if ok { Ok(()) } else { Err(format!("a unit that is {} cannot become {}", from.as_str(), to.as_str())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("a unit that is {} cannot become {}", from.as_str(), to.as_str()))
+    }
 }
 
 /// A unit as it is after a committed change, or its removal.
@@ -135,7 +139,9 @@ impl Dispatch {
         may_report(unit.status, to).map_err(DispatchError::Conflict)?;
         let detail = json!({"unit": unit_id, "from": unit.status.as_str(), "to": to.as_str()});
         match self.store.current_incident_of(unit_id)? {
-            Some(incident) => self.store.change_incident(incident, IncidentChange::UnitStatus { unit_id, status: to }, actor, "status", &detail, chrono::Utc::now())?,
+            Some(incident) => {
+                self.store.change_incident(incident, IncidentChange::UnitStatus { unit_id, status: to }, actor, "status", &detail, chrono::Utc::now())?
+            }
             None => self.store.set_unit_status(unit_id, to)?,
         }
         let unit = self.unit(unit_id)?;

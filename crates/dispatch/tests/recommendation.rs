@@ -95,15 +95,21 @@ async fn fake_osrm() -> (String, tokio::task::JoinHandle<()>) {
     use axum::extract::Path;
     use axum::routing::get;
     async fn route(Path((_profile, coords)): Path<(String, String)>) -> (axum::http::StatusCode, String) {
-        let pts: Vec<(f64, f64)> = coords.split(';').map(|p| {
-            let (lon, lat) = p.split_once(',').unwrap();
-            (lon.parse().unwrap(), lat.parse().unwrap())
-        }).collect();
+        let pts: Vec<(f64, f64)> = coords
+            .split(';')
+            .map(|p| {
+                let (lon, lat) = p.split_once(',').unwrap();
+                (lon.parse().unwrap(), lat.parse().unwrap())
+            })
+            .collect();
         if pts[0].0 < 0.0 {
             return (axum::http::StatusCode::BAD_REQUEST, r#"{"code":"NoRoute","message":"Impossible route between points"}"#.into());
         }
         let d = (pts[1].0 - pts[0].0).abs() * 100_000.0;
-        (axum::http::StatusCode::OK, format!(r#"{{"code":"Ok","routes":[{{"geometry":"","legs":[],"distance":{d},"duration":{},"weight":1}}],"waypoints":[]}}"#, d / 10.0))
+        (
+            axum::http::StatusCode::OK,
+            format!(r#"{{"code":"Ok","routes":[{{"geometry":"","legs":[],"distance":{d},"duration":{},"weight":1}}],"waypoints":[]}}"#, d / 10.0),
+        )
     }
     let app = axum::Router::new().route("/route/v1/{profile}/{coords}", get(route));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -130,7 +136,13 @@ async fn the_osrm_client_reads_routes_and_reranks() {
         d.create_unit(&UnitSpec { id: id.into(), call_sign: id.into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![], district: None }).unwrap();
         store.add_position("dev", &Position { unit_id: id.into(), lat: 44.8, lon, time: Utc::now(), speed_mps: None, bearing_deg: None }, Utc::now()).unwrap();
     }
-    let new = NewIncident { kind: "test".into(), priority: 2, location: IncidentLocation { lat: to.lat, lon: to.lon, address: None }, alert_id: None, created_by: "d".into() };
+    let new = NewIncident {
+        kind: "test".into(),
+        priority: 2,
+        location: IncidentLocation { lat: to.lat, lon: to.lon, address: None },
+        alert_id: None,
+        created_by: "d".into(),
+    };
     let id = store.create_incident(&new, None, &serde_json::json!({}), Utc::now()).unwrap();
     let (to, recs) = d.recommend_straight(id, &[], 5, |_| true).unwrap();
     let recs = d.refine(to, recs, &[], 5).await;

@@ -19,7 +19,14 @@ fn service() -> (tempfile::TempDir, Dispatch) {
 }
 
 fn car(id: &str, officers: &[&str]) -> UnitSpec {
-    UnitSpec { id: id.into(), call_sign: format!("Car {id}"), kind: UnitKind::Car, officers: officers.iter().map(|s| s.to_string()).collect(), capabilities: vec![], district: None }
+    UnitSpec {
+        id: id.into(),
+        call_sign: format!("Car {id}"),
+        kind: UnitKind::Car,
+        officers: officers.iter().map(|s| s.to_string()).collect(),
+        capabilities: vec![],
+        district: None,
+    }
 }
 
 fn query(pairs: &[(&str, String)]) -> HashMap<String, String> {
@@ -35,7 +42,19 @@ fn avl_fixes_are_validated_counted_and_ordered() {
     let skew = d.config.max_future_skew;
     let t = |secs_ago: i64| (now - Duration::seconds(secs_ago)).timestamp().to_string();
 
-    let fix = Fix::from_query(&query(&[("id", "gps-1".into()), ("lat", "44.81".into()), ("lon", "20.46".into()), ("timestamp", t(60)), ("speed", "10".into()), ("bearing", "90".into())]), now, skew).unwrap();
+    let fix = Fix::from_query(
+        &query(&[
+            ("id", "gps-1".into()),
+            ("lat", "44.81".into()),
+            ("lon", "20.46".into()),
+            ("timestamp", t(60)),
+            ("speed", "10".into()),
+            ("bearing", "90".into()),
+        ]),
+        now,
+        skew,
+    )
+    .unwrap();
     assert!((fix.speed_mps.unwrap() - 5.144).abs() < 0.01, "OsmAnd speed is in knots");
     assert_eq!(d.ingest(&fix, "hash-of-token", now).unwrap().0, PositionOutcome::Current);
     assert_eq!(d.ingest(&fix, "hash-of-token", now).unwrap().0, PositionOutcome::Duplicate);
@@ -60,11 +79,21 @@ fn avl_fixes_are_validated_counted_and_ordered() {
     assert!(reason("lat").contains("91 is out of range"), "{bad:?}");
     assert_eq!(reason("lon"), "must be a number, got \"east\"");
     assert_eq!(bad.len(), 2, "{bad:?}");
-    let future = Fix::from_query(&query(&[("id", "gps-1".into()), ("lat", "1".into()), ("lon", "1".into()), ("timestamp", (now + Duration::minutes(6)).timestamp().to_string())]), now, skew).unwrap_err();
+    let future = Fix::from_query(
+        &query(&[("id", "gps-1".into()), ("lat", "1".into()), ("lon", "1".into()), ("timestamp", (now + Duration::minutes(6)).timestamp().to_string())]),
+        now,
+        skew,
+    )
+    .unwrap_err();
     assert_eq!(future[0].field, "timestamp");
     assert!(future[0].reason.contains("ahead of the server clock"));
     // Four minutes ahead is within the allowed skew.
-    assert!(Fix::from_query(&query(&[("id", "gps-1".into()), ("lat", "1".into()), ("lon", "1".into()), ("timestamp", (now + Duration::minutes(4)).timestamp().to_string())]), now, skew).is_ok());
+    assert!(Fix::from_query(
+        &query(&[("id", "gps-1".into()), ("lat", "1".into()), ("lon", "1".into()), ("timestamp", (now + Duration::minutes(4)).timestamp().to_string())]),
+        now,
+        skew
+    )
+    .is_ok());
     let missing = Fix::from_json(&json!({"device_id": "gps-1"}), now, skew).unwrap_err();
     assert_eq!(missing[0].field, "location");
     d.count_refused(&AvlError::Invalid(bad));
@@ -86,7 +115,8 @@ fn unit_status_follows_the_workflow_and_the_timeline_records_it() {
     d.create_unit(&car("u1", &["ofc"])).unwrap();
     d.create_unit(&car("u2", &[])).unwrap();
     d.put_procedure(&Procedure { incident_type: "burglary".into(), steps: vec!["secure the scene".into(), "call forensics".into()] }).unwrap();
-    let req = IncidentRequest { kind: "burglary".into(), priority: 2, lat: Some(44.81), lon: Some(20.46), address: Some("Main St 1".into()), source: "call".into() };
+    let req =
+        IncidentRequest { kind: "burglary".into(), priority: 2, lat: Some(44.81), lon: Some(20.46), address: Some("Main St 1".into()), source: "call".into() };
     let inc = d.create_incident(&req, None, "disp").unwrap();
     assert_eq!(inc.checklist.len(), 2);
 
@@ -135,9 +165,23 @@ fn an_incident_from_an_alert_takes_its_location_and_link() {
     let (_dir, d) = service();
     let now = Utc::now();
     let alert = Alert {
-        id: 42, rule_id: 1, rule_name: "hotlist".into(), state: AlertState::New, severity: Severity::Severe, event_type: EventType::PlateRead,
-        source: Source::camera("cam-1"), district: None, location: Some(Location { lat: 44.815, lon: 20.455 }), first_event_at: now,
-        last_event_at: now, event_count: 1, created_at: now, acknowledged_by: None, acknowledged_at: None, closed_by: None, closed_at: None,
+        id: 42,
+        rule_id: 1,
+        rule_name: "hotlist".into(),
+        state: AlertState::New,
+        severity: Severity::Severe,
+        event_type: EventType::PlateRead,
+        source: Source::camera("cam-1"),
+        district: None,
+        location: Some(Location { lat: 44.815, lon: 20.455 }),
+        first_event_at: now,
+        last_event_at: now,
+        event_count: 1,
+        created_at: now,
+        acknowledged_by: None,
+        acknowledged_at: None,
+        closed_by: None,
+        closed_at: None,
     };
     let req = IncidentRequest { kind: "stolen_vehicle".into(), priority: 1, source: "alert".into(), ..Default::default() };
     let inc = d.create_incident(&req, Some(&alert), "disp").unwrap();

@@ -31,10 +31,7 @@ pub(crate) struct Pending {
 }
 
 pub(crate) fn spawn(shared: Arc<Shared>, rx: mpsc::Receiver<Pending>) {
-    std::thread::Builder::new()
-        .name("event-ingest".into())
-        .spawn(move || run(shared, rx))
-        .expect("spawning the event ingest thread");
+    std::thread::Builder::new().name("event-ingest".into()).spawn(move || run(shared, rx)).expect("spawning the event ingest thread");
 }
 
 fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
@@ -121,10 +118,7 @@ fn apply_rules(shared: &Shared, events: &[Event]) -> Result<Vec<AlertUpdate>, Ev
             }
             let since = e.time - chrono::Duration::seconds(i64::from(rule.spec.correlation_window_s));
             let stored = shared.store.open_alerts_of_rule(rule.id, since)?;
-            let found = stored
-                .into_iter()
-                .map(|a| joined.get(&a.id).cloned().unwrap_or(a))
-                .find(|a| rules::correlates(&rule.spec, a, e));
+            let found = stored.into_iter().map(|a| joined.get(&a.id).cloned().unwrap_or(a)).find(|a| rules::correlates(&rule.spec, a, e));
             match found {
                 Some(mut a) => {
                     a.last_event_at = a.last_event_at.max(e.time);
@@ -142,8 +136,5 @@ fn apply_rules(shared: &Shared, events: &[Event]) -> Result<Vec<AlertUpdate>, Ev
         return Ok(Vec::new());
     }
     let applied = shared.store.apply_alert_changes(&changes)?;
-    Ok(applied
-        .into_iter()
-        .map(|(alert, new)| AlertUpdate { kind: if new { AlertUpdateKind::New } else { AlertUpdateKind::Updated }, alert })
-        .collect())
+    Ok(applied.into_iter().map(|(alert, new)| AlertUpdate { kind: if new { AlertUpdateKind::New } else { AlertUpdateKind::Updated }, alert }).collect())
 }

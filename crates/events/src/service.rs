@@ -171,16 +171,7 @@ impl Events {
                 location = location.or(Some(citywatch_model::Location { lat: c.lat, lon: c.lon }));
             }
         }
-        Ok(Event {
-            id: 0,
-            event_type: e.event_type,
-            time: e.time.trunc_subsecs(6),
-            source: e.source,
-            district,
-            location,
-            details: e.details,
-            received_at: now,
-        })
+        Ok(Event { id: 0, event_type: e.event_type, time: e.time.trunc_subsecs(6), source: e.source, district, location, details: e.details, received_at: now })
     }
 
     /// Stores the event (durably, grouped with others arriving at the same
@@ -265,9 +256,9 @@ impl Events {
         let store = &self.shared.store;
         let current = store.alert(id)?.ok_or_else(|| EventsError::NotFound(format!("alert {id}")))?;
         let to = action.apply(current.state).map_err(|why| EventsError::Conflict(format!("cannot {} alert {id}: {why}", action.as_str())))?;
-        let alert = store.transition_alert(id, current.state, to, by, Utc::now())?.ok_or_else(|| {
-            EventsError::Conflict(format!("cannot {} alert {id}: someone else changed it at the same moment; reload it", action.as_str()))
-        })?;
+        let alert = store
+            .transition_alert(id, current.state, to, by, Utc::now())?
+            .ok_or_else(|| EventsError::Conflict(format!("cannot {} alert {id}: someone else changed it at the same moment; reload it", action.as_str())))?;
         let _ = self.shared.alerts.send(AlertUpdate { kind: AlertUpdateKind::State, alert: alert.clone() });
         Ok(alert)
     }

@@ -44,7 +44,15 @@ pub struct WebhookConfig {
 
 impl WebhookConfig {
     pub fn new(url: impl Into<String>) -> WebhookConfig {
-        WebhookConfig { url: url.into(), events: Vec::new(), alerts: true, publish_plates: false, queue: 1_000, attempts: 6, backoff: Duration::from_millis(500) }
+        WebhookConfig {
+            url: url.into(),
+            events: Vec::new(),
+            alerts: true,
+            publish_plates: false,
+            queue: 1_000,
+            attempts: 6,
+            backoff: Duration::from_millis(500),
+        }
     }
 }
 

@@ -49,8 +49,14 @@ fn event(t: EventType, cam: &str, time: chrono::DateTime<Utc>, details: serde_js
 #[tokio::test(flavor = "multi_thread")]
 async fn a_matching_event_opens_an_alert_and_near_ones_join_it() {
     let f = start();
-    let r = f.events.add_rule(rule(json!({"name": "motion north", "event_types": ["motion"], "districts": ["North"],
-        "correlation_window_s": 120, "correlation_radius_m": 200})), "sup").unwrap();
+    let r = f
+        .events
+        .add_rule(
+            rule(json!({"name": "motion north", "event_types": ["motion"], "districts": ["North"],
+        "correlation_window_s": 120, "correlation_radius_m": 200})),
+            "sup",
+        )
+        .unwrap();
     let mut alerts = f.events.subscribe_alerts();
 
     let e1 = f.events.raise(event(EventType::Motion, "c1", at(0), json!({}))).await.unwrap();
@@ -103,7 +109,12 @@ async fn hotlist_priority_schedule_and_camera_lists_filter() {
     let f = start();
     f.events.add_rule(rule(json!({"name": "high hits", "event_types": ["hotlist_hit"], "min_hotlist_priority": 7, "cameras": ["c1"]})), "sup").unwrap();
     // 2026-11-23 is a Monday; armed on Mondays 13:00-14:00 only.
-    f.events.add_rule(rule(json!({"name": "tamper at lunch", "event_types": ["camera_tamper"], "schedule": {"days": [1], "start_hour": 13, "end_hour": 14}})), "sup").unwrap();
+    f.events
+        .add_rule(
+            rule(json!({"name": "tamper at lunch", "event_types": ["camera_tamper"], "schedule": {"days": [1], "start_hour": 13, "end_hour": 14}})),
+            "sup",
+        )
+        .unwrap();
     f.events.raise(event(EventType::HotlistHit, "c1", at(0), json!({"plate": "BG123AA", "priority": 5}))).await.unwrap();
     f.events.raise(event(EventType::HotlistHit, "c2", at(0), json!({"plate": "BG123AA", "priority": 9}))).await.unwrap();
     f.events.raise(event(EventType::CameraTamper, "c1", at(0), json!({}))).await.unwrap();
@@ -149,7 +160,13 @@ async fn events_are_durable_filtered_and_paged() {
         let cam = if i % 3 == 0 { "c3" } else { "c1" };
         f.events.raise(event(if i % 2 == 0 { EventType::Motion } else { EventType::Object }, cam, at(i), json!({"n": i}))).await.unwrap();
     }
-    let bad = NewEvent { event_type: EventType::HotlistHit, time: Utc::now() + Duration::hours(1), source: Source { kind: SourceKind::Camera, id: "bad id!".into() }, location: Some(Location { lat: 91.0, lon: 0.0 }), details: json!([]) };
+    let bad = NewEvent {
+        event_type: EventType::HotlistHit,
+        time: Utc::now() + Duration::hours(1),
+        source: Source { kind: SourceKind::Camera, id: "bad id!".into() },
+        location: Some(Location { lat: 91.0, lon: 0.0 }),
+        details: json!([]),
+    };
     let Err(EventsError::Invalid(fields)) = f.events.raise(bad).await else { panic!("bad event accepted") };
     let names: Vec<&str> = fields.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(names, vec!["source.id", "location.lat", "details", "details.priority", "time"]);

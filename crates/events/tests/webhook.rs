@@ -48,10 +48,7 @@ async fn deliveries_retry_until_the_receiver_accepts() {
         .raise(NewEvent { event_type: EventType::Zone, time: Utc::now(), source: Source::camera("c9"), location: None, details: json!({"zone": "gate"}) })
         .await
         .unwrap();
-    events
-        .raise(NewEvent { event_type: EventType::Motion, time: Utc::now(), source: Source::camera("c9"), location: None, details: json!({}) })
-        .await
-        .unwrap();
+    events.raise(NewEvent { event_type: EventType::Motion, time: Utc::now(), source: Source::camera("c9"), location: None, details: json!({}) }).await.unwrap();
 
     tokio::time::timeout(Duration::from_secs(20), async {
         while received.lock().unwrap().len() < 2 {

@@ -75,12 +75,7 @@ pub fn near(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<Near> {
     // Bounds: second-order terms in d/R, scaled up for latitude and with a
     // floor well above f64 noise. The tests check them against Karney.
     let rel = (d / WGS84_A).powi(2) * 40.0;
-    Some(Near {
-        distance_m: d,
-        azimuth_deg: azimuth,
-        distance_err_m: d * rel + 1e-6,
-        azimuth_err_deg: (d / WGS84_A).to_degrees() * 0.05 + 1e-7,
-    })
+    Some(Near { distance_m: d, azimuth_deg: azimuth, distance_err_m: d * rel + 1e-6, azimuth_err_deg: (d / WGS84_A).to_degrees() * 0.05 + 1e-7 })
 }
 
 /// Geodesic distance in metres: fast where trusted (error below a
@@ -110,7 +105,11 @@ pub fn within(lat1: f64, lon1: f64, lat2: f64, lon2: f64, limit_m: f64) -> (bool
 /// `a - b` for longitudes, in (-180, 180].
 pub fn wrap_lon_delta(delta: f64) -> f64 {
     let d = (delta + 180.0).rem_euclid(360.0) - 180.0;
-    if d == -180.0 { 180.0 } else { d }
+    if d == -180.0 {
+        180.0
+    } else {
+        d
+    }
 }
 
 /// Smallest angle between two bearings, in [0, 180].

@@ -117,11 +117,8 @@ impl CameraIndex {
         }
         let entries: Vec<Entry> = order.iter().map(|&old| entries[old as usize]).collect();
         points.update_payloads(|l| l.slot = new_slot[l.slot as usize]);
-        let reach: Vec<ReachLeaf> = entries
-            .iter()
-            .enumerate()
-            .map(|(slot, e)| ReachLeaf { b: Aabb::around(e.ecef, e.range_m + F32_SLACK_M), slot: slot as u32 })
-            .collect();
+        let reach: Vec<ReachLeaf> =
+            entries.iter().enumerate().map(|(slot, e)| ReachLeaf { b: Aabb::around(e.ecef, e.range_m + F32_SLACK_M), slot: slot as u32 }).collect();
         CameraIndex { entries, ids, points, reach: PackedTree::build(reach) }
     }
 
@@ -143,14 +140,7 @@ impl CameraIndex {
     pub fn cameras(&self) -> impl Iterator<Item = CameraGeometry> + '_ {
         (0..self.entries.len()).map(|slot| {
             let e = &self.entries[slot];
-            CameraGeometry {
-                id: self.id(slot).to_owned(),
-                lat: e.lat,
-                lon: e.lon,
-                heading_deg: e.heading_deg,
-                fov_deg: e.fov_deg,
-                range_m: e.range_m,
-            }
+            CameraGeometry { id: self.id(slot).to_owned(), lat: e.lat, lon: e.lon, heading_deg: e.heading_deg, fov_deg: e.fov_deg, range_m: e.range_m }
         })
     }
 
@@ -222,14 +212,9 @@ impl CameraIndex {
         if min_lat > max_lat {
             return Err(GeoError::Invalid(format!("bbox min_lat {min_lat} is above max_lat {max_lat}")));
         }
-        let lon_ranges: Vec<(f64, f64)> =
-            if min_lon <= max_lon { vec![(min_lon, max_lon)] } else { vec![(min_lon, 180.0), (-180.0, max_lon)] };
+        let lon_ranges: Vec<(f64, f64)> = if min_lon <= max_lon { vec![(min_lon, max_lon)] } else { vec![(min_lon, 180.0), (-180.0, max_lon)] };
         let center_lat = (min_lat + max_lat) / 2.0;
-        let center_lon = if min_lon <= max_lon {
-            (min_lon + max_lon) / 2.0
-        } else {
-            ellipsoid::wrap_lon_delta((min_lon + max_lon + 360.0) / 2.0)
-        };
+        let center_lon = if min_lon <= max_lon { (min_lon + max_lon) / 2.0 } else { ellipsoid::wrap_lon_delta((min_lon + max_lon + 360.0) / 2.0) };
         let center = QueryPoint::new(center_lat, center_lon);
         let mut hits = Vec::new();
         for (lo, hi) in lon_ranges {
@@ -289,9 +274,7 @@ impl CameraIndex {
             let (a, b) = (ecef(w[0][1], w[0][0]), ecef(w[1][1], w[1][0]));
             let min = [0, 1, 2].map(|i| a[i].min(b[i]));
             let max = [0, 1, 2].map(|i| a[i].max(b[i]));
-            self.points.for_each_intersecting(&Aabb::from_f64(min, max, within_m + F32_SLACK_M + 1.0), |leaf| {
-                candidates.push(leaf.slot)
-            });
+            self.points.for_each_intersecting(&Aabb::from_f64(min, max, within_m + F32_SLACK_M + 1.0), |leaf| candidates.push(leaf.slot));
         }
         candidates.sort_unstable();
         candidates.dedup();

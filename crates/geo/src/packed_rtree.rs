@@ -88,11 +88,8 @@ impl<T: Leaf> PackedTree<T> {
             hi = (hi.0.max(a), hi.1.max(b));
         }
         let quantise = |v: f64, lo: f64, hi: f64| (((v - lo) / (hi - lo).max(1e-12)).clamp(0.0, 1.0) * 65535.0) as u32;
-        let mut keyed: Vec<(u64, T)> = angles
-            .into_iter()
-            .zip(leaves)
-            .map(|((a, b), leaf)| (hilbert(quantise(a, lo.0, hi.0), quantise(b, lo.1, hi.1)), leaf))
-            .collect();
+        let mut keyed: Vec<(u64, T)> =
+            angles.into_iter().zip(leaves).map(|((a, b), leaf)| (hilbert(quantise(a, lo.0, hi.0), quantise(b, lo.1, hi.1)), leaf)).collect();
         keyed.sort_by_key(|(k, _)| *k);
         let mut leaves: Vec<T> = keyed.into_iter().map(|(_, l)| l).collect();
         let mut levels: Vec<Vec<Aabb>> = Vec::new();

@@ -12,28 +12,21 @@ fn ids(hits: &[Hit<'_>]) -> Vec<String> {
 
 /// Cameras scattered over a few km around a centre anywhere on earth.
 fn cameras(center: (f64, f64), spread_m: f64) -> impl Strategy<Value = Vec<CameraGeometry>> {
-    proptest::collection::vec((0.0f64..360.0, 0.0f64..1.0, 0.0f64..360.0, 1.0f64..360.0, 0.0f64..400.0), 1..120).prop_map(
-        move |raw| {
-            raw.into_iter()
-                .enumerate()
-                .map(|(i, (az, r, heading, fov, range))| {
-                    let (lat, lon): (f64, f64) = Geodesic::wgs84().direct(center.0, center.1, az, r * spread_m);
-                    // Some cameras see all round.
-                    let fov = if i % 7 == 0 { 360.0 } else { fov };
-                    CameraGeometry { id: format!("c{i:03}"), lat, lon, heading_deg: heading, fov_deg: fov, range_m: range }
-                })
-                .collect()
-        },
-    )
+    proptest::collection::vec((0.0f64..360.0, 0.0f64..1.0, 0.0f64..360.0, 1.0f64..360.0, 0.0f64..400.0), 1..120).prop_map(move |raw| {
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, (az, r, heading, fov, range))| {
+                let (lat, lon): (f64, f64) = Geodesic::wgs84().direct(center.0, center.1, az, r * spread_m);
+                // Some cameras see all round.
+                let fov = if i % 7 == 0 { 360.0 } else { fov };
+                CameraGeometry { id: format!("c{i:03}"), lat, lon, heading_deg: heading, fov_deg: fov, range_m: range }
+            })
+            .collect()
+    })
 }
 
 fn center() -> impl Strategy<Value = (f64, f64)> {
-    prop_oneof![
-        Just((44.8125, 20.4612)),
-        (-70.0f64..70.0, -179.0f64..179.0),
-        Just((0.0, 179.99)),
-        Just((78.0, 15.6)),
-    ]
+    prop_oneof![Just((44.8125, 20.4612)), (-70.0f64..70.0, -179.0f64..179.0), Just((0.0, 179.99)), Just((78.0, 15.6)),]
 }
 
 fn offset(c: (f64, f64), az: f64, d: f64) -> (f64, f64) {

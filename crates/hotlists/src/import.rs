@@ -129,7 +129,9 @@ fn entry<'a>(get: impl Fn(&str) -> &'a str, default_source: &str, now: DateTime<
         },
     };
     match (errors.is_empty(), priority) {
-        (true, Some(priority)) => Ok(NewHotlistEntry { plate: plate.to_owned(), plate_key: key, source: source.to_owned(), reason: reason.to_owned(), priority, expires_at }),
+        (true, Some(priority)) => {
+            Ok(NewHotlistEntry { plate: plate.to_owned(), plate_key: key, source: source.to_owned(), reason: reason.to_owned(), priority, expires_at })
+        }
         _ => Err(errors),
     }
 }

@@ -89,7 +89,13 @@ impl PlateReads {
         }
         let event = self
             .events
-            .raise(NewEvent { event_type: EventType::PlateRead, time: r.time, source: Source::camera(&r.camera_id), location: r.location, details: base.clone() })
+            .raise(NewEvent {
+                event_type: EventType::PlateRead,
+                time: r.time,
+                source: Source::camera(&r.camera_id),
+                location: r.location,
+                details: base.clone(),
+            })
             .await?;
         let mut hits = Vec::new();
         for entry in entries {
@@ -104,7 +110,10 @@ impl PlateReads {
                 details["reason"] = json!(entry.reason);
                 details["hotlist_source"] = json!(entry.source);
             }
-            let hit = self.events.raise(NewEvent { event_type: EventType::HotlistHit, time: r.time, source: Source::camera(&r.camera_id), location: r.location, details }).await?;
+            let hit = self
+                .events
+                .raise(NewEvent { event_type: EventType::HotlistHit, time: r.time, source: Source::camera(&r.camera_id), location: r.location, details })
+                .await?;
             hits.push(Hit { entry, event: hit });
         }
         let district = self.registry.snapshot().cameras.get(&r.camera_id).and_then(|c| c.district.clone());

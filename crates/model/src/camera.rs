@@ -71,10 +71,7 @@ pub struct CameraUpdate {
     pub sub_credentials: Option<String>,
 }
 
-const FIELDS: &[&str] = &[
-    "id", "name", "lat", "lon", "height_m", "heading_deg", "fov_deg", "range_m", "district",
-    "tags", "main_url", "sub_url", "status",
-];
+const FIELDS: &[&str] = &["id", "name", "lat", "lon", "height_m", "heading_deg", "fov_deg", "range_m", "district", "tags", "main_url", "sub_url", "status"];
 
 /// Defaults for fields an import may leave out. A camera whose heading is
 /// unknown is treated as seeing all round rather than guessed at.
@@ -152,21 +149,7 @@ impl CameraUpdate {
             return Err(errors);
         }
         Ok(CameraUpdate {
-            camera: Camera {
-                id,
-                name,
-                lat,
-                lon,
-                height_m,
-                heading_deg: heading_deg % 360.0,
-                fov_deg,
-                range_m,
-                district,
-                tags,
-                main_url,
-                sub_url,
-                status,
-            },
+            camera: Camera { id, name, lat, lon, height_m, heading_deg: heading_deg % 360.0, fov_deg, range_m, district, tags, main_url, sub_url, status },
             main_credentials,
             sub_credentials,
         })
@@ -300,10 +283,7 @@ pub struct RtspUrl {
 
 impl RtspUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let rest = raw
-            .strip_prefix("rtsp://")
-            .or_else(|| raw.strip_prefix("rtsps://"))
-            .ok_or_else(|| "must be an rtsp:// or rtsps:// URL".to_string())?;
+        let rest = raw.strip_prefix("rtsp://").or_else(|| raw.strip_prefix("rtsps://")).ok_or_else(|| "must be an rtsp:// or rtsps:// URL".to_string())?;
         let scheme = &raw[..raw.len() - rest.len()];
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let (authority, path) = rest.split_at(authority_end);

@@ -46,8 +46,7 @@ pub enum UnitStatus {
 }
 
 impl UnitStatus {
-    pub const ALL: [UnitStatus; 5] =
-        [UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OutOfService];
+    pub const ALL: [UnitStatus; 5] = [UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OutOfService];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -165,7 +164,11 @@ impl UnitSpec {
         if self.district.as_deref().is_some_and(|d| d.trim().is_empty() || d.chars().count() > 100) {
             errors.push(FieldError::new("district", "must be a district name (1 to 100 characters) or null"));
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -312,7 +315,11 @@ impl NewIncident {
         if l.address.as_ref().is_some_and(|a| a.trim().is_empty() || a.chars().count() > 500) {
             errors.push(FieldError::new("address", "must be 1 to 500 characters"));
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -346,7 +353,11 @@ impl Procedure {
         if self.steps.iter().any(|s| s.trim().is_empty() || s.chars().count() > 500) {
             errors.push(FieldError::new("steps", "each step must be 1 to 500 characters"));
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 

@@ -80,11 +80,7 @@ fn readable_text(raw: &str) -> Result<String, String> {
         return Err(format!("is {chars} characters long; at most {MAX_JUSTIFICATION_CHARS} are allowed"));
     }
     if let Some((at, c)) = text.chars().enumerate().find(|(_, c)| !readable(*c)) {
-        return Err(format!(
-            "contains an invisible or control character (U+{:04X}) at character {}; use printable text only",
-            u32::from(c),
-            at + 1
-        ));
+        return Err(format!("contains an invisible or control character (U+{:04X}) at character {}; use printable text only", u32::from(c), at + 1));
     }
     Ok(text.to_owned())
 }

@@ -19,8 +19,8 @@ pub use audit::{AuditCheckpoint, AuditEntry};
 pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
 pub use district::District;
 pub use error::FieldError;
-pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location, NewEvent, Rule, RuleSpec, Schedule, Severity, Source, SourceKind};
+pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
 pub use user::{Grant, Role, User};
 

@@ -16,8 +16,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer, Role::Auditor];
+    pub const ALL: [Role; 6] = [Role::Admin, Role::Supervisor, Role::Operator, Role::Dispatcher, Role::Officer, Role::Auditor];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -281,12 +281,8 @@ pub fn parse_csv(input: impl std::io::Read, limits: ImportLimits, mut progress: 
             Ok(false) => break,
             Err(e) => (e.position().map_or(line, |p| p.line() as usize), Err(vec![FieldError::new("row", e.to_string())])),
             Ok(true) => {
-                let obj: Map<String, Value> = headers
-                    .iter()
-                    .zip(record.iter())
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
-                    .collect();
+                let obj: Map<String, Value> =
+                    headers.iter().zip(record.iter()).filter(|(_, v)| !v.is_empty()).map(|(h, v)| (h.to_owned(), Value::String(v.to_owned()))).collect();
                 (record.position().map_or(line, |p| p.line() as usize), CameraUpdate::from_json(&obj, None))
             }
         };
@@ -353,7 +349,8 @@ mod tests {
         assert!(refused(br#"{"type":"FeatureCollection"}"#).contains("\"features\""));
         assert!(refused(br#"{"type":"FeatureCollection","features":[]} x"#).contains("not valid JSON"));
         // "type" may come after the features.
-        let late = br#"{"features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[20.4,44.8]},"properties":{"id":"z"}}],"type":"FeatureCollection"}"#;
+        let late =
+            br#"{"features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[20.4,44.8]},"properties":{"id":"z"}}],"type":"FeatureCollection"}"#;
         assert_eq!(parse_geojson(late, ImportLimits::default(), |_| {}).unwrap().rows.len(), 1);
         let capped = ImportLimits { max_rows: 2, max_errors: 10 };
         assert_eq!(parse_geojson(doc, capped, |_| {}).unwrap_err(), ImportRefusal::TooManyRows { max: 2 });
@@ -380,7 +377,9 @@ mod tests {
         assert_eq!(parsed.rows.len(), 1);
         assert_eq!(parsed.rows[0].update.camera.id, "cam-0001");
         assert_eq!(parsed.errors.errors.len(), 5);
-        for (i, says) in [(1, "must start with a letter or a digit"), (2, "may contain only"), (3, "may contain only"), (4, "at most 64"), (5, "must start with")] {
+        for (i, says) in
+            [(1, "must start with a letter or a digit"), (2, "may contain only"), (3, "may contain only"), (4, "at most 64"), (5, "must start with")]
+        {
             let shown = parsed.errors.errors[i - 1].to_string();
             assert!(shown.starts_with(&format!("line {}: id: ", i + 2)) && shown.contains(says), "row {i}: {shown}");
         }

@@ -11,12 +11,31 @@ use crate::Snapshot;
 pub enum CameraQuery {
     /// Every camera, by id.
     All,
-    Near { lat: f64, lon: f64, radius_m: f64 },
-    Nearest { lat: f64, lon: f64, k: usize },
-    Bbox { min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64 },
-    Sees { lat: f64, lon: f64 },
+    Near {
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+    },
+    Nearest {
+        lat: f64,
+        lon: f64,
+        k: usize,
+    },
+    Bbox {
+        min_lon: f64,
+        min_lat: f64,
+        max_lon: f64,
+        max_lat: f64,
+    },
+    Sees {
+        lat: f64,
+        lon: f64,
+    },
     Inside(Area),
-    Route { points: Vec<[f64; 2]>, within_m: f64 },
+    Route {
+        points: Vec<[f64; 2]>,
+        within_m: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -98,7 +98,10 @@ impl SimConfig {
             return bad(format!("fps {} is outside 1..=60", self.fps));
         }
         if self.loop_secs == 0 || self.key_interval_secs == 0 || self.key_interval_secs > self.loop_secs {
-            return bad(format!("loop {} s and key interval {} s: both must be positive, the interval no longer than the loop", self.loop_secs, self.key_interval_secs));
+            return bad(format!(
+                "loop {} s and key interval {} s: both must be positive, the interval no longer than the loop",
+                self.loop_secs, self.key_interval_secs
+            ));
         }
         if self.scenes == 0 || self.scenes > 64 {
             return bad(format!("scenes {} is outside 1..=64", self.scenes));

@@ -17,10 +17,8 @@ pub const RECORDED_TAG: &str = "recorded";
 /// How many demo cameras carry [`RECORDED_TAG`].
 const RECORDED_CAMERAS: usize = 16;
 
-const DISTRICT_NAMES: [&str; 10] = [
-    "Zemun", "Novi Beograd", "Stari Grad", "Palilula", "Zvezdara",
-    "Čukarica", "Savski Venac", "Vračar", "Voždovac", "Rakovica",
-];
+const DISTRICT_NAMES: [&str; 10] =
+    ["Zemun", "Novi Beograd", "Stari Grad", "Palilula", "Zvezdara", "Čukarica", "Savski Venac", "Vračar", "Voždovac", "Rakovica"];
 /// The grid is turned so that streets are not all north–south.
 const GRID_ROTATION_DEG: f64 = 14.0;
 const BLOCK_M: f64 = 160.0;
@@ -56,13 +54,7 @@ impl Frame {
         let w2 = 1.0 - e2 * s * s;
         let n = a / w2.sqrt();
         let m = a * (1.0 - e2) / (w2 * w2.sqrt());
-        Frame {
-            lat0,
-            lon0,
-            m_per_deg_lat: m.to_radians(),
-            m_per_deg_lon: (n * lat0.to_radians().cos()).to_radians(),
-            rot: GRID_ROTATION_DEG.to_radians(),
-        }
+        Frame { lat0, lon0, m_per_deg_lat: m.to_radians(), m_per_deg_lon: (n * lat0.to_radians().cos()).to_radians(), rot: GRID_ROTATION_DEG.to_radians() }
     }
 
     /// Grid coordinates (u along the grid's "east" streets, v along its "north" ones) to [lon, lat].
@@ -158,10 +150,8 @@ pub fn demo_city_at(seed: u64, cameras_per_district: usize, authority: &str) -> 
     for (i, name) in DISTRICT_NAMES.iter().enumerate() {
         let (col, row) = ((i % cols) as f64, (i / cols) as f64);
         let (ua, va) = (u0 + col * TILE_W_M, v0 + (1.0 - row) * TILE_H_M);
-        let ring: Vec<[f64; 2]> = [(0.0, 0.0), (TILE_W_M, 0.0), (TILE_W_M, TILE_H_M), (0.0, TILE_H_M), (0.0, 0.0)]
-            .iter()
-            .map(|(du, dv)| frame.lon_lat(ua + du, va + dv))
-            .collect();
+        let ring: Vec<[f64; 2]> =
+            [(0.0, 0.0), (TILE_W_M, 0.0), (TILE_W_M, TILE_H_M), (0.0, TILE_H_M), (0.0, 0.0)].iter().map(|(du, dv)| frame.lon_lat(ua + du, va + dv)).collect();
         let geometry = json!({"type": "Polygon", "coordinates": [ring]});
         features.push(json!({"type": "Feature", "properties": {"kind": "district", "name": name}, "geometry": geometry}));
         districts.push(District { name: (*name).to_owned(), geometry });
@@ -209,7 +199,13 @@ pub fn demo_city_at(seed: u64, cameras_per_district: usize, authority: &str) -> 
             let heading = (GRID_ROTATION_DEG + 90.0 * side as f64 + rng.gen_range(-6.0..6.0)).rem_euclid(360.0);
             let n = cameras.len() + 1;
             let id = format!("cam-{n:04}");
-            let kind_tag = if i % 3 == 0 { "traffic" } else if side % 2 == 0 { "street" } else { "junction" };
+            let kind_tag = if i % 3 == 0 {
+                "traffic"
+            } else if side % 2 == 0 {
+                "street"
+            } else {
+                "junction"
+            };
             let index = n - 1;
             let recorded = index % recorded_every == 0 && index / recorded_every < RECORDED_CAMERAS;
             let tags: Vec<&str> = if recorded { vec![kind_tag, RECORDED_TAG] } else { vec![kind_tag] };
@@ -226,17 +222,11 @@ pub fn demo_city_at(seed: u64, cameras_per_district: usize, authority: &str) -> 
                 "main_url": format!("rtsp://{authority}/{id}/main"),
                 "sub_url": format!("rtsp://{authority}/{id}/sub"),
             });
-            let update = CameraUpdate::from_json(obj.as_object().expect("object"), None)
-                .unwrap_or_else(|e| panic!("demo camera {id} is invalid: {e:?}"));
+            let update = CameraUpdate::from_json(obj.as_object().expect("object"), None).unwrap_or_else(|e| panic!("demo camera {id} is invalid: {e:?}"));
             cameras.push(update);
         }
     }
-    DemoCity {
-        center: BELGRADE,
-        districts,
-        cameras,
-        basemap: json!({"type": "FeatureCollection", "features": features}),
-    }
+    DemoCity { center: BELGRADE, districts, cameras, basemap: json!({"type": "FeatureCollection", "features": features}) }
 }
 
 #[cfg(test)]

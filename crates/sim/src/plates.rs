@@ -30,9 +30,7 @@ fn letters(rng: &mut StdRng, set: &[u8], n: usize) -> String {
 fn digits(rng: &mut StdRng, n: usize) -> String {
     // No leading zero: plates' numbers start at 1 (…100 or 1000).
     let first = rng.gen_range(1..10u32);
-    std::iter::once(char::from_digit(first, 10).unwrap_or('1'))
-        .chain((1..n).map(|_| char::from_digit(rng.gen_range(0..10), 10).unwrap_or('0')))
-        .collect()
+    std::iter::once(char::from_digit(first, 10).unwrap_or('1')).chain((1..n).map(|_| char::from_digit(rng.gen_range(0..10), 10).unwrap_or('0'))).collect()
 }
 
 /// Serbian format `BG 123-AB` or `BG 1234-AB`.
@@ -69,12 +67,7 @@ pub fn is_serbian_format(text: &str) -> bool {
     let upper = |c: &u8| c.is_ascii_uppercase();
     let digit = |c: &u8| c.is_ascii_digit();
     let n = b.len();
-    (n == 9 || n == 10)
-        && b[..2].iter().all(upper)
-        && b[2] == b' '
-        && b[3..n - 3].iter().all(digit)
-        && b[n - 3] == b'-'
-        && b[n - 2..].iter().all(upper)
+    (n == 9 || n == 10) && b[..2].iter().all(upper) && b[2] == b' ' && b[3..n - 3].iter().all(digit) && b[n - 3] == b'-' && b[n - 2..].iter().all(upper)
 }
 
 #[cfg(test)]

@@ -348,7 +348,8 @@ mod tests {
                 if let Some(p) = &o.plate {
                     plates += 1;
                     let b = p.bbox;
-                    let lumas: Vec<u8> = (b.y..b.bottom()).flat_map(|y| (b.x..b.right()).map(move |x| (x, y))).map(|(x, y)| img.luma(x as usize, y as usize)).collect();
+                    let lumas: Vec<u8> =
+                        (b.y..b.bottom()).flat_map(|y| (b.x..b.right()).map(move |x| (x, y))).map(|(x, y)| img.luma(x as usize, y as usize)).collect();
                     let white = 16.0 + 0.8 * 219.0 * truth.brightness;
                     assert!(lumas.iter().any(|&l| l as f32 >= white), "plate {} has white", p.text);
                     assert!(lumas.iter().any(|&l| l < 40), "plate {} has black", p.text);

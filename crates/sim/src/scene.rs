@@ -57,16 +57,44 @@ const ASPHALT: Rgb = Rgb(92, 94, 98);
 /// One thing to paint, in world units.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Paint {
-    Rect { x0: f32, y0: f32, x1: f32, y1: f32, color: Rgb },
+    Rect {
+        x0: f32,
+        y0: f32,
+        x1: f32,
+        y1: f32,
+        color: Rgb,
+    },
     /// A convex polygon, shaded from `top` at its highest point to
     /// `bottom` at its lowest.
-    Poly { pts: Vec<(f32, f32)>, top: Rgb, bottom: Rgb },
-    Ellipse { cx: f32, cy: f32, rx: f32, ry: f32, color: Rgb },
+    Poly {
+        pts: Vec<(f32, f32)>,
+        top: Rgb,
+        bottom: Rgb,
+    },
+    Ellipse {
+        cx: f32,
+        cy: f32,
+        rx: f32,
+        ry: f32,
+        color: Rgb,
+    },
     /// Text in the plate typeface ([`crate::plate_font`]), capitals `cap`
     /// tall, top-left corner at (`x`, `y`).
-    Label { x: f32, y: f32, cap: f32, text: String, color: Rgb },
+    Label {
+        x: f32,
+        y: f32,
+        cap: f32,
+        text: String,
+        color: Rgb,
+    },
     /// Text in the OSD's bitmap font; `scale` world units per font pixel.
-    Text { x: f32, y: f32, scale: f32, text: String, color: Rgb },
+    Text {
+        x: f32,
+        y: f32,
+        scale: f32,
+        text: String,
+        color: Rgb,
+    },
 }
 
 impl Paint {
@@ -83,9 +111,7 @@ impl Paint {
             // Round letters overshoot the cap height a little; J and Q
             // reach below the baseline and J left of its origin.
             Paint::Label { x, y, cap, text, .. } => (x - 0.1 * cap, y - 0.05 * cap, x + crate::plate_font::text_width(text, *cap), y + 1.3 * cap),
-            Paint::Text { x, y, scale, text, .. } => {
-                (*x, *y, x + font::text_width(text) as f32 * scale, y + font::GLYPH_H as f32 * scale)
-            }
+            Paint::Text { x, y, scale, text, .. } => (*x, *y, x + font::text_width(text) as f32 * scale, y + font::GLYPH_H as f32 * scale),
         }
     }
 }
@@ -170,10 +196,8 @@ pub struct Scene {
 
 /// Common car colours (white, silver, black and grey dominate real traffic).
 /// Eight entries: the count is part of the scene's random sequence.
-const CAR_COLORS: [Rgb; 8] = [
-    Rgb(180, 28, 32), Rgb(32, 62, 140), Rgb(232, 232, 228), Rgb(34, 34, 38),
-    Rgb(168, 172, 178), Rgb(96, 98, 104), Rgb(24, 84, 56), Rgb(196, 178, 140),
-];
+const CAR_COLORS: [Rgb; 8] =
+    [Rgb(180, 28, 32), Rgb(32, 62, 140), Rgb(232, 232, 228), Rgb(34, 34, 38), Rgb(168, 172, 178), Rgb(96, 98, 104), Rgb(24, 84, 56), Rgb(196, 178, 140)];
 const CLOTHES: [Rgb; 6] = [Rgb(180, 40, 40), Rgb(40, 60, 140), Rgb(60, 120, 60), Rgb(200, 180, 60), Rgb(90, 90, 90), Rgb(140, 80, 150)];
 
 impl Scene {
@@ -500,7 +524,11 @@ fn vehicle(v: &Vehicle, x: f32, ground: f32, s: f32, forward: bool, pedal: f32) 
         VehicleKind::Bus => {
             class = ObjectClass::Bus;
             let r = 0.17 * h;
-            parts.push(b.shaded(&[(0.0, 0.1), (0.0, 0.95), (0.012, 1.0), (0.988, 1.0), (1.0, 0.95), (1.0, 0.1), (0.99, 0.05), (0.01, 0.05)], sheen(c, 0.2), darker(c, 0.6)));
+            parts.push(b.shaded(
+                &[(0.0, 0.1), (0.0, 0.95), (0.012, 1.0), (0.988, 1.0), (1.0, 0.95), (1.0, 0.1), (0.99, 0.05), (0.01, 0.05)],
+                sheen(c, 0.2),
+                darker(c, 0.6),
+            ));
             parts.push(b.panel(0.0, 0.97, 1.0, 1.0, darker(c, 0.8)));
             parts.push(b.shaded(&[(0.02, 0.58), (0.88, 0.58), (0.88, 0.9), (0.02, 0.9)], GLASS_TOP, GLASS));
             let mut u = 0.14;
@@ -568,7 +596,14 @@ fn vehicle(v: &Vehicle, x: f32, ground: f32, s: f32, forward: bool, pedal: f32) 
                 parts.push(Paint::Ellipse { cx, cy, rx: 0.12 * r, ry: 0.12 * r, color: Rgb(160, 160, 165) });
             }
             let tube = 0.025;
-            for (a, bb) in [((0.18, 0.34), (0.45, 0.34)), ((0.45, 0.34), (0.75, 0.66)), ((0.36, 0.7), (0.75, 0.66)), ((0.18, 0.34), (0.36, 0.7)), ((0.45, 0.34), (0.34, 0.76)), ((0.82, 0.34), (0.74, 0.86))] {
+            for (a, bb) in [
+                ((0.18, 0.34), (0.45, 0.34)),
+                ((0.45, 0.34), (0.75, 0.66)),
+                ((0.36, 0.7), (0.75, 0.66)),
+                ((0.18, 0.34), (0.36, 0.7)),
+                ((0.45, 0.34), (0.34, 0.76)),
+                ((0.82, 0.34), (0.74, 0.86)),
+            ] {
                 parts.push(b.flat(&[(a.0 - tube, a.1), (a.0 + tube, a.1), (bb.0 + tube, bb.1), (bb.0 - tube, bb.1)], c));
             }
             parts.push(b.panel(0.3, 0.76, 0.4, 0.8, Rgb(30, 30, 30)));
@@ -617,13 +652,24 @@ fn person(track_id: u32, x: f32, feet_y: f32, s: f32, stride: f32, clothes: Rgb,
         parts.push(Paint::Poly { pts: quad(hx, hip - 4.0 * s, hx + swing, feet_y, 14.0 * s, 11.0 * s), top: legs, bottom: darker(legs, 0.6) });
     }
     parts.push(Paint::Poly {
-        pts: vec![(x - 21.0 * s, shoulder + 6.0 * s), (x - 15.0 * s, shoulder), (x + 15.0 * s, shoulder), (x + 21.0 * s, shoulder + 6.0 * s), (x + 17.0 * s, hip + 4.0 * s), (x - 17.0 * s, hip + 4.0 * s)],
+        pts: vec![
+            (x - 21.0 * s, shoulder + 6.0 * s),
+            (x - 15.0 * s, shoulder),
+            (x + 15.0 * s, shoulder),
+            (x + 21.0 * s, shoulder + 6.0 * s),
+            (x + 17.0 * s, hip + 4.0 * s),
+            (x - 17.0 * s, hip + 4.0 * s),
+        ],
         top: sheen(clothes, 0.15),
         bottom: darker(clothes, 0.7),
     });
     for (side, swing) in [(-1.0, -spread), (1.0, spread)] {
         let sx = x + side * 19.0 * s;
-        parts.push(Paint::Poly { pts: quad(sx, shoulder + 5.0 * s, sx + side * 2.0 * s + swing, hip + 2.0 * s, 9.0 * s, 8.0 * s), top: darker(clothes, 0.85), bottom: darker(clothes, 0.6) });
+        parts.push(Paint::Poly {
+            pts: quad(sx, shoulder + 5.0 * s, sx + side * 2.0 * s + swing, hip + 2.0 * s, 9.0 * s, 8.0 * s),
+            top: darker(clothes, 0.85),
+            bottom: darker(clothes, 0.6),
+        });
     }
     parts.push(Paint::Ellipse { cx: x, cy: top + head / 2.0, rx: 11.5 * s, ry: head / 2.0, color: hair });
     Drawn { track_id, class: ObjectClass::Person, parts, plate: None, depth: feet_y }

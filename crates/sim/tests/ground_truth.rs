@@ -125,7 +125,10 @@ fn ground_truth_files_match_the_formats_the_frame_and_the_pixels() {
             };
             let same = psnr(&renderer.frame(f.index));
             let later = psnr(&renderer.frame(f.index + 4));
-            assert!(same > 25.0 && same > later + 5.0, "scene {scene} frame {i}: the decoded picture is not the rendered one (PSNR {same:.1} dB; {later:.1} dB against 4 frames later)");
+            assert!(
+                same > 25.0 && same > later + 5.0,
+                "scene {scene} frame {i}: the decoded picture is not the rendered one (PSNR {same:.1} dB; {later:.1} dB against 4 frames later)"
+            );
         }
     }
     assert!(bg_plates > 0, "Belgrade plates appear");

@@ -312,10 +312,12 @@ fn rtp_over_rtsp_follows_rfc_6184_and_pause_play_never_goes_back() {
     let mut packets = Vec::new();
     let (s, describe) = request(&mut c, &format!("DESCRIBE {base} RTSP/1.0\r\nCSeq: 1\r\n\r\n"), &mut packets);
     assert_eq!(s, 200);
-    for line in ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000", "packetization-mode=1", "profile-level-id=", "sprop-parameter-sets=", "a=control:trackID=0"] {
+    for line in ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000", "packetization-mode=1", "profile-level-id=", "sprop-parameter-sets=", "a=control:trackID=0"]
+    {
         assert!(describe.contains(line), "SDP has {line}: {describe}");
     }
-    let (s, setup) = request(&mut c, &format!("SETUP {base}/trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"), &mut packets);
+    let (s, setup) =
+        request(&mut c, &format!("SETUP {base}/trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"), &mut packets);
     assert_eq!(s, 200, "{setup}");
     let session = header(&setup, "Session").split(';').next().unwrap().to_owned();
     let transport = header(&setup, "Transport");

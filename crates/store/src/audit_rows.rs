@@ -67,11 +67,7 @@ impl Store {
     pub fn append_audit(&self, make: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let head = tx
-            .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? })
-            })
-            .ok();
+        let head = tx.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? })).ok();
         let row = make(head.as_ref());
         let encoding = row.encoding.ok_or_else(|| StoreError::Corrupt("an audit row needs an encoding".into()))?;
         tx.execute(
@@ -133,7 +129,13 @@ impl Store {
     /// Entries whose action is one of `actions` with `from <= time < to`,
     /// newest first, at most `limit`: what a supervisor's list of the day's
     /// sensitive reads starts from (the API narrows it to their districts).
-    pub fn audit_entries_with_actions(&self, actions: &[&str], from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<AuditEntry>> {
+    pub fn audit_entries_with_actions(
+        &self,
+        actions: &[&str],
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
         if actions.is_empty() {
             return Ok(Vec::new());
         }
@@ -173,9 +175,7 @@ impl Store {
     pub fn audit_checkpoint_covering(&self, seq: i64) -> Result<Option<AuditCheckpoint>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT seq, hash, time, signature FROM audit_checkpoint WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
-        let mut rows = stmt.query_map([seq], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-        })?;
+        let mut rows = stmt.query_map([seq], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?;
         match rows.next().transpose()? {
             None => Ok(None),
             Some((seq, hash, t, signature)) => Ok(Some(AuditCheckpoint { seq, hash, time: time::from_text(&t)?, signature })),
@@ -210,9 +210,7 @@ impl Store {
     pub fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpoint>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT seq, hash, time, signature FROM audit_checkpoint ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-        })?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?;
         rows.map(|row| {
             let (seq, hash, t, signature) = row?;
             Ok(AuditCheckpoint { seq, hash, time: time::from_text(&t)?, signature })
@@ -294,8 +292,7 @@ pub fn entry_from_audit_row(row: &AuditRow) -> Result<AuditEntry> {
         purpose: row.purpose.clone(),
         case_ref: row.case_ref.clone(),
         result: row.result.clone(),
-        detail: serde_json::from_str(&row.detail)
-            .map_err(|e| StoreError::Corrupt(format!("audit seq {} detail: {e}", row.seq)))?,
+        detail: serde_json::from_str(&row.detail).map_err(|e| StoreError::Corrupt(format!("audit seq {} detail: {e}", row.seq)))?,
         prev_hash: row.prev_hash.clone(),
         hash: row.hash.clone(),
     })

@@ -26,9 +26,7 @@ impl Store {
 
     pub fn get_camera(&self, id: &str) -> Result<Option<Camera>> {
         let conn = self.conn();
-        let found = conn
-            .query_row(&format!("SELECT {COLUMNS} FROM camera WHERE id = ?1"), [id], camera_from_row)
-            .optional()?;
+        let found = conn.query_row(&format!("SELECT {COLUMNS} FROM camera WHERE id = ?1"), [id], camera_from_row).optional()?;
         found.transpose().map_err(StoreError::Corrupt)
     }
 
@@ -185,7 +183,10 @@ fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String)
 
 /// Rows still in plain text (from before sealing, until a key is given)
 /// are returned as they are.
-fn collect_credentials(rows: impl Iterator<Item = rusqlite::Result<(String, String, String)>>, key: Option<&CredentialKey>) -> Result<HashMap<String, StreamCredentials>> {
+fn collect_credentials(
+    rows: impl Iterator<Item = rusqlite::Result<(String, String, String)>>,
+    key: Option<&CredentialKey>,
+) -> Result<HashMap<String, StreamCredentials>> {
     let mut out: HashMap<String, StreamCredentials> = HashMap::new();
     for row in rows {
         let (camera, stream, stored) = row?;
@@ -226,8 +227,20 @@ fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialK
             main_url = excluded.main_url, sub_url = excluded.sub_url, status = excluded.status,
             updated_at = excluded.updated_at",
         params![
-            c.id, c.name, c.lat, c.lon, c.height_m, c.heading_deg, c.fov_deg, c.range_m, c.district, tags,
-            c.main_url, c.sub_url, c.status.as_str(), time::to_text(Utc::now())
+            c.id,
+            c.name,
+            c.lat,
+            c.lon,
+            c.height_m,
+            c.heading_deg,
+            c.fov_deg,
+            c.range_m,
+            c.district,
+            tags,
+            c.main_url,
+            c.sub_url,
+            c.status.as_str(),
+            time::to_text(Utc::now())
         ],
     )?;
     for (stream, cred) in [("main", &u.main_credentials), ("sub", &u.sub_credentials)] {
@@ -236,9 +249,8 @@ fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialK
         }
         tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1 AND stream = ?2", params![c.id, stream])?;
         if let Some(cred) = cred {
-            let key = key.ok_or_else(|| {
-                StoreError::Credentials(format!("camera {}'s credentials cannot be stored: no credential key was given to seal them", c.id))
-            })?;
+            let key = key
+                .ok_or_else(|| StoreError::Credentials(format!("camera {}'s credentials cannot be stored: no credential key was given to seal them", c.id)))?;
             tx.execute(
                 "INSERT INTO camera_credential (camera_id, stream, credentials) VALUES (?1, ?2, ?3)",
                 params![c.id, stream, key.seal(&c.id, stream, cred)],

@@ -68,10 +68,7 @@ impl CredentialKey {
     pub fn load(path: &Path) -> Result<CredentialKey, KeyFileError> {
         let err = |reason: String| KeyFileError { path: path.display().to_string(), reason };
         let text = fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let bytes: [u8; 32] = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| err("is not 64 hex digits".into()))?;
+        let bytes: [u8; 32] = hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| err("is not 64 hex digits".into()))?;
         Ok(CredentialKey::from_bytes(&bytes, path.display().to_string()))
     }
 

@@ -73,7 +73,14 @@ impl Store {
         }
         conn.execute(
             "INSERT INTO unit (id, call_sign, kind, officers, capabilities, district) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![spec.id, spec.call_sign, spec.kind.as_str(), serde_json::to_string(&spec.officers).unwrap(), serde_json::to_string(&spec.capabilities).unwrap(), spec.district],
+            params![
+                spec.id,
+                spec.call_sign,
+                spec.kind.as_str(),
+                serde_json::to_string(&spec.officers).unwrap(),
+                serde_json::to_string(&spec.capabilities).unwrap(),
+                spec.district
+            ],
         )?;
         drop(conn);
         self.unit(&spec.id)?.ok_or_else(|| StoreError::NotFound(format!("unit {}", spec.id)))
@@ -84,7 +91,14 @@ impl Store {
     pub fn update_unit(&self, spec: &UnitSpec) -> Result<Unit> {
         let n = self.conn().execute(
             "UPDATE unit SET call_sign = ?2, kind = ?3, officers = ?4, capabilities = ?5, district = ?6 WHERE id = ?1",
-            params![spec.id, spec.call_sign, spec.kind.as_str(), serde_json::to_string(&spec.officers).unwrap(), serde_json::to_string(&spec.capabilities).unwrap(), spec.district],
+            params![
+                spec.id,
+                spec.call_sign,
+                spec.kind.as_str(),
+                serde_json::to_string(&spec.officers).unwrap(),
+                serde_json::to_string(&spec.capabilities).unwrap(),
+                spec.district
+            ],
         )?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("unit {}", spec.id)));
@@ -238,13 +252,23 @@ fn raw_incident(r: &Row<'_>) -> rusqlite::Result<RawIncident> {
 pub enum IncidentChange<'a> {
     Note,
     /// Assign a unit (and set its status to dispatched).
-    Assign { unit_id: &'a str },
+    Assign {
+        unit_id: &'a str,
+    },
     /// A unit's new status; `available` or `out_of_service` releases it from the incident.
-    UnitStatus { unit_id: &'a str, status: UnitStatus },
-    Checklist { step: u32, state: StepState },
+    UnitStatus {
+        unit_id: &'a str,
+        status: UnitStatus,
+    },
+    Checklist {
+        step: u32,
+        state: StepState,
+    },
     /// Close: pending steps become skipped, units are released to available,
     /// `flagged` is stored.
-    Close { flagged: bool },
+    Close {
+        flagged: bool,
+    },
 }
 
 impl Store {
@@ -275,13 +299,19 @@ impl Store {
         match change {
             IncidentChange::Note => {}
             IncidentChange::Assign { unit_id } => {
-                tx.execute("INSERT INTO incident_unit (incident_id, unit_id, assigned_by, assigned_at) VALUES (?1, ?2, ?3, ?4)", params![id, unit_id, actor, t])?;
+                tx.execute(
+                    "INSERT INTO incident_unit (incident_id, unit_id, assigned_by, assigned_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, unit_id, actor, t],
+                )?;
                 tx.execute("UPDATE unit SET status = 'dispatched' WHERE id = ?1", [unit_id])?;
             }
             IncidentChange::UnitStatus { unit_id, status } => {
                 tx.execute("UPDATE unit SET status = ?2 WHERE id = ?1", params![unit_id, status.as_str()])?;
                 if !status.is_committed() {
-                    tx.execute("UPDATE incident_unit SET released_at = ?3 WHERE incident_id = ?1 AND unit_id = ?2 AND released_at IS NULL", params![id, unit_id, t])?;
+                    tx.execute(
+                        "UPDATE incident_unit SET released_at = ?3 WHERE incident_id = ?1 AND unit_id = ?2 AND released_at IS NULL",
+                        params![id, unit_id, t],
+                    )?;
                 }
             }
             IncidentChange::Checklist { step, state } => {
@@ -294,7 +324,10 @@ impl Store {
                 }
             }
             IncidentChange::Close { flagged } => {
-                tx.execute("UPDATE incident_checklist SET state = 'skipped', by_user = ?2, at = ?3 WHERE incident_id = ?1 AND state = 'pending'", params![id, actor, t])?;
+                tx.execute(
+                    "UPDATE incident_checklist SET state = 'skipped', by_user = ?2, at = ?3 WHERE incident_id = ?1 AND state = 'pending'",
+                    params![id, actor, t],
+                )?;
                 tx.execute(
                     "UPDATE unit SET status = 'available' WHERE id IN (SELECT unit_id FROM incident_unit WHERE incident_id = ?1 AND released_at IS NULL)
                      AND status IN ('dispatched', 'en_route', 'on_scene')",
@@ -343,17 +376,22 @@ impl Store {
     fn finish_incident(&self, raw: RawIncident) -> Result<Incident> {
         let (id, kind, priority, lat, lon, address, state, alert_id, created_by, created_at, closed_at, flagged) = raw;
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT unit_id, assigned_by, assigned_at, released_at FROM incident_unit WHERE incident_id = ?1 ORDER BY assigned_at, rowid")?;
+        let mut stmt =
+            conn.prepare("SELECT unit_id, assigned_by, assigned_at, released_at FROM incident_unit WHERE incident_id = ?1 ORDER BY assigned_at, rowid")?;
         let units = stmt
             .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let units = units
             .into_iter()
-            .map(|(unit_id, assigned_by, at, rel)| Ok(Assignment { unit_id, assigned_by, assigned_at: from_text(&at)?, released_at: rel.as_deref().map(from_text).transpose()? }))
+            .map(|(unit_id, assigned_by, at, rel)| {
+                Ok(Assignment { unit_id, assigned_by, assigned_at: from_text(&at)?, released_at: rel.as_deref().map(from_text).transpose()? })
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut stmt = conn.prepare("SELECT step, text, state, by_user, at FROM incident_checklist WHERE incident_id = ?1 ORDER BY step")?;
         let steps = stmt
-            .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?)))?
+            .query_map([id], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let checklist = steps
             .into_iter()
@@ -425,7 +463,14 @@ mod tests {
     #[test]
     fn positions_keep_the_newest_and_trail_everything_once() {
         let store = Store::open_in_memory().unwrap();
-        let spec = UnitSpec { id: "u1".into(), call_sign: "Alpha 1".into(), kind: UnitKind::Car, officers: vec!["o1".into()], capabilities: vec![], district: Some("North".into()) };
+        let spec = UnitSpec {
+            id: "u1".into(),
+            call_sign: "Alpha 1".into(),
+            kind: UnitKind::Car,
+            officers: vec!["o1".into()],
+            capabilities: vec![],
+            district: Some("North".into()),
+        };
         store.create_unit(&spec).unwrap();
         assert!(matches!(store.create_unit(&spec), Err(StoreError::Conflict(_))));
         let t0 = Utc::now();
@@ -451,9 +496,17 @@ mod tests {
     #[test]
     fn closing_skips_pending_steps_and_releases_units() {
         let store = Store::open_in_memory().unwrap();
-        store.create_unit(&UnitSpec { id: "u1".into(), call_sign: "A1".into(), kind: UnitKind::Foot, officers: vec![], capabilities: vec![], district: None }).unwrap();
+        store
+            .create_unit(&UnitSpec { id: "u1".into(), call_sign: "A1".into(), kind: UnitKind::Foot, officers: vec![], capabilities: vec![], district: None })
+            .unwrap();
         let proc = Procedure { incident_type: "fire".into(), steps: vec!["call fire brigade".into(), "close road".into()] };
-        let new = NewIncident { kind: "fire".into(), priority: 1, location: IncidentLocation { lat: 44.8, lon: 20.4, address: None }, alert_id: Some(7), created_by: "d".into() };
+        let new = NewIncident {
+            kind: "fire".into(),
+            priority: 1,
+            location: IncidentLocation { lat: 44.8, lon: 20.4, address: None },
+            alert_id: Some(7),
+            created_by: "d".into(),
+        };
         let now = Utc::now();
         let id = store.create_incident(&new, Some(&proc), &json!({}), now).unwrap();
         store.change_incident(id, IncidentChange::Assign { unit_id: "u1" }, "d", "assigned", &json!({"unit": "u1"}), now).unwrap();

@@ -19,8 +19,7 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|row| {
             let (name, geometry) = row?;
-            let geometry = serde_json::from_str(&geometry)
-                .map_err(|e| StoreError::Corrupt(format!("district {name} geometry: {e}")))?;
+            let geometry = serde_json::from_str(&geometry).map_err(|e| StoreError::Corrupt(format!("district {name} geometry: {e}")))?;
             Ok(District { name, geometry })
         })
         .collect()

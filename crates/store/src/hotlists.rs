@@ -115,10 +115,7 @@ impl Store {
 
     /// Entries of every list for this normalised plate that have not expired at `now`.
     pub fn active_hotlist_entries(&self, plate_key: &str, now: DateTime<Utc>) -> Result<Vec<HotlistEntry>> {
-        self.entries_where(
-            "e.plate_key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2) ORDER BY e.priority DESC, e.id",
-            params![plate_key, to_text(now)],
-        )
+        self.entries_where("e.plate_key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2) ORDER BY e.priority DESC, e.id", params![plate_key, to_text(now)])
     }
 
     /// `false` if there was no such entry.

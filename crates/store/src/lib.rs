@@ -37,10 +37,10 @@ pub use cameras::{ImportOutcome, StreamCredentials};
 pub use credential_key::{key_path as credential_key_path, CredentialKey, KeyFileError, CREDENTIAL_KEY_FILE};
 pub use dispatch::{IncidentChange, PositionOutcome, TrailPoint};
 pub use events::{AlertChange, EventFilter};
-pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};
 pub use legal_holds::{LegalHold, NewLegalHold};
-pub use plate_reads::{NewPlateRead, PlateRead, PlatePurge, PlateReadFilter};
+pub use plate_reads::{NewPlateRead, PlatePurge, PlateRead, PlateReadFilter};
+pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
 pub use unmask_grants::{NewUnmaskGrant, UnmaskGrant};
 
@@ -118,10 +118,7 @@ impl Store {
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?;
+        self.conn().execute("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
         Ok(())
     }
 }

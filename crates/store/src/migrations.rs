@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE setting (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -83,7 +84,8 @@ CREATE TABLE audit_checkpoint (
     time      TEXT NOT NULL,
     signature TEXT NOT NULL
 );
-"#, r#"
+"#,
+    r#"
 -- Video: codec parameters shared by recordings.
 CREATE TABLE video_params (
     id            INTEGER PRIMARY KEY,
@@ -121,7 +123,8 @@ CREATE INDEX recording_camera_time ON recording (camera_id, stream, start_90k);
 CREATE TABLE garbage (
     file TEXT PRIMARY KEY
 );
-"#, r#"
+"#,
+    r#"
 -- Retention: per-camera limits that replace the configured defaults
 -- (NULL: use the default).
 CREATE TABLE retention_override (
@@ -149,7 +152,8 @@ CREATE INDEX legal_hold_camera ON legal_hold (camera_id);
 -- one camera (both streams).
 CREATE INDEX recording_start ON recording (start_90k);
 CREATE INDEX recording_camera_start ON recording (camera_id, start_90k);
-"#, r#"
+"#,
+    r#"
 -- Events: one row per event, in arrival order (id). `details` is a JSON
 -- object. See crates/events.
 CREATE TABLE event (
@@ -205,7 +209,8 @@ CREATE TABLE alert_event (
     event_id INTEGER NOT NULL,
     PRIMARY KEY (alert_id, event_id)
 );
-"#, r#"
+"#,
+    r#"
 -- Dispatch: units, the devices that report their positions, the position
 -- trail, incidents with their units, timeline and checklist, and the
 -- per-type procedures checklists are copied from.
@@ -300,7 +305,8 @@ CREATE TABLE incident_checklist (
     at          TEXT,
     PRIMARY KEY (incident_id, step)
 );
-"#, r#"
+"#,
+    r#"
 -- Hotlists: named lists of plates; a covert list is seen only by
 -- supervisors. Plates are kept in their normalised form (A-Z, 0-9 only)
 -- for matching, with the text as imported for display.
@@ -345,12 +351,14 @@ CREATE TABLE plate_read (
 );
 CREATE INDEX plate_read_key ON plate_read (plate_key, time);
 CREATE INDEX plate_read_time ON plate_read (hit, time);
-"#, r#"
+"#,
+    r#"
 -- A unit's home district: who may see, recommend and assign it. Existing
 -- units have none, so only all-district grants see them until an admin
 -- gives each its district.
 ALTER TABLE unit ADD COLUMN district TEXT;
-"#, r#"
+"#,
+    r#"
 -- Unmask grants: a supervisor lets one user see faces in the live video
 -- and snapshots of a few cameras until an expiry, for a stated purpose.
 -- Revoked grants are kept (revoked_at set) so the list shows what was allowed.
@@ -367,17 +375,20 @@ CREATE TABLE unmask_grant (
     revoked_by TEXT
 );
 CREATE INDEX unmask_grant_grantee ON unmask_grant (grantee, expires_at);
-"#, r#"
+"#,
+    r#"
 -- Audit entries say how their hash covers them (docs/design/audit-log.md):
 -- 1 = detail re-encoded as canonical JSON (entries written before this
 -- migration), 2 = the stored text of time and detail, byte for byte.
 ALTER TABLE audit_log ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
-"#, r#"
+"#,
+    r#"
 -- A fix that cannot be where its unit was (device clock far off, a jump no
 -- unit of its kind can make) is kept in the trail with the reason, and
 -- never becomes the unit's position. NULL: plausible.
 ALTER TABLE unit_position ADD COLUMN implausible TEXT;
-"#, r#"
+"#,
+    r#"
 -- The auditor follows one case reference, one user or one action across
 -- the whole log, a page at a time in seq order: each filter finds its
 -- rows through (column, seq) instead of reading every entry. Time ranges
@@ -387,11 +398,13 @@ CREATE INDEX audit_log_actor ON audit_log (actor, seq);
 CREATE INDEX audit_log_action ON audit_log (action, seq);
 CREATE INDEX audit_log_target ON audit_log (target, seq);
 CREATE INDEX audit_log_time ON audit_log (time);
-"#, r#"
+"#,
+    r#"
 -- When each user last logged in, for the administrator's list of users
 -- (set with the session a login creates; NULL: never since this column).
 ALTER TABLE user ADD COLUMN last_login_at TEXT;
-"#];
+"#,
+];
 
 pub(crate) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;

@@ -62,7 +62,20 @@ impl Store {
         conn.execute(
             "INSERT INTO plate_read (time, camera_id, district, plate, plate_key, confidence, lat, lon, track_id, crop_ref, event_id, hit)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![to_text(r.time), r.camera_id, r.district, r.plate, r.plate_key, r.confidence as f64, r.lat, r.lon, r.track_id, r.crop_ref, r.event_id, r.hit],
+            params![
+                to_text(r.time),
+                r.camera_id,
+                r.district,
+                r.plate,
+                r.plate_key,
+                r.confidence as f64,
+                r.lat,
+                r.lon,
+                r.track_id,
+                r.crop_ref,
+                r.event_id,
+                r.hit
+            ],
         )?;
         Ok(conn.last_insert_rowid())
     }
@@ -117,27 +130,26 @@ impl Store {
 type RawRead = (i64, String, String, Option<String>, String, String, f64, Option<f64>, Option<f64>, Option<i64>, Option<String>, Option<i64>, bool);
 
 fn raw_read(r: &Row) -> rusqlite::Result<RawRead> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-    ))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?))
 }
 
 fn finish_read(r: RawRead) -> Result<PlateRead> {
     let (id, time, camera_id, district, plate, plate_key, confidence, lat, lon, track_id, crop_ref, event_id, hit) = r;
     Ok(PlateRead {
         id,
-        read: NewPlateRead { time: from_text(&time)?, camera_id, district, plate, plate_key, confidence: confidence as f32, lat, lon, track_id, crop_ref, event_id, hit },
+        read: NewPlateRead {
+            time: from_text(&time)?,
+            camera_id,
+            district,
+            plate,
+            plate_key,
+            confidence: confidence as f32,
+            lat,
+            lon,
+            track_id,
+            crop_ref,
+            event_id,
+            hit,
+        },
     })
 }

@@ -66,21 +66,17 @@ impl Store {
     pub fn video_params(&self, id: i64) -> Result<Option<StoredParams>> {
         Ok(self
             .conn()
-            .query_row(
-                "SELECT codec, width, height, rfc6381_codec, extra_data, par_h, par_v FROM video_params WHERE id = ?1",
-                [id],
-                |r| {
-                    let par: (Option<u32>, Option<u32>) = (r.get(5)?, r.get(6)?);
-                    Ok(StoredParams {
-                        codec: r.get(0)?,
-                        width: r.get(1)?,
-                        height: r.get(2)?,
-                        rfc6381_codec: r.get(3)?,
-                        extra_data: r.get(4)?,
-                        pixel_aspect_ratio: par.0.zip(par.1),
-                    })
-                },
-            )
+            .query_row("SELECT codec, width, height, rfc6381_codec, extra_data, par_h, par_v FROM video_params WHERE id = ?1", [id], |r| {
+                let par: (Option<u32>, Option<u32>) = (r.get(5)?, r.get(6)?);
+                Ok(StoredParams {
+                    codec: r.get(0)?,
+                    width: r.get(1)?,
+                    height: r.get(2)?,
+                    rfc6381_codec: r.get(3)?,
+                    extra_data: r.get(4)?,
+                    pixel_aspect_ratio: par.0.zip(par.1),
+                })
+            })
             .optional()?)
     }
 
@@ -118,7 +114,18 @@ impl Store {
             let mut update = tx.prepare_cached("UPDATE recording SET duration_90k = ?2, frames = ?3, bytes = ?4, frame_index = ?5 WHERE id = ?1")?;
             for r in rows {
                 if r.id == 0 {
-                    insert.execute(params![r.camera_id, r.stream, r.run_id, r.start_90k, r.duration_90k, r.frames, r.bytes, r.params_id, r.file, r.frame_index])?;
+                    insert.execute(params![
+                        r.camera_id,
+                        r.stream,
+                        r.run_id,
+                        r.start_90k,
+                        r.duration_90k,
+                        r.frames,
+                        r.bytes,
+                        r.params_id,
+                        r.file,
+                        r.frame_index
+                    ])?;
                     ids.push(tx.last_insert_rowid());
                 } else {
                     update.execute(params![r.id, r.duration_90k, r.frames, r.bytes, r.frame_index])?;

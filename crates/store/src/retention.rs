@@ -79,7 +79,8 @@ impl Store {
     /// Recordings and bytes per camera stream.
     pub fn recording_totals(&self) -> Result<Vec<RecordingTotals>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT camera_id, stream, count(*), coalesce(sum(bytes), 0) FROM recording GROUP BY camera_id, stream ORDER BY camera_id, stream")?;
+        let mut stmt =
+            conn.prepare("SELECT camera_id, stream, count(*), coalesce(sum(bytes), 0) FROM recording GROUP BY camera_id, stream ORDER BY camera_id, stream")?;
         let rows = stmt.query_map([], |r| Ok(RecordingTotals { camera_id: r.get(0)?, stream: r.get(1)?, recordings: r.get(2)?, bytes: r.get(3)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -132,7 +133,14 @@ mod tests {
         assert!(store.retention_overrides().unwrap().is_empty());
 
         let p = store
-            .video_params_id(&StoredParams { codec: "h264".into(), width: 1, height: 1, rfc6381_codec: "avc1".into(), extra_data: vec![], pixel_aspect_ratio: None })
+            .video_params_id(&StoredParams {
+                codec: "h264".into(),
+                width: 1,
+                height: 1,
+                rfc6381_codec: "avc1".into(),
+                extra_data: vec![],
+                pixel_aspect_ratio: None,
+            })
             .unwrap();
         for (i, (cam, start)) in [("c1", 30), ("c2", 10), ("c1", 20), ("c1", 20)].iter().enumerate() {
             let row = RecordingRow {

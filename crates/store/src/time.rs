@@ -8,7 +8,5 @@ pub(crate) fn to_text(t: DateTime<Utc>) -> String {
 }
 
 pub(crate) fn from_text(s: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt(format!("bad timestamp {s:?}: {e}")))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| StoreError::Corrupt(format!("bad timestamp {s:?}: {e}")))
 }

@@ -43,8 +43,7 @@ const COLUMNS: &str = "id, grantee, cameras, purpose, case_ref, created_by, crea
 
 impl Store {
     pub fn add_unmask_grant(&self, g: &NewUnmaskGrant, now: DateTime<Utc>) -> Result<UnmaskGrant> {
-        let cameras =
-            serde_json::to_string(&g.cameras).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let cameras = serde_json::to_string(&g.cameras).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let conn = self.conn();
         conn.execute(
             "INSERT INTO unmask_grant (grantee, cameras, purpose, case_ref, created_by, created_at, expires_at)
@@ -53,19 +52,12 @@ impl Store {
         )?;
         let id = conn.last_insert_rowid();
         drop(conn);
-        self.unmask_grant(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("unmask grant {id}")))
+        self.unmask_grant(id)?.ok_or_else(|| StoreError::NotFound(format!("unmask grant {id}")))
     }
 
     pub fn unmask_grant(&self, id: i64) -> Result<Option<UnmaskGrant>> {
         let conn = self.conn();
-        let row = conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM unmask_grant WHERE id = ?1"),
-                [id],
-                raw,
-            )
-            .optional()?;
+        let row = conn.query_row(&format!("SELECT {COLUMNS} FROM unmask_grant WHERE id = ?1"), [id], raw).optional()?;
         row.map(finish).transpose()
     }
 
@@ -75,36 +67,24 @@ impl Store {
     }
 
     /// `user`'s grants in force at `now`.
-    pub fn active_unmask_grants_of(
-        &self,
-        user: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<UnmaskGrant>> {
-        let all = self.unmask_grants_where(
-            "grantee = ?1 AND revoked_at IS NULL ORDER BY id",
-            params![user],
-        )?;
+    pub fn active_unmask_grants_of(&self, user: &str, now: DateTime<Utc>) -> Result<Vec<UnmaskGrant>> {
+        let all = self.unmask_grants_where("grantee = ?1 AND revoked_at IS NULL ORDER BY id", params![user])?;
         Ok(all.into_iter().filter(|g| g.is_active(now)).collect())
     }
 
     /// Ends a grant now; `false` if there is none with this id or it was
     /// already revoked.
     pub fn revoke_unmask_grant(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<bool> {
-        Ok(self.conn().execute("UPDATE unmask_grant SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL", params![id, to_text(now), by])? > 0)
+        Ok(self
+            .conn()
+            .execute("UPDATE unmask_grant SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL", params![id, to_text(now), by])?
+            > 0)
     }
 
-    fn unmask_grants_where(
-        &self,
-        clause: &str,
-        args: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<UnmaskGrant>> {
+    fn unmask_grants_where(&self, clause: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<UnmaskGrant>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM unmask_grant WHERE {clause}"
-        ))?;
-        let raw = stmt
-            .query_map(args, raw)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM unmask_grant WHERE {clause}"))?;
+        let raw = stmt.query_map(args, raw)?.collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter().map(finish).collect()
     }
 }
@@ -134,8 +114,7 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
 }
 
 fn finish((mut g, cameras, created, expires, revoked): Raw) -> Result<UnmaskGrant> {
-    g.cameras = serde_json::from_str(&cameras)
-        .map_err(|e| StoreError::Corrupt(format!("unmask grant {} cameras: {e}", g.id)))?;
+    g.cameras = serde_json::from_str(&cameras).map_err(|e| StoreError::Corrupt(format!("unmask grant {} cameras: {e}", g.id)))?;
     g.created_at = from_text(&created)?;
     g.expires_at = from_text(&expires)?;
     g.revoked_at = revoked.as_deref().map(from_text).transpose()?;
@@ -159,51 +138,19 @@ mod tests {
             created_by: "sup".into(),
             expires_at,
         };
-        let live = store
-            .add_unmask_grant(&new(now + Duration::hours(1)), now)
-            .unwrap();
-        let old = store
-            .add_unmask_grant(&new(now - Duration::minutes(1)), now)
-            .unwrap();
+        let live = store.add_unmask_grant(&new(now + Duration::hours(1)), now).unwrap();
+        let old = store.add_unmask_grant(&new(now - Duration::minutes(1)), now).unwrap();
         assert_eq!(live.cameras, ["c1", "c2"]);
-        assert_eq!(
-            store
-                .unmask_grants()
-                .unwrap()
-                .iter()
-                .map(|g| g.id)
-                .collect::<Vec<_>>(),
-            vec![old.id, live.id]
-        );
-        assert_eq!(
-            store.active_unmask_grants_of("officer", now).unwrap(),
-            vec![live.clone()]
-        );
-        assert!(store
-            .active_unmask_grants_of("someone", now)
-            .unwrap()
-            .is_empty());
+        assert_eq!(store.unmask_grants().unwrap().iter().map(|g| g.id).collect::<Vec<_>>(), vec![old.id, live.id]);
+        assert_eq!(store.active_unmask_grants_of("officer", now).unwrap(), vec![live.clone()]);
+        assert!(store.active_unmask_grants_of("someone", now).unwrap().is_empty());
         assert!(store.revoke_unmask_grant(live.id, "sup", now).unwrap());
-        assert!(
-            !store.revoke_unmask_grant(live.id, "sup", now).unwrap(),
-            "revoked once"
-        );
-        assert!(store
-            .active_unmask_grants_of("officer", now)
-            .unwrap()
-            .is_empty());
+        assert!(!store.revoke_unmask_grant(live.id, "sup", now).unwrap(), "revoked once");
+        assert!(store.active_unmask_grants_of("officer", now).unwrap().is_empty());
         let revoked = store.unmask_grant(live.id).unwrap().unwrap();
         assert_eq!(revoked.revoked_by.as_deref(), Some("sup"));
         assert!(!revoked.is_active(now));
         // The schema refuses a grant without a purpose.
-        assert!(store
-            .add_unmask_grant(
-                &NewUnmaskGrant {
-                    purpose: String::new(),
-                    ..new(now)
-                },
-                now
-            )
-            .is_err());
+        assert!(store.add_unmask_grant(&NewUnmaskGrant { purpose: String::new(), ..new(now) }, now).is_err());
     }
 }

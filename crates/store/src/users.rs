@@ -112,21 +112,12 @@ impl Store {
             "INSERT INTO user_grant (username, role, districts, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![username, role.as_str(), districts_json, expires_at.map(time::to_text)],
         )?;
-        Ok(Grant {
-            id: conn.last_insert_rowid(),
-            username: username.to_owned(),
-            role,
-            districts: districts.map(<[String]>::to_vec),
-            expires_at,
-        })
+        Ok(Grant { id: conn.last_insert_rowid(), username: username.to_owned(), role, districts: districts.map(<[String]>::to_vec), expires_at })
     }
 
     /// Returns the removed grant, so the caller can audit what was taken away.
     pub fn delete_grant(&self, id: i64) -> Result<Grant> {
-        let grant = self
-            .grants_where("id = ?1", params![id])?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))?;
+        let grant = self.grants_where("id = ?1", params![id])?.pop().ok_or_else(|| StoreError::NotFound(format!("grant {id}")))?;
         self.conn().execute("DELETE FROM user_grant WHERE id = ?1", [id])?;
         Ok(grant)
     }
@@ -138,17 +129,14 @@ impl Store {
 
     fn grants_where(&self, condition: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Grant>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare(&format!("SELECT id, username, role, districts, expires_at FROM user_grant WHERE {condition} ORDER BY id"))?;
+        let mut stmt = conn.prepare(&format!("SELECT id, username, role, districts, expires_at FROM user_grant WHERE {condition} ORDER BY id"))?;
         let rows = stmt.query_map(args, |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?))
         })?;
         rows.map(|row| {
             let (id, username, role, districts, expires) = row?;
             let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("grant {id}: role {role:?}")))?;
-            let districts = districts
-                .map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("grant {id}: districts: {e}"))))
-                .transpose()?;
+            let districts = districts.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("grant {id}: districts: {e}")))).transpose()?;
             let expires_at = expires.as_deref().map(time::from_text).transpose()?;
             Ok(Grant { id, username, role, districts, expires_at })
         })

@@ -32,7 +32,11 @@ fn the_database_holds_no_plain_credentials_after_create_replace_and_import() {
     let (db, key) = (tmp.path().join("citywatch.db"), tmp.path().join("credentials.key"));
     let store = keyed_store(&db, &key);
     store.create_camera(&update(json!({"id": "c1", "lat": 44.8, "lon": 20.4, "main_url": "rtsp://admin:create-pw@10.0.0.1/main"}))).unwrap();
-    store.replace_camera(&update(json!({"id": "c1", "lat": 44.8, "lon": 20.4, "main_url": "rtsp://admin:replace-pw@10.0.0.1/main", "sub_url": "rtsp://view:sub-pw@10.0.0.1/sub"}))).unwrap();
+    store
+        .replace_camera(&update(
+            json!({"id": "c1", "lat": 44.8, "lon": 20.4, "main_url": "rtsp://admin:replace-pw@10.0.0.1/main", "sub_url": "rtsp://view:sub-pw@10.0.0.1/sub"}),
+        ))
+        .unwrap();
     store.upsert_cameras(&[update(json!({"id": "c2", "lat": 44.8, "lon": 20.4, "main_url": "rtsp://admin:import-pw@10.0.0.2/main"}))]).unwrap();
     let rows = raw_rows(&db);
     assert_eq!(rows.len(), 3);

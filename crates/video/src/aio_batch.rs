@@ -131,7 +131,16 @@ impl Aio {
         let mut events = vec![IoEvent::default(); submitted];
         while waiting > 0 {
             // SAFETY: `events` has room for `waiting` events; no timeout.
-            let n = unsafe { libc::syscall(libc::SYS_io_getevents, self.ctx, waiting as libc::c_long, waiting as libc::c_long, events.as_mut_ptr(), std::ptr::null_mut::<libc::timespec>()) };
+            let n = unsafe {
+                libc::syscall(
+                    libc::SYS_io_getevents,
+                    self.ctx,
+                    waiting as libc::c_long,
+                    waiting as libc::c_long,
+                    events.as_mut_ptr(),
+                    std::ptr::null_mut::<libc::timespec>(),
+                )
+            };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -202,7 +211,8 @@ mod tests {
             panic!("Linux AIO is available on the build and CI machines");
         };
         let dir = tempfile::tempdir().unwrap();
-        let files: Vec<File> = (0..5).map(|i| std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(dir.path().join(format!("f{i}"))).unwrap()).collect();
+        let files: Vec<File> =
+            (0..5).map(|i| std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(dir.path().join(format!("f{i}"))).unwrap()).collect();
         let bufs: Vec<Vec<u8>> = (0..5).map(|i| (0..1000 + i * 777).map(|j| (j * 7 + i) as u8).collect()).collect();
         let writes: Vec<Write<'_>> = files.iter().zip(&bufs).enumerate().map(|(i, (file, buf))| Write { file, buf, offset: 100 * i as u64 }).collect();
         let results = aio.write_all(&writes);

@@ -447,7 +447,11 @@ mod tests {
     use super::*;
 
     fn frames(sizes: &[usize], seed: u8) -> Vec<Bytes> {
-        sizes.iter().enumerate().map(|(i, &n)| Bytes::from((0..n).map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8 ^ seed)).collect::<Vec<u8>>())).collect()
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| Bytes::from((0..n).map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8 ^ seed)).collect::<Vec<u8>>()))
+            .collect()
     }
 
     fn concat(all: &[Vec<Bytes>]) -> Vec<u8> {

@@ -121,7 +121,14 @@ mod tests {
             timestamp_90k: n * 3000,
             is_key: n % 5 == 0,
             data: bytes::Bytes::from(vec![0, 0, 0, 1, n as u8]),
-            params: Arc::new(VideoParams { codec: Codec::H264, width: 16, height: 16, rfc6381_codec: "avc1.42c00a".into(), extra_data: vec![1], pixel_aspect_ratio: None }),
+            params: Arc::new(VideoParams {
+                codec: Codec::H264,
+                width: 16,
+                height: 16,
+                rfc6381_codec: "avc1.42c00a".into(),
+                extra_data: vec![1],
+                pixel_aspect_ratio: None,
+            }),
         }
     }
 

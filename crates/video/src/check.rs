@@ -15,12 +15,19 @@ use crate::sample_dir::SampleDir;
 pub enum Problem {
     MissingFile,
     /// The file is shorter than the index says (truncated).
-    ShortFile { have: u64, want: u64 },
+    ShortFile {
+        have: u64,
+        want: u64,
+    },
     Unreadable(String),
     /// The frame index does not decode.
     CorruptIndex,
     /// The frame index decodes but disagrees with the row.
-    IndexMismatch { what: &'static str, index: i64, row: i64 },
+    IndexMismatch {
+        what: &'static str,
+        index: i64,
+        row: i64,
+    },
     /// The row names codec parameters that are not stored.
     MissingParams(i64),
 }
@@ -157,7 +164,19 @@ mod tests {
     use crate::frame_index::append;
 
     fn row(file: &str, bytes: i64, frames: i64, duration_90k: i64, index: Vec<u8>) -> RecordingRow {
-        RecordingRow { id: 1, camera_id: "c".into(), stream: "main".into(), run_id: 1, start_90k: 0, duration_90k, frames, bytes, params_id: 1, file: file.into(), frame_index: index }
+        RecordingRow {
+            id: 1,
+            camera_id: "c".into(),
+            stream: "main".into(),
+            run_id: 1,
+            start_90k: 0,
+            duration_90k,
+            frames,
+            bytes,
+            params_id: 1,
+            file: file.into(),
+            frame_index: index,
+        }
     }
 
     #[test]

@@ -176,10 +176,8 @@ impl DiskWriter {
             let (tx, rx) = mpsc::channel();
             let mut worker = Worker::new(store.clone(), dir.clone(), queued.clone(), stats.clone(), config.direct_io, true);
             let interval = config.commit_interval;
-            let thread = std::thread::Builder::new()
-                .name(format!("disk-writer-{n}"))
-                .spawn(move || worker.run(rx, interval))
-                .expect("starting a disk writer thread");
+            let thread =
+                std::thread::Builder::new().name(format!("disk-writer-{n}")).spawn(move || worker.run(rx, interval)).expect("starting a disk writer thread");
             senders.push(tx);
             threads.push(thread);
         }
@@ -484,12 +482,21 @@ impl Worker {
 
 /// Writes the staged bytes of many files in one submission and moves each
 /// file on (or records its error).
-fn submit_batch(aio: &mut Aio, files: &mut HashMap<String, OpenFile>, batch: &AlignedBuf, staged: &[(String, StagedWrite)], failed: &mut Vec<(String, std::io::Error)>) {
+fn submit_batch(
+    aio: &mut Aio,
+    files: &mut HashMap<String, OpenFile>,
+    batch: &AlignedBuf,
+    staged: &[(String, StagedWrite)],
+    failed: &mut Vec<(String, std::io::Error)>,
+) {
     if staged.is_empty() {
         return;
     }
     let results = {
-        let writes: Vec<aio_batch::Write<'_>> = staged.iter().map(|(key, w)| aio_batch::Write { file: files[key].handle.file(), buf: AppendFile::staged_bytes(batch, w), offset: w.offset }).collect();
+        let writes: Vec<aio_batch::Write<'_>> = staged
+            .iter()
+            .map(|(key, w)| aio_batch::Write { file: files[key].handle.file(), buf: AppendFile::staged_bytes(batch, w), offset: w.offset })
+            .collect();
         aio.write_all(&writes)
     };
     for ((key, w), result) in staged.iter().zip(results) {

@@ -372,10 +372,11 @@ mod tests {
     fn media_segment_offsets_point_at_the_samples() {
         let a = [0u8, 0, 0, 2, 0x65, 1];
         let b = [0u8, 0, 0, 3, 0x41, 2, 3];
-        let seg = media_segment(7, 1 << 40, &[
-            FragmentSample { data: &a, duration_90k: 3000, is_key: true },
-            FragmentSample { data: &b, duration_90k: 3003, is_key: false },
-        ])
+        let seg = media_segment(
+            7,
+            1 << 40,
+            &[FragmentSample { data: &a, duration_90k: 3000, is_key: true }, FragmentSample { data: &b, duration_90k: 3003, is_key: false }],
+        )
         .unwrap();
         let top = boxes(&seg);
         assert_eq!(top.iter().map(|b| b.0).collect::<Vec<_>>(), [*b"moof", *b"mdat"]);

@@ -20,11 +20,7 @@ pub fn decode(mut bytes: &[u8]) -> Option<Vec<IndexedFrame>> {
     while !bytes.is_empty() {
         let size_key = get_varint(&mut bytes)?;
         let duration = get_varint(&mut bytes)?;
-        out.push(IndexedFrame {
-            size: u32::try_from(size_key >> 1).ok()?,
-            duration_90k: u32::try_from(duration).ok()?,
-            is_key: size_key & 1 == 1,
-        });
+        out.push(IndexedFrame { size: u32::try_from(size_key >> 1).ok()?, duration_90k: u32::try_from(duration).ok()?, is_key: size_key & 1 == 1 });
     }
     Some(out)
 }

@@ -71,9 +71,7 @@ pub enum Mp4Error {
     ParamsChangeWithoutKey { index: usize },
     #[error("segment {index} has video parameters with empty extra_data (no avcC/hvcC)")]
     MissingExtraData { index: usize },
-    #[error(
-        "skip of {skip_90k} ticks is not inside the first segment, which lasts {segment_90k} ticks"
-    )]
+    #[error("skip of {skip_90k} ticks is not inside the first segment, which lasts {segment_90k} ticks")]
     SkipOutOfRange { skip_90k: u32, segment_90k: u64 },
     #[error("creation time {0} s since 1970 cannot be written in an MP4")]
     BadCreationTime(i64),
@@ -133,11 +131,7 @@ impl VirtualMp4 {
     /// segment must begin with a key frame; an edit list hides the lead-in,
     /// so players (and ffprobe) report the requested span as the duration.
     /// `creation_time`: seconds since 1970, for `mvhd`/`tkhd`/`mdhd`.
-    pub fn build(
-        segments: Vec<Segment>,
-        skip_90k: u32,
-        creation_time: i64,
-    ) -> Result<VirtualMp4, Mp4Error> {
+    pub fn build(segments: Vec<Segment>, skip_90k: u32, creation_time: i64) -> Result<VirtualMp4, Mp4Error> {
         let plan = Plan::new(&segments, skip_90k, creation_time)?;
 
         // The chunk offsets depend on the head's length, which depends on
@@ -179,15 +173,10 @@ impl VirtualMp4 {
         };
 
         let mut parts = Vec::with_capacity(segments.len() + 1);
-        parts.push(Part {
-            start: 0,
-            len: head.len() as u64,
-            source: Source::Head,
-        });
+        parts.push(Part { start: 0, len: head.len() as u64, source: Source::Head });
         // Consecutive segments usually share a file; share the path too.
         let mut last_path: Option<Arc<Path>> = None;
-        for ((seg, &seg_len), &start) in segments.iter().zip(&plan.segment_lens).zip(&chunk_offsets)
-        {
+        for ((seg, &seg_len), &start) in segments.iter().zip(&plan.segment_lens).zip(&chunk_offsets) {
             if seg_len == 0 {
                 continue;
             }
@@ -199,14 +188,7 @@ impl VirtualMp4 {
                     p
                 }
             };
-            parts.push(Part {
-                start,
-                len: seg_len,
-                source: Source::File {
-                    path,
-                    offset: seg.file_offset,
-                },
-            });
+            parts.push(Part { start, len: seg_len, source: Source::File { path, offset: seg.file_offset } });
         }
         let len = head.len() as u64 + plan.payload_len;
 
@@ -218,13 +200,7 @@ impl VirtualMp4 {
         }
         let mime_type = format!("video/mp4; codecs=\"{}\"", codecs.join(", "));
 
-        Ok(VirtualMp4 {
-            head,
-            parts,
-            len,
-            duration_90k: plan.media_duration - u64::from(skip_90k),
-            mime_type,
-        })
+        Ok(VirtualMp4 { head, parts, len, duration_90k: plan.media_duration - u64::from(skip_90k), mime_type })
     }
 
     /// Length of the whole file in bytes.
@@ -257,20 +233,9 @@ impl VirtualMp4 {
     /// Reads only the parts of the sample files that the range covers.
     pub fn read_range(&self, start: u64, end: u64) -> io::Result<Vec<u8>> {
         if start > end || end > self.len {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "range {start}..{end} is not within the MP4's {} bytes",
-                    self.len
-                ),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("range {start}..{end} is not within the MP4's {} bytes", self.len)));
         }
-        let mut out = vec![
-            0u8;
-            usize::try_from(end - start).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidInput, "range too large for memory")
-            })?
-        ];
+        let mut out = vec![0u8; usize::try_from(end - start).map_err(|_| { io::Error::new(io::ErrorKind::InvalidInput, "range too large for memory") })?];
         let first = self.parts.partition_point(|p| p.start + p.len <= start);
         let mut pos = start;
         for part in &self.parts[first..] {
@@ -294,12 +259,9 @@ impl VirtualMp4 {
     pub fn write_all(&self, out: &mut impl Write) -> io::Result<()> {
         out.write_all(&self.head)?;
         for part in &self.parts[1..] {
-            let Source::File { path, offset } = &part.source else {
-                unreachable!("only parts[0] is the head")
-            };
+            let Source::File { path, offset } = &part.source else { unreachable!("only parts[0] is the head") };
             let mut f = open_sample_file(path)?;
-            f.seek(SeekFrom::Start(*offset))
-                .map_err(|e| name_file(e, path))?;
+            f.seek(SeekFrom::Start(*offset)).map_err(|e| name_file(e, path))?;
             let copied = io::copy(&mut f.take(part.len), out)?;
             if copied != part.len {
                 return Err(short_file(path, *offset, part.len, copied));
@@ -316,10 +278,7 @@ fn name_file(e: io::Error, path: &Path) -> io::Error {
 fn short_file(path: &Path, offset: u64, wanted: u64, got: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
-        format!(
-            "sample file {} is shorter than its index says: needed {wanted} bytes at offset {offset}, found {got}",
-            path.display()
-        ),
+        format!("sample file {} is shorter than its index says: needed {wanted} bytes at offset {offset}, found {got}", path.display()),
     )
 }
 
@@ -330,8 +289,7 @@ fn open_sample_file(path: &Path) -> io::Result<File> {
 /// Fills `dst` from `path` at `offset`; a short file is an error naming it.
 fn read_file_at(path: &Path, offset: u64, dst: &mut [u8]) -> io::Result<()> {
     let mut f = open_sample_file(path)?;
-    f.seek(SeekFrom::Start(offset))
-        .map_err(|e| name_file(e, path))?;
+    f.seek(SeekFrom::Start(offset)).map_err(|e| name_file(e, path))?;
     let mut filled = 0;
     while filled < dst.len() {
         match f.read(&mut dst[filled..]) {
@@ -394,10 +352,7 @@ impl Plan {
             if seg.params.extra_data.is_empty() {
                 return Err(Mp4Error::MissingExtraData { index });
             }
-            let entry = match entries
-                .iter()
-                .position(|p| Arc::ptr_eq(p, &seg.params) || **p == *seg.params)
-            {
+            let entry = match entries.iter().position(|p| Arc::ptr_eq(p, &seg.params) || **p == *seg.params) {
                 Some(i) => i,
                 None => {
                     entries.push(seg.params.clone());
@@ -418,48 +373,27 @@ impl Plan {
                 dur += u64::from(s.duration_90k);
                 keys += u32::from(s.is_key);
             }
-            let n =
-                u32::try_from(seg.samples.len()).map_err(|_| Mp4Error::Overflow("sample count"))?;
-            sample_count = sample_count
-                .checked_add(n)
-                .ok_or(Mp4Error::Overflow("sample count"))?;
+            let n = u32::try_from(seg.samples.len()).map_err(|_| Mp4Error::Overflow("sample count"))?;
+            sample_count = sample_count.checked_add(n).ok_or(Mp4Error::Overflow("sample count"))?;
             key_count += keys;
-            seg.file_offset
-                .checked_add(len)
-                .ok_or(Mp4Error::Overflow("segment end offset"))?;
-            payload_len = payload_len
-                .checked_add(len)
-                .ok_or(Mp4Error::Overflow("mdat size"))?;
-            media_duration = media_duration
-                .checked_add(dur)
-                .ok_or(Mp4Error::Overflow("duration"))?;
+            seg.file_offset.checked_add(len).ok_or(Mp4Error::Overflow("segment end offset"))?;
+            payload_len = payload_len.checked_add(len).ok_or(Mp4Error::Overflow("mdat size"))?;
+            media_duration = media_duration.checked_add(dur).ok_or(Mp4Error::Overflow("duration"))?;
             if index == 0 {
                 first_segment_duration = dur;
             }
             segment_lens.push(len);
         }
         if skip_90k > 0 && u64::from(skip_90k) >= first_segment_duration {
-            return Err(Mp4Error::SkipOutOfRange {
-                skip_90k,
-                segment_90k: first_segment_duration,
-            });
+            return Err(Mp4Error::SkipOutOfRange { skip_90k, segment_90k: first_segment_duration });
         }
         // The mdat header plus the head must also fit; leave slack for it.
         if payload_len > u64::MAX / 2 {
             return Err(Mp4Error::Overflow("mdat size"));
         }
-        let mdat_header_len = if payload_len + 8 > u64::from(u32::MAX) {
-            16
-        } else {
-            8
-        };
-        let mp4_time = creation_time
-            .checked_add(MP4_EPOCH_OFFSET)
-            .and_then(|t| u64::try_from(t).ok())
-            .ok_or(Mp4Error::BadCreationTime(creation_time))?;
-        let v1 = mp4_time > u64::from(u32::MAX)
-            || media_duration > u64::from(u32::MAX)
-            || skip_90k > i32::MAX as u32;
+        let mdat_header_len = if payload_len + 8 > u64::from(u32::MAX) { 16 } else { 8 };
+        let mp4_time = creation_time.checked_add(MP4_EPOCH_OFFSET).and_then(|t| u64::try_from(t).ok()).ok_or(Mp4Error::BadCreationTime(creation_time))?;
+        let v1 = mp4_time > u64::from(u32::MAX) || media_duration > u64::from(u32::MAX) || skip_90k > i32::MAX as u32;
 
         let width = entries.iter().map(|p| p.width).max().unwrap_or(0);
         let height = entries.iter().map(|p| p.height).max().unwrap_or(0);
@@ -468,9 +402,7 @@ impl Plan {
             Some((h, v)) if h > 0 && v > 0 => (u64::from(h), u64::from(v)),
             _ => (1, 1),
         };
-        let fixed = |pixels: u64, num: u64, den: u64| -> u32 {
-            u32::try_from((pixels << 16) * num / den).unwrap_or(u32::MAX)
-        };
+        let fixed = |pixels: u64, num: u64, den: u64| -> u32 { u32::try_from((pixels << 16) * num / den).unwrap_or(u32::MAX) };
         Ok(Plan {
             segment_entry,
             last_segment_len: *segment_lens.last().expect("non-empty"),
@@ -506,11 +438,7 @@ pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {
 }
 
 /// Writes a box: size placeholder, type, then `body`, then patches the size.
-pub(crate) fn boxed(
-    buf: &mut Vec<u8>,
-    kind: &[u8; 4],
-    body: impl FnOnce(&mut Vec<u8>) -> Result<(), Mp4Error>,
-) -> Result<(), Mp4Error> {
+pub(crate) fn boxed(buf: &mut Vec<u8>, kind: &[u8; 4], body: impl FnOnce(&mut Vec<u8>) -> Result<(), Mp4Error>) -> Result<(), Mp4Error> {
     let pos = buf.len();
     put_u32(buf, 0);
     buf.extend_from_slice(kind);
@@ -543,11 +471,7 @@ fn write_moov(segments: &[Segment], plan: &Plan, co64: bool) -> Result<(Vec<u8>,
     // stsz: 4 bytes a sample; stts: at most 8 a sample but usually a few
     // entries; stss: 4 a key frame; stsc and chunk offsets: per segment.
     let estimate = 2048
-        + plan
-            .entries
-            .iter()
-            .map(|p| p.extra_data.len() + 128)
-            .sum::<usize>()
+        + plan.entries.iter().map(|p| p.extra_data.len() + 128).sum::<usize>()
         + n * 4
         + n.min(4096) * 8
         + plan.key_count as usize * 4
@@ -648,9 +572,7 @@ fn write_moov(segments: &[Segment], plan: &Plan, co64: bool) -> Result<(Vec<u8>,
                             full_box(b, b"url ", 0, 1, |_| Ok(())) // self-contained
                         })
                     })?;
-                    boxed(b, b"stbl", |b| {
-                        write_stbl(b, segments, plan, co64, &mut offsets_pos)
-                    })
+                    boxed(b, b"stbl", |b| write_stbl(b, segments, plan, co64, &mut offsets_pos))
                 })
             })
         })
@@ -691,13 +613,7 @@ pub(crate) fn write_sample_entry(b: &mut Vec<u8>, p: &VideoParams) -> Result<(),
     })
 }
 
-fn write_stbl(
-    b: &mut Vec<u8>,
-    segments: &[Segment],
-    plan: &Plan,
-    co64: bool,
-    offsets_pos: &mut usize,
-) -> Result<(), Mp4Error> {
+fn write_stbl(b: &mut Vec<u8>, segments: &[Segment], plan: &Plan, co64: bool, offsets_pos: &mut usize) -> Result<(), Mp4Error> {
     full_box(b, b"stsd", 0, 0, |b| {
         put_u32(b, plan.entries.len() as u32);
         for p in &plan.entries {
@@ -807,22 +723,11 @@ mod tests {
     }
 
     fn seg(p: &Arc<VideoParams>, samples: Vec<Sample>, file: &str) -> Segment {
-        Segment {
-            params: p.clone(),
-            samples,
-            file: PathBuf::from(file),
-            file_offset: 0,
-        }
+        Segment { params: p.clone(), samples, file: PathBuf::from(file), file_offset: 0 }
     }
 
     fn gop(n: usize, size: u32, dur: u32) -> Vec<Sample> {
-        (0..n)
-            .map(|i| Sample {
-                size,
-                duration_90k: dur,
-                is_key: i == 0,
-            })
-            .collect()
+        (0..n).map(|i| Sample { size, duration_90k: dur, is_key: i == 0 }).collect()
     }
 
     /// A parsed box: type, body range in the buffer, children (for containers).
@@ -833,9 +738,7 @@ mod tests {
         children: Vec<Bx>,
     }
 
-    const CONTAINERS: [&[u8; 4]; 8] = [
-        b"moov", b"trak", b"edts", b"mdia", b"minf", b"dinf", b"stbl", b"mvex",
-    ];
+    const CONTAINERS: [&[u8; 4]; 8] = [b"moov", b"trak", b"edts", b"mdia", b"minf", b"dinf", b"stbl", b"mvex"];
 
     /// Parses boxes in `buf[range]`, checking that sizes tile it exactly.
     /// `mdat` may extend past the buffer (its payload is not in the head).
@@ -845,31 +748,16 @@ mod tests {
         while pos < range.end {
             let size32 = u32::from_be_bytes(buf[pos..pos + 4].try_into().unwrap()) as u64;
             let kind: [u8; 4] = buf[pos + 4..pos + 8].try_into().unwrap();
-            let (size, hdr) = if size32 == 1 {
-                (
-                    u64::from_be_bytes(buf[pos + 8..pos + 16].try_into().unwrap()),
-                    16,
-                )
-            } else {
-                (size32, 8)
-            };
+            let (size, hdr) = if size32 == 1 { (u64::from_be_bytes(buf[pos + 8..pos + 16].try_into().unwrap()), 16) } else { (size32, 8) };
             if &kind == b"mdat" {
-                out.push(Bx {
-                    kind,
-                    body: pos + hdr..pos + hdr,
-                    children: vec![],
-                });
+                out.push(Bx { kind, body: pos + hdr..pos + hdr, children: vec![] });
                 assert_eq!(pos + hdr, range.end, "mdat header ends the head");
                 // Record the declared size in the body range end via a check below.
                 out.last_mut().unwrap().body.end = (pos as u64 + size) as usize;
                 return out;
             }
             let end = pos + size as usize;
-            assert!(
-                end <= range.end,
-                "box {:?} overruns",
-                String::from_utf8_lossy(&kind)
-            );
+            assert!(end <= range.end, "box {:?} overruns", String::from_utf8_lossy(&kind));
             let children = if CONTAINERS.contains(&&kind) {
                 parse(buf, pos + hdr..end)
             } else if &kind == b"stsd" || &kind == b"dref" {
@@ -878,11 +766,7 @@ mod tests {
             } else {
                 vec![]
             };
-            out.push(Bx {
-                kind,
-                body: pos + hdr..end,
-                children,
-            });
+            out.push(Bx { kind, body: pos + hdr..end, children });
             pos = end;
         }
         assert_eq!(pos, range.end);
@@ -917,22 +801,15 @@ mod tests {
         a.extend(gop(25, 500, 3600));
         a[49].duration_90k = 3000; // breaks the stts run
         let b = gop(10, 700, 3600);
-        let mp4 =
-            VirtualMp4::build(vec![seg(&p, a, "/a"), seg(&p, b, "/b")], 0, 1_700_000_000).unwrap();
+        let mp4 = VirtualMp4::build(vec![seg(&p, a, "/a"), seg(&p, b, "/b")], 0, 1_700_000_000).unwrap();
         let head = mp4.head();
         let boxes = parse(head, 0..head.len());
         let kinds: Vec<_> = boxes.iter().map(|b| b.kind).collect();
         assert_eq!(kinds, [*b"ftyp", *b"moov", *b"mdat"]);
         let mdat = &boxes[2];
         assert_eq!(mdat.body.end as u64, mp4.len());
-        assert_eq!(
-            mp4.len(),
-            head.len() as u64 + 25 * 1000 + 25 * 500 + 10 * 700
-        );
-        assert!(
-            find(&boxes, &[b"moov", b"trak", b"edts"]).is_none(),
-            "no edit list without skip"
-        );
+        assert_eq!(mp4.len(), head.len() as u64 + 25 * 1000 + 25 * 500 + 10 * 700);
+        assert!(find(&boxes, &[b"moov", b"trak", b"edts"]).is_none(), "no edit list without skip");
 
         let stts = stbl_box(&boxes, b"stts").unwrap();
         let s = stts.body.start + 4;
@@ -944,34 +821,13 @@ mod tests {
         let stss = stbl_box(&boxes, b"stss").unwrap();
         let s = stss.body.start + 4;
         assert_eq!(u32_at(head, s), 3);
-        assert_eq!(
-            [
-                u32_at(head, s + 4),
-                u32_at(head, s + 8),
-                u32_at(head, s + 12)
-            ],
-            [1, 26, 51]
-        );
+        assert_eq!([u32_at(head, s + 4), u32_at(head, s + 8), u32_at(head, s + 12)], [1, 26, 51]);
 
         let stsc = stbl_box(&boxes, b"stsc").unwrap();
         let s = stsc.body.start + 4;
         assert_eq!(u32_at(head, s), 2);
-        assert_eq!(
-            [
-                u32_at(head, s + 4),
-                u32_at(head, s + 8),
-                u32_at(head, s + 12)
-            ],
-            [1, 50, 1]
-        );
-        assert_eq!(
-            [
-                u32_at(head, s + 16),
-                u32_at(head, s + 20),
-                u32_at(head, s + 24)
-            ],
-            [2, 10, 1]
-        );
+        assert_eq!([u32_at(head, s + 4), u32_at(head, s + 8), u32_at(head, s + 12)], [1, 50, 1]);
+        assert_eq!([u32_at(head, s + 16), u32_at(head, s + 20), u32_at(head, s + 24)], [2, 10, 1]);
 
         let stsz = stbl_box(&boxes, b"stsz").unwrap();
         assert_eq!(u32_at(head, stsz.body.start + 8), 60);
@@ -994,13 +850,7 @@ mod tests {
     #[test]
     fn all_key_omits_stss_and_skip_adds_elst() {
         let p = params(Codec::H265, 640, 480);
-        let samples: Vec<Sample> = (0..10)
-            .map(|_| Sample {
-                size: 10,
-                duration_90k: 9000,
-                is_key: true,
-            })
-            .collect();
+        let samples: Vec<Sample> = (0..10).map(|_| Sample { size: 10, duration_90k: 9000, is_key: true }).collect();
         let mp4 = VirtualMp4::build(vec![seg(&p, samples, "/x")], 4500, 0).unwrap();
         let head = mp4.head();
         let boxes = parse(head, 0..head.len());
@@ -1023,25 +873,15 @@ mod tests {
         p2.rfc6381_codec = "avc1.4d401e".into();
         p2.pixel_aspect_ratio = Some((4, 3));
         let p2 = Arc::new(p2);
-        let segs = vec![
-            seg(&p1, gop(5, 10, 3000), "/a"),
-            seg(&p1_copy, gop(5, 10, 3000), "/a"),
-            seg(&p2, gop(5, 10, 3000), "/b"),
-            seg(&p1, gop(5, 10, 3000), "/a"),
-        ];
+        let segs =
+            vec![seg(&p1, gop(5, 10, 3000), "/a"), seg(&p1_copy, gop(5, 10, 3000), "/a"), seg(&p2, gop(5, 10, 3000), "/b"), seg(&p1, gop(5, 10, 3000), "/a")];
         let mp4 = VirtualMp4::build(segs, 0, 0).unwrap();
         let head = mp4.head();
         let boxes = parse(head, 0..head.len());
         let stsd = stbl_box(&boxes, b"stsd").unwrap();
         assert_eq!(stsd.children.len(), 2);
-        let pasp: Vec<_> = parse(
-            head,
-            stsd.children[1].body.start + 78..stsd.children[1].body.end,
-        );
-        assert_eq!(
-            pasp.iter().map(|b| b.kind).collect::<Vec<_>>(),
-            [*b"avcC", *b"pasp"]
-        );
+        let pasp: Vec<_> = parse(head, stsd.children[1].body.start + 78..stsd.children[1].body.end);
+        assert_eq!(pasp.iter().map(|b| b.kind).collect::<Vec<_>>(), [*b"avcC", *b"pasp"]);
         let stsc = stbl_box(&boxes, b"stsc").unwrap();
         let s = stsc.body.start + 4;
         assert_eq!(u32_at(head, s), 3);
@@ -1052,33 +892,22 @@ mod tests {
             })
             .collect();
         assert_eq!(rows, [[1, 5, 1], [3, 5, 2], [4, 5, 1]]);
-        assert_eq!(
-            mp4.mime_type(),
-            "video/mp4; codecs=\"avc1.64001f, avc1.4d401e\""
-        );
+        assert_eq!(mp4.mime_type(), "video/mp4; codecs=\"avc1.64001f, avc1.4d401e\"");
     }
 
     #[test]
     fn over_4_gib_uses_co64_and_largesize() {
         // Building touches no file, so huge sample sizes cost nothing.
         let p = params(Codec::H264, 1920, 1080);
-        let big = |key| Sample {
-            size: 0x8000_0000,
-            duration_90k: 3000,
-            is_key: key,
-        };
-        let segs = vec![
-            seg(&p, vec![big(true), big(false)], "/a"),
-            seg(&p, vec![big(true)], "/b"),
-        ];
+        let big = |key| Sample { size: 0x8000_0000, duration_90k: 3000, is_key: key };
+        let segs = vec![seg(&p, vec![big(true), big(false)], "/a"), seg(&p, vec![big(true)], "/b")];
         let mp4 = VirtualMp4::build(segs, 0, 0).unwrap();
         let head = mp4.head();
         let boxes = parse(head, 0..head.len());
         assert!(stbl_box(&boxes, b"stco").is_none());
         let co64 = stbl_box(&boxes, b"co64").unwrap();
         let s = co64.body.start + 4;
-        let off =
-            |i: usize| u64::from_be_bytes(head[s + 4 + 8 * i..s + 12 + 8 * i].try_into().unwrap());
+        let off = |i: usize| u64::from_be_bytes(head[s + 4 + 8 * i..s + 12 + 8 * i].try_into().unwrap());
         assert_eq!(off(0), head.len() as u64);
         assert_eq!(off(1), head.len() as u64 + 0x1_0000_0000);
         assert_eq!(u32_at(head, head.len() - 16), 1, "largesize mdat header");
@@ -1090,15 +919,8 @@ mod tests {
     fn stco_to_co64_boundary() {
         // Payload just under 4 GiB: the last chunk starts below 4 GiB, so stco.
         let p = params(Codec::H264, 1920, 1080);
-        let s = |size, key| Sample {
-            size,
-            duration_90k: 3000,
-            is_key: key,
-        };
-        let segs = vec![
-            seg(&p, vec![s(u32::MAX - 100_000, true)], "/a"),
-            seg(&p, vec![s(200_000, true)], "/b"),
-        ];
+        let s = |size, key| Sample { size, duration_90k: 3000, is_key: key };
+        let segs = vec![seg(&p, vec![s(u32::MAX - 100_000, true)], "/a"), seg(&p, vec![s(200_000, true)], "/b")];
         let mp4 = VirtualMp4::build(segs, 0, 0).unwrap();
         let boxes = parse(mp4.head(), 0..mp4.head().len());
         assert!(stbl_box(&boxes, b"stco").is_some());
@@ -1109,91 +931,38 @@ mod tests {
     #[test]
     fn bad_input() {
         let p = params(Codec::H264, 320, 240);
-        assert_eq!(
-            VirtualMp4::build(vec![], 0, 0).unwrap_err(),
-            Mp4Error::NoSegments
-        );
-        assert_eq!(
-            VirtualMp4::build(
-                vec![seg(&p, gop(3, 1, 1), "/a"), seg(&p, vec![], "/a")],
-                0,
-                0
-            )
-            .unwrap_err(),
-            Mp4Error::EmptySegment { index: 1 }
-        );
+        assert_eq!(VirtualMp4::build(vec![], 0, 0).unwrap_err(), Mp4Error::NoSegments);
+        assert_eq!(VirtualMp4::build(vec![seg(&p, gop(3, 1, 1), "/a"), seg(&p, vec![], "/a")], 0, 0).unwrap_err(), Mp4Error::EmptySegment { index: 1 });
         let mut not_key = gop(3, 1, 1);
         not_key[0].is_key = false;
-        assert_eq!(
-            VirtualMp4::build(vec![seg(&p, not_key.clone(), "/a")], 0, 0).unwrap_err(),
-            Mp4Error::FirstSampleNotKey
-        );
+        assert_eq!(VirtualMp4::build(vec![seg(&p, not_key.clone(), "/a")], 0, 0).unwrap_err(), Mp4Error::FirstSampleNotKey);
         let p2 = params(Codec::H264, 640, 480);
         assert_eq!(
-            VirtualMp4::build(
-                vec![seg(&p, gop(3, 1, 1), "/a"), seg(&p2, not_key.clone(), "/b")],
-                0,
-                0
-            )
-            .unwrap_err(),
+            VirtualMp4::build(vec![seg(&p, gop(3, 1, 1), "/a"), seg(&p2, not_key.clone(), "/b")], 0, 0).unwrap_err(),
             Mp4Error::ParamsChangeWithoutKey { index: 1 }
         );
         // Same params: a segment may continue mid-GOP.
-        VirtualMp4::build(
-            vec![seg(&p, gop(3, 1, 1), "/a"), seg(&p, not_key, "/b")],
-            0,
-            0,
-        )
-        .unwrap();
-        assert_eq!(
-            VirtualMp4::build(vec![seg(&p, gop(3, 1, 100), "/a")], 300, 0).unwrap_err(),
-            Mp4Error::SkipOutOfRange {
-                skip_90k: 300,
-                segment_90k: 300
-            }
-        );
-        assert!(matches!(
-            VirtualMp4::build(vec![seg(&p, gop(3, 1, 1), "/a")], 0, -3_000_000_000).unwrap_err(),
-            Mp4Error::BadCreationTime(_)
-        ));
+        VirtualMp4::build(vec![seg(&p, gop(3, 1, 1), "/a"), seg(&p, not_key, "/b")], 0, 0).unwrap();
+        assert_eq!(VirtualMp4::build(vec![seg(&p, gop(3, 1, 100), "/a")], 300, 0).unwrap_err(), Mp4Error::SkipOutOfRange { skip_90k: 300, segment_90k: 300 });
+        assert!(matches!(VirtualMp4::build(vec![seg(&p, gop(3, 1, 1), "/a")], 0, -3_000_000_000).unwrap_err(), Mp4Error::BadCreationTime(_)));
         let mut no_extra = (*p).clone();
         no_extra.extra_data.clear();
-        assert_eq!(
-            VirtualMp4::build(vec![seg(&Arc::new(no_extra), gop(3, 1, 1), "/a")], 0, 0)
-                .unwrap_err(),
-            Mp4Error::MissingExtraData { index: 0 }
-        );
-        let huge = Segment {
-            file_offset: u64::MAX - 1,
-            ..seg(&p, gop(3, 1, 1), "/a")
-        };
-        assert_eq!(
-            VirtualMp4::build(vec![huge], 0, 0).unwrap_err(),
-            Mp4Error::Overflow("segment end offset")
-        );
+        assert_eq!(VirtualMp4::build(vec![seg(&Arc::new(no_extra), gop(3, 1, 1), "/a")], 0, 0).unwrap_err(), Mp4Error::MissingExtraData { index: 0 });
+        let huge = Segment { file_offset: u64::MAX - 1, ..seg(&p, gop(3, 1, 1), "/a") };
+        assert_eq!(VirtualMp4::build(vec![huge], 0, 0).unwrap_err(), Mp4Error::Overflow("segment end offset"));
     }
 
     #[test]
     fn long_durations_use_version_1() {
         let p = params(Codec::H264, 320, 240);
         // 14 hours of one-second frames: more than u32::MAX ticks.
-        let samples: Vec<Sample> = (0..14 * 3600)
-            .map(|i| Sample {
-                size: 1,
-                duration_90k: 90_000,
-                is_key: i % 60 == 0,
-            })
-            .collect();
+        let samples: Vec<Sample> = (0..14 * 3600).map(|i| Sample { size: 1, duration_90k: 90_000, is_key: i % 60 == 0 }).collect();
         let mp4 = VirtualMp4::build(vec![seg(&p, samples, "/a")], 0, 1_700_000_000).unwrap();
         let head = mp4.head();
         let boxes = parse(head, 0..head.len());
         let mvhd = find(&boxes, &[b"moov", b"mvhd"]).unwrap();
         assert_eq!(head[mvhd.body.start], 1);
-        let dur = u64::from_be_bytes(
-            head[mvhd.body.start + 24..mvhd.body.start + 32]
-                .try_into()
-                .unwrap(),
-        );
+        let dur = u64::from_be_bytes(head[mvhd.body.start + 24..mvhd.body.start + 32].try_into().unwrap());
         assert_eq!(dur, 14 * 3600 * 90_000);
     }
 
@@ -1204,15 +973,9 @@ mod tests {
         std::fs::write(&a, [7u8; 30]).unwrap();
         let p = params(Codec::H264, 320, 240);
         let segs = vec![
-            Segment {
-                file: a.clone(),
-                ..seg(&p, gop(3, 10, 3000), "")
-            },
+            Segment { file: a.clone(), ..seg(&p, gop(3, 10, 3000), "") },
             // Does not exist: reads that stay out of it must still work.
-            Segment {
-                file: dir.path().join("missing"),
-                ..seg(&p, gop(3, 10, 3000), "")
-            },
+            Segment { file: dir.path().join("missing"), ..seg(&p, gop(3, 10, 3000), "") },
         ];
         let mp4 = VirtualMp4::build(segs, 0, 0).unwrap();
         let h = mp4.head().len() as u64;

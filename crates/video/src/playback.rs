@@ -44,7 +44,14 @@ pub fn spans(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, st
 
 /// `spans`, and the damaged recordings left out of them (only the file is
 /// checked here, not the frame index).
-pub fn spans_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<(Vec<Span>, Vec<Damaged>), PlaybackError> {
+pub fn spans_checked(
+    store: &Store,
+    dir: &SampleDir,
+    camera_id: &str,
+    stream: Stream,
+    start_90k: i64,
+    end_90k: i64,
+) -> Result<(Vec<Span>, Vec<Damaged>), PlaybackError> {
     let mut spans: Vec<Span> = Vec::new();
     let mut damaged = Vec::new();
     for r in store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)? {
@@ -106,7 +113,14 @@ pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream
 }
 
 /// `build_mp4`, and the damaged recordings it left out.
-pub fn build_mp4_checked(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<(VirtualMp4, Vec<Damaged>), PlaybackError> {
+pub fn build_mp4_checked(
+    store: &Store,
+    dir: &SampleDir,
+    camera_id: &str,
+    stream: Stream,
+    start_90k: i64,
+    end_90k: i64,
+) -> Result<(VirtualMp4, Vec<Damaged>), PlaybackError> {
     let (planned, skip_90k, damaged) = plan(store, dir, camera_id, stream, start_90k, end_90k)?;
     let creation = start_90k / 90_000;
     let segments = planned.into_iter().map(|(s, _)| s).collect();

@@ -175,7 +175,15 @@ struct Run<'a> {
 /// Runs the policy once at `now`.
 pub fn enforce(store: &Store, dir: &SampleDir, policy: &RetentionPolicy, free: &dyn FreeSpace, now: DateTime<Utc>) -> Result<RetentionReport, RetentionError> {
     let now_90k = now.timestamp_micros() * 9 / 100;
-    let mut run = Run { store, dir, holds: store.active_legal_holds(now)?, report: RetentionReport::default(), held_ids: BTreeSet::new(), pending: Vec::new(), skipped_writing: BTreeSet::new() };
+    let mut run = Run {
+        store,
+        dir,
+        holds: store.active_legal_holds(now)?,
+        report: RetentionReport::default(),
+        held_ids: BTreeSet::new(),
+        pending: Vec::new(),
+        skipped_writing: BTreeSet::new(),
+    };
     run.finish_garbage()?;
 
     let overrides: HashMap<String, RetentionOverride> = store.retention_overrides()?.into_iter().map(|o| (o.camera_id.clone(), o)).collect();

@@ -15,7 +15,14 @@ use citywatch_video::sample_dir::SampleDir;
 use citywatch_video::{Codec, Frame, VideoParams};
 
 fn params() -> Arc<VideoParams> {
-    Arc::new(VideoParams { codec: Codec::H264, width: 640, height: 360, rfc6381_codec: "avc1.64001e".into(), extra_data: vec![1, 2, 3], pixel_aspect_ratio: None })
+    Arc::new(VideoParams {
+        codec: Codec::H264,
+        width: 640,
+        height: 360,
+        rfc6381_codec: "avc1.64001e".into(),
+        extra_data: vec![1, 2, 3],
+        pixel_aspect_ratio: None,
+    })
 }
 
 fn frame(n: i64, p: &Arc<VideoParams>) -> Frame {
@@ -112,7 +119,12 @@ fn a_commit_larger_than_one_batch_writes_every_file_exactly() {
     let writer = DiskWriter::spawn(store.clone(), dir.clone(), config);
     let p = params();
     let cameras = 140;
-    let frame = |cam: usize, n: i64| Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: Bytes::from((0..3001 + (n % 7) as usize * 113).map(|j| (j as u64 * 31 + cam as u64 * 7 + n as u64) as u8).collect::<Vec<u8>>()), params: p.clone() };
+    let frame = |cam: usize, n: i64| Frame {
+        timestamp_90k: n * 3600,
+        is_key: n % 25 == 0,
+        data: Bytes::from((0..3001 + (n % 7) as usize * 113).map(|j| (j as u64 * 31 + cam as u64 * 7 + n as u64) as u8).collect::<Vec<u8>>()),
+        params: p.clone(),
+    };
     let mut recorders: Vec<Recorder> = (0..cameras).map(|i| Recorder::with_writer(writer.clone(), &format!("cam{i}"), Stream::Main)).collect();
     let mut sent = 0;
     for until in [51, 101] {

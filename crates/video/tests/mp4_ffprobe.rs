@@ -43,39 +43,15 @@ struct Probe {
 
 fn probe(path: &Path) -> Probe {
     let v = ffprobe_json(
-        &[
-            "-count_frames",
-            "-show_entries",
-            "stream=codec_name,width,height,nb_frames,nb_read_frames,duration",
-            "-show_entries",
-            "format=duration",
-        ],
+        &["-count_frames", "-show_entries", "stream=codec_name,width,height,nb_frames,nb_read_frames,duration", "-show_entries", "format=duration"],
         path,
     );
     eprintln!("ffprobe {}: {v}", path.display());
     let streams = v["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 1, "one stream: {v}");
     let s = &streams[0];
-    let p = ffprobe_json(
-        &[
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "packet=pts_time,flags",
-        ],
-        path,
-    );
-    let packets = p["packets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                num(&k["pts_time"]),
-                k["flags"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let p = ffprobe_json(&["-select_streams", "v", "-show_entries", "packet=pts_time,flags"], path);
+    let packets = p["packets"].as_array().unwrap().iter().map(|k| (num(&k["pts_time"]), k["flags"].as_str().unwrap().to_string())).collect();
     Probe {
         codec: s["codec_name"].as_str().unwrap().to_string(),
         width: s["width"].as_u64().unwrap(),
@@ -90,10 +66,7 @@ fn probe(path: &Path) -> Probe {
 
 fn assert_close(what: &str, got: f64, want: f64) {
     let tolerance = f64::from(FRAME_90K) / 90_000.0;
-    assert!(
-        (got - want).abs() <= tolerance + 1e-9,
-        "{what}: got {got}, want {want} ± {tolerance}"
-    );
+    assert!((got - want).abs() <= tolerance + 1e-9, "{what}: got {got}, want {want} ± {tolerance}");
 }
 
 /// Packets are in increasing presentation order (no B-frames) and the
@@ -103,16 +76,9 @@ fn assert_monotonic(p: &Probe) {
     for w in p.packets.windows(2) {
         assert!(w[0].0 < w[1].0, "pts not increasing: {:?}", w);
     }
-    assert!(
-        p.packets[0].1.contains('K'),
-        "first packet is a key frame: {:?}",
-        p.packets[0]
-    );
+    assert!(p.packets[0].1.contains('K'), "first packet is a key frame: {:?}", p.packets[0]);
     let first_shown = p.packets.iter().find(|(_, f)| !f.contains('D')).unwrap();
-    assert!(
-        first_shown.0 > -1e-6 && first_shown.0 < f64::from(FRAME_90K) / 90_000.0,
-        "first shown frame within a frame of 0: {first_shown:?}"
-    );
+    assert!(first_shown.0 > -1e-6 && first_shown.0 < f64::from(FRAME_90K) / 90_000.0, "first shown frame within a frame of 0: {first_shown:?}");
 }
 
 /// Two segments in two files (the second after some filler bytes, so its
@@ -120,16 +86,7 @@ fn assert_monotonic(p: &Probe) {
 fn two_segments(dir: &Path, codec: Codec) -> (Stream, Vec<Segment>) {
     let s = encode(dir, codec, 4, FPS, FPS);
     assert_eq!(s.frames.len(), 100);
-    assert_eq!(
-        s.keys
-            .iter()
-            .enumerate()
-            .filter(|(_, &k)| k)
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>(),
-        [0, 25, 50, 75],
-        "key frames where asked for"
-    );
+    assert_eq!(s.keys.iter().enumerate().filter(|(_, &k)| k).map(|(i, _)| i).collect::<Vec<_>>(), [0, 25, 50, 75], "key frames where asked for");
     let a = write_segment(&s, 0..50, &dir.join("a.sample"), 0, FRAME_90K);
     let b = write_segment(&s, 50..100, &dir.join("b.sample"), 37, FRAME_90K);
     (s, vec![a, b])
@@ -152,13 +109,7 @@ fn check_full_file(codec: Codec, codec_name: &str) {
     assert_close("format duration", p.format_duration, 4.0);
     assert_eq!(p.packets.len(), 100);
     assert_monotonic(&p);
-    let keys: Vec<usize> = p
-        .packets
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, f))| f.contains('K'))
-        .map(|(i, _)| i)
-        .collect();
+    let keys: Vec<usize> = p.packets.iter().enumerate().filter(|(_, (_, f))| f.contains('K')).map(|(i, _)| i).collect();
     assert_eq!(keys, [0, 25, 50, 75]);
     for (i, (pts, _)) in p.packets.iter().enumerate() {
         assert_close("pts", *pts, i as f64 * 0.04);
@@ -197,10 +148,7 @@ fn skip_hides_the_lead_in() {
         assert_close("stream duration", p.stream_duration, want);
         assert_close("format duration", p.format_duration, want);
         assert_eq!(p.nb_frames, 100, "all samples are in the file");
-        assert_eq!(
-            p.nb_read_frames as usize, shown,
-            "frames shown after the skip"
-        );
+        assert_eq!(p.nb_read_frames as usize, shown, "frames shown after the skip");
         assert_monotonic(&p);
         let decoded = frame_md5s(&out);
         assert_eq!(decoded, all[100 - shown..], "the frames after the skip");
@@ -210,10 +158,7 @@ fn skip_hides_the_lead_in() {
     // A skip must stay inside the first segment.
     assert_eq!(
         VirtualMp4::build(segs.clone(), 50 * FRAME_90K, 0).unwrap_err(),
-        Mp4Error::SkipOutOfRange {
-            skip_90k: 50 * FRAME_90K,
-            segment_90k: 50 * u64::from(FRAME_90K)
-        }
+        Mp4Error::SkipOutOfRange { skip_90k: 50 * FRAME_90K, segment_90k: 50 * u64::from(FRAME_90K) }
     );
 }
 
@@ -254,9 +199,7 @@ fn range_reads_equal_write_all() {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     for round in 0..50 {
         // Random cut points, plus the interesting ones on some rounds.
-        let mut cuts: Vec<u64> = (0..1 + rng.next() % 20)
-            .map(|_| rng.next() % mp4.len())
-            .collect();
+        let mut cuts: Vec<u64> = (0..1 + rng.next() % 20).map(|_| rng.next() % mp4.len()).collect();
         if round % 5 == 0 {
             let h = mp4.head().len() as u64;
             cuts.extend([h - 1, h, h + 1]);
@@ -275,10 +218,7 @@ fn range_reads_equal_write_all() {
     for _ in 0..200 {
         let a = rng.next() % mp4.len();
         let b = a + rng.next() % (mp4.len() - a + 1);
-        assert_eq!(
-            mp4.read_range(a, b).unwrap(),
-            &whole[a as usize..b as usize]
-        );
+        assert_eq!(mp4.read_range(a, b).unwrap(), &whole[a as usize..b as usize]);
     }
 }
 
@@ -288,12 +228,7 @@ fn truncated_sample_file_is_an_error_naming_it() {
     let (_, segs) = two_segments(dir.path(), Codec::H264);
     let b = segs[1].file.clone();
     let b_len = std::fs::metadata(&b).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&b)
-        .unwrap()
-        .set_len(b_len - 10)
-        .unwrap();
+    std::fs::OpenOptions::new().write(true).open(&b).unwrap().set_len(b_len - 10).unwrap();
     let mp4 = VirtualMp4::build(segs, 0, 0).unwrap();
 
     let mut sink = Vec::new();
@@ -318,12 +253,6 @@ fn first_sample_must_be_key() {
     let dir = tempfile::tempdir().unwrap();
     let s = encode(dir.path(), Codec::H264, 2, FPS, FPS);
     let seg = write_segment(&s, 10..50, &dir.path().join("mid.sample"), 0, FRAME_90K);
-    assert_eq!(
-        VirtualMp4::build(vec![seg], 0, 0).unwrap_err(),
-        Mp4Error::FirstSampleNotKey
-    );
-    assert_eq!(
-        VirtualMp4::build(vec![], 0, 0).unwrap_err(),
-        Mp4Error::NoSegments
-    );
+    assert_eq!(VirtualMp4::build(vec![seg], 0, 0).unwrap_err(), Mp4Error::FirstSampleNotKey);
+    assert_eq!(VirtualMp4::build(vec![], 0, 0).unwrap_err(), Mp4Error::NoSegments);
 }

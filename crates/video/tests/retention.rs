@@ -29,7 +29,14 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("db")).unwrap());
     let samples = Arc::new(SampleDir::open(&dir.path().join("video")).unwrap());
-    let params = Arc::new(VideoParams { codec: Codec::H264, width: 640, height: 360, rfc6381_codec: "avc1.64001e".into(), extra_data: vec![1, 2, 3], pixel_aspect_ratio: None });
+    let params = Arc::new(VideoParams {
+        codec: Codec::H264,
+        width: 640,
+        height: 360,
+        rfc6381_codec: "avc1.64001e".into(),
+        extra_data: vec![1, 2, 3],
+        pixel_aspect_ratio: None,
+    });
     Fixture { _dir: dir, store, samples, params }
 }
 

@@ -11,10 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use citywatch_video::ingest::{
-    self, Backoff, IngestConfig, IngestError, IngestEvent, Pacing, Stage, StreamHealth,
-    StreamState, Transport,
-};
+use citywatch_video::ingest::{self, Backoff, IngestConfig, IngestError, IngestEvent, Pacing, Stage, StreamHealth, StreamState, Transport};
 use citywatch_video::{Codec, Frame};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -55,9 +52,7 @@ impl GstServer {
         loop {
             match Self::try_start(port, args) {
                 Ok(s) => return s,
-                Err(StartError::PortBusy) if t0.elapsed() < LONG => {
-                    std::thread::sleep(Duration::from_millis(200))
-                }
+                Err(StartError::PortBusy) if t0.elapsed() < LONG => std::thread::sleep(Duration::from_millis(200)),
                 Err(StartError::PortBusy) => panic!("port {port} stayed busy for {LONG:?}"),
             }
         }
@@ -81,9 +76,7 @@ impl GstServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run {python} {script}: {e}; install the Debian packages: apt-get install {PACKAGES}")
-            });
+            .unwrap_or_else(|e| panic!("cannot run {python} {script}: {e}; install the Debian packages: apt-get install {PACKAGES}"));
         let stderr = Arc::new(Mutex::new(String::new()));
         {
             let mut err = child.stderr.take().unwrap();
@@ -94,10 +87,7 @@ impl GstServer {
                     if n == 0 {
                         break;
                     }
-                    stderr
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                    stderr.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
             });
         }
@@ -161,11 +151,7 @@ impl Drop for GstServer {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn config(url: url::Url, transport: Transport) -> IngestConfig {
@@ -201,18 +187,10 @@ fn split_avcc(data: &[u8]) -> Vec<&[u8]> {
     let mut nals = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        assert!(
-            rest.len() >= 4,
-            "truncated length prefix: {} bytes left",
-            rest.len()
-        );
+        assert!(rest.len() >= 4, "truncated length prefix: {} bytes left", rest.len());
         let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
         assert!(len > 0, "empty NAL unit");
-        assert!(
-            len <= rest.len() - 4,
-            "NAL length {len} overruns the buffer ({} bytes left)",
-            rest.len() - 4
-        );
+        assert!(len <= rest.len() - 4, "NAL length {len} overruns the buffer ({} bytes left)", rest.len() - 4);
         nals.push(&rest[4..4 + len]);
         rest = &rest[4 + len..];
     }
@@ -233,33 +211,18 @@ fn nal_types(data: &[u8], codec: Codec) -> Vec<u8> {
 /// The checks both codecs share.
 fn check_frames(frames: &[Frame], codec: Codec) {
     assert!(frames.len() >= 20, "only {} frames in 3 s", frames.len());
-    assert!(
-        frames.len() <= 200,
-        "{} frames in 3 s of 15 fps",
-        frames.len()
-    );
+    assert!(frames.len() <= 200, "{} frames in 3 s of 15 fps", frames.len());
     assert!(frames[0].is_key, "first frame is not a key frame");
     for w in frames.windows(2) {
-        assert!(
-            w[1].timestamp_90k > w[0].timestamp_90k,
-            "timestamps not increasing: {} then {}",
-            w[0].timestamp_90k,
-            w[1].timestamp_90k
-        );
+        assert!(w[1].timestamp_90k > w[0].timestamp_90k, "timestamps not increasing: {} then {}", w[0].timestamp_90k, w[1].timestamp_90k);
         // Same parameters all along: the very same Arc.
-        assert!(
-            Arc::ptr_eq(&w[0].params, &w[1].params),
-            "params Arc changed"
-        );
+        assert!(Arc::ptr_eq(&w[0].params, &w[1].params), "params Arc changed");
     }
     let keys = frames.iter().filter(|f| f.is_key).count();
     assert!(
         keys >= 2,
         "{keys} key frames in 3 s with key-int-max=15; NAL types per frame: {:?}",
-        frames
-            .iter()
-            .map(|f| nal_types(&f.data, codec))
-            .collect::<Vec<_>>()
+        frames.iter().map(|f| nal_types(&f.data, codec)).collect::<Vec<_>>()
     );
     let p = &frames[0].params;
     assert_eq!(p.codec, codec);
@@ -277,15 +240,8 @@ fn check_frames(frames: &[Frame], codec: Codec) {
             Codec::H264 => t == 7 || t == 8,
             Codec::H265 => (32..=34).contains(&t),
         };
-        assert_eq!(
-            f.is_key,
-            types.iter().any(|&t| is_irap(t)),
-            "is_key disagrees with NAL types {types:?}"
-        );
-        assert!(
-            !types.iter().any(|&t| is_param_set(t)),
-            "parameter sets in-band ({types:?}); they belong in extra_data"
-        );
+        assert_eq!(f.is_key, types.iter().any(|&t| is_irap(t)), "is_key disagrees with NAL types {types:?}");
+        assert!(!types.iter().any(|&t| is_param_set(t)), "parameter sets in-band ({types:?}); they belong in extra_data");
     }
 }
 
@@ -341,22 +297,14 @@ async fn unwatched_streams_are_read_in_batches_without_losing_a_frame() {
 
     let (mut frames, batched) = bursts(&mut s, Duration::from_secs(3)).await;
     eprintln!("unwatched: {} frames in {batched} bursts", frames.len());
-    assert!(
-        batched * 10 <= frames.len() * 4,
-        "{} frames came in {batched} bursts: not batched",
-        frames.len()
-    );
+    assert!(batched * 10 <= frames.len() * 4, "{} frames came in {batched} bursts: not batched", frames.len());
     watched.store(true, std::sync::atomic::Ordering::Relaxed);
     // The switch happens at the next batch at the latest.
     let (settling, _) = bursts(&mut s, batch * 2).await;
     frames.extend(settling);
     let (live, live_bursts) = bursts(&mut s, Duration::from_secs(2)).await;
     eprintln!("watched: {} frames in {live_bursts} bursts", live.len());
-    assert!(
-        live_bursts * 10 >= live.len() * 6,
-        "{} frames came in only {live_bursts} bursts while watched",
-        live.len()
-    );
+    assert!(live_bursts * 10 >= live.len() * 6, "{} frames came in only {live_bursts} bursts while watched", live.len());
     frames.extend(live);
     check_frames(&frames, Codec::H264);
     // Nothing was lost while the socket was left to fill: every frame
@@ -439,11 +387,7 @@ async fn udp_sessions_are_never_batched() {
     let mut s = ingest::open(&cfg).await.expect("open");
     let (frames, bursts) = bursts(&mut s, Duration::from_secs(2)).await;
     eprintln!("udp: {} frames in {bursts} bursts", frames.len());
-    assert!(
-        bursts * 10 >= frames.len() * 6,
-        "{} UDP frames came in only {bursts} bursts: batched",
-        frames.len()
-    );
+    assert!(bursts * 10 >= frames.len() * 6, "{} UDP frames came in only {bursts} bursts: batched", frames.len());
 }
 
 #[tokio::test]
@@ -455,16 +399,10 @@ async fn a_mute_camera_is_stalled_under_batched_reads_too() {
     cfg.pacing = Pacing::batched(Duration::from_millis(400), || false);
     let mut s = ingest::open(&cfg).await.expect("open");
     let t0 = Instant::now();
-    let e = tokio::time::timeout(LONG, s.next_frame())
-        .await
-        .expect("stall detection gave up")
-        .unwrap_err();
+    let e = tokio::time::timeout(LONG, s.next_frame()).await.expect("stall detection gave up").unwrap_err();
     assert!(matches!(e, IngestError::Stalled { .. }), "{e}");
     let waited = t0.elapsed();
-    assert!(
-        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10),
-        "stalled after {waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10), "stalled after {waited:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,24 +427,15 @@ async fn h265_over_tcp_from_gstreamer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_auth_against_gstreamer() {
-    let server = GstServer::start(
-        free_port(),
-        &["--user", "operator", "--password", "s3cr3t-pw"],
-    );
+    let server = GstServer::start(free_port(), &["--user", "operator", "--password", "s3cr3t-pw"]);
 
     // Right credentials, given in the URL: moved out of it, used for Digest.
     let mut with_url_creds = server.url("/test");
     with_url_creds.set_username("operator").unwrap();
     with_url_creds.set_password(Some("s3cr3t-pw")).unwrap();
     let cfg = config(with_url_creds, Transport::Tcp);
-    let mut s = ingest::open(&cfg)
-        .await
-        .expect("open with the right password");
-    let f = tokio::time::timeout(LONG, s.next_frame())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let mut s = ingest::open(&cfg).await.expect("open with the right password");
+    let f = tokio::time::timeout(LONG, s.next_frame()).await.unwrap().unwrap().unwrap();
     assert!(f.is_key);
     drop(s);
 
@@ -516,48 +445,22 @@ async fn digest_auth_against_gstreamer() {
     let e = ingest::open(&cfg).await.unwrap_err();
     let m = e.to_string();
     eprintln!("error: {m}");
-    assert!(
-        matches!(
-            e,
-            IngestError::Unauthorized {
-                had_credentials: true,
-                ..
-            }
-        ),
-        "{m}"
-    );
+    assert!(matches!(e, IngestError::Unauthorized { had_credentials: true, .. }), "{m}");
     assert!(m.contains(server.url("/test").as_str()), "{m}");
     assert!(!m.contains("wrong-pw-123") && !m.contains("s3cr3t"), "{m}");
 
     // No credentials at all.
-    let e = ingest::open(&config(server.url("/test"), Transport::Tcp))
-        .await
-        .unwrap_err();
-    assert!(
-        e.to_string().contains("no credentials are configured"),
-        "{e}"
-    );
+    let e = ingest::open(&config(server.url("/test"), Transport::Tcp)).await.unwrap_err();
+    assert!(e.to_string().contains("no credentials are configured"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_path_is_rejected_with_404() {
     let server = GstServer::start(free_port(), &[]);
-    let e = ingest::open(&config(server.url("/nope"), Transport::Tcp))
-        .await
-        .unwrap_err();
+    let e = ingest::open(&config(server.url("/nope"), Transport::Tcp)).await.unwrap_err();
     let m = e.to_string();
     eprintln!("error: {m}");
-    assert!(
-        matches!(
-            e,
-            IngestError::Rejected {
-                status: 404,
-                stage: Stage::Describe,
-                ..
-            }
-        ),
-        "{m}"
-    );
+    assert!(matches!(e, IngestError::Rejected { status: 404, stage: Stage::Describe, .. }), "{m}");
     assert!(m.contains("/nope"), "{m}");
 }
 
@@ -613,10 +516,7 @@ async fn write_all(c: &mut tokio::net::TcpStream, mut data: &[u8]) {
 }
 
 fn cseq(req: &str) -> String {
-    req.lines()
-        .find_map(|l| l.strip_prefix("CSeq:").or_else(|| l.strip_prefix("Cseq:")))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| "1".into())
+    req.lines().find_map(|l| l.strip_prefix("CSeq:").or_else(|| l.strip_prefix("Cseq:"))).map(|v| v.trim().to_owned()).unwrap_or_else(|| "1".into())
 }
 
 fn quick(url: url::Url, connect_timeout: Duration) -> IngestConfig {
@@ -639,11 +539,7 @@ async fn expect_open_error(port: u16, timeout: Duration) -> (url::Url, IngestErr
 async fn garbage_reply_is_a_malformed_describe_error() {
     let (port, _peer) = fake_peer(|mut c, _| async move {
         let _ = read_request(&mut c).await;
-        write_all(
-            &mut c,
-            b"\x16\x03\x01\x02\x00 this is not RTSP at all \xff\xfe\r\n\r\n",
-        )
-        .await;
+        write_all(&mut c, b"\x16\x03\x01\x02\x00 this is not RTSP at all \xff\xfe\r\n\r\n").await;
         // Keep the connection open: the error must come from parsing.
         tokio::time::sleep(Duration::from_secs(120)).await;
     })
@@ -674,10 +570,7 @@ async fn closed_port_is_a_connect_error() {
     let port = free_port();
     let (url, e, m) = expect_open_error(port, Duration::from_secs(20)).await;
     assert!(matches!(e, IngestError::Connect { .. }), "{m}");
-    assert!(
-        m.contains(url.as_str()) && m.contains("could not connect"),
-        "{m}"
-    );
+    assert!(m.contains(url.as_str()) && m.contains("could not connect"), "{m}");
 }
 
 #[tokio::test]
@@ -691,10 +584,7 @@ async fn silent_server_times_out() {
     let timeout = Duration::from_millis(1500);
     let t0 = Instant::now();
     let (url, e, m) = expect_open_error(port, timeout).await;
-    assert!(
-        matches!(e, IngestError::Timeout { stage: Stage::Describe, after, .. } if after == timeout),
-        "{m}"
-    );
+    assert!(matches!(e, IngestError::Timeout { stage: Stage::Describe, after, .. } if after == timeout), "{m}");
     assert!(m.contains(url.as_str()) && m.contains("timed out"), "{m}");
     assert!(t0.elapsed() >= timeout);
     assert!(t0.elapsed() < Duration::from_secs(30));
@@ -736,9 +626,7 @@ async fn mjpeg_camera_is_unsupported() {
     )
     .await;
     let url = url::Url::parse(&format!("rtsp://127.0.0.1:{port}/cam1")).unwrap();
-    let e = ingest::open(&quick(url, Duration::from_secs(20)))
-        .await
-        .unwrap_err();
+    let e = ingest::open(&quick(url, Duration::from_secs(20))).await.unwrap_err();
     assert!(matches!(e, IngestError::Unsupported { .. }), "{e}");
     assert!(e.to_string().contains("video/jpeg"), "{e}");
 }
@@ -794,11 +682,7 @@ async fn mute_camera_is_stalled() {
     // Parameters known from the SDP before any frame.
     let p = s.params().expect("params from sprop-parameter-sets");
     assert_eq!(p.codec, Codec::H264);
-    assert!(
-        p.rfc6381_codec.starts_with("avc1.64001"),
-        "{}",
-        p.rfc6381_codec
-    );
+    assert!(p.rfc6381_codec.starts_with("avc1.64001"), "{}", p.rfc6381_codec);
     let e = s.next_frame().await.unwrap_err();
     let m = e.to_string();
     eprintln!("error: {m}");
@@ -819,11 +703,7 @@ async fn next_event(rx: &mut mpsc::Receiver<IngestEvent>, what: &str) -> IngestE
 }
 
 fn short_backoff() -> Backoff {
-    Backoff {
-        initial: Duration::from_millis(100),
-        max: Duration::from_millis(800),
-        jitter: 0.2,
-    }
+    Backoff { initial: Duration::from_millis(100), max: Duration::from_millis(800), jitter: 0.2 }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -846,13 +726,7 @@ async fn flap(transport: Transport) {
     let health = Arc::new(StreamHealth::default());
     let (tx, mut rx) = mpsc::channel(256);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(ingest::run_camera(
-        cfg,
-        short_backoff(),
-        health.clone(),
-        tx,
-        stop_rx,
-    ));
+    let task = tokio::spawn(ingest::run_camera(cfg, short_backoff(), health.clone(), tx, stop_rx));
 
     // First session.
     match next_event(&mut rx, "Connected").await {
@@ -890,15 +764,10 @@ async fn flap(transport: Transport) {
         other => panic!("expected Disconnected, got {other:?}"),
     }
     let state = health.snapshot().state;
-    assert!(
-        matches!(state, StreamState::Backoff | StreamState::Connecting),
-        "{state:?}"
-    );
+    assert!(matches!(state, StreamState::Backoff | StreamState::Connecting), "{state:?}");
 
     // Restart on the same port: more failed tries may come first.
-    let server = tokio::task::spawn_blocking(move || GstServer::restart(port, &[]))
-        .await
-        .unwrap();
+    let server = tokio::task::spawn_blocking(move || GstServer::restart(port, &[])).await.unwrap();
     let params = loop {
         match next_event(&mut rx, "Connected again").await {
             IngestEvent::Disconnected { error, retry_in } => {
@@ -916,10 +785,7 @@ async fn flap(transport: Transport) {
     for i in 0..5 {
         match next_event(&mut rx, "frames after reconnect").await {
             IngestEvent::Frame(f) => {
-                assert!(
-                    i > 0 || f.is_key,
-                    "first frame after reconnect is not a key frame"
-                );
+                assert!(i > 0 || f.is_key, "first frame after reconnect is not a key frame");
                 if let Some(t) = last_ts {
                     assert!(f.timestamp_90k > t);
                 }
@@ -931,20 +797,11 @@ async fn flap(transport: Transport) {
     let h = health.snapshot();
     assert_eq!(h.reconnects, 1, "{h:?}");
     assert!(h.failures >= 1, "{h:?}");
-    assert!(
-        h.frames >= 10 && h.bytes > 0 && h.last_frame_at.is_some(),
-        "{h:?}"
-    );
-    assert!(
-        h.last_error.as_deref().unwrap_or("").contains("127.0.0.1"),
-        "{h:?}"
-    );
+    assert!(h.frames >= 10 && h.bytes > 0 && h.last_frame_at.is_some(), "{h:?}");
+    assert!(h.last_error.as_deref().unwrap_or("").contains("127.0.0.1"), "{h:?}");
 
     stop_tx.send(true).unwrap();
-    tokio::time::timeout(LONG, task)
-        .await
-        .expect("supervisor did not stop")
-        .unwrap();
+    tokio::time::timeout(LONG, task).await.expect("supervisor did not stop").unwrap();
     assert_eq!(health.snapshot().state, StreamState::Stopped);
     drop(server);
 }
@@ -956,13 +813,7 @@ async fn slow_consumer_costs_frames_not_memory() {
     let health = Arc::new(StreamHealth::default());
     let (tx, mut rx) = mpsc::channel(4);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(ingest::run_camera(
-        cfg,
-        short_backoff(),
-        health.clone(),
-        tx,
-        stop_rx,
-    ));
+    let task = tokio::spawn(ingest::run_camera(cfg, short_backoff(), health.clone(), tx, stop_rx));
 
     // Read nothing until well past the channel's capacity.
     let t0 = Instant::now();
@@ -974,10 +825,7 @@ async fn slow_consumer_costs_frames_not_memory() {
     assert!(dropped >= 20, "only {dropped} frames dropped");
 
     // The queue holds Connected + 3 frames from the start...
-    assert!(matches!(
-        rx.recv().await,
-        Some(IngestEvent::Connected { .. })
-    ));
+    assert!(matches!(rx.recv().await, Some(IngestEvent::Connected { .. })));
     let mut queued = Vec::new();
     for _ in 0..3 {
         match rx.recv().await {
@@ -995,8 +843,5 @@ async fn slow_consumer_costs_frames_not_memory() {
         other => panic!("expected a frame, got {other:?}"),
     }
     stop_tx.send(true).unwrap();
-    tokio::time::timeout(LONG, task)
-        .await
-        .expect("supervisor did not stop")
-        .unwrap();
+    tokio::time::timeout(LONG, task).await.expect("supervisor did not stop").unwrap();
 }

@@ -26,7 +26,16 @@ const FPS: u32 = 15;
 const LOOP: u32 = 150;
 
 fn frames(width: u16, height: u16, seconds: u32) -> Vec<Frame> {
-    let p = EncodeParams { scene: 1, seed: 2026, width, height, fps: FPS, bitrate_bps: if width > 400 { 300_000 } else { 80_000 }, loop_frames: LOOP, key_interval_frames: FPS };
+    let p = EncodeParams {
+        scene: 1,
+        seed: 2026,
+        width,
+        height,
+        fps: FPS,
+        bitrate_bps: if width > 400 { 300_000 } else { 80_000 },
+        loop_frames: LOOP,
+        key_interval_frames: FPS,
+    };
     let l = encode_loop(p).expect("encoding the simulated scene");
     let avcc = l.avcc();
     let params = Arc::new(VideoParams { codec: Codec::H264, width, height, rfc6381_codec: "avc1.42c01f".into(), extra_data: avcc, pixel_aspect_ratio: None });
@@ -63,7 +72,8 @@ fn run(frames: &[Frame], analyse: bool, detector: Option<&Detector>, detect_ever
 }
 
 fn main() {
-    let mut models = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
+    let mut models =
+        std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     let mut seconds = 20u32;
     let mut sizes = vec![(320u16, 180u16), (640, 360)];
     let mut it = std::env::args().skip(1);

@@ -43,7 +43,11 @@ enum Class {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
-    Slot { class: Class, min: usize, max: usize },
+    Slot {
+        class: Class,
+        min: usize,
+        max: usize,
+    },
     /// Printed, not read (space, hyphen, dot).
     Literal(char),
 }
@@ -165,7 +169,16 @@ fn parse_file(file: &str, text: &str) -> Vec<Region> {
             assert!(!r.source.trim().is_empty(), "{file}: {}: every region says where its layouts come from", r.code);
             assert!(!r.layouts.is_empty(), "{file}: {}: no layouts", r.code);
             let layouts = r.layouts.iter().map(|p| Layout { tokens: parse_pattern(file, &r.code, p), hyphen: p.contains('-') }).collect();
-            Region { code: Box::leak(r.code.into_boxed_str()), name: r.name, source: r.source, band: r.band, areas: r.areas, letters: r.letters, general: r.general, layouts }
+            Region {
+                code: Box::leak(r.code.into_boxed_str()),
+                name: r.name,
+                source: r.source,
+                band: r.band,
+                areas: r.areas,
+                letters: r.letters,
+                general: r.general,
+                layouts,
+            }
         })
         .collect()
 }
@@ -297,7 +310,8 @@ impl Layouts {
         // Band codes the configured regions print, longest first (`SRB`
         // before `S`); any one leading letter too, as OCR reads the letter
         // under the band's stars as anything (`W` for `H`).
-        let mut bands: Vec<usize> = self.regions.iter().filter_map(|r| r.band.as_deref()).filter(|b| b.len() > 1 && text.starts_with(b)).map(str::len).collect();
+        let mut bands: Vec<usize> =
+            self.regions.iter().filter_map(|r| r.band.as_deref()).filter(|b| b.len() > 1 && text.starts_with(b)).map(str::len).collect();
         bands.sort_unstable_by(|a, b| b.cmp(a));
         bands.dedup();
         if key.first().is_some_and(char::is_ascii_uppercase) {
@@ -368,7 +382,8 @@ fn as_letter(c: char) -> Option<char> {
 /// `key` in layout `l` of region `r` with the fewest corrections (the
 /// shortest first group first on a tie), if it fits.
 fn fit(key: &[char], r: &Region, l: &Layout) -> Option<FormattedPlate> {
-    let slots: Vec<(Class, usize, usize)> = l.tokens.iter().filter_map(|t| if let Token::Slot { class, min, max } = t { Some((*class, *min, *max)) } else { None }).collect();
+    let slots: Vec<(Class, usize, usize)> =
+        l.tokens.iter().filter_map(|t| if let Token::Slot { class, min, max } = t { Some((*class, *min, *max)) } else { None }).collect();
     let (lo, hi) = slots.iter().fold((0, 0), |(a, b), s| (a + s.1, b + s.2));
     if key.len() < lo || key.len() > hi {
         return None;
@@ -458,7 +473,10 @@ mod tests {
     #[test]
     fn the_layout_files_parse_and_cover_the_regions_asked_for() {
         let known = known_regions();
-        let eu_eea = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"];
+        let eu_eea = [
+            "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK",
+            "SI", "ES", "SE", "IS", "LI", "NO",
+        ];
         let balkans = ["RS", "ME", "BA", "MK", "AL", "XK", "HR", "SI"];
         for code in eu_eea.iter().chain(&balkans).chain(&["US", "BR"]) {
             assert!(known.contains(code), "{code}");
@@ -468,13 +486,16 @@ mod tests {
         assert!(f.min_chars >= 2 && f.max_chars > f.min_chars && f.score_factor < f.general_score_factor && f.general_score_factor < 1.0);
         assert_eq!(Layouts::for_regions(&["rs", "XX", "ZZ"]).unwrap_err().unknown, ["XX", "ZZ"]);
         assert_eq!(regions(&["HU", "RS", "US"]).codes(), ["HU", "RS", "US"]);
-        assert_eq!(parse_pattern("t", "T", "L{1,3} LL D{2}"), [
-            Token::Slot { class: Class::Letter, min: 1, max: 3 },
-            Token::Literal(' '),
-            Token::Slot { class: Class::Letter, min: 2, max: 2 },
-            Token::Literal(' '),
-            Token::Slot { class: Class::Digit, min: 2, max: 2 },
-        ]);
+        assert_eq!(
+            parse_pattern("t", "T", "L{1,3} LL D{2}"),
+            [
+                Token::Slot { class: Class::Letter, min: 1, max: 3 },
+                Token::Literal(' '),
+                Token::Slot { class: Class::Letter, min: 2, max: 2 },
+                Token::Literal(' '),
+                Token::Slot { class: Class::Digit, min: 2, max: 2 },
+            ]
+        );
     }
 
     /// The simulator draws Serbian plates and those of the countries seen
@@ -497,7 +518,9 @@ mod tests {
             let p = all.normalise(raw);
             assert_eq!((p.text.as_str(), p.country, p.fit), (want, Some(country), Fit::Layout), "{raw}");
         }
-        for (raw, want, country) in [("5AU5341", "5AU 5341", "CZ"), ("8B9 3583", "8B9 3583", "CZ"), ("51G10096", "51G-100.96", "VN"), ("52P-5688", "52P-5688", "VN")] {
+        for (raw, want, country) in
+            [("5AU5341", "5AU 5341", "CZ"), ("8B9 3583", "8B9 3583", "CZ"), ("51G10096", "51G-100.96", "VN"), ("52P-5688", "52P-5688", "VN")]
+        {
             let p = all.normalise(raw);
             assert_eq!((p.text.as_str(), p.country), (want, Some(country)), "{raw}");
         }
@@ -588,7 +611,13 @@ mod tests {
 
     #[test]
     fn a_band_code_read_before_the_plate_is_dropped() {
-        for (raw, want, country) in [("HLMF462", "LMF-462", "HU"), ("WLMF-462", "LMF-462", "HU"), ("CZ5AU5341", "5AU 5341", "CZ"), ("W5AU5341", "5AU 5341", "CZ"), ("SRBBG123AB", "BG 123-AB", "RS")] {
+        for (raw, want, country) in [
+            ("HLMF462", "LMF-462", "HU"),
+            ("WLMF-462", "LMF-462", "HU"),
+            ("CZ5AU5341", "5AU 5341", "CZ"),
+            ("W5AU5341", "5AU 5341", "CZ"),
+            ("SRBBG123AB", "BG 123-AB", "RS"),
+        ] {
             let p = regions(&["RS", "CZ", "HU"]).normalise(raw);
             assert_eq!((p.text.as_str(), p.country), (want, Some(country)), "{raw}");
         }

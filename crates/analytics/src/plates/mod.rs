@@ -140,7 +140,13 @@ impl PlateReader {
     }
 
     pub fn with_backend(backend: &Backend, model_dir: &Path, threads: usize) -> Result<PlateReader, PlateError> {
-        Ok(PlateReader { finder: PlateFinder::with_backend(backend, model_dir, threads)?, recognizer: Recognizer::with_backend(backend, model_dir, threads)?, layouts: Layouts::all(), min_score: 0.5, margin: 0.0 })
+        Ok(PlateReader {
+            finder: PlateFinder::with_backend(backend, model_dir, threads)?,
+            recognizer: Recognizer::with_backend(backend, model_dir, threads)?,
+            layouts: Layouts::all(),
+            min_score: 0.5,
+            margin: 0.0,
+        })
     }
 
     /// Plates inside one vehicle's box, best first (usually one).

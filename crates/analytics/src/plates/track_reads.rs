@@ -62,7 +62,16 @@ pub struct PlateBudget {
 
 impl Default for PlateBudget {
     fn default() -> Self {
-        PlateBudget { min_vehicle_width: 96.0, every_nth: 2, max_reads_per_track: 6, max_reads_per_picture: 2, ocr_share: 0.5, confident_reads: 3, confident_share: 0.75, repeat_window_s: 60.0 }
+        PlateBudget {
+            min_vehicle_width: 96.0,
+            every_nth: 2,
+            max_reads_per_track: 6,
+            max_reads_per_picture: 2,
+            ocr_share: 0.5,
+            confident_reads: 3,
+            confident_share: 0.75,
+            repeat_window_s: 60.0,
+        }
     }
 }
 
@@ -158,13 +167,20 @@ impl PlateTracks {
         let (w, h) = (picture.width() as f32, picture.height() as f32);
         let vehicles: Vec<&TrackedObject> = objects.iter().filter(|o| VEHICLE_CLASSES.contains(&o.class)).collect();
         // The detector's second opinion on a vehicle (a truck box over a car box): read only the likelier.
-        let shadowed = |o: &TrackedObject| vehicles.iter().any(|v| v.id != o.id && (v.score, std::cmp::Reverse(v.id)) > (o.score, std::cmp::Reverse(o.id)) && v.rect.iou(&o.rect) >= 0.6);
+        let shadowed = |o: &TrackedObject| {
+            vehicles.iter().any(|v| v.id != o.id && (v.score, std::cmp::Reverse(v.id)) > (o.score, std::cmp::Reverse(o.id)) && v.rect.iou(&o.rect) >= 0.6)
+        };
         let mut due: Vec<(&TrackedObject, BBox)> = Vec::new();
         for &o in &vehicles {
             let t = self.tracks.entry(o.id).or_insert_with(|| TrackState { class: o.class, since_read: u32::MAX, ..TrackState::default() });
             t.since_read = t.since_read.saturating_add(1);
             let px = BBox { x0: o.rect.x0 * w, y0: o.rect.y0 * h, x1: o.rect.x1 * w, y1: o.rect.y1 * h };
-            if !t.decided && t.attempts < self.budget.max_reads_per_track && t.since_read >= self.budget.every_nth && px.width() >= self.budget.min_vehicle_width && !shadowed(o) {
+            if !t.decided
+                && t.attempts < self.budget.max_reads_per_track
+                && t.since_read >= self.budget.every_nth
+                && px.width() >= self.budget.min_vehicle_width
+                && !shadowed(o)
+            {
                 due.push((o, px));
             }
         }
@@ -189,7 +205,12 @@ impl PlateTracks {
                     if let Some(read) = reads.into_iter().next() {
                         let crop = plate_crop(picture, read.bbox);
                         let b = read.bbox;
-                        let plate_box = Rect { x0: (b.x0 / w).clamp(0.0, 1.0), y0: (b.y0 / h).clamp(0.0, 1.0), x1: (b.x1 / w).clamp(0.0, 1.0), y1: (b.y1 / h).clamp(0.0, 1.0) };
+                        let plate_box = Rect {
+                            x0: (b.x0 / w).clamp(0.0, 1.0),
+                            y0: (b.y0 / h).clamp(0.0, 1.0),
+                            x1: (b.x1 / w).clamp(0.0, 1.0),
+                            y1: (b.y1 / h).clamp(0.0, 1.0),
+                        };
                         t.candidates.push(Candidate { read, time, vehicle_box: o.rect, plate_box, crop });
                         if let Some(plate) = decide(o.id, t, true, &self.budget) {
                             self.give(plate, &mut step);
@@ -299,7 +320,13 @@ mod tests {
         let bbox = BBox { x0: 10.0, y0: 10.0, x1: 50.0, y1: 20.0 };
         let vehicle_box = Rect { x0: 0.0, y0: 0.0, x1: 0.5, y1: 0.5 };
         let plate_box = Rect { x0: 0.1, y0: 0.1, x1: 0.5, y1: 0.2 };
-        Candidate { read: PlateRead { text: text.into(), country: Some("RS"), score, bbox, raw: text.into(), char_confidence: Vec::new() }, time: Utc::now(), vehicle_box, plate_box, crop: RgbImage::new(4, 4) }
+        Candidate {
+            read: PlateRead { text: text.into(), country: Some("RS"), score, bbox, raw: text.into(), char_confidence: Vec::new() },
+            time: Utc::now(),
+            vehicle_box,
+            plate_box,
+            crop: RgbImage::new(4, 4),
+        }
     }
 
     #[test]

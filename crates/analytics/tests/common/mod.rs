@@ -13,11 +13,7 @@ use citywatch_sim::truth::FrameTruth;
 /// Panics where neither holds the models: a test without its model would
 /// check nothing.
 pub fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os("CITYWATCH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
-        });
+    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
     if dir.join("nanodet-g-416.onnx").is_file() {
         Some(dir)
     } else {

@@ -45,17 +45,9 @@ impl Drop for TestServer {
 /// Two districts, "North" (lat 44.82..44.83) and "South" (44.80..44.81),
 /// both spanning lon 20.45..20.47.
 pub fn districts() -> Vec<District> {
-    let square = |lat0: f64, lat1: f64| json!({"type": "Polygon", "coordinates": [[[20.45, lat0], [20.47, lat0], [20.47, lat1], [20.45, lat1], [20.45, lat0]]]});
-    vec![
-        District {
-            name: "North".into(),
-            geometry: square(44.82, 44.83),
-        },
-        District {
-            name: "South".into(),
-            geometry: square(44.80, 44.81),
-        },
-    ]
+    let square =
+        |lat0: f64, lat1: f64| json!({"type": "Polygon", "coordinates": [[[20.45, lat0], [20.47, lat0], [20.47, lat1], [20.45, lat1], [20.45, lat0]]]});
+    vec![District { name: "North".into(), geometry: square(44.82, 44.83) }, District { name: "South".into(), geometry: square(44.80, 44.81) }]
 }
 
 pub async fn start() -> TestServer {
@@ -73,16 +65,9 @@ pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestSer
     let key = citywatch_audit::load_or_create_signing_key(dir.path()).unwrap();
     let audit = Arc::new(AuditLog::new(store.clone(), key));
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
-    let events =
-        citywatch_events::Events::start(store.clone(), registry.clone(), Default::default())
-            .unwrap();
-    let console = ConsoleSettings {
-        style_url: None,
-        center: [20.46, 44.815],
-        zoom: 14.0,
-    };
-    let samples =
-        Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
+    let events = citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap();
+    let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
+    let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
     let live = Arc::new(citywatch_video::live::LiveHub::default());
     let state = AppState::with_dispatch(
@@ -107,17 +92,7 @@ pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestSer
     tokio::spawn(citywatch_api::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    TestServer {
-        base,
-        store,
-        client: reqwest::Client::new(),
-        dir,
-        health,
-        live,
-        events,
-        state,
-        shutdown: Some(tx),
-    }
+    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, events, state, shutdown: Some(tx) }
 }
 
 impl TestServer {
@@ -128,32 +103,15 @@ impl TestServer {
         let hash = HASH.get_or_init(|| hash_password(PASSWORD).unwrap());
         self.store.create_user(name, hash).unwrap();
         for (role, districts, expires) in grants {
-            let d: Option<Vec<String>> =
-                districts.map(|d| d.iter().map(|s| s.to_string()).collect());
-            self.store
-                .add_grant(name, *role, d.as_deref(), *expires)
-                .unwrap();
+            let d: Option<Vec<String>> = districts.map(|d| d.iter().map(|s| s.to_string()).collect());
+            self.store.add_grant(name, *role, d.as_deref(), *expires).unwrap();
         }
     }
 
     pub async fn login(&self, name: &str) -> String {
-        let r = self
-            .client
-            .post(self.url("/api/v1/auth/login"))
-            .json(&json!({"username": name, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status(),
-            200,
-            "login of {name} failed: {}",
-            r.text().await.unwrap()
-        );
-        r.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let r = self.client.post(self.url("/api/v1/auth/login")).json(&json!({"username": name, "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "login of {name} failed: {}", r.text().await.unwrap());
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -161,49 +119,20 @@ impl TestServer {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let r = self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap();
         status_json(r).await
     }
 
-    pub async fn send(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method.parse().unwrap(), self.url(path))
-            .bearer_auth(token);
+    pub async fn send(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method.parse().unwrap(), self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         status_json(req.send().await.unwrap()).await
     }
 
-    pub async fn post_raw(
-        &self,
-        token: &str,
-        path: &str,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+    pub async fn post_raw(&self, token: &str, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self.client.post(self.url(path)).bearer_auth(token).header("content-type", content_type).body(body).send().await.unwrap();
         status_json(r).await
     }
 
@@ -213,9 +142,7 @@ impl TestServer {
         use citywatch_video::recorder::{Recorder, Stream};
         use citywatch_video::{Codec, Frame, VideoParams};
         let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
-        let samples = Arc::new(
-            citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap(),
-        );
+        let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
         let params = Arc::new(VideoParams {
             codec: Codec::H264,
             width: 640,
@@ -226,54 +153,30 @@ impl TestServer {
         });
         let mut rec = Recorder::new(self.store.clone(), samples, camera, Stream::Main);
         for n in 0..seconds * 25 {
-            let frame = Frame {
-                timestamp_90k: n * 3600,
-                is_key: n % 25 == 0,
-                data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]),
-                params: params.clone(),
-            };
+            let frame =
+                Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
             rec.push(frame, start_90k).unwrap();
         }
         rec.finish().unwrap();
     }
 
     pub fn audit_actions(&self) -> Vec<(String, String, String)> {
-        self.store
-            .audit_entries(0, usize::MAX)
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.actor, e.action, e.result))
-            .collect()
+        self.store.audit_entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
     }
 }
 
 pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 pub fn ids(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected a list, got {v}"))
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
+    v.as_array().unwrap_or_else(|| panic!("expected a list, got {v}")).iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
 }
 
 /// A camera as an import feature.
-pub fn feature(
-    id: &str,
-    lat: f64,
-    lon: f64,
-    heading: f64,
-    fov: f64,
-    range: f64,
-    district: &str,
-) -> Value {
+pub fn feature(id: &str, lat: f64, lon: f64, heading: f64, fov: f64, range: f64, district: &str) -> Value {
     json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
            "properties": {"id": id, "name": format!("Camera {id}"), "heading_deg": heading, "fov_deg": fov, "range_m": range, "district": district}})
 }

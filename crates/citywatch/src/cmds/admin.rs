@@ -99,12 +99,14 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             check_districts(&dir, grant.districts.as_deref())?;
             // The operator of the machine has no account, so only the separation of
             // admin and auditor can refuse here (see citywatch_audit's duties).
-            let added = citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, &username, grant.role, grant.districts.as_deref(), grant.expires, Utc::now());
+            let added =
+                citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, &username, grant.role, grant.districts.as_deref(), grant.expires, Utc::now());
             let g = match added {
                 Ok(g) => g,
                 Err(GrantError::Store(e)) => return Err(e).with_context(|| format!("granting {} to {username}", grant.role)),
                 Err(GrantError::Refused(why)) => {
-                    let record = Record::new(cli_actor(), "grant.add", &username).result("denied").detail(json!({"role": grant.role, "reason": why.to_string()}));
+                    let record =
+                        Record::new(cli_actor(), "grant.add", &username).result("denied").detail(json!({"role": grant.role, "reason": why.to_string()}));
                     dir.audit.record(record)?;
                     bail!("{} was not granted: {why}", grant.role);
                 }

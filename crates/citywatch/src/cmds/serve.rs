@@ -67,7 +67,12 @@ fn with_roads(dir: &DataDir, config: citywatch_dispatch::DispatchConfig) -> anyh
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
     let roads = citywatch_geo::roads::RoadNetwork::from_geojson(&json).with_context(|| format!("loading roads from {}", path.display()))?;
-    tracing::info!("road network from {}: {} nodes, {} road segments; units are ranked and routed along it", path.display(), roads.node_count(), roads.segment_count());
+    tracing::info!(
+        "road network from {}: {} nodes, {} road segments; units are ranked and routed along it",
+        path.display(),
+        roads.node_count(),
+        roads.segment_count()
+    );
     Ok(config.with_roads(roads))
 }
 
@@ -146,19 +151,22 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         citywatch_events::Events::start(dir.store.clone(), registry.clone(), dir.config.events_config()?).context("starting the events service")?
     };
     let dispatch = with_roads(&dir, dir.config.dispatch_config()?)?;
-    let state = AppState::with_dispatch(AppParts {
-        store: dir.store.clone(),
-        registry: registry.clone(),
-        audit: dir.audit.clone(),
-        console,
-        basemap,
-        session_ttl,
-        sample_dir: samples.clone(),
-        health: health.clone(),
-        metrics_token,
-        live: live.clone(),
-        events: events.clone(),
-    }, dispatch);
+    let state = AppState::with_dispatch(
+        AppParts {
+            store: dir.store.clone(),
+            registry: registry.clone(),
+            audit: dir.audit.clone(),
+            console,
+            basemap,
+            session_ttl,
+            sample_dir: samples.clone(),
+            health: health.clone(),
+            metrics_token,
+            live: live.clone(),
+            events: events.clone(),
+        },
+        dispatch,
+    );
     state.set_live_redaction(live_redaction(&dir));
     let (camera_limits, hotlist_limits) = dir.config.import.limits();
     state.set_import_limits(camera_limits, hotlist_limits);

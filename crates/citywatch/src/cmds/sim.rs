@@ -89,14 +89,7 @@ pub fn prepare(config: SimConfig) -> anyhow::Result<Arc<Simulator>> {
     let started = Instant::now();
     let (scenes, main, sub) = (config.scenes, config.main, config.sub);
     let sim = Simulator::prepare(config, &EncodeCache::default()).context("preparing the simulated cameras")?;
-    println!(
-        "Encoded {scenes} scenes at {}x{} and {}x{} in {:.1} s.",
-        main.width,
-        main.height,
-        sub.width,
-        sub.height,
-        started.elapsed().as_secs_f64()
-    );
+    println!("Encoded {scenes} scenes at {}x{} and {}x{} in {:.1} s.", main.width, main.height, sub.width, sub.height, started.elapsed().as_secs_f64());
     Ok(Arc::new(sim))
 }
 

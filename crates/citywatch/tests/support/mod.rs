@@ -117,7 +117,10 @@ impl Camera {
                 }
             };
             // Exit code 5: the port is not free yet (a restart right after a kill).
-            assert!(status.code() == Some(5) && Instant::now() < deadline, "the GStreamer RTSP server exited with {status}; it needs apt-get install {PACKAGES}");
+            assert!(
+                status.code() == Some(5) && Instant::now() < deadline,
+                "the GStreamer RTSP server exited with {status}; it needs apt-get install {PACKAGES}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -202,7 +205,14 @@ impl Server {
     }
 
     pub fn login(&self, user: &str) -> String {
-        let r: Value = self.client.post(format!("{}/api/v1/auth/login", self.base())).json(&json!({"username": user, "password": PASSWORD})).send().unwrap().json().unwrap();
+        let r: Value = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.base()))
+            .json(&json!({"username": user, "password": PASSWORD}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         r["token"].as_str().unwrap_or_else(|| panic!("login {user}: {r}")).to_owned()
     }
 
@@ -244,7 +254,15 @@ impl Server {
         db.busy_timeout(Duration::from_secs(5)).unwrap();
         let mut stmt = db.prepare("SELECT id, run_id, start_90k, duration_90k, bytes, frames, file FROM recording WHERE camera_id = ?1 AND stream = 'main' ORDER BY start_90k, id").unwrap();
         stmt.query_map([camera], |r| {
-            Ok(Rec { id: r.get(0)?, run_id: r.get(1)?, start_90k: r.get(2)?, end_90k: r.get::<_, i64>(2)? + r.get::<_, i64>(3)?, bytes: r.get(4)?, frames: r.get(5)?, file: r.get(6)? })
+            Ok(Rec {
+                id: r.get(0)?,
+                run_id: r.get(1)?,
+                start_90k: r.get(2)?,
+                end_90k: r.get::<_, i64>(2)? + r.get::<_, i64>(3)?,
+                bytes: r.get(4)?,
+                frames: r.get(5)?,
+                file: r.get(6)?,
+            })
         })
         .unwrap()
         .collect::<rusqlite::Result<_>>()

@@ -274,17 +274,7 @@ impl Conn {
         let ssrc = rand::random::<u32>() | 0x1000_0000;
         let stream = self.shared.sim.stream(camera, kind);
         let phase = u64::from(self.shared.sim.camera(camera).phase_frames);
-        self.setup = Some(Setup {
-            camera,
-            kind,
-            stream,
-            phase,
-            channel,
-            ssrc,
-            seq: rand::random(),
-            rtp_base: rand::random(),
-            base_tick: None,
-        });
+        self.setup = Some(Setup { camera, kind, stream, phase, channel, ssrc, seq: rand::random(), rtp_base: rand::random(), base_tick: None });
         Response::new(200)
             .header("Transport", format!("RTP/AVP/TCP;unicast;interleaved={channel}-{};ssrc={ssrc:08X};mode=\"PLAY\"", channel.wrapping_add(1)))
             .header("Session", self.session_header())

@@ -80,12 +80,7 @@ impl SimServer {
         let listener = std::net::TcpListener::bind(addr).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let local = listener.local_addr().map_err(bind)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("citywatch-sim")
-            .enable_all()
-            .build()
-            .map_err(bind)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("citywatch-sim").enable_all().build().map_err(bind)?;
         let (stop, stop_rx) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("citywatch-sim".into())

@@ -39,11 +39,7 @@ pub enum IngestError {
 
     /// No (complete) answer within the connect timeout.
     #[error("timed out after {after:?} waiting for RTSP server {url} during {stage}")]
-    Timeout {
-        url: String,
-        stage: Stage,
-        after: Duration,
-    },
+    Timeout { url: String, stage: Stage, after: Duration },
 
     /// The reply to DESCRIBE was malformed (not RTSP, bad SDP, bad codec
     /// parameters) or the connection closed before a reply.
@@ -60,12 +56,7 @@ pub enum IngestError {
 
     /// The server answered with an error status (404, 454, 461, 500, ...).
     #[error("RTSP server {url} refused {stage} with status {status}: {detail}")]
-    Rejected {
-        url: String,
-        stage: Stage,
-        status: u16,
-        detail: String,
-    },
+    Rejected { url: String, stage: Stage, status: u16, detail: String },
 
     #[error("RTSP server {url} offers no video stream (it offers: {found})")]
     NoVideoStream { url: String, found: String },
@@ -79,11 +70,7 @@ pub enum IngestError {
 
     /// Anything else from the RTSP/RTP layer, including a lost connection.
     #[error("RTSP/RTP error from {url} during {stage}: {detail}")]
-    Protocol {
-        url: String,
-        stage: Stage,
-        detail: String,
-    },
+    Protocol { url: String, stage: Stage, detail: String },
 }
 
 impl IngestError {
@@ -109,39 +96,23 @@ impl IngestError {
     pub fn needs_attention(&self) -> bool {
         matches!(
             self,
-            IngestError::InvalidConfig { .. }
-                | IngestError::Unauthorized { .. }
-                | IngestError::NoVideoStream { .. }
-                | IngestError::Unsupported { .. }
+            IngestError::InvalidConfig { .. } | IngestError::Unauthorized { .. } | IngestError::NoVideoStream { .. } | IngestError::Unsupported { .. }
         )
     }
 
     /// Maps an (opaque) retina error to ours. retina only exposes a status
     /// code and a message, so the kind is recognised by the message's prefix
     /// (see retina's `ErrorInt` display strings).
-    pub(crate) fn from_retina(
-        e: &retina::Error,
-        url: &str,
-        stage: Stage,
-        had_credentials: bool,
-    ) -> IngestError {
+    pub(crate) fn from_retina(e: &retina::Error, url: &str, stage: Stage, had_credentials: bool) -> IngestError {
         let url = url.to_owned();
         let msg = e.to_string();
         let detail = one_line(&msg);
         if let Some(status) = e.status_code() {
             if status == 401 {
-                return IngestError::Unauthorized {
-                    url,
-                    had_credentials,
-                };
+                return IngestError::Unauthorized { url, had_credentials };
             }
             if !(200..300).contains(&status) {
-                return IngestError::Rejected {
-                    url,
-                    stage,
-                    status,
-                    detail,
-                };
+                return IngestError::Rejected { url, stage, status, detail };
             }
             // A 2xx reply retina could not use (bad SDP, bad parameters).
             return match stage {
@@ -150,36 +121,20 @@ impl IngestError {
             };
         }
         if let Some(rest) = msg.strip_prefix("Unable to connect to RTSP server: ") {
-            return IngestError::Connect {
-                url,
-                detail: one_line(rest),
-            };
+            return IngestError::Connect { url, detail: one_line(rest) };
         }
         if let Some(rest) = msg.strip_prefix("Invalid argument: ") {
-            return IngestError::InvalidConfig {
-                url,
-                reason: one_line(rest),
-            };
+            return IngestError::InvalidConfig { url, reason: one_line(rest) };
         }
         if let Some(rest) = msg.strip_prefix("Unsupported: ") {
-            return IngestError::Unsupported {
-                url,
-                what: one_line(rest),
-            };
+            return IngestError::Unsupported { url, what: one_line(rest) };
         }
         if msg == "Timeout" {
-            return IngestError::Timeout {
-                url,
-                stage,
-                after: Duration::ZERO,
-            };
+            return IngestError::Timeout { url, stage, after: Duration::ZERO };
         }
         // Framing errors (garbage instead of RTSP) and a connection closed
         // or reset before the DESCRIBE reply: the reply is malformed/missing.
-        if stage == Stage::Describe
-            && (msg.starts_with("RTSP framing error")
-                || msg.starts_with("Error reading from RTSP peer"))
-        {
+        if stage == Stage::Describe && (msg.starts_with("RTSP framing error") || msg.starts_with("Error reading from RTSP peer")) {
             return IngestError::Describe { url, detail };
         }
         IngestError::Protocol { url, stage, detail }
@@ -189,11 +144,7 @@ impl IngestError {
 /// retina's messages carry context on extra lines ("conn: ...", "msg: ...");
 /// keep them, but on one line, for logs and UI.
 fn one_line(s: &str) -> String {
-    s.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 #[cfg(test)]
@@ -204,58 +155,13 @@ mod tests {
     fn messages_name_url_and_what_happened() {
         let url = "rtsp://10.1.2.3:554/live".to_owned();
         let cases: Vec<(IngestError, &str)> = vec![
-            (
-                IngestError::Connect {
-                    url: url.clone(),
-                    detail: "Connection refused (os error 111)".into(),
-                },
-                "could not connect",
-            ),
-            (
-                IngestError::Timeout {
-                    url: url.clone(),
-                    stage: Stage::Describe,
-                    after: Duration::from_secs(2),
-                },
-                "timed out after 2s",
-            ),
-            (
-                IngestError::Describe {
-                    url: url.clone(),
-                    detail: "RTSP framing error".into(),
-                },
-                "malformed",
-            ),
-            (
-                IngestError::Unauthorized {
-                    url: url.clone(),
-                    had_credentials: true,
-                },
-                "refused the configured username/password",
-            ),
-            (
-                IngestError::Unauthorized {
-                    url: url.clone(),
-                    had_credentials: false,
-                },
-                "no credentials are configured",
-            ),
-            (
-                IngestError::Rejected {
-                    url: url.clone(),
-                    stage: Stage::Describe,
-                    status: 404,
-                    detail: "Not Found".into(),
-                },
-                "status 404",
-            ),
-            (
-                IngestError::Stalled {
-                    url: url.clone(),
-                    after: Duration::from_secs(10),
-                },
-                "stalled",
-            ),
+            (IngestError::Connect { url: url.clone(), detail: "Connection refused (os error 111)".into() }, "could not connect"),
+            (IngestError::Timeout { url: url.clone(), stage: Stage::Describe, after: Duration::from_secs(2) }, "timed out after 2s"),
+            (IngestError::Describe { url: url.clone(), detail: "RTSP framing error".into() }, "malformed"),
+            (IngestError::Unauthorized { url: url.clone(), had_credentials: true }, "refused the configured username/password"),
+            (IngestError::Unauthorized { url: url.clone(), had_credentials: false }, "no credentials are configured"),
+            (IngestError::Rejected { url: url.clone(), stage: Stage::Describe, status: 404, detail: "Not Found".into() }, "status 404"),
+            (IngestError::Stalled { url: url.clone(), after: Duration::from_secs(10) }, "stalled"),
         ];
         for (e, what) in cases {
             let m = e.to_string();
@@ -267,9 +173,6 @@ mod tests {
 
     #[test]
     fn one_line_joins_context() {
-        assert_eq!(
-            one_line("RTSP framing error: bad\n\nconn: a->b\nmsg: c"),
-            "RTSP framing error: bad; conn: a->b; msg: c"
-        );
+        assert_eq!(one_line("RTSP framing error: bad\n\nconn: a->b\nmsg: c"), "RTSP framing error: bad; conn: a->b; msg: c");
     }
 }

@@ -94,13 +94,7 @@ impl fmt::Debug for IngestConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IngestConfig")
             .field("url", &self.display_url())
-            .field(
-                "credentials",
-                &self
-                    .credentials
-                    .as_ref()
-                    .map(|(u, _)| (u.as_str(), "<redacted>")),
-            )
+            .field("credentials", &self.credentials.as_ref().map(|(u, _)| (u.as_str(), "<redacted>")))
             .field("transport", &self.transport)
             .field("connect_timeout", &self.connect_timeout)
             .field("frame_timeout", &self.frame_timeout)
@@ -115,10 +109,7 @@ fn split_credentials(url: &url::Url) -> (url::Url, Option<(String, String)>) {
     if url.username().is_empty() && url.password().is_none() {
         return (url.clone(), None);
     }
-    let creds = (
-        percent_decode(url.username()),
-        percent_decode(url.password().unwrap_or("")),
-    );
+    let creds = (percent_decode(url.username()), percent_decode(url.password().unwrap_or("")));
     let mut clean = url.clone();
     // Only fails for URLs that cannot have credentials, which these have.
     let _ = clean.set_username("");
@@ -151,14 +142,10 @@ mod tests {
 
     #[test]
     fn credentials_move_out_of_the_url() {
-        let url =
-            url::Url::parse("rtsp://admin:p%40ss%3Aw0rd@10.0.0.5:8554/Streaming/101").unwrap();
+        let url = url::Url::parse("rtsp://admin:p%40ss%3Aw0rd@10.0.0.5:8554/Streaming/101").unwrap();
         let cfg = IngestConfig::new(url);
         assert_eq!(cfg.url.as_str(), "rtsp://10.0.0.5:8554/Streaming/101");
-        assert_eq!(
-            cfg.credentials,
-            Some(("admin".to_owned(), "p@ss:w0rd".to_owned()))
-        );
+        assert_eq!(cfg.credentials, Some(("admin".to_owned(), "p@ss:w0rd".to_owned())));
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("p@ss"), "{dbg}");
         assert!(!dbg.contains("w0rd"), "{dbg}");

@@ -122,10 +122,7 @@ fn sleep_to_next_tick(tick: Duration) {
     if tick_ns == 0 {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let wait = tick_ns - now % tick_ns;
     std::thread::sleep(Duration::from_nanos(wait as u64));
 }

@@ -47,41 +47,24 @@ pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
     let shown = url.to_string();
     let had_credentials = creds.is_some();
     if url.scheme() != "rtsp" {
-        return Err(IngestError::InvalidConfig {
-            url: shown,
-            reason: format!("scheme {:?} is not supported; use rtsp://", url.scheme()),
-        });
+        return Err(IngestError::InvalidConfig { url: shown, reason: format!("scheme {:?} is not supported; use rtsp://", url.scheme()) });
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(IngestError::InvalidConfig {
-            url: shown,
-            reason: "the URL has no host".into(),
-        });
+        return Err(IngestError::InvalidConfig { url: shown, reason: "the URL has no host".into() });
     }
     let budget = cfg.connect_timeout;
     let deadline = Instant::now() + budget;
-    let step = |stage: Stage| Step {
-        url: &shown,
-        stage,
-        deadline,
-        budget,
-        had_credentials,
-    };
+    let step = |stage: Stage| Step { url: &shown, stage, deadline, budget, had_credentials };
 
     let options = SessionOptions::default()
         .creds(creds.map(|(username, password)| retina::client::Credentials { username, password }))
         .user_agent(concat!("citywatch/", env!("CARGO_PKG_VERSION")).to_owned());
-    let mut described = step(Stage::Describe)
-        .run(retina::client::Session::describe(url.clone(), options))
-        .await?;
+    let mut described = step(Stage::Describe).run(retina::client::Session::describe(url.clone(), options)).await?;
 
     let (stream_i, codec) = pick_video_stream(described.streams(), &shown)?;
     let clock_rate = described.streams()[stream_i].clock_rate_hz();
     if clock_rate == 0 {
-        return Err(IngestError::Describe {
-            url: shown,
-            detail: "the video stream's RTP clock rate is 0".into(),
-        });
+        return Err(IngestError::Describe { url: shown, detail: "the video stream's RTP clock rate is 0".into() });
     }
     let transport = match cfg.transport {
         Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
@@ -89,19 +72,11 @@ pub async fn open(cfg: &IngestConfig) -> Result<IngestSession, IngestError> {
     };
     // MP4 framing: 4-byte length prefixes, parameter sets only in extra_data
     // (retina's default would prepend SPS/PPS to every key frame).
-    let setup = SetupOptions::default()
-        .transport(transport)
-        .frame_format(FrameFormat::MP4);
-    step(Stage::Setup)
-        .run(described.setup(stream_i, setup))
-        .await?;
-    let playing = step(Stage::Play)
-        .run(described.play(PlayOptions::default()))
-        .await?;
+    let setup = SetupOptions::default().transport(transport).frame_format(FrameFormat::MP4);
+    step(Stage::Setup).run(described.setup(stream_i, setup)).await?;
+    let playing = step(Stage::Play).run(described.play(PlayOptions::default())).await?;
     // Fails when the SDP's codec parameters can't be depacketized.
-    let demuxed = playing
-        .demuxed()
-        .map_err(|e| IngestError::from_retina(&e, &shown, Stage::Describe, had_credentials))?;
+    let demuxed = playing.demuxed().map_err(|e| IngestError::from_retina(&e, &shown, Stage::Describe, had_credentials))?;
 
     let mut session = IngestSession {
         url: shown,
@@ -183,14 +158,7 @@ impl IngestSession {
                     debug!(url = %self.url, "RTSP server ended the session");
                     return Ok(None);
                 }
-                Some(Err(e)) => {
-                    return Err(IngestError::from_retina(
-                        &e,
-                        &self.url,
-                        Stage::Stream,
-                        self.had_credentials,
-                    ))
-                }
+                Some(Err(e)) => return Err(IngestError::from_retina(&e, &self.url, Stage::Stream, self.had_credentials)),
                 Some(Ok(item)) => item,
             };
             let CodecItem::VideoFrame(f) = item else {
@@ -208,10 +176,7 @@ impl IngestSession {
     }
 
     fn stalled(&self) -> IngestError {
-        IngestError::Stalled {
-            url: self.url.clone(),
-            after: self.frame_timeout,
-        }
+        IngestError::Stalled { url: self.url.clone(), after: self.frame_timeout }
     }
 
     /// The stream's current codec parameters (the `Arc` every frame since
@@ -256,19 +221,13 @@ impl IngestSession {
                 );
             }
         }
-        Some(Frame {
-            timestamp_90k,
-            is_key,
-            data,
-            params,
-        })
+        Some(Frame { timestamp_90k, is_key, data, params })
     }
 
     /// Takes retina's current parameters; keeps the same `Arc` if they did
     /// not actually change.
     fn refresh_params(&mut self) {
-        let Some(ParametersRef::Video(v)) = self.demuxed.streams()[self.stream_i].parameters()
-        else {
+        let Some(ParametersRef::Video(v)) = self.demuxed.streams()[self.stream_i].parameters() else {
             return;
         };
         let new = to_video_params(self.codec, v);
@@ -299,10 +258,7 @@ impl std::fmt::Debug for IngestSession {
 }
 
 /// The first H.264/H.265 video stream; a clear error if there is none.
-fn pick_video_stream(
-    streams: &[retina::client::Stream],
-    url: &str,
-) -> Result<(usize, Codec), IngestError> {
+fn pick_video_stream(streams: &[retina::client::Stream], url: &str) -> Result<(usize, Codec), IngestError> {
     for (i, s) in streams.iter().enumerate() {
         if s.media() != "video" {
             continue;
@@ -316,22 +272,12 @@ fn pick_video_stream(
     let found = if streams.is_empty() {
         "no streams".to_owned()
     } else {
-        streams
-            .iter()
-            .map(|s| format!("{}/{}", s.media(), s.encoding_name()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        streams.iter().map(|s| format!("{}/{}", s.media(), s.encoding_name())).collect::<Vec<_>>().join(", ")
     };
     if streams.iter().any(|s| s.media() == "video") {
-        Err(IngestError::Unsupported {
-            url: url.to_owned(),
-            what: format!("video codec ({found}); only H.264 and H.265 are supported"),
-        })
+        Err(IngestError::Unsupported { url: url.to_owned(), what: format!("video codec ({found}); only H.264 and H.265 are supported") })
     } else {
-        Err(IngestError::NoVideoStream {
-            url: url.to_owned(),
-            found,
-        })
+        Err(IngestError::NoVideoStream { url: url.to_owned(), found })
     }
 }
 
@@ -391,24 +337,12 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
-    async fn run<T>(
-        self,
-        fut: impl Future<Output = Result<T, retina::Error>>,
-    ) -> Result<T, IngestError> {
+    async fn run<T>(self, fut: impl Future<Output = Result<T, retina::Error>>) -> Result<T, IngestError> {
         match tokio::time::timeout_at(self.deadline, fut).await {
-            Err(_) => Err(IngestError::Timeout {
-                url: self.url.to_owned(),
-                stage: self.stage,
-                after: self.budget,
-            }),
+            Err(_) => Err(IngestError::Timeout { url: self.url.to_owned(), stage: self.stage, after: self.budget }),
             Ok(Err(e)) => {
                 debug!(url = %self.url, stage = %self.stage, error = %e, "RTSP request failed");
-                Err(IngestError::from_retina(
-                    &e,
-                    self.url,
-                    self.stage,
-                    self.had_credentials,
-                ))
+                Err(IngestError::from_retina(&e, self.url, self.stage, self.had_credentials))
             }
             Ok(Ok(v)) => Ok(v),
         }
@@ -421,38 +355,14 @@ mod tests {
 
     #[test]
     fn key_frames_by_nal_type() {
-        let avcc = |nals: &[&[u8]]| -> Vec<u8> {
-            nals.iter()
-                .flat_map(|n| {
-                    (n.len() as u32)
-                        .to_be_bytes()
-                        .into_iter()
-                        .chain(n.iter().copied())
-                })
-                .collect()
-        };
+        let avcc = |nals: &[&[u8]]| -> Vec<u8> { nals.iter().flat_map(|n| (n.len() as u32).to_be_bytes().into_iter().chain(n.iter().copied())).collect() };
         // H.264: SEI + IDR slice vs a P slice.
-        assert_eq!(
-            is_key_frame(Codec::H264, &avcc(&[&[0x06, 1], &[0x65, 0x88]])),
-            Some(true)
-        );
-        assert_eq!(
-            is_key_frame(Codec::H264, &avcc(&[&[0x41, 0x9a]])),
-            Some(false)
-        );
+        assert_eq!(is_key_frame(Codec::H264, &avcc(&[&[0x06, 1], &[0x65, 0x88]])), Some(true));
+        assert_eq!(is_key_frame(Codec::H264, &avcc(&[&[0x41, 0x9a]])), Some(false));
         // H.265: CRA (21), IDR_N_LP (20), TRAIL_R (1).
-        assert_eq!(
-            is_key_frame(Codec::H265, &avcc(&[&[21 << 1, 1, 0xaf]])),
-            Some(true)
-        );
-        assert_eq!(
-            is_key_frame(Codec::H265, &avcc(&[&[20 << 1, 1, 0xaf]])),
-            Some(true)
-        );
-        assert_eq!(
-            is_key_frame(Codec::H265, &avcc(&[&[1 << 1, 1, 0xaf]])),
-            Some(false)
-        );
+        assert_eq!(is_key_frame(Codec::H265, &avcc(&[&[21 << 1, 1, 0xaf]])), Some(true));
+        assert_eq!(is_key_frame(Codec::H265, &avcc(&[&[20 << 1, 1, 0xaf]])), Some(true));
+        assert_eq!(is_key_frame(Codec::H265, &avcc(&[&[1 << 1, 1, 0xaf]])), Some(false));
         // Not AVCC: a length that overruns, an empty NAL unit.
         assert_eq!(is_key_frame(Codec::H264, &[0, 0, 0, 9, 0x65]), None);
         assert_eq!(is_key_frame(Codec::H264, &[0, 0, 0, 0]), None);

@@ -45,11 +45,7 @@ pub struct Backoff {
 impl Default for Backoff {
     /// 1 s doubling to 30 s, up to 25 % jitter.
     fn default() -> Self {
-        Backoff {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(30),
-            jitter: 0.25,
-        }
+        Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(30), jitter: 0.25 }
     }
 }
 
@@ -58,11 +54,7 @@ impl Backoff {
     /// uniform random number `r` in [0, 1).
     pub fn delay(&self, failures: u32, r: f64) -> Duration {
         let exp = failures.saturating_sub(1).min(30);
-        let base = self
-            .initial
-            .saturating_mul(1u32 << exp)
-            .min(self.max)
-            .max(self.initial.min(self.max));
+        let base = self.initial.saturating_mul(1u32 << exp).min(self.max).max(self.initial.min(self.max));
         let cut = self.jitter.clamp(0.0, 1.0) * r.clamp(0.0, 1.0);
         base.mul_f64(1.0 - cut)
     }
@@ -151,13 +143,8 @@ impl StreamHealth {
             dropped_frames: self.dropped_frames.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
-            last_frame_at: (ms != i64::MIN)
-                .then(|| UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-            last_error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            last_frame_at: (ms != i64::MIN).then(|| UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+            last_error: self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 
@@ -172,10 +159,7 @@ impl StreamHealth {
     fn record_frame(&self, len: usize) {
         self.frames.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(len as u64, Ordering::Relaxed);
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         self.last_frame_unix_ms.store(now_ms, Ordering::Relaxed);
     }
 
@@ -200,13 +184,7 @@ impl StreamHealth {
 /// memory. After a session that delivered frames the backoff starts over
 /// from `backoff.initial`; errors that need attention (credentials,
 /// configuration, codec) wait `backoff.max`.
-pub async fn run_camera(
-    cfg: IngestConfig,
-    backoff: Backoff,
-    health: Arc<StreamHealth>,
-    out: mpsc::Sender<IngestEvent>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run_camera(cfg: IngestConfig, backoff: Backoff, health: Arc<StreamHealth>, out: mpsc::Sender<IngestEvent>, mut shutdown: watch::Receiver<bool>) {
     let url = cfg.display_url();
     let mut consecutive_failures = 0u32;
     let mut opened_before = false;
@@ -225,9 +203,7 @@ pub async fn run_camera(
                 }
                 opened_before = true;
                 health.set_state(StreamState::Streaming);
-                let connected = IngestEvent::Connected {
-                    params: session.params(),
-                };
+                let connected = IngestEvent::Connected { params: session.params() };
                 if !send_event(&out, connected, &mut shutdown).await {
                     break 'outer;
                 }
@@ -251,13 +227,7 @@ pub async fn run_camera(
                                 Offer::Closed => break 'outer,
                             }
                         }
-                        Ok(None) => {
-                            break IngestError::Protocol {
-                                url: url.clone(),
-                                stage: Stage::Stream,
-                                detail: "the server ended the session".into(),
-                            }
-                        }
+                        Ok(None) => break IngestError::Protocol { url: url.clone(), stage: Stage::Stream, detail: "the server ended the session".into() },
                         Err(e) => break e,
                     }
                 };
@@ -270,17 +240,10 @@ pub async fn run_camera(
         };
         consecutive_failures = consecutive_failures.saturating_add(1);
         health.record_failure(&error);
-        let retry_in = if error.needs_attention() {
-            backoff.delay(u32::MAX, random_unit())
-        } else {
-            backoff.delay(consecutive_failures, random_unit())
-        };
+        let retry_in = if error.needs_attention() { backoff.delay(u32::MAX, random_unit()) } else { backoff.delay(consecutive_failures, random_unit()) };
         warn!(%url, error = %error, ?retry_in, "camera stream down; will retry");
         health.set_state(StreamState::Backoff);
-        let event = IngestEvent::Disconnected {
-            error: error.to_string(),
-            retry_in,
-        };
+        let event = IngestEvent::Disconnected { error: error.to_string(), retry_in };
         if !send_event(&out, event, &mut shutdown).await {
             break;
         }
@@ -301,11 +264,7 @@ async fn stop_requested(rx: &mut watch::Receiver<bool>) {
 
 /// Sends a state event, waiting for room unless shutdown comes first.
 /// `false`: stop (shutdown, or nobody listens any more).
-async fn send_event(
-    out: &mpsc::Sender<IngestEvent>,
-    ev: IngestEvent,
-    shutdown: &mut watch::Receiver<bool>,
-) -> bool {
+async fn send_event(out: &mpsc::Sender<IngestEvent>, ev: IngestEvent, shutdown: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         biased;
         _ = stop_requested(shutdown) => false,
@@ -351,12 +310,7 @@ impl FrameGate {
 /// dependency for one jitter draw per reconnect).
 fn random_unit() -> f64 {
     let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
+    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -368,11 +322,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_the_cap() {
-        let b = Backoff {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(30),
-            jitter: 0.0,
-        };
+        let b = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(30), jitter: 0.0 };
         let secs: Vec<u64> = (1..=8).map(|n| b.delay(n, 0.5).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
         assert_eq!(b.delay(u32::MAX, 0.0), Duration::from_secs(30));
@@ -391,10 +341,7 @@ mod tests {
         }
         let r: Vec<f64> = (0..100).map(|_| random_unit()).collect();
         assert!(r.iter().all(|x| (0.0..1.0).contains(x)));
-        assert!(
-            r.windows(2).any(|w| w[0] != w[1]),
-            "random_unit is constant"
-        );
+        assert!(r.windows(2).any(|w| w[0] != w[1]), "random_unit is constant");
     }
 
     fn frame(key: bool, ts: i64) -> Frame {
@@ -445,10 +392,7 @@ mod tests {
         h.record_frame(100);
         h.record_frame(50);
         h.set_state(StreamState::Streaming);
-        h.record_failure(&IngestError::Stalled {
-            url: "rtsp://x/".into(),
-            after: Duration::from_secs(1),
-        });
+        h.record_failure(&IngestError::Stalled { url: "rtsp://x/".into(), after: Duration::from_secs(1) });
         let s = h.snapshot();
         assert_eq!((s.frames, s.bytes, s.failures), (2, 150, 1));
         assert_eq!(s.state, StreamState::Streaming);
@@ -462,13 +406,8 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let cfg =
-            IngestConfig::new(url::Url::parse(&format!("rtsp://127.0.0.1:{port}/x")).unwrap());
-        let backoff = Backoff {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(40),
-            jitter: 0.5,
-        };
+        let cfg = IngestConfig::new(url::Url::parse(&format!("rtsp://127.0.0.1:{port}/x")).unwrap());
+        let backoff = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(40), jitter: 0.5 };
         let health = Arc::new(StreamHealth::default());
         let (tx, mut rx) = mpsc::channel(8);
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -486,10 +425,7 @@ mod tests {
         assert!(delays[0] <= Duration::from_millis(10));
         assert!(delays[3] <= Duration::from_millis(40) && delays[3] >= Duration::from_millis(20));
         stop_tx.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(30), task)
-            .await
-            .expect("run_camera did not stop")
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(30), task).await.expect("run_camera did not stop").unwrap();
         let s = health.snapshot();
         assert_eq!(s.state, StreamState::Stopped);
         assert!(s.failures >= 4);

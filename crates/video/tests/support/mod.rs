@@ -21,14 +21,8 @@ pub struct Stream {
 
 /// Runs a command and returns its stdout; panics with its stderr on failure.
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (are ffmpeg and ffprobe installed?): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} (are ffmpeg and ffprobe installed?): {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
@@ -36,34 +30,15 @@ pub fn run(cmd: &mut Command) -> String {
 /// every `gop` frames, no B-frames, with access unit delimiters.
 pub fn encode(dir: &Path, codec: Codec, seconds: u32, fps: u32, gop: u32) -> Stream {
     let (name, lib, params_flag, params) = match codec {
-        Codec::H264 => (
-            "in.h264",
-            "libx264",
-            "-x264-params",
-            format!("aud=1:keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0"),
-        ),
-        Codec::H265 => (
-            "in.h265",
-            "libx265",
-            "-x265-params",
-            format!(
-                "aud=1:keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:open-gop=0:log-level=error"
-            ),
-        ),
+        Codec::H264 => ("in.h264", "libx264", "-x264-params", format!("aud=1:keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0")),
+        Codec::H265 => ("in.h265", "libx265", "-x265-params", format!("aud=1:keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:open-gop=0:log-level=error")),
     };
     let path = dir.join(name);
     let format = if codec == Codec::H264 { "h264" } else { "hevc" };
     run(Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("testsrc=size=320x240:rate={fps}"))
-        .args([
-            "-t",
-            &seconds.to_string(),
-            "-c:v",
-            lib,
-            "-pix_fmt",
-            "yuv420p",
-        ])
+        .args(["-t", &seconds.to_string(), "-c:v", lib, "-pix_fmt", "yuv420p"])
         .args([params_flag, &params, "-f", format])
         .arg(&path));
     let data = std::fs::read(&path).unwrap();
@@ -156,16 +131,8 @@ fn group(
 
 pub fn split_h264(data: &[u8]) -> Stream {
     let (frames, keys, ps) = group(data, |n| n[0] & 0x1f, 9, |t| t == 7 || t == 8, |t| t == 5);
-    let sps: Vec<&[u8]> = ps
-        .iter()
-        .filter(|n| n[0] & 0x1f == 7)
-        .map(|n| &n[..])
-        .collect();
-    let pps: Vec<&[u8]> = ps
-        .iter()
-        .filter(|n| n[0] & 0x1f == 8)
-        .map(|n| &n[..])
-        .collect();
+    let sps: Vec<&[u8]> = ps.iter().filter(|n| n[0] & 0x1f == 7).map(|n| &n[..]).collect();
+    let pps: Vec<&[u8]> = ps.iter().filter(|n| n[0] & 0x1f == 8).map(|n| &n[..]).collect();
     let sps0 = sps[0];
     Stream {
         params: Arc::new(VideoParams {
@@ -184,14 +151,7 @@ pub fn split_h264(data: &[u8]) -> Stream {
 
 /// An AVCDecoderConfigurationRecord (body of `avcC`) with 4-byte lengths.
 pub fn avc_decoder_config(sps: &[&[u8]], pps: &[&[u8]]) -> Vec<u8> {
-    let mut c = vec![
-        1,
-        sps[0][1],
-        sps[0][2],
-        sps[0][3],
-        0xfc | 3,
-        0xe0 | sps.len() as u8,
-    ];
+    let mut c = vec![1, sps[0][1], sps[0][2], sps[0][3], 0xfc | 3, 0xe0 | sps.len() as u8];
     for s in sps {
         c.extend_from_slice(&(s.len() as u16).to_be_bytes());
         c.extend_from_slice(s);
@@ -205,13 +165,7 @@ pub fn avc_decoder_config(sps: &[&[u8]], pps: &[&[u8]]) -> Vec<u8> {
 }
 
 pub fn split_h265(data: &[u8]) -> Stream {
-    let (frames, keys, ps) = group(
-        data,
-        |n| (n[0] >> 1) & 0x3f,
-        35,
-        |t| (32..=34).contains(&t),
-        |t| (16..=23).contains(&t),
-    );
+    let (frames, keys, ps) = group(data, |n| (n[0] >> 1) & 0x3f, 35, |t| (32..=34).contains(&t), |t| (16..=23).contains(&t));
     Stream {
         params: Arc::new(VideoParams {
             codec: Codec::H265,
@@ -230,10 +184,7 @@ pub fn split_h265(data: &[u8]) -> Stream {
 /// An HEVCDecoderConfigurationRecord (body of `hvcC`), 4:2:0 8-bit, with
 /// the profile fields copied from the SPS's profile_tier_level.
 pub fn hevc_decoder_config(param_sets: &[Vec<u8>]) -> Vec<u8> {
-    let sps = param_sets
-        .iter()
-        .find(|n| (n[0] >> 1) & 0x3f == 33)
-        .expect("an SPS");
+    let sps = param_sets.iter().find(|n| (n[0] >> 1) & 0x3f == 33).expect("an SPS");
     let sps = rbsp(sps);
     // 2 bytes of NAL header, 1 of vps id/max sub layers/nesting, then
     // profile_space..profile_idc (1), compatibility (4), constraints (6), level (1).
@@ -243,10 +194,7 @@ pub fn hevc_decoder_config(param_sets: &[Vec<u8>]) -> Vec<u8> {
     c.extend_from_slice(&[0xf0, 0x00, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f]);
     let mut arrays: Vec<(u8, Vec<&Vec<u8>>)> = Vec::new();
     for t in 32..=34u8 {
-        let nals: Vec<_> = param_sets
-            .iter()
-            .filter(|n| (n[0] >> 1) & 0x3f == t)
-            .collect();
+        let nals: Vec<_> = param_sets.iter().filter(|n| (n[0] >> 1) & 0x3f == t).collect();
         if !nals.is_empty() {
             arrays.push((t, nals));
         }
@@ -265,64 +213,31 @@ pub fn hevc_decoder_config(param_sets: &[Vec<u8>]) -> Vec<u8> {
 
 /// Writes frames `range` of `s` to `path` after `junk` bytes of filler and
 /// returns the segment that indexes them.
-pub fn write_segment(
-    s: &Stream,
-    range: std::ops::Range<usize>,
-    path: &Path,
-    junk: usize,
-    duration_90k: u32,
-) -> Segment {
+pub fn write_segment(s: &Stream, range: std::ops::Range<usize>, path: &Path, junk: usize, duration_90k: u32) -> Segment {
     let mut data = vec![0xa5u8; junk];
     let mut samples = Vec::new();
     for i in range {
         data.extend_from_slice(&s.frames[i]);
-        samples.push(Sample {
-            size: s.frames[i].len() as u32,
-            duration_90k,
-            is_key: s.keys[i],
-        });
+        samples.push(Sample { size: s.frames[i].len() as u32, duration_90k, is_key: s.keys[i] });
     }
     std::fs::write(path, &data).unwrap();
-    Segment {
-        params: s.params.clone(),
-        samples,
-        file: path.to_path_buf(),
-        file_offset: junk as u64,
-    }
+    Segment { params: s.params.clone(), samples, file: path.to_path_buf(), file_offset: junk as u64 }
 }
 
 pub fn ffprobe_json(args: &[&str], file: &Path) -> serde_json::Value {
-    let out = run(Command::new("ffprobe")
-        .args(["-v", "error", "-of", "json"])
-        .args(args)
-        .arg(file));
+    let out = run(Command::new("ffprobe").args(["-v", "error", "-of", "json"]).args(args).arg(file));
     serde_json::from_str(&out).unwrap()
 }
 
 /// The MD5 of every decoded frame, in output order (`ffmpeg -f framemd5`).
 pub fn frame_md5s(file: &Path) -> Vec<String> {
-    let out = run(Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-map", "0:v", "-f", "framemd5", "-"]));
-    out.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
-        .collect()
+    let out = run(Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(file).args(["-map", "0:v", "-f", "framemd5", "-"]));
+    out.lines().filter(|l| !l.starts_with('#')).map(|l| l.rsplit(',').next().unwrap().trim().to_string()).collect()
 }
 
 /// Decodes the whole file; returns what ffmpeg printed at `-v error`.
 pub fn decode_errors(file: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(file).args(["-f", "null", "-"]).output().expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
