@@ -27,6 +27,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
+# rustfmt and clippy check the code before the tests (scripts/test.sh).
+for component in rustfmt clippy; do
+  cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"
+done
+
 # The console: reinstall npm packages only when the lock file changed.
 stamp=web/node_modules/.package-lock.sha256
 want=$(sha256sum web/package-lock.json | cut -d' ' -f1)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of Citywatch: clippy with warnings as errors, the Rust
+# Runs every test of Citywatch: formatting, clippy with warnings as errors, the Rust
 # suites (unit, property, HTTP, authorization matrix, audit tampering, CLI)
 # under cargo-nextest, then the browser end-to-end test of the console
 # against the real binary.
@@ -13,6 +13,9 @@ npm --prefix web run typecheck --silent
 
 echo "== analytics models"
 . scripts/models.sh
+
+echo "== formatting (rustfmt.toml)"
+cargo fmt --all --check
 
 echo "== clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
