@@ -83,7 +83,7 @@ def main():
         cases = [
             ("one case reference", "case_ref = ?", [case], ""),
             ("one user", "actor = ?", ["user042"], ""),
-            ("one action, rare", "action = ?", ["incident.note"], ""),
+            ("one action (1 in 7)", "action = ?", ["incident.note"], ""),
             ("one camera", "target = ?", ["cam-17"], ""),
             ("one hour", "time >= ? AND time < ?", [mid, late], " INDEXED BY audit_log_time"),
         ]
