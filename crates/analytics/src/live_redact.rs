@@ -467,6 +467,7 @@ fn new_encoder(w: usize, h: usize, fps: f32) -> Result<Encoder, String> {
     // SAFETY: the trace level is an option OpenH264 accepts at any time;
     // `quiet` outlives the call. (Without it, it warns on stderr that the
     // rate cannot be held without skipping frames; we want every frame.)
+    #[allow(unsafe_code)] // the crate exposes the option only through its raw API
     unsafe {
         encoder.raw_api().set_option(openh264_sys2::ENCODER_OPTION_TRACE_LEVEL, std::ptr::addr_of_mut!(quiet).cast());
     }

@@ -413,6 +413,7 @@ impl AppendFile {
 
 /// Allocates `len` bytes of the file from `offset`, moving its size past
 /// them if it was shorter (`fallocate` mode 0).
+#[allow(unsafe_code)] // std has no fallocate
 fn fallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {

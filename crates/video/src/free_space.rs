@@ -1,5 +1,8 @@
 //! The space left on a filesystem, read with `fstatvfs(2)`: what retention's
 //! free-space floor and a sample file's sizing ahead both go by.
+//!
+//! std has no statvfs: the module is a small unsafe boundary.
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;
