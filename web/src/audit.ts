@@ -8,7 +8,7 @@ import { ApiError, auditApi, errorText, type AuditEntry, type AuditFilter, type 
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { fmtDateTime, fmtNumber, register, t } from "./i18n";
-import { brand, localeChooser, logoutButton, viewNav } from "./topbar";
+import { viewHeader } from "./topbar";
 
 register("audit", {
   en: {
@@ -138,18 +138,7 @@ export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): Au
   };
 
   // ---- header
-  const logoutBtn = logoutButton(onLogout);
-  const header = h(
-    "header",
-    { class: "topbar" },
-    brand(),
-    viewNav(me, "audit"),
-    h("div", { class: "view-title" }, t("audit.title")),
-    h("div", { class: "spacer" }),
-    localeChooser(me),
-    h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
-    logoutBtn,
-  );
+  const header = viewHeader(me, "audit", t("audit.title"), onLogout);
 
   // ---- chain verification
   const chainState = h("div", { class: "chain-state", "data-testid": "audit-chain", "data-state": "checking", role: "status" }, t("audit.checking"));

@@ -7,12 +7,12 @@
 // the map.
 
 import "./health.css";
-import { ApiError, healthApi, type HealthOverview, type Me, type WallCamera, type WallState } from "./api";
+import { ApiError, healthApi, type HealthOverview, type Me, type WallCamera, type WallState, errorText } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { fmtDateTime, fmtNumber, register, t } from "./i18n";
 import { STATUS_COLORS } from "./map";
-import { brand, logoutButton, viewNav } from "./topbar";
+import { viewHeader } from "./topbar";
 
 register("health", {
   en: {
@@ -219,16 +219,7 @@ export function renderHealth(root: HTMLElement, me: Me, onLogout: () => void): {
   let timer: number | undefined;
   let inFlight: AbortController | null = null;
 
-  const header = h(
-    "header",
-    { class: "topbar" },
-    brand(),
-    viewNav(me, "health"),
-    h("div", { class: "view-title" }, t("health.title")),
-    h("div", { class: "spacer" }),
-    h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
-    logoutButton(onLogout),
-  );
+  const header = viewHeader(me, "health", t("health.title"), onLogout);
   const tileRow = h("section", { class: "health-tiles", "data-testid": "health-tiles", "aria-label": t("health.title") });
   const tbody = h("tbody", { "data-testid": "health-rows" });
   const table = h(
@@ -268,7 +259,7 @@ export function renderHealth(root: HTMLElement, me: Me, onLogout: () => void): {
     } catch (e) {
       if (destroyed || (e instanceof DOMException && e.name === "AbortError")) return;
       if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-      banner.error(e instanceof Error ? e.message : String(e));
+      banner.error(errorText(e));
     } finally {
       inFlight = null;
       // The next read only after this one ended: a slow server is not piled on.

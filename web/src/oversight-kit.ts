@@ -2,7 +2,7 @@
 // loading/refusal line, form fields with the API's reason shown beside
 // them, the two-step button for an irreversible action, and time inputs.
 
-import { ApiError, type Me } from "./api";
+import { ApiError, type Me, errorText } from "./api";
 import { h } from "./dom";
 import { register, t } from "./i18n";
 
@@ -77,7 +77,7 @@ export async function loadInto<T>(status: HTMLElement, load: () => Promise<T>, s
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return; // back to login
     status.dataset.state = "error";
-    status.textContent = e instanceof Error ? e.message : String(e);
+    status.textContent = errorText(e);
   }
 }
 

@@ -5,7 +5,7 @@
 // its own loading and refusal line; the banner is for failed actions.
 
 import "./oversight.css";
-import { ApiError, type Me } from "./api";
+import { ApiError, type Me, errorText } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { register, t } from "./i18n";
@@ -15,7 +15,7 @@ import { incidentsSection } from "./oversight-incidents";
 import { may, type Section, type SectionContext } from "./oversight-kit";
 import { readsSection } from "./oversight-reads";
 import { unmaskSection } from "./oversight-unmask";
-import { brand, logoutButton, viewNav } from "./topbar";
+import { viewHeader } from "./topbar";
 
 register("oversight", {
   en: {
@@ -52,20 +52,11 @@ export function renderOversight(root: HTMLElement, me: Me, onLogout: () => void)
     reportError(e: unknown) {
       if (destroyed) return;
       if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-      banner.error(e instanceof Error ? e.message : String(e));
+      banner.error(errorText(e));
     },
   };
 
-  const header = h(
-    "header",
-    { class: "topbar" },
-    brand(),
-    viewNav(me, "oversight"),
-    h("div", { class: "view-title" }, t("oversight.title")),
-    h("div", { class: "spacer" }),
-    h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
-    logoutButton(onLogout),
-  );
+  const header = viewHeader(me, "oversight", t("oversight.title"), onLogout);
 
   const sections = SECTIONS.filter((s) => may(me, s.permission)).map((s) => s.make(ctx));
   // Jump links: the sections are long lists stacked on one page.

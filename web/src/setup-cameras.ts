@@ -6,7 +6,7 @@
 // and never shown back, and an unchanged address keeps them (the API's rule).
 
 import * as maplibregl from "maplibre-gl";
-import { api, setupApi, ApiError, type Camera, type CameraImportReport, type CameraInput, type Retention } from "./api";
+import { api, setupApi, ApiError, type Camera, type CameraImportReport, type CameraInput, type Retention, errorText } from "./api";
 import { h } from "./dom";
 import { sectorRing } from "./geo";
 import { register, t } from "./i18n";
@@ -501,7 +501,7 @@ export function createCamerasSection(ctx: SectionContext): Section {
       const body = e instanceof ApiError ? (e.body as CameraImportReport | undefined) : undefined;
       if (body && Array.isArray(body.errors)) report = body;
       else {
-        importState.textContent = e instanceof Error ? e.message : String(e);
+        importState.textContent = errorText(e);
         importState.dataset.state = "error";
         ctx.report(e);
       }

@@ -5,7 +5,7 @@
 // PUT /api/v1/districts/{name}.
 
 import type { GeoJSONSource } from "maplibre-gl";
-import { api, setupApi, type DistrictFeature } from "./api";
+import { api, setupApi, type DistrictFeature, errorText } from "./api";
 import { h } from "./dom";
 import { register, t } from "./i18n";
 import { createMap, type CityMap } from "./map";
@@ -221,7 +221,7 @@ export function createDistrictsSection(ctx: SectionContext): Section {
     try {
       doc = JSON.parse(await file.text());
     } catch (e) {
-      importReport.replaceChildren(h("li", { class: "error-text" }, t("setup-districts.not_json", { file: file.name, reason: e instanceof Error ? e.message : String(e) })));
+      importReport.replaceChildren(h("li", { class: "error-text" }, t("setup-districts.not_json", { file: file.name, reason: errorText(e) })));
       fileInput.value = "";
       return;
     }
@@ -235,7 +235,7 @@ export function createDistrictsSection(ctx: SectionContext): Section {
           await setupApi.putDistrict(a.name, a.geometry);
           line = h("li", { "data-state": "ok" }, t("setup-districts.import_ok", { name: a.name }));
         } catch (e) {
-          line = h("li", { class: "error-text", "data-state": "bad" }, t("setup-districts.import_bad", { name: a.name, reason: e instanceof Error ? e.message : String(e) }));
+          line = h("li", { class: "error-text", "data-state": "bad" }, t("setup-districts.import_bad", { name: a.name, reason: errorText(e) }));
         }
       }
       importReport.appendChild(line);

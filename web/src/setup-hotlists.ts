@@ -3,7 +3,7 @@
 // Import a CSV into a list with its per-row report, list a list's entries,
 // delete an entry after asking.
 
-import { setupApi, type Hotlist, type HotlistEntry, type HotlistImportReport } from "./api";
+import { setupApi, type Hotlist, type HotlistEntry, type HotlistImportReport, errorText } from "./api";
 import { h } from "./dom";
 import { fmtDateTime, register, t } from "./i18n";
 import { confirmInPlace, rowReport, type Section, type SectionContext } from "./setup-form";
@@ -198,7 +198,7 @@ export function createHotlistsSection(ctx: SectionContext): Section {
     try {
       report = await setupApi.importHotlist(name, file);
     } catch (e) {
-      importState.textContent = e instanceof Error ? e.message : String(e);
+      importState.textContent = errorText(e);
       importState.dataset.state = "error";
       return;
     } finally {

@@ -5,11 +5,11 @@
 // the first time its tab is opened, so a map loads only when asked for.
 
 import "./setup.css";
-import { ApiError, type Me, type Permission } from "./api";
+import { ApiError, type Me, type Permission, errorText } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { register, t } from "./i18n";
-import { brand, logoutButton, viewNav } from "./topbar";
+import { viewHeader } from "./topbar";
 import type { Section, SectionContext } from "./setup-form";
 import { createCamerasSection } from "./setup-cameras";
 import { createDistrictsSection } from "./setup-districts";
@@ -62,20 +62,11 @@ export function renderSetup(root: HTMLElement, me: Me, onLogout: () => void): { 
     report(e: unknown) {
       if (destroyed) return;
       if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-      banner.error(e instanceof Error ? e.message : String(e));
+      banner.error(errorText(e));
     },
   };
 
-  const header = h(
-    "header",
-    { class: "topbar" },
-    brand(),
-    viewNav(me, "setup"),
-    h("div", { class: "view-title" }, t("setup.title")),
-    h("div", { class: "spacer" }),
-    h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
-    logoutButton(onLogout),
-  );
+  const header = viewHeader(me, "setup", t("setup.title"), onLogout);
 
   const may = new Set(me.permissions ?? []);
   const allowed = SECTIONS.filter((s) => may.has(s.needs));

@@ -528,7 +528,7 @@ export class Timeline {
     try {
       await this.video.play();
     } catch (e) {
-      if (!(e instanceof DOMException && e.name === "AbortError")) this.say(t("timeline.playback_failed", { detail: e instanceof Error ? e.message : String(e) }));
+      if (!(e instanceof DOMException && e.name === "AbortError")) this.say(t("timeline.playback_failed", { detail: errorText(e) }));
     }
   }
 

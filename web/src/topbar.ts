@@ -5,7 +5,8 @@ import { h } from "./dom";
 import { register, t } from "./i18n";
 import { allowedViews } from "./views";
 
-export { localeChooser } from "./localechooser";
+import { localeChooser } from "./localechooser";
+export { localeChooser };
 
 register("views", {
   en: {
@@ -69,3 +70,20 @@ export function logoutButton(onLogout: () => void): HTMLButtonElement {
   return button;
 }
 
+/**
+ * The top bar of a view other than the map: brand, view switcher, the
+ * view's title, the language chooser, the user and logout.
+ */
+export function viewHeader(me: Me, viewId: string, title: string, onLogout: () => void): HTMLElement {
+  return h(
+    "header",
+    { class: "topbar" },
+    brand(),
+    viewNav(me, viewId),
+    h("div", { class: "view-title" }, title),
+    h("div", { class: "spacer" }),
+    localeChooser(me),
+    h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
+    logoutButton(onLogout),
+  );
+}

@@ -3,7 +3,7 @@
 // resetting a password. Each shows the API's field errors next to the
 // field they name (422 `fields`), and anything else under the form.
 
-import { ApiError, ROLES, usersApi, type NewGrant } from "./api";
+import { ApiError, ROLES, usersApi, type NewGrant, errorText } from "./api";
 import { h } from "./dom";
 import { register, t } from "./i18n";
 
@@ -97,7 +97,7 @@ class FieldErrors {
       for (const f of e.fields) this.set(f.field, f.reason);
       return true;
     }
-    this.general.textContent = e instanceof Error ? e.message : String(e);
+    this.general.textContent = errorText(e);
     this.general.hidden = false;
     return true;
   }

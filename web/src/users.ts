@@ -5,11 +5,11 @@
 // admin locking themself out, say) is shown in its own words.
 
 import "./users.css";
-import { ApiError, usersApi, type Me, type UserAccount, type UserGrant } from "./api";
+import { ApiError, usersApi, type Me, type UserAccount, type UserGrant, errorText } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { fmtDateTime, register, t } from "./i18n";
-import { brand, logoutButton, viewNav } from "./topbar";
+import { viewHeader } from "./topbar";
 import { addGrantForm, createUserForm, passwordForm, roleLabel } from "./userforms";
 
 register("users", {
@@ -106,19 +106,10 @@ export function renderUsers(root: HTMLElement, me: Me, onLogout: () => void): Us
   const reportError = (e: unknown) => {
     if (destroyed) return;
     if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-    banner.error(e instanceof Error ? e.message : String(e));
+    banner.error(errorText(e));
   };
 
-  const header = h(
-    "header",
-    { class: "topbar" },
-    brand(),
-    viewNav(me, "users"),
-    h("div", { class: "view-title" }, t("users.title")),
-    h("div", { class: "spacer" }),
-    h("div", { class: "user", "data-testid": "username" }, h("span", { class: "user-icon", "aria-hidden": "true" }, "●"), me.username),
-    logoutButton(onLogout),
-  );
+  const header = viewHeader(me, "users", t("users.title"), onLogout);
 
   const notice = h("div", { class: "users-notice", role: "status", "aria-live": "polite", "data-testid": "users-notice" });
   const say = (text: string) => {
