@@ -35,7 +35,7 @@ const USERS = [
   { username: "op", role: "operator" },
   { username: "disp", role: "dispatcher" },
   { username: "aud", role: "auditor" },
-  { username: "off", role: "officer", terminal: true },
+  { username: "officer1", role: "officer", terminal: true },
 ];
 
 /** i18n.ts as a module Node can import: types stripped by the project's own TypeScript. */
@@ -113,7 +113,7 @@ async function main() {
       for (const u of USERS.filter((u) => u.role)) {
         await apiCall(base, admin, "POST", "/api/v1/users", { username: u.username, password: PASSWORD, grants: [{ role: u.role, districts: null }] });
       }
-      await apiCall(base, admin, "POST", "/api/v1/units", { id: "i18n-1", call_sign: "Vračar 1", kind: "car", officers: ["off"], capabilities: [] });
+      await apiCall(base, admin, "POST", "/api/v1/units", { id: "i18n-1", call_sign: "Vračar 1", kind: "car", officers: ["officer1"], capabilities: [] });
     });
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: process.env.E2E_HEADED !== "1", args: CHROMIUM_ARGS });

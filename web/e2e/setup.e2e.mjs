@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // End-to-end test of the administrator's Set-up view in headless Chromium:
-// `citywatch serve` on a fresh data directory. The admin lands on Set-up with
-// no error banner; imports a camera CSV with two bad rows (a latitude out of
+// `citywatch serve` on a fresh data directory. The admin (who lands on
+// Users) opens Set-up from the view switcher: no error banner; imports a camera CSV with two bad rows (a latitude out of
 // range, a missing id) among good ones and sees both reported by line while
 // the good rows join the list; adds a camera with the form; moves it by
 // dragging its marker and saves (the API then has the new position); sets its
@@ -50,11 +50,12 @@ async function main() {
       await p.locator('[data-testid="setup-view"]').waitFor({ state: "visible" });
     };
 
-    await step("the admin logs in and lands on Set-up with every section and no error banner", async () => {
+    await step("the admin logs in, opens Set-up from the switcher, and sees every section and no error banner", async () => {
       await page.goto(`${base}/`);
       await tid("login-username").fill("admin");
       await tid("login-password").fill(adminPassword);
       await tid("login-submit").click();
+      await tid("nav-setup").click();
       await tid("setup-view").waitFor({ state: "visible" });
       assert(new URL(page.url()).hash === "#/setup", `landed on ${page.url()}`);
       for (const s of ["cameras", "districts", "rules", "procedures", "hotlists"]) assert((await tid(`setup-tab-${s}`).count()) === 1, `no ${s} tab`);

@@ -155,7 +155,7 @@ async function main() {
       await admin("reset-password-form").waitFor({ state: "detached" });
       await userPage.reload(); // a fresh form: no error left from the refused login
       await login(userPage, USER, FIRST_PASSWORD);
-      await userPage.waitForFunction(() => /wrong username or password/.test(document.querySelector('[data-testid="login-error"]')?.textContent ?? ""));
+      await userPage.waitForFunction(() => /wrong username or password/i.test(document.querySelector('[data-testid="login-error"]')?.textContent ?? ""));
       await login(userPage, USER, NEW_PASSWORD);
       await userPage.waitForSelector('body[data-map-ready="1"]', { timeout: Math.max(TIMEOUT, 45_000) });
     });
