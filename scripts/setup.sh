@@ -27,6 +27,24 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
+# PostgreSQL: the second backend's tests (crates/store-postgres) create and
+# drop a database of their own on the server at CITYWATCH_TEST_POSTGRES, by
+# default this machine's (127.0.0.1:5432, user postgres). Start it if it is
+# installed but down; install it if it is missing.
+if [ -z "${CITYWATCH_TEST_POSTGRES:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "setup: installing PostgreSQL"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql
+  fi
+  echo "setup: starting PostgreSQL"
+  $SUDO service postgresql start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -h 127.0.0.1 -p 5432 || { echo "setup: PostgreSQL does not answer at 127.0.0.1:5432; set CITYWATCH_TEST_POSTGRES to a server the tests may create databases on" >&2; exit 1; }
+fi
+
 # rustfmt and clippy check the code before the tests (scripts/test.sh).
 for component in rustfmt clippy; do
   cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"

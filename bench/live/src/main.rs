@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use citywatch_api::{AppParts, AppState, ConsoleSettings};
-use citywatch_audit::{new_session_token, token_hash, AuditLog, Scope};
+use citywatch_audit::{new_session_token, token_hash, AuditLog, Record, Scope};
 use citywatch_model::{Camera, CameraStatus, CameraUpdate, Role};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
@@ -140,7 +140,9 @@ async fn main() {
         sub_url: None,
         status: CameraStatus::Unknown,
     };
-    registry.create(&CameraUpdate { camera, main_credentials: None, sub_credentials: None }, &Scope::All).unwrap();
+    registry
+        .create(&CameraUpdate { camera, main_credentials: None, sub_credentials: None }, &Scope::All, &audit, Record::new("bench", "camera.create", "bench"))
+        .unwrap();
     // A supervisor: the zero-transcode path (masked viewers get blurred video).
     store.create_user("viewer", "unused").unwrap();
     store.add_grant("viewer", Role::Supervisor, None, None).unwrap();

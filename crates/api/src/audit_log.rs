@@ -20,8 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use citywatch_audit::{Permission, Record};
-use citywatch_model::{AuditCheckpoint, AuditEntry};
-use citywatch_store::AuditFilter;
+use citywatch_model::{AuditCheckpoint, AuditEntry, AuditFilter};
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};
@@ -113,16 +112,16 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Query(params): 
             v.parse::<usize>().ok().filter(|v| (1..=MAX_PAGE).contains(v)).ok_or_else(|| ApiError::field("limit", format!("must be in 1..={MAX_PAGE}")))?
         }
     };
-    let store = state.store.clone();
+    let store = state.audit.repo().clone();
     let given_head = seq("head_seq")?;
     let walk_filter = filter.clone();
     let (head_seq, entries) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let now = store.audit_head_seq()?;
+        let now = store.head_seq()?;
         if given_head.is_some_and(|h| h > now) {
             return Err(ApiError::field("head_seq", format!("is past the log's head ({now}): pass back the head_seq of the first page")));
         }
         let head = given_head.unwrap_or(now);
-        Ok((head, store.audit_entries_matching(&walk_filter, after_seq, head, limit)?))
+        Ok((head, store.entries_matching(&walk_filter, after_seq, head, limit)?))
     })
     .await??;
     let mut detail = json!({"head_seq": head_seq});
@@ -141,10 +140,10 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Query(params): 
 /// that the reader can compare it with the key they were given.
 pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(&state, Permission::ReadAudit, WHAT).await?;
-    let (store, log) = (state.store.clone(), state.audit.clone());
+    let log = state.audit.clone();
     let (outcome, last) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let outcome = citywatch_audit::verify_log(&store, &log.verifying_key())?;
-        Ok((outcome, store.last_audit_checkpoint()?))
+        let outcome = citywatch_audit::verify_log(&**log.repo(), &log.verifying_key())?;
+        Ok((outcome, log.repo().last_checkpoint()?))
     })
     .await??;
     let mut body = json!({
@@ -209,22 +208,23 @@ pub async fn export(State(state): State<AppState>, caller: Caller, Query(params)
         None => ExportFormat::Json,
         Some(f) => ExportFormat::parse(f).ok_or_else(|| ApiError::field("format", format!("{f:?} is not an export format; use csv or json")))?,
     };
-    let (store, log) = (state.store.clone(), state.audit.clone());
+    let log = state.audit.clone();
     let range = filter.clone();
     let (head, entries, checkpoint) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let head = store.audit_head_seq()?;
-        let entries = store.audit_entries_matching(&range, 0, head, MAX_EXPORT + 1)?;
+        let store = log.repo();
+        let head = store.head_seq()?;
+        let entries = store.entries_matching(&range, 0, head, MAX_EXPORT + 1)?;
         if entries.len() > MAX_EXPORT {
             return Err(ApiError::PayloadTooLarge(format!(
                 "more than {MAX_EXPORT} entries match; narrow the filter (a shorter time range, one actor or one case reference) and export in parts"
             )));
         }
         let through = entries.last().map_or(head, |e| e.seq);
-        let checkpoint = match store.audit_checkpoint_covering(through)? {
+        let checkpoint = match store.checkpoint_covering(through)? {
             Some(c) => Some(c),
             None => {
                 log.checkpoint_now()?;
-                store.audit_checkpoint_covering(through)?
+                store.checkpoint_covering(through)?
             }
         };
         Ok((head, entries, checkpoint))

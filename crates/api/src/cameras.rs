@@ -175,10 +175,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let obj = body::json_object(&bytes)?;
     let generated = format!("cam-{}", &citywatch_audit::new_session_token()[..10]);
     let update = CameraUpdate::from_json(&obj, Some(&generated)).map_err(ApiError::invalid)?;
-    let registry = state.registry.clone();
+    let (registry, log) = (state.registry.clone(), state.audit.clone());
     let (u, s) = (update.clone(), scope.clone());
-    tokio::task::spawn_blocking(move || registry.create(&u, &s)).await??;
-    audit(&state, Record::new(caller.name(), "camera.create", &update.camera.id).detail(camera_detail(&update))).await?;
+    let record = Record::new(caller.name(), "camera.create", &update.camera.id).detail(camera_detail(&update));
+    tokio::task::spawn_blocking(move || registry.create(&u, &s, &log, record)).await??;
     Ok((StatusCode::CREATED, Json(update.camera)).into_response())
 }
 
@@ -191,21 +191,28 @@ pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Pa
         }
     }
     let update = CameraUpdate::from_json(&obj, Some(&id)).map_err(ApiError::invalid)?;
-    let registry = state.registry.clone();
+    let (registry, log) = (state.registry.clone(), state.audit.clone());
     let u = update.clone();
-    let before = tokio::task::spawn_blocking(move || registry.replace(&u, &scope)).await??;
     let mut detail = camera_detail(&update);
-    detail["before"] = serde_json::to_value(&before).expect("a camera serialises");
-    audit(&state, Record::new(caller.name(), "camera.update", &id).detail(detail)).await?;
+    let actor = caller.name().to_owned();
+    tokio::task::spawn_blocking(move || {
+        registry.replace(&u, &scope, &log, |before| {
+            detail["before"] = serde_json::to_value(before).expect("a camera serialises");
+            Record::new(actor, "camera.update", &before.id).detail(detail)
+        })
+    })
+    .await??;
     Ok(Json(update.camera))
 }
 
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let scope = caller.require(&state, Permission::ManageCameras, "deleting cameras").await?;
-    let registry = state.registry.clone();
-    let i = id.clone();
-    let before = tokio::task::spawn_blocking(move || registry.delete(&i, &scope)).await??;
-    audit(&state, Record::new(caller.name(), "camera.delete", &id).detail(json!({"before": before}))).await?;
+    let (registry, log) = (state.registry.clone(), state.audit.clone());
+    let actor = caller.name().to_owned();
+    tokio::task::spawn_blocking(move || {
+        registry.delete(&id, &scope, &log, |before| Record::new(actor, "camera.delete", &before.id).detail(json!({"before": before})))
+    })
+    .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,7 +244,8 @@ pub async fn import(
     };
     let media_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/geo+json");
     let format = ImportFormat::guess(media_type);
-    let registry = state.registry.clone();
+    let (registry, log) = (state.registry.clone(), state.audit.clone());
+    let actor = caller.name().to_owned();
     let limits = state.import_limits().cameras;
     // Read row by row: memory follows the good rows and the first problems
     // kept, not the size of the file.
@@ -246,12 +254,15 @@ pub async fn import(
             ImportFormat::GeoJson => parse_geojson(&bytes, limits, |_| {}),
             ImportFormat::Csv => parse_csv(&bytes[..], limits, |_| {}),
         }?;
-        Ok(registry.import(parsed, &scope, atomic)?)
+        Ok(registry.import(parsed, &scope, atomic, &log, |report| {
+            let failed = atomic && !report.errors.is_empty();
+            let detail =
+                json!({"rows": report.rows, "created": report.created, "updated": report.updated, "bad_rows": report.errors.bad_rows, "atomic": atomic});
+            Record::new(actor, "camera.import", format!("{format:?}")).result(if failed { "failed" } else { "ok" }).detail(detail)
+        })?)
     })
     .await??;
     let failed = atomic && !report.errors.is_empty();
-    let detail = json!({"rows": report.rows, "created": report.created, "updated": report.updated, "bad_rows": report.errors.bad_rows, "atomic": atomic});
-    audit(&state, Record::new(caller.name(), "camera.import", format!("{format:?}")).result(if failed { "failed" } else { "ok" }).detail(detail)).await?;
     let status = if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut body = serde_json::to_value(&report).expect("a report serialises");
     if failed {

@@ -51,9 +51,29 @@ impl From<citywatch_store::StoreError> for ApiError {
     }
 }
 
+/// A repository's failure, whichever database is behind it. A database
+/// that cannot be reached is a 503 that says to retry: nothing was written.
+impl From<citywatch_model::RepoError> for ApiError {
+    fn from(e: citywatch_model::RepoError) -> ApiError {
+        use citywatch_model::RepoError::*;
+        match e {
+            Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            Stale(why) => ApiError::Conflict(why),
+            Unavailable(why) => ApiError::Unavailable(format!("the database is unavailable ({why}); try again in a moment")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<citywatch_audit::AuditError> for ApiError {
     fn from(e: citywatch_audit::AuditError) -> ApiError {
-        ApiError::Internal(format!("audit log: {e}"))
+        match e {
+            citywatch_audit::AuditError::Repo(citywatch_model::RepoError::Unavailable(why)) => {
+                ApiError::Unavailable(format!("the audit log's database is unavailable ({why}); nothing was done, try again in a moment"))
+            }
+            e => ApiError::Internal(format!("audit log: {e}")),
+        }
     }
 }
 
@@ -65,6 +85,7 @@ impl From<citywatch_registry::RegistryError> for ApiError {
             NotFound(id) => ApiError::NotFound(format!("camera {id} not found")),
             Conflict(id) => ApiError::Conflict(format!("camera {id} already exists; use PUT /api/v1/cameras/{id} to change it")),
             OutOfScope(reason) => ApiError::Forbidden(reason),
+            Audit(e) => e.into(),
         }
     }
 }

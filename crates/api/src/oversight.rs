@@ -138,8 +138,8 @@ pub async fn sensitive_reads(State(state): State<AppState>, caller: Caller, Quer
     let scope = caller.require(&state, Permission::OverseeSensitiveReads, "reading the day's sensitive reads").await?;
     check_params(&params, &["date", "tz_offset_min"])?;
     let (date, offset, from, to) = day_range(&params)?;
-    let store = state.store.clone();
-    let entries = tokio::task::spawn_blocking(move || store.audit_entries_with_actions(&ACTIONS, from, to, MAX_SCANNED)).await??;
+    let log = state.audit.clone();
+    let entries = tokio::task::spawn_blocking(move || log.repo().entries_with_actions(&ACTIONS, from, to, MAX_SCANNED)).await??;
     let truncated = entries.len() == MAX_SCANNED;
     let d = state.dispatch.clone();
     let units = tokio::task::spawn_blocking(move || d.store().units()).await??;

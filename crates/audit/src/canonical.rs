@@ -2,8 +2,7 @@
 //! must never change for existing entries: a new format gets a new tag.
 //! `docs/design/audit-log.md` specifies them for independent verifiers.
 
-use citywatch_model::{AuditCheckpoint, AuditEntry};
-use citywatch_store::AuditRow;
+use citywatch_model::{AuditCheckpoint, AuditEntry, AuditRow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

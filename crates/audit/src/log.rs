@@ -4,11 +4,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use citywatch_model::{AuditCheckpoint, AuditEntry, Timestamp};
-use citywatch_store::{AuditEncoding, AuditRow, Store};
+use citywatch_model::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditRow, ChainHead, Timestamp};
 use ed25519_dalek::{Signer, SigningKey};
 
 use crate::canonical::{canonical_json, checkpoint_message, stored_text_hash, GENESIS_HASH};
+use crate::repo::AuditRepo;
 use crate::AuditError;
 
 /// A checkpoint is signed at least this often...
@@ -59,15 +59,65 @@ impl Record {
     }
 }
 
+/// An entry to append inside the transaction of the change it records, so
+/// that the change and its entry commit together or not at all. The
+/// repository calls [`PendingEntry::row_on`] with the locked head; the
+/// caller then hands the stored row to [`AuditLog::appended`].
+pub struct PendingEntry {
+    record: Record,
+    time: Timestamp,
+}
+
+impl PendingEntry {
+    /// The entry of `record`, timed now.
+    pub fn new(record: Record) -> PendingEntry {
+        PendingEntry { record, time: now() }
+    }
+
+    /// The row that chains this entry to `head` (None for an empty log).
+    pub fn row_on(self, head: Option<&ChainHead>) -> AuditRow {
+        let r = self.record;
+        let mut row = AuditRow {
+            seq: head.map_or(1, |h| h.seq + 1),
+            time: time_text(self.time),
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            purpose: r.purpose,
+            case_ref: r.case_ref,
+            result: r.result,
+            // The detail is stored as its canonical text and the hash covers
+            // that text: verification hashes what it reads, never a re-encoding.
+            detail: canonical_json(&r.detail),
+            prev_hash: head.map_or_else(|| GENESIS_HASH.to_owned(), |h| h.hash.clone()),
+            hash: String::new(),
+            encoding: Some(AuditEncoding::StoredText),
+        };
+        row.hash = stored_text_hash(&row);
+        row
+    }
+
+    /// [`PendingEntry::row_on`] as a repository's row maker.
+    pub fn into_maker(self) -> impl FnOnce(Option<&ChainHead>) -> AuditRow {
+        move |head| self.row_on(head)
+    }
+}
+
 pub struct AuditLog {
-    store: Arc<Store>,
+    repo: Arc<dyn AuditRepo>,
     key: SigningKey,
     last_checkpoint: Mutex<Instant>,
 }
 
 impl AuditLog {
-    pub fn new(store: Arc<Store>, key: SigningKey) -> AuditLog {
-        AuditLog { store, key, last_checkpoint: Mutex::new(Instant::now()) }
+    pub fn new(repo: Arc<dyn AuditRepo>, key: SigningKey) -> AuditLog {
+        AuditLog { repo, key, last_checkpoint: Mutex::new(Instant::now()) }
+    }
+
+    /// The rows and checkpoints behind the log, for reading (the
+    /// auditor's screen, verification). Appends go through [`AuditLog::record`].
+    pub fn repo(&self) -> &Arc<dyn AuditRepo> {
+        &self.repo
     }
 
     pub fn public_key_hex(&self) -> String {
@@ -88,32 +138,11 @@ impl AuditLog {
 
     /// Appends one entry, chained to the last, and signs a checkpoint when one is due.
     pub fn record(&self, r: Record) -> Result<AuditEntry, AuditError> {
-        let time = now();
-        // The detail is stored as its canonical text and the hash covers
-        // that text: verification hashes what it reads, never a re-encoding.
-        let detail_text = canonical_json(&r.detail);
-        let row = self.store.append_audit(|head| {
-            let mut row = AuditRow {
-                seq: head.map_or(1, |h| h.seq + 1),
-                time: time_text(time),
-                actor: r.actor,
-                action: r.action,
-                target: r.target,
-                purpose: r.purpose,
-                case_ref: r.case_ref,
-                result: r.result,
-                detail: detail_text,
-                prev_hash: head.map_or_else(|| GENESIS_HASH.to_owned(), |h| h.hash.clone()),
-                hash: String::new(),
-                encoding: Some(AuditEncoding::StoredText),
-            };
-            row.hash = stored_text_hash(&row);
-            row
-        })?;
-        let due_by_time = self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= CHECKPOINT_EVERY;
-        if row.seq % CHECKPOINT_EVERY_ENTRIES == 0 || due_by_time {
-            self.sign_checkpoint(row.seq, &row.hash)?;
-        }
+        let detail = r.detail.clone();
+        let pending = PendingEntry::new(r);
+        let time = pending.time;
+        let row = self.repo.append(Box::new(pending.into_maker()))?;
+        self.appended(&row)?;
         Ok(AuditEntry {
             seq: row.seq,
             time,
@@ -123,17 +152,27 @@ impl AuditLog {
             purpose: row.purpose,
             case_ref: row.case_ref,
             result: row.result,
-            detail: r.detail,
+            detail,
             prev_hash: row.prev_hash,
             hash: row.hash,
         })
     }
 
+    /// What follows an entry appended in another write's transaction
+    /// ([`PendingEntry`]): signs a checkpoint when one is due.
+    pub fn appended(&self, row: &AuditRow) -> Result<(), AuditError> {
+        let due_by_time = self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= CHECKPOINT_EVERY;
+        if row.seq % CHECKPOINT_EVERY_ENTRIES == 0 || due_by_time {
+            self.sign_checkpoint(row.seq, &row.hash)?;
+        }
+        Ok(())
+    }
+
     /// Signs a checkpoint at the current head, if it has none yet (called at
     /// shutdown and by `citywatch audit checkpoint`).
     pub fn checkpoint_now(&self) -> Result<Option<AuditCheckpoint>, AuditError> {
-        match self.store.audit_head()? {
-            Some(head) if head.seq > self.store.last_checkpoint_seq()? => self.sign_checkpoint(head.seq, &head.hash).map(Some),
+        match self.repo.head()? {
+            Some(head) if head.seq > self.repo.last_checkpoint_seq()? => self.sign_checkpoint(head.seq, &head.hash).map(Some),
             _ => Ok(None),
         }
     }
@@ -141,7 +180,7 @@ impl AuditLog {
     fn sign_checkpoint(&self, seq: i64, hash: &str) -> Result<AuditCheckpoint, AuditError> {
         let mut c = AuditCheckpoint { seq, hash: hash.to_owned(), time: now(), signature: String::new() };
         c.signature = hex::encode(self.key.sign(&checkpoint_message(&c)).to_bytes());
-        self.store.append_checkpoint(&c)?;
+        self.repo.append_checkpoint(&c)?;
         *self.last_checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         Ok(c)
     }

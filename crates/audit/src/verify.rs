@@ -1,10 +1,11 @@
 //! Offline verification of the audit log: the chain of hashes from the first
 //! entry to the last, and the signature of every checkpoint.
 
-use citywatch_store::{entry_from_audit_row, AuditEncoding, Store};
+use citywatch_model::AuditEncoding;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::canonical::{checkpoint_message, entry_hash, stored_text_hash, GENESIS_HASH};
+use crate::repo::AuditRepo;
 use crate::AuditError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl std::fmt::Display for VerifyFailure {
 const PAGE: usize = 10_000;
 const ALTERED: &str = "entry content does not match its hash (altered)";
 
-pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyReport, VerifyFailure>, AuditError> {
+pub fn verify_log(store: &dyn AuditRepo, key: &VerifyingKey) -> Result<Result<VerifyReport, VerifyFailure>, AuditError> {
     let fail = |seq: i64, reason: String| Ok(Err(VerifyFailure { seq, reason }));
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_owned();
@@ -42,7 +43,7 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
     let mut re_encoded_entries = 0;
     let mut seen_stored_text = false;
     loop {
-        let page = store.audit_rows(after, PAGE)?;
+        let page = store.rows(after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for row in page {
@@ -64,7 +65,7 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
                 }
                 Some(AuditEncoding::ReEncoded) => {
                     re_encoded_entries += 1;
-                    match entry_from_audit_row(&row) {
+                    match row.to_entry() {
                         Ok(entry) => entry_hash(&entry),
                         Err(_) => return fail(row.seq, format!("{ALTERED}: its time or detail no longer parses")),
                     }
@@ -80,7 +81,7 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
         }
     }
     let entries = expected_seq - 1;
-    let checkpoints = store.audit_checkpoints()?;
+    let checkpoints = store.checkpoints()?;
     for c in &checkpoints {
         let signature = hex::decode(&c.signature).ok().and_then(|b| <[u8; 64]>::try_from(b).ok());
         let valid = signature.is_some_and(|s| key.verify(&checkpoint_message(c), &Signature::from_bytes(&s)).is_ok());
@@ -100,6 +101,7 @@ pub fn verify_log(store: &Store, key: &VerifyingKey) -> Result<Result<VerifyRepo
 mod tests {
     use super::*;
     use crate::{AuditLog, Record};
+    use citywatch_store::Store;
     use ed25519_dalek::SigningKey;
     use std::sync::Arc;
 
@@ -112,11 +114,11 @@ mod tests {
             log.record(Record::new("alice", "camera.search", format!("q{i}"))).unwrap();
         }
         log.checkpoint_now().unwrap();
-        let report = verify_log(&store, &key.verifying_key()).unwrap().unwrap();
+        let report = verify_log(&*store, &key.verifying_key()).unwrap().unwrap();
         assert_eq!(report.entries, 70);
         assert_eq!(report.checkpoints, 2);
         assert_eq!(report.last_checkpoint_seq, 70);
         let other = SigningKey::from_bytes(&[8u8; 32]).verifying_key();
-        assert_eq!(verify_log(&store, &other).unwrap().unwrap_err().seq, 64);
+        assert_eq!(verify_log(&*store, &other).unwrap().unwrap_err().seq, 64);
     }
 }

@@ -63,7 +63,7 @@ proptest! {
     #[test]
     fn any_detail_verifies_and_reads_back_unchanged(details in prop::collection::vec(detail(), 1..6)) {
         let (_dir, store, key) = written_log(&details);
-        let report = verify_log(&store, &key.verifying_key()).unwrap();
+        let report = verify_log(&*store, &key.verifying_key()).unwrap();
         prop_assert!(report.is_ok(), "{:?}", report);
         prop_assert_eq!(report.unwrap().entries, details.len() as i64);
         let read: Vec<Value> = store.audit_entries(0, usize::MAX).unwrap().into_iter().map(|e| e.detail).collect();

@@ -120,7 +120,7 @@ fn a_forged_checkpoint_is_caught() {
 }
 
 /// The attacker knows the (public) encoding but not the signing key.
-fn rehash(row: &citywatch_store::AuditRow) -> String {
+fn rehash(row: &citywatch_model::AuditRow) -> String {
     citywatch_audit::stored_text_hash(row)
 }
 

@@ -13,15 +13,17 @@ mod error;
 pub mod event;
 mod import;
 mod justification;
+mod repo_error;
 mod user;
 
-pub use audit::{AuditCheckpoint, AuditEntry};
+pub use audit::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses};
 pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
 pub use district::District;
 pub use error::FieldError;
 pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location, NewEvent, Rule, RuleSpec, Schedule, Severity, Source, SourceKind};
 pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
+pub use repo_error::RepoError;
 pub use user::{Grant, Role, User};
 
 /// Timestamps are UTC everywhere (DESIGN.md, "Time").

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use citywatch_audit::Scope;
+use citywatch_audit::{AuditLog, PendingEntry, Record, Scope};
 use citywatch_geo::{CameraGeometry, CameraIndex};
 use citywatch_model::{Camera, CameraUpdate, FieldError, RowErrors};
 use citywatch_store::{Store, StoreError};
@@ -18,6 +18,9 @@ pub enum RegistryError {
     Conflict(String),
     #[error("{0}")]
     OutOfScope(String),
+    /// The change's audit entry could not be written: the change was not made.
+    #[error(transparent)]
+    Audit(#[from] citywatch_audit::AuditError),
 }
 
 /// An immutable view of all cameras and their index. Readers take an `Arc`
@@ -129,34 +132,46 @@ impl Registry {
         Ok(())
     }
 
-    pub fn create(&self, update: &CameraUpdate, scope: &Scope) -> Result<(), RegistryError> {
+    /// Adds a camera in the scope; `record` is its audit entry, committed
+    /// with it (both or neither).
+    pub fn create(&self, update: &CameraUpdate, scope: &Scope, audit: &AuditLog, record: Record) -> Result<(), RegistryError> {
         check_district(&update.camera, scope)?;
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        match self.store.create_camera(update) {
+        let row = match self.store.create_camera_audited(update, PendingEntry::new(record).into_maker()) {
             Err(StoreError::Conflict(_)) => return Err(RegistryError::Conflict(update.camera.id.clone())),
             other => other?,
-        }
+        };
         self.publish(self.snapshot().with_changes(std::slice::from_ref(&update.camera), &[]));
+        audit.appended(&row)?;
         Ok(())
     }
 
-    /// Replaces a camera the scope reaches; it may not move it out of scope.
-    pub fn replace(&self, update: &CameraUpdate, scope: &Scope) -> Result<Camera, RegistryError> {
+    /// Replaces a camera the scope reaches; it may not move it out of
+    /// scope. `record` makes the audit entry from the camera as it was;
+    /// the entry commits with the change.
+    pub fn replace(&self, update: &CameraUpdate, scope: &Scope, audit: &AuditLog, record: impl FnOnce(&Camera) -> Record) -> Result<Camera, RegistryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let snapshot = self.snapshot();
         let before = snapshot.get(&update.camera.id, scope).cloned().ok_or_else(|| RegistryError::NotFound(update.camera.id.clone()))?;
         check_district(&update.camera, scope)?;
-        self.store.replace_camera(update)?;
+        let row = self.store.replace_camera_audited(update, PendingEntry::new(record(&before)).into_maker())?;
         self.publish(snapshot.with_changes(std::slice::from_ref(&update.camera), &[]));
+        audit.appended(&row)?;
         Ok(before)
     }
 
-    pub fn delete(&self, id: &str, scope: &Scope) -> Result<Camera, RegistryError> {
+    /// Deletes a camera the scope reaches; `record` makes the audit entry
+    /// from the camera as it was, committed with the deletion.
+    pub fn delete(&self, id: &str, scope: &Scope, audit: &AuditLog, record: impl FnOnce(&Camera) -> Record) -> Result<Camera, RegistryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let snapshot = self.snapshot();
         let before = snapshot.get(id, scope).cloned().ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
-        self.store.delete_camera(id)?;
+        let row = match self.store.delete_camera_audited(id, PendingEntry::new(record(&before)).into_maker()) {
+            Err(StoreError::NotFound(_)) => return Err(RegistryError::NotFound(id.to_owned())),
+            other => other?,
+        };
         self.publish(snapshot.with_changes(&[], &[id.to_owned()]));
+        audit.appended(&row)?;
         Ok(before)
     }
 
@@ -164,7 +179,18 @@ impl Registry {
     /// bad ones; with `atomic`, applies nothing if any row is bad. Rows that
     /// repeat an earlier row's id, or that touch cameras outside `scope`,
     /// are bad rows.
-    pub fn import(&self, parsed: ParsedCameras, scope: &Scope, atomic: bool) -> Result<ImportReport, RegistryError> {
+    ///
+    /// `record` makes the audit entry from the report; it commits with the
+    /// rows applied (an atomic import refused applies nothing, and its
+    /// entry says so).
+    pub fn import(
+        &self,
+        parsed: ParsedCameras,
+        scope: &Scope,
+        atomic: bool,
+        audit: &AuditLog,
+        record: impl FnOnce(&ImportReport) -> Record,
+    ) -> Result<ImportReport, RegistryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let snapshot = self.snapshot();
         let ParsedCameras { total, rows, mut errors } = parsed;
@@ -196,13 +222,18 @@ impl Registry {
         errors.merge(more, |e| (e.feature, e.line));
         let mut report = ImportReport { rows: total, created: 0, updated: 0, atomic, errors };
         if atomic && !report.errors.is_empty() {
+            audit.record(record(&report))?;
             return Ok(report);
         }
-        let outcome = self.store.upsert_cameras(&good)?;
-        report.created = outcome.created;
-        report.updated = outcome.updated;
+        let (outcome, row) = self.store.upsert_cameras_audited(&good, |outcome, head| {
+            report.created = outcome.created;
+            report.updated = outcome.updated;
+            PendingEntry::new(record(&report)).row_on(head)
+        })?;
+        debug_assert_eq!((report.created, report.updated), (outcome.created, outcome.updated));
         let cameras: Vec<Camera> = good.into_iter().map(|u| u.camera).collect();
         self.publish(snapshot.with_changes(&cameras, &[]));
+        audit.appended(&row)?;
         Ok(report)
     }
 }
@@ -227,15 +258,41 @@ mod tests {
         CameraUpdate::from_json(obj.as_object().unwrap(), None).unwrap()
     }
 
+    fn log(store: &Arc<Store>) -> AuditLog {
+        AuditLog::new(store.clone(), ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]))
+    }
+
+    fn entries(store: &Store) -> Vec<(String, String)> {
+        store.audit_entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.action, e.target)).collect()
+    }
+
+    #[test]
+    fn each_change_commits_with_its_audit_entry_and_a_refused_one_writes_neither() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let (registry, log) = (Registry::load(store.clone()).unwrap(), log(&store));
+        let a_only = Scope::Districts(["A".to_owned()].into());
+        registry.create(&update("a1", "A"), &a_only, &log, Record::new("ana", "camera.create", "a1")).unwrap();
+        let conflict = registry.create(&update("a1", "A"), &a_only, &log, Record::new("ana", "camera.create", "a1"));
+        assert!(matches!(conflict, Err(RegistryError::Conflict(_))));
+        let before = registry.replace(&update("a1", "A"), &a_only, &log, |before| Record::new("ana", "camera.update", &before.id)).unwrap();
+        assert_eq!(before.id, "a1");
+        registry.delete("a1", &a_only, &log, |before| Record::new("ana", "camera.delete", &before.id)).unwrap();
+        assert!(matches!(registry.delete("a1", &a_only, &log, |_| unreachable!("no entry for a refused delete")), Err(RegistryError::NotFound(_))));
+        let expected = [("camera.create", "a1"), ("camera.update", "a1"), ("camera.delete", "a1")].map(|(a, t)| (a.to_owned(), t.to_owned()));
+        assert_eq!(entries(&store), expected, "one entry per change made, none for the refused ones");
+        assert!(store.get_camera("a1").unwrap().is_none());
+    }
+
     #[test]
     fn writes_by_another_process_are_picked_up() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("citywatch.db");
-        let registry = Registry::load(Arc::new(Store::open(&path).unwrap())).unwrap();
+        let store = Arc::new(Store::open(&path).unwrap());
+        let (registry, log) = (Registry::load(store.clone()).unwrap(), log(&store));
         let mut version = None;
         assert!(!registry.reload_if_changed(&mut version).unwrap(), "the first call only notes the version");
         // Our own writes do not count as external...
-        registry.create(&update("own", "A"), &Scope::All).unwrap();
+        registry.create(&update("own", "A"), &Scope::All, &log, Record::new("ana", "camera.create", "own")).unwrap();
         assert!(!registry.reload_if_changed(&mut version).unwrap());
         // ...a second connection's (the `citywatch import` CLI) do.
         let other = Store::open(&path).unwrap();
@@ -248,13 +305,16 @@ mod tests {
 
     #[test]
     fn scoped_writes_stay_in_scope() {
-        let registry = Registry::load(Arc::new(Store::open_in_memory().unwrap())).unwrap();
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let (registry, log) = (Registry::load(store.clone()).unwrap(), log(&store));
         let a_only = Scope::Districts(["A".to_owned()].into());
-        registry.create(&update("a1", "A"), &a_only).unwrap();
-        assert!(matches!(registry.create(&update("b1", "B"), &a_only), Err(RegistryError::OutOfScope(_))));
-        assert!(matches!(registry.replace(&update("a1", "B"), &a_only), Err(RegistryError::OutOfScope(_))), "may not move a camera out of scope");
-        registry.create(&update("b2", "B"), &Scope::All).unwrap();
-        assert!(matches!(registry.delete("b2", &a_only), Err(RegistryError::NotFound(_))), "out of scope is not found");
+        let record = |id: &str| Record::new("ana", "camera.create", id);
+        registry.create(&update("a1", "A"), &a_only, &log, record("a1")).unwrap();
+        assert!(matches!(registry.create(&update("b1", "B"), &a_only, &log, record("b1")), Err(RegistryError::OutOfScope(_))));
+        let moved = registry.replace(&update("a1", "B"), &a_only, &log, |c| record(&c.id));
+        assert!(matches!(moved, Err(RegistryError::OutOfScope(_))), "may not move a camera out of scope");
+        registry.create(&update("b2", "B"), &Scope::All, &log, record("b2")).unwrap();
+        assert!(matches!(registry.delete("b2", &a_only, &log, |c| record(&c.id)), Err(RegistryError::NotFound(_))), "out of scope is not found");
         assert_eq!(registry.snapshot().cameras.len(), 2);
     }
 }

@@ -1,64 +1,7 @@
-use citywatch_model::{AuditCheckpoint, AuditEntry};
-use rusqlite::{params, Row};
+use citywatch_model::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
 use crate::{time, Result, Store, StoreError};
-
-/// The last entry's `seq` and `hash`: what the next entry chains to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainHead {
-    pub seq: i64,
-    pub hash: String,
-}
-
-/// How an entry's hash covers its fields (docs/design/audit-log.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditEncoding {
-    /// Entries written before the `encoding` column: the hash covers the
-    /// time formatted from the parsed timestamp and the detail re-encoded as
-    /// canonical JSON. Kept readable so that old logs still verify.
-    ReEncoded,
-    /// The hash covers the stored text of every field, byte for byte: a
-    /// verifier never parses and re-encodes anything.
-    StoredText,
-}
-
-impl AuditEncoding {
-    fn code(self) -> i64 {
-        match self {
-            AuditEncoding::ReEncoded => 1,
-            AuditEncoding::StoredText => 2,
-        }
-    }
-
-    fn from_code(code: i64) -> Option<AuditEncoding> {
-        match code {
-            1 => Some(AuditEncoding::ReEncoded),
-            2 => Some(AuditEncoding::StoredText),
-            _ => None,
-        }
-    }
-}
-
-/// One audit entry exactly as stored: the text the hash covers, unparsed.
-/// Only `citywatch-audit` makes these; everyone else reads [`AuditEntry`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRow {
-    pub seq: i64,
-    /// RFC 3339, UTC, microseconds (`2026-12-07T08:41:06.123456Z`).
-    pub time: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub purpose: Option<String>,
-    pub case_ref: Option<String>,
-    pub result: String,
-    /// Canonical JSON text (for [`AuditEncoding::StoredText`] entries).
-    pub detail: String,
-    pub prev_hash: String,
-    pub hash: String,
-    /// None when the stored code is unknown: a verifier reports it as altered.
-    pub encoding: Option<AuditEncoding>,
-}
 
 impl Store {
     /// Appends one audit entry atomically: `make` receives the current head
@@ -66,28 +9,11 @@ impl Store {
     /// is stored as it is. Only `citywatch-audit` calls this.
     pub fn append_audit(&self, make: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let head = tx.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? })).ok();
-        let row = make(head.as_ref());
-        let encoding = row.encoding.ok_or_else(|| StoreError::Corrupt("an audit row needs an encoding".into()))?;
-        tx.execute(
-            "INSERT INTO audit_log (seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                row.seq,
-                row.time,
-                row.actor,
-                row.action,
-                row.target,
-                row.purpose,
-                row.case_ref,
-                row.result,
-                row.detail,
-                row.prev_hash,
-                row.hash,
-                encoding.code()
-            ],
-        )?;
+        // Immediate: the write lock is taken before the head is read, so a
+        // second process appending at the same time waits (busy timeout)
+        // instead of failing when its read would have to become a write.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = append_in(&tx, make)?;
         tx.commit()?;
         Ok(row)
     }
@@ -223,24 +149,36 @@ impl Store {
     }
 }
 
-/// The views made under one unmask grant: how many, and the latest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GrantUses {
-    pub count: u64,
-    pub last_used: chrono::DateTime<chrono::Utc>,
-}
-
-/// Which entries the auditor asks for; `None` matches everything. Text
-/// fields match exactly; `from` is inclusive, `to` exclusive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
-    pub case_ref: Option<String>,
-    pub result: Option<String>,
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
+/// Appends the row `make` makes on the current head, inside `tx` (which
+/// must hold the write lock: an immediate transaction). A row that does not
+/// follow the head is refused (`Stale`) and nothing is written.
+pub(crate) fn append_in(tx: &rusqlite::Transaction<'_>, make: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+    let head =
+        tx.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? })).optional()?;
+    let row = make(head.as_ref());
+    if let Some(why) = ChainHead::refuses(head.as_ref(), &row) {
+        return Err(StoreError::Stale(why));
+    }
+    let encoding = row.encoding.ok_or_else(|| StoreError::Corrupt("an audit row needs an encoding".into()))?;
+    tx.execute(
+        "INSERT INTO audit_log (seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            row.seq,
+            row.time,
+            row.actor,
+            row.action,
+            row.target,
+            row.purpose,
+            row.case_ref,
+            row.result,
+            row.detail,
+            row.prev_hash,
+            row.hash,
+            encoding.code()
+        ],
+    )?;
+    Ok(row)
 }
 
 /// The query of [`Store::audit_entries_matching`] and its arguments.
@@ -281,23 +219,6 @@ fn matching_query(filter: &AuditFilter, after_seq: i64, head_seq: i64, limit: us
     (sql, args)
 }
 
-/// Parses a stored row into an entry (time and detail read as values).
-pub fn entry_from_audit_row(row: &AuditRow) -> Result<AuditEntry> {
-    Ok(AuditEntry {
-        seq: row.seq,
-        time: time::from_text(&row.time)?,
-        actor: row.actor.clone(),
-        action: row.action.clone(),
-        target: row.target.clone(),
-        purpose: row.purpose.clone(),
-        case_ref: row.case_ref.clone(),
-        result: row.result.clone(),
-        detail: serde_json::from_str(&row.detail).map_err(|e| StoreError::Corrupt(format!("audit seq {} detail: {e}", row.seq)))?,
-        prev_hash: row.prev_hash.clone(),
-        hash: row.hash.clone(),
-    })
-}
-
 /// The columns [`row_from_sql`] reads, in its order.
 const ROW_COLUMNS: &str = "seq, time, actor, action, target, purpose, case_ref, result, detail, prev_hash, hash, encoding";
 
@@ -319,7 +240,11 @@ fn row_from_sql(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 }
 
 fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Result<AuditEntry>> {
-    Ok(entry_from_audit_row(&row_from_sql(r)?))
+    // `to_entry` fails only on what no longer parses: corrupt data.
+    Ok(row_from_sql(r)?.to_entry().map_err(|e| match e {
+        citywatch_model::RepoError::Corrupt(m) => StoreError::Corrupt(m),
+        other => StoreError::Corrupt(other.to_string()),
+    }))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use citywatch_model::{Camera, CameraStatus, CameraUpdate};
+use citywatch_model::{AuditRow, Camera, CameraStatus, CameraUpdate, ChainHead};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use crate::credential_key::{is_sealed, CredentialKey};
@@ -35,12 +35,15 @@ impl Store {
         let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        if exists(&tx, &update.camera.id)? {
-            return Err(StoreError::Conflict(format!("camera {}", update.camera.id)));
-        }
-        write_camera(&tx, update, key.as_ref(), &[])?;
+        create_in(&tx, update, key.as_ref())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// [`Store::create_camera`] and its audit entry, in one transaction.
+    pub fn create_camera_audited(&self, update: &CameraUpdate, audit: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+        let key = self.credential_key();
+        Ok(self.write_audited(|tx| create_in(tx, update, key.as_ref()), |(), head| audit(head))?.1)
     }
 
     /// Replaces an existing camera; `NotFound` if there is none.
@@ -54,23 +57,15 @@ impl Store {
         let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let before: Option<(Option<String>, Option<String>)> =
-            tx.query_row("SELECT main_url, sub_url FROM camera WHERE id = ?1", [&update.camera.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-        let Some((main_before, sub_before)) = before else {
-            return Err(StoreError::NotFound(format!("camera {}", update.camera.id)));
-        };
-        let c = &update.camera;
-        let unchanged = |new: &Option<String>, old: &Option<String>| new.is_some() && new == old;
-        let mut keep = Vec::new();
-        if update.main_credentials.is_none() && unchanged(&c.main_url, &main_before) {
-            keep.push("main");
-        }
-        if update.sub_credentials.is_none() && unchanged(&c.sub_url, &sub_before) {
-            keep.push("sub");
-        }
-        write_camera(&tx, update, key.as_ref(), &keep)?;
+        replace_in(&tx, update, key.as_ref())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// [`Store::replace_camera`] and its audit entry, in one transaction.
+    pub fn replace_camera_audited(&self, update: &CameraUpdate, audit: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+        let key = self.credential_key();
+        Ok(self.write_audited(|tx| replace_in(tx, update, key.as_ref()), |(), head| audit(head))?.1)
     }
 
     /// Creates or replaces every camera in one transaction: all or nothing.
@@ -78,21 +73,34 @@ impl Store {
         let key = self.credential_key();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let mut outcome = ImportOutcome { created: 0, updated: 0 };
-        for u in updates {
-            if exists(&tx, &u.camera.id)? {
-                outcome.updated += 1;
-            } else {
-                outcome.created += 1;
-            }
-            write_camera(&tx, u, key.as_ref(), &[])?;
-        }
+        let outcome = upsert_in(&tx, updates, key.as_ref())?;
         tx.commit()?;
         Ok(outcome)
     }
 
+    /// [`Store::upsert_cameras`] and its audit entry (made knowing what
+    /// was created and updated), in one transaction.
+    pub fn upsert_cameras_audited(
+        &self,
+        updates: &[CameraUpdate],
+        audit: impl FnOnce(&ImportOutcome, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(ImportOutcome, AuditRow)> {
+        let key = self.credential_key();
+        self.write_audited(|tx| upsert_in(tx, updates, key.as_ref()), audit)
+    }
+
     pub fn delete_camera(&self, id: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM camera WHERE id = ?1", [id])? > 0)
+    }
+
+    /// Deletes a camera and appends its audit entry, in one transaction;
+    /// `NotFound` (and no entry) if there is no such camera.
+    pub fn delete_camera_audited(&self, id: &str, audit: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+        let delete = |tx: &Transaction<'_>| match tx.execute("DELETE FROM camera WHERE id = ?1", [id])? {
+            0 => Err(StoreError::NotFound(format!("camera {id}"))),
+            _ => Ok(()),
+        };
+        Ok(self.write_audited(delete, |(), head| audit(head))?.1)
     }
 
     pub fn set_camera_status(&self, id: &str, status: CameraStatus) -> Result<bool> {
@@ -208,6 +216,44 @@ fn collect_credentials(
 
 /// A camera's stream credentials: (main, sub).
 pub type StreamCredentials = (Option<String>, Option<String>);
+
+fn create_in(tx: &Transaction<'_>, update: &CameraUpdate, key: Option<&CredentialKey>) -> Result<()> {
+    if exists(tx, &update.camera.id)? {
+        return Err(StoreError::Conflict(format!("camera {}", update.camera.id)));
+    }
+    write_camera(tx, update, key, &[])
+}
+
+fn replace_in(tx: &Transaction<'_>, update: &CameraUpdate, key: Option<&CredentialKey>) -> Result<()> {
+    let before: Option<(Option<String>, Option<String>)> =
+        tx.query_row("SELECT main_url, sub_url FROM camera WHERE id = ?1", [&update.camera.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let Some((main_before, sub_before)) = before else {
+        return Err(StoreError::NotFound(format!("camera {}", update.camera.id)));
+    };
+    let c = &update.camera;
+    let unchanged = |new: &Option<String>, old: &Option<String>| new.is_some() && new == old;
+    let mut keep = Vec::new();
+    if update.main_credentials.is_none() && unchanged(&c.main_url, &main_before) {
+        keep.push("main");
+    }
+    if update.sub_credentials.is_none() && unchanged(&c.sub_url, &sub_before) {
+        keep.push("sub");
+    }
+    write_camera(tx, update, key, &keep)
+}
+
+fn upsert_in(tx: &Transaction<'_>, updates: &[CameraUpdate], key: Option<&CredentialKey>) -> Result<ImportOutcome> {
+    let mut outcome = ImportOutcome { created: 0, updated: 0 };
+    for u in updates {
+        if exists(tx, &u.camera.id)? {
+            outcome.updated += 1;
+        } else {
+            outcome.created += 1;
+        }
+        write_camera(tx, u, key, &[])?;
+    }
+    Ok(outcome)
+}
 
 fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
     Ok(tx.query_row("SELECT 1 FROM camera WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())

@@ -10,6 +10,7 @@
 //! other processes (`citywatch audit verify`) from blocking the server.
 
 mod audit_rows;
+mod audited;
 mod cameras;
 mod credential_key;
 mod dispatch;
@@ -25,7 +26,6 @@ mod time;
 mod unmask_grants;
 mod users;
 
-pub use audit_rows::{entry_from_audit_row, AuditEncoding, AuditFilter, AuditRow, ChainHead, GrantUses};
 pub use users::Credentials;
 
 use std::path::Path;
@@ -50,6 +50,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A write against a state that changed since it was read; nothing written.
+    #[error("{0}")]
+    Stale(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -61,6 +64,29 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What a repository trait's caller sees of a SQLite failure: the same
+/// words a PostgreSQL backend uses for the same thing.
+impl From<StoreError> for citywatch_model::RepoError {
+    fn from(e: StoreError) -> citywatch_model::RepoError {
+        use citywatch_model::RepoError;
+        match e {
+            StoreError::Conflict(m) => RepoError::Conflict(m),
+            StoreError::NotFound(m) => RepoError::NotFound(m),
+            StoreError::Stale(m) => RepoError::Stale(m),
+            StoreError::Corrupt(m) => RepoError::Corrupt(m),
+            StoreError::Db(rusqlite::Error::SqliteFailure(code, msg))
+                if matches!(code.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+            {
+                RepoError::Unavailable(msg.unwrap_or_else(|| "the database is busy".into()))
+            }
+            StoreError::Db(rusqlite::Error::SqliteFailure(code, msg)) if code.code == rusqlite::ErrorCode::ConstraintViolation => {
+                RepoError::Conflict(msg.unwrap_or_else(|| "a row with that key".into()))
+            }
+            e @ (StoreError::Db(_) | StoreError::Credentials(_)) => RepoError::Backend(e.to_string()),
+        }
+    }
+}
 
 pub struct Store {
     conn: Mutex<Connection>,

@@ -1,9 +1,20 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use citywatch_audit::{read_public_key, verify_log, VERIFYING_KEY_FILE};
+use citywatch_audit::{read_public_key, verify_log, AuditRepo, VERIFYING_KEY_FILE};
 
 use crate::data_dir::DataDir;
+
+/// The log `audit verify` reads: the PostgreSQL database named, else the
+/// data directory's SQLite database.
+fn log_to_verify(data: Option<&std::path::Path>, database: Option<&str>) -> anyhow::Result<Box<dyn AuditRepo>> {
+    match (database, data) {
+        (Some(url), _) if citywatch_store_postgres::is_postgres_url(url) => Ok(Box::new(citywatch_store_postgres::PgStore::connect(url)?)),
+        (Some(other), _) => anyhow::bail!("--database takes a postgres:// address, not {other:?}; a data directory's database is found with --data"),
+        (None, Some(data)) => Ok(Box::new(DataDir::open_existing_store(data)?)),
+        (None, None) => anyhow::bail!("give --data (a data directory) or --database (a postgres:// address)"),
+    }
+}
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -12,8 +23,14 @@ pub enum Command {
     /// Exits 0 if intact; 3 and names the first bad seq if anything was
     /// altered, removed or reordered.
     Verify {
-        #[arg(long, env = "CITYWATCH_DATA")]
-        data: PathBuf,
+        /// The data directory whose database holds the log (and whose key
+        /// copy is used when --public-key is not given).
+        #[arg(long, env = "CITYWATCH_DATA", required_unless_present = "database")]
+        data: Option<PathBuf>,
+        /// A PostgreSQL database holding the log instead
+        /// (`postgres://user@host:port/database`): a cluster's.
+        #[arg(long, env = "CITYWATCH_DATABASE")]
+        database: Option<String>,
         /// The checkpoint public key (64 hex digits, or a file holding them).
         /// Defaults to the copy in the data directory; pass a copy kept
         /// elsewhere to rule out a replaced key.
@@ -34,11 +51,15 @@ pub enum Command {
 
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Verify { data, public_key } => {
-            let store = DataDir::open_existing_store(&data)?;
-            let key_source = public_key.unwrap_or_else(|| data.join(VERIFYING_KEY_FILE).display().to_string());
+        Command::Verify { data, database, public_key } => {
+            let repo = log_to_verify(data.as_deref(), database.as_deref())?;
+            let key_source = match (public_key, &data) {
+                (Some(key), _) => key,
+                (None, Some(data)) => data.join(VERIFYING_KEY_FILE).display().to_string(),
+                (None, None) => anyhow::bail!("give the checkpoint public key with --public-key (or --data for the copy in a data directory)"),
+            };
             let key = read_public_key(&key_source)?;
-            match verify_log(&store, &key)? {
+            match verify_log(&*repo, &key)? {
                 Ok(report) => {
                     println!(
                         "audit log OK: {} entries, {} signed checkpoints (last at seq {})",

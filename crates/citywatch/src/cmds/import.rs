@@ -82,15 +82,15 @@ fn import_cameras(file: PathBuf, data: PathBuf, atomic: bool, format: Option<Str
     let registry = Arc::new(Registry::load(dir.store.clone())?);
     let saving = ProgressBar::new_spinner().with_message(format!("writing {total} rows in one transaction"));
     saving.enable_steady_tick(std::time::Duration::from_millis(120));
-    let report = registry.import(parsed, &Scope::All, atomic)?;
+    let report = registry.import(parsed, &Scope::All, atomic, &dir.audit, |report| {
+        let (bad_rows, failed) = (report.errors.bad_rows, atomic && report.errors.bad_rows > 0);
+        Record::new(cli_actor(), "camera.import", file.display().to_string())
+            .result(if failed { "failed" } else { "ok" })
+            .detail(json!({"rows": total, "created": report.created, "updated": report.updated, "bad_rows": bad_rows, "atomic": atomic}))
+    })?;
     saving.finish_and_clear();
     let bad_rows = report.errors.bad_rows;
     let failed = atomic && bad_rows > 0;
-    dir.audit.record(
-        Record::new(cli_actor(), "camera.import", file.display().to_string())
-            .result(if failed { "failed" } else { "ok" })
-            .detail(json!({"rows": total, "created": report.created, "updated": report.updated, "bad_rows": bad_rows, "atomic": atomic})),
-    )?;
     for e in &report.errors.errors {
         eprintln!("  {e}");
     }

@@ -161,10 +161,16 @@ impl Server {
 
     /// Starts the server again (same directory and port) and waits until it answers.
     pub fn restart(&mut self) {
+        self.restart_with_env(&[]);
+    }
+
+    /// [`Server::restart`] with more environment variables.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already running");
         let log = OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(BIN)
             .args(["serve", "--data", self.data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", self.port)])
+            .envs(env.iter().copied())
             .env("CITYWATCH_ADMIN_PASSWORD", PASSWORD)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -180,6 +186,12 @@ impl Server {
             }
             self.client.get(&health).send().ok().filter(|r| r.status().is_success())
         });
+    }
+
+    /// Waits for the server to exit on its own (a crash a test caused).
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        child.wait().unwrap()
     }
 
     /// SIGKILL: no chance to write what it holds.
