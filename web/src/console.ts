@@ -144,13 +144,6 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
   const wall = new VideoWall(live, openTimeline, (n) => (wallBtn.textContent = n ? t("console.wall_n", { n }) : t("console.wall")));
   wallBtn.addEventListener("click", () => wall.toggle());
 
-  const reportError = (e: unknown) => {
-    if (destroyed) return;
-    if (e instanceof DOMException && e.name === "AbortError") return;
-    if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-    banner.error(errorText(e));
-  };
-
   // ---- header
   const toolButtons = {} as Record<ToolName, HTMLButtonElement>;
   const toolbar = h("div", { class: "toolbar", role: "toolbar", "aria-label": t("console.map_tools") });
@@ -218,7 +211,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
         onShow: (i) => layer?.setIncident(i),
         onLocate: (i) => locate(i.location.lat, i.location.lon),
         onSees: (i) => void openSees(i.location.lat, i.location.lon),
-        onError: (e) => reportError(e),
+        onError: banner.reportError,
       }, may.has("grant_unmask"))
     : null;
   const queue = canAlerts
@@ -238,7 +231,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
             // Raising an incident is handling the alert: one click less under stress.
             if (a.state === "new") await dispatchApi.alertAction(a.id, "acknowledge").catch(() => undefined);
           } catch (e) {
-            reportError(e);
+            banner.reportError(e);
           }
         },
         onChange: (alerts, selected) => {
@@ -246,7 +239,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
           layer?.setAlerts(alerts, selected);
         },
         cameraName: (id) => byId.get(id)?.name,
-        onError: (e) => reportError(e),
+        onError: banner.reportError,
       })
     : null;
   const dispatchPanel =
@@ -314,7 +307,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
           showDetails({ ...fresh, distance_m: cam.distance_m });
         }
       },
-      reportError,
+      banner.reportError,
     );
   }
 
@@ -357,7 +350,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       if (e instanceof DOMException && e.name === "AbortError") return null;
       results.fail(seq, errorText(e));
       city?.setHighlighted([]);
-      reportError(e);
+      banner.reportError(e);
       return null;
     }
   }
@@ -401,7 +394,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
         try {
           basemap = await api.basemap();
         } catch (e) {
-          reportError(e);
+          banner.reportError(e);
         }
       }
       if (destroyed) return;
@@ -413,7 +406,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       window.__citywatchMap = city.map;
       city.map.on("error", (ev: { error?: { message: string } }) => {
         // Tile/style errors after load: show once, but keep the console usable.
-        if (ev.error) reportError(new ApiError(0, t("console.map_error", { detail: ev.error.message }), ""));
+        if (ev.error) banner.reportError(new ApiError(0, t("console.map_error", { detail: ev.error.message }), ""));
       });
       tools = new Tools(
         city,
@@ -454,7 +447,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
               const i = incidentPanel.current;
               if (i) locate(i.location.lat, i.location.lon);
             })
-            .catch(reportError);
+            .catch(banner.reportError);
         }
         unitStream = new UnitStream(
           (units) => {
@@ -462,7 +455,7 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
           },
           () => dispatchApi.units(),
           undefined,
-          reportError,
+          banner.reportError,
         );
       }
       await waitIdle(city.map, 3000);
@@ -470,13 +463,14 @@ export function renderConsole(root: HTMLElement, me: Me, onLogout: () => void): 
       document.body.dataset.mapReady = "1";
     } catch (e) {
       loadingEl.textContent = t("console.map_failed");
-      reportError(e);
+      banner.reportError(e);
     }
   })();
 
   return {
     destroy() {
       destroyed = true;
+      banner.close();
       unitStream?.destroy();
       queue?.destroy();
       incidentPanel?.destroy();
