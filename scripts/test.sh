@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of Citywatch: formatting, clippy with warnings as errors, the Rust
+# Runs every test of Citywatch: the console's typecheck and unit tests (vitest),
+# formatting, clippy with warnings as errors, the Rust
 # suites (unit, property, HTTP, authorization matrix, audit tampering, CLI)
 # under cargo-nextest, then the browser end-to-end test of the console
 # against the real binary.
@@ -10,6 +11,9 @@ scripts/setup.sh
 
 echo "== typecheck the console"
 npm --prefix web run typecheck --silent
+
+echo "== console unit tests (vitest)"
+npm --prefix web run test:unit --silent
 
 echo "== analytics models"
 . scripts/models.sh

@@ -4,7 +4,7 @@
 // material: no video, no snapshots, no plate reads.
 
 import "./audit.css";
-import { ApiError, auditApi, errorText, type AuditEntry, type AuditFilter, type AuditResult, type AuditVerification, type Me } from "./api";
+import { auditApi, type AuditEntry, type AuditFilter, type AuditResult, type AuditVerification, type Me } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { fmtDateTime, fmtNumber, register, t } from "./i18n";
@@ -131,11 +131,6 @@ function fmtTime(iso: string): string {
 export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): AuditHandle {
   const banner = new Banner();
   let destroyed = false;
-  const reportError = (e: unknown) => {
-    if (destroyed) return;
-    if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-    banner.error(errorText(e));
-  };
 
   // ---- header
   const header = viewHeader(me, "audit", t("audit.title"), onLogout);
@@ -168,7 +163,7 @@ export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): Au
     } catch (e) {
       chainState.dataset.state = "unknown";
       chainState.textContent = t("audit.chain_unknown");
-      reportError(e);
+      banner.reportError(e);
     } finally {
       verifyBtn.disabled = false;
     }
@@ -297,7 +292,7 @@ export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): Au
               : t("audit.shown", { count: fmtNumber(walk.shown), head });
       summary.dataset.count = String(walk.shown);
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
     } finally {
       moreBtn.disabled = false;
       searchBtn.disabled = false;
@@ -347,6 +342,7 @@ export function renderAudit(root: HTMLElement, me: Me, onLogout: () => void): Au
   return {
     destroy() {
       destroyed = true;
+      banner.close();
       document.removeEventListener("keydown", onKey);
     },
   };

@@ -1,5 +1,7 @@
-// Visible, dismissable error banner (stacked messages, newest last).
+// Visible, dismissable error banner (stacked messages, newest last), and
+// the one rule every view follows for which caught errors a person sees.
 
+import { ApiError, errorText } from "./api";
 import { h } from "./dom";
 import { register, t } from "./i18n";
 
@@ -12,6 +14,7 @@ const MAX = 4;
 
 export class Banner {
   readonly el: HTMLElement;
+  private closed = false;
 
   constructor() {
     this.el = h("div", { class: "banner-stack", "aria-live": "assertive", "data-testid": "error-banner" });
@@ -40,6 +43,24 @@ export class Banner {
     close.addEventListener("click", () => item.remove());
     this.el.appendChild(item);
     while (this.el.children.length > MAX) this.el.firstElementChild?.remove();
+  }
+
+  /**
+   * Shows a caught error in words (`errorText`), unless nobody should see it:
+   * the view is gone (`close`), the request was aborted on purpose, or the
+   * session ended (a 401 is handled globally: back to the login screen).
+   * An arrow property so a view can pass it as a callback.
+   */
+  readonly reportError = (e: unknown): void => {
+    if (this.closed) return;
+    if (e instanceof DOMException && e.name === "AbortError") return;
+    if (e instanceof ApiError && e.status === 401) return;
+    this.error(errorText(e));
+  };
+
+  /** The view is being destroyed: requests still in flight report nothing. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Dismiss the newest message; true if there was one. */

@@ -61,3 +61,12 @@ export function ringCentroid(ring: number[][]): LonLat {
   }
   return n ? [x / n, y / n] : [0, 0];
 }
+
+/** A closed ring in the order GeoJSON (RFC 7946) wants for an exterior ring: counter-clockwise. */
+export function counterClockwise(ring: LonLat[]): LonLat[] {
+  let area2 = 0;
+  for (let i = 0; i + 1 < ring.length; i++) {
+    area2 += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
+  }
+  return area2 < 0 ? [...ring].reverse() : ring;
+}

@@ -7,7 +7,7 @@
 // the map.
 
 import "./health.css";
-import { ApiError, healthApi, type HealthOverview, type Me, type WallCamera, type WallState, errorText } from "./api";
+import { healthApi, type HealthOverview, type Me, type WallCamera, type WallState } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { fmtDateTime, fmtNumber, register, t } from "./i18n";
@@ -257,9 +257,7 @@ export function renderHealth(root: HTMLElement, me: Me, onLogout: () => void): {
       const o = await healthApi.overview(inFlight.signal);
       if (!destroyed) show(o);
     } catch (e) {
-      if (destroyed || (e instanceof DOMException && e.name === "AbortError")) return;
-      if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-      banner.error(errorText(e));
+      banner.reportError(e);
     } finally {
       inFlight = null;
       // The next read only after this one ended: a slow server is not piled on.
@@ -276,6 +274,7 @@ export function renderHealth(root: HTMLElement, me: Me, onLogout: () => void): {
   return {
     destroy() {
       destroyed = true;
+      banner.close();
       window.clearTimeout(timer);
       inFlight?.abort();
       document.removeEventListener("keydown", onKey);

@@ -5,7 +5,7 @@
 // its own loading and refusal line; the banner is for failed actions.
 
 import "./oversight.css";
-import { ApiError, type Me, errorText } from "./api";
+import type { Me } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { register, t } from "./i18n";
@@ -49,11 +49,7 @@ export function renderOversight(root: HTMLElement, me: Me, onLogout: () => void)
   const ctx: SectionContext = {
     me,
     destroyed: () => destroyed,
-    reportError(e: unknown) {
-      if (destroyed) return;
-      if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-      banner.error(errorText(e));
-    },
+    reportError: banner.reportError,
   };
 
   const header = viewHeader(me, "oversight", t("oversight.title"), onLogout);
@@ -91,6 +87,7 @@ export function renderOversight(root: HTMLElement, me: Me, onLogout: () => void)
   return {
     destroy() {
       destroyed = true;
+      banner.close();
       document.removeEventListener("keydown", onKey);
       for (const s of sections) s.destroy?.();
     },

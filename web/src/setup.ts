@@ -5,7 +5,7 @@
 // the first time its tab is opened, so a map loads only when asked for.
 
 import "./setup.css";
-import { ApiError, type Me, type Permission, errorText } from "./api";
+import type { Me, Permission } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { register, t } from "./i18n";
@@ -57,13 +57,8 @@ const LAST_TAB = "citywatch.setup.tab";
 
 export function renderSetup(root: HTMLElement, me: Me, onLogout: () => void): { destroy(): void } {
   const banner = new Banner();
-  let destroyed = false;
   const ctx: SectionContext = {
-    report(e: unknown) {
-      if (destroyed) return;
-      if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-      banner.error(errorText(e));
-    },
+    report: banner.reportError,
   };
 
   const header = viewHeader(me, "setup", t("setup.title"), onLogout);
@@ -127,7 +122,7 @@ export function renderSetup(root: HTMLElement, me: Me, onLogout: () => void): { 
 
   return {
     destroy() {
-      destroyed = true;
+      banner.close();
       document.removeEventListener("keydown", onKey);
       for (const s of built.values()) s.destroy();
     },

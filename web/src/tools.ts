@@ -2,7 +2,7 @@
 
 import type * as maplibregl from "maplibre-gl";
 import type { LonLat } from "./api";
-import { circleRing, distanceM } from "./geo";
+import { circleRing, counterClockwise, distanceM } from "./geo";
 import { register, t } from "./i18n";
 import type { CityMap } from "./map";
 
@@ -285,13 +285,4 @@ export function querySubtitle(q: Query): string {
     case "polygon":
       return t("tools.corners", { n: q.ring.length - 1 });
   }
-}
-
-/** GeoJSON (RFC 7946) wants exterior rings counter-clockwise. */
-function counterClockwise(ring: LonLat[]): LonLat[] {
-  let area2 = 0;
-  for (let i = 0; i + 1 < ring.length; i++) {
-    area2 += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
-  }
-  return area2 < 0 ? [...ring].reverse() : ring;
 }

@@ -5,7 +5,7 @@
 // admin locking themself out, say) is shown in its own words.
 
 import "./users.css";
-import { ApiError, usersApi, type Me, type UserAccount, type UserGrant, errorText } from "./api";
+import { usersApi, type Me, type UserAccount, type UserGrant } from "./api";
 import { Banner } from "./banner";
 import { h } from "./dom";
 import { fmtDateTime, register, t } from "./i18n";
@@ -103,11 +103,6 @@ type OpenForm = { username: string; kind: "password" | "grant" } | null;
 export function renderUsers(root: HTMLElement, me: Me, onLogout: () => void): UsersHandle {
   const banner = new Banner();
   let destroyed = false;
-  const reportError = (e: unknown) => {
-    if (destroyed) return;
-    if (e instanceof ApiError && e.status === 401) return; // handled globally: back to login
-    banner.error(errorText(e));
-  };
 
   const header = viewHeader(me, "users", t("users.title"), onLogout);
 
@@ -142,7 +137,7 @@ export function renderUsers(root: HTMLElement, me: Me, onLogout: () => void): Us
       say(await action());
       await load();
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
       button.disabled = false;
     }
   }
@@ -247,7 +242,7 @@ export function renderUsers(root: HTMLElement, me: Me, onLogout: () => void): Us
       if (open && !users.some((u) => u.username === open?.username)) open = null;
       draw();
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
     }
   }
 
@@ -255,7 +250,7 @@ export function renderUsers(root: HTMLElement, me: Me, onLogout: () => void): Us
     try {
       districts = await usersApi.districtNames();
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
     }
     if (destroyed) return;
     createSlot.replaceChildren(
@@ -293,6 +288,7 @@ export function renderUsers(root: HTMLElement, me: Me, onLogout: () => void): Us
   return {
     destroy() {
       destroyed = true;
+      banner.close();
       document.removeEventListener("keydown", onKey);
     },
   };

@@ -130,12 +130,6 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   let geoWatch: number | null = null;
   let lastSent = 0;
 
-  const reportError = (e: unknown) => {
-    if (destroyed) return;
-    if (e instanceof ApiError && e.status === 401) return;
-    banner.error(errorText(e));
-  };
-
   // ---- layout
   const unitEl = h("div", { class: "t-unit", "data-testid": "terminal-unit" }, t("terminal.no_unit"));
   const logoutBtn = h("button", { type: "button", class: "btn btn-header", "data-testid": "logout" }, t("terminal.logout"));
@@ -182,7 +176,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
       unit = await dispatchApi.unitStatus(unit.id, status);
       showUnit();
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
     } finally {
       btn.disabled = false;
     }
@@ -320,7 +314,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
         what = t("terminal.near");
       }
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
       videosEl.replaceChildren(h("div", { class: "muted error-text" }, t("terminal.lookup_failed")));
       return;
     }
@@ -379,7 +373,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
         statusRow.hidden = true;
         return;
       }
-      reportError(e);
+      banner.reportError(e);
       return;
     }
     if (destroyed) return;
@@ -444,7 +438,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
     try {
       await ensureMap();
     } catch (e) {
-      reportError(e);
+      banner.reportError(e);
     }
     await poll();
     if (currentIncident && city) frame(currentIncident);
@@ -459,7 +453,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
         // Whatever changed while the stream was down.
         if (state === "open") void poll();
       },
-      reportError,
+      banner.reportError,
     );
     startGps();
   })();
@@ -467,6 +461,7 @@ export function renderTerminal(root: HTMLElement, me: Me, onLogout: () => void):
   return {
     destroy() {
       destroyed = true;
+      banner.close();
       stream?.destroy();
       if (geoWatch !== null) navigator.geolocation.clearWatch(geoWatch);
       stopVideos();
