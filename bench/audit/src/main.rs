@@ -1,0 +1,100 @@
+//! The audit log's two backends, and what committing a change with its
+//! entry costs the embedded default.
+//!
+//! Measures, in one run on this machine:
+//! 1. *appends*: entries/s through `AuditLog::record` on SQLite (a file in
+//!    WAL with `synchronous = NORMAL`, as `citywatch serve` opens it) and on
+//!    PostgreSQL (a fresh database on the server at `CITYWATCH_TEST_POSTGRES`,
+//!    default 127.0.0.1:5432, with the server's own commit settings), with
+//!    1 and 4 writers on their own connections; prints PostgreSQL ÷ SQLite.
+//! 2. *camera writes*: creates through the registry, the change and its
+//!    audit entry in one transaction (today), against the camera written and
+//!    then audited in two transactions (before), on SQLite; prints the ratio.
+//!
+//! Usage: citywatch-bench-audit [--entries N] [--cameras N]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use citywatch_audit::{AuditLog, AuditRepo, Record, Scope};
+use citywatch_model::CameraUpdate;
+use citywatch_registry::Registry;
+use citywatch_store::Store;
+use citywatch_store_postgres::test_database::TestDatabase;
+use citywatch_store_postgres::PgStore;
+use ed25519_dalek::SigningKey;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map_or(default, |v| v.parse().expect("a number"))
+}
+
+/// Entries/s with `writers` threads, each on its own connection from `connect`.
+fn appends(connect: &dyn Fn() -> Arc<dyn AuditRepo>, writers: usize, entries: usize) -> f64 {
+    let key = SigningKey::from_bytes(&[1u8; 32]);
+    let logs: Vec<AuditLog> = (0..writers).map(|_| AuditLog::new(connect(), key.clone())).collect();
+    let each = entries / writers;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for (w, log) in logs.iter().enumerate() {
+            s.spawn(move || {
+                for i in 0..each {
+                    log.record(Record::new("bench", "camera.search", format!("w{w}-{i}")).detail(serde_json::json!({"i": i}))).expect("append");
+                }
+            });
+        }
+    });
+    (each * writers) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn camera(i: usize) -> CameraUpdate {
+    let obj = serde_json::json!({"id": format!("cam-{i}"), "lat": 44.8 + i as f64 * 1e-4, "lon": 20.4, "district": "A"});
+    CameraUpdate::from_json(obj.as_object().expect("an object"), None).expect("a valid camera")
+}
+
+fn main() {
+    let entries = arg("--entries", 4000);
+    let cameras = arg("--cameras", 2000);
+    println!("audit appends ({entries} entries per run)");
+    for writers in [1, 4] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("citywatch.db");
+        let sqlite = appends(&|| Arc::new(Store::open(&path).expect("open SQLite")), writers, entries);
+        let db = TestDatabase::create();
+        let postgres = appends(&|| Arc::new(PgStore::connect(db.url()).expect("connect to PostgreSQL")), writers, entries);
+        println!("  {writers} writer(s): SQLite {sqlite:>8.0}/s   PostgreSQL {postgres:>8.0}/s   PostgreSQL ÷ SQLite {:.2}", postgres / sqlite);
+    }
+
+    println!("camera creates on SQLite ({cameras} per run)");
+    let key = SigningKey::from_bytes(&[2u8; 32]);
+    let (mut together, mut apart) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        // Alternate which goes first, so neither always meets a warm cache.
+        for one_transaction in if round % 2 == 0 { [true, false] } else { [false, true] } {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).expect("open SQLite"));
+            let log = AuditLog::new(store.clone(), key.clone());
+            let registry = Registry::load(store.clone()).expect("load the registry");
+            let start = Instant::now();
+            for i in 0..cameras {
+                let update = camera(i);
+                let record = Record::new("bench", "camera.create", &update.camera.id);
+                if one_transaction {
+                    registry.create(&update, &Scope::All, &log, record).expect("create");
+                } else {
+                    store.create_camera(&update).expect("create");
+                    log.record(record).expect("audit");
+                }
+            }
+            let rate = cameras as f64 / start.elapsed().as_secs_f64();
+            if one_transaction { together.push(rate) } else { apart.push(rate) }
+        }
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    println!(
+        "  change + entry in one transaction {:>7.0}/s   in two (before) {:>7.0}/s   one ÷ two {:.2} (best of 3 each)",
+        best(&together),
+        best(&apart),
+        best(&together) / best(&apart)
+    );
+}
