@@ -1,5 +1,5 @@
 //! Domain types shared by every Citywatch crate: cameras, districts, users,
-//! roles and grants, audit entries.
+//! roles and grants, audit entries, the names of video streams and codecs.
 //!
 //! This crate owns the vocabulary and the validation rules of the data
 //! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
@@ -14,6 +14,7 @@ pub mod event;
 mod import;
 mod justification;
 mod user;
+mod video;
 
 pub use audit::{AuditCheckpoint, AuditEntry};
 pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
@@ -23,6 +24,7 @@ pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location
 pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
 pub use user::{Grant, Role, User};
+pub use video::{Codec, StreamKind, UnknownCodec, UnknownStreamKind};
 
 /// Timestamps are UTC everywhere (DESIGN.md, "Time").
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
