@@ -157,7 +157,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
         .iter()
         .filter_map(|c| {
             let streams = by_camera.get(c.id.as_str())?;
-            let stream = if streams.iter().any(|r| r.stream == Stream::Main.as_str()) { Stream::Main } else { Stream::Sub };
+            let stream = if streams.iter().any(|r| r.stream == Stream::Main) { Stream::Main } else { Stream::Sub };
             Some((c.id.clone(), stream))
         })
         .collect();

@@ -54,10 +54,9 @@ fn time_range(params: &HashMap<String, String>, allowed: &[&str]) -> Result<Time
     if (end - start).num_seconds() > MAX_SPAN_S {
         return Err(ApiError::field("end", format!("the range may span at most {} hours", MAX_SPAN_S / 3600)));
     }
-    let stream = match params.get("stream").map(String::as_str) {
-        None | Some("main") => Stream::Main,
-        Some("sub") => Stream::Sub,
-        Some(other) => return Err(ApiError::field("stream", format!("must be main or sub, got {other:?}"))),
+    let stream = match params.get("stream") {
+        None => Stream::Main,
+        Some(name) => name.parse::<Stream>().map_err(|e| ApiError::field("stream", e.to_string()))?,
     };
     Ok(TimeRange { start, end, stream })
 }

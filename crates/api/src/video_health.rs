@@ -68,7 +68,7 @@ pub async fn camera(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let store = state.store.clone();
     let totals = tokio::task::spawn_blocking(move || store.recording_totals()).await??;
     let recorded: serde_json::Map<String, Value> =
-        totals.into_iter().filter(|t| t.camera_id == id).map(|t| (t.stream, json!({"recordings": t.recordings, "bytes": t.bytes}))).collect();
+        totals.into_iter().filter(|t| t.camera_id == id).map(|t| (t.stream.to_string(), json!({"recordings": t.recordings, "bytes": t.bytes}))).collect();
     Ok(Json(json!({"camera": id, "status": camera.status.as_str(), "recording": !streams.is_empty(), "streams": streams, "recorded": recorded})))
 }
 
@@ -130,11 +130,11 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
     }
     family(&mut out, "citywatch_recording_bytes", "gauge", "Bytes of recordings kept, per camera stream.");
     for t in &totals {
-        let _ = writeln!(out, "citywatch_recording_bytes{{camera=\"{}\",stream=\"{}\"}} {}", escape(&t.camera_id), escape(&t.stream), t.bytes);
+        let _ = writeln!(out, "citywatch_recording_bytes{{camera=\"{}\",stream=\"{}\"}} {}", escape(&t.camera_id), t.stream, t.bytes);
     }
     family(&mut out, "citywatch_recordings", "gauge", "Recordings kept, per camera stream.");
     for t in &totals {
-        let _ = writeln!(out, "citywatch_recordings{{camera=\"{}\",stream=\"{}\"}} {}", escape(&t.camera_id), escape(&t.stream), t.recordings);
+        let _ = writeln!(out, "citywatch_recordings{{camera=\"{}\",stream=\"{}\"}} {}", escape(&t.camera_id), t.stream, t.recordings);
     }
     let ret = state.health.retention();
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);

@@ -64,7 +64,7 @@ pub async fn keep_recorders(
             status_event(&events, id, before, s);
         })
     };
-    let mut running: HashMap<(String, &'static str), Running> = HashMap::new();
+    let mut running: HashMap<(String, Stream), Running> = HashMap::new();
     loop {
         let snapshot = registry.snapshot();
         let s = store.clone();
@@ -81,13 +81,13 @@ pub async fn keep_recorders(
                 break;
             }
         };
-        let mut wanted: HashMap<(String, &'static str), Wanted> = HashMap::new();
+        let mut wanted: HashMap<(String, Stream), Wanted> = HashMap::new();
         // With `[video] record_tag` set, only cameras carrying the tag record.
         let tagged = |c: &Camera| settings.record_tag.as_ref().is_none_or(|t| c.tags.contains(t));
         for camera in snapshot.cameras.values().filter(|c| c.status != CameraStatus::Disabled && tagged(c)) {
             let (main_cred, sub_cred) = credentials.remove(&camera.id).unwrap_or_default();
             for (stream, url, credentials) in streams(camera, main_cred, sub_cred) {
-                wanted.insert((camera.id.clone(), stream.as_str()), Wanted { url, credentials });
+                wanted.insert((camera.id.clone(), stream), Wanted { url, credentials });
             }
         }
         running.retain(|key, r| {
@@ -96,7 +96,7 @@ pub async fn keep_recorders(
                 let _ = r.stop.send(true);
             }
             if !wanted.contains_key(key) {
-                health.remove(&key.0, stream_of(key.1));
+                health.remove(&key.0, key.1);
             }
             keep
         });
@@ -114,7 +114,7 @@ pub async fn keep_recorders(
                 Some((u, p)) => (u.to_owned(), p.to_owned()),
                 None => (c.to_owned(), String::new()),
             });
-            let stream = stream_of(key.1);
+            let stream = key.1;
             let task = RecordTask {
                 camera_id: key.0.clone(),
                 stream,
@@ -171,14 +171,6 @@ fn status_event(events: &Events, id: &str, before: Option<CameraStatus>, now: Ca
     };
     if let Err(e) = events.raise_detached(e) {
         tracing::warn!(camera = id, "camera status event not raised: {e}");
-    }
-}
-
-fn stream_of(name: &str) -> Stream {
-    if name == "main" {
-        Stream::Main
-    } else {
-        Stream::Sub
     }
 }
 

@@ -1,5 +1,5 @@
 //! Domain types shared by every Citywatch crate: cameras, districts, users,
-//! roles and grants, audit entries.
+//! roles and grants, audit entries, the names of video streams and codecs.
 //!
 //! This crate owns the vocabulary and the validation rules of the data
 //! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
@@ -15,6 +15,7 @@ mod import;
 mod justification;
 mod repo_error;
 mod user;
+mod video;
 
 pub use audit::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses};
 pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
@@ -25,6 +26,7 @@ pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
 pub use repo_error::RepoError;
 pub use user::{Grant, Role, User};
+pub use video::{Codec, StreamKind, UnknownCodec, UnknownStreamKind};
 
 /// Timestamps are UTC everywhere (DESIGN.md, "Time").
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -106,7 +106,7 @@ impl SimConfig {
         if self.scenes == 0 || self.scenes > 64 {
             return bad(format!("scenes {} is outside 1..=64", self.scenes));
         }
-        for (name, s) in [("main", self.main), ("sub", self.sub)] {
+        for (name, s) in [(StreamKind::Main, self.main), (StreamKind::Sub, self.sub)] {
             if s.width % 2 != 0 || s.height % 2 != 0 || s.width < 16 || s.height < 16 || s.width > 3840 || s.height > 2160 {
                 return bad(format!("{name} size {}x{}: width and height must be even, 16..=3840 × 16..=2160", s.width, s.height));
             }
@@ -131,20 +131,7 @@ impl SimConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamKind {
-    Main,
-    Sub,
-}
-
-impl StreamKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StreamKind::Main => "main",
-            StreamKind::Sub => "sub",
-        }
-    }
-}
+pub use citywatch_model::StreamKind;
 
 /// The encoded scenes and the camera → scene mapping. Immutable once made.
 pub struct Simulator {

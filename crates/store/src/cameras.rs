@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use citywatch_model::{AuditRow, Camera, CameraStatus, CameraUpdate, ChainHead};
+use citywatch_model::{AuditRow, Camera, CameraStatus, CameraUpdate, ChainHead, StreamKind};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use crate::credential_key::{is_sealed, CredentialKey};
@@ -204,11 +204,11 @@ fn collect_credentials(
         } else {
             stored
         };
+        let kind = stream.parse().map_err(|e| StoreError::Corrupt(format!("camera {camera}'s credentials: stream {e}")))?;
         let entry = out.entry(camera).or_default();
-        if stream == "main" {
-            entry.0 = Some(cred);
-        } else {
-            entry.1 = Some(cred);
+        match kind {
+            StreamKind::Main => entry.0 = Some(cred),
+            StreamKind::Sub => entry.1 = Some(cred),
         }
     }
     Ok(out)
@@ -234,10 +234,10 @@ fn replace_in(tx: &Transaction<'_>, update: &CameraUpdate, key: Option<&Credenti
     let unchanged = |new: &Option<String>, old: &Option<String>| new.is_some() && new == old;
     let mut keep = Vec::new();
     if update.main_credentials.is_none() && unchanged(&c.main_url, &main_before) {
-        keep.push("main");
+        keep.push(StreamKind::Main);
     }
     if update.sub_credentials.is_none() && unchanged(&c.sub_url, &sub_before) {
-        keep.push("sub");
+        keep.push(StreamKind::Sub);
     }
     write_camera(tx, update, key, &keep)
 }
@@ -261,7 +261,7 @@ fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool> {
 
 /// Writes the camera and its credentials; the streams in `keep` keep the
 /// credentials already stored.
-fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialKey>, keep: &[&str]) -> Result<()> {
+fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialKey>, keep: &[StreamKind]) -> Result<()> {
     let c = &u.camera;
     let tags = serde_json::to_string(&c.tags).expect("a list of strings serialises");
     tx.execute(
@@ -289,10 +289,11 @@ fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialK
             time::to_text(Utc::now())
         ],
     )?;
-    for (stream, cred) in [("main", &u.main_credentials), ("sub", &u.sub_credentials)] {
-        if keep.contains(&stream) {
+    for (kind, cred) in [(StreamKind::Main, &u.main_credentials), (StreamKind::Sub, &u.sub_credentials)] {
+        if keep.contains(&kind) {
             continue;
         }
+        let stream = kind.as_str();
         tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1 AND stream = ?2", params![c.id, stream])?;
         if let Some(cred) = cred {
             let key = key

@@ -1,6 +1,9 @@
 //! Rows of the recording index. The video crate decides what goes in them
 //! and when (write order, recovery); this module only keeps them.
 
+use std::str::FromStr;
+
+use citywatch_model::{Codec, StreamKind};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::{Result, Store};
@@ -13,7 +16,7 @@ pub const MAX_RECORDING_SPAN_90K: i64 = 5 * 60 * 90_000;
 /// Codec parameters as stored (the video crate converts to its own type).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredParams {
-    pub codec: String,
+    pub codec: Codec,
     pub width: u16,
     pub height: u16,
     pub rfc6381_codec: String,
@@ -25,7 +28,7 @@ pub struct StoredParams {
 pub struct RecordingRow {
     pub id: i64,
     pub camera_id: String,
-    pub stream: String,
+    pub stream: StreamKind,
     /// Recordings with the same run id follow each other without a gap.
     pub run_id: i64,
     pub start_90k: i64,
@@ -49,7 +52,7 @@ impl Store {
             .query_row(
                 "SELECT id FROM video_params WHERE codec = ?1 AND width = ?2 AND height = ?3 AND rfc6381_codec = ?4
                  AND extra_data = ?5 AND par_h IS ?6 AND par_v IS ?7",
-                params![p.codec, p.width, p.height, p.rfc6381_codec, p.extra_data, par_h, par_v],
+                params![p.codec.as_str(), p.width, p.height, p.rfc6381_codec, p.extra_data, par_h, par_v],
                 |r| r.get(0),
             )
             .optional()?;
@@ -58,7 +61,7 @@ impl Store {
         }
         conn.execute(
             "INSERT INTO video_params (codec, width, height, rfc6381_codec, extra_data, par_h, par_v) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![p.codec, p.width, p.height, p.rfc6381_codec, p.extra_data, par_h, par_v],
+            params![p.codec.as_str(), p.width, p.height, p.rfc6381_codec, p.extra_data, par_h, par_v],
         )?;
         Ok(conn.last_insert_rowid())
     }
@@ -69,7 +72,7 @@ impl Store {
             .query_row("SELECT codec, width, height, rfc6381_codec, extra_data, par_h, par_v FROM video_params WHERE id = ?1", [id], |r| {
                 let par: (Option<u32>, Option<u32>) = (r.get(5)?, r.get(6)?);
                 Ok(StoredParams {
-                    codec: r.get(0)?,
+                    codec: named(r, 0)?,
                     width: r.get(1)?,
                     height: r.get(2)?,
                     rfc6381_codec: r.get(3)?,
@@ -88,7 +91,7 @@ impl Store {
             conn.execute(
                 "INSERT INTO recording (camera_id, stream, run_id, start_90k, duration_90k, frames, bytes, params_id, file, frame_index)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![r.camera_id, r.stream, r.run_id, r.start_90k, r.duration_90k, r.frames, r.bytes, r.params_id, r.file, r.frame_index],
+                params![r.camera_id, r.stream.as_str(), r.run_id, r.start_90k, r.duration_90k, r.frames, r.bytes, r.params_id, r.file, r.frame_index],
             )?;
             return Ok(conn.last_insert_rowid());
         }
@@ -116,7 +119,7 @@ impl Store {
                 if r.id == 0 {
                     insert.execute(params![
                         r.camera_id,
-                        r.stream,
+                        r.stream.as_str(),
                         r.run_id,
                         r.start_90k,
                         r.duration_90k,
@@ -149,7 +152,18 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for r in rows {
-                stmt.execute(params![r.camera_id, r.stream, r.run_id, r.start_90k, r.duration_90k, r.frames, r.bytes, r.params_id, r.file, r.frame_index])?;
+                stmt.execute(params![
+                    r.camera_id,
+                    r.stream.as_str(),
+                    r.run_id,
+                    r.start_90k,
+                    r.duration_90k,
+                    r.frames,
+                    r.bytes,
+                    r.params_id,
+                    r.file,
+                    r.frame_index
+                ])?;
                 ids.push(tx.last_insert_rowid());
             }
         }
@@ -158,7 +172,7 @@ impl Store {
     }
 
     /// Recordings of a camera's stream overlapping [start, end), in time order.
-    pub fn recordings_between(&self, camera_id: &str, stream: &str, start_90k: i64, end_90k: i64) -> Result<Vec<RecordingRow>> {
+    pub fn recordings_between(&self, camera_id: &str, stream: StreamKind, start_90k: i64, end_90k: i64) -> Result<Vec<RecordingRow>> {
         let conn = self.conn();
         // The lower bound on start_90k keeps this a short index range scan
         // instead of a walk over the camera's whole history: no recording
@@ -167,20 +181,21 @@ impl Store {
             "SELECT {COLUMNS} FROM recording WHERE camera_id = ?1 AND stream = ?2
              AND start_90k > ?5 AND start_90k < ?4 AND start_90k + duration_90k > ?3 ORDER BY start_90k, id"
         ))?;
-        let rows = stmt.query_map(params![camera_id, stream, start_90k, end_90k, start_90k - MAX_RECORDING_SPAN_90K], recording_from_row)?;
+        let rows = stmt.query_map(params![camera_id, stream.as_str(), start_90k, end_90k, start_90k - MAX_RECORDING_SPAN_90K], recording_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// (start, duration) of a camera's stream's recordings overlapping
     /// [start, end), in time order: `recordings_between` without the frame
     /// indexes, for summaries read often.
-    pub fn recording_intervals(&self, camera_id: &str, stream: &str, start_90k: i64, end_90k: i64) -> Result<Vec<(i64, i64)>> {
+    pub fn recording_intervals(&self, camera_id: &str, stream: StreamKind, start_90k: i64, end_90k: i64) -> Result<Vec<(i64, i64)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT start_90k, duration_90k FROM recording WHERE camera_id = ?1 AND stream = ?2
              AND start_90k > ?5 AND start_90k < ?4 AND start_90k + duration_90k > ?3 ORDER BY start_90k, id",
         )?;
-        let rows = stmt.query_map(params![camera_id, stream, start_90k, end_90k, start_90k - MAX_RECORDING_SPAN_90K], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows =
+            stmt.query_map(params![camera_id, stream.as_str(), start_90k, end_90k, start_90k - MAX_RECORDING_SPAN_90K], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -230,7 +245,7 @@ pub(crate) fn recording_from_row(r: &Row<'_>) -> rusqlite::Result<RecordingRow> 
     Ok(RecordingRow {
         id: r.get(0)?,
         camera_id: r.get(1)?,
-        stream: r.get(2)?,
+        stream: named(r, 2)?,
         run_id: r.get(3)?,
         start_90k: r.get(4)?,
         duration_90k: r.get(5)?,
@@ -240,4 +255,15 @@ pub(crate) fn recording_from_row(r: &Row<'_>) -> rusqlite::Result<RecordingRow> 
         file: r.get(9)?,
         frame_index: r.get(10)?,
     })
+}
+
+/// Reads a text column holding one of the model's named values ("main",
+/// "h264"); anything else is a conversion error naming the column.
+pub(crate) fn named<T>(r: &Row<'_>, column: usize) -> rusqlite::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(column)?;
+    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }

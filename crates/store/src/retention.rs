@@ -3,9 +3,10 @@
 //! without their frame index, and a paged walk over every recording for
 //! `citywatch check`. Deciding what to delete is the video crate's job.
 
+use citywatch_model::StreamKind;
 use rusqlite::{params, OptionalExtension};
 
-use crate::recordings::{recording_from_row, COLUMNS};
+use crate::recordings::{named, recording_from_row, COLUMNS};
 use crate::{RecordingRow, Result, Store};
 
 /// Per-camera limits; `None` keeps the configured default.
@@ -21,7 +22,7 @@ pub struct RetentionOverride {
 pub struct RecordingSummary {
     pub id: i64,
     pub camera_id: String,
-    pub stream: String,
+    pub stream: StreamKind,
     pub start_90k: i64,
     pub duration_90k: i64,
     pub bytes: i64,
@@ -37,7 +38,7 @@ impl RecordingSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingTotals {
     pub camera_id: String,
-    pub stream: String,
+    pub stream: StreamKind,
     pub recordings: i64,
     pub bytes: i64,
 }
@@ -81,7 +82,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt =
             conn.prepare("SELECT camera_id, stream, count(*), coalesce(sum(bytes), 0) FROM recording GROUP BY camera_id, stream ORDER BY camera_id, stream")?;
-        let rows = stmt.query_map([], |r| Ok(RecordingTotals { camera_id: r.get(0)?, stream: r.get(1)?, recordings: r.get(2)?, bytes: r.get(3)? }))?;
+        let rows = stmt.query_map([], |r| Ok(RecordingTotals { camera_id: r.get(0)?, stream: named(r, 1)?, recordings: r.get(2)?, bytes: r.get(3)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -97,7 +98,7 @@ impl Store {
             Ok(RecordingSummary {
                 id: r.get(0)?,
                 camera_id: r.get(1)?,
-                stream: r.get(2)?,
+                stream: named(r, 2)?,
                 start_90k: r.get(3)?,
                 duration_90k: r.get(4)?,
                 bytes: r.get(5)?,
@@ -120,6 +121,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::StoredParams;
+    use citywatch_model::Codec;
 
     #[test]
     fn overrides_totals_and_paging() {
@@ -134,7 +136,7 @@ mod tests {
 
         let p = store
             .video_params_id(&StoredParams {
-                codec: "h264".into(),
+                codec: Codec::H264,
                 width: 1,
                 height: 1,
                 rfc6381_codec: "avc1".into(),
@@ -146,7 +148,7 @@ mod tests {
             let row = RecordingRow {
                 id: 0,
                 camera_id: (*cam).into(),
-                stream: "main".into(),
+                stream: StreamKind::Main,
                 run_id: 1,
                 start_90k: *start,
                 duration_90k: 5,
@@ -165,7 +167,7 @@ mod tests {
         let next = store.oldest_recordings(Some("c1"), Some((first[1].start_90k, first[1].id)), 2).unwrap();
         assert_eq!(next.iter().map(|r| r.file.as_str()).collect::<Vec<_>>(), ["f0"]);
         let totals = store.recording_totals().unwrap();
-        assert_eq!(totals[0], RecordingTotals { camera_id: "c1".into(), stream: "main".into(), recordings: 3, bytes: 100 + 102 + 103 });
+        assert_eq!(totals[0], RecordingTotals { camera_id: "c1".into(), stream: StreamKind::Main, recordings: 3, bytes: 100 + 102 + 103 });
         let paged = store.recordings_after(2, 10).unwrap();
         assert_eq!(paged.iter().map(|r| r.id).collect::<Vec<_>>(), [3, 4]);
     }

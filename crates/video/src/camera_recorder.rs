@@ -165,6 +165,6 @@ mod tests {
         assert_eq!(live, (0..12).collect::<Vec<_>>(), "viewers got every frame");
         assert_eq!(health.snapshot().dropped_frames, 12, "every GOP the disk refused is counted");
         assert_eq!(writer.stats().gops_refused.load(std::sync::atomic::Ordering::Relaxed), 3);
-        assert!(store.recordings_between("cam", "main", 0, i64::MAX).unwrap().is_empty(), "and nothing half-written is indexed");
+        assert!(store.recordings_between("cam", Stream::Main, 0, i64::MAX).unwrap().is_empty(), "and nothing half-written is indexed");
     }
 }

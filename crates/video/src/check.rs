@@ -8,6 +8,7 @@ use std::fmt;
 use citywatch_store::{RecordingRow, Store, StoreError};
 
 use crate::frame_index::{self, IndexedFrame};
+use crate::recorder::Stream;
 use crate::sample_dir::SampleDir;
 
 /// What is wrong with one recording.
@@ -50,7 +51,7 @@ impl fmt::Display for Problem {
 pub struct Damaged {
     pub recording_id: i64,
     pub camera_id: String,
-    pub stream: String,
+    pub stream: Stream,
     pub start_90k: i64,
     pub end_90k: i64,
     pub file: String,
@@ -62,7 +63,7 @@ impl Damaged {
         Damaged {
             recording_id: row.id,
             camera_id: row.camera_id.clone(),
-            stream: row.stream.clone(),
+            stream: row.stream,
             start_90k: row.start_90k,
             end_90k: row.start_90k + row.duration_90k,
             file: row.file.clone(),
@@ -167,7 +168,7 @@ mod tests {
         RecordingRow {
             id: 1,
             camera_id: "c".into(),
-            stream: "main".into(),
+            stream: Stream::Main,
             run_id: 1,
             start_90k: 0,
             duration_90k,

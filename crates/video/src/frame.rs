@@ -4,11 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    H264,
-    H265,
-}
+pub use citywatch_model::Codec;
 
 /// A video stream's codec parameters: what an MP4 sample entry needs.
 /// A camera may change them mid-stream (a new resolution); a new

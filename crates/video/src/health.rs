@@ -23,7 +23,7 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamReport {
     pub camera_id: String,
-    pub stream: &'static str,
+    pub stream: Stream,
     pub health: HealthSnapshot,
     /// Frames per second over the last `interval`; `None` until two samples
     /// are far enough apart.
@@ -40,7 +40,7 @@ struct Entry {
 
 #[derive(Default)]
 pub struct HealthRegistry {
-    streams: Mutex<BTreeMap<(String, &'static str), Arc<Entry>>>,
+    streams: Mutex<BTreeMap<(String, Stream), Arc<Entry>>>,
     retention: RetentionTotals,
 }
 
@@ -50,7 +50,7 @@ impl HealthRegistry {
     pub fn stream(&self, camera_id: &str, stream: Stream) -> Arc<StreamHealth> {
         let mut map = self.streams.lock().unwrap_or_else(|e| e.into_inner());
         let entry = map
-            .entry((camera_id.to_owned(), stream.as_str()))
+            .entry((camera_id.to_owned(), stream))
             // The first sample is the start, so the first read already has a rate.
             .or_insert_with(|| Arc::new(Entry { health: Arc::new(StreamHealth::default()), samples: Mutex::new(VecDeque::from([(Instant::now(), 0, 0)])) }));
         entry.health.clone()
@@ -58,7 +58,7 @@ impl HealthRegistry {
 
     /// Forgets a stream that is no longer recorded.
     pub fn remove(&self, camera_id: &str, stream: Stream) {
-        self.streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&(camera_id.to_owned(), stream.as_str()));
+        self.streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&(camera_id.to_owned(), stream));
     }
 
     /// Every stream, by camera then stream.
@@ -91,7 +91,7 @@ impl HealthRegistry {
     }
 }
 
-fn report(camera_id: String, stream: &'static str, e: &Entry, now: Instant) -> StreamReport {
+fn report(camera_id: String, stream: Stream, e: &Entry, now: Instant) -> StreamReport {
     let health = e.health.snapshot();
     let mut samples = e.samples.lock().unwrap_or_else(|e| e.into_inner());
     // Keep one sample at or beyond the window as the baseline.
@@ -128,7 +128,7 @@ mod tests {
         r.stream("c2", Stream::Main);
         assert_eq!(r.all().len(), 3);
         let c1: Vec<_> = r.camera("c1").into_iter().map(|s| s.stream).collect();
-        assert_eq!(c1, ["main", "sub"]);
+        assert_eq!(c1, [Stream::Main, Stream::Sub]);
         assert_eq!(r.cameras().into_iter().collect::<Vec<_>>(), ["c1", "c2"]);
         r.remove("c1", Stream::Sub);
         assert_eq!(r.camera("c1").len(), 1);

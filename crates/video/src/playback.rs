@@ -54,7 +54,7 @@ pub fn spans_checked(
 ) -> Result<(Vec<Span>, Vec<Damaged>), PlaybackError> {
     let mut spans: Vec<Span> = Vec::new();
     let mut damaged = Vec::new();
-    for r in store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)? {
+    for r in store.recordings_between(camera_id, stream, start_90k, end_90k)? {
         if let Err(p) = check_file(&r, dir) {
             damaged.push(Damaged::new(&r, p));
             continue;
@@ -69,7 +69,7 @@ pub fn spans_checked(
 /// A recording whose file is damaged still counts as recorded here.
 pub fn indexed_spans(store: &Store, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
     let mut spans = Vec::new();
-    for (start, duration) in store.recording_intervals(camera_id, stream.as_str(), start_90k, end_90k)? {
+    for (start, duration) in store.recording_intervals(camera_id, stream, start_90k, end_90k)? {
         extend(&mut spans, start, duration, start_90k, end_90k);
     }
     Ok(spans)
@@ -205,7 +205,7 @@ impl Iterator for RecordedFrames {
 type Plan = (Vec<(Segment, i64)>, u32, Vec<Damaged>);
 
 fn plan(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Plan, PlaybackError> {
-    let rows = store.recordings_between(camera_id, stream.as_str(), start_90k, end_90k)?;
+    let rows = store.recordings_between(camera_id, stream, start_90k, end_90k)?;
     let mut params = HashMap::new();
     let mut segments = Vec::new();
     let mut damaged = Vec::new();

@@ -14,7 +14,7 @@ use citywatch_store::{RecordingRow, Store, StoreError, StoredParams};
 use crate::disk_writer::{DiskWriter, GopWrite, RecordingFile};
 use crate::frame_index::{self, IndexedFrame};
 use crate::sample_dir::SampleDir;
-use crate::{Codec, Frame, VideoParams};
+use crate::{Frame, VideoParams};
 
 /// A recording is closed at the first key frame after this long.
 pub const MAX_RECORDING_90K: i64 = 60 * 90_000;
@@ -40,20 +40,8 @@ pub enum RecordError {
     WriterStopped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Main,
-    Sub,
-}
-
-impl Stream {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stream::Main => "main",
-            Stream::Sub => "sub",
-        }
-    }
-}
+/// A camera's main or sub stream (the model's name for it is `StreamKind`).
+pub use citywatch_model::StreamKind as Stream;
 
 /// Unix time now, in 90 kHz units.
 pub fn wall_clock_90k() -> i64 {
@@ -188,10 +176,7 @@ impl Recorder {
     }
 
     fn open_recording(&self, run_id: i64, start_90k: i64, params: &Arc<VideoParams>) -> OpenRecording {
-        let ext = match params.codec {
-            Codec::H264 => "h264",
-            Codec::H265 => "h265",
-        };
+        let ext = params.codec.as_str();
         // Named by start time; a second run starting at the same 90 kHz tick
         // (the wall clock stepped back) gets a suffix rather than an error.
         let dir = self.writer.dir();
@@ -204,7 +189,7 @@ impl Recorder {
             row: RecordingRow {
                 id: 0,
                 camera_id: self.camera_id.clone(),
-                stream: self.stream.as_str().into(),
+                stream: self.stream,
                 run_id,
                 start_90k,
                 duration_90k: 0,
@@ -225,10 +210,7 @@ impl Recorder {
 
 pub fn stored_params(p: &VideoParams) -> StoredParams {
     StoredParams {
-        codec: match p.codec {
-            Codec::H264 => "h264".into(),
-            Codec::H265 => "h265".into(),
-        },
+        codec: p.codec,
         width: p.width,
         height: p.height,
         rfc6381_codec: p.rfc6381_codec.clone(),
@@ -239,7 +221,7 @@ pub fn stored_params(p: &VideoParams) -> StoredParams {
 
 pub fn params_from_stored(p: StoredParams) -> VideoParams {
     VideoParams {
-        codec: if p.codec == "h265" { Codec::H265 } else { Codec::H264 },
+        codec: p.codec,
         width: p.width,
         height: p.height,
         rfc6381_codec: p.rfc6381_codec,

@@ -44,13 +44,13 @@ fn many_streams_share_batched_commits_and_every_row_matches_its_file() {
         }
     }
     // With an hour's interval nothing is committed until asked.
-    assert!(store.recordings_between("cam0", "main", 0, i64::MAX).unwrap().is_empty(), "nothing is indexed before its batch is synced");
+    assert!(store.recordings_between("cam0", Stream::Main, 0, i64::MAX).unwrap().is_empty(), "nothing is indexed before its batch is synced");
     writer.flush();
     let stats = writer.stats();
     assert_eq!(stats.gops_written.load(Ordering::Relaxed), 20 * 4);
     assert!(stats.commits.load(Ordering::Relaxed) <= 2, "one transaction per writer thread, not one per GOP");
     for i in 0..20 {
-        let rows = store.recordings_between(&format!("cam{i}"), "main", 0, i64::MAX).unwrap();
+        let rows = store.recordings_between(&format!("cam{i}"), Stream::Main, 0, i64::MAX).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].frames, 100, "four GOPs; the fifth is still held");
         // Open files may end in the zero padding of a direct write, and in
@@ -67,7 +67,7 @@ fn many_streams_share_batched_commits_and_every_row_matches_its_file() {
     }
     writer.flush();
     for i in 0..20 {
-        let rows = store.recordings_between(&format!("cam{i}"), "main", 0, i64::MAX).unwrap();
+        let rows = store.recordings_between(&format!("cam{i}"), Stream::Main, 0, i64::MAX).unwrap();
         assert_eq!(rows[0].frames, 101);
         assert!(!dir.is_being_written(&rows[0].file), "a finished, committed file is released to retention");
         let on_disk = std::fs::metadata(dir.path(&rows[0].file)).unwrap().len();
@@ -98,7 +98,7 @@ fn a_writer_that_is_behind_refuses_gops_and_the_recorder_starts_a_new_recording(
     writer.flush();
     let stats = writer.stats();
     assert_eq!(stats.gops_written.load(Ordering::Relaxed) + stats.gops_refused.load(Ordering::Relaxed), 41, "every GOP is either written or refused");
-    let rows = store.recordings_between("cam", "main", 0, i64::MAX).unwrap();
+    let rows = store.recordings_between("cam", Stream::Main, 0, i64::MAX).unwrap();
     let indexed: i64 = rows.iter().map(|r| r.frames).sum();
     assert_eq!(indexed + refused_frames, 1001, "the index holds exactly the frames not refused");
     for r in &rows {
@@ -137,7 +137,7 @@ fn a_commit_larger_than_one_batch_writes_every_file_exactly() {
         writer.flush();
         assert_eq!(writer.stats().write_errors.load(Ordering::Relaxed), 0);
         for i in [0, 1, 77, 128, 139] {
-            let rows = store.recordings_between(&format!("cam{i}"), "main", 0, i64::MAX).unwrap();
+            let rows = store.recordings_between(&format!("cam{i}"), Stream::Main, 0, i64::MAX).unwrap();
             assert_eq!(rows[0].frames as i64, until - 1, "every closed GOP is committed");
             let want: Vec<u8> = (0..until - 1).flat_map(|n| frame(i, n).data.to_vec()).collect();
             let on_disk = std::fs::read(dir.path(&rows[0].file)).unwrap();
@@ -155,7 +155,7 @@ fn a_commit_larger_than_one_batch_writes_every_file_exactly() {
     }
     writer.flush();
     for i in 0..cameras {
-        let rows = store.recordings_between(&format!("cam{i}"), "main", 0, i64::MAX).unwrap();
+        let rows = store.recordings_between(&format!("cam{i}"), Stream::Main, 0, i64::MAX).unwrap();
         let want: Vec<u8> = (0..101).flat_map(|n| frame(i, n).data.to_vec()).collect();
         assert!(std::fs::read(dir.path(&rows[0].file)).unwrap() == want, "camera {i}'s finished file is exactly its frames");
     }

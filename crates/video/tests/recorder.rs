@@ -48,7 +48,7 @@ fn gops_are_written_before_their_index_and_nothing_before_a_key_frame() {
         rec.push(frame(n, 25, &p), 90_000).unwrap();
     }
     // Frames 0..50 (two GOPs) are on disk; 50..60 are held until the next key frame.
-    let rows = f.store.recordings_between("cam1", "main", 0, i64::MAX).unwrap();
+    let rows = f.store.recordings_between("cam1", Stream::Main, 0, i64::MAX).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].frames, 50);
     assert_eq!(rows[0].duration_90k, 50 * 3600);
@@ -63,7 +63,7 @@ fn gops_are_written_before_their_index_and_nothing_before_a_key_frame() {
     assert_eq!(index.iter().map(|f| i64::from(f.size)).sum::<i64>(), rows[0].bytes);
 
     rec.finish().unwrap();
-    let rows = f.store.recordings_between("cam1", "main", 0, i64::MAX).unwrap();
+    let rows = f.store.recordings_between("cam1", Stream::Main, 0, i64::MAX).unwrap();
     assert_eq!(rows[0].frames, 60, "finish writes the held GOP");
 }
 
@@ -87,7 +87,7 @@ fn recordings_rotate_and_runs_break_at_timestamp_jumps_and_new_parameters() {
         rec.push(frame(n, 25, &q), 600_000_000).unwrap();
     }
     rec.finish().unwrap();
-    let rows = f.store.recordings_between("cam1", "sub", 0, i64::MAX).unwrap();
+    let rows = f.store.recordings_between("cam1", Stream::Sub, 0, i64::MAX).unwrap();
     let runs: Vec<i64> = rows.iter().map(|r| r.run_id).collect();
     assert!(rows.len() >= 5, "{rows:?}");
     assert_eq!(runs.iter().filter(|&&r| r == runs[0]).count(), 3, "the first run is three recordings of at most a minute");
@@ -109,7 +109,7 @@ fn recovery_cuts_uncommitted_bytes_and_removes_orphans() {
         rec.push(frame(n, 25, &p), 0).unwrap();
     }
     drop(rec); // a crash: the held GOP is lost
-    let row = f.store.recordings_between("cam1", "main", 0, i64::MAX).unwrap().remove(0);
+    let row = f.store.recordings_between("cam1", Stream::Main, 0, i64::MAX).unwrap().remove(0);
     // Bytes written for a GOP whose row never committed.
     use std::io::Write;
     std::fs::OpenOptions::new().append(true).open(f.samples.path(&row.file)).unwrap().write_all(&[0u8; 999]).unwrap();
@@ -141,7 +141,7 @@ fn deletions_go_through_the_garbage_table() {
         rec.push(frame(n, 25, &p), 0).unwrap();
     }
     rec.finish().unwrap();
-    let row = f.store.recordings_between("cam1", "main", 0, i64::MAX).unwrap().remove(0);
+    let row = f.store.recordings_between("cam1", Stream::Main, 0, i64::MAX).unwrap().remove(0);
     let files = f.store.delete_recordings(&[row.id]).unwrap();
     assert_eq!(files, vec![row.file.clone()]);
     assert!(f.samples.path(&row.file).exists(), "the file stays until the deletion is finished");
@@ -163,10 +163,10 @@ fn a_gop_without_end_is_cut_so_recordings_stay_within_the_index_bound() {
     }
     rec.push(frame(frames, 1, &p), 0).unwrap(); // a key frame at last
     rec.finish().unwrap();
-    let rows = f.store.recordings_between("cam1", "main", 0, i64::MAX).unwrap();
+    let rows = f.store.recordings_between("cam1", Stream::Main, 0, i64::MAX).unwrap();
     assert!(rows.iter().all(|r| r.duration_90k < citywatch_store::MAX_RECORDING_SPAN_90K), "{rows:?}");
     assert!(rows[0].duration_90k >= citywatch_video::recorder::MAX_GOP_90K, "the long GOP is kept, not dropped");
     // A query anywhere in the range finds the recording that covers it.
     let mid = rows[0].start_90k + rows[0].duration_90k - 90_000;
-    assert_eq!(f.store.recordings_between("cam1", "main", mid, mid + 1).unwrap().len(), 1);
+    assert_eq!(f.store.recordings_between("cam1", Stream::Main, mid, mid + 1).unwrap().len(), 1);
 }

@@ -56,7 +56,7 @@ impl Fixture {
             rec.push(self.frame(n), to_90k(start)).unwrap();
         }
         rec.finish().unwrap();
-        let rows = self.store.recordings_between(camera, "main", to_90k(start), to_90k(start) + 1).unwrap();
+        let rows = self.store.recordings_between(camera, Stream::Main, to_90k(start), to_90k(start) + 1).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].bytes, REC_BYTES);
         rows[0].file.clone()
@@ -64,7 +64,7 @@ impl Fixture {
 
     /// Files of `camera` still indexed, oldest first.
     fn indexed(&self, camera: &str) -> Vec<String> {
-        self.store.recordings_between(camera, "main", 0, i64::MAX).unwrap().into_iter().map(|r| r.file).collect()
+        self.store.recordings_between(camera, Stream::Main, 0, i64::MAX).unwrap().into_iter().map(|r| r.file).collect()
     }
 
     fn exists(&self, file: &str) -> bool {
@@ -266,14 +266,14 @@ fn the_recording_being_written_is_never_deleted() {
     assert!(report.floor_unmet);
     assert_eq!(report.close_requests, 1, "the recorder is asked to close the file it writes");
     assert!(f.samples.close_requested(&open));
-    let written = f.store.recordings_between("c1", "main", 0, i64::MAX).unwrap()[0].clone();
+    let written = f.store.recordings_between("c1", Stream::Main, 0, i64::MAX).unwrap()[0].clone();
 
     // The recorder closes it at the next GOP; the run goes on, without a
     // gap, in a new file.
     for n in 110..300 {
         rec.push(f.frame(n), to_90k(start)).unwrap();
     }
-    let rows = f.store.recordings_between("c1", "main", 0, i64::MAX).unwrap();
+    let rows = f.store.recordings_between("c1", Stream::Main, 0, i64::MAX).unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!((rows[0].file.as_str(), rows[0].frames, rows[0].bytes), (open.as_str(), 100, written.bytes), "the next GOP went to the new file");
     assert_eq!(rows[1].run_id, rows[0].run_id);
@@ -287,7 +287,7 @@ fn the_recording_being_written_is_never_deleted() {
     assert_eq!(report.deleted().recordings, 1);
     assert_eq!(f.indexed("c1"), vec![rows[1].file.clone()]);
     rec.finish().unwrap();
-    let rest = f.store.recordings_between("c1", "main", 0, i64::MAX).unwrap();
+    let rest = f.store.recordings_between("c1", Stream::Main, 0, i64::MAX).unwrap();
     assert_eq!(rest.iter().map(|r| r.frames).sum::<i64>(), 200, "nothing after the first file was lost: {rest:?}");
     f.assert_consistent();
 }
@@ -297,7 +297,7 @@ fn deletion_is_crash_safe_through_the_garbage_table() {
     let f = fixture();
     let now = Utc::now();
     let files: Vec<String> = (0..3).map(|i| f.record("c1", now - Duration::minutes(30 - i * 10))).collect();
-    let ids: Vec<i64> = f.store.recordings_between("c1", "main", 0, i64::MAX).unwrap().iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = f.store.recordings_between("c1", Stream::Main, 0, i64::MAX).unwrap().iter().map(|r| r.id).collect();
 
     // A crash right after the transaction: rows gone, files queued, still on disk.
     let queued = f.store.delete_recordings(&ids[..2]).unwrap();

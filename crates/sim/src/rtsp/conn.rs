@@ -214,11 +214,7 @@ impl Conn {
         let path = uri_path(uri).trim_matches('/');
         let mut segments = path.split('/');
         let camera = self.shared.sim.camera_number(segments.next()?)?;
-        let kind = match segments.next()? {
-            "main" => StreamKind::Main,
-            "sub" => StreamKind::Sub,
-            _ => return None,
-        };
+        let kind: StreamKind = segments.next()?.parse().ok()?;
         match segments.next() {
             None => {}
             Some(t) if track_allowed && t == sdp::TRACK => {}

@@ -263,10 +263,9 @@ fn pick_video_stream(streams: &[retina::client::Stream], url: &str) -> Result<(u
         if s.media() != "video" {
             continue;
         }
-        match s.encoding_name() {
-            "h264" => return Ok((i, Codec::H264)),
-            "h265" => return Ok((i, Codec::H265)),
-            _ => {}
+        // retina gives SDP encoding names in lower case, as Codec spells them.
+        if let Ok(codec) = s.encoding_name().parse::<Codec>() {
+            return Ok((i, codec));
         }
     }
     let found = if streams.is_empty() {
