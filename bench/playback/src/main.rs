@@ -89,7 +89,7 @@ fn main() {
     let samples = SampleDir::open(&root.join("video")).unwrap();
     let params_id = store
         .video_params_id(&StoredParams {
-            codec: "h264".into(),
+            codec: citywatch_model::Codec::H264,
             width: 1920,
             height: 1080,
             rfc6381_codec: "avc1.640028".into(),
@@ -113,7 +113,7 @@ fn main() {
             batch.push(RecordingRow {
                 id: 0,
                 camera_id: format!("cam-{cam:04}"),
-                stream: "main".into(),
+                stream: citywatch_model::StreamKind::Main,
                 run_id: start_90k,
                 start_90k: start_90k + m as i64 * minute_90k,
                 duration_90k: minute_90k,
@@ -142,7 +142,7 @@ fn main() {
         let t0 = start_90k + rng.gen_range(0..(end_90k - start_90k - minute_90k));
         // Playback checks that each sample file is there and long enough;
         // give the recordings in range sparse files of their length (untimed).
-        for r in store.recordings_between(&cam, "main", t0, t0 + minute_90k).unwrap() {
+        for r in store.recordings_between(&cam, citywatch_model::StreamKind::Main, t0, t0 + minute_90k).unwrap() {
             let path = samples.path(&r.file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::File::create(&path).unwrap().set_len(r.bytes as u64).unwrap();
@@ -154,7 +154,7 @@ fn main() {
         // The same query again, alone (its pages now cached, as they were
         // for the second half of the measurement above).
         let t = Instant::now();
-        let rows = store.recordings_between(&cam, "main", t0, t0 + minute_90k).unwrap();
+        let rows = store.recordings_between(&cam, citywatch_model::StreamKind::Main, t0, t0 + minute_90k).unwrap();
         query_only.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(!rows.is_empty());
     }
@@ -162,7 +162,7 @@ fn main() {
     // Export: real sample files for one camera, warmed into the page cache.
     let cam = "cam-0000";
     let export_start = end_90k - a.export_minutes as i64 * minute_90k;
-    let rows = store.recordings_between(cam, "main", export_start, end_90k).unwrap();
+    let rows = store.recordings_between(cam, citywatch_model::StreamKind::Main, export_start, end_90k).unwrap();
     let mut payload = 0u64;
     for r in &rows {
         let path = samples.path(&r.file);
