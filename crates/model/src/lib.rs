@@ -1,5 +1,5 @@
 //! Domain types shared by every Citywatch crate: cameras, districts, users,
-//! roles and grants, audit entries.
+//! roles, grants and district scopes, audit entries.
 //!
 //! This crate owns the vocabulary and the validation rules of the data
 //! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
@@ -13,6 +13,7 @@ mod error;
 pub mod event;
 mod import;
 mod justification;
+mod scope;
 mod user;
 
 pub use audit::{AuditCheckpoint, AuditEntry};
@@ -22,6 +23,7 @@ pub use error::FieldError;
 pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location, NewEvent, Rule, RuleSpec, Schedule, Severity, Source, SourceKind};
 pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
+pub use scope::Scope;
 pub use user::{Grant, Role, User};
 
 /// Timestamps are UTC everywhere (DESIGN.md, "Time").

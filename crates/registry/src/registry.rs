@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use citywatch_audit::Scope;
 use citywatch_geo::{CameraGeometry, CameraIndex};
+use citywatch_model::Scope;
 use citywatch_model::{Camera, CameraUpdate, FieldError, RowErrors};
 use citywatch_store::{Store, StoreError};
 
