@@ -155,7 +155,7 @@ async fn fan_out(args: &Args) {
     events.add_rule(rule, "bench").unwrap();
     let state = AppState::new(AppParts {
         store: store.clone(),
-        registry,
+        registry: registry.clone(),
         audit,
         console: ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 },
         basemap: None,
@@ -165,6 +165,8 @@ async fn fan_out(args: &Args) {
         metrics_token: None,
         live: Arc::new(citywatch_video::live::LiveHub::default()),
         events: events.clone(),
+        dispatch: Arc::new(citywatch_dispatch::Dispatch::new(store.clone(), Default::default())),
+        plates: Arc::new(citywatch_hotlists::PlateReads::new(store.clone(), registry, events.clone())),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();

@@ -151,6 +151,7 @@ async fn main() {
     let samples = Arc::new(SampleDir::open(&dir.path().join("video")).unwrap());
     let live = Arc::new(LiveHub::default());
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 };
+    let events = citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap();
     let state = AppState::new(AppParts {
         store: store.clone(),
         registry: registry.clone(),
@@ -162,7 +163,9 @@ async fn main() {
         health: Arc::new(HealthRegistry::default()),
         metrics_token: None,
         live: live.clone(),
-        events: citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap(),
+        events: events.clone(),
+        dispatch: Arc::new(citywatch_dispatch::Dispatch::new(store.clone(), Default::default())),
+        plates: Arc::new(citywatch_hotlists::PlateReads::new(store.clone(), registry.clone(), events)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();

@@ -123,6 +123,26 @@ impl From<citywatch_dispatch::DispatchError> for ApiError {
     }
 }
 
+impl From<citywatch_access::GrantRefusal> for ApiError {
+    fn from(e: citywatch_access::GrantRefusal) -> ApiError {
+        use citywatch_access::GrantRefusal::*;
+        match e {
+            Invalid(problems) => ApiError::invalid(problems.into_iter().map(FieldError::from).collect()),
+            Store(e) => e.into(),
+            Geo(e) => e.into(),
+        }
+    }
+}
+
+impl From<citywatch_access::HoldRefusal> for ApiError {
+    fn from(e: citywatch_access::HoldRefusal) -> ApiError {
+        match e {
+            citywatch_access::HoldRefusal::Invalid(problems) => ApiError::invalid(problems.into_iter().map(FieldError::from).collect()),
+            unknown @ citywatch_access::HoldRefusal::UnknownCamera(_) => ApiError::NotFound(unknown.to_string()),
+        }
+    }
+}
+
 impl From<citywatch_model::ImportRefusal> for ApiError {
     fn from(e: citywatch_model::ImportRefusal) -> ApiError {
         match e {

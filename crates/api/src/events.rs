@@ -3,7 +3,7 @@
 //! sees events in their districts only. Events of types only the server
 //! raises (plate reads, hotlist hits, camera status, unit positions,
 //! incident changes) and details only it writes (a snapshot) are refused
-//! here ([`NewEvent::check_raised_from_outside`]). Plate reads and hotlist hits are a
+//! here (`citywatch_events::parse_raised`). Plate reads and hotlist hits are a
 //! plate search: listed only with a purpose and case reference, and audited
 //! with them.
 
@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record, Scope};
-use citywatch_model::{CaseRef, EventType, FieldError, Location, NewEvent, Purpose, Source, SourceKind};
+use citywatch_model::{CaseRef, EventType, FieldError, NewEvent, Purpose, SourceKind};
 use citywatch_store::EventFilter;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};
 use crate::justification::{case_ref_param, purpose_param};
@@ -71,89 +71,9 @@ fn time_param(params: &HashMap<String, String>, name: &str, errors: &mut Vec<Fie
     })
 }
 
-/// Reads the body of `POST /api/v1/events`, naming every bad field.
-fn parse_event(obj: &Map<String, Value>, caller: &str) -> Result<NewEvent, ApiError> {
-    const FIELDS: &[&str] = &["type", "time", "source", "location", "details"];
-    let mut errors: Vec<FieldError> = obj
-        .keys()
-        .filter(|k| !FIELDS.contains(&k.as_str()))
-        .map(|k| FieldError::new(k.as_str(), format!("unknown field; expected {}", FIELDS.join(", "))))
-        .collect();
-    let event_type = match obj.get("type") {
-        Some(Value::String(s)) => NewEvent::parse_type("type", s).map_err(|e| errors.push(e)).ok(),
-        Some(_) => {
-            errors.push(FieldError::new("type", "must be a string"));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("type", "is required"));
-            None
-        }
-    };
-    let time = match obj.get("time") {
-        None | Some(Value::Null) => Some(Utc::now()),
-        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| errors.push(FieldError::new("time", format!("must be an RFC 3339 time: {e}"))))
-            .ok(),
-        Some(_) => {
-            errors.push(FieldError::new("time", "must be an RFC 3339 time string"));
-            None
-        }
-    };
-    let source = match obj.get("source") {
-        Some(Value::Object(s)) => {
-            let kind = s.get("kind").and_then(Value::as_str).and_then(SourceKind::parse);
-            match kind {
-                Some(SourceKind::User) => Some(Source { kind: SourceKind::User, id: caller.to_owned() }),
-                Some(k @ (SourceKind::Camera | SourceKind::Unit)) => match s.get("id").and_then(Value::as_str) {
-                    Some(id) => Some(Source { kind: k, id: id.to_owned() }),
-                    None => {
-                        errors.push(FieldError::new("source.id", "is required: the camera or unit id"));
-                        None
-                    }
-                },
-                _ => {
-                    errors.push(FieldError::new("source.kind", "must be camera, unit or user (user: the caller)"));
-                    None
-                }
-            }
-        }
-        _ => {
-            errors.push(FieldError::new(
-                "source",
-                "is required: {\"kind\": \"camera\", \"id\": CAMERA_ID}, {\"kind\": \"unit\", \"id\": UNIT_ID} or {\"kind\": \"user\"}",
-            ));
-            None
-        }
-    };
-    let location = match obj.get("location") {
-        None | Some(Value::Null) => None,
-        Some(v) => match serde_json::from_value::<Location>(v.clone()) {
-            Ok(l) => Some(l),
-            Err(_) => {
-                errors.push(FieldError::new("location", "must be {\"lat\": number, \"lon\": number}"));
-                None
-            }
-        },
-    };
-    let details = obj.get("details").cloned().unwrap_or_else(|| json!({}));
-    let (Some(event_type), Some(time), Some(source)) = (event_type, time, source) else {
-        return Err(ApiError::invalid(errors));
-    };
-    let e = NewEvent { event_type, time, source, location, details };
-    errors.extend(e.check_raised_from_outside());
-    errors.extend(e.check());
-    if errors.is_empty() {
-        Ok(e)
-    } else {
-        Err(ApiError::invalid(errors))
-    }
-}
-
 pub async fn raise(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
     let scope = caller.require(&state, Permission::RaiseEvents, "raising events").await?;
-    let e = parse_event(&body::json_object(&bytes)?, caller.name())?;
+    let e = citywatch_events::parse_raised(&body::json_object(&bytes)?, caller.name(), Utc::now()).map_err(ApiError::invalid)?;
     match e.source.kind {
         SourceKind::Camera if state.registry.snapshot().get(&e.source.id, &scope).is_none() => {
             return Err(ApiError::NotFound(format!("camera {} not found", e.source.id)));

@@ -41,6 +41,11 @@ pub struct AppParts {
     pub live: Arc<citywatch_video::live::LiveHub>,
     /// Events, rules and alerts (ingest, bus, rules engine, publishers).
     pub events: Arc<citywatch_events::Events>,
+    /// Units, AVL, incidents and recommendation, over the same store.
+    pub dispatch: Arc<citywatch_dispatch::Dispatch>,
+    /// Plate reads: storing them, hotlist hits, search and purge (the
+    /// analytics pipeline records into the same service).
+    pub plates: Arc<citywatch_hotlists::PlateReads>,
 }
 
 pub struct Inner {
@@ -48,10 +53,6 @@ pub struct Inner {
     pub(crate) login_throttle: LoginThrottle,
     /// Wakes open WebSockets to check their session when sessions end.
     pub(crate) session_ends: SessionEnds,
-    /// Units, AVL, incidents and recommendation, over the same store.
-    pub(crate) dispatch: Arc<citywatch_dispatch::Dispatch>,
-    /// Plate reads: storing them, hotlist hits, search and purge.
-    pub(crate) plates: Arc<citywatch_hotlists::PlateReads>,
     /// More `/metrics` text from parts the binary starts (analytics), so
     /// the API needs no dependency on them.
     pub(crate) metrics_sources: std::sync::Mutex<Vec<MetricsSource>>,
@@ -94,20 +95,11 @@ pub struct AppState(Arc<Inner>);
 
 impl AppState {
     pub fn new(parts: AppParts) -> AppState {
-        Self::with_dispatch(parts, citywatch_dispatch::DispatchConfig::default())
-    }
-
-    /// With dispatch settings other than the defaults (unit speeds, a road router).
-    pub fn with_dispatch(parts: AppParts, dispatch: citywatch_dispatch::DispatchConfig) -> AppState {
-        let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(parts.store.clone(), dispatch));
-        let plates = Arc::new(citywatch_hotlists::PlateReads::new(parts.store.clone(), parts.registry.clone(), parts.events.clone()));
         let blurred_live = Arc::new(crate::live_redacted::BlurredLive::new(parts.live.clone()));
         AppState(Arc::new(Inner {
             parts,
             login_throttle: LoginThrottle::default(),
             session_ends: SessionEnds::default(),
-            dispatch,
-            plates,
             metrics_sources: Default::default(),
             snapshots: Default::default(),
             blurred_live,
@@ -116,12 +108,6 @@ impl AppState {
             repeats: Default::default(),
             analytics_health: Default::default(),
         }))
-    }
-
-    /// The dispatch service the routes use, for in-process feeders (the
-    /// demo's simulated units) that must count and store fixes the same way.
-    pub fn dispatch(&self) -> &Arc<citywatch_dispatch::Dispatch> {
-        &self.dispatch
     }
 
     /// Where event snapshots are and how faces in them are blurred for
@@ -175,6 +161,12 @@ impl AppState {
         self.blurred_live.streams()
     }
 
+    /// Where plate reads are recorded, through the same service the routes
+    /// search.
+    pub fn plates(&self) -> &Arc<citywatch_hotlists::PlateReads> {
+        &self.plates
+    }
+
     pub(crate) fn snapshots(&self) -> Option<&crate::snapshots::Snapshots> {
         self.snapshots.get()
     }
@@ -188,12 +180,6 @@ impl AppState {
     /// camera; set once (later calls are ignored).
     pub fn set_analytics_health(&self, source: crate::health_wall::AnalyticsSource) {
         let _ = self.analytics_health.set(source);
-    }
-
-    /// Where the analytics pipeline records plate reads (and the purge task
-    /// purges them), through the same service the routes search.
-    pub fn plates(&self) -> &Arc<citywatch_hotlists::PlateReads> {
-        &self.plates
     }
 }
 

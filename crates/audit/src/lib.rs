@@ -23,10 +23,11 @@ mod verify;
 
 pub use accounts::{check_new_password, hash_password, new_session_token, token_hash, verify_password, PasswordError, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 pub use canonical::{canonical_json, entry_hash, stored_text_hash, GENESIS_HASH};
+pub use citywatch_model::Scope;
 pub use duties::{add_grant, check_grant, GrantError, GrantRefused, Granter};
 pub use keys::{load_or_create_signing_key, read_public_key, SIGNING_KEY_FILE, VERIFYING_KEY_FILE};
 pub use log::{AuditLog, PendingEntry, Record, CHECKPOINT_EVERY_ENTRIES};
-pub use policy::{Permission, Principal, Scope};
+pub use policy::{Permission, Principal};
 pub use repo::{AuditRepo, MakeRow};
 pub use verify::{verify_log, VerifyFailure, VerifyReport};
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use citywatch_model::{Grant, Role, Timestamp};
+use citywatch_model::{Grant, Role, Scope, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -172,24 +172,6 @@ impl Permission {
             Permission::ManageCovertHotlists => &[Supervisor],
             Permission::SearchPlates => &[Supervisor, Operator],
             Permission::OverseeSensitiveReads => &[Supervisor],
-        }
-    }
-}
-
-/// Which districts a permission reaches for one user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    Districts(BTreeSet<String>),
-}
-
-impl Scope {
-    /// A camera with no district is reached only by an all-district scope.
-    pub fn covers(&self, district: Option<&str>) -> bool {
-        match (self, district) {
-            (Scope::All, _) => true,
-            (Scope::Districts(set), Some(d)) => set.contains(d),
-            (Scope::Districts(_), None) => false,
         }
     }
 }

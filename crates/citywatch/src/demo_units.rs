@@ -109,7 +109,7 @@ fn kind_label(kind: UnitKind) -> &'static str {
 
 /// Creates the fleet and moves it every `every` until the server stops.
 pub fn start(state: &AppState, every: Duration) -> anyhow::Result<()> {
-    let d = state.dispatch().clone();
+    let d = state.dispatch.clone();
     let store = state.store.clone();
     let exists = |u: &str| store.user_credentials(u).ok().flatten().is_some();
     let units = ensure_fleet(&d, &state.audit, exists)?;

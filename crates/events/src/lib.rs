@@ -8,7 +8,8 @@
 //! correlation of matched events into open alerts, the alert lifecycle
 //! (new → acknowledged → resolved | false alarm, with who and when), and the
 //! publishers that copy events out to MQTT and webhooks through bounded
-//! queues that drop and count rather than block.
+//! queues that drop and count rather than block; and the reading of events
+//! raised from outside (an API body), every bad field named.
 //!
 //! Must not know HTTP routes, users' permissions or video: callers (the API,
 //! the recorder's status sink, dispatch) hand it plain values. Permission
@@ -18,9 +19,11 @@ pub mod cap;
 mod error;
 mod ingest;
 pub mod mqtt;
+mod raised;
 pub mod rules;
 mod service;
 pub mod webhook;
 
 pub use error::EventsError;
+pub use raised::parse_raised;
 pub use service::{AlertUpdate, AlertUpdateKind, Events, EventsConfig, Metrics};

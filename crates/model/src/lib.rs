@@ -1,5 +1,6 @@
 //! Domain types shared by every Citywatch crate: cameras, districts, users,
-//! roles and grants, audit entries, the names of video streams and codecs.
+//! roles, grants and district scopes, audit entries, the names of video
+//! streams and codecs, and the error of every repository.
 //!
 //! This crate owns the vocabulary and the validation rules of the data
 //! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
@@ -14,6 +15,7 @@ pub mod event;
 mod import;
 mod justification;
 mod repo_error;
+mod scope;
 mod user;
 mod video;
 
@@ -25,6 +27,7 @@ pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location
 pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
 pub use repo_error::RepoError;
+pub use scope::Scope;
 pub use user::{Grant, Role, User};
 pub use video::{Codec, StreamKind, UnknownCodec, UnknownStreamKind};
 

@@ -1,6 +1,6 @@
-use citywatch_audit::Scope;
 use citywatch_geo::{Area, GeoError, Hit};
 use citywatch_model::Camera;
+use citywatch_model::Scope;
 use serde_json::{json, Value};
 
 use crate::Snapshot;

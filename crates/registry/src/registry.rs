@@ -1,8 +1,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use citywatch_audit::{AuditLog, PendingEntry, Record, Scope};
+use citywatch_audit::{AuditLog, PendingEntry, Record};
 use citywatch_geo::{CameraGeometry, CameraIndex};
+use citywatch_model::Scope;
 use citywatch_model::{Camera, CameraUpdate, FieldError, RowErrors};
 use citywatch_store::{Store, StoreError};
 

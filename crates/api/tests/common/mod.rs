@@ -70,22 +70,23 @@ pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestSer
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
     let live = Arc::new(citywatch_video::live::LiveHub::default());
-    let state = AppState::with_dispatch(
-        AppParts {
-            store: store.clone(),
-            registry,
-            audit,
-            console,
-            basemap: None,
-            session_ttl: chrono::Duration::hours(1),
-            sample_dir: samples,
-            health: health.clone(),
-            metrics_token: Some(METRICS_TOKEN.into()),
-            live: live.clone(),
-            events: events.clone(),
-        },
+    let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(store.clone(), dispatch));
+    let plates = Arc::new(citywatch_hotlists::PlateReads::new(store.clone(), registry.clone(), events.clone()));
+    let state = AppState::new(AppParts {
+        store: store.clone(),
+        registry,
+        audit,
+        console,
+        basemap: None,
+        session_ttl: chrono::Duration::hours(1),
+        sample_dir: samples,
+        health: health.clone(),
+        metrics_token: Some(METRICS_TOKEN.into()),
+        live: live.clone(),
+        events: events.clone(),
         dispatch,
-    );
+        plates,
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -150,23 +150,24 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         let _rt = runtime.enter();
         citywatch_events::Events::start(dir.store.clone(), registry.clone(), dir.config.events_config()?).context("starting the events service")?
     };
-    let dispatch = with_roads(&dir, dir.config.dispatch_config()?)?;
-    let state = AppState::with_dispatch(
-        AppParts {
-            store: dir.store.clone(),
-            registry: registry.clone(),
-            audit: dir.audit.clone(),
-            console,
-            basemap,
-            session_ttl,
-            sample_dir: samples.clone(),
-            health: health.clone(),
-            metrics_token,
-            live: live.clone(),
-            events: events.clone(),
-        },
+    let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(dir.store.clone(), with_roads(&dir, dir.config.dispatch_config()?)?));
+    // One service for plate reads: analytics records into it, the routes search it, the purge task purges it.
+    let plates = Arc::new(citywatch_hotlists::PlateReads::new(dir.store.clone(), registry.clone(), events.clone()));
+    let state = AppState::new(AppParts {
+        store: dir.store.clone(),
+        registry: registry.clone(),
+        audit: dir.audit.clone(),
+        console,
+        basemap,
+        session_ttl,
+        sample_dir: samples.clone(),
+        health: health.clone(),
+        metrics_token,
+        live: live.clone(),
+        events: events.clone(),
         dispatch,
-    );
+        plates: plates.clone(),
+    });
     state.set_live_redaction(live_redaction(&dir));
     let (camera_limits, hotlist_limits) = dir.config.import.limits();
     state.set_import_limits(camera_limits, hotlist_limits);
@@ -182,7 +183,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         tokio::spawn(follow_external_changes(registry.clone()));
         tokio::spawn(expire_sessions(dir.store.clone()));
         tokio::spawn(run_retention(dir.store.clone(), samples.clone(), retention.0, health.clone(), dir.audit.clone(), retention.1));
-        tokio::spawn(crate::plate_purge::run(state.plates().clone(), dir.audit.clone(), dir.config.plates.clone()));
+        tokio::spawn(crate::plate_purge::run(plates.clone(), dir.audit.clone(), dir.config.plates.clone()));
         if dir.config.analytics.enabled {
             if !video.record {
                 tracing::warn!("[analytics] enabled but [video] record = false: analytics reads the recorders' frames, so nothing is analysed");
