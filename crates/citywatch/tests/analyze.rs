@@ -14,13 +14,6 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    let ok = dir.join("nanodet-g-416.onnx").is_file();
-    assert!(ok, "no models in {} (the tests need them: set CITYWATCH_MODELS or run `citywatch models install`)", dir.display());
-    ok.then_some(dir)
-}
-
 /// Scene 0, frame 30 of the demo simulator at 640×360: three people on the
 /// near pavement and a car; returns the car's plate.
 fn write_sim_png(path: &Path) -> String {
@@ -35,7 +28,7 @@ fn write_sim_png(path: &Path) -> String {
 
 #[test]
 fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
-    let Some(models) = models() else { return };
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("street.png");
     let plate = write_sim_png(&good);
@@ -69,7 +62,7 @@ fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
 /// country, never dropped nor bent; an unknown region is refused.
 #[test]
 fn analyze_fits_plates_to_the_regions_asked_for_only() {
-    let Some(models) = models() else { return };
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("street.png");
     let plate = write_sim_png(&good);
@@ -105,7 +98,7 @@ fn analyze_without_models_says_where_to_get_them() {
 
 #[test]
 fn models_list_shows_provenance_and_refuses_a_corrupted_copy() {
-    let Some(models) = models() else { return };
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let (code, out, err) = run(&["models", "list", "--dir", models.to_str().unwrap()]);
     assert_eq!(code, 0, "{out} {err}");
     for needle in [
