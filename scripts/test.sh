@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of Citywatch: formatting, clippy with warnings as errors, the Rust
+# Runs every test of Citywatch: formatting, the dependency tree (cargo-deny:
+# licences, bans, sources, advisories), clippy with warnings as errors, the Rust
 # suites (unit, property, HTTP, authorization matrix, audit tampering, CLI)
 # under cargo-nextest, then the browser end-to-end test of the console
 # against the real binary.
@@ -16,6 +17,21 @@ echo "== analytics models"
 
 echo "== formatting (rustfmt.toml)"
 cargo fmt --all --check
+
+echo "== dependencies: licences, bans, sources (deny.toml)"
+# Without --hide-inclusion-graph each finding shows which crates pull it in.
+cargo deny check --hide-inclusion-graph licenses bans sources
+
+echo "== dependencies: security advisories (RustSec)"
+# The advisory database is a git repository on GitHub. A machine that cannot
+# reach it (an offline or firewalled builder) skips this check, and says so:
+# a stale copy would pass crates that have advisories since.
+if fetch_log=$(cargo deny fetch db 2>&1); then
+  cargo deny --offline check advisories
+else
+  echo "SKIPPED: cargo deny check advisories: the RustSec database could not be fetched from github.com; run it where GitHub is reachable."
+  echo "$fetch_log" | grep -m1 -E "fatal|error" || true
+fi
 
 echo "== clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
