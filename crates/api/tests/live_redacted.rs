@@ -18,7 +18,6 @@ use bytes::Bytes;
 use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig, LiveRedactor};
 use citywatch_analytics::redact::FaceFinder;
 use citywatch_analytics::zones::Rect;
-use citywatch_api::LiveRedaction;
 use citywatch_model::Role;
 use citywatch_video::live::Publisher;
 use citywatch_video::recorder::Stream;

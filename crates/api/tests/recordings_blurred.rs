@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig};
 use citywatch_analytics::redact::FaceFinder;
 use citywatch_analytics::zones::Rect;
 use citywatch_api::LiveRedaction;

@@ -8,14 +8,13 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use citywatch_analytics::redact::FaceFinder;
 use citywatch_api::Snapshots;
 use citywatch_model::Role;
-use common::{models, portrait, start, TestServer, NO_STREAM};
+use common::{models, portrait, start, NO_STREAM};
 use serde_json::{json, Value};
 
 fn body(grantee: &str, cameras: &[&str]) -> Value {

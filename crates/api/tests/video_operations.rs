@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use citywatch_model::Role;
 use citywatch_video::recorder::Stream;
 use citywatch_video::retention::{enforce, FreeSpace, RetentionPolicy};
-use common::{start, TestServer, METRICS_TOKEN};
+use common::{start, METRICS_TOKEN};
 use serde_json::{json, Value};
 
 fn hold_body(camera: &str) -> Value {

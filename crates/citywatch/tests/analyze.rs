@@ -1,7 +1,7 @@
 //! `citywatch analyze` and `citywatch models list` against the real models
 //! ($CITYWATCH_MODELS, else target/models as scripts/models.sh installs them) and a simulator frame.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use citywatch_sim::render::Renderer;

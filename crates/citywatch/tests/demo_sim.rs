@@ -6,8 +6,8 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::{ffprobe, free_port, wait_for, KillOnDrop, BIN};

@@ -7,9 +7,7 @@
 //! The GStreamer tests fail, never skip, when the server cannot start; the
 //! message names the Debian packages to install.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use citywatch_test_support::{free_port, GstCamera};
