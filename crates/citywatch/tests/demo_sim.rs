@@ -80,7 +80,7 @@ fn demo_serves_every_camera_and_records_the_tagged_ones() {
     assert!(decode.status.success() && decode.stderr.is_empty(), "ffmpeg decode: {}", String::from_utf8_lossy(&decode.stderr));
 
     // An untagged camera is served (for live view) but was never recorded.
-    let sub = ffprobe(&format!("rtsp://127.0.0.1:{sim_port}/cam-0020/sub"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
+    let sub = ffprobe(format!("rtsp://127.0.0.1:{sim_port}/cam-0020/sub"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
     assert_eq!((sub["streams"][0]["codec_name"].as_str(), sub["streams"][0]["width"].as_u64()), (Some("h264"), Some(320)), "{sub}");
     assert!(spans("cam-0020").is_empty(), "cam-0020 is not tagged for recording");
 }
@@ -110,7 +110,7 @@ fn sim_command_serves_cameras_writes_truth_and_refuses_bad_sizes() {
     assert_eq!((scene["width"].as_u64(), scene["frames"].as_array().map(Vec::len)), (Some(320), Some(30)));
     let cameras: Value = serde_json::from_slice(&std::fs::read(truth.join("cameras.json")).unwrap()).unwrap();
     assert_eq!(cameras.as_array().map(Vec::len), Some(3));
-    let v = ffprobe(&format!("rtsp://127.0.0.1:{port}/cam-0003/main"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
+    let v = ffprobe(format!("rtsp://127.0.0.1:{port}/cam-0003/main"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
     assert_eq!((v["streams"][0]["codec_name"].as_str(), v["streams"][0]["width"].as_u64()), (Some("h264"), Some(320)), "{v}");
 
     let bad = Command::new(BIN).args(["sim", "--main", "1281x720", "--listen", "127.0.0.1:0"]).output().unwrap();

@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 pub const BIN: &str = env!("CARGO_BIN_EXE_citywatch");
 pub const PASSWORD: &str = "robustness-test-password";
 
+// Each test binary uses some of them (as with this module's own items).
+#[allow(unused_imports)]
 pub use citywatch_test_support::{free_port, wait_for, GstCamera, KillOnDrop};
 
 /// Unix time now in 90 kHz units (the index's time base).
