@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Citywatch needs on a fresh Debian machine:
-# Debian's Chromium (for the browser tests) and the console's npm packages.
+# Debian's Chromium (for the browser tests), cargo-deny and the console's npm
+# packages.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,10 @@ fi
 for component in rustfmt clippy; do
   cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"
 done
+
+# cargo-deny checks the dependency tree against deny.toml (scripts/test.sh).
+# Built from source: about 4.5 minutes on two cores.
+command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --version "^0.20" --locked
 
 # The console: reinstall npm packages only when the lock file changed.
 stamp=web/node_modules/.package-lock.sha256

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Citywatch: the console's typecheck and unit tests (vitest),
-# formatting, clippy with warnings as errors, the Rust
+# formatting, the dependency tree (cargo-deny: licences, bans, sources,
+# advisories), clippy with warnings as errors, the Rust
 # suites (unit, property, HTTP, authorization matrix, audit tampering, CLI)
 # under cargo-nextest, then the browser end-to-end test of the console
 # against the real binary.
@@ -20,6 +21,21 @@ echo "== analytics models"
 
 echo "== formatting (rustfmt.toml)"
 cargo fmt --all --check
+
+echo "== dependencies: licences, bans, sources (deny.toml)"
+# Without --hide-inclusion-graph each finding shows which crates pull it in.
+cargo deny check --hide-inclusion-graph licenses bans sources
+
+echo "== dependencies: security advisories (RustSec)"
+# The advisory database is a git repository on GitHub. A machine that cannot
+# reach it (an offline or firewalled builder) skips this check, and says so:
+# a stale copy would pass crates that have advisories since.
+if fetch_log=$(cargo deny fetch db 2>&1); then
+  cargo deny --offline check advisories
+else
+  echo "SKIPPED: cargo deny check advisories: the RustSec database could not be fetched from github.com; run it where GitHub is reachable."
+  echo "$fetch_log" | grep -m1 -E "fatal|error" || true
+fi
 
 echo "== clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings

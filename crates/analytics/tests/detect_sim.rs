@@ -90,7 +90,7 @@ fn row(label: &str, t: &Tally) {
 /// rectangles and recall was 0.
 #[test]
 fn simulated_scenes_precision_and_recall() {
-    let Some(dir) = common::models() else { return };
+    let dir = common::models();
     let detector = Detector::new(&dir, 1).unwrap();
     let (mut cars, mut people) = (Tally::default(), Tally::default());
     println!("{:<12}  frames  truth   TP   FP   FN  precision  recall", "scene/class");
@@ -123,7 +123,7 @@ fn simulated_scenes_precision_and_recall() {
 /// motorcycle's front fork and lamp for a person (score 0.37).
 #[test]
 fn golden_frame() {
-    let Some(dir) = common::models() else { return };
+    let dir = common::models();
     let detector = Detector::new(&dir, 1).unwrap();
     let scene = Scene::new(0, common::SEED, common::LOOP);
     let (img, truth) = common::sim_frame(&scene, 30);

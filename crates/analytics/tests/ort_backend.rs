@@ -49,7 +49,7 @@ fn same(a: &Detection, b: &Detection) -> bool {
 /// score threshold.
 #[test]
 fn nanodet_on_ort_matches_tract() {
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let tract = Detector::with_backend(&Backend::Tract, &dir, 1).unwrap();
     let ort = Detector::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((tract.backend_name(), ort.backend_name()), ("tract", "ort"));
@@ -75,7 +75,7 @@ fn nanodet_on_ort_matches_tract() {
 /// The golden frame's boxes (tests/detect_sim.rs) on ort too.
 #[test]
 fn golden_frame_on_ort() {
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let ort = Detector::with_backend(&ort(), &dir, 2).unwrap_or_else(|e| panic!("{e}"));
     let (img, _) = common::sim_frame(&Scene::new(0, common::SEED, common::LOOP), 30);
     let mut got: Vec<[f32; 4]> = ort.detect(&img).unwrap().iter().map(|d| d.bbox.into()).collect();
@@ -90,7 +90,7 @@ fn golden_frame_on_ort() {
 
 #[test]
 fn missing_library_is_a_clear_error() {
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let b = Backend::Ort { dylib: Some("/nonexistent/libonnxruntime.so".into()) };
     let e = Detector::with_backend(&b, &dir, 1).err().expect("must not load").to_string();
     assert!(e.contains("/nonexistent/libonnxruntime.so"), "{e}");
@@ -106,7 +106,7 @@ fn missing_library_is_a_clear_error() {
 fn nanodet_class_scores_agree() {
     use citywatch_analytics::backend::Net;
     use tract_onnx::prelude::*;
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let shape = [1, 3, 416, 416];
     let (img, _) = common::sim_frame(&Scene::new(1, common::SEED, common::LOOP), 120);
     // Nearest-neighbour into the top-left 416×234, roughly normalised: enough to light up the heads.
@@ -149,7 +149,7 @@ fn nanodet_class_scores_agree() {
 fn plates_on_ort_read_like_tract() {
     use citywatch_analytics::plates::PlateReader;
     use citywatch_analytics::BBox;
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let tract = PlateReader::with_backend(&Backend::Tract, &dir, 1).unwrap();
     let ort = PlateReader::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
     let bbox = |b: citywatch_sim::truth::PixelBox| BBox { x0: b.x as f32, y0: b.y as f32, x1: b.right() as f32, y1: b.bottom() as f32 };
@@ -179,7 +179,7 @@ fn plates_on_ort_read_like_tract() {
 /// get a session and the same answer as a run alone.
 #[test]
 fn shared_ort_detector_runs_concurrently() {
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let ort = Detector::with_backend(&ort(), &dir, 1).unwrap_or_else(|e| panic!("{e}"));
     let frames: Vec<RgbImage> = (0..4).map(|s| common::sim_frame(&Scene::new(s, common::SEED, common::LOOP), 30).0).collect();
     let alone: Vec<Vec<Detection>> = frames.iter().map(|f| ort.detect(f).unwrap()).collect();
@@ -218,7 +218,7 @@ fn face_finders_on_ort_match_tract() {
     use citywatch_analytics::blazeface::BlazeFace;
     use citywatch_analytics::redact::FaceFinder;
     use citywatch_analytics::zones::Rect;
-    let dir = common::models().unwrap();
+    let dir = common::models();
     let astronaut = load_image(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/astronaut-320.jpg"))).unwrap();
     let (mut street, _) = common::sim_frame(&Scene::new(2, common::SEED, common::LOOP), 75);
     let small = image::imageops::resize(&astronaut, 120, 120, image::imageops::FilterType::Triangle);

@@ -89,7 +89,7 @@ fn run_scene(reader: &PlateReader, scene_index: usize, w: usize, h: usize) -> Sc
 
 #[test]
 fn each_vehicle_track_gives_one_voted_plate_and_the_longest_seen_car_its_true_one() {
-    let dir = common::models().expect("models");
+    let dir = common::models();
     let reader = sim_reader(&dir);
     // 1280×720: the simulator's main stream (its 640×360 sub-stream reads about half as well, see plates_sim.rs).
     let SceneRun { plates, truth, ocr_runs: runs, ocr_ms: ms } = run_scene(&reader, 0, 1280, 720);

@@ -13,26 +13,22 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
-use citywatch_audit::{token_hash, Permission, Principal, Record, Scope};
+use citywatch_audit::{Permission, Principal, Record, Scope};
 use citywatch_events::AlertUpdate;
 use citywatch_model::{Alert, AlertAction, AlertState, FieldError};
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::{audit, session_token, Caller};
+use crate::auth::{audit, Caller};
 use crate::events::{before_id_param, check_params, district_filter, limit_param};
+use crate::ws_session::{self, Feed, Received, Step};
 use crate::{ApiError, AppState};
 
 const RECHECK: Duration = Duration::from_secs(30);
-const CLOSE_SESSION_ENDED: u16 = 4401;
-const CLOSE_FORBIDDEN: u16 = 4403;
 
 fn visible(scope: &Scope, a: &Alert) -> bool {
     scope.covers(a.district.as_deref())
@@ -122,72 +118,44 @@ pub async fn cap_xml(State(state): State<AppState>, caller: Caller, headers: Hea
     Ok(([(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")], xml).into_response())
 }
 
+const STREAM: ws_session::Rules = ws_session::Rules {
+    path: "/api/v1/alerts/stream",
+    permission: Permission::HandleAlerts,
+    doing: "watching alerts",
+    revoked: "alerts need a supervisor, operator or dispatcher grant",
+    max_message: 4096,
+};
+
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::HandleAlerts, "watching alerts").await?;
-    crate::live::same_origin(&headers)?;
-    let ws = ws.map_err(|e| ApiError::BadRequest(format!("/api/v1/alerts/stream speaks WebSocket only: {e}")))?;
-    let token = session_token(&headers).ok_or_else(|| ApiError::Unauthorized("no session token".into()))?;
+    let (ws, session) = ws_session::open(&state, &caller, &headers, ws, &STREAM, RECHECK).await?;
     audit(&state, Record::new(caller.name(), "alert.stream", "alerts")).await?;
     // Subscribe before answering, so nothing raised after the handshake is missed.
     let updates = state.events.subscribe_alerts();
-    Ok(ws.max_message_size(4096).on_upgrade(move |socket| run(socket, state, caller.0, token, updates)))
+    Ok(ws.on_upgrade(move |socket| ws_session::push(socket, session, caller.0, None, updates, AlertFeed)))
 }
 
-async fn run(socket: WebSocket, state: AppState, mut principal: Principal, token: String, mut updates: tokio::sync::broadcast::Receiver<AlertUpdate>) {
-    let (mut sink, mut incoming) = socket.split();
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
-    let mut ends = state.session_ends.subscribe();
-    let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
-    loop {
-        let msg = tokio::select! {
-            u = updates.recv() => match u {
-                Ok(u) => {
-                    let Some(scope) = principal.scope(Permission::HandleAlerts) else { break };
-                    if !visible(&scope, &u.alert) {
-                        continue;
-                    }
-                    Message::Text(json!(u).to_string().into())
-                }
-                Err(RecvError::Lagged(n)) => Message::Text(json!({"kind": "lagged", "missed": n}).to_string().into()),
-                Err(RecvError::Closed) => break,
-            },
-            m = incoming.next() => match m {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => continue,
-            },
-            _ = crate::session_ends::next_check(&mut recheck, &mut ends) => {
-                match reload(&state, &token).await {
-                    Some(Some(p)) if p.may(Permission::HandleAlerts) => { principal = p; continue }
-                    Some(Some(_)) => { let _ = sink.send(close(CLOSE_FORBIDDEN, "alerts need a supervisor, operator or dispatcher grant")).await; break }
-                    Some(None) => { let _ = sink.send(close(CLOSE_SESSION_ENDED, "session ended; log in again")).await; break }
-                    // A database hiccup is no reason to drop the console.
-                    None => continue,
+/// Each alert to a caller whose districts reach it.
+struct AlertFeed;
+
+impl Feed for AlertFeed {
+    type Update = AlertUpdate;
+
+    async fn render(&mut self, principal: &Principal, received: Received<AlertUpdate>) -> Step {
+        match received {
+            Received::Update(u) => {
+                let Some(scope) = principal.scope(Permission::HandleAlerts) else { return Step::End };
+                if visible(&scope, &u.alert) {
+                    Step::Send(json!(u))
+                } else {
+                    Step::Skip
                 }
             }
-        };
-        if sink.send(msg).await.is_err() {
-            break;
+            Received::Missed(n) => Step::Send(json!({"kind": "lagged", "missed": n})),
         }
     }
-}
-
-/// The session's principal now: `Some(None)` if the session ended, `None`
-/// if the database could not say.
-pub(crate) async fn reload(state: &AppState, token: &str) -> Option<Option<Principal>> {
-    let store = state.store.clone();
-    let hash = token_hash(token);
-    tokio::task::spawn_blocking(move || -> Result<Option<Principal>, citywatch_store::StoreError> {
-        let now = Utc::now();
-        let Some(user) = store.session_user(&hash, now)? else { return Ok(None) };
-        let grants = store.grants_of(&user)?;
-        Ok(Some(Principal::new(user, grants, now)))
-    })
-    .await
-    .ok()?
-    .ok()
 }

@@ -47,6 +47,7 @@ mod units;
 mod unmask_grants;
 mod users;
 mod video_health;
+mod ws_session;
 
 use std::net::SocketAddr;
 

@@ -4,7 +4,7 @@
 //!
 //! Owns the wire: who may open the socket (permission `ViewLive`, checked
 //! again every [`RECHECK`] while it is open, and at once when sessions end,
-//! see `session_ends`), which cameras a subscription
+//! through `ws_session`), which cameras a subscription
 //! may reach (the caller's districts), the audit entry of each subscription,
 //! and framing of the hub's frames as `[channel][fMP4]` messages. It never
 //! slows the recorder: each subscription reads its own hub subscription,
@@ -23,10 +23,10 @@ use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::Utc;
-use citywatch_audit::{token_hash, Permission, Principal, Record};
+use citywatch_audit::{Permission, Principal, Record};
+use citywatch_store::{Store, StoreError};
 use citywatch_video::fmp4::{self, Fragmenter};
 use citywatch_video::live::{LiveEvent, Subscription};
 use citywatch_video::recorder::Stream;
@@ -37,7 +37,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::auth::{audit, session_token, Caller};
+use crate::auth::{audit, Caller};
+use crate::ws_session::{self, Check, Session};
 use crate::{ApiError, AppState};
 
 /// Cameras one socket may watch at once (a 16-tile wall, with room).
@@ -58,9 +59,13 @@ const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 /// of seconds of delay before the server notices and skips ahead.
 const NOTSENT_LOWAT: u32 = 64 * 1024;
 
-/// WebSocket close codes (private range 4000-4999).
-const CLOSE_SESSION_ENDED: u16 = 4401;
-const CLOSE_FORBIDDEN: u16 = 4403;
+const STREAM: ws_session::Rules = ws_session::Rules {
+    path: "/api/v1/live",
+    permission: Permission::ViewLive,
+    doing: "watching live video",
+    revoked: "live video is no longer granted",
+    max_message: MAX_CLIENT_MESSAGE,
+};
 
 pub async fn socket(
     State(state): State<AppState>,
@@ -68,11 +73,8 @@ pub async fn socket(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ViewLive, "watching live video").await?;
-    same_origin(&headers)?;
-    let ws = ws.map_err(|e| ApiError::BadRequest(format!("/api/v1/live speaks WebSocket only: {e}")))?;
-    let token = session_token(&headers).ok_or_else(|| ApiError::Unauthorized("no session token".into()))?;
-    Ok(ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| run(socket, state, caller.0, token)))
+    let (ws, session) = ws_session::open(&state, &caller, &headers, ws, &STREAM, state.live_recheck()).await?;
+    Ok(ws.on_upgrade(move |socket| run(socket, state, caller.0, session)))
 }
 
 /// Applied to every accepted connection: no Nagle delay for small frames,
@@ -89,25 +91,11 @@ pub(crate) fn tune_socket(tcp: &mut tokio::net::TcpStream) {
     }
 }
 
-/// Browsers send `Origin` with every WebSocket handshake; refuse pages of
-/// other sites riding on the session cookie. Clients that send no `Origin`
-/// (not browsers) authenticate with a bearer token anyway.
-pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest).trim_end_matches('/');
-    if origin_host.eq_ignore_ascii_case(host) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!("live video is served to pages of this server only (Origin {origin} is not {host})")))
-    }
-}
-
 /// One message for the socket.
 enum Out {
     Text(String),
     Binary(Bytes),
-    Close(u16, String),
+    Close(CloseFrame),
 }
 
 #[derive(Deserialize)]
@@ -135,12 +123,12 @@ struct Watching {
 struct Conn {
     state: AppState,
     principal: Principal,
-    token: String,
+    session: Session,
     out: mpsc::Sender<Out>,
     subs: HashMap<u8, Watching>,
 }
 
-async fn run(socket: WebSocket, state: AppState, principal: Principal, token: String) {
+async fn run(socket: WebSocket, state: AppState, principal: Principal, session: Session) {
     let (mut sink, mut incoming) = socket.split();
     let (out, mut queue) = mpsc::channel::<Out>(OUT_QUEUE);
     let mut writer = tokio::spawn(async move {
@@ -148,7 +136,7 @@ async fn run(socket: WebSocket, state: AppState, principal: Principal, token: St
             let (msg, last) = match m {
                 Out::Text(t) => (Message::Text(t.into()), false),
                 Out::Binary(b) => (Message::Binary(b), false),
-                Out::Close(code, reason) => (Message::Close(Some(CloseFrame { code, reason: reason.into() })), true),
+                Out::Close(frame) => (Message::Close(Some(frame)), true),
             };
             // `send` flushes: each message leaves at once, for latency.
             if sink.send(msg).await.is_err() || last {
@@ -156,10 +144,7 @@ async fn run(socket: WebSocket, state: AppState, principal: Principal, token: St
             }
         }
     });
-    let mut conn = Conn { state, principal, token, out, subs: HashMap::new() };
-    let every = conn.state.live_recheck();
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    let mut ends = conn.state.session_ends.subscribe();
+    let mut conn = Conn { state, principal, session, out, subs: HashMap::new() };
     loop {
         tokio::select! {
             msg = incoming.next() => match msg {
@@ -172,7 +157,7 @@ async fn run(socket: WebSocket, state: AppState, principal: Principal, token: St
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {} // ping/pong: answered by the library
             },
-            _ = crate::session_ends::next_check(&mut recheck, &mut ends) => {
+            _ = conn.session.due() => {
                 if !conn.recheck().await {
                     break;
                 }
@@ -267,35 +252,17 @@ impl Conn {
     /// Checks the session and grants again; drops subscriptions that are
     /// no longer allowed. `false`: the session is over.
     async fn recheck(&mut self) -> bool {
-        let store = self.state.store.clone();
-        let hash = token_hash(&self.token);
-        let principal = tokio::task::spawn_blocking(move || -> Result<Option<(Principal, Vec<String>)>, citywatch_store::StoreError> {
-            let now = Utc::now();
-            let Some(user) = store.session_user(&hash, now)? else { return Ok(None) };
-            let grants = store.grants_of(&user)?;
-            let unmask: Vec<String> = store.active_unmask_grants_of(&user, now)?.into_iter().flat_map(|g| g.cameras).collect();
-            Ok(Some((Principal::new(user, grants, now), unmask)))
-        })
-        .await;
-        let (principal, granted_cameras) = match principal {
-            Ok(Ok(Some(p))) => p,
-            Ok(Ok(None)) => {
-                let _ = self.out.send(Out::Close(CLOSE_SESSION_ENDED, "session ended; log in again".into())).await;
+        let unmask_grants = |store: &Store, user: &str, now| -> Result<Vec<String>, StoreError> {
+            Ok(store.active_unmask_grants_of(user, now)?.into_iter().flat_map(|g| g.cameras).collect())
+        };
+        let (principal, scope, granted_cameras) = match self.session.check_with(unmask_grants).await {
+            Check::Granted { principal, scope, extra } => (principal, scope, extra),
+            Check::Close(frame) => {
+                let _ = self.out.send(Out::Close(frame)).await;
                 return false;
             }
             // A database hiccup is no reason to cut the video; try again later.
-            Ok(Err(e)) => {
-                tracing::warn!("live: checking session: {e}");
-                return true;
-            }
-            Err(e) => {
-                tracing::warn!("live: checking session: {e}");
-                return true;
-            }
-        };
-        let Some(scope) = principal.scope(Permission::ViewLive) else {
-            let _ = self.out.send(Out::Close(CLOSE_FORBIDDEN, "live video is no longer granted".into())).await;
-            return false;
+            Check::Unknown => return true,
         };
         let snapshot = self.state.registry.snapshot();
         let gone: Vec<u8> = self.subs.iter().filter(|(_, w)| snapshot.get(&w.camera, &scope).is_none()).map(|(c, _)| *c).collect();
@@ -399,24 +366,5 @@ async fn pump(
                 return;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn origin_must_be_this_server() {
-        let mut h = HeaderMap::new();
-        assert!(same_origin(&h).is_ok(), "no Origin: not a browser");
-        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
-        assert!(same_origin(&h).is_ok());
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(same_origin(&h).is_err());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8081"));
-        assert!(same_origin(&h).is_err());
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,13 +30,12 @@ use chrono::{DateTime, Utc};
 use citywatch_audit::{new_session_token, token_hash, Permission, Principal, Record, Scope};
 use citywatch_dispatch::UnitUpdate;
 use citywatch_model::dispatch::{Unit, UnitKind, UnitSpec, UnitStatus};
-use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::{audit, audit_repeatable, session_token, Caller};
+use crate::auth::{audit, audit_repeatable, Caller};
 use crate::justification::{case_ref_param, purpose_param};
+use crate::ws_session::{self, Feed, Received, Step};
 use crate::{body, ApiError, AppState};
 
 /// The most trail points one request returns.
@@ -332,8 +331,6 @@ pub async fn report_my_position(State(state): State<AppState>, caller: Caller, b
 }
 
 const STREAM_RECHECK: Duration = Duration::from_secs(30);
-const CLOSE_SESSION_ENDED: u16 = 4401;
-const CLOSE_FORBIDDEN: u16 = 4403;
 
 /// Whether `p` may hear of a unit on the dispatch stream: its home district
 /// is in their `ReadDispatch` grants, or they crew it.
@@ -369,59 +366,40 @@ pub async fn stream(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::FollowUnits, "following units").await?;
-    crate::live::same_origin(&headers)?;
-    let ws = ws.map_err(|e| ApiError::BadRequest(format!("/api/v1/dispatch/stream speaks WebSocket only: {e}")))?;
-    let token = session_token(&headers).ok_or_else(|| ApiError::Unauthorized("no session token".into()))?;
+    let (ws, session) = ws_session::open(&state, &caller, &headers, ws, &STREAM, STREAM_RECHECK).await?;
     audit(&state, Record::new(caller.name(), "unit.stream", "units")).await?;
     // Subscribe before the snapshot is read, so no change falls between them.
     let updates = state.dispatch.subscribe_units();
     let first = snapshot(&state, &caller.0).await?;
-    Ok(ws.max_message_size(4096).on_upgrade(move |socket| run_stream(socket, state, caller.0, token, first, updates)))
+    Ok(ws.on_upgrade(move |socket| ws_session::push(socket, session, caller.0, Some(first), updates, UnitFeed(state))))
 }
 
-async fn run_stream(
-    socket: WebSocket,
-    state: AppState,
-    mut principal: Principal,
-    token: String,
-    first: Value,
-    mut updates: tokio::sync::broadcast::Receiver<Arc<UnitUpdate>>,
-) {
-    let (mut sink, mut incoming) = socket.split();
-    if sink.send(Message::Text(first.to_string().into())).await.is_err() {
-        return;
-    }
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_RECHECK, STREAM_RECHECK);
-    let mut ends = state.session_ends.subscribe();
-    let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
-    loop {
-        let msg = tokio::select! {
-            u = updates.recv() => match u {
-                Ok(u) if may_follow(&principal, u.unit()) => Message::Text(update_json(&u).to_string().into()),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => match snapshot(&state, &principal).await {
-                    Ok(v) => Message::Text(v.to_string().into()),
-                    Err(e) => { tracing::warn!("dispatch stream of {}: no catch-up snapshot: {e:?}", principal.username); break }
-                },
-                Err(RecvError::Closed) => break,
-            },
-            m = incoming.next() => match m {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => continue,
-            },
-            _ = crate::session_ends::next_check(&mut recheck, &mut ends) => {
-                match crate::alerts::reload(&state, &token).await {
-                    Some(Some(p)) if p.may(Permission::FollowUnits) => { principal = p; continue }
-                    Some(Some(_)) => { let _ = sink.send(close(CLOSE_FORBIDDEN, "following units needs a dispatcher, operator, supervisor or officer grant")).await; break }
-                    Some(None) => { let _ = sink.send(close(CLOSE_SESSION_ENDED, "session ended; log in again")).await; break }
-                    // A database hiccup is no reason to drop the console.
-                    None => continue,
+const STREAM: ws_session::Rules = ws_session::Rules {
+    path: "/api/v1/dispatch/stream",
+    permission: Permission::FollowUnits,
+    doing: "following units",
+    revoked: "following units needs a dispatcher, operator, supervisor or officer grant",
+    max_message: 4096,
+};
+
+/// Each change of a unit the caller may follow; a new snapshot for a
+/// console that fell behind.
+struct UnitFeed(AppState);
+
+impl Feed for UnitFeed {
+    type Update = Arc<UnitUpdate>;
+
+    async fn render(&mut self, principal: &Principal, received: Received<Arc<UnitUpdate>>) -> Step {
+        match received {
+            Received::Update(u) if may_follow(principal, u.unit()) => Step::Send(update_json(&u)),
+            Received::Update(_) => Step::Skip,
+            Received::Missed(_) => match snapshot(&self.0, principal).await {
+                Ok(v) => Step::Send(v),
+                Err(e) => {
+                    tracing::warn!("dispatch stream of {}: no catch-up snapshot: {e:?}", principal.username);
+                    Step::End
                 }
-            }
-        };
-        if sink.send(msg).await.is_err() {
-            break;
+            },
         }
     }
 }

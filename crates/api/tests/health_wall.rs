@@ -13,13 +13,6 @@ use citywatch_video::recorder::Stream;
 use common::{start, TestServer};
 use serde_json::{json, Value};
 
-async fn camera(s: &TestServer, root: &str, id: &str, district: &str) {
-    let lat = if district == "North" { 44.825 } else { 44.805 };
-    let body = json!({"id": id, "lat": lat, "lon": 20.46, "district": district, "main_url": format!("rtsp://127.0.0.1:9/{id}")});
-    let (st, b) = s.send(root, "POST", "/api/v1/cameras", Some(body)).await;
-    assert_eq!(st, 201, "{b}");
-}
-
 fn ids(wall: &Value) -> Vec<&str> {
     wall["cameras"].as_array().unwrap_or_else(|| panic!("no cameras in {wall}")).iter().map(|c| c["id"].as_str().unwrap()).collect()
 }
@@ -42,7 +35,7 @@ async fn the_wall_shows_each_caller_their_cameras_states_gaps_and_rates() {
     s.user("aud", &[(Role::Auditor, None, None)]);
     let root = s.login("root").await;
     for (id, district) in [("n-rec", "North"), ("n-never", "North"), ("n-off", "North"), ("n-plain", "North"), ("s-rec", "South")] {
-        camera(&s, &root, id, district).await;
+        s.camera(&root, id, district, Some(&format!("rtsp://127.0.0.1:9/{id}"))).await;
     }
     // Recorded and seen: online, with 20 s recorded ten minutes ago (so one
     // gap since, and none before its first recording).
@@ -126,8 +119,8 @@ async fn a_disabled_camera_is_listed_last_and_not_counted_as_offline() {
     let s = start().await;
     s.user("root", &[(Role::Admin, None, None)]);
     let root = s.login("root").await;
-    camera(&s, &root, "a1", "North").await;
-    camera(&s, &root, "b1", "North").await;
+    s.camera(&root, "a1", "North", Some("rtsp://127.0.0.1:9/a1")).await;
+    s.camera(&root, "b1", "North", Some("rtsp://127.0.0.1:9/b1")).await;
     s.health.stream("a1", Stream::Main);
     s.state.registry.set_status("a1", CameraStatus::Offline).unwrap();
     let (st, b) = s.send(&root, "PUT", "/api/v1/cameras/b1", Some(json!({"lat": 44.825, "lon": 20.46, "district": "North", "status": "disabled"}))).await;

@@ -18,13 +18,12 @@ use bytes::Bytes;
 use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig, LiveRedactor};
 use citywatch_analytics::redact::FaceFinder;
 use citywatch_analytics::zones::Rect;
-use citywatch_api::LiveRedaction;
 use citywatch_model::Role;
 use citywatch_video::live::Publisher;
 use citywatch_video::recorder::Stream;
 use citywatch_video::Frame;
-use common::{start, TestServer};
-use face_video::{camera_frames, decode_all, diff, models, pictures, probe, FPS, GOP, H, W};
+use common::{models, start, TestServer, NO_STREAM};
+use face_video::{camera_frames, decode_all, diff, pictures, probe, redaction, FPS, GOP, H, W};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -113,22 +112,6 @@ fn publish(publisher: Publisher, frames: Vec<Frame>, from: usize) -> tokio::task
     })
 }
 
-fn redaction(max_streams: usize) -> LiveRedaction {
-    LiveRedaction {
-        faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())),
-        max_streams,
-        detect: LiveRedactConfig::default(),
-        max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN,
-    }
-}
-
-async fn camera(s: &TestServer, root: &str, id: &str) {
-    let (st, b) = s
-        .send(root, "POST", "/api/v1/cameras", Some(json!({"id": id, "lat": 44.825, "lon": 20.46, "district": "North", "main_url": "rtsp://127.0.0.1:1/none"})))
-        .await;
-    assert_eq!(st, 201, "{b}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn officers_see_blurred_faces_supervisors_the_camera_and_each_view_is_audited() {
     let s = start().await;
@@ -137,7 +120,7 @@ async fn officers_see_blurred_faces_supervisors_the_camera_and_each_view_is_audi
     s.user("officer", &[(Role::Officer, None, None)]);
     s.user("sup", &[(Role::Supervisor, None, None)]);
     let root = s.login("root").await;
-    camera(&s, &root, "cam-face").await;
+    s.camera(&root, "cam-face", "North", Some(NO_STREAM)).await;
     let (officer, sup) = (s.login("officer").await, s.login("sup").await);
 
     let pics = pictures(3 * GOP);
@@ -232,7 +215,7 @@ async fn without_a_face_model_or_past_the_limit_masked_viewers_get_an_error_not_
     s.user("sup", &[(Role::Supervisor, None, None)]);
     let root = s.login("root").await;
     for id in ["cam-a", "cam-b"] {
-        camera(&s, &root, id).await;
+        s.camera(&root, id, "North", Some(NO_STREAM)).await;
     }
     let frames = camera_frames(&pictures(GOP));
     let (pa, pb) = (s.live.publisher("cam-a", Stream::Main), s.live.publisher("cam-b", Stream::Main));
@@ -321,7 +304,7 @@ async fn an_unmask_grant_shows_the_officer_faces_until_revoked_or_expired() {
     s.user("officer", &[(Role::Officer, None, None)]);
     s.user("sup", &[(Role::Supervisor, Some(&["North"]), None)]);
     let root = s.login("root").await;
-    camera(&s, &root, "cam-face").await;
+    s.camera(&root, "cam-face", "North", Some(NO_STREAM)).await;
     let (officer, sup) = (s.login("officer").await, s.login("sup").await);
     let pics = pictures(2 * GOP);
     let frames = camera_frames(&pics);

@@ -7,21 +7,21 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use citywatch_model::Role;
+use citywatch_test_support::{free_port, GstCamera};
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
 use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::ingest::{IngestConfig, StreamHealth};
 use citywatch_video::recorder::Stream;
 use citywatch_video::sample_dir::SampleDir;
-use citywatch_video::{Codec, Frame, VideoParams};
-use common::{start, TestServer};
+use citywatch_video::Frame;
+use common::{h264_params, start, TestServer, NO_STREAM};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -29,7 +29,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const RTSP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../video/tests/rtsp_server.py");
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn connect(s: &TestServer, token: &str) -> Ws {
@@ -99,21 +98,8 @@ fn is_key_fragment(payload: &[u8]) -> bool {
 }
 
 fn synthetic(n: i64) -> Frame {
-    let params = Arc::new(VideoParams {
-        codec: Codec::H264,
-        width: 640,
-        height: 360,
-        rfc6381_codec: "avc1.64001e".into(),
-        extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0],
-        pixel_aspect_ratio: None,
-    });
+    let params = h264_params();
     Frame { timestamp_90k: n * 6000, is_key: n % 15 == 0, data: Bytes::from(vec![0, 0, 0, 2, if n % 15 == 0 { 0x65 } else { 0x41 }, n as u8]), params }
-}
-
-async fn camera(s: &TestServer, root: &str, id: &str, district: &str, url: &str) {
-    let lat = if district == "North" { 44.825 } else { 44.805 };
-    let (st, b) = s.send(root, "POST", "/api/v1/cameras", Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district, "main_url": url}))).await;
-    assert_eq!(st, 201, "{b}");
 }
 
 #[tokio::test]
@@ -125,8 +111,8 @@ async fn subscriptions_are_scoped_audited_and_start_at_a_key_frame() {
     s.user("north-op", &[(Role::Supervisor, Some(&["North"]), None)]);
     s.user("auditor", &[(Role::Auditor, None, None)]);
     let root = s.login("root").await;
-    camera(&s, &root, "n1", "North", "rtsp://127.0.0.1:1/none").await;
-    camera(&s, &root, "s1", "South", "rtsp://127.0.0.1:1/none").await;
+    s.camera(&root, "n1", "North", Some(NO_STREAM)).await;
+    s.camera(&root, "s1", "South", Some(NO_STREAM)).await;
     let op = s.login("north-op").await;
 
     // No session, no socket; a role without ViewLive, no socket; another site's page, no socket.
@@ -205,29 +191,6 @@ async fn subscriptions_are_scoped_audited_and_start_at_a_key_frame() {
     assert_eq!(e.target, "n1");
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_rtsp() -> (Killed, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(RTSP_SERVER)
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run /usr/bin/python3 (GStreamer's RTSP server; scripts/setup.sh installs it)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("READY"), "the GStreamer RTSP server did not start: {line:?}");
-    (Killed(child), port)
-}
-
 /// A viewer that reads everything, counting fragments and keeping the bytes.
 struct Reader {
     fragments: Arc<AtomicU64>,
@@ -267,13 +230,13 @@ fn ffmpeg_decode(path: &std::path::Path) -> (u64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewers() {
-    let (_rtsp, rtsp_port) = start_rtsp();
+    let rtsp = GstCamera::start(free_port(), &[]);
     let s = start().await;
     s.user("root", &[(Role::Admin, None, None)]);
     s.user("op", &[(Role::Supervisor, None, None)]);
     let root = s.login("root").await;
-    let url = format!("rtsp://127.0.0.1:{rtsp_port}/test");
-    camera(&s, &root, "gst", "North", &url).await;
+    let url = rtsp.url("/test");
+    s.camera(&root, "gst", "North", Some(&url)).await;
     let op = s.login("op").await;
 
     // The recorder as `citywatch serve` runs it, publishing into the server's hub.

@@ -11,12 +11,6 @@ use citywatch_model::{EventType, Role};
 use common::{start, TestServer};
 use serde_json::{json, Value};
 
-async fn camera(s: &TestServer, token: &str, id: &str) {
-    let body = json!({"id": id, "lat": 44.825, "lon": 20.46, "fov_deg": 90, "range_m": 50, "district": "North"});
-    let (st, b) = s.send(token, "POST", "/api/v1/cameras", Some(body)).await;
-    assert_eq!(st, 201, "{b}");
-}
-
 fn read(camera: &str, plate: &str, ago: Duration) -> ReadInput {
     ReadInput { camera_id: camera.into(), time: Utc::now() - ago, plate: plate.into(), confidence: 0.93, location: None, track_id: Some(7), crop_ref: None }
 }
@@ -31,7 +25,7 @@ async fn import_reports_bad_rows_and_a_listed_read_raises_a_hit_and_an_alert() {
     s.user("admin", &[(Role::Admin, None, None)]);
     s.user("sup", &[(Role::Supervisor, None, None)]);
     let admin = s.login("admin").await;
-    camera(&s, &admin, "cam-1").await;
+    s.camera(&admin, "cam-1", "North", None).await;
 
     let csv = "plate,reason,priority,expires_at\nBG 123-AB,stolen car,7,\nNS 99-X,bad row,12,\nZG 1234-CD,expired soon,4,2099-01-01T00:00:00Z\n";
     let (st, b) = import(&s, &admin, "stolen", "", csv).await;
@@ -78,7 +72,7 @@ async fn expired_entries_raise_no_hit() {
     let s = start().await;
     s.user("admin", &[(Role::Admin, None, None)]);
     let admin = s.login("admin").await;
-    camera(&s, &admin, "cam-1").await;
+    s.camera(&admin, "cam-1", "North", None).await;
     let entry = citywatch_store::NewHotlistEntry {
         plate: "BG 777-XY".into(),
         plate_key: "BG777XY".into(),
@@ -100,7 +94,7 @@ async fn plate_search_needs_purpose_and_case_ref_and_is_audited() {
     s.user("op", &[(Role::Operator, None, None)]);
     s.user("op-south", &[(Role::Operator, Some(&["South"]), None)]);
     let admin = s.login("admin").await;
-    camera(&s, &admin, "cam-1").await;
+    s.camera(&admin, "cam-1", "North", None).await;
     for plate in ["BG 123-AB", "BG 124-CD", "NS 123-AB"] {
         s.state.plates().record(read("cam-1", plate, Duration::minutes(5))).await.unwrap();
     }
@@ -157,7 +151,7 @@ async fn a_covert_list_is_invisible_to_admins() {
     let (st, _) = s.send(&admin, "DELETE", &format!("/api/v1/hotlists/quiet/entries/{id}"), None).await;
     assert_eq!(st, 404);
     // A hit on it still reaches the rules, without the list's name or reason.
-    camera(&s, &admin, "cam-1").await;
+    s.camera(&admin, "cam-1", "North", None).await;
     let got = s.state.plates().record(read("cam-1", "BG321ZZ", Duration::zero())).await.unwrap();
     assert_eq!(got.hits.len(), 1);
     assert_eq!(got.hits[0].event.details["covert"], true);
@@ -169,7 +163,7 @@ async fn purge_removes_only_old_reads_that_hit_nothing_and_audits_counts() {
     let s = start().await;
     s.user("admin", &[(Role::Admin, None, None)]);
     let admin = s.login("admin").await;
-    camera(&s, &admin, "cam-1").await;
+    s.camera(&admin, "cam-1", "North", None).await;
     let (st, _) = import(&s, &admin, "stolen", "", "plate,reason,priority\nBG 123-AB,stolen,5\n").await;
     assert_eq!(st, 200);
     let plates = s.state.plates();

@@ -18,27 +18,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig};
 use citywatch_analytics::redact::FaceFinder;
 use citywatch_analytics::zones::Rect;
 use citywatch_api::LiveRedaction;
 use citywatch_model::Role;
 use citywatch_video::recorder::{Recorder, Stream};
-use common::{start, TestServer};
-use face_video::{camera_frames, decode_all, diff, models, pictures, probe, FPS, GOP, H, W};
+use common::{models, start, TestServer, NO_STREAM};
+use face_video::{camera_frames, decode_all, diff, pictures, probe, redaction, FPS, GOP, H, W};
 use image::RgbImage;
 use serde_json::{json, Value};
 
 const T0: &str = "2026-01-01T10:00:00Z";
-
-fn redaction(max_streams: usize) -> LiveRedaction {
-    LiveRedaction {
-        faces: Some(Arc::new(FaceModels::new(&models(), 1).unwrap())),
-        max_streams,
-        detect: LiveRedactConfig::default(),
-        max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN,
-    }
-}
 
 /// Records `pics` for `camera` from `T0` through the real recorder.
 fn record(s: &TestServer, camera: &str, pics: &[RgbImage]) {
@@ -97,15 +87,7 @@ async fn setup(s: &TestServer) -> (String, String, String) {
     s.user("op", &[(Role::Operator, None, None)]);
     s.user("sup", &[(Role::Supervisor, Some(&["North"]), None)]);
     let root = s.login("root").await;
-    let (st, b) = s
-        .send(
-            &root,
-            "POST",
-            "/api/v1/cameras",
-            Some(json!({"id": "cam-face", "lat": 44.825, "lon": 20.46, "district": "North", "main_url": "rtsp://127.0.0.1:1/none"})),
-        )
-        .await;
-    assert_eq!(st, 201, "{b}");
+    s.camera(&root, "cam-face", "North", Some(NO_STREAM)).await;
     (root, s.login("op").await, s.login("sup").await)
 }
 

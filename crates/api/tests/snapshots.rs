@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -15,21 +14,8 @@ use citywatch_analytics::redact::{FaceFinder, PersonBoxes, SnapshotRedactor};
 use citywatch_analytics::zones::Rect;
 use citywatch_api::Snapshots;
 use citywatch_model::{EventType, NewEvent, Role, Source};
-use common::{start, TestServer};
+use common::{models, portrait, start, TestServer};
 use serde_json::{json, Value};
-
-/// The models the product ships (`citywatch models install`), or the
-/// workspace's `target/models`, where scripts/models.sh installs them.
-fn models() -> PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    assert!(dir.join("centerface.onnx").is_file(), "no centerface.onnx in {}: set CITYWATCH_MODELS or run `citywatch models install`", dir.display());
-    dir
-}
-
-/// A public-domain portrait (see crates/analytics/tests/data/README.md).
-fn portrait() -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg")).unwrap()
-}
 
 async fn get_bytes(s: &TestServer, token: &str, path: &str) -> (u16, Vec<u8>) {
     let r = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();

@@ -8,33 +8,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use citywatch_analytics::redact::FaceFinder;
 use citywatch_api::Snapshots;
 use citywatch_model::Role;
-use common::{start, TestServer};
+use common::{models, portrait, start, NO_STREAM};
 use serde_json::{json, Value};
-
-fn models() -> PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    assert!(dir.join("centerface.onnx").is_file(), "no centerface.onnx in {}: set CITYWATCH_MODELS or run `citywatch models install`", dir.display());
-    dir
-}
-
-fn portrait() -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg")).unwrap()
-}
-
-async fn camera(s: &TestServer, root: &str, id: &str, district: &str) {
-    let lat = if district == "North" { 44.825 } else { 44.805 };
-    let (st, b) = s
-        .send(root, "POST", "/api/v1/cameras", Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district, "main_url": "rtsp://127.0.0.1:1/none"})))
-        .await;
-    assert_eq!(st, 201, "{b}");
-}
 
 fn body(grantee: &str, cameras: &[&str]) -> Value {
     json!({"grantee": grantee, "camera_ids": cameras, "expires_at": (Utc::now() + Duration::hours(2)).to_rfc3339(), "purpose": "armed robbery in progress", "case_ref": "INC-42"})
@@ -54,8 +35,8 @@ async fn bad_grants_are_refused_naming_the_field_and_only_supervisors_grant() {
     s.user("officer", &[(Role::Officer, None, None)]);
     s.user("aud", &[(Role::Auditor, None, None)]);
     let (root, sup, op, aud, officer) = (s.login("root").await, s.login("sup").await, s.login("op").await, s.login("aud").await, s.login("officer").await);
-    camera(&s, &root, "cam-n", "North").await;
-    camera(&s, &root, "cam-s", "South").await;
+    s.camera(&root, "cam-n", "North", Some(NO_STREAM)).await;
+    s.camera(&root, "cam-s", "South", Some(NO_STREAM)).await;
     let post = |token: String, b: Value| {
         let s = &s;
         async move { s.send(&token, "POST", "/api/v1/unmask-grants", Some(b)).await }
@@ -167,8 +148,8 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
     s.user("op", &[(Role::Operator, None, None)]);
     s.user("op2", &[(Role::Operator, None, None)]);
     let (root, sup, op, op2) = (s.login("root").await, s.login("sup").await, s.login("op").await, s.login("op2").await);
-    camera(&s, &root, "cam-n", "North").await;
-    camera(&s, &root, "cam-n2", "North").await;
+    s.camera(&root, "cam-n", "North", Some(NO_STREAM)).await;
+    s.camera(&root, "cam-n2", "North", Some(NO_STREAM)).await;
     let dir = s.dir.path().join("snapshots");
     // Each camera's snapshots in its own folder, as the pipeline keeps them.
     for camera in ["cam-n", "cam-n2"] {

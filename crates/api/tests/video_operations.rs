@@ -8,14 +8,8 @@ use chrono::{Duration, Utc};
 use citywatch_model::Role;
 use citywatch_video::recorder::Stream;
 use citywatch_video::retention::{enforce, FreeSpace, RetentionPolicy};
-use common::{start, TestServer, METRICS_TOKEN};
+use common::{start, METRICS_TOKEN};
 use serde_json::{json, Value};
-
-async fn camera(s: &TestServer, root: &str, id: &str, district: &str) {
-    let lat = if district == "North" { 44.825 } else { 44.805 };
-    let (st, b) = s.send(root, "POST", "/api/v1/cameras", Some(json!({"id": id, "lat": lat, "lon": 20.46, "district": district}))).await;
-    assert_eq!(st, 201, "{b}");
-}
 
 fn hold_body(camera: &str) -> Value {
     json!({"camera_id": camera, "start": "2026-01-01T00:00:02Z", "end": "2026-01-01T00:00:03Z",
@@ -40,8 +34,8 @@ async fn legal_holds_are_validated_scoped_audited_and_keep_recordings_from_reten
     s.user("sup", &[(Role::Supervisor, Some(&["North"]), None)]);
     s.user("op", &[(Role::Operator, None, None)]);
     let (root, sup, op) = (s.login("root").await, s.login("sup").await, s.login("op").await);
-    camera(&s, &root, "n1", "North").await;
-    camera(&s, &root, "s1", "South").await;
+    s.camera(&root, "n1", "North", None).await;
+    s.camera(&root, "s1", "South", None).await;
 
     // Bad input: each problem named.
     let mut bad = hold_body("n1");
@@ -108,7 +102,7 @@ async fn per_camera_retention_limits() {
     s.user("root", &[(Role::Admin, None, None)]);
     s.user("op", &[(Role::Operator, None, None)]);
     let (root, op) = (s.login("root").await, s.login("op").await);
-    camera(&s, &root, "c1", "North").await;
+    s.camera(&root, "c1", "North", None).await;
     let (st, body) = s.send(&root, "PUT", "/api/v1/cameras/c1/retention", Some(json!({"max_age_days": 0, "max_bytes": -5}))).await;
     assert_eq!(st, 422);
     assert_eq!(fields(&body), ["max_age_days", "max_bytes"]);
@@ -133,8 +127,8 @@ async fn camera_health_and_metrics() {
     s.user("sup-north", &[(Role::Supervisor, Some(&["North"]), None)]);
     s.user("op", &[(Role::Operator, None, None)]);
     let root = s.login("root").await;
-    camera(&s, &root, "c1", "North").await;
-    camera(&s, &root, "c2", "North").await;
+    s.camera(&root, "c1", "North", None).await;
+    s.camera(&root, "c2", "North", None).await;
     s.health.stream("c1", Stream::Main);
     s.record_synthetic("c2", "2026-01-01T00:00:00Z", 2);
 

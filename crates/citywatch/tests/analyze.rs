@@ -1,7 +1,7 @@
 //! `citywatch analyze` and `citywatch models list` against the real models
 //! ($CITYWATCH_MODELS, else target/models as scripts/models.sh installs them) and a simulator frame.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use citywatch_sim::render::Renderer;
@@ -12,13 +12,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_citywatch");
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).env_remove("CITYWATCH_MODELS").output().unwrap();
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    let ok = dir.join("nanodet-g-416.onnx").is_file();
-    assert!(ok, "no models in {} (the tests need them: set CITYWATCH_MODELS or run `citywatch models install`)", dir.display());
-    ok.then_some(dir)
 }
 
 /// Scene 0, frame 30 of the demo simulator at 640×360: three people on the
@@ -35,7 +28,7 @@ fn write_sim_png(path: &Path) -> String {
 
 #[test]
 fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
-    let Some(models) = models() else { return };
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("street.png");
     let plate = write_sim_png(&good);
@@ -69,7 +62,7 @@ fn analyze_prints_a_line_per_image_and_fails_on_a_non_image() {
 /// country, never dropped nor bent; an unknown region is refused.
 #[test]
 fn analyze_fits_plates_to_the_regions_asked_for_only() {
-    let Some(models) = models() else { return };
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("street.png");
     let plate = write_sim_png(&good);
@@ -105,7 +98,7 @@ fn analyze_without_models_says_where_to_get_them() {
 
 #[test]
 fn models_list_shows_provenance_and_refuses_a_corrupted_copy() {
-    let Some(models) = models() else { return };
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let (code, out, err) = run(&["models", "list", "--dir", models.to_str().unwrap()]);
     assert_eq!(code, 0, "{out} {err}");
     for needle in [

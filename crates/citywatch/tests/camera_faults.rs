@@ -27,7 +27,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{from_90k, now_90k, runs, Camera, Server};
+use support::{from_90k, now_90k, runs, GstCamera, Server};
 
 const OUTAGES: usize = 50;
 /// How late the recorder may take a frame on a busy machine (see below).
@@ -57,12 +57,12 @@ fn spans_and_gaps(server: &Server, token: &str, camera: &str, from_90k_: i64) ->
 
 #[test]
 fn a_camera_restarted_fifty_times_leaves_one_gap_per_outage() {
-    let mut camera = Camera::start(support::free_port());
+    let mut camera = GstCamera::start(support::free_port(), &[]);
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), "[video]\ncommit_interval_ms = 1000\nread_batch_ms = 250\n");
     let admin = server.login("admin");
     let t0 = now_90k();
-    server.add_camera(&admin, "gst", &camera.url());
+    server.add_camera(&admin, "gst", &camera.url("/test"));
 
     let mut resumed_after = t0;
     let mut outages = Vec::new();
@@ -107,11 +107,11 @@ fn a_camera_restarted_fifty_times_leaves_one_gap_per_outage() {
 
 #[test]
 fn a_camera_behind_a_password_records_with_the_credentials_of_its_url() {
-    let camera = Camera::start_with_login(support::free_port(), "viewer", "s3cret-cam");
+    let camera = GstCamera::start(support::free_port(), &["--user", "viewer", "--password", "s3cret-cam"]);
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), "");
     let admin = server.login("admin");
-    let url = camera.url().replace("rtsp://", "rtsp://viewer:s3cret-cam@");
+    let url = camera.url("/test").replace("rtsp://", "rtsp://viewer:s3cret-cam@");
     server.add_camera(&admin, "locked", &url);
     // Without the password the camera answers 401 and nothing is recorded.
     support::wait_for("a recording from the password-protected camera", Duration::from_secs(60), || {
@@ -138,11 +138,11 @@ fn stored_credentials(data: &std::path::Path) -> Vec<String> {
 /// row is sealed at start and the camera still records with it.
 #[test]
 fn plain_credentials_of_an_older_release_are_sealed_at_start_and_still_record() {
-    let camera = Camera::start_with_login(support::free_port(), "viewer", "old-s3cret");
+    let camera = GstCamera::start(support::free_port(), &["--user", "viewer", "--password", "old-s3cret"]);
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&dir.path().join("data"), "");
     let admin = server.login("admin");
-    server.add_camera(&admin, "legacy", &camera.url());
+    server.add_camera(&admin, "legacy", &camera.url("/test"));
     server.stop();
     // As an older release stored it: in plain text beside the camera.
     let db = rusqlite::Connection::open(server.data.join("citywatch.db")).unwrap();
@@ -201,11 +201,11 @@ fn silent_camera() -> u16 {
 
 #[test]
 fn misbehaving_cameras_do_not_disturb_a_good_one() {
-    let good = Camera::start(support::free_port());
+    let good = GstCamera::start(support::free_port(), &[]);
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), "");
     let admin = server.login("admin");
-    server.add_camera(&admin, "good", &good.url());
+    server.add_camera(&admin, "good", &good.url("/test"));
     support::wait_for("3 s of recording", Duration::from_secs(60), || {
         server.recordings("good").iter().any(|r| r.end_90k - r.start_90k >= 3 * 90_000).then_some(())
     });

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{now_90k, runs, Camera, Server};
+use support::{now_90k, runs, GstCamera, Server};
 
 const ROUNDS: usize = 20;
 /// With the default config: the camera sends a key frame every second and
@@ -28,11 +28,11 @@ const MAX_GAP_90K: i64 = 10 * 90_000;
 
 #[test]
 fn kill_9_twenty_times_loses_at_most_the_unflushed_gop() {
-    let camera = Camera::start(support::free_port());
+    let camera = GstCamera::start(support::free_port(), &[]);
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&dir.path().join("data"), "");
     let admin = server.login("admin");
-    server.add_camera(&admin, "gst", &camera.url());
+    server.add_camera(&admin, "gst", &camera.url("/test"));
 
     let mut restarted_at = now_90k();
     let mut kills = Vec::new();

@@ -9,7 +9,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{from_90k, now_90k, Camera, Rec, Server};
+use support::{from_90k, now_90k, GstCamera, Rec, Server};
 
 fn range(a: i64, b: i64) -> String {
     let f = |t: i64| from_90k(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -18,11 +18,11 @@ fn range(a: i64, b: i64) -> String {
 
 #[test]
 fn damaged_files_are_reported_and_played_around() {
-    let mut camera = Camera::start(support::free_port());
+    let mut camera = GstCamera::start(support::free_port(), &[]);
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&dir.path().join("data"), "");
     let admin = server.login("admin");
-    server.add_camera(&admin, "gst", &camera.url());
+    server.add_camera(&admin, "gst", &camera.url("/test"));
 
     // Four recordings of at least 2 s each: the camera drops out between them.
     let mut after = now_90k();

@@ -4,48 +4,21 @@
 //! from the simulator's ground truth without LPR cameras, and from plates
 //! read in the video of the LPR cameras with them.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
+use support::{ffprobe, free_port, wait_for, KillOnDrop, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_citywatch");
 const PASSWORD: &str = "demo-sim-test-password";
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let until = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-fn ffprobe(target: &str, args: &[&str]) -> Value {
-    let out = Command::new("ffprobe").args(["-v", "error", "-of", "json"]).args(args).arg(target).output().expect("ffprobe (Debian package ffmpeg)");
-    assert!(out.status.success(), "ffprobe {target}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn demo_serves_every_camera_and_records_the_tagged_ones() {
     let dir = tempfile::tempdir().unwrap();
     let (port, sim_port) = (free_port(), free_port());
-    let _demo = Killed(demo_command(dir.path(), port, sim_port).stdout(Stdio::null()).spawn().unwrap());
+    let _demo = KillOnDrop(demo_command(dir.path(), port, sim_port).stdout(Stdio::null()).spawn().unwrap());
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::new();
     let token = operator_token_when_up(&client, &base);
@@ -107,7 +80,7 @@ fn demo_serves_every_camera_and_records_the_tagged_ones() {
     assert!(decode.status.success() && decode.stderr.is_empty(), "ffmpeg decode: {}", String::from_utf8_lossy(&decode.stderr));
 
     // An untagged camera is served (for live view) but was never recorded.
-    let sub = ffprobe(&format!("rtsp://127.0.0.1:{sim_port}/cam-0020/sub"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
+    let sub = ffprobe(format!("rtsp://127.0.0.1:{sim_port}/cam-0020/sub"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
     assert_eq!((sub["streams"][0]["codec_name"].as_str(), sub["streams"][0]["width"].as_u64()), (Some("h264"), Some(320)), "{sub}");
     assert!(spans("cam-0020").is_empty(), "cam-0020 is not tagged for recording");
 }
@@ -125,7 +98,7 @@ fn sim_command_serves_cameras_writes_truth_and_refuses_bad_sizes() {
         .spawn()
         .unwrap();
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let _sim = Killed(child);
+    let _sim = KillOnDrop(child);
     let mut printed = String::new();
     while !printed.contains("Serving") {
         let mut line = String::new();
@@ -137,7 +110,7 @@ fn sim_command_serves_cameras_writes_truth_and_refuses_bad_sizes() {
     assert_eq!((scene["width"].as_u64(), scene["frames"].as_array().map(Vec::len)), (Some(320), Some(30)));
     let cameras: Value = serde_json::from_slice(&std::fs::read(truth.join("cameras.json")).unwrap()).unwrap();
     assert_eq!(cameras.as_array().map(Vec::len), Some(3));
-    let v = ffprobe(&format!("rtsp://127.0.0.1:{port}/cam-0003/main"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
+    let v = ffprobe(format!("rtsp://127.0.0.1:{port}/cam-0003/main"), &["-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height"]);
     assert_eq!((v["streams"][0]["codec_name"].as_str(), v["streams"][0]["width"].as_u64()), (Some("h264"), Some(320)), "{v}");
 
     let bad = Command::new(BIN).args(["sim", "--main", "1281x720", "--listen", "127.0.0.1:0"]).output().unwrap();
@@ -168,8 +141,8 @@ fn demo_command(dir: &std::path::Path, port: u16, sim_port: u16) -> Command {
     c
 }
 
-fn start_demo(dir: &std::path::Path, port: u16, sim_port: u16) -> Killed {
-    Killed(
+fn start_demo(dir: &std::path::Path, port: u16, sim_port: u16) -> KillOnDrop {
+    KillOnDrop(
         demo_command(dir, port, sim_port)
             // The cameras are not needed here: units and hotlist hits come from the simulation's model and ground truth.
             .arg("--no-sim")
@@ -300,24 +273,12 @@ fn demo_units_patrol_and_a_hotlisted_plate_raises_an_alert() {
     });
 }
 
-fn models() -> std::path::PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    assert!(
-        dir.join("nanodet-g-416.onnx").is_file(),
-        "no models in {} (set CITYWATCH_MODELS or run `citywatch models install`): this test needs them",
-        dir.display()
-    );
-    dir
-}
-
 #[test]
 fn with_the_models_a_demo_lpr_camera_reads_a_hotlisted_plate_from_its_video() {
-    let models = models();
+    let models = citywatch_test_support::models("nanodet-g-416.onnx");
     let dir = tempfile::tempdir().unwrap();
     let (port, sim_port) = (free_port(), free_port());
-    let _demo = Killed(
+    let _demo = KillOnDrop(
         demo_command(dir.path(), port, sim_port)
             .args(["--unit-fix-every-secs", "0", "--hotlist-every-secs", "5", "--lpr-cameras", "1"])
             .env("CITYWATCH_MODELS", &models)

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{now_90k, runs, Camera, Server};
+use support::{now_90k, runs, GstCamera, Server};
 
 /// Room left above the floor: about 6 s of the test camera's ~11 KB/s.
 const BUDGET: u64 = 64 * 1024;
@@ -73,10 +73,10 @@ fn a_small_disk_keeps_recording_oldest_first_and_survives_filling_up() {
     // progress holds before retention can close and delete it is a large
     // part of the budget (a real floor, in GB, does not notice).
     let config = format!("[video]\ncommit_interval_ms = 1000\nread_batch_ms = 250\n\n[retention]\nmax_age_days = 0\nmax_bytes_per_camera = 0\nmin_free_bytes = {floor}\ninterval_s = 2\n");
-    let camera = Camera::start(support::free_port());
+    let camera = GstCamera::start(support::free_port(), &[]);
     let mut server = Server::start(&data, &config);
     let admin = server.login("admin");
-    server.add_camera(&admin, "gst", &camera.url());
+    server.add_camera(&admin, "gst", &camera.url("/test"));
 
     // 1. Retention deletes the oldest; recording goes on.
     let mut seen: BTreeMap<i64, support::Rec> = BTreeMap::new();

@@ -6,21 +6,13 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{ffprobe, free_port, wait_for, Camera, BIN};
+use support::{ffprobe, free_port, wait_for, GstCamera, KillOnDrop, BIN};
 
 const PASSWORD: &str = "record-test-password";
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Api {
     base: String,
@@ -61,10 +53,10 @@ fn spans(api: &Api, token: &str) -> Vec<(chrono::DateTime<chrono::Utc>, chrono::
 
 #[test]
 fn record_from_gstreamer_and_play_back_a_valid_mp4() {
-    let mut source = Camera::start(free_port());
+    let mut source = GstCamera::start(free_port(), &[]);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _server = Killed(
+    let _server = KillOnDrop(
         Command::new(BIN)
             .args(["serve", "--data", dir.path().to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}"), "--admin-password", PASSWORD])
             .stdout(Stdio::null())
@@ -74,7 +66,7 @@ fn record_from_gstreamer_and_play_back_a_valid_mp4() {
     let api = Api { base: format!("http://127.0.0.1:{port}"), client: reqwest::blocking::Client::new() };
     wait_for("the server", Duration::from_secs(20), || api.client.get(format!("{}/health", api.base)).send().ok().filter(|r| r.status().is_success()));
     let admin = api.login("admin", PASSWORD);
-    api.post(&admin, "/api/v1/cameras", json!({"id": "gst", "name": "GStreamer test source", "lat": 44.81, "lon": 20.46, "main_url": source.url()}));
+    api.post(&admin, "/api/v1/cameras", json!({"id": "gst", "name": "GStreamer test source", "lat": 44.81, "lon": 20.46, "main_url": source.url("/test")}));
     // A supervisor sees faces, so gets the recording itself (an operator's is
     // blurred: crates/api/tests/recordings_blurred.rs).
     api.post(&admin, "/api/v1/users", json!({"username": "op", "password": PASSWORD, "grants": [{"role": "supervisor"}]}));

@@ -13,6 +13,7 @@ use citywatch_events::{Events, EventsConfig};
 use citywatch_model::{CameraUpdate, EventType, NewEvent, Source};
 use citywatch_registry::Registry;
 use citywatch_store::{EventFilter, Store};
+use citywatch_test_support::free_port;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
 
@@ -28,10 +29,6 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn broker() -> Broker {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use citywatch_video::split_annex_b;
 use openh264::encoder::{BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType};
 use openh264::formats::YUVSlices;
 use openh264::OpenH264API;
@@ -88,33 +89,6 @@ impl EncodedLoop {
 const NAL_IDR: u8 = 5;
 const NAL_SPS: u8 = 7;
 const NAL_PPS: u8 = 8;
-
-/// Splits an Annex B byte stream into NAL units without start codes.
-pub fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    let mut out = Vec::new();
-    for (k, &s) in starts.iter().enumerate() {
-        let mut end = starts.get(k + 1).map_or(data.len(), |&n| n - 3);
-        // Zeros before a start code (four-byte start codes, trailing_zero_8bits)
-        // are not part of the NAL unit, whose last byte is never zero.
-        while end > s && data[end - 1] == 0 {
-            end -= 1;
-        }
-        if end > s {
-            out.push(&data[s..end]);
-        }
-    }
-    out
-}
 
 /// Renders and encodes the loop of `p.scene`. Takes a second or two at
 /// 640×360; callers run several on threads.
@@ -244,17 +218,5 @@ impl EncodeCache {
         }
         let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
         Ok(wanted.iter().map(|p| done[p].clone()).collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn annex_b_splits_on_three_and_four_byte_start_codes() {
-        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 0];
-        let nals = split_annex_b(&data);
-        assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4][..]]);
     }
 }

@@ -63,3 +63,15 @@ pub fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annex_b_splits_on_three_and_four_byte_start_codes() {
+        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 0];
+        let nals = split_annex_b(&data);
+        assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4][..]]);
+    }
+}

@@ -1,161 +1,26 @@
 //! RTSP ingest against real peers: GStreamer's RTSP server (run by
-//! tests/rtsp_server.py with Debian's /usr/bin/python3) for the good path,
+//! tests/rtsp_server.py with Debian's /usr/bin/python3, through
+//! `citywatch_test_support::GstCamera`) for the good path,
 //! and tiny hand-written TCP peers for the bad ones (garbage, silence,
 //! closed port, odd SDP).
 //!
 //! The GStreamer tests fail, never skip, when the server cannot start; the
 //! message names the Debian packages to install.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use citywatch_test_support::{free_port, GstCamera};
 use citywatch_video::ingest::{self, Backoff, IngestConfig, IngestError, IngestEvent, Pacing, Stage, StreamHealth, StreamState, Transport};
 use citywatch_video::{Codec, Frame};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-const PACKAGES: &str = "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
-    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly";
-const PYTHON: &str = "/usr/bin/python3";
 /// Generous: a loaded 2-core machine must not fail these tests.
 const LONG: Duration = Duration::from_secs(60);
 
-// ---------------------------------------------------------------------------
-// The GStreamer RTSP server, killed when dropped (also on panic).
-
-struct GstServer {
-    child: Child,
-    port: u16,
-}
-
-enum StartError {
-    /// Exit code 5: the port is not free (yet).
-    PortBusy,
-}
-
-impl GstServer {
-    /// Starts the server on `port`, waits until it says READY and the port
-    /// accepts connections. Panics with install instructions if it can't.
-    fn start(port: u16, args: &[&str]) -> GstServer {
-        match Self::try_start(port, args) {
-            Ok(s) => s,
-            Err(StartError::PortBusy) => panic!("port {port} is busy"),
-        }
-    }
-
-    /// Like `start`, retrying while the port is still busy (a restart on the
-    /// same port right after a kill).
-    fn restart(port: u16, args: &[&str]) -> GstServer {
-        let t0 = Instant::now();
-        loop {
-            match Self::try_start(port, args) {
-                Ok(s) => return s,
-                Err(StartError::PortBusy) if t0.elapsed() < LONG => std::thread::sleep(Duration::from_millis(200)),
-                Err(StartError::PortBusy) => panic!("port {port} stayed busy for {LONG:?}"),
-            }
-        }
-    }
-
-    fn try_start(port: u16, args: &[&str]) -> Result<GstServer, StartError> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rtsp_server.py");
-        // Override only to run elsewhere than Debian (or to see this fail).
-        let python = std::env::var("CITYWATCH_TEST_PYTHON").unwrap_or_else(|_| PYTHON.into());
-        if !std::path::Path::new(&python).exists() {
-            panic!(
-                "{python} not found: the RTSP tests need Debian's python3 with GStreamer's \
-                 RTSP server; install the Debian packages: apt-get install {PACKAGES}"
-            );
-        }
-        let mut child = Command::new(&python)
-            .arg(script)
-            .arg(port.to_string())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {python} {script}: {e}; install the Debian packages: apt-get install {PACKAGES}"));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        {
-            let mut err = child.stderr.take().unwrap();
-            let stderr = stderr.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = err.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    stderr.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let mut server = GstServer { child, port };
-        let deadline = Instant::now() + LONG;
-        loop {
-            use std::sync::mpsc::RecvTimeoutError;
-            let exited = match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) if line.starts_with("READY") => break,
-                Ok(_) => continue,
-                // stdout closed: the process is exiting.
-                Err(RecvTimeoutError::Disconnected) => server.child.wait().ok(),
-                Err(RecvTimeoutError::Timeout) => server.child.try_wait().ok().flatten(),
-            };
-            if let Some(status) = exited {
-                std::thread::sleep(Duration::from_millis(100)); // let stderr drain
-                let msg = stderr.lock().unwrap().clone();
-                if status.code() == Some(5) {
-                    return Err(StartError::PortBusy);
-                }
-                panic!(
-                    "the GStreamer RTSP server exited ({status}) before it was ready:\n{msg}\n\
-                     It needs the Debian packages: apt-get install {PACKAGES} \
-                     (x265enc for the H.265 test is in gstreamer1.0-plugins-bad)"
-                );
-            }
-            if Instant::now() >= deadline {
-                let msg = stderr.lock().unwrap().clone();
-                panic!(
-                    "the GStreamer RTSP server did not get ready within {LONG:?}:\n{msg}\n\
-                     It needs the Debian packages: apt-get install {PACKAGES}"
-                );
-            }
-        }
-        // READY is printed once it listens; check anyway.
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "port {port} never accepted");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(server)
-    }
-
-    fn url(&self, path: &str) -> url::Url {
-        url::Url::parse(&format!("rtsp://127.0.0.1:{}{path}", self.port)).unwrap()
-    }
-}
-
-impl Drop for GstServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn config(url: url::Url, transport: Transport) -> IngestConfig {
-    let mut cfg = IngestConfig::new(url);
+fn config(url: &str, transport: Transport) -> IngestConfig {
+    let mut cfg = IngestConfig::new(url::Url::parse(url).unwrap());
     cfg.transport = transport;
     cfg.connect_timeout = Duration::from_secs(20);
     cfg.frame_timeout = Duration::from_secs(20);
@@ -250,8 +115,8 @@ fn check_frames(frames: &[Frame], codec: Codec) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_over_tcp_from_gstreamer() {
-    let server = GstServer::start(free_port(), &[]);
-    let cfg = config(server.url("/test"), Transport::Tcp);
+    let server = GstCamera::start(free_port(), &[]);
+    let cfg = config(&server.url("/test"), Transport::Tcp);
     let mut s = ingest::open(&cfg).await.expect("open");
     let frames = collect(&mut s, 3).await;
     check_frames(&frames, Codec::H264);
@@ -287,8 +152,8 @@ async fn bursts(session: &mut ingest::IngestSession, wall: Duration) -> (Vec<Fra
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unwatched_streams_are_read_in_batches_without_losing_a_frame() {
-    let server = GstServer::start(free_port(), &[]);
-    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let server = GstCamera::start(free_port(), &[]);
+    let mut cfg = config(&server.url("/test"), Transport::Tcp);
     let watched = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let w = watched.clone();
     let batch = Duration::from_millis(300);
@@ -319,8 +184,8 @@ async fn unwatched_streams_are_read_in_batches_without_losing_a_frame() {
 async fn the_first_key_frame_is_read_as_it_arrives_under_batched_reads() {
     // The recorder anchors a run at the wall clock when it takes the first
     // frame: a batch's wait before it would shift the whole run.
-    let server = GstServer::start(free_port(), &[]);
-    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let server = GstCamera::start(free_port(), &[]);
+    let mut cfg = config(&server.url("/test"), Transport::Tcp);
     cfg.pacing = Pacing::batched(Duration::from_secs(5), || false);
     let t0 = Instant::now();
     let mut s = ingest::open(&cfg).await.expect("open");
@@ -333,8 +198,8 @@ async fn the_first_key_frame_is_read_as_it_arrives_under_batched_reads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_arriving_ends_the_wait_for_the_next_batch() {
-    let server = GstServer::start(free_port(), &[]);
-    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let server = GstCamera::start(free_port(), &[]);
+    let mut cfg = config(&server.url("/test"), Transport::Tcp);
     let watched = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let w = watched.clone();
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -381,8 +246,8 @@ async fn a_viewer_arriving_ends_the_wait_for_the_next_batch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_sessions_are_never_batched() {
     // An unread UDP socket drops what overflows its buffer.
-    let server = GstServer::start(free_port(), &[]);
-    let mut cfg = config(server.url("/test"), Transport::Udp);
+    let server = GstCamera::start(free_port(), &[]);
+    let mut cfg = config(&server.url("/test"), Transport::Udp);
     cfg.pacing = Pacing::batched(Duration::from_millis(300), || false);
     let mut s = ingest::open(&cfg).await.expect("open");
     let (frames, bursts) = bursts(&mut s, Duration::from_secs(2)).await;
@@ -407,8 +272,8 @@ async fn a_mute_camera_is_stalled_under_batched_reads_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_over_udp_from_gstreamer() {
-    let server = GstServer::start(free_port(), &[]);
-    let cfg = config(server.url("/test"), Transport::Udp);
+    let server = GstCamera::start(free_port(), &[]);
+    let cfg = config(&server.url("/test"), Transport::Udp);
     let mut s = ingest::open(&cfg).await.expect("open");
     let frames = collect(&mut s, 3).await;
     check_frames(&frames, Codec::H264);
@@ -416,8 +281,8 @@ async fn h264_over_udp_from_gstreamer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h265_over_tcp_from_gstreamer() {
-    let server = GstServer::start(free_port(), &["--codec", "h265"]);
-    let cfg = config(server.url("/test"), Transport::Tcp);
+    let server = GstCamera::start(free_port(), &["--codec", "h265"]);
+    let cfg = config(&server.url("/test"), Transport::Tcp);
     let mut s = ingest::open(&cfg).await.expect("open");
     let frames = collect(&mut s, 3).await;
     check_frames(&frames, Codec::H265);
@@ -427,37 +292,37 @@ async fn h265_over_tcp_from_gstreamer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_auth_against_gstreamer() {
-    let server = GstServer::start(free_port(), &["--user", "operator", "--password", "s3cr3t-pw"]);
+    let server = GstCamera::start(free_port(), &["--user", "operator", "--password", "s3cr3t-pw"]);
 
     // Right credentials, given in the URL: moved out of it, used for Digest.
-    let mut with_url_creds = server.url("/test");
+    let mut with_url_creds = url::Url::parse(&server.url("/test")).unwrap();
     with_url_creds.set_username("operator").unwrap();
     with_url_creds.set_password(Some("s3cr3t-pw")).unwrap();
-    let cfg = config(with_url_creds, Transport::Tcp);
+    let cfg = config(with_url_creds.as_str(), Transport::Tcp);
     let mut s = ingest::open(&cfg).await.expect("open with the right password");
     let f = tokio::time::timeout(LONG, s.next_frame()).await.unwrap().unwrap().unwrap();
     assert!(f.is_key);
     drop(s);
 
     // Wrong password: Unauthorized, and the message never shows it.
-    let mut cfg = config(server.url("/test"), Transport::Tcp);
+    let mut cfg = config(&server.url("/test"), Transport::Tcp);
     cfg.credentials = Some(("operator".into(), "wrong-pw-123".into()));
     let e = ingest::open(&cfg).await.unwrap_err();
     let m = e.to_string();
     eprintln!("error: {m}");
     assert!(matches!(e, IngestError::Unauthorized { had_credentials: true, .. }), "{m}");
-    assert!(m.contains(server.url("/test").as_str()), "{m}");
+    assert!(m.contains(&server.url("/test")), "{m}");
     assert!(!m.contains("wrong-pw-123") && !m.contains("s3cr3t"), "{m}");
 
     // No credentials at all.
-    let e = ingest::open(&config(server.url("/test"), Transport::Tcp)).await.unwrap_err();
+    let e = ingest::open(&config(&server.url("/test"), Transport::Tcp)).await.unwrap_err();
     assert!(e.to_string().contains("no credentials are configured"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_path_is_rejected_with_404() {
-    let server = GstServer::start(free_port(), &[]);
-    let e = ingest::open(&config(server.url("/nope"), Transport::Tcp)).await.unwrap_err();
+    let server = GstCamera::start(free_port(), &[]);
+    let e = ingest::open(&config(&server.url("/nope"), Transport::Tcp)).await.unwrap_err();
     let m = e.to_string();
     eprintln!("error: {m}");
     assert!(matches!(e, IngestError::Rejected { status: 404, stage: Stage::Describe, .. }), "{m}");
@@ -720,8 +585,8 @@ async fn supervisor_reconnects_over_udp_when_the_server_restarts() {
 /// same port, and watch the stream come back.
 async fn flap(transport: Transport) {
     let port = free_port();
-    let server = GstServer::start(port, &[]);
-    let mut cfg = config(server.url("/test"), transport);
+    let server = GstCamera::start(port, &[]);
+    let mut cfg = config(&server.url("/test"), transport);
     cfg.frame_timeout = Duration::from_secs(10);
     let health = Arc::new(StreamHealth::default());
     let (tx, mut rx) = mpsc::channel(256);
@@ -767,7 +632,7 @@ async fn flap(transport: Transport) {
     assert!(matches!(state, StreamState::Backoff | StreamState::Connecting), "{state:?}");
 
     // Restart on the same port: more failed tries may come first.
-    let server = tokio::task::spawn_blocking(move || GstServer::restart(port, &[])).await.unwrap();
+    let server = tokio::task::spawn_blocking(move || GstCamera::start(port, &[])).await.unwrap();
     let params = loop {
         match next_event(&mut rx, "Connected again").await {
             IngestEvent::Disconnected { error, retry_in } => {
@@ -808,8 +673,8 @@ async fn flap(transport: Transport) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_costs_frames_not_memory() {
-    let server = GstServer::start(free_port(), &[]);
-    let cfg = config(server.url("/test"), Transport::Tcp);
+    let server = GstCamera::start(free_port(), &[]);
+    let cfg = config(&server.url("/test"), Transport::Tcp);
     let health = Arc::new(StreamHealth::default());
     let (tx, mut rx) = mpsc::channel(4);
     let (stop_tx, stop_rx) = watch::channel(false);

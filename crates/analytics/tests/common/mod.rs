@@ -8,17 +8,10 @@ use citywatch_sim::render::{frame_truth, Renderer};
 use citywatch_sim::scene::Scene;
 use citywatch_sim::truth::FrameTruth;
 
-/// `$CITYWATCH_MODELS`, else the workspace's `target/models`
-/// (where scripts/models.sh installs them).
-/// Panics where neither holds the models: a test without its model would
-/// check nothing.
-pub fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    if dir.join("nanodet-g-416.onnx").is_file() {
-        Some(dir)
-    } else {
-        panic!("no models in {} (set CITYWATCH_MODELS or run `citywatch models install`) (the tests need the models)", dir.display())
-    }
+/// The models the tests run (`citywatch_test_support::models`); panics
+/// where they are missing: a test without its model would check nothing.
+pub fn models() -> PathBuf {
+    citywatch_test_support::models("nanodet-g-416.onnx")
 }
 
 /// The demo simulator's seed and loop (SimConfig::default()), at the sub-stream size.

@@ -2,6 +2,7 @@
 //! temporary directory, for tests that speak HTTP to it.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,8 @@ use citywatch_store::Store;
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "test-password-1";
+/// A stream URL nothing answers at: a camera that is configured but never online.
+pub const NO_STREAM: &str = "rtsp://127.0.0.1:1/none";
 /// The scrape token the test server accepts on `/metrics`.
 pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
@@ -132,6 +135,19 @@ impl TestServer {
         status_json(req.send().await.unwrap()).await
     }
 
+    /// Creates camera `id` through the API as `token`, in `district`
+    /// ("North" at lat 44.825, else "South" at 44.805), streaming from
+    /// `main_url` if given.
+    pub async fn camera(&self, token: &str, id: &str, district: &str, main_url: Option<&str>) {
+        let lat = if district == "North" { 44.825 } else { 44.805 };
+        let mut body = json!({"id": id, "lat": lat, "lon": 20.46, "district": district});
+        if let Some(url) = main_url {
+            body["main_url"] = json!(url);
+        }
+        let (st, b) = self.send(token, "POST", "/api/v1/cameras", Some(body)).await;
+        assert_eq!(st, 201, "{b}");
+    }
+
     pub async fn post_raw(&self, token: &str, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let r = self.client.post(self.url(path)).bearer_auth(token).header("content-type", content_type).body(body).send().await.unwrap();
         status_json(r).await
@@ -141,17 +157,10 @@ impl TestServer {
     /// for `camera` starting at `start` (RFC 3339), through the real recorder.
     pub fn record_synthetic(&self, camera: &str, start: &str, seconds: i64) {
         use citywatch_video::recorder::{Recorder, Stream};
-        use citywatch_video::{Codec, Frame, VideoParams};
+        use citywatch_video::Frame;
         let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
         let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
-        let params = Arc::new(VideoParams {
-            codec: Codec::H264,
-            width: 640,
-            height: 360,
-            rfc6381_codec: "avc1.64001e".into(),
-            extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0],
-            pixel_aspect_ratio: None,
-        });
+        let params = h264_params();
         let mut rec = Recorder::new(self.store.clone(), samples, camera, Stream::Main);
         for n in 0..seconds * 25 {
             let frame =
@@ -164,6 +173,28 @@ impl TestServer {
     pub fn audit_actions(&self) -> Vec<(String, String, String)> {
         self.store.audit_entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
     }
+}
+
+/// The parameters of a 640×360 H.264 stream, for synthetic frames.
+pub fn h264_params() -> Arc<citywatch_video::VideoParams> {
+    Arc::new(citywatch_video::VideoParams {
+        codec: citywatch_video::Codec::H264,
+        width: 640,
+        height: 360,
+        rfc6381_codec: "avc1.64001e".into(),
+        extra_data: vec![1, 0x64, 0, 0x1e, 0xff, 0xe0, 0],
+        pixel_aspect_ratio: None,
+    })
+}
+
+/// The face models the blurring tests run (`citywatch_test_support::models`).
+pub fn models() -> PathBuf {
+    citywatch_test_support::models("centerface.onnx")
+}
+
+/// A public-domain portrait, JPEG (see crates/analytics/tests/data/README.md).
+pub fn portrait() -> Vec<u8> {
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analytics/tests/data/astronaut-320.jpg")).unwrap()
 }
 
 pub async fn status_json(r: reqwest::Response) -> (u16, Value) {

@@ -1,15 +1,18 @@
 //! A real face on video for the blurring tests: NASA's portrait of Eileen
 //! Collins (public domain, see crates/analytics/tests/data/README.md)
 //! drifting across a grey street-camera-sized frame, encoded with OpenH264
-//! as a camera would send it; and ffmpeg/ffprobe to look at what came back.
+//! as a camera would send it; the face-blurring set-up of the server; and
+//! ffmpeg/ffprobe to look at what came back.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig};
+use citywatch_api::LiveRedaction;
 use citywatch_video::{split_annex_b, Codec, Frame, VideoParams};
 use image::RgbImage;
 use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, RateControlMode, UsageType};
@@ -22,10 +25,15 @@ pub const H: u32 = 360;
 pub const FPS: i64 = 15;
 pub const GOP: usize = 15;
 
-pub fn models() -> PathBuf {
-    let dir = std::env::var_os("CITYWATCH_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"));
-    assert!(dir.join("centerface.onnx").is_file(), "no centerface.onnx in {}: set CITYWATCH_MODELS or run `citywatch models install`", dir.display());
-    dir
+/// Live and playback redaction with the face models, at most
+/// `max_streams` blurred streams at once.
+pub fn redaction(max_streams: usize) -> LiveRedaction {
+    LiveRedaction {
+        faces: Some(Arc::new(FaceModels::new(&crate::common::models(), 1).unwrap())),
+        max_streams,
+        detect: LiveRedactConfig::default(),
+        max_playback_span: LiveRedaction::DEFAULT_MAX_PLAYBACK_SPAN,
+    }
 }
 
 /// `n` 640×360 pictures of the portrait drifting, so P-frames carry motion.

@@ -1,27 +1,24 @@
 //! What the binary's robustness tests share: the `citywatch` server as a
 //! child process (started, killed with SIGKILL or stopped with SIGTERM,
-//! restarted on the same data directory and port), the GStreamer RTSP test
-//! camera (killed and restarted on the same port), the HTTP API, and direct
-//! read-only looks at the recording index.
+//! restarted on the same data directory and port), the HTTP API, and direct
+//! read-only looks at the recording index; with the helpers every crate's
+//! tests share (`citywatch-test-support`: the GStreamer RTSP test camera,
+//! free ports, polling).
 #![allow(dead_code)]
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::RecvTimeoutError;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_citywatch");
-pub const RTSP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../video/tests/rtsp_server.py");
 pub const PASSWORD: &str = "robustness-test-password";
-const PACKAGES: &str = "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly";
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+// Each test binary uses some of them (as with this module's own items).
+#[allow(unused_imports)]
+pub use citywatch_test_support::{free_port, wait_for, GstCamera, KillOnDrop};
 
 /// Unix time now in 90 kHz units (the index's time base).
 pub fn now_90k() -> i64 {
@@ -30,106 +27,6 @@ pub fn now_90k() -> i64 {
 
 pub fn from_90k(t: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros(t * 100 / 9).unwrap()
-}
-
-pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let until = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < until, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The GStreamer RTSP server: a live 640x360 15 fps H.264 test pattern with
-/// a key frame every second, at rtsp://127.0.0.1:PORT/test.
-pub struct Camera {
-    child: Option<Child>,
-    pub port: u16,
-    /// (user, password) the stream asks for with Digest auth.
-    login: Option<(String, String)>,
-}
-
-impl Camera {
-    pub fn start(port: u16) -> Camera {
-        let mut c = Camera { child: None, port, login: None };
-        c.restart();
-        c
-    }
-
-    /// A camera whose stream needs this user and password (Digest auth).
-    pub fn start_with_login(port: u16, user: &str, password: &str) -> Camera {
-        let mut c = Camera { child: None, port, login: Some((user.to_owned(), password.to_owned())) };
-        c.restart();
-        c
-    }
-
-    pub fn url(&self) -> String {
-        format!("rtsp://127.0.0.1:{}/test", self.port)
-    }
-
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// (Re)starts on the same port, retrying while the port is still busy.
-    pub fn restart(&mut self) {
-        self.kill();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let login = self.login.iter().flat_map(|(u, p)| ["--user", u, "--password", p]);
-            let mut child = Command::new("/usr/bin/python3")
-                .arg(RTSP_SERVER)
-                .arg(self.port.to_string())
-                .args(login)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot run /usr/bin/python3 {RTSP_SERVER}: {e}; install the Debian packages: apt-get install {PACKAGES}"));
-            let (tx, rx) = std::sync::mpsc::channel();
-            let out = child.stdout.take().unwrap();
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines() {
-                    let Ok(line) = line else { break };
-                    let _ = tx.send(line);
-                }
-            });
-            let status = loop {
-                match rx.recv_timeout(Duration::from_millis(50)) {
-                    Ok(line) if line.starts_with("READY") => {
-                        self.child = Some(child);
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(RecvTimeoutError::Disconnected) => break child.wait().unwrap(),
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Some(s) = child.try_wait().unwrap() {
-                            break s;
-                        }
-                        assert!(Instant::now() < deadline, "the GStreamer RTSP server did not get ready; it needs apt-get install {PACKAGES}");
-                    }
-                }
-            };
-            // Exit code 5: the port is not free yet (a restart right after a kill).
-            assert!(
-                status.code() == Some(5) && Instant::now() < deadline,
-                "the GStreamer RTSP server exited with {status}; it needs apt-get install {PACKAGES}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Camera {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// `citywatch serve` on a data directory, its stderr appended to `log`.
@@ -331,8 +228,10 @@ pub fn runs(recs: &[Rec]) -> Vec<(i64, i64)> {
     out
 }
 
-pub fn ffprobe(file: &Path, args: &[&str]) -> Value {
-    let out = Command::new("ffprobe").args(["-v", "error", "-of", "json"]).args(args).arg(file).output().expect("ffprobe (Debian package ffmpeg)");
-    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+/// ffprobe's JSON about `target`, a file or a URL.
+pub fn ffprobe(target: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Value {
+    let target = target.as_ref();
+    let out = Command::new("ffprobe").args(["-v", "error", "-of", "json"]).args(args).arg(target).output().expect("ffprobe (Debian package ffmpeg)");
+    assert!(out.status.success(), "ffprobe {}: {}", target.to_string_lossy(), String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
