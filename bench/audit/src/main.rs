@@ -87,7 +87,11 @@ fn main() {
                 }
             }
             let rate = cameras as f64 / start.elapsed().as_secs_f64();
-            if one_transaction { together.push(rate) } else { apart.push(rate) }
+            if one_transaction {
+                together.push(rate)
+            } else {
+                apart.push(rate)
+            }
         }
     }
     let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);

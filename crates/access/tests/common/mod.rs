@@ -20,13 +20,13 @@ pub fn north() -> Scope {
 /// Cameras (id, district, latitude, whether it has a stream) at longitude
 /// 20.4, each seeing 50 m all round.
 pub fn cameras(list: &[(&str, &str, f64, bool)]) -> Arc<Snapshot> {
-    let registry = Registry::load(Arc::new(Store::open_in_memory().unwrap())).unwrap();
+    let store = Arc::new(Store::open_in_memory().unwrap());
     for (id, district, lat, stream) in list {
         let mut obj = json!({"id": id, "lat": lat, "lon": 20.4, "district": district});
         if *stream {
             obj["main_url"] = json!(format!("rtsp://10.0.0.1/{id}"));
         }
-        registry.create(&CameraUpdate::from_json(obj.as_object().unwrap(), None).unwrap(), &Scope::All).unwrap();
+        store.create_camera(&CameraUpdate::from_json(obj.as_object().unwrap(), None).unwrap()).unwrap();
     }
-    registry.snapshot()
+    Registry::load(store).unwrap().snapshot()
 }
