@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use citywatch_model::{AuditCheckpoint, AuditEncoding, AuditFilter, AuditRow, ChainHead, RepoError};
 use ed25519_dalek::SigningKey;
 use serde_json::json;
@@ -83,7 +83,7 @@ fn spec(offset_s: i64, actor: &'static str, action: &'static str, target: &str) 
 fn row_on(head: Option<&ChainHead>, s: &Spec) -> AuditRow {
     let mut row = AuditRow {
         seq: head.map_or(1, |h| h.seq + 1),
-        time: s.time.to_rfc3339_opts(SecondsFormat::Micros, true),
+        time: AuditRow::time_text(s.time),
         actor: s.actor.into(),
         action: s.action.into(),
         target: s.target.clone(),

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use citywatch_model::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditRow, ChainHead, Timestamp};
 use ed25519_dalek::{Signer, SigningKey};
 
@@ -192,5 +192,5 @@ fn now() -> Timestamp {
 }
 
 pub(crate) fn time_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    AuditRow::time_text(t)
 }

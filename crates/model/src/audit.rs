@@ -110,6 +110,13 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
+    /// The one text form of [`AuditRow::time`] (RFC 3339, UTC,
+    /// microseconds): what the hash covers, and what every backend must
+    /// give back byte for byte.
+    pub fn time_text(t: Timestamp) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
+
     /// The row parsed into an entry (time and detail read as values); an
     /// error names the seq and what no longer parses.
     pub fn to_entry(&self) -> Result<AuditEntry, RepoError> {

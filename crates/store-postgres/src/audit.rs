@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use citywatch_audit::{AuditRepo, MakeRow};
 use citywatch_model::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses, RepoError, Timestamp};
 use postgres::types::ToSql;
@@ -161,13 +161,9 @@ impl AuditRepo for PgStore {
 fn stored_time(row: &AuditRow) -> Result<DateTime<Utc>, RepoError> {
     let time = DateTime::parse_from_rfc3339(&row.time).map(|t| t.with_timezone(&Utc));
     match time {
-        Ok(t) if time_text(t) == row.time => Ok(t),
+        Ok(t) if AuditRow::time_text(t) == row.time => Ok(t),
         _ => Err(RepoError::Corrupt(format!("audit entry seq {}: time {:?} is not RFC 3339 UTC with microseconds, the only form stored", row.seq, row.time))),
     }
-}
-
-fn time_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 fn sql_limit(limit: usize) -> i64 {
@@ -178,7 +174,7 @@ fn row_from(r: &Row) -> Result<AuditRow, RepoError> {
     let time: DateTime<Utc> = r.try_get(1).map_err(pg_error)?;
     Ok(AuditRow {
         seq: r.get(0),
-        time: time_text(time),
+        time: AuditRow::time_text(time),
         actor: r.get(2),
         action: r.get(3),
         target: r.get(4),

@@ -108,15 +108,6 @@ impl Store {
         }
     }
 
-    /// The last signed checkpoint, None if none is signed yet.
-    pub fn last_audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>> {
-        let last = self.last_checkpoint_seq()?;
-        if last == 0 {
-            return Ok(None);
-        }
-        self.audit_checkpoint_covering(last)
-    }
-
     /// The last entry's `seq` and `hash`, None for an empty log.
     pub fn audit_head(&self) -> Result<Option<ChainHead>> {
         let conn = self.conn();
