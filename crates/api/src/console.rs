@@ -25,8 +25,7 @@ pub async fn config(State(state): State<AppState>, _caller: Caller) -> Json<Valu
 /// see, as one FeatureCollection for an offline base map.
 pub async fn basemap(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let scope = caller.0.scope(Permission::ReadCameras);
-    let store = state.store.clone();
-    let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+    let districts = crate::districts::all(&state).await?;
     let mut features: Vec<Value> = state
         .basemap
         .as_ref()

@@ -8,15 +8,14 @@ use citywatch_geo::Area;
 use citywatch_model::District;
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::Caller;
 use crate::{body, ApiError, AppState};
 
 /// The districts the caller's camera scope reaches, as a GeoJSON FeatureCollection.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::ReadCameras, "reading districts").await?;
-    let store = state.store.clone();
-    let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
-    let features: Vec<Value> = districts
+    let features: Vec<Value> = all(&state)
+        .await?
         .into_iter()
         .filter(|d| scope.covers(Some(&d.name)))
         .map(|d| json!({"type": "Feature", "id": d.name, "properties": {"name": d.name}, "geometry": d.geometry}))
@@ -38,17 +37,21 @@ pub async fn put(State(state): State<AppState>, caller: Caller, Path(name): Path
         _ => geometry,
     };
     let district = District { name: name.clone(), geometry };
-    let store = state.store.clone();
-    let d = district.clone();
-    tokio::task::spawn_blocking(move || store.put_district(&d)).await??;
-    audit(&state, Record::new(caller.name(), "district.put", &name)).await?;
+    let (registry, log, d) = (state.registry.clone(), state.audit.clone(), district.clone());
+    let record = Record::new(caller.name(), "district.put", &name);
+    tokio::task::spawn_blocking(move || registry.put_district(&d, &log, record)).await??;
     Ok(Json(json!({"type": "Feature", "id": name, "properties": {"name": name}, "geometry": district.geometry})))
+}
+
+/// Every district, by name.
+pub(crate) async fn all(state: &AppState) -> Result<Vec<District>, ApiError> {
+    let registry = state.registry.clone();
+    Ok(tokio::task::spawn_blocking(move || registry.districts()).await??)
 }
 
 /// Every district with its area, for placing points (incidents) in them.
 pub(crate) async fn areas(state: &AppState) -> Result<Vec<(String, Area)>, ApiError> {
-    let store = state.store.clone();
-    let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+    let districts = all(state).await?;
     // Stored geometries were checked when they were put; one that no longer
     // parses places nothing in its district rather than failing every request.
     Ok(districts.into_iter().filter_map(|d| Area::from_geojson(&d.geometry).ok().map(|a| (d.name, a))).collect())

@@ -81,7 +81,7 @@ impl From<citywatch_registry::RegistryError> for ApiError {
     fn from(e: citywatch_registry::RegistryError) -> ApiError {
         use citywatch_registry::RegistryError::*;
         match e {
-            Store(e) => e.into(),
+            Repo(e) => e.into(),
             NotFound(id) => ApiError::NotFound(format!("camera {id} not found")),
             Conflict(id) => ApiError::Conflict(format!("camera {id} already exists; use PUT /api/v1/cameras/{id} to change it")),
             OutOfScope(reason) => ApiError::Forbidden(reason),

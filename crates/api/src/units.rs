@@ -88,8 +88,7 @@ async fn find(state: &AppState, scope: &Scope, id: &str) -> Result<Unit, ApiErro
 /// caller's scope (a unit homed elsewhere would vanish from their view).
 async fn check_home(state: &AppState, scope: &Scope, district: Option<&str>) -> Result<(), ApiError> {
     if let Some(name) = district {
-        let store = state.store.clone();
-        let districts = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+        let districts = crate::districts::all(state).await?;
         if !districts.iter().any(|d| d.name == name) {
             return Err(ApiError::field("district", format!("no district is named {name:?} (see GET /api/v1/districts)")));
         }

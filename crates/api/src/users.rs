@@ -95,8 +95,7 @@ async fn check_grant(state: &AppState, g: NewGrant) -> Result<GrantSpec, ApiErro
         if list.is_empty() {
             return Err(ApiError::field("districts", "is empty; give null for all districts or at least one name"));
         }
-        let store = state.store.clone();
-        let known = tokio::task::spawn_blocking(move || store.list_districts()).await??;
+        let known = crate::districts::all(state).await?;
         for d in list {
             if !known.iter().any(|k| &k.name == d) {
                 return Err(ApiError::field("districts", format!("no district is named '{d}'")));

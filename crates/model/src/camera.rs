@@ -62,6 +62,13 @@ pub struct Camera {
     pub status: CameraStatus,
 }
 
+/// How a bulk write of cameras went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportOutcome {
+    pub created: usize,
+    pub updated: usize,
+}
+
 /// What a create, update or import row turns into: the camera, and the
 /// credentials split off its URLs (kept apart from the camera record).
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ mod user;
 mod video;
 
 pub use audit::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses};
-pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
+pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, ImportOutcome, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
 pub use district::District;
 pub use error::FieldError;
 pub use event::{Alert, AlertAction, AlertState, Area, Event, EventType, Location, NewEvent, Rule, RuleSpec, Schedule, Severity, Source, SourceKind};

@@ -2,17 +2,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use citywatch_audit::{AuditLog, PendingEntry, Record};
+use citywatch_credentials::StreamCredentials;
 use citywatch_geo::{CameraGeometry, CameraIndex};
-use citywatch_model::Scope;
-use citywatch_model::{Camera, CameraUpdate, FieldError, RowErrors};
-use citywatch_store::{Store, StoreError};
+use citywatch_model::{Camera, CameraUpdate, ChainHead, District, FieldError, ImportOutcome, RepoError, RowErrors, Scope};
 
 use crate::import::{ImportRow, Location, ParsedCameras, RowError};
+use crate::repo::CameraRepo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Repo(#[from] RepoError),
     #[error("camera {0} not found")]
     NotFound(String),
     #[error("camera {0} already exists")]
@@ -79,16 +79,18 @@ pub struct ImportReport {
 }
 
 pub struct Registry {
-    store: Arc<Store>,
+    repo: Arc<dyn CameraRepo>,
     current: RwLock<Arc<Snapshot>>,
     /// Serialises writers so each applies its change to the latest snapshot.
     write_lock: std::sync::Mutex<()>,
 }
 
 impl Registry {
-    pub fn load(store: Arc<Store>) -> Result<Registry, RegistryError> {
-        let snapshot = Snapshot::build(store.list_cameras()?);
-        Ok(Registry { store, current: RwLock::new(Arc::new(snapshot)), write_lock: Default::default() })
+    /// Loads every camera from `repo` (SQLite's `Store`, or PostgreSQL's
+    /// `PgStore`) and indexes them.
+    pub fn load(repo: Arc<dyn CameraRepo>) -> Result<Registry, RegistryError> {
+        let snapshot = Snapshot::build(repo.cameras()?);
+        Ok(Registry { repo, current: RwLock::new(Arc::new(snapshot)), write_lock: Default::default() })
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -99,10 +101,10 @@ impl Registry {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(s);
     }
 
-    /// Rebuilds from the store if another process changed it. Returns
+    /// Rebuilds from the repository if another process changed it. Returns
     /// whether it did.
     pub fn reload_if_changed(&self, last_version: &mut Option<i64>) -> Result<bool, RegistryError> {
-        let version = self.store.external_change_counter()?;
+        let version = self.repo.change_marker()?;
         if *last_version == Some(version) {
             return Ok(false);
         }
@@ -112,8 +114,26 @@ impl Registry {
             return Ok(false);
         }
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.publish(Snapshot::build(self.store.list_cameras()?));
+        self.publish(Snapshot::build(self.repo.cameras()?));
         Ok(true)
+    }
+
+    /// Every camera's stream credentials, for the recorders only.
+    pub fn stream_credentials(&self) -> Result<HashMap<String, StreamCredentials>, RegistryError> {
+        Ok(self.repo.all_camera_credentials()?)
+    }
+
+    /// Every district, by name.
+    pub fn districts(&self) -> Result<Vec<District>, RegistryError> {
+        Ok(self.repo.districts()?)
+    }
+
+    /// Adds a district or replaces its geometry; `record` is its audit
+    /// entry, committed with it.
+    pub fn put_district(&self, district: &District, audit: &AuditLog, record: Record) -> Result<(), RegistryError> {
+        let row = self.repo.put_district(district, Box::new(PendingEntry::new(record).into_maker()))?;
+        audit.appended(&row)?;
+        Ok(())
     }
 
     /// Records a camera's health as seen by its recorder.
@@ -124,7 +144,7 @@ impl Registry {
         if camera.status == status || camera.status == citywatch_model::CameraStatus::Disabled {
             return Ok(());
         }
-        self.store.set_camera_status(id, status)?;
+        self.repo.set_camera_status(id, status)?;
         let mut cameras = snapshot.cameras.clone();
         if let Some(c) = cameras.get_mut(id) {
             c.status = status;
@@ -138,8 +158,8 @@ impl Registry {
     pub fn create(&self, update: &CameraUpdate, scope: &Scope, audit: &AuditLog, record: Record) -> Result<(), RegistryError> {
         check_district(&update.camera, scope)?;
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let row = match self.store.create_camera_audited(update, PendingEntry::new(record).into_maker()) {
-            Err(StoreError::Conflict(_)) => return Err(RegistryError::Conflict(update.camera.id.clone())),
+        let row = match self.repo.create_camera(update, Box::new(PendingEntry::new(record).into_maker())) {
+            Err(RepoError::Conflict(_)) => return Err(RegistryError::Conflict(update.camera.id.clone())),
             other => other?,
         };
         self.publish(self.snapshot().with_changes(std::slice::from_ref(&update.camera), &[]));
@@ -155,7 +175,10 @@ impl Registry {
         let snapshot = self.snapshot();
         let before = snapshot.get(&update.camera.id, scope).cloned().ok_or_else(|| RegistryError::NotFound(update.camera.id.clone()))?;
         check_district(&update.camera, scope)?;
-        let row = self.store.replace_camera_audited(update, PendingEntry::new(record(&before)).into_maker())?;
+        let row = match self.repo.replace_camera(update, Box::new(PendingEntry::new(record(&before)).into_maker())) {
+            Err(RepoError::NotFound(_)) => return Err(RegistryError::NotFound(update.camera.id.clone())),
+            other => other?,
+        };
         self.publish(snapshot.with_changes(std::slice::from_ref(&update.camera), &[]));
         audit.appended(&row)?;
         Ok(before)
@@ -167,8 +190,8 @@ impl Registry {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let snapshot = self.snapshot();
         let before = snapshot.get(id, scope).cloned().ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
-        let row = match self.store.delete_camera_audited(id, PendingEntry::new(record(&before)).into_maker()) {
-            Err(StoreError::NotFound(_)) => return Err(RegistryError::NotFound(id.to_owned())),
+        let row = match self.repo.delete_camera(id, Box::new(PendingEntry::new(record(&before)).into_maker())) {
+            Err(RepoError::NotFound(_)) => return Err(RegistryError::NotFound(id.to_owned())),
             other => other?,
         };
         self.publish(snapshot.with_changes(&[], &[id.to_owned()]));
@@ -226,11 +249,14 @@ impl Registry {
             audit.record(record(&report))?;
             return Ok(report);
         }
-        let (_, row) = self.store.upsert_cameras_audited(&good, |outcome, head| {
-            report.created = outcome.created;
-            report.updated = outcome.updated;
-            PendingEntry::new(record(&report)).row_on(head)
-        })?;
+        let (_, row) = self.repo.upsert_cameras(
+            &good,
+            Box::new(|outcome: &ImportOutcome, head: Option<&ChainHead>| {
+                report.created = outcome.created;
+                report.updated = outcome.updated;
+                PendingEntry::new(record(&report)).row_on(head)
+            }),
+        )?;
         let cameras: Vec<Camera> = good.into_iter().map(|u| u.camera).collect();
         self.publish(snapshot.with_changes(&cameras, &[]));
         audit.appended(&row)?;
@@ -257,6 +283,8 @@ mod tests {
         let obj = json!({"id": id, "lat": 44.8, "lon": 20.4, "district": district});
         CameraUpdate::from_json(obj.as_object().unwrap(), None).unwrap()
     }
+
+    use citywatch_store::Store;
 
     fn log(store: &Arc<Store>) -> AuditLog {
         AuditLog::new(store.clone(), ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]))

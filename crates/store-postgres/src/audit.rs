@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use citywatch_audit::{AuditRepo, MakeRow};
 use citywatch_model::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses, RepoError, Timestamp};
 use postgres::types::ToSql;
-use postgres::Row;
+use postgres::{Row, Transaction};
 
 use crate::error::pg_error;
 use crate::PgStore;
@@ -24,24 +24,7 @@ impl AuditRepo for PgStore {
     fn append(&self, make: MakeRow<'_>) -> Result<AuditRow, RepoError> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(pg_error)?;
-        let head = tx.query_one("SELECT seq, hash FROM audit_chain_head FOR UPDATE", &[]).map_err(pg_error)?;
-        let head = match head.get::<_, i64>(0) {
-            0 => None,
-            seq => Some(ChainHead { seq, hash: head.get(1) }),
-        };
-        let row = make(head.as_ref());
-        if let Some(why) = ChainHead::refuses(head.as_ref(), &row) {
-            return Err(RepoError::Stale(why));
-        }
-        let encoding = row.encoding.ok_or_else(|| RepoError::Corrupt("an audit row needs an encoding".into()))?;
-        let time = stored_time(&row)?;
-        let code = i16::try_from(encoding.code()).map_err(|_| RepoError::Corrupt("encoding code out of range".into()))?;
-        tx.execute(
-            &format!("INSERT INTO audit_log ({ROW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
-            &[&row.seq, &time, &row.actor, &row.action, &row.target, &row.purpose, &row.case_ref, &row.result, &row.detail, &row.prev_hash, &row.hash, &code],
-        )
-        .map_err(pg_error)?;
-        tx.execute("UPDATE audit_chain_head SET seq = $1, hash = $2", &[&row.seq, &row.hash]).map_err(pg_error)?;
+        let row = append_in(&mut tx, make)?;
         tx.commit().map_err(pg_error)?;
         Ok(row)
     }
@@ -153,6 +136,31 @@ impl AuditRepo for PgStore {
     fn last_checkpoint_seq(&self) -> Result<i64, RepoError> {
         Ok(self.client()?.query_one("SELECT coalesce(max(seq), 0)::bigint FROM audit_checkpoint", &[]).map_err(pg_error)?.get(0))
     }
+}
+
+/// Appends the row `make` makes from the chain's head inside `tx`, the
+/// head locked until `tx` ends: the change `tx` also holds and its entry
+/// commit together or not at all.
+pub(crate) fn append_in(tx: &mut Transaction<'_>, make: MakeRow<'_>) -> Result<AuditRow, RepoError> {
+    let head = tx.query_one("SELECT seq, hash FROM audit_chain_head FOR UPDATE", &[]).map_err(pg_error)?;
+    let head = match head.get::<_, i64>(0) {
+        0 => None,
+        seq => Some(ChainHead { seq, hash: head.get(1) }),
+    };
+    let row = make(head.as_ref());
+    if let Some(why) = ChainHead::refuses(head.as_ref(), &row) {
+        return Err(RepoError::Stale(why));
+    }
+    let encoding = row.encoding.ok_or_else(|| RepoError::Corrupt("an audit row needs an encoding".into()))?;
+    let time = stored_time(&row)?;
+    let code = i16::try_from(encoding.code()).map_err(|_| RepoError::Corrupt("encoding code out of range".into()))?;
+    tx.execute(
+        &format!("INSERT INTO audit_log ({ROW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+        &[&row.seq, &time, &row.actor, &row.action, &row.target, &row.purpose, &row.case_ref, &row.result, &row.detail, &row.prev_hash, &row.hash, &code],
+    )
+    .map_err(pg_error)?;
+    tx.execute("UPDATE audit_chain_head SET seq = $1, hash = $2", &[&row.seq, &row.hash]).map_err(pg_error)?;
+    Ok(row)
 }
 
 /// The row's time as a timestamp. The hash covers the text, so the text

@@ -4,8 +4,9 @@
 //!
 //! Owns the PostgreSQL schema (`migrations/`, one named SQL file per
 //! version) and every PostgreSQL statement; implements the repository
-//! traits the domain crates own. Today that is the audit log's
-//! ([`citywatch_audit::AuditRepo`]); the other domains' traits follow
+//! traits the domain crates own. Today those are the audit log's
+//! ([`citywatch_audit::AuditRepo`]) and the camera registry's
+//! ([`citywatch_registry::CameraRepo`]); the other domains' traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -15,13 +16,16 @@
 //! TLS to the database comes with the binary's one rustls provider.
 
 mod audit;
+mod cameras;
 mod error;
 mod migrations;
 #[cfg(feature = "test-database")]
 pub mod test_database;
 
+use std::sync::RwLock;
 use std::time::Duration;
 
+use citywatch_credentials::CredentialKey;
 use citywatch_model::RepoError;
 use r2d2_postgres::postgres::{Config, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
@@ -44,6 +48,10 @@ pub fn is_postgres_url(s: &str) -> bool {
 /// A pool of connections to one PostgreSQL database whose schema is up to date.
 pub struct PgStore {
     pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    /// Seals and opens camera credentials; `None` until a key is given
+    /// ([`PgStore::use_credential_key`]): credentials can then be neither
+    /// written nor read.
+    credential_key: RwLock<Option<CredentialKey>>,
 }
 
 impl PgStore {
@@ -59,7 +67,7 @@ impl PgStore {
             .connection_timeout(CONNECT_TIMEOUT)
             .build(manager)
             .map_err(|e| RepoError::Unavailable(format!("cannot connect to {}: {e}", redacted(url))))?;
-        let store = PgStore { pool };
+        let store = PgStore { pool, credential_key: RwLock::new(None) };
         let applied = migrations::apply(&mut *store.client()?)?;
         if !applied.is_empty() {
             tracing::info!(versions = ?applied, "PostgreSQL schema migrated");

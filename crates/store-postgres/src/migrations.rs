@@ -18,7 +18,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "audit_log", sql: include_str!("../migrations/0001_audit_log.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "audit_log", sql: include_str!("../migrations/0001_audit_log.sql") },
+    Migration { version: 2, name: "registry", sql: include_str!("../migrations/0002_registry.sql") },
+];
 
 /// The advisory lock key migrations hold (any constant; "citywatc" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6369_7479_7761_7463;

@@ -1,20 +1,13 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use citywatch_model::{AuditRow, Camera, CameraStatus, CameraUpdate, ChainHead, StreamKind};
+use citywatch_credentials::{is_sealed, open_stored, seal_for_storage, CredentialError, CredentialKey, StreamCredentials};
+use citywatch_model::{AuditRow, Camera, CameraStatus, CameraUpdate, ChainHead, ImportOutcome, StreamKind};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-use crate::credential_key::{is_sealed, CredentialKey};
 use crate::{time, Result, Store, StoreError};
 
 const COLUMNS: &str = "id, name, lat, lon, height_m, heading_deg, fov_deg, range_m, district, tags, main_url, sub_url, status";
-
-/// How a bulk write went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImportOutcome {
-    pub created: usize,
-    pub updated: usize,
-}
 
 impl Store {
     pub fn list_cameras(&self) -> Result<Vec<Camera>> {
@@ -146,7 +139,7 @@ impl Store {
         for (camera, stream, stored) in rows {
             if is_sealed(&stored) {
                 if key.open(&camera, &stream, &stored).is_none() {
-                    return Err(wrong_key(&key, &camera, &stream));
+                    return Err(CredentialError::wrong_key(&key, &camera, &stream).into());
                 }
                 continue;
             }
@@ -174,48 +167,18 @@ impl Store {
     }
 }
 
-fn wrong_key(key: &CredentialKey, camera: &str, stream: &str) -> StoreError {
-    StoreError::Credentials(format!(
-        "camera {camera}'s {stream} stream credentials do not open with the key {}: it is not the key they were sealed with, or the stored value was altered",
-        key.origin()
-    ))
-}
-
-fn no_key(camera: &str) -> StoreError {
-    StoreError::Credentials(format!("camera {camera}'s credentials are sealed, and no credential key was given to open them"))
-}
-
 fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
-/// Rows still in plain text (from before sealing, until a key is given)
-/// are returned as they are.
+/// Opens the rows a credential query read.
 fn collect_credentials(
     rows: impl Iterator<Item = rusqlite::Result<(String, String, String)>>,
     key: Option<&CredentialKey>,
 ) -> Result<HashMap<String, StreamCredentials>> {
-    let mut out: HashMap<String, StreamCredentials> = HashMap::new();
-    for row in rows {
-        let (camera, stream, stored) = row?;
-        let cred = if is_sealed(&stored) {
-            let key = key.ok_or_else(|| no_key(&camera))?;
-            key.open(&camera, &stream, &stored).ok_or_else(|| wrong_key(key, &camera, &stream))?
-        } else {
-            stored
-        };
-        let kind = stream.parse().map_err(|e| StoreError::Corrupt(format!("camera {camera}'s credentials: stream {e}")))?;
-        let entry = out.entry(camera).or_default();
-        match kind {
-            StreamKind::Main => entry.0 = Some(cred),
-            StreamKind::Sub => entry.1 = Some(cred),
-        }
-    }
-    Ok(out)
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(open_stored(rows, key)?)
 }
-
-/// A camera's stream credentials: (main, sub).
-pub type StreamCredentials = (Option<String>, Option<String>);
 
 fn create_in(tx: &Transaction<'_>, update: &CameraUpdate, key: Option<&CredentialKey>) -> Result<()> {
     if exists(tx, &update.camera.id)? {
@@ -296,11 +259,9 @@ fn write_camera(tx: &Transaction<'_>, u: &CameraUpdate, key: Option<&CredentialK
         let stream = kind.as_str();
         tx.execute("DELETE FROM camera_credential WHERE camera_id = ?1 AND stream = ?2", params![c.id, stream])?;
         if let Some(cred) = cred {
-            let key = key
-                .ok_or_else(|| StoreError::Credentials(format!("camera {}'s credentials cannot be stored: no credential key was given to seal them", c.id)))?;
             tx.execute(
                 "INSERT INTO camera_credential (camera_id, stream, credentials) VALUES (?1, ?2, ?3)",
-                params![c.id, stream, key.seal(&c.id, stream, cred)],
+                params![c.id, stream, seal_for_storage(key, &c.id, kind, cred)?],
             )?;
         }
     }

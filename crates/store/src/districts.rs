@@ -1,16 +1,16 @@
-use citywatch_model::District;
-use rusqlite::params;
+use citywatch_model::{AuditRow, ChainHead, District};
+use rusqlite::{params, Connection};
 
 use crate::{Result, Store, StoreError};
 
 impl Store {
     pub fn put_district(&self, d: &District) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO district (name, geometry) VALUES (?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET geometry = excluded.geometry",
-            params![d.name, d.geometry.to_string()],
-        )?;
-        Ok(())
+        put_in(&self.conn(), d)
+    }
+
+    /// [`Store::put_district`] and its audit entry, in one transaction.
+    pub fn put_district_audited(&self, d: &District, audit: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+        Ok(self.write_audited(|tx| put_in(tx, d), |(), head| audit(head))?.1)
     }
 
     pub fn list_districts(&self) -> Result<Vec<District>> {
@@ -24,4 +24,13 @@ impl Store {
         })
         .collect()
     }
+}
+
+fn put_in(conn: &Connection, d: &District) -> Result<()> {
+    conn.execute(
+        "INSERT INTO district (name, geometry) VALUES (?1, ?2)
+         ON CONFLICT(name) DO UPDATE SET geometry = excluded.geometry",
+        params![d.name, d.geometry.to_string()],
+    )?;
+    Ok(())
 }

@@ -12,7 +12,6 @@
 mod audit_rows;
 mod audited;
 mod cameras;
-mod credential_key;
 mod dispatch;
 mod districts;
 mod events;
@@ -33,8 +32,8 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 
 use rusqlite::Connection;
 
-pub use cameras::{ImportOutcome, StreamCredentials};
-pub use credential_key::{key_path as credential_key_path, CredentialKey, KeyFileError, CREDENTIAL_KEY_FILE};
+pub use citywatch_credentials::{key_path as credential_key_path, CredentialKey, KeyFileError, StreamCredentials, CREDENTIAL_KEY_FILE};
+pub use citywatch_model::ImportOutcome;
 pub use dispatch::{IncidentChange, PositionOutcome, TrailPoint};
 pub use events::{AlertChange, EventFilter};
 pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};
@@ -59,8 +58,8 @@ pub enum StoreError {
     Db(#[from] rusqlite::Error),
     /// Camera credentials that cannot be sealed or opened: no key, or not
     /// the key they were sealed with. Says which, never shows a credential.
-    #[error("{0}")]
-    Credentials(String),
+    #[error(transparent)]
+    Credentials(#[from] citywatch_credentials::CredentialError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -8,12 +8,18 @@
 //! followed by the ciphertext and its tag. The camera id and stream are the
 //! associated data: a sealed value moved to another camera's row does not
 //! open. Rows written before sealing existed hold the plain text; they are
-//! sealed when a key is first given to the store
-//! ([`crate::Store::use_credential_key`]).
+//! sealed when a key is first given to a store.
+//!
+//! A crate of its own because every storage backend (SQLite and
+//! PostgreSQL) seals and opens credentials the same way, and neither may
+//! depend on the other.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use citywatch_model::StreamKind;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -91,7 +97,7 @@ impl CredentialKey {
     }
 
     /// Seals `plain` for one camera stream.
-    pub(crate) fn seal(&self, camera_id: &str, stream: &str, plain: &str) -> String {
+    pub fn seal(&self, camera_id: &str, stream: &str, plain: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let aad = associated_data(camera_id, stream);
@@ -107,7 +113,7 @@ impl CredentialKey {
     /// Opens a value written by [`CredentialKey::seal`] for the same stream.
     /// `None` when this key did not seal it (another key, or the value or
     /// its row was altered): never a guess.
-    pub(crate) fn open(&self, camera_id: &str, stream: &str, stored: &str) -> Option<String> {
+    pub fn open(&self, camera_id: &str, stream: &str, stored: &str) -> Option<String> {
         let bytes = hex::decode(stored.strip_prefix(SEALED_PREFIX)?).ok()?;
         if bytes.len() < NONCE_LEN {
             return None;
@@ -120,7 +126,7 @@ impl CredentialKey {
 }
 
 /// Whether a stored credential is sealed (or plain text from before sealing).
-pub(crate) fn is_sealed(stored: &str) -> bool {
+pub fn is_sealed(stored: &str) -> bool {
     stored.starts_with(SEALED_PREFIX)
 }
 
@@ -136,6 +142,63 @@ pub fn key_path(data_dir: &Path) -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => data_dir.join(CREDENTIAL_KEY_FILE),
     }
+}
+
+/// A camera's stream credentials: (main, sub).
+pub type StreamCredentials = (Option<String>, Option<String>);
+
+/// Why a credential could not be sealed or opened. Says which camera and
+/// stream, never shows a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("camera {camera}'s credentials cannot be stored: no credential key was given to seal them")]
+    NoKeyToSeal { camera: String },
+    #[error("camera {camera}'s credentials are sealed, and no credential key was given to open them")]
+    NoKeyToOpen { camera: String },
+    #[error(
+        "camera {camera}'s {stream} stream credentials do not open with the key {key}: it is not the key they were sealed with, or the stored value was altered"
+    )]
+    WrongKey { camera: String, stream: String, key: String },
+    #[error("camera {camera}'s credentials are stored for an unknown stream {stream:?}")]
+    UnknownStream { camera: String, stream: String },
+}
+
+impl CredentialError {
+    pub fn wrong_key(key: &CredentialKey, camera: &str, stream: &str) -> CredentialError {
+        CredentialError::WrongKey { camera: camera.to_owned(), stream: stream.to_owned(), key: key.origin().to_owned() }
+    }
+}
+
+/// What a backend stores for `plain` on one camera stream: sealed, or an
+/// error when no key was given (credentials are never stored in plain text).
+pub fn seal_for_storage(key: Option<&CredentialKey>, camera_id: &str, stream: StreamKind, plain: &str) -> Result<String, CredentialError> {
+    let key = key.ok_or_else(|| CredentialError::NoKeyToSeal { camera: camera_id.to_owned() })?;
+    Ok(key.seal(camera_id, stream.as_str(), plain))
+}
+
+/// Opens stored rows `(camera, stream, stored)` into each camera's
+/// credentials (cameras without any are absent). Rows still in plain text
+/// (from before sealing, until a key is given) are returned as they are.
+pub fn open_stored(
+    rows: impl IntoIterator<Item = (String, String, String)>,
+    key: Option<&CredentialKey>,
+) -> Result<HashMap<String, StreamCredentials>, CredentialError> {
+    let mut out: HashMap<String, StreamCredentials> = HashMap::new();
+    for (camera, stream, stored) in rows {
+        let cred = if is_sealed(&stored) {
+            let key = key.ok_or_else(|| CredentialError::NoKeyToOpen { camera: camera.clone() })?;
+            key.open(&camera, &stream, &stored).ok_or_else(|| CredentialError::wrong_key(key, &camera, &stream))?
+        } else {
+            stored
+        };
+        let kind: StreamKind = stream.parse().map_err(|_| CredentialError::UnknownStream { camera: camera.clone(), stream: stream.clone() })?;
+        let entry = out.entry(camera).or_default();
+        match kind {
+            StreamKind::Main => entry.0 = Some(cred),
+            StreamKind::Sub => entry.1 = Some(cred),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
