@@ -155,6 +155,7 @@ async fn fan_out(args: &Args) {
     events.add_rule(rule, "bench").unwrap();
     let state = AppState::new(AppParts {
         store: store.clone(),
+        users: store.clone(),
         registry: registry.clone(),
         audit,
         console: ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 },

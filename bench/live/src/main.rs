@@ -154,6 +154,7 @@ async fn main() {
     let events = citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap();
     let state = AppState::new(AppParts {
         store: store.clone(),
+        users: store.clone(),
         registry: registry.clone(),
         audit,
         console,

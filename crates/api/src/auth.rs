@@ -36,7 +36,7 @@ impl FromRequestParts<AppState> for Caller {
         let token = session_token(&parts.headers).ok_or_else(|| {
             ApiError::Unauthorized("authentication required: log in with POST /api/v1/auth/login and send the token as 'Authorization: Bearer <token>'".into())
         })?;
-        let store = state.store.clone();
+        let store = state.users.clone();
         let principal = tokio::task::spawn_blocking(move || -> Result<Option<Principal>, ApiError> {
             let now = Utc::now();
             let Some(username) = store.session_user(&token_hash(&token), now)? else { return Ok(None) };
@@ -183,7 +183,7 @@ pub async fn login(
         ApiError::BadRequest(format!("username must be 1 to {MAX_LOGIN_NAME_CHARS} printable characters"))
     })?;
     state.login_throttle.check(&name, ip).map_err(|r| ApiError::TooManyRequests { retry_after_s: r.retry_after_s() })?;
-    let store = state.store.clone();
+    let store = state.users.clone();
     let claimed = name.as_str().to_owned();
     let ok = tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
         match store.user_credentials(&claimed)? {
@@ -206,7 +206,7 @@ pub async fn login(
     state.login_throttle.succeeded(&name, ip);
     let username = name.as_str().to_owned();
     let token = new_session_token();
-    let store = state.store.clone();
+    let store = state.users.clone();
     let (user, hash, expires) = (username.clone(), token_hash(&token), Utc::now() + state.session_ttl);
     let principal = tokio::task::spawn_blocking(move || -> Result<Principal, ApiError> {
         store.create_session(&hash, &user, expires)?;
@@ -240,7 +240,7 @@ pub(crate) async fn write_login_summaries_forever(state: AppState) {
 
 pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
-        let store = state.store.clone();
+        let store = state.users.clone();
         tokio::task::spawn_blocking(move || store.delete_session(&token_hash(&token))).await??;
         state.session_ends.ended();
     }

@@ -120,7 +120,7 @@ impl Places {
                 let reach = match self.searchers.get(&(e.actor.clone(), e.action.clone())) {
                     Some(reach) => reach.clone(),
                     None => {
-                        let (store, actor) = (state.store.clone(), e.actor.clone());
+                        let (store, actor) = (state.users.clone(), e.actor.clone());
                         let grants = tokio::task::spawn_blocking(move || store.grants_of(&actor)).await??;
                         let reach = Principal::new(e.actor.clone(), grants, Utc::now()).scope(permission);
                         self.searchers.insert((e.actor.clone(), e.action.clone()), reach.clone());

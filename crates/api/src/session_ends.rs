@@ -55,8 +55,8 @@ pub(crate) async fn next_check(every: &mut Interval, ends: &mut watch::Receiver<
 pub(crate) async fn watch_store(state: AppState) {
     let mut last = None;
     loop {
-        let store = state.store.clone();
-        match tokio::task::spawn_blocking(move || store.data_version()).await {
+        let users = state.users.clone();
+        match tokio::task::spawn_blocking(move || users.sessions_marker()).await {
             Ok(Ok(now)) => {
                 if last.is_some_and(|l| l != now) {
                     state.session_ends.ended();

@@ -1,7 +1,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use citywatch_audit::AuditLog;
+use citywatch_audit::{AuditLog, UserRepo};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
 use serde_json::Value;
@@ -23,6 +23,8 @@ pub struct ConsoleSettings {
 /// Everything the API serves from, made by the binary (or a test).
 pub struct AppParts {
     pub store: Arc<Store>,
+    /// Users, grants and sessions (SQLite's `Store`, or PostgreSQL).
+    pub users: Arc<dyn UserRepo>,
     pub registry: Arc<Registry>,
     pub audit: Arc<AuditLog>,
     pub console: ConsoleSettings,

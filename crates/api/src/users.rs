@@ -15,8 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use citywatch_audit::{hash_password, GrantError, GrantRefused, Granter, Permission, Record};
-use citywatch_model::{Grant, Role};
+use citywatch_audit::{hash_password, GrantError, GrantRefused, Granter, MakeRowAfter, PendingEntry, Permission, Record};
+use citywatch_model::{ChainHead, Grant, GrantSpec, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -27,11 +27,11 @@ use crate::{body, ApiError, AppState};
 /// when they last logged in.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
-    let store = state.store.clone();
+    let store = state.users.clone();
     let users = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
         let open = store.open_session_counts(Utc::now())?;
         store
-            .list_users()?
+            .users()?
             .into_iter()
             .map(|u| {
                 let grants = store.grants_of(&u.username)?;
@@ -70,13 +70,6 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::field("username", "must be 1 to 64 of a-z, 0-9, '.', '_', '-', '@'"))
     }
-}
-
-/// Parsed and checked: a role that exists, districts that exist, an expiry in the future.
-struct GrantSpec {
-    role: Role,
-    districts: Option<Vec<String>>,
-    expires_at: Option<DateTime<Utc>>,
 }
 
 async fn check_grant(state: &AppState, g: NewGrant) -> Result<GrantSpec, ApiError> {
@@ -122,32 +115,42 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
         held.push(s.role);
     }
     let hash = hash_password(&new.password).map_err(|e| ApiError::field("password", e.to_string()))?;
-    let store = state.store.clone();
+    let store = state.users.clone();
     let username = new.username.clone();
+    let (log, actor) = (state.audit.clone(), caller.name().to_owned());
     let grants = tokio::task::spawn_blocking(move || -> Result<Vec<Grant>, ApiError> {
-        store.create_user(&username, &hash)?;
-        specs.into_iter().map(|s| Ok(store.add_grant(&username, s.role, s.districts.as_deref(), s.expires_at)?)).collect()
+        let record = |grants: &Vec<Grant>| Record::new(actor, "user.create", &username).detail(json!({"grants": grants}));
+        let (grants, row) = store.create_user(&username, &hash, &specs, after(record))?;
+        log.appended(&row)?;
+        Ok(grants)
     })
     .await??;
-    audit(&state, Record::new(caller.name(), "user.create", &new.username).detail(json!({"grants": grants}))).await?;
     Ok((StatusCode::CREATED, Json(json!({"username": new.username, "grants": grants}))).into_response())
 }
 
 pub async fn add_grant(State(state): State<AppState>, caller: Caller, Path(username): Path<String>, bytes: Bytes) -> Result<Response, ApiError> {
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
     let spec = check_grant(&state, body::json_typed(&bytes)?).await?;
-    let store = state.store.clone();
-    let (name, granter) = (username.clone(), caller.name().to_owned());
+    let store = state.users.clone();
+    let (name, granter, log) = (username.clone(), caller.name().to_owned(), state.audit.clone());
     let added = tokio::task::spawn_blocking(move || {
-        citywatch_audit::add_grant(&store, Granter::User(&granter), &name, spec.role, spec.districts.as_deref(), spec.expires_at, Utc::now())
+        let record = |grant: &Grant| Record::new(&granter, "grant.add", &name).detail(json!({"grant": grant}));
+        let added = citywatch_audit::add_grant(&*store, Granter::User(&granter), &name, &spec, Utc::now(), after(record));
+        if let Ok((_, row)) = &added {
+            // The grant and its entry are committed; a checkpoint that
+            // cannot be signed now is signed with a later entry.
+            if let Err(e) = log.appended(row) {
+                tracing::warn!("audit checkpoint after grant.add: {e}");
+            }
+        }
+        added
     })
     .await?;
     let grant = match added {
-        Ok(grant) => grant,
-        Err(GrantError::Store(e)) => return Err(e.into()),
+        Ok((grant, _)) => grant,
+        Err(GrantError::Repo(e)) => return Err(e.into()),
         Err(GrantError::Refused(why)) => return Err(refuse(&state, &caller, "grant.add", &username, why).await),
     };
-    audit(&state, Record::new(caller.name(), "grant.add", &username).detail(json!({"grant": grant}))).await?;
     Ok((StatusCode::CREATED, Json(grant)).into_response())
 }
 
@@ -157,8 +160,9 @@ pub async fn add_grant(State(state): State<AppState>, caller: Caller, Path(usern
 /// admin grant over all districts: nobody might be left to manage users.
 pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((username, id)): Path<(String, i64)>) -> Result<StatusCode, ApiError> {
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
-    let store = state.store.clone();
+    let store = state.users.clone();
     let own = username == caller.name();
+    let (log, actor) = (state.audit.clone(), caller.name().to_owned());
     let removed = tokio::task::spawn_blocking(move || -> Result<Result<Grant, Grant>, ApiError> {
         let grants = store.grants_of(&username)?;
         let Some(grant) = grants.iter().find(|g| g.id == id).cloned() else {
@@ -167,11 +171,14 @@ pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((u
         if own && is_admin_over_all(&grant) && !grants.iter().any(|g| g.id != id && is_admin_over_all(g)) {
             return Ok(Err(grant));
         }
-        Ok(Ok(store.delete_grant(id)?))
+        let record = |grant: &Grant| Record::new(actor, "grant.remove", &grant.username).detail(json!({"grant": grant}));
+        let (grant, row) = store.delete_grant(id, after(record))?;
+        log.appended(&row)?;
+        Ok(Ok(grant))
     })
     .await??;
-    let grant = match removed {
-        Ok(grant) => grant,
+    match removed {
+        Ok(_) => {}
         Err(kept) => {
             let why = "you cannot remove your own last admin grant over all districts, or no one might be left to manage users; ask another admin";
             let record = Record::new(caller.name(), "grant.remove", caller.name()).result("denied").detail(json!({"grant": kept, "reason": why}));
@@ -180,7 +187,6 @@ pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((u
         }
     };
     state.session_ends.ended();
-    audit(&state, Record::new(caller.name(), "grant.remove", &grant.username).detail(json!({"grant": grant}))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -201,11 +207,14 @@ pub async fn set_password(State(state): State<AppState>, caller: Caller, Path(us
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
     let NewPassword { password } = body::json_typed(&bytes)?;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await?.map_err(|e| ApiError::field("password", e.to_string()))?;
-    let store = state.store.clone();
-    let name = username.clone();
-    let ended = tokio::task::spawn_blocking(move || store.set_password_hash(&name, &hash)).await??;
+    let (store, log, actor) = (state.users.clone(), state.audit.clone(), caller.name().to_owned());
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        let record = |ended: &usize| Record::new(actor, "user.set_password", &username).detail(json!({"sessions_ended": ended}));
+        let (_, row) = store.set_password_hash(&username, &hash, after(record))?;
+        Ok(log.appended(&row)?)
+    })
+    .await??;
     state.session_ends.ended();
-    audit(&state, Record::new(caller.name(), "user.set_password", &username).detail(json!({"sessions_ended": ended}))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,14 +236,19 @@ pub async fn enable(State(state): State<AppState>, caller: Caller, Path(username
 }
 
 async fn set_disabled(state: &AppState, caller: &Caller, username: String, disabled: bool) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
+    let (store, log, actor) = (state.users.clone(), state.audit.clone(), caller.name().to_owned());
     let name = username.clone();
-    let ended = tokio::task::spawn_blocking(move || store.set_user_disabled(&name, disabled)).await??;
+    let ended = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        let record = |ended: &usize| Record::new(actor, action, &name).detail(json!({"sessions_ended": ended}));
+        let (ended, row) = store.set_user_disabled(&name, disabled, after(record))?;
+        log.appended(&row)?;
+        Ok(ended)
+    })
+    .await??;
     if disabled {
         state.session_ends.ended();
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    audit(state, Record::new(caller.name(), action, &username).detail(json!({"sessions_ended": ended}))).await?;
     Ok(Json(json!({"username": username, "disabled": disabled, "sessions_ended": ended})))
 }
 
@@ -244,12 +258,23 @@ async fn set_disabled(state: &AppState, caller: &Caller, username: String, disab
 /// log in again at once.
 pub async fn end_sessions(State(state): State<AppState>, caller: Caller, Path(username): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.require_all_districts(&state, Permission::ManageUsers, "managing users").await?;
-    let store = state.store.clone();
+    let (store, log, actor) = (state.users.clone(), state.audit.clone(), caller.name().to_owned());
     let name = username.clone();
-    let ended = tokio::task::spawn_blocking(move || store.end_sessions_of(&name)).await??;
+    let ended = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
+        let record = |ended: &usize| Record::new(actor, "user.end_sessions", &name).detail(json!({"sessions_ended": ended}));
+        let (ended, row) = store.end_sessions_of(&name, after(record))?;
+        log.appended(&row)?;
+        Ok(ended)
+    })
+    .await??;
     state.session_ends.ended();
-    audit(&state, Record::new(caller.name(), "user.end_sessions", &username).detail(json!({"sessions_ended": ended}))).await?;
     Ok(Json(json!({"username": username, "sessions_ended": ended})))
+}
+
+/// The audit entry of an account change, made from what the change did
+/// and committed in its transaction (`UserRepo`): both or neither.
+fn after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> MakeRowAfter<'a, T> {
+    Box::new(move |outcome: &T, head: Option<&ChainHead>| PendingEntry::new(record(outcome)).row_on(head))
 }
 
 /// Records a grant refused by the separation of duties, and answers it:

@@ -20,6 +20,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Utc};
 use citywatch_audit::{token_hash, Permission, Principal, Scope};
+use citywatch_model::RepoError;
 use citywatch_store::{Store, StoreError};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -120,12 +121,12 @@ impl Session {
         &self,
         extra: impl FnOnce(&Store, &str, DateTime<Utc>) -> Result<T, StoreError> + Send + 'static,
     ) -> Check<T> {
-        let store = self.state.store.clone();
+        let (users, store) = (self.state.users.clone(), self.state.store.clone());
         let hash = token_hash(&self.token);
-        let found = tokio::task::spawn_blocking(move || -> Result<Option<(Principal, T)>, StoreError> {
+        let found = tokio::task::spawn_blocking(move || -> Result<Option<(Principal, T)>, RepoError> {
             let now = Utc::now();
-            let Some(user) = store.session_user(&hash, now)? else { return Ok(None) };
-            let grants = store.grants_of(&user)?;
+            let Some(user) = users.session_user(&hash, now)? else { return Ok(None) };
+            let grants = users.grants_of(&user)?;
             let extra = extra(&store, &user, now)?;
             Ok(Some((Principal::new(user, grants, now), extra)))
         })

@@ -12,8 +12,10 @@
 //! (`citywatch admin grant`) is the machine operator's tool to bootstrap a
 //! city and has no logged-in user, so only the second rule applies there.
 
-use citywatch_model::{Grant, Role, Timestamp};
-use citywatch_store::{Store, StoreError};
+use citywatch_model::{AuditRow, Grant, GrantSpec, RepoError, Role, Timestamp};
+
+use crate::repo::MakeRowAfter;
+use crate::users_repo::UserRepo;
 
 /// Who asks for a grant.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +42,7 @@ pub enum GrantError {
     #[error(transparent)]
     Refused(#[from] GrantRefused),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Repo(#[from] RepoError),
 }
 
 /// Whether `granter` may give `role` to `grantee`, who holds `held` now
@@ -63,19 +65,19 @@ pub fn check_grant(granter: Granter<'_>, grantee: &str, role: Role, held: &[Role
 }
 
 /// Checks the grant against the grantee's grants in force at `now`, then
-/// stores it. The one way a role is added to an existing account.
+/// stores it with the audit entry `audit` makes from it, in one
+/// transaction. The one way a role is added to an existing account.
 pub fn add_grant(
-    store: &Store,
+    users: &dyn UserRepo,
     granter: Granter<'_>,
     grantee: &str,
-    role: Role,
-    districts: Option<&[String]>,
-    expires_at: Option<Timestamp>,
+    grant: &GrantSpec,
     now: Timestamp,
-) -> Result<Grant, GrantError> {
-    let held: Vec<Role> = store.grants_of(grantee)?.into_iter().filter(|g| g.is_active(now)).map(|g| g.role).collect();
-    check_grant(granter, grantee, role, &held)?;
-    Ok(store.add_grant(grantee, role, districts, expires_at)?)
+    audit: MakeRowAfter<'_, Grant>,
+) -> Result<(Grant, AuditRow), GrantError> {
+    let held = users.roles_held(grantee, now)?;
+    check_grant(granter, grantee, grant.role, &held)?;
+    Ok(users.add_grant(grantee, grant, audit)?)
 }
 
 #[cfg(test)]
@@ -106,14 +108,22 @@ mod tests {
 
     #[test]
     fn only_grants_in_force_count() {
+        use citywatch_store::Store;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         store.create_user("bob", "x").unwrap();
         let now = Utc::now();
         store.add_grant("bob", Role::Admin, None, Some(now - Duration::hours(1))).unwrap();
-        add_grant(&store, Granter::MachineOperator, "bob", Role::Auditor, None, None, now).expect("the admin grant has expired");
-        let refused = add_grant(&store, Granter::User("root"), "bob", Role::Admin, None, None, now).unwrap_err();
+        let spec = |role| GrantSpec { role, districts: None, expires_at: None };
+        let entry = |action: &'static str| -> MakeRowAfter<'static, Grant> {
+            Box::new(move |_: &Grant, head: Option<&citywatch_model::ChainHead>| {
+                crate::PendingEntry::new(crate::Record::new("root", action, "bob")).row_on(head)
+            })
+        };
+        add_grant(&store, Granter::MachineOperator, "bob", &spec(Role::Auditor), now, entry("grant.add")).expect("the admin grant has expired");
+        let refused = add_grant(&store, Granter::User("root"), "bob", &spec(Role::Admin), now, entry("grant.add")).unwrap_err();
         assert!(matches!(refused, GrantError::Refused(GrantRefused::AdminAndAuditor { .. })), "{refused}");
         assert_eq!(store.grants_of("bob").unwrap().len(), 2, "the refused grant was not stored");
+        assert_eq!(store.audit_entries(0, 10).unwrap().len(), 1, "one entry, for the grant made");
     }
 }

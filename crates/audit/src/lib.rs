@@ -19,6 +19,12 @@ mod log;
 mod policy;
 mod repo;
 mod sqlite_repo;
+mod sqlite_users_repo;
+#[cfg(any(test, feature = "conformance"))]
+pub mod users_conformance;
+#[cfg(test)]
+mod users_conformance_sqlite;
+mod users_repo;
 mod verify;
 
 pub use accounts::{check_new_password, hash_password, new_session_token, token_hash, verify_password, PasswordError, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
@@ -28,7 +34,8 @@ pub use duties::{add_grant, check_grant, GrantError, GrantRefused, Granter};
 pub use keys::{load_or_create_signing_key, read_public_key, SIGNING_KEY_FILE, VERIFYING_KEY_FILE};
 pub use log::{AuditLog, PendingEntry, Record, CHECKPOINT_EVERY_ENTRIES};
 pub use policy::{Permission, Principal};
-pub use repo::{AuditRepo, MakeRow};
+pub use repo::{AuditRepo, MakeRow, MakeRowAfter};
+pub use users_repo::UserRepo;
 pub use verify::{verify_log, VerifyFailure, VerifyReport};
 
 #[derive(Debug, thiserror::Error)]

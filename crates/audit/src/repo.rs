@@ -22,6 +22,11 @@ use citywatch_model::{AuditCheckpoint, AuditEntry, AuditFilter, AuditRow, ChainH
 /// locked: no other append can come between the read and the write.
 pub type MakeRow<'a> = Box<dyn FnOnce(Option<&ChainHead>) -> AuditRow + 'a>;
 
+/// Makes the row recording a change from what the change did (the ids it
+/// gave, how many sessions it ended) and the head; called once, inside the
+/// change's transaction, after the change and before the commit.
+pub type MakeRowAfter<'a, T> = Box<dyn FnOnce(&T, Option<&ChainHead>) -> AuditRow + 'a>;
+
 /// Rows and checkpoints of the audit log, as stored.
 pub trait AuditRepo: Send + Sync {
     /// Appends one row atomically and returns it as stored. Two appends at

@@ -28,7 +28,7 @@ pub use import::{ImportLimits, ImportRefusal, RowErrors};
 pub use justification::{CaseRef, Purpose, MAX_JUSTIFICATION_CHARS};
 pub use repo_error::RepoError;
 pub use scope::Scope;
-pub use user::{Grant, Role, User};
+pub use user::{Grant, GrantSpec, Role, User, UserCredentials};
 pub use video::{Codec, StreamKind, UnknownCodec, UnknownStreamKind};
 
 /// Timestamps are UTC everywhere (DESIGN.md, "Time").

@@ -77,3 +77,19 @@ impl Grant {
         }
     }
 }
+
+/// A grant about to be stored: the role, the districts it reaches (None:
+/// all) and when it ends (None: never). The store gives it its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSpec {
+    pub role: Role,
+    pub districts: Option<Vec<String>>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What login needs to know of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCredentials {
+    pub password_hash: String,
+    pub disabled: bool,
+}

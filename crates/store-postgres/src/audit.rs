@@ -138,10 +138,34 @@ impl AuditRepo for PgStore {
     }
 }
 
+impl PgStore {
+    /// Runs `change` and appends the entry `audit` makes from its outcome,
+    /// in one transaction: both commit or neither does.
+    ///
+    /// The chain's head is locked first, as SQLite's `BEGIN IMMEDIATE`
+    /// takes its write lock first: the change's reads (does the id exist?
+    /// which URLs did it have?) then see no other audited write until this
+    /// one commits, and every audited write takes its locks in one order
+    /// (head, rows, change counters), so none deadlock.
+    pub(crate) fn write_audited<T>(
+        &self,
+        change: impl FnOnce(&mut Transaction<'_>) -> Result<T, RepoError>,
+        audit: impl FnOnce(&T, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(T, AuditRow), RepoError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(pg_error)?;
+        tx.execute("SELECT 1 FROM audit_chain_head FOR UPDATE", &[]).map_err(pg_error)?;
+        let outcome = change(&mut tx)?;
+        let row = append_in(&mut tx, Box::new(|head| audit(&outcome, head)))?;
+        tx.commit().map_err(pg_error)?;
+        Ok((outcome, row))
+    }
+}
+
 /// Appends the row `make` makes from the chain's head inside `tx`, the
 /// head locked until `tx` ends: the change `tx` also holds and its entry
 /// commit together or not at all.
-pub(crate) fn append_in(tx: &mut Transaction<'_>, make: MakeRow<'_>) -> Result<AuditRow, RepoError> {
+fn append_in(tx: &mut Transaction<'_>, make: MakeRow<'_>) -> Result<AuditRow, RepoError> {
     let head = tx.query_one("SELECT seq, hash FROM audit_chain_head FOR UPDATE", &[]).map_err(pg_error)?;
     let head = match head.get::<_, i64>(0) {
         0 => None,

@@ -11,7 +11,6 @@ use citywatch_model::{AuditRow, Camera, CameraStatus, CameraUpdate, District, Im
 use citywatch_registry::{CameraRepo, MakeImportRow};
 use postgres::{Row, Transaction};
 
-use crate::audit::append_in;
 use crate::error::pg_error;
 use crate::PgStore;
 
@@ -61,26 +60,14 @@ impl PgStore {
         self.credential_key.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Runs `change` and appends the entry `audit` makes from its outcome,
-    /// in one transaction.
-    fn write_audited<T>(
+    /// [`PgStore::write_audited`] for a change that seals or opens credentials.
+    fn write_audited_keyed<T>(
         &self,
         change: impl FnOnce(&mut Transaction<'_>, Option<&CredentialKey>) -> Result<T, RepoError>,
         audit: impl FnOnce(&T, Option<&citywatch_model::ChainHead>) -> AuditRow,
     ) -> Result<(T, AuditRow), RepoError> {
         let key = self.credential_key();
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(pg_error)?;
-        // The chain's head is locked first, as SQLite's `BEGIN IMMEDIATE`
-        // takes its write lock first: the change's reads (does the id
-        // exist? which URLs did it have?) then see no other audited write
-        // until this one commits, and every audited write takes its locks
-        // in one order (head, rows, change counter), so none deadlock.
-        tx.execute("SELECT 1 FROM audit_chain_head FOR UPDATE", &[]).map_err(pg_error)?;
-        let outcome = change(&mut tx, key.as_ref())?;
-        let row = append_in(&mut tx, Box::new(|head| audit(&outcome, head)))?;
-        tx.commit().map_err(pg_error)?;
-        Ok((outcome, row))
+        self.write_audited(|tx| change(tx, key.as_ref()), audit)
     }
 }
 
@@ -102,7 +89,7 @@ impl CameraRepo for PgStore {
             }
             write_camera(tx, update, key, &[])
         };
-        Ok(self.write_audited(create, |(), head| audit(head))?.1)
+        Ok(self.write_audited_keyed(create, |(), head| audit(head))?.1)
     }
 
     fn replace_camera(&self, update: &CameraUpdate, audit: MakeRow<'_>) -> Result<AuditRow, RepoError> {
@@ -123,7 +110,7 @@ impl CameraRepo for PgStore {
             }
             write_camera(tx, update, key, &keep)
         };
-        Ok(self.write_audited(replace, |(), head| audit(head))?.1)
+        Ok(self.write_audited_keyed(replace, |(), head| audit(head))?.1)
     }
 
     fn delete_camera(&self, id: &str, audit: MakeRow<'_>) -> Result<AuditRow, RepoError> {
@@ -131,7 +118,7 @@ impl CameraRepo for PgStore {
             0 => Err(RepoError::NotFound(format!("camera {id}"))),
             _ => Ok(()),
         };
-        Ok(self.write_audited(delete, |(), head| audit(head))?.1)
+        Ok(self.write_audited_keyed(delete, |(), head| audit(head))?.1)
     }
 
     fn upsert_cameras(&self, updates: &[CameraUpdate], audit: MakeImportRow<'_>) -> Result<(ImportOutcome, AuditRow), RepoError> {
@@ -147,7 +134,7 @@ impl CameraRepo for PgStore {
             }
             Ok(outcome)
         };
-        self.write_audited(upsert, audit)
+        self.write_audited_keyed(upsert, audit)
     }
 
     fn set_camera_status(&self, id: &str, status: CameraStatus) -> Result<bool, RepoError> {
@@ -191,7 +178,7 @@ impl CameraRepo for PgStore {
             .map_err(pg_error)?;
             Ok(())
         };
-        Ok(self.write_audited(put, |(), head| audit(head))?.1)
+        Ok(self.write_audited_keyed(put, |(), head| audit(head))?.1)
     }
 }
 

@@ -5,8 +5,9 @@
 //! Owns the PostgreSQL schema (`migrations/`, one named SQL file per
 //! version) and every PostgreSQL statement; implements the repository
 //! traits the domain crates own. Today those are the audit log's
-//! ([`citywatch_audit::AuditRepo`]) and the camera registry's
-//! ([`citywatch_registry::CameraRepo`]); the other domains' traits follow
+//! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`])
+//! and the camera registry's ([`citywatch_registry::CameraRepo`]); the
+//! other domains' traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -21,6 +22,7 @@ mod error;
 mod migrations;
 #[cfg(feature = "test-database")]
 pub mod test_database;
+mod users;
 
 use std::sync::RwLock;
 use std::time::Duration;

@@ -77,6 +77,7 @@ pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestSer
     let plates = Arc::new(citywatch_hotlists::PlateReads::new(store.clone(), registry.clone(), events.clone()));
     let state = AppState::new(AppParts {
         store: store.clone(),
+        users: store.clone(),
         registry,
         audit,
         console,

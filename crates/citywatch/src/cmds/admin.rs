@@ -3,8 +3,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use citywatch_audit::{hash_password, GrantError, Granter, Record};
-use citywatch_model::Role;
+use citywatch_audit::{hash_password, GrantError, Granter, MakeRowAfter, PendingEntry, Record};
+use citywatch_model::{ChainHead, Grant, GrantSpec, Role};
 use serde_json::json;
 
 use crate::data_dir::{cli_actor, DataDir};
@@ -99,11 +99,16 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             check_districts(&dir, grant.districts.as_deref())?;
             // The operator of the machine has no account, so only the separation of
             // admin and auditor can refuse here (see citywatch_audit's duties).
-            let added =
-                citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, &username, grant.role, grant.districts.as_deref(), grant.expires, Utc::now());
+            let spec = GrantSpec { role: grant.role, districts: grant.districts.clone(), expires_at: grant.expires };
+            let record = |g: &Grant| Record::new(cli_actor(), "grant.add", &username).detail(json!({"grant": g}));
+            let entry: MakeRowAfter<'_, Grant> = Box::new(|g: &Grant, head: Option<&ChainHead>| PendingEntry::new(record(g)).row_on(head));
+            let added = citywatch_audit::add_grant(&*dir.store, Granter::MachineOperator, &username, &spec, Utc::now(), entry);
             let g = match added {
-                Ok(g) => g,
-                Err(GrantError::Store(e)) => return Err(e).with_context(|| format!("granting {} to {username}", grant.role)),
+                Ok((g, row)) => {
+                    dir.audit.appended(&row)?;
+                    g
+                }
+                Err(GrantError::Repo(e)) => return Err(e).with_context(|| format!("granting {} to {username}", grant.role)),
                 Err(GrantError::Refused(why)) => {
                     let record =
                         Record::new(cli_actor(), "grant.add", &username).result("denied").detail(json!({"role": grant.role, "reason": why.to_string()}));
@@ -111,7 +116,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     bail!("{} was not granted: {why}", grant.role);
                 }
             };
-            dir.audit.record(Record::new(cli_actor(), "grant.add", &username).detail(json!({"grant": g})))?;
             println!("Granted {} to {username} (grant {}).", grant.role, g.id);
         }
         Command::SetPassword { data, username, password } => {

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use citywatch_audit::{hash_password, Granter, Record};
-use citywatch_model::Role;
+use citywatch_audit::{hash_password, Granter, PendingEntry, Record, UserRepo};
+use citywatch_model::{ChainHead, Grant, GrantSpec, Role};
 use citywatch_sim::{demo_city_at, SimConfig, SimServer, RECORDED_TAG};
 use serde_json::json;
 
@@ -145,11 +145,15 @@ fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: 
         .into_iter()
         .chain(officers.iter().map(|o| (o.as_str(), Role::Officer)));
     for (user, role) in accounts {
-        dir.store.create_user(user, &hash)?;
         // Through the separation of duties, like any other grant: the demo's
         // admin and auditor are two accounts.
-        let grant = citywatch_audit::add_grant(&dir.store, Granter::MachineOperator, user, role, None, None, chrono::Utc::now())?;
-        dir.audit.record(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": [grant]})))?;
+        citywatch_audit::check_grant(Granter::MachineOperator, user, role, &[])?;
+        let spec = GrantSpec { role, districts: None, expires_at: None };
+        let entry = |grants: &Vec<Grant>, head: Option<&ChainHead>| {
+            PendingEntry::new(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": grants}))).row_on(head)
+        };
+        let (_, row) = UserRepo::create_user(&*dir.store, user, &hash, &[spec], Box::new(entry))?;
+        dir.audit.appended(&row)?;
     }
     let city = demo_city_at(2026, per_district, rtsp_authority);
     for d in &city.districts {

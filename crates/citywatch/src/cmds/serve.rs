@@ -155,6 +155,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
     let plates = Arc::new(citywatch_hotlists::PlateReads::new(dir.store.clone(), registry.clone(), events.clone()));
     let state = AppState::new(AppParts {
         store: dir.store.clone(),
+        users: dir.store.clone(),
         registry: registry.clone(),
         audit: dir.audit.clone(),
         console,
