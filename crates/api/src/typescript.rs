@@ -102,13 +102,16 @@ fn typescript_declarations_match_the_committed_file() {
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have != want {
-        let first = have.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or_else(|| have.lines().count().min(want.lines().count()));
+        let line = |text: &str, n: usize| text.lines().nth(n).unwrap_or("(end of file)").to_owned();
+        let n = have.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or_else(|| have.lines().count().min(want.lines().count()));
         panic!(
-            "web/src/generated/api.ts is not what the Rust types serialise (first difference at line {}).\n\
+            "web/src/generated/api.ts is not what the Rust types serialise.\n\
+             At line {}, the file has\n  {}\nwhere the Rust types give\n  {}\n\
              Regenerate it with CITYWATCH_WRITE_TS=1 cargo nextest run --workspace -E 'test(typescript)', \
-             commit it, and fix what `npm --prefix web run typecheck` then finds in the console.\n\
-             expected:\n{want}",
-            first + 1
+             commit it, and fix what `npm --prefix web run typecheck` then finds in the console.",
+            n + 1,
+            line(&have, n),
+            line(&want, n),
         );
     }
 }
