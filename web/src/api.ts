@@ -16,8 +16,11 @@ import type {
   ChecklistStep,
   EventType as EventTypeName,
   FieldError as FieldProblem,
+  Hotlist,
+  HotlistEntry,
   Incident,
   IncidentLocation,
+  LegalHold,
   Procedure,
   Recommendation,
   Role as RoleName,
@@ -30,6 +33,8 @@ import type {
   UnitKind,
   UnitPosition,
   UnitStatus,
+  UnmaskGrant,
+  UnmaskGrantDetail,
   UserAccount,
   Grant as UserGrant,
 } from "./generated/api";
@@ -42,8 +47,11 @@ export type {
   ChecklistStep,
   EventTypeName,
   FieldProblem,
+  Hotlist,
+  HotlistEntry,
   Incident,
   IncidentLocation,
+  LegalHold,
   Procedure,
   Recommendation,
   RoleName,
@@ -56,6 +64,8 @@ export type {
   UnitKind,
   UnitPosition,
   UnitStatus,
+  UnmaskGrant,
+  UnmaskGrantDetail,
   UserAccount,
   UserGrant,
 };
@@ -345,14 +355,6 @@ export interface PositionReport {
   unit_id?: string;
 }
 
-export interface UnmaskGrant {
-  id: number;
-  grantee: string;
-  camera_ids: string[];
-  expires_at: string;
-  active: boolean;
-}
-
 export const dispatchApi = {
   alerts(state: AlertState, limit = 100): Promise<{ alerts: Alert[] }> {
     return request(`/api/v1/alerts?state=${state}&limit=${limit}`);
@@ -639,28 +641,6 @@ export interface DistrictFeature {
 }
 
 
-export interface Hotlist {
-  name: string;
-  covert: boolean;
-  entries: number;
-  created_by: string;
-  created_at: string;
-}
-
-export interface HotlistEntry {
-  id: number;
-  list: string;
-  plate: string;
-  plate_key: string;
-  source: string | null;
-  reason: string;
-  priority: number;
-  expires_at: string | null;
-  active: boolean;
-  created_by: string;
-  created_at: string;
-}
-
 export interface HotlistImportReport {
   list: string;
   covert: boolean;
@@ -735,19 +715,6 @@ export const setupApi = {
 
 // ---- oversight (the supervisor's screen)
 
-export interface LegalHold {
-  id: number;
-  camera_id: string;
-  start: string;
-  end: string;
-  purpose: string;
-  case_ref: string;
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  active: boolean;
-}
-
 export interface NewLegalHold {
   camera_id: string;
   start: string;
@@ -755,24 +722,6 @@ export interface NewLegalHold {
   purpose: string;
   case_ref: string;
   expires_at: string;
-}
-
-/** An unmask grant as the oversight list shows it, with its use from the audit log. */
-export interface UnmaskGrantDetail {
-  id: number;
-  grantee: string;
-  camera_ids: string[];
-  purpose: string;
-  case_ref: string;
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-  revoked_by: string | null;
-  active: boolean;
-  /** Views made under the grant. */
-  uses: number;
-  last_used: string | null;
 }
 
 export interface NewUnmaskGrant {
@@ -823,7 +772,8 @@ export const oversightApi = {
   unmaskGrants(): Promise<UnmaskGrantDetail[]> {
     return request("/api/v1/unmask-grants");
   },
-  grantUnmask(body: NewUnmaskGrant): Promise<UnmaskGrantDetail> {
+  /** Answers the grant without its use (only the list reads that, from the audit log). */
+  grantUnmask(body: NewUnmaskGrant): Promise<UnmaskGrant> {
     return request("/api/v1/unmask-grants", { method: "POST", body });
   },
   revokeUnmask(id: number): Promise<void> {

@@ -17,8 +17,11 @@ use citywatch_model::dispatch::{ChecklistStep, Procedure, TimelineEntry, UnitKin
 use citywatch_model::{Alert, AlertState, Camera, CameraStatus, EventType, FieldError, Grant, Role, Rule, RuleSpec, Severity};
 use ts_rs::{Config, TypeVisitor, TS};
 
+use crate::hotlists::{HotlistEntryView, HotlistView};
 use crate::incidents::IncidentView;
+use crate::legal_holds::LegalHoldView;
 use crate::units::UnitView;
+use crate::unmask_grants::{ListedUnmaskGrant, UnmaskGrantView};
 use crate::users::UserAccount;
 
 const HEADER: &str = "\
@@ -78,6 +81,11 @@ fn generated() -> String {
     d.visit::<ChecklistStep>();
     d.visit::<TimelineEntry>();
     d.visit::<Recommendation>();
+    d.visit::<LegalHoldView<'static>>();
+    d.visit::<UnmaskGrantView<'static>>();
+    d.visit::<ListedUnmaskGrant<'static>>();
+    d.visit::<HotlistView<'static>>();
+    d.visit::<HotlistEntryView<'static>>();
     let mut out = String::from(HEADER);
     for (_, text) in d.by_name.values() {
         out.push('\n');

@@ -74,6 +74,36 @@ export type FieldError = { field: string, reason: string, };
 export type Grant = { id: number, username: string, role: Role, districts: Array<string> | null, expires_at: string | null, };
 
 /**
+ * A hotlist as the API lists it.
+ */
+export type Hotlist = { name: string, covert: boolean, 
+/**
+ * Entries, expired ones included.
+ */
+entries: number, created_by: string, created_at: string, };
+
+/**
+ * One plate of a hotlist as the API lists it.
+ */
+export type HotlistEntry = { id: number, list: string, 
+/**
+ * As written in the import.
+ */
+plate: string, 
+/**
+ * Normalised (A-Z, 0-9): what reads are matched on.
+ */
+plate_key: string, source: string, reason: string, 
+/**
+ * 0 (lowest) to 10.
+ */
+priority: number, expires_at: string | null, 
+/**
+ * Not expired now.
+ */
+active: boolean, created_by: string, created_at: string, };
+
+/**
  * An incident as the API sends it: the model's, with its kind under the
  * name callers give it (`type`, as in the create body and NENA EIDO).
  */
@@ -93,6 +123,16 @@ flagged: boolean, units: Array<Assignment>, checklist: Array<ChecklistStep>, tim
 export type IncidentLocation = { lat: number, lon: number, address: string | null, };
 
 export type IncidentState = "open" | "closed";
+
+/**
+ * A legal hold as the API sends it: the held range as times, not the
+ * store's 90 kHz ticks.
+ */
+export type LegalHold = { id: number, camera_id: string, start: string, end: string, purpose: string, case_ref: string, created_by: string, created_at: string, expires_at: string, 
+/**
+ * Not expired yet.
+ */
+active: boolean, };
 
 /**
  * WGS84 degrees.
@@ -216,6 +256,28 @@ export type UnitKind = "car" | "foot" | "motorbike";
 export type UnitPosition = { lat: number, lon: number, time: string, speed_mps: number | null, bearing_deg: number | null, };
 
 export type UnitStatus = "available" | "dispatched" | "en_route" | "on_scene" | "out_of_service";
+
+/**
+ * An unmask grant as the API sends it (what a create answers).
+ */
+export type UnmaskGrant = { id: number, grantee: string, camera_ids: Array<string>, purpose: string, case_ref: string, created_by: string, created_at: string, expires_at: string, revoked_at: string | null, revoked_by: string | null, 
+/**
+ * Neither expired nor revoked now.
+ */
+active: boolean, };
+
+/**
+ * A grant as the oversight list shows it: with its use, from the audit log.
+ */
+export type UnmaskGrantDetail = { 
+/**
+ * Views made under the grant.
+ */
+uses: number, last_used: string | null, id: number, grantee: string, camera_ids: Array<string>, purpose: string, case_ref: string, created_by: string, created_at: string, expires_at: string, revoked_at: string | null, revoked_by: string | null, 
+/**
+ * Neither expired nor revoked now.
+ */
+active: boolean, };
 
 /**
  * A user as the administrator's list shows it.
