@@ -1,6 +1,74 @@
 // Thin client for the Citywatch backend API (same origin, cookie auth).
 
 import { register, t } from "./i18n";
+import type * as wire from "./generated/api";
+
+// The shapes the API sends come from its Rust types (web/src/generated/api.ts,
+// docs/design/console-types.md): re-exported here under the console's names.
+// A type written out below is one a handler still builds with `json!`, so
+// no Rust type describes it yet; keep it in step with the handler by hand.
+import type {
+  Alert,
+  Rule as AlertRule,
+  AlertState,
+  Area,
+  CameraStatus,
+  ChecklistStep,
+  EventType as EventTypeName,
+  FieldError as FieldProblem,
+  Hotlist,
+  HotlistEntry,
+  Incident,
+  IncidentLocation,
+  LegalHold,
+  Procedure,
+  Recommendation,
+  Role as RoleName,
+  RuleSpec,
+  Schedule,
+  Severity,
+  StepState,
+  TimelineEntry,
+  Unit,
+  UnitKind,
+  UnitPosition,
+  UnitStatus,
+  UnmaskGrant,
+  UnmaskGrantDetail,
+  UserAccount,
+  Grant as UserGrant,
+} from "./generated/api";
+export type {
+  Alert,
+  AlertRule,
+  AlertState,
+  Area,
+  CameraStatus,
+  ChecklistStep,
+  EventTypeName,
+  FieldProblem,
+  Hotlist,
+  HotlistEntry,
+  Incident,
+  IncidentLocation,
+  LegalHold,
+  Procedure,
+  Recommendation,
+  RoleName,
+  RuleSpec,
+  Schedule,
+  Severity,
+  StepState,
+  TimelineEntry,
+  Unit,
+  UnitKind,
+  UnitPosition,
+  UnitStatus,
+  UnmaskGrant,
+  UnmaskGrantDetail,
+  UserAccount,
+  UserGrant,
+};
 
 // What the console says when the server gives no sentence of its own (or
 // cannot be reached): never a bare status code, JSON or `[object Object]`.
@@ -33,27 +101,13 @@ register("api", {
   },
 });
 
-export type CameraStatus = "online" | "offline" | "unknown" | "disabled";
-
-export interface Camera {
-  id: string;
-  name: string;
-  lat: number;
-  lon: number;
-  height_m: number | null;
-  heading_deg: number;
-  fov_deg: number;
-  range_m: number;
-  district: string | null;
-  tags: string[];
-  main_url: string | null;
-  sub_url: string | null;
-  status: CameraStatus | string;
+/** A camera, with what the camera list and queries add to the registry's record. */
+export type Camera = wire.Camera & {
   /** Present on spatial query results only. */
   distance_m?: number;
   /** Whether this server connects to (records) the camera; its status is nobody's observation otherwise. */
   recorded?: boolean;
-}
+};
 
 export interface Grant {
   role: string;
@@ -106,12 +160,6 @@ export type LonLat = [number, number];
 export interface PolygonGeometry {
   type: "Polygon";
   coordinates: LonLat[][];
-}
-
-/** One bad field of a refused request, as the API names it (`name`, `area.lat`, `cameras[2]`). */
-export interface FieldProblem {
-  field: string;
-  reason: string;
 }
 
 /** An error answered by the API (or a network failure, status 0). */
@@ -289,97 +337,9 @@ export const api = {
 
 // ---- alerts, incidents, units (dispatch)
 
-export type AlertState = "new" | "acknowledged" | "resolved" | "false_alarm";
-
-export interface Alert {
-  id: number;
-  rule_id: number;
-  rule_name: string;
-  state: AlertState;
-  severity: "extreme" | "severe" | "moderate" | "minor" | string;
-  event_type: string;
-  source: { kind: string; id: string };
-  district: string | null;
-  location: { lat: number; lon: number } | null;
-  first_event_at: string;
-  last_event_at: string;
-  event_count: number;
-  created_at: string;
-  acknowledged_by: string | null;
-  acknowledged_at: string | null;
-  closed_by: string | null;
-  closed_at: string | null;
-}
 
 /** A message of `/api/v1/alerts/stream`. */
 export type AlertUpdate = { kind: "new" | "updated" | "state"; alert: Alert } | { kind: "lagged"; missed: number };
-
-export type UnitStatus = "available" | "dispatched" | "en_route" | "on_scene" | "out_of_service";
-
-export interface UnitPosition {
-  lat: number;
-  lon: number;
-  time: string;
-  speed_mps: number | null;
-  bearing_deg: number | null;
-}
-
-export interface Unit {
-  id: string;
-  call_sign: string;
-  kind: "car" | "foot" | "motorbike" | string;
-  officers: string[];
-  capabilities: string[];
-  status: UnitStatus;
-  position: UnitPosition | null;
-  /** Home district; null: seen by all-district grants only. */
-  district: string | null;
-}
-
-export interface ChecklistStep {
-  step: number;
-  text: string;
-  state: "pending" | "done" | "skipped" | string;
-  by: string | null;
-  at: string | null;
-}
-
-export interface TimelineEntry {
-  time: string;
-  actor: string;
-  kind: string;
-  detail: unknown;
-}
-
-export interface Incident {
-  id: number;
-  type: string;
-  priority: number;
-  location: { lat: number; lon: number; address: string | null };
-  state: "open" | "closed";
-  alert_id: number | null;
-  created_by: string;
-  created_at: string;
-  closed_at: string | null;
-  flagged: boolean;
-  units: { unit_id: string; assigned_by: string; assigned_at: string; released_at: string | null }[];
-  checklist: ChecklistStep[];
-  timeline: TimelineEntry[];
-}
-
-export interface Recommendation {
-  unit_id: string;
-  call_sign: string;
-  kind: string;
-  status: UnitStatus;
-  capabilities: string[];
-  lat: number;
-  lon: number;
-  distance_m: number;
-  eta_s: number;
-  router: string;
-  reason: string;
-}
 
 export interface MyAssignment {
   assignment: { unit: Unit; incident: Incident } | null;
@@ -393,14 +353,6 @@ export interface PositionReport {
   bearing?: number | null;
   timestamp?: number;
   unit_id?: string;
-}
-
-export interface UnmaskGrant {
-  id: number;
-  grantee: string;
-  camera_ids: string[];
-  expires_at: string;
-  active: boolean;
 }
 
 export const dispatchApi = {
@@ -592,29 +544,11 @@ export const healthApi = {
 
 // ---- users and grants (the administrator's Users view)
 
-/** The roles a grant may give: the API's own names (values, not labels). */
-export const ROLES = ["admin", "supervisor", "operator", "dispatcher", "officer", "auditor"] as const;
-export type RoleName = (typeof ROLES)[number];
-
-export interface UserGrant {
-  id: number;
-  username: string;
-  role: RoleName | string;
-  /** null: every district. */
-  districts: string[] | null;
-  expires_at: string | null;
-}
-
-export interface UserAccount {
-  username: string;
-  disabled: boolean;
-  created_at: string;
-  /** null: never logged in (since this was recorded). */
-  last_login_at: string | null;
-  /** Unexpired sessions now. */
-  open_sessions: number;
-  grants: UserGrant[];
-}
+/** The roles a grant may give: the API's own names (values, not labels), in the order the form lists them. */
+export const ROLES = ["admin", "supervisor", "operator", "dispatcher", "officer", "auditor"] as const satisfies readonly wire.Role[];
+// Fails to compile when the server gains a role the list above lacks.
+const everyRoleListed: Exclude<wire.Role, (typeof ROLES)[number]> extends never ? true : never = true;
+void everyRoleListed;
 
 export interface NewGrant {
   role: string;
@@ -706,56 +640,6 @@ export interface DistrictFeature {
   geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon;
 }
 
-export type EventTypeName =
-  | "motion" | "object" | "zone" | "line_crossing" | "plate_read" | "hotlist_hit" | "camera_offline"
-  | "camera_online" | "camera_tamper" | "unit_position" | "incident_change";
-
-export interface RuleSpec {
-  name: string;
-  enabled: boolean;
-  event_types: EventTypeName[];
-  cameras: string[];
-  districts: string[];
-  area: { lat: number; lon: number; radius_m: number } | null;
-  schedule: { days: number[]; start_hour: number; end_hour: number } | null;
-  min_hotlist_priority: number | null;
-  severity: "extreme" | "severe" | "moderate" | "minor";
-  correlation_window_s: number;
-  correlation_radius_m: number;
-}
-
-export interface AlertRule extends RuleSpec {
-  id: number;
-  created_by: string;
-  updated_at: string;
-}
-
-export interface Procedure {
-  incident_type: string;
-  steps: string[];
-}
-
-export interface Hotlist {
-  name: string;
-  covert: boolean;
-  entries: number;
-  created_by: string;
-  created_at: string;
-}
-
-export interface HotlistEntry {
-  id: number;
-  list: string;
-  plate: string;
-  plate_key: string;
-  source: string | null;
-  reason: string;
-  priority: number;
-  expires_at: string | null;
-  active: boolean;
-  created_by: string;
-  created_at: string;
-}
 
 export interface HotlistImportReport {
   list: string;
@@ -831,19 +715,6 @@ export const setupApi = {
 
 // ---- oversight (the supervisor's screen)
 
-export interface LegalHold {
-  id: number;
-  camera_id: string;
-  start: string;
-  end: string;
-  purpose: string;
-  case_ref: string;
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  active: boolean;
-}
-
 export interface NewLegalHold {
   camera_id: string;
   start: string;
@@ -851,24 +722,6 @@ export interface NewLegalHold {
   purpose: string;
   case_ref: string;
   expires_at: string;
-}
-
-/** An unmask grant as the oversight list shows it, with its use from the audit log. */
-export interface UnmaskGrantDetail {
-  id: number;
-  grantee: string;
-  camera_ids: string[];
-  purpose: string;
-  case_ref: string;
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-  revoked_by: string | null;
-  active: boolean;
-  /** Views made under the grant. */
-  uses: number;
-  last_used: string | null;
 }
 
 export interface NewUnmaskGrant {
@@ -919,7 +772,8 @@ export const oversightApi = {
   unmaskGrants(): Promise<UnmaskGrantDetail[]> {
     return request("/api/v1/unmask-grants");
   },
-  grantUnmask(body: NewUnmaskGrant): Promise<UnmaskGrantDetail> {
+  /** Answers the grant without its use (only the list reads that, from the audit log). */
+  grantUnmask(body: NewUnmaskGrant): Promise<UnmaskGrant> {
     return request("/api/v1/unmask-grants", { method: "POST", body });
   },
   revokeUnmask(id: number): Promise<void> {

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record};
 use citywatch_hotlists::{parse_csv, ParsedHotlist};
 use citywatch_store::{Hotlist, HotlistEntry};
@@ -22,14 +22,56 @@ use crate::auth::{audit, audit_repeatable, Caller};
 use crate::events::check_params;
 use crate::{ApiError, AppState};
 
-fn list_json(h: &Hotlist) -> Value {
-    json!({"name": h.name, "covert": h.covert, "entries": h.entries, "created_by": h.created_by, "created_at": h.created_at})
+/// A hotlist as the API lists it.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Hotlist"))]
+pub(crate) struct HotlistView<'a> {
+    pub name: &'a str,
+    pub covert: bool,
+    /// Entries, expired ones included.
+    pub entries: u64,
+    pub created_by: &'a str,
+    pub created_at: DateTime<Utc>,
 }
 
-fn entry_json(e: &HotlistEntry, now: chrono::DateTime<Utc>) -> Value {
-    json!({
-        "id": e.id, "list": e.list, "plate": e.plate, "plate_key": e.plate_key, "source": e.source, "reason": e.reason,
-        "priority": e.priority, "expires_at": e.expires_at, "active": e.is_active(now), "created_by": e.created_by, "created_at": e.created_at,
+/// One plate of a hotlist as the API lists it.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "HotlistEntry"))]
+pub(crate) struct HotlistEntryView<'a> {
+    pub id: i64,
+    pub list: &'a str,
+    /// As written in the import.
+    pub plate: &'a str,
+    /// Normalised (A-Z, 0-9): what reads are matched on.
+    pub plate_key: &'a str,
+    pub source: &'a str,
+    pub reason: &'a str,
+    /// 0 (lowest) to 10.
+    pub priority: u8,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Not expired now.
+    pub active: bool,
+    pub created_by: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+fn list_json(h: &Hotlist) -> Value {
+    json!(HotlistView { name: &h.name, covert: h.covert, entries: h.entries, created_by: &h.created_by, created_at: h.created_at })
+}
+
+fn entry_json(e: &HotlistEntry, now: DateTime<Utc>) -> Value {
+    json!(HotlistEntryView {
+        id: e.id,
+        list: &e.list,
+        plate: &e.plate,
+        plate_key: &e.plate_key,
+        source: &e.source,
+        reason: &e.reason,
+        priority: e.priority,
+        expires_at: e.expires_at,
+        active: e.is_active(now),
+        created_by: &e.created_by,
+        created_at: e.created_at,
     })
 }
 

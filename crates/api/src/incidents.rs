@@ -15,9 +15,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record, Scope};
 use citywatch_dispatch::incidents::IncidentRequest;
-use citywatch_model::dispatch::{Incident, IncidentState, StepState};
+use citywatch_model::dispatch::{Assignment, ChecklistStep, Incident, IncidentLocation, IncidentState, StepState, TimelineEntry};
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,22 +39,51 @@ async fn check_in_scope(state: &AppState, scope: &Scope, id: i64) -> Result<Inci
     Ok(incident)
 }
 
+/// An incident as the API sends it: the model's, with its kind under the
+/// name callers give it (`type`, as in the create body and NENA EIDO).
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Incident"))]
+pub(crate) struct IncidentView<'a> {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// 1 (most urgent) to 5.
+    pub priority: u8,
+    pub location: &'a IncidentLocation,
+    pub state: IncidentState,
+    pub alert_id: Option<i64>,
+    pub created_by: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Closed with skipped checklist steps, for supervisors to review.
+    pub flagged: bool,
+    pub units: &'a [Assignment],
+    pub checklist: &'a [ChecklistStep],
+    pub timeline: &'a [TimelineEntry],
+}
+
+impl<'a> From<&'a Incident> for IncidentView<'a> {
+    fn from(i: &'a Incident) -> Self {
+        IncidentView {
+            id: i.id,
+            kind: &i.kind,
+            priority: i.priority,
+            location: &i.location,
+            state: i.state,
+            alert_id: i.alert_id,
+            created_by: &i.created_by,
+            created_at: i.created_at,
+            closed_at: i.closed_at,
+            flagged: i.flagged,
+            units: &i.units,
+            checklist: &i.checklist,
+            timeline: &i.timeline,
+        }
+    }
+}
+
 pub(crate) fn incident_json(i: &Incident) -> Value {
-    json!({
-        "id": i.id,
-        "type": i.kind,
-        "priority": i.priority,
-        "location": i.location,
-        "state": i.state,
-        "alert_id": i.alert_id,
-        "created_by": i.created_by,
-        "created_at": i.created_at,
-        "closed_at": i.closed_at,
-        "flagged": i.flagged,
-        "units": i.units,
-        "checklist": i.checklist,
-        "timeline": i.timeline,
-    })
+    json!(IncidentView::from(i))
 }
 
 fn incident_id(id: &str) -> Result<i64, ApiError> {

@@ -18,18 +18,36 @@ use serde_json::{json, Value};
 use crate::auth::{audit, Caller};
 use crate::{body, ApiError, AppState};
 
+/// A legal hold as the API sends it: the held range as times, not the
+/// store's 90 kHz ticks.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LegalHold"))]
+pub(crate) struct LegalHoldView<'a> {
+    pub id: i64,
+    pub camera_id: &'a str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub purpose: &'a str,
+    pub case_ref: &'a str,
+    pub created_by: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Not expired yet.
+    pub active: bool,
+}
+
 fn hold_json(h: &LegalHold, now: DateTime<Utc>) -> Value {
-    json!({
-        "id": h.id,
-        "camera_id": h.camera_id,
-        "start": from_90k(h.start_90k),
-        "end": from_90k(h.end_90k),
-        "purpose": h.purpose,
-        "case_ref": h.case_ref,
-        "created_by": h.created_by,
-        "created_at": h.created_at,
-        "expires_at": h.expires_at,
-        "active": h.is_active(now),
+    json!(LegalHoldView {
+        id: h.id,
+        camera_id: &h.camera_id,
+        start: from_90k(h.start_90k),
+        end: from_90k(h.end_90k),
+        purpose: &h.purpose,
+        case_ref: &h.case_ref,
+        created_by: &h.created_by,
+        created_at: h.created_at,
+        expires_at: h.expires_at,
+        active: h.is_active(now),
     })
 }
 

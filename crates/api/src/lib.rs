@@ -43,6 +43,8 @@ mod same_origin;
 mod session_ends;
 mod snapshots;
 mod state;
+#[cfg(all(test, feature = "ts"))]
+mod typescript;
 mod units;
 mod unmask_grants;
 mod users;

@@ -102,17 +102,57 @@ async fn check_home(state: &AppState, scope: &Scope, district: Option<&str>) -> 
     Ok(())
 }
 
+/// A unit as the API sends it (lists, the dispatch stream, an officer's
+/// assignment): its position without the unit id it would repeat.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "Unit"))]
+pub(crate) struct UnitView<'a> {
+    pub id: &'a str,
+    pub call_sign: &'a str,
+    pub kind: UnitKind,
+    /// Usernames of the officers crewing the unit.
+    pub officers: &'a [String],
+    pub capabilities: &'a [String],
+    pub status: UnitStatus,
+    /// Home district; `null`: seen by all-district grants only.
+    pub district: Option<&'a str>,
+    pub position: Option<UnitPositionView>,
+}
+
+/// A unit's newest fix.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "UnitPosition"))]
+pub(crate) struct UnitPositionView {
+    pub lat: f64,
+    pub lon: f64,
+    pub time: DateTime<Utc>,
+    pub speed_mps: Option<f64>,
+    pub bearing_deg: Option<f64>,
+}
+
+impl<'a> From<&'a Unit> for UnitView<'a> {
+    fn from(u: &'a Unit) -> Self {
+        UnitView {
+            id: &u.id,
+            call_sign: &u.call_sign,
+            kind: u.kind,
+            officers: &u.officers,
+            capabilities: &u.capabilities,
+            status: u.status,
+            district: u.district.as_deref(),
+            position: u.position.as_ref().map(|p| UnitPositionView {
+                lat: p.lat,
+                lon: p.lon,
+                time: p.time,
+                speed_mps: p.speed_mps,
+                bearing_deg: p.bearing_deg,
+            }),
+        }
+    }
+}
+
 pub(crate) fn unit_json(u: &Unit) -> Value {
-    json!({
-        "id": u.id,
-        "call_sign": u.call_sign,
-        "kind": u.kind,
-        "officers": u.officers,
-        "capabilities": u.capabilities,
-        "status": u.status,
-        "district": u.district,
-        "position": u.position.as_ref().map(|p| json!({"lat": p.lat, "lon": p.lon, "time": p.time, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg})),
-    })
+    json!(UnitView::from(u))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {

@@ -24,20 +24,49 @@ use serde_json::{json, Value};
 use crate::auth::{audit, Caller};
 use crate::{body, ApiError, AppState};
 
-fn grant_json(g: &UnmaskGrant, now: DateTime<Utc>) -> Value {
-    json!({
-        "id": g.id,
-        "grantee": g.grantee,
-        "camera_ids": g.cameras,
-        "purpose": g.purpose,
-        "case_ref": g.case_ref,
-        "created_by": g.created_by,
-        "created_at": g.created_at,
-        "expires_at": g.expires_at,
-        "revoked_at": g.revoked_at,
-        "revoked_by": g.revoked_by,
-        "active": g.is_active(now),
-    })
+/// An unmask grant as the API sends it (what a create answers).
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "UnmaskGrant"))]
+pub(crate) struct UnmaskGrantView<'a> {
+    pub id: i64,
+    pub grantee: &'a str,
+    pub camera_ids: &'a [String],
+    pub purpose: &'a str,
+    pub case_ref: &'a str,
+    pub created_by: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<&'a str>,
+    /// Neither expired nor revoked now.
+    pub active: bool,
+}
+
+/// A grant as the oversight list shows it: with its use, from the audit log.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "UnmaskGrantDetail"))]
+pub(crate) struct ListedUnmaskGrant<'a> {
+    #[serde(flatten)]
+    pub grant: UnmaskGrantView<'a>,
+    /// Views made under the grant.
+    pub uses: u64,
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+fn grant_view(g: &UnmaskGrant, now: DateTime<Utc>) -> UnmaskGrantView<'_> {
+    UnmaskGrantView {
+        id: g.id,
+        grantee: &g.grantee,
+        camera_ids: &g.cameras,
+        purpose: &g.purpose,
+        case_ref: &g.case_ref,
+        created_by: &g.created_by,
+        created_at: g.created_at,
+        expires_at: g.expires_at,
+        revoked_at: g.revoked_at,
+        revoked_by: g.revoked_by.as_deref(),
+        active: g.is_active(now),
+    }
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
@@ -53,7 +82,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
         .purpose(Some(grant.purpose.clone()), Some(grant.case_ref.clone()))
         .detail(json!({"id": grant.id, "camera_ids": grant.cameras, "expires_at": grant.expires_at, "incident_id": incident_id}));
     audit(&state, record).await?;
-    Ok((StatusCode::CREATED, Json(grant_json(&grant, now))).into_response())
+    Ok((StatusCode::CREATED, Json(json!(grant_view(&grant, now)))).into_response())
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -82,11 +111,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
         grants
             .iter()
             .map(|g| {
-                let mut v = grant_json(g, now);
                 let used = uses.get(&g.id);
-                v["uses"] = json!(used.map_or(0, |u| u.count));
-                v["last_used"] = json!(used.map(|u| u.last_used));
-                v
+                json!(ListedUnmaskGrant { grant: grant_view(g, now), uses: used.map_or(0, |u| u.count), last_used: used.map(|u| u.last_used) })
             })
             .collect(),
     )))

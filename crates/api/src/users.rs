@@ -23,6 +23,20 @@ use serde_json::{json, Value};
 use crate::auth::{audit, Caller};
 use crate::{body, ApiError, AppState};
 
+/// A user as the administrator's list shows it.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub(crate) struct UserAccount {
+    pub username: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    /// `null`: never logged in (since this was recorded).
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Unexpired sessions now.
+    pub open_sessions: usize,
+    pub grants: Vec<Grant>,
+}
+
 /// Every user with their grants, how many sessions they hold open now and
 /// when they last logged in.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -36,7 +50,14 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
             .map(|u| {
                 let grants = store.grants_of(&u.username)?;
                 let open_sessions = open.get(&u.username).copied().unwrap_or(0);
-                Ok(json!({"username": u.username, "disabled": u.disabled, "created_at": u.created_at, "last_login_at": u.last_login_at, "open_sessions": open_sessions, "grants": grants}))
+                Ok(json!(UserAccount {
+                    username: u.username,
+                    disabled: u.disabled,
+                    created_at: u.created_at,
+                    last_login_at: u.last_login_at,
+                    open_sessions,
+                    grants
+                }))
             })
             .collect()
     })

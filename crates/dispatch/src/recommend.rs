@@ -58,6 +58,7 @@ impl Speeds {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Recommendation {
     pub unit_id: String,
     pub call_sign: String,

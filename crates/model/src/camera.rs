@@ -9,6 +9,7 @@ use crate::FieldError;
 pub type CameraId = String;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum CameraStatus {
     Online,
@@ -43,6 +44,7 @@ impl CameraStatus {
 /// credentials: those are split off on input (see [`RtspUrl`]) and stored
 /// apart, so no read path can leak them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Camera {
     pub id: CameraId,
     pub name: String,

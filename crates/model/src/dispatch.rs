@@ -12,6 +12,7 @@ use crate::{FieldError, Timestamp};
 pub type UnitId = String;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum UnitKind {
     Car,
@@ -36,6 +37,7 @@ impl UnitKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum UnitStatus {
     Available,
@@ -176,6 +178,7 @@ impl UnitSpec {
 pub type IncidentId = i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentState {
     Open,
@@ -201,6 +204,7 @@ impl IncidentState {
 
 /// Where an incident is: a point, and the civic address if one was given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IncidentLocation {
     pub lat: f64,
     pub lon: f64,
@@ -210,6 +214,7 @@ pub struct IncidentLocation {
 /// A unit on an incident: who sent it and when; `released_at` once it left
 /// (back to available, or the incident closed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Assignment {
     pub unit_id: UnitId,
     pub assigned_by: String,
@@ -219,15 +224,19 @@ pub struct Assignment {
 
 /// One line of an incident's history: everything that happened to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimelineEntry {
     pub time: Timestamp,
     pub actor: String,
     /// created, note, assigned, status, checklist, closed.
     pub kind: String,
+    /// Whatever the change records; the console reads it field by field.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub detail: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
     Pending,
@@ -256,6 +265,7 @@ impl StepState {
 
 /// One step of an incident's checklist, numbered from 1 in procedure order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistStep {
     pub step: u32,
     pub text: String,
@@ -336,6 +346,7 @@ pub fn check_incident_type(t: &str) -> Result<(), String> {
 
 /// The checklist for one incident type, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Procedure {
     pub incident_type: String,
     pub steps: Vec<String>,

@@ -3,6 +3,7 @@ use std::fmt;
 /// A rejected value: which field, and why. Import reports and API 4xx bodies
 /// are built from these so a user can find and fix the exact cell.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldError {
     pub field: String,
     pub reason: String,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::{FieldError, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     Motion,
@@ -97,6 +98,7 @@ impl std::fmt::Display for EventType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     Camera,
@@ -123,6 +125,7 @@ impl SourceKind {
 
 /// Where an event came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Source {
     pub kind: SourceKind,
     pub id: String,
@@ -136,6 +139,7 @@ impl Source {
 
 /// WGS84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Location {
     pub lat: f64,
     pub lon: f64,
@@ -248,6 +252,7 @@ impl Event {
 /// `start_hour` up to `end_hour` (UTC, 0..24; `end_hour < start_hour` wraps
 /// past midnight, e.g. 22..6 for nights).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     #[serde(default = "all_days")]
@@ -277,6 +282,7 @@ impl Schedule {
 
 /// A circle on the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Area {
     pub lat: f64,
@@ -286,6 +292,7 @@ pub struct Area {
 
 /// CAP severities (OASIS CAP 1.2, `severity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Extreme,
@@ -313,6 +320,7 @@ impl Severity {
 /// What a rule watches for and how it groups what it finds. Empty lists
 /// match anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub name: String,
@@ -406,6 +414,7 @@ impl RuleSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rule {
     pub id: i64,
     #[serde(flatten)]
@@ -415,6 +424,7 @@ pub struct Rule {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     New,
@@ -477,6 +487,7 @@ impl AlertAction {
 
 /// An alert: events one rule matched, grouped by time and place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {
     pub id: i64,
     pub rule_id: i64,

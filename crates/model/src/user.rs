@@ -5,6 +5,7 @@ use crate::Timestamp;
 /// Roles from DESIGN.md, "Accountability by construction". What each may do
 /// is decided in `citywatch-audit`'s policy, not here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -54,6 +55,7 @@ pub struct User {
 /// One role given to one user, scoped to districts (`None` means every
 /// district) and optionally ending at `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Grant {
     pub id: i64,
     pub username: String,
