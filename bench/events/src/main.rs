@@ -161,7 +161,11 @@ async fn fan_out(args: &Args) {
         console: ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 },
         basemap: None,
         session_ttl: chrono::Duration::hours(2),
-        sample_dir: Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap()),
+        recordings: Arc::new(citywatch_video::recording_source::LocalRecordings::new(
+            store.clone(),
+            Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap()),
+        )),
+        video_dir: dir.path().join("video"),
         health: Arc::new(citywatch_video::health::HealthRegistry::default()),
         metrics_token: None,
         live: Arc::new(citywatch_video::live::LiveHub::default()),

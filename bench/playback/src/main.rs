@@ -86,7 +86,8 @@ fn main() {
         }
     };
     let store = Arc::new(Store::open(&root.join("citywatch.db")).unwrap());
-    let samples = SampleDir::open(&root.join("video")).unwrap();
+    let samples = Arc::new(SampleDir::open(&root.join("video")).unwrap());
+    let recordings = citywatch_video::recording_source::LocalRecordings::new(store.clone(), samples.clone());
     let params_id = store
         .video_params_id(&StoredParams {
             codec: citywatch_model::Codec::H264,
@@ -148,7 +149,7 @@ fn main() {
             std::fs::File::create(&path).unwrap().set_len(r.bytes as u64).unwrap();
         }
         let t = Instant::now();
-        let mp4 = build_mp4(&store, &samples, &cam, Stream::Main, t0, t0 + minute_90k).unwrap();
+        let mp4 = build_mp4(&recordings, &cam, Stream::Main, t0, t0 + minute_90k).unwrap();
         std::hint::black_box(mp4.head().len());
         ttfb.push(t.elapsed().as_secs_f64() * 1e3);
         // The same query again, alone (its pages now cached, as they were
@@ -195,7 +196,7 @@ fn main() {
     let mut mp4_len = 0;
     for _ in 0..5 {
         let t = Instant::now();
-        let mp4 = build_mp4(&store, &samples, cam, Stream::Main, export_start, end_90k).unwrap();
+        let mp4 = build_mp4(&recordings, cam, Stream::Main, export_start, end_90k).unwrap();
         let mut sink = Sink(0);
         mp4.write_all(&mut sink).unwrap();
         mp4_len = sink.0;

@@ -34,7 +34,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::Utc;
-use citywatch_events::Events;
+use citywatch_events::EventSink;
 use citywatch_model::{NewEvent, Source};
 use citywatch_video::Frame;
 use serde::Serialize;
@@ -219,7 +219,7 @@ struct Shared {
     cameras: Mutex<HashMap<String, Arc<Camera>>>,
     detector: Option<Arc<Detector>>,
     plates: Option<PlateStage>,
-    events: Arc<Events>,
+    events: Arc<dyn EventSink>,
     snapshot_dir: PathBuf,
     workers: usize,
 }
@@ -240,13 +240,13 @@ pub struct CameraFeed {
 
 impl Pipeline {
     /// Starts the workers. Without a detector the pipeline does motion only.
-    pub fn start(config: PipelineConfig, detector: Option<Arc<Detector>>, events: Arc<Events>) -> Pipeline {
+    pub fn start(config: PipelineConfig, detector: Option<Arc<Detector>>, events: Arc<dyn EventSink>) -> Pipeline {
         Pipeline::start_with_plates(config, detector, None, events)
     }
 
     /// [`start`](Self::start), also reading vehicles' plates when given a
     /// stage (plates need tracks, so a detector too).
-    pub fn start_with_plates(config: PipelineConfig, detector: Option<Arc<Detector>>, plates: Option<PlateStage>, events: Arc<Events>) -> Pipeline {
+    pub fn start_with_plates(config: PipelineConfig, detector: Option<Arc<Detector>>, plates: Option<PlateStage>, events: Arc<dyn EventSink>) -> Pipeline {
         let workers = if config.workers == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { config.workers };
         let shared = Arc::new(Shared {
             ready: Mutex::default(),
@@ -599,9 +599,9 @@ fn save_jpeg(dir: &Path, camera: &str, time: chrono::DateTime<Utc>, name: &str, 
     Ok(rel)
 }
 
-/// Feeds a camera's sub-stream from the live hub into the pipeline until
-/// the hub goes away. Uses only the hub's public subscription.
-pub async fn follow_live(hub: Arc<citywatch_video::live::LiveHub>, feed: CameraFeed) {
+/// Feeds a camera's sub-stream from the frame source (the live hub) into
+/// the pipeline until the source goes away.
+pub async fn follow_live(hub: Arc<dyn citywatch_video::frame_source::FrameSource>, feed: CameraFeed) {
     use citywatch_video::live::LiveEvent;
     use citywatch_video::recorder::Stream;
     let mut sub = hub.subscribe(feed.camera(), Stream::Sub);
@@ -620,6 +620,7 @@ pub async fn follow_live(hub: Arc<citywatch_video::live::LiveHub>, feed: CameraF
 mod tests {
     use super::*;
     use crate::decode::tests::sim_frames;
+    use citywatch_events::Events;
     use citywatch_model::EventType;
     use citywatch_store::{EventFilter, Store};
     use std::time::Duration;

@@ -117,7 +117,7 @@ fn stream_gaps(state: &AppState, camera_id: &str, stream: Stream, window_start: 
     let first = state.store.oldest_recordings(Some(camera_id), None, 1)?.into_iter().next().map(|r| r.start_90k);
     let Some(first) = first else { return Ok(Gaps { from: None, gaps: Vec::new() }) };
     let from = first.max(window_start);
-    let spans = indexed_spans(&state.store, camera_id, stream, from, now).map_err(playback_error)?;
+    let spans = indexed_spans(&*state.recordings, camera_id, stream, from, now).map_err(playback_error)?;
     let mut found = gaps(&spans, from, now);
     if found.last().is_some_and(|g| g.end_90k == now && now - g.start_90k <= INDEX_DELAY_S * 90_000) {
         found.pop();
@@ -180,7 +180,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
         let disk = if sees_disk {
             let recorded_bytes: i64 = s.store.recording_totals()?.iter().map(|t| t.bytes).sum();
             // A free space that cannot be read is shown as unknown, not an error of the whole wall.
-            let free = Statvfs.free_bytes(s.sample_dir.root()).ok();
+            let free = Statvfs.free_bytes(&s.video_dir).ok();
             Some((recorded_bytes, free))
         } else {
             None
@@ -244,7 +244,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
         let write_bps: f64 = reports.iter().filter_map(|r| r.bitrate_bps).sum::<f64>() / 8.0;
         let time_to_full_s = free.filter(|_| write_bps > 0.0).map(|f| (f as f64 / write_bps).round());
         json!({
-            "path": state.sample_dir.root().display().to_string(),
+            "path": state.video_dir.display().to_string(),
             "recorded_bytes": recorded_bytes,
             "free_bytes": free,
             "write_bytes_per_s": write_bps.round(),

@@ -3,7 +3,7 @@
 //! the video leaves the server.
 //!
 //! Owns the transcoders: per camera stream with at least one masked viewer,
-//! exactly one thread reads the camera's frames from the live hub, blurs
+//! exactly one thread reads the camera's frames from the frame source, blurs
 //! them (`citywatch_analytics::live_redact`: decode, CenterFace, pixelate,
 //! encode) and publishes the result into a second, private [`LiveHub`].
 //! Masked viewers subscribe there, so they get the same ring, cached GOP
@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use citywatch_analytics::live_redact::{FaceModels, LiveRedactConfig, LiveRedactor};
+use citywatch_video::frame_source::FrameSource;
 use citywatch_video::live::{LiveEvent, LiveHub, Publisher, Subscription};
 use citywatch_video::recorder::Stream;
 use tokio::sync::watch;
@@ -64,7 +65,7 @@ struct Running {
 }
 
 pub(crate) struct BlurredLive {
-    source: Arc<LiveHub>,
+    source: Arc<dyn FrameSource>,
     blurred: Arc<LiveHub>,
     config: OnceLock<LiveRedaction>,
     running: Mutex<HashMap<Key, Running>>,
@@ -96,7 +97,7 @@ impl Drop for Lease {
 }
 
 impl BlurredLive {
-    pub(crate) fn new(source: Arc<LiveHub>) -> BlurredLive {
+    pub(crate) fn new(source: Arc<dyn FrameSource>) -> BlurredLive {
         BlurredLive {
             blurred: Arc::new(LiveHub::new(citywatch_video::live::DEFAULT_RING, source.max_delay())),
             source,

@@ -76,10 +76,10 @@ pub async fn list(
         return Err(ApiError::NotFound(format!("camera {id} not found")));
     }
     let range = time_range(&params, &["start", "end", "stream"])?;
-    let (store, dir) = (state.store.clone(), state.sample_dir.clone());
+    let source = state.recordings.clone();
     let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
     // Damaged recordings (file missing or truncated) are gaps, listed with why.
-    let (spans, damaged) = tokio::task::spawn_blocking(move || spans_checked(&store, &dir, &cam, stream, start, end)).await?.map_err(playback_error)?;
+    let (spans, damaged) = tokio::task::spawn_blocking(move || spans_checked(&*source, &cam, stream, start, end)).await?.map_err(playback_error)?;
     let damaged: Vec<_> =
         damaged.iter().map(|d| json!({"start": from_90k(d.start_90k), "end": from_90k(d.end_90k), "problem": d.problem.to_string()})).collect();
     let gaps: Vec<_> = gaps(&spans, start, end).iter().map(|g| json!({"start": from_90k(g.start_90k), "end": from_90k(g.end_90k)})).collect();
@@ -120,9 +120,9 @@ pub async fn view_mp4(
     if !unmasked {
         return view_blurred(&state, &id, &range, &headers, record(detail)).await;
     }
-    let (store, dir) = (state.store.clone(), state.sample_dir.clone());
+    let source = state.recordings.clone();
     let (cam, start, end, stream) = (id.clone(), range.start_90k(), range.end_90k(), range.stream);
-    let mp4 = tokio::task::spawn_blocking(move || build_mp4(&store, &dir, &cam, stream, start, end)).await?;
+    let mp4 = tokio::task::spawn_blocking(move || build_mp4(&*source, &cam, stream, start, end)).await?;
     let mp4 = match mp4 {
         Ok(m) => m,
         Err(e) => {
@@ -197,9 +197,9 @@ async fn view_blurred(state: &AppState, id: &str, range: &TimeRange, headers: &H
         resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_static("bytes */*"));
         return Ok(resp);
     }
-    let (store, dir) = (state.store.clone(), state.sample_dir.clone());
+    let source = state.recordings.clone();
     let (cam, start, end, stream) = (id.to_owned(), range.start_90k(), range.end_90k(), range.stream);
-    let frames = tokio::task::spawn_blocking(move || recorded_frames(&store, &dir, &cam, stream, start, end)).await?;
+    let frames = tokio::task::spawn_blocking(move || recorded_frames(&*source, &cam, stream, start, end)).await?;
     let started = match frames {
         Ok(frames) => blurred::respond(admitted, frames, start, id).await,
         Err(e) => Err(playback_error(e)),

@@ -31,16 +31,19 @@ pub struct AppParts {
     /// Streets etc. for the offline base layer (the demo city ships one).
     pub basemap: Option<Value>,
     pub session_ttl: chrono::Duration,
-    /// Where recordings' sample files live.
-    pub sample_dir: Arc<citywatch_video::sample_dir::SampleDir>,
+    /// What playback reads: the recording index and the sample files.
+    pub recordings: Arc<dyn citywatch_video::recording_source::RecordingSource>,
+    /// The local directory of sample files, whose disk the health wall
+    /// reports (free space, time to full) to metrics readers.
+    pub video_dir: std::path::PathBuf,
     /// Ingest and retention health, for `/cameras/{id}/health` and `/metrics`.
     pub health: Arc<citywatch_video::health::HealthRegistry>,
     /// A bearer token that may read `/metrics` without a session (for a
     /// Prometheus scraper); `None`: sessions only.
     pub metrics_token: Option<String>,
     /// Live frames of every camera stream, fed by the recorders, read by
-    /// `/api/v1/live` viewers.
-    pub live: Arc<citywatch_video::live::LiveHub>,
+    /// `/api/v1/live` viewers (directly, or blurred by `live_redacted`).
+    pub live: Arc<dyn citywatch_video::frame_source::FrameSource>,
     /// Events, rules and alerts (ingest, bus, rules engine, publishers).
     pub events: Arc<citywatch_events::Events>,
     /// Units, AVL, incidents and recommendation, over the same store.

@@ -158,6 +158,39 @@ pub(crate) enum Received<T> {
     Missed(u64),
 }
 
+/// Where a push-only stream's updates come from: the events bus (alerts)
+/// or dispatch's unit channel.
+pub(crate) trait Updates: Send + 'static {
+    type Item: Send;
+
+    /// The next update, or `None` once the source has closed.
+    fn next(&mut self) -> impl Future<Output = Option<Received<Self::Item>>> + Send;
+}
+
+impl<T: Clone + Send + 'static> Updates for broadcast::Receiver<T> {
+    type Item = T;
+
+    async fn next(&mut self) -> Option<Received<T>> {
+        match self.recv().await {
+            Ok(u) => Some(Received::Update(u)),
+            Err(RecvError::Lagged(n)) => Some(Received::Missed(n)),
+            Err(RecvError::Closed) => None,
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> Updates for citywatch_events::BusReceiver<T> {
+    type Item = T;
+
+    async fn next(&mut self) -> Option<Received<T>> {
+        match self.recv().await {
+            Ok(u) => Some(Received::Update(u)),
+            Err(citywatch_events::BusRecvError::Lagged(n)) => Some(Received::Missed(n)),
+            Err(citywatch_events::BusRecvError::Closed) => None,
+        }
+    }
+}
+
 /// What to do with one item.
 pub(crate) enum Step {
     Send(Value),
@@ -176,12 +209,12 @@ pub(crate) trait Feed: Send + 'static {
 /// Runs a push-only stream: `first` (if any), then what `feed` makes of
 /// each update, until the client leaves, the channel closes, the feed ends
 /// it or the session check closes it. Client messages are ignored.
-pub(crate) async fn push<F: Feed>(
+pub(crate) async fn push<F: Feed, U: Updates<Item = F::Update>>(
     socket: WebSocket,
     mut session: Session,
     mut principal: Principal,
     first: Option<Value>,
-    mut updates: broadcast::Receiver<F::Update>,
+    mut updates: U,
     mut feed: F,
 ) {
     let (mut sink, mut incoming) = socket.split();
@@ -192,10 +225,9 @@ pub(crate) async fn push<F: Feed>(
     }
     loop {
         let received = tokio::select! {
-            u = updates.recv() => match u {
-                Ok(u) => Received::Update(u),
-                Err(RecvError::Lagged(n)) => Received::Missed(n),
-                Err(RecvError::Closed) => break,
+            u = updates.next() => match u {
+                Some(u) => u,
+                None => break,
             },
             m = incoming.next() => match m {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,

@@ -18,7 +18,7 @@ async fn metric(s: &TestServer, line_prefix: &str) -> f64 {
 /// The next event on the bus matching `want` (others are skipped); the
 /// timeout only keeps a broken publisher from hanging the test.
 async fn next_event(
-    bus: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<citywatch_model::Event>>,
+    bus: &mut citywatch_events::BusReceiver<std::sync::Arc<citywatch_model::Event>>,
     want: impl Fn(&citywatch_model::Event) -> bool,
 ) -> citywatch_model::Event {
     tokio::time::timeout(std::time::Duration::from_secs(30), async {

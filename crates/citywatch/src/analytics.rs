@@ -1,7 +1,8 @@
 //! Runs the analysis pipeline when `[analytics] enabled`: one feed per
 //! analysed camera's sub-stream, read from the live hub the recorders
 //! publish into, kept in step with the registry (cameras added, tagged,
-//! disabled or deleted start or stop within seconds). Its counters join
+//! disabled or deleted start or stop within seconds; the loop is
+//! `citywatch_node::analytics_feeds`, which a recorder node runs). Its counters join
 //! `/metrics`. With `[plates] enabled`, vehicles' plates are read too and
 //! each track's voted read goes through the hotlists' `PlateReads`
 //! (`plate_read`, `hotlist_hit` and the alerts the rules make of them).
@@ -10,20 +11,19 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use citywatch_analytics::analysis::CameraRules;
-use citywatch_analytics::pipeline::{follow_live, CameraBudget, Pipeline, PipelineConfig, PlateSink, PlateStage};
+use citywatch_analytics::pipeline::{CameraBudget, Pipeline, PipelineConfig, PlateSink, PlateStage};
 use citywatch_analytics::plates::{PlateBudget, PlateReader, TrackPlate};
 use citywatch_analytics::redact::{PersonBoxes, SnapshotRedactor};
 use citywatch_analytics::{model_dir, Detector};
 use citywatch_api::{AppState, Redactor, Snapshots};
 use citywatch_events::Events;
 use citywatch_hotlists::{PlateReads, ReadInput};
-use citywatch_model::CameraStatus;
+use citywatch_node::analytics_feeds::keep_feeds;
 use citywatch_registry::Registry;
-use citywatch_video::live::LiveHub;
+use citywatch_video::frame_source::FrameSource;
 
 use crate::config::{Analytics, Plates};
 
@@ -33,7 +33,7 @@ pub fn start(
     config: &Analytics,
     plates: &Plates,
     registry: Arc<Registry>,
-    live: Arc<LiveHub>,
+    live: Arc<dyn FrameSource>,
     events: Arc<Events>,
     state: &AppState,
 ) -> anyhow::Result<()> {
@@ -195,34 +195,5 @@ fn face_redactor(config: &Analytics, detector: Option<Arc<Detector>>) -> Option<
             tracing::warn!("analytics: no face blurring ({e:#}); snapshots are shown only to holders of an unmask grant");
             None
         }
-    }
-}
-
-async fn keep_feeds(pipeline: Arc<Pipeline>, registry: Arc<Registry>, live: Arc<LiveHub>, tag: Option<String>, rules: HashMap<String, CameraRules>) {
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-    let none = CameraRules::default();
-    loop {
-        let snapshot = registry.snapshot();
-        let wanted: Vec<String> = snapshot
-            .cameras
-            .values()
-            .filter(|c| c.status != CameraStatus::Disabled && c.sub_url.is_some() && tag.as_ref().is_none_or(|t| c.tags.contains(t)))
-            .map(|c| c.id.clone())
-            .collect();
-        for id in &wanted {
-            if !running.contains_key(id) {
-                let feed = pipeline.add_camera(id, rules.get(id).unwrap_or(&none), None);
-                running.insert(id.clone(), tokio::spawn(follow_live(live.clone(), feed)));
-            }
-        }
-        running.retain(|id, task| {
-            let keep = wanted.contains(id);
-            if !keep {
-                task.abort();
-                pipeline.remove_camera(id);
-            }
-            keep
-        });
-        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }

@@ -10,7 +10,6 @@ mod demo_lpr;
 mod demo_units;
 mod plate_purge;
 mod private_files;
-mod recording;
 mod retention;
 
 use std::process::ExitCode;

@@ -83,11 +83,11 @@ fn commit(shared: &Shared, batch: Vec<Pending>) {
         if u.kind == AlertUpdateKind::New {
             m.alerts_opened.fetch_add(1, Ordering::Relaxed);
         }
-        let _ = shared.alerts.send(u);
+        shared.bus.publish_alert(u);
     }
     for (e, ack) in events.into_iter().zip(acks) {
         let e = Arc::new(e);
-        let _ = shared.bus.send(e.clone());
+        shared.bus.publish_event(e.clone());
         if let Some(ack) = ack {
             let _ = ack.send(Ok(Arc::unwrap_or_clone(e)));
         }

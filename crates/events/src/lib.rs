@@ -2,7 +2,8 @@
 //!
 //! Owns the event stream: durable ingest (events arriving within a
 //! millisecond or so are committed to the store in one transaction — group
-//! commit — before anyone hears of them), the in-process bus that carries
+//! commit — before anyone hears of them), the bus ([`EventBus`]; in one
+//! process [`InProcessBus`]) that carries
 //! committed events and alert changes to subscribers, the rules that match
 //! events (type, cameras, districts, area, schedule, hotlist priority), the
 //! correlation of matched events into open alerts, the alert lifecycle
@@ -15,6 +16,7 @@
 //! the recorder's status sink, dispatch) hand it plain values. Permission
 //! checks and audit entries are the caller's job.
 
+mod bus;
 pub mod cap;
 mod error;
 mod ingest;
@@ -24,6 +26,7 @@ pub mod rules;
 mod service;
 pub mod webhook;
 
+pub use bus::{BusReceiver, BusRecvError, EventBus, EventSink, InProcessBus};
 pub use error::EventsError;
 pub use raised::parse_raised;
 pub use service::{AlertUpdate, AlertUpdateKind, Events, EventsConfig, Metrics};

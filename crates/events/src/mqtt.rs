@@ -21,10 +21,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bus::{BusReceiver, BusRecvError};
 use citywatch_model::{Event, EventType};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::service::{AlertUpdate, Metrics};
 use crate::EventsError;
@@ -72,8 +72,8 @@ pub fn camera_status_topic(camera: &str) -> String {
 
 pub(crate) fn spawn(
     config: MqttConfig,
-    mut events: broadcast::Receiver<Arc<Event>>,
-    mut alerts: broadcast::Receiver<AlertUpdate>,
+    mut events: BusReceiver<Arc<Event>>,
+    mut alerts: BusReceiver<AlertUpdate>,
     metrics: Arc<Metrics>,
 ) -> Result<(), EventsError> {
     let (host, port) = config.host_port().map_err(|e| EventsError::Invalid(vec![citywatch_model::FieldError::new("mqtt.url", e)]))?;
@@ -125,13 +125,13 @@ pub(crate) fn spawn(
                             publish(camera_status_topic(&e.source.id), true, body.to_string().into_bytes());
                         }
                     }
-                    Err(RecvError::Lagged(n)) => { metrics.mqtt_dropped.fetch_add(n, Ordering::Relaxed); }
-                    Err(RecvError::Closed) => break,
+                    Err(BusRecvError::Lagged(n)) => { metrics.mqtt_dropped.fetch_add(n, Ordering::Relaxed); }
+                    Err(BusRecvError::Closed) => break,
                 },
                 a = alerts.recv() => match a {
                     Ok(a) => { publish("citywatch/alerts".into(), false, serde_json::to_vec(&a).unwrap_or_default()); }
-                    Err(RecvError::Lagged(n)) => { metrics.mqtt_dropped.fetch_add(n, Ordering::Relaxed); }
-                    Err(RecvError::Closed) => break,
+                    Err(BusRecvError::Lagged(n)) => { metrics.mqtt_dropped.fetch_add(n, Ordering::Relaxed); }
+                    Err(BusRecvError::Closed) => break,
                 },
             }
         }

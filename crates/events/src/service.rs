@@ -13,17 +13,15 @@ use citywatch_model::{Alert, AlertAction, AlertState, Event, FieldError, NewEven
 use citywatch_registry::Registry;
 use citywatch_store::{EventFilter, Store};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::bus::{BusReceiver, EventBus, EventSink, InProcessBus};
 use crate::ingest::{self, Pending};
 use crate::{mqtt, webhook, EventsError};
 
 /// Events waiting for the writer. At 50,000 events/s this is a fraction of
 /// a second; beyond it `raise` answers `Busy` rather than queue without bound.
 const INGEST_QUEUE: usize = 65_536;
-/// Committed events held for slow bus subscribers before they skip ahead.
-const BUS_CAPACITY: usize = 16_384;
-const ALERT_BUS_CAPACITY: usize = 4_096;
 /// An event stamped further ahead than this is refused (a bad clock).
 const MAX_FUTURE: chrono::Duration = chrono::Duration::minutes(5);
 
@@ -95,8 +93,9 @@ impl Metrics {
 pub(crate) struct Shared {
     pub store: Arc<Store>,
     pub rules: RwLock<Arc<Vec<Rule>>>,
-    pub bus: broadcast::Sender<Arc<Event>>,
-    pub alerts: broadcast::Sender<AlertUpdate>,
+    /// Where committed events and alert changes are published (only after
+    /// their commit).
+    pub bus: Arc<dyn EventBus>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -114,24 +113,24 @@ pub struct Events {
 
 impl Events {
     /// Loads the rules, starts the writer thread and, when configured, the
-    /// MQTT and webhook publishers (so it must run inside a Tokio runtime).
+    /// MQTT and webhook publishers (so it must run inside a Tokio runtime),
+    /// over the in-process bus.
     pub fn start(store: Arc<Store>, registry: Arc<Registry>, config: EventsConfig) -> Result<Arc<Events>, EventsError> {
+        Events::start_with_bus(store, registry, config, Arc::new(InProcessBus::default()))
+    }
+
+    /// [`start`](Self::start), publishing on `bus`.
+    pub fn start_with_bus(store: Arc<Store>, registry: Arc<Registry>, config: EventsConfig, bus: Arc<dyn EventBus>) -> Result<Arc<Events>, EventsError> {
         let rules = store.rules()?;
         let metrics = Arc::new(Metrics::default());
-        let shared = Arc::new(Shared {
-            store,
-            rules: RwLock::new(Arc::new(rules)),
-            bus: broadcast::channel(BUS_CAPACITY).0,
-            alerts: broadcast::channel(ALERT_BUS_CAPACITY).0,
-            metrics,
-        });
+        let shared = Arc::new(Shared { store, rules: RwLock::new(Arc::new(rules)), bus, metrics });
         let (tx, rx) = mpsc::channel(INGEST_QUEUE);
         ingest::spawn(shared.clone(), rx);
         if let Some(m) = config.mqtt {
-            mqtt::spawn(m, shared.bus.subscribe(), shared.alerts.subscribe(), shared.metrics.clone())?;
+            mqtt::spawn(m, shared.bus.subscribe_events(), shared.bus.subscribe_alerts(), shared.metrics.clone())?;
         }
         for w in config.webhooks {
-            webhook::spawn(w, shared.bus.subscribe(), shared.alerts.subscribe(), shared.metrics.clone());
+            webhook::spawn(w, shared.bus.subscribe_events(), shared.bus.subscribe_alerts(), shared.metrics.clone());
         }
         Ok(Arc::new(Events { shared, registry, ingest: tx }))
     }
@@ -142,12 +141,13 @@ impl Events {
 
     /// Committed events, in commit order. A subscriber that falls more than
     /// the bus capacity behind is told how many it missed and skips ahead.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.shared.bus.subscribe()
+    pub fn subscribe(&self) -> BusReceiver<Arc<Event>> {
+        self.shared.bus.subscribe_events()
     }
 
-    pub fn subscribe_alerts(&self) -> broadcast::Receiver<AlertUpdate> {
-        self.shared.alerts.subscribe()
+    /// Alert changes (opened, joined, handled), after their commit.
+    pub fn subscribe_alerts(&self) -> BusReceiver<AlertUpdate> {
+        self.shared.bus.subscribe_alerts()
     }
 
     /// Validates the event, fills in what the registry knows about its
@@ -259,8 +259,14 @@ impl Events {
         let alert = store
             .transition_alert(id, current.state, to, by, Utc::now())?
             .ok_or_else(|| EventsError::Conflict(format!("cannot {} alert {id}: someone else changed it at the same moment; reload it", action.as_str())))?;
-        let _ = self.shared.alerts.send(AlertUpdate { kind: AlertUpdateKind::State, alert: alert.clone() });
+        self.shared.bus.publish_alert(AlertUpdate { kind: AlertUpdateKind::State, alert: alert.clone() });
         Ok(alert)
+    }
+}
+
+impl EventSink for Events {
+    fn raise_detached(&self, event: NewEvent) -> Result<(), EventsError> {
+        Events::raise_detached(self, event)
     }
 }
 

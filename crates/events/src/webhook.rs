@@ -14,13 +14,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bus::{BusReceiver, BusRecvError};
 use citywatch_model::{Event, EventType};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc;
 
 use crate::service::{AlertUpdate, Metrics};
@@ -59,7 +59,7 @@ impl WebhookConfig {
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-pub(crate) fn spawn(config: WebhookConfig, mut events: broadcast::Receiver<Arc<Event>>, mut alerts: broadcast::Receiver<AlertUpdate>, metrics: Arc<Metrics>) {
+pub(crate) fn spawn(config: WebhookConfig, mut events: BusReceiver<Arc<Event>>, mut alerts: BusReceiver<AlertUpdate>, metrics: Arc<Metrics>) {
     let (tx, rx) = mpsc::channel::<Bytes>(config.queue.max(1));
     tokio::spawn(deliver(config.clone(), rx, metrics.clone()));
     tokio::spawn(async move {
@@ -73,14 +73,14 @@ pub(crate) fn spawn(config: WebhookConfig, mut events: broadcast::Receiver<Arc<E
                 e = events.recv() => match e {
                     Ok(e) if config.events.contains(&e.event_type) && (config.publish_plates || !e.event_type.carries_plate()) => enqueue(json!({"kind": "event", "event": &*e})),
                     Ok(_) => {}
-                    Err(RecvError::Lagged(n)) => { metrics.webhook_dropped.fetch_add(n, Ordering::Relaxed); }
-                    Err(RecvError::Closed) => break,
+                    Err(BusRecvError::Lagged(n)) => { metrics.webhook_dropped.fetch_add(n, Ordering::Relaxed); }
+                    Err(BusRecvError::Closed) => break,
                 },
                 a = alerts.recv() => match a {
                     Ok(a) if config.alerts => enqueue(json!({"kind": "alert", "update": a})),
                     Ok(_) => {}
-                    Err(RecvError::Lagged(n)) => { metrics.webhook_dropped.fetch_add(n, Ordering::Relaxed); }
-                    Err(RecvError::Closed) => break,
+                    Err(BusRecvError::Lagged(n)) => { metrics.webhook_dropped.fetch_add(n, Ordering::Relaxed); }
+                    Err(BusRecvError::Closed) => break,
                 },
             }
         }

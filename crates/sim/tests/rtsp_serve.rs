@@ -113,7 +113,8 @@ async fn a_recording_of_the_sim_is_an_mp4_that_decodes_without_errors() {
     }
     rec.finish().unwrap();
 
-    let mp4 = build_mp4(&store, &samples, "cam-0002", Stream::Main, 0, i64::MAX).unwrap();
+    let recordings = citywatch_video::recording_source::LocalRecordings::new(store.clone(), samples.clone());
+    let mp4 = build_mp4(&recordings, "cam-0002", Stream::Main, 0, i64::MAX).unwrap();
     let file = dir.path().join("rec.mp4");
     mp4.write_all(&mut std::fs::File::create(&file).unwrap()).unwrap();
 

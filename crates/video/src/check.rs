@@ -9,6 +9,8 @@ use citywatch_store::{RecordingRow, Store, StoreError};
 
 use crate::frame_index::{self, IndexedFrame};
 use crate::recorder::Stream;
+use crate::recording_source::RecordingSource;
+use crate::sample_bytes::SampleBytes;
 use crate::sample_dir::SampleDir;
 
 /// What is wrong with one recording.
@@ -81,8 +83,18 @@ impl fmt::Display for Damaged {
 /// The file exists and holds at least the row's bytes (more is a GOP whose
 /// row never committed; start-up recovery cuts it off).
 pub fn check_file(row: &RecordingRow, dir: &SampleDir) -> Result<(), Problem> {
-    match std::fs::metadata(dir.path(&row.file)) {
-        Ok(m) if m.len() < row.bytes.max(0) as u64 => Err(Problem::ShortFile { have: m.len(), want: row.bytes as u64 }),
+    file_length(row, std::fs::metadata(dir.path(&row.file)).map(|m| m.len()))
+}
+
+/// [`check_file`] for a recording that playback reads through a source.
+pub fn check_source_file(row: &RecordingRow, source: &dyn RecordingSource, bytes: &dyn SampleBytes) -> Result<(), Problem> {
+    file_length(row, bytes.len(&source.sample_file(&row.file)))
+}
+
+/// Whether a sample file of `len` bytes can hold the row's.
+fn file_length(row: &RecordingRow, len: std::io::Result<u64>) -> Result<(), Problem> {
+    match len {
+        Ok(len) if len < row.bytes.max(0) as u64 => Err(Problem::ShortFile { have: len, want: row.bytes as u64 }),
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Problem::MissingFile),
         Err(e) => Err(Problem::Unreadable(e.to_string())),
@@ -92,6 +104,17 @@ pub fn check_file(row: &RecordingRow, dir: &SampleDir) -> Result<(), Problem> {
 /// `check_file`, then the frame index against the row; the decoded index if all is well.
 pub fn check_recording(row: &RecordingRow, dir: &SampleDir) -> Result<Vec<IndexedFrame>, Problem> {
     check_file(row, dir)?;
+    check_index(row)
+}
+
+/// [`check_recording`] for a recording that playback reads through a source.
+pub fn check_source_recording(row: &RecordingRow, source: &dyn RecordingSource, bytes: &dyn SampleBytes) -> Result<Vec<IndexedFrame>, Problem> {
+    check_source_file(row, source, bytes)?;
+    check_index(row)
+}
+
+/// The frame index against the row; the decoded index if they agree.
+fn check_index(row: &RecordingRow) -> Result<Vec<IndexedFrame>, Problem> {
     let frames = frame_index::decode(&row.frame_index).ok_or(Problem::CorruptIndex)?;
     let sums = [
         ("frames", frames.len() as i64, row.frames),

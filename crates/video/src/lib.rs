@@ -14,6 +14,7 @@ pub mod disk_writer;
 pub mod fmp4;
 pub mod frame;
 pub mod frame_index;
+pub mod frame_source;
 pub mod free_space;
 pub mod health;
 pub mod ingest;
@@ -21,8 +22,10 @@ pub mod live;
 pub mod mp4;
 pub mod playback;
 pub mod recorder;
+pub mod recording_source;
 pub mod recovery;
 pub mod retention;
+pub mod sample_bytes;
 pub mod sample_dir;
 
 pub use frame::{split_annex_b, Codec, Frame, VideoParams};

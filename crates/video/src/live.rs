@@ -91,9 +91,29 @@ impl Channel {
 
 type Key = (String, &'static str);
 
+/// The hub's channels, shared with every publisher and subscription so that
+/// the last one to go can remove its channel.
+#[derive(Default)]
+struct Channels(Mutex<HashMap<Key, Arc<Channel>>>);
+
+impl Channels {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Arc<Channel>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets a channel nobody publishes to or watches: every publisher
+    /// and subscription holds a reference, so only the map's is left.
+    fn release(&self, key: &Key) {
+        let mut map = self.lock();
+        if map.get(key).is_some_and(|ch| Arc::strong_count(ch) == 1) {
+            map.remove(key);
+        }
+    }
+}
+
 /// Live frames of every camera stream, by (camera id, stream).
 pub struct LiveHub {
-    channels: Mutex<HashMap<Key, Arc<Channel>>>,
+    channels: Arc<Channels>,
     ring: usize,
     max_delay: Duration,
 }
@@ -114,7 +134,7 @@ impl LiveHub {
     /// `ring`: frames kept for viewers that are behind; `max_delay`: how
     /// old a frame may be when a viewer reads it before it skips ahead.
     pub fn new(ring: usize, max_delay: Duration) -> LiveHub {
-        LiveHub { channels: Mutex::default(), ring: ring.max(1), max_delay }
+        LiveHub { channels: Arc::default(), ring: ring.max(1), max_delay }
     }
 
     pub fn max_delay(&self) -> Duration {
@@ -122,7 +142,7 @@ impl LiveHub {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Key, Arc<Channel>>> {
-        self.channels.lock().unwrap_or_else(|p| p.into_inner())
+        self.channels.lock()
     }
 
     fn channel(&self, camera: &str, stream: Stream) -> Arc<Channel> {
@@ -133,12 +153,12 @@ impl LiveHub {
     }
 
     /// The handle one camera stream's recorder publishes through.
-    pub fn publisher(self: &Arc<Self>, camera: &str, stream: Stream) -> Publisher {
-        Publisher { hold: Hold { hub: self.clone(), key: (camera.to_owned(), stream.as_str()), channel: Some(self.channel(camera, stream)) } }
+    pub fn publisher(&self, camera: &str, stream: Stream) -> Publisher {
+        Publisher { hold: Hold { channels: self.channels.clone(), key: (camera.to_owned(), stream.as_str()), channel: Some(self.channel(camera, stream)) } }
     }
 
     /// Starts watching a camera stream (which need not be up yet).
-    pub fn subscribe(self: &Arc<Self>, camera: &str, stream: Stream) -> Subscription {
+    pub fn subscribe(&self, camera: &str, stream: Stream) -> Subscription {
         let channel = self.channel(camera, stream);
         let cache = channel.lock();
         let rx = channel.tx.subscribe();
@@ -153,28 +173,26 @@ impl LiveHub {
         channel.arrivals.notify_one();
         pending.reverse();
         let key = (camera.to_owned(), stream.as_str());
-        Subscription { pending, rx, skipping, dropped: 0, max_delay: self.max_delay, _hold: Hold { hub: self.clone(), key, channel: Some(channel) } }
+        Subscription {
+            pending,
+            rx,
+            skipping,
+            dropped: 0,
+            max_delay: self.max_delay,
+            _hold: Hold { channels: self.channels.clone(), key, channel: Some(channel) },
+        }
     }
 
     /// Camera streams with a channel (publisher or viewers), for metrics.
     pub fn streams(&self) -> Vec<(String, &'static str)> {
         self.lock().keys().cloned().collect()
     }
-
-    /// Forgets a channel nobody publishes to or watches: every publisher
-    /// and subscription holds a reference, so only the map's is left.
-    fn release(&self, key: &Key) {
-        let mut map = self.lock();
-        if map.get(key).is_some_and(|ch| Arc::strong_count(ch) == 1) {
-            map.remove(key);
-        }
-    }
 }
 
 /// A publisher's or viewer's reference to its channel; the last one to go
 /// removes the channel from the hub.
 struct Hold {
-    hub: Arc<LiveHub>,
+    channels: Arc<Channels>,
     key: Key,
     channel: Option<Arc<Channel>>,
 }
@@ -189,7 +207,7 @@ impl Drop for Hold {
     fn drop(&mut self) {
         // Our reference must be gone before `release` counts them.
         drop(self.channel.take());
-        self.hub.release(&self.key);
+        self.channels.release(&self.key);
     }
 }
 

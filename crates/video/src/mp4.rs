@@ -24,12 +24,12 @@
 //! `ctts`): presentation order is the stored order, as from cameras that
 //! send no B-frames.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::frame::{Codec, VideoParams};
+use crate::sample_bytes::{LocalFiles, SampleBytes};
 
 /// The media and movie timescale: the 90 kHz clock.
 pub const TIMESCALE: u32 = 90_000;
@@ -54,6 +54,7 @@ pub struct Sample {
 pub struct Segment {
     pub params: Arc<VideoParams>,
     pub samples: Vec<Sample>,
+    /// The sample file, as the [`SampleBytes`] that reads it names it.
     pub file: PathBuf,
     pub file_offset: u64,
 }
@@ -104,6 +105,8 @@ struct Part {
 /// bytes asked for. A sample file shorter than its index says is reported as
 /// an [`io::ErrorKind::UnexpectedEof`] error naming the file.
 pub struct VirtualMp4 {
+    /// Where the sample files' bytes are read.
+    bytes: Arc<dyn SampleBytes>,
     head: Vec<u8>,
     /// Sorted by `start`, contiguous, covering `[0, len)`; `parts[0]` is the head.
     parts: Vec<Part>,
@@ -132,6 +135,12 @@ impl VirtualMp4 {
     /// so players (and ffprobe) report the requested span as the duration.
     /// `creation_time`: seconds since 1970, for `mvhd`/`tkhd`/`mdhd`.
     pub fn build(segments: Vec<Segment>, skip_90k: u32, creation_time: i64) -> Result<VirtualMp4, Mp4Error> {
+        VirtualMp4::build_from(Arc::new(LocalFiles), segments, skip_90k, creation_time)
+    }
+
+    /// [`build`](Self::build) with the segments' files read through `bytes`
+    /// (the recording source's) instead of from local paths.
+    pub fn build_from(bytes: Arc<dyn SampleBytes>, segments: Vec<Segment>, skip_90k: u32, creation_time: i64) -> Result<VirtualMp4, Mp4Error> {
         let plan = Plan::new(&segments, skip_90k, creation_time)?;
 
         // The chunk offsets depend on the head's length, which depends on
@@ -200,7 +209,7 @@ impl VirtualMp4 {
         }
         let mime_type = format!("video/mp4; codecs=\"{}\"", codecs.join(", "));
 
-        Ok(VirtualMp4 { head, parts, len, duration_90k: plan.media_duration - u64::from(skip_90k), mime_type })
+        Ok(VirtualMp4 { bytes, head, parts, len, duration_90k: plan.media_duration - u64::from(skip_90k), mime_type })
     }
 
     /// Length of the whole file in bytes.
@@ -247,7 +256,7 @@ impl VirtualMp4 {
             let dst = &mut out[(pos - start) as usize..(part.start + to - start) as usize];
             match &part.source {
                 Source::Head => dst.copy_from_slice(&self.head[from as usize..to as usize]),
-                Source::File { path, offset } => read_file_at(path, offset + from, dst)?,
+                Source::File { path, offset } => read_file_at(&*self.bytes, path, offset + from, dst)?,
             }
             pos = part.start + to;
         }
@@ -260,8 +269,7 @@ impl VirtualMp4 {
         out.write_all(&self.head)?;
         for part in &self.parts[1..] {
             let Source::File { path, offset } = &part.source else { unreachable!("only parts[0] is the head") };
-            let mut f = open_sample_file(path)?;
-            f.seek(SeekFrom::Start(*offset)).map_err(|e| name_file(e, path))?;
+            let f = self.bytes.open_at(path, *offset).map_err(|e| name_file(e, path))?;
             let copied = io::copy(&mut f.take(part.len), out)?;
             if copied != part.len {
                 return Err(short_file(path, *offset, part.len, copied));
@@ -282,14 +290,9 @@ fn short_file(path: &Path, offset: u64, wanted: u64, got: u64) -> io::Error {
     )
 }
 
-fn open_sample_file(path: &Path) -> io::Result<File> {
-    File::open(path).map_err(|e| name_file(e, path))
-}
-
 /// Fills `dst` from `path` at `offset`; a short file is an error naming it.
-fn read_file_at(path: &Path, offset: u64, dst: &mut [u8]) -> io::Result<()> {
-    let mut f = open_sample_file(path)?;
-    f.seek(SeekFrom::Start(offset)).map_err(|e| name_file(e, path))?;
+fn read_file_at(bytes: &dyn SampleBytes, path: &Path, offset: u64, dst: &mut [u8]) -> io::Result<()> {
+    let mut f = bytes.open_at(path, offset).map_err(|e| name_file(e, path))?;
     let mut filled = 0;
     while filled < dst.len() {
         match f.read(&mut dst[filled..]) {

@@ -8,14 +8,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use citywatch_store::{RecordingRow, Store};
+use citywatch_store::RecordingRow;
 
-use crate::check::{check_file, check_recording, Damaged, Problem};
+use crate::check::{check_source_file, check_source_recording, Damaged, Problem};
 use crate::frame::Frame;
 use crate::frame_index;
 use crate::mp4::{Sample, Segment, VirtualMp4};
 use crate::recorder::{params_from_stored, Stream};
-use crate::sample_dir::SampleDir;
+use crate::recording_source::RecordingSource;
+use crate::sample_bytes::SampleBytes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybackError {
@@ -38,15 +39,14 @@ pub struct Span {
 
 /// Continuous spans overlapping [start, end), clipped to it. Recordings
 /// follow each other without a gap within a run.
-pub fn spans(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
-    Ok(spans_checked(store, dir, camera_id, stream, start_90k, end_90k)?.0)
+pub fn spans(source: &dyn RecordingSource, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
+    Ok(spans_checked(source, camera_id, stream, start_90k, end_90k)?.0)
 }
 
 /// `spans`, and the damaged recordings left out of them (only the file is
 /// checked here, not the frame index).
 pub fn spans_checked(
-    store: &Store,
-    dir: &SampleDir,
+    source: &dyn RecordingSource,
     camera_id: &str,
     stream: Stream,
     start_90k: i64,
@@ -54,8 +54,9 @@ pub fn spans_checked(
 ) -> Result<(Vec<Span>, Vec<Damaged>), PlaybackError> {
     let mut spans: Vec<Span> = Vec::new();
     let mut damaged = Vec::new();
-    for r in store.recordings_between(camera_id, stream, start_90k, end_90k)? {
-        if let Err(p) = check_file(&r, dir) {
+    let bytes = source.sample_bytes();
+    for r in source.recordings_between(camera_id, stream, start_90k, end_90k)? {
+        if let Err(p) = check_source_file(&r, source, &*bytes) {
             damaged.push(Damaged::new(&r, p));
             continue;
         }
@@ -67,9 +68,9 @@ pub fn spans_checked(
 /// Spans from the index alone, without opening any sample file: cheap
 /// enough to repeat every few seconds for many cameras (the health wall).
 /// A recording whose file is damaged still counts as recorded here.
-pub fn indexed_spans(store: &Store, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
+pub fn indexed_spans(source: &dyn RecordingSource, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Vec<Span>, PlaybackError> {
     let mut spans = Vec::new();
-    for (start, duration) in store.recording_intervals(camera_id, stream, start_90k, end_90k)? {
+    for (start, duration) in source.recording_intervals(camera_id, stream, start_90k, end_90k)? {
         extend(&mut spans, start, duration, start_90k, end_90k);
     }
     Ok(spans)
@@ -104,8 +105,8 @@ pub fn gaps(spans: &[Span], start_90k: i64, end_90k: i64) -> Vec<Span> {
 /// (hidden by an edit list) to the last frame that begins before `end`.
 /// Gaps between recordings are closed up; `spans` says where they are.
 /// Damaged recordings are skipped (and logged).
-pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<VirtualMp4, PlaybackError> {
-    let (mp4, damaged) = build_mp4_checked(store, dir, camera_id, stream, start_90k, end_90k)?;
+pub fn build_mp4(source: &dyn RecordingSource, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<VirtualMp4, PlaybackError> {
+    let (mp4, damaged) = build_mp4_checked(source, camera_id, stream, start_90k, end_90k)?;
     for d in damaged {
         tracing::warn!("playback skips a damaged recording (a gap): {d}");
     }
@@ -114,17 +115,17 @@ pub fn build_mp4(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream
 
 /// `build_mp4`, and the damaged recordings it left out.
 pub fn build_mp4_checked(
-    store: &Store,
-    dir: &SampleDir,
+    source: &dyn RecordingSource,
     camera_id: &str,
     stream: Stream,
     start_90k: i64,
     end_90k: i64,
 ) -> Result<(VirtualMp4, Vec<Damaged>), PlaybackError> {
-    let (planned, skip_90k, damaged) = plan(store, dir, camera_id, stream, start_90k, end_90k)?;
+    let bytes = source.sample_bytes();
+    let (planned, skip_90k, damaged) = plan(source, &*bytes, camera_id, stream, start_90k, end_90k)?;
     let creation = start_90k / 90_000;
     let segments = planned.into_iter().map(|(s, _)| s).collect();
-    let mp4 = VirtualMp4::build(segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))?;
+    let mp4 = VirtualMp4::build_from(bytes, segments, skip_90k, creation).map_err(|e| PlaybackError::Mp4(e.to_string()))?;
     Ok((mp4, damaged))
 }
 
@@ -132,12 +133,13 @@ pub fn build_mp4_checked(
 /// before `start`), read one at a time from the sample files, for those
 /// who must decode them (masked playback blurs faces). Damaged recordings
 /// are skipped (and logged), as in `build_mp4`.
-pub fn recorded_frames(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<RecordedFrames, PlaybackError> {
-    let (segments, _, damaged) = plan(store, dir, camera_id, stream, start_90k, end_90k)?;
+pub fn recorded_frames(source: &dyn RecordingSource, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<RecordedFrames, PlaybackError> {
+    let bytes = source.sample_bytes();
+    let (segments, _, damaged) = plan(source, &*bytes, camera_id, stream, start_90k, end_90k)?;
     for d in damaged {
         tracing::warn!("playback skips a damaged recording (a gap): {d}");
     }
-    Ok(RecordedFrames { segments: segments.into_iter(), current: None })
+    Ok(RecordedFrames { bytes, segments: segments.into_iter(), current: None })
 }
 
 /// One recorded frame: camera time in `frame.timestamp_90k`, and how long
@@ -151,13 +153,14 @@ pub struct RecordedFrame {
 /// Iterator over [`recorded_frames`]; a sample file that cannot be read is
 /// an error naming it.
 pub struct RecordedFrames {
+    bytes: Arc<dyn SampleBytes>,
     segments: std::vec::IntoIter<(Segment, i64)>,
     current: Option<Reading>,
 }
 
 struct Reading {
     segment: Segment,
-    file: std::io::BufReader<std::fs::File>,
+    file: std::io::BufReader<Box<dyn std::io::Read + Send>>,
     next: usize,
     timestamp_90k: i64,
 }
@@ -172,7 +175,7 @@ impl Iterator for RecordedFrames {
     type Item = std::io::Result<RecordedFrame>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        use std::io::{Read, Seek, SeekFrom};
+        use std::io::Read;
         loop {
             if let Some(r) = &mut self.current {
                 if let Some(sample) = r.segment.samples.get(r.next) {
@@ -191,7 +194,7 @@ impl Iterator for RecordedFrames {
                 self.current = None;
             }
             let (segment, timestamp_90k) = self.segments.next()?;
-            let opened = std::fs::File::open(&segment.file).and_then(|mut f| f.seek(SeekFrom::Start(segment.file_offset)).map(|_| f));
+            let opened = self.bytes.open_at(&segment.file, segment.file_offset);
             match opened {
                 Ok(f) => self.current = Some(Reading { segment, file: std::io::BufReader::new(f), next: 0, timestamp_90k }),
                 Err(e) => return Some(Err(std::io::Error::new(e.kind(), format!("opening {}: {e}", segment.file.display())))),
@@ -204,14 +207,14 @@ impl Iterator for RecordedFrames {
 /// sample, the lead-in to hide, and the damaged recordings left out.
 type Plan = (Vec<(Segment, i64)>, u32, Vec<Damaged>);
 
-fn plan(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Plan, PlaybackError> {
-    let rows = store.recordings_between(camera_id, stream, start_90k, end_90k)?;
+fn plan(source: &dyn RecordingSource, bytes: &dyn SampleBytes, camera_id: &str, stream: Stream, start_90k: i64, end_90k: i64) -> Result<Plan, PlaybackError> {
+    let rows = source.recordings_between(camera_id, stream, start_90k, end_90k)?;
     let mut params = HashMap::new();
     let mut segments = Vec::new();
     let mut damaged = Vec::new();
     let mut skip_90k = 0u32;
     for row in rows {
-        let frames = match check_recording(&row, dir) {
+        let frames = match check_source_recording(&row, source, bytes) {
             Ok(f) => f,
             Err(p) => {
                 damaged.push(Damaged::new(&row, p));
@@ -226,7 +229,7 @@ fn plan(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_9
         let p = match params.get(&row.params_id) {
             Some(p) => Arc::clone(p),
             None => {
-                let Some(stored) = store.video_params(row.params_id)? else {
+                let Some(stored) = source.video_params(row.params_id)? else {
                     damaged.push(Damaged::new(&row, Problem::MissingParams(row.params_id)));
                     continue;
                 };
@@ -239,7 +242,7 @@ fn plan(store: &Store, dir: &SampleDir, camera_id: &str, stream: Stream, start_9
         let segment = Segment {
             params: p,
             samples: frames[first..first + count].iter().map(|f| Sample { size: f.size, duration_90k: f.duration_90k, is_key: f.is_key }).collect(),
-            file: dir.path(&row.file),
+            file: source.sample_file(&row.file),
             file_offset: offset,
         };
         segments.push((segment, first_90k));

@@ -13,13 +13,14 @@ use citywatch_video::disk_writer::{DiskWriter, WriterConfig};
 use citywatch_video::health::HealthRegistry;
 use citywatch_video::ingest::{IngestRuntimes, Transport};
 use citywatch_video::live::LiveHub;
+use citywatch_video::recording_source::LocalRecordings;
 use citywatch_video::recovery::{recover, RecoveryReport};
 use citywatch_video::sample_dir::SampleDir;
 
 use crate::config::RtspTransport;
 use crate::data_dir::{DataDir, BASEMAP_FILE, ROADS_FILE};
-use crate::recording::{keep_recorders, IngestSettings};
 use crate::retention::{policy, run_retention};
+use citywatch_node::{keep_recorders, IngestSettings};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -161,7 +162,8 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         console,
         basemap,
         session_ttl,
-        sample_dir: samples.clone(),
+        recordings: Arc::new(LocalRecordings::new(dir.store.clone(), samples.clone())),
+        video_dir: video_dir.clone(),
         health: health.clone(),
         metrics_token,
         live: live.clone(),

@@ -1,13 +1,15 @@
 //! Keeps one recorder running per configured camera stream, following the
 //! registry: cameras added, changed, disabled or deleted start, restart or
 //! stop their recorders within seconds. Every recorder also publishes its
-//! frames to the shared live hub, which `/api/v1/live` viewers read.
+//! frames to the node's live hub, which live viewers and analytics read
+//! (through `FrameSource`), and its camera's status changes are raised as
+//! events through an `EventSink`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use citywatch_events::Events;
+use citywatch_events::EventSink;
 use citywatch_model::{Camera, CameraStatus, EventType, NewEvent, Source};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
@@ -43,14 +45,18 @@ pub struct IngestSettings {
     pub runtimes: Option<Arc<IngestRuntimes>>,
 }
 
-#[allow(clippy::too_many_arguments)] // the binary's wiring: each is a separate service
+/// Runs until `shutdown` turns true: every 5 s starts, restarts (URL or
+/// credentials changed, or the recorder ended) or stops recorders to match
+/// the registry's enabled cameras (those with `record_tag`, when set); at
+/// shutdown stops them all and flushes the disk writer.
+#[allow(clippy::too_many_arguments)] // the node's wiring: each is a separate service
 pub async fn keep_recorders(
     registry: Arc<Registry>,
     store: Arc<Store>,
     writer: DiskWriter,
     health: Arc<HealthRegistry>,
     live: Arc<LiveHub>,
-    events: Arc<Events>,
+    events: Arc<dyn EventSink>,
     settings: IngestSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -61,7 +67,7 @@ pub async fn keep_recorders(
             if let Err(e) = registry.set_status(id, s) {
                 tracing::warn!(camera = id, "recording camera status: {e}");
             }
-            status_event(&events, id, before, s);
+            status_event(&*events, id, before, s);
         })
     };
     let mut running: HashMap<(String, Stream), Running> = HashMap::new();
@@ -153,7 +159,7 @@ async fn wait_for_next_pass(shutdown: &mut watch::Receiver<bool>) -> bool {
 
 /// A camera going online or offline is an event (rules may alert on it;
 /// MQTT keeps it as the camera's retained status).
-fn status_event(events: &Events, id: &str, before: Option<CameraStatus>, now: CameraStatus) {
+fn status_event(events: &dyn EventSink, id: &str, before: Option<CameraStatus>, now: CameraStatus) {
     let event_type = match now {
         CameraStatus::Online => EventType::CameraOnline,
         CameraStatus::Offline => EventType::CameraOffline,
