@@ -12,7 +12,6 @@ use std::time::Duration;
 use citywatch_events::EventSink;
 use citywatch_model::{Camera, CameraStatus, EventType, NewEvent, Source};
 use citywatch_registry::Registry;
-use citywatch_store::Store;
 use citywatch_video::camera_recorder::{record_stream, RecordTask, StatusSink};
 use citywatch_video::disk_writer::DiskWriter;
 use citywatch_video::health::HealthRegistry;
@@ -49,10 +48,8 @@ pub struct IngestSettings {
 /// credentials changed, or the recorder ended) or stops recorders to match
 /// the registry's enabled cameras (those with `record_tag`, when set); at
 /// shutdown stops them all and flushes the disk writer.
-#[allow(clippy::too_many_arguments)] // the node's wiring: each is a separate service
 pub async fn keep_recorders(
     registry: Arc<Registry>,
-    store: Arc<Store>,
     writer: DiskWriter,
     health: Arc<HealthRegistry>,
     live: Arc<LiveHub>,
@@ -73,8 +70,10 @@ pub async fn keep_recorders(
     let mut running: HashMap<(String, Stream), Running> = HashMap::new();
     loop {
         let snapshot = registry.snapshot();
-        let s = store.clone();
-        let read = tokio::task::spawn_blocking(move || s.all_camera_credentials()).await;
+        // Through the registry's repository: on a node of a cluster the
+        // credentials are in PostgreSQL, sealed with the node's key.
+        let r = registry.clone();
+        let read = tokio::task::spawn_blocking(move || r.stream_credentials()).await;
         let mut credentials = match read.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
             Ok(c) => c,
             // Not knowing the credentials is not a change: the recorders

@@ -216,7 +216,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             };
             let writer = DiskWriter::spawn(dir.store.clone(), samples, writer_config);
             let settings = IngestSettings { transport, record_tag, read_batch: Duration::from_millis(video.read_batch_ms), runtimes };
-            tokio::spawn(keep_recorders(registry, dir.store.clone(), writer, health, live, events, settings, stop_rx))
+            tokio::spawn(keep_recorders(registry, writer, health, live, events, settings, stop_rx))
         });
         on_start(&state)?;
         citywatch_api::serve(listener, state, shutdown_signal()).await?;
