@@ -48,6 +48,7 @@ macro_rules! user_repo_conformance {
             ending_a_users_sessions_leaves_the_account,
             another_handle_ending_sessions_moves_the_marker,
             each_change_commits_with_its_entry_and_a_refused_one_writes_neither,
+            password_changes_beside_logouts_all_finish,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -249,4 +250,35 @@ pub fn each_change_commits_with_its_entry_and_a_refused_one_writes_neither(b: &d
     assert_eq!(h.user_credentials("bob").unwrap(), None, "no account without its entry");
     assert!(h.grants_of("bob").unwrap().is_empty());
     assert_eq!(actions(&h).len(), expected.len());
+}
+
+/// Password changes (the user, then all its sessions) beside logouts of
+/// those sessions (one session) must both finish: no deadlock between them.
+pub fn password_changes_beside_logouts_all_finish(b: &dyn Backend) {
+    const SESSIONS: usize = 40;
+    let setup = b.connect();
+    setup.create_user("ana", "h0", &[], entry("user.create", "ana")).unwrap();
+    for i in 0..SESSIONS {
+        setup.create_session(&format!("t{i}"), "ana", at(3600)).unwrap();
+    }
+    let admin = {
+        let h = b.connect();
+        std::thread::spawn(move || {
+            for i in 0..10 {
+                h.set_password_hash("ana", &format!("h{i}"), entry("user.set_password", "ana")).expect("a password change beside logouts");
+            }
+        })
+    };
+    let user = {
+        let h = b.connect();
+        std::thread::spawn(move || {
+            for i in (0..SESSIONS).rev() {
+                h.delete_session(&format!("t{i}")).expect("a logout beside a password change");
+            }
+        })
+    };
+    admin.join().expect("the admin panicked");
+    user.join().expect("the user panicked");
+    assert!(setup.open_session_counts(at(0)).unwrap().is_empty());
+    assert_eq!(setup.audit.entries(0, usize::MAX).unwrap().len(), 11);
 }

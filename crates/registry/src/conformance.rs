@@ -48,6 +48,7 @@ macro_rules! camera_repo_conformance {
             another_handles_change_moves_the_change_marker,
             districts_are_put_replaced_and_listed_by_name,
             two_writers_at_once_make_every_camera_and_one_chain,
+            imports_beside_status_updates_all_finish,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -296,4 +297,49 @@ pub fn two_writers_at_once_make_every_camera_and_one_chain(b: &dyn Backend) {
             assert_eq!(row.prev_hash, rows[i - 1].hash, "seq {} chains to the row before it", row.seq);
         }
     }
+}
+
+/// A recorder's status updates (one camera at a time) running beside
+/// imports (many cameras in one transaction, in the other order) must
+/// both finish: no deadlock between the two, whatever the interleaving.
+pub fn imports_beside_status_updates_all_finish(b: &dyn Backend) {
+    const CAMERAS: usize = 30;
+    let setup = b.connect();
+    let all: Vec<CameraUpdate> = (0..CAMERAS).map(|i| update(json!({"id": format!("c{i:02}"), "lat": 1.0, "lon": 2.0}))).collect();
+    setup
+        .cameras
+        .upsert_cameras(&all, Box::new(|_: &ImportOutcome, head: Option<&ChainHead>| PendingEntry::new(Record::new("ana", "camera.import", "f")).row_on(head)))
+        .unwrap();
+    let importer = {
+        let h = b.connect();
+        let all = all.clone();
+        std::thread::spawn(move || {
+            for round in 0..10 {
+                let target = format!("file-{round}");
+                h.cameras
+                    .upsert_cameras(
+                        &all,
+                        Box::new(move |_: &ImportOutcome, head: Option<&ChainHead>| {
+                            PendingEntry::new(Record::new("ana", "camera.import", &target)).row_on(head)
+                        }),
+                    )
+                    .expect("an import beside status updates");
+            }
+        })
+    };
+    let recorder = {
+        let h = b.connect();
+        std::thread::spawn(move || {
+            for round in 0..10 {
+                for i in (0..CAMERAS).rev() {
+                    let status = if round % 2 == 0 { CameraStatus::Online } else { CameraStatus::Offline };
+                    h.cameras.set_camera_status(&format!("c{i:02}"), status).expect("a status update beside an import");
+                }
+            }
+        })
+    };
+    importer.join().expect("the importer panicked");
+    recorder.join().expect("the recorder panicked");
+    assert_eq!(setup.cameras.cameras().unwrap().len(), CAMERAS);
+    assert_eq!(setup.audit.rows(0, usize::MAX).unwrap().len(), 11, "the first import and ten more");
 }

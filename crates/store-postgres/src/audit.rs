@@ -146,7 +146,8 @@ impl PgStore {
     /// takes its write lock first: the change's reads (does the id exist?
     /// which URLs did it have?) then see no other audited write until this
     /// one commits, and every audited write takes its locks in one order
-    /// (head, rows, change counters), so none deadlock.
+    /// (head, then its domain's change counter, then rows), so none
+    /// deadlock.
     pub(crate) fn write_audited<T>(
         &self,
         change: impl FnOnce(&mut Transaction<'_>) -> Result<T, RepoError>,

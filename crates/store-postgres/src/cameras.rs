@@ -67,7 +67,11 @@ impl PgStore {
         audit: impl FnOnce(&T, Option<&citywatch_model::ChainHead>) -> AuditRow,
     ) -> Result<(T, AuditRow), RepoError> {
         let key = self.credential_key();
-        self.write_audited(|tx| change(tx, key.as_ref()), audit)
+        let change = |tx: &mut Transaction<'_>| {
+            lock_registry_change(tx)?;
+            change(tx, key.as_ref())
+        };
+        self.write_audited(change, audit)
     }
 }
 
@@ -138,7 +142,11 @@ impl CameraRepo for PgStore {
     }
 
     fn set_camera_status(&self, id: &str, status: CameraStatus) -> Result<bool, RepoError> {
-        let n = self.client()?.execute("UPDATE camera SET status = $2 WHERE id = $1", &[&id, &status.as_str()]).map_err(pg_error)?;
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(pg_error)?;
+        lock_registry_change(&mut tx)?;
+        let n = tx.execute("UPDATE camera SET status = $2 WHERE id = $1", &[&id, &status.as_str()]).map_err(pg_error)?;
+        tx.commit().map_err(pg_error)?;
         Ok(n > 0)
     }
 
@@ -180,6 +188,17 @@ impl CameraRepo for PgStore {
         };
         Ok(self.write_audited_keyed(put, |(), head| audit(head))?.1)
     }
+}
+
+/// Takes the registry's change counter before any camera or district row:
+/// its trigger would otherwise take it after the first row a statement
+/// touched, and a batch (an import) holding it while waiting for a row
+/// that a recorder's status update holds, waiting for the counter, would
+/// deadlock. Every registry write takes its locks in one order: the audit
+/// head (audited writes), this counter, then rows.
+fn lock_registry_change(tx: &mut Transaction<'_>) -> Result<(), RepoError> {
+    tx.execute("SELECT 1 FROM registry_change FOR UPDATE", &[]).map_err(pg_error)?;
+    Ok(())
 }
 
 fn exists(tx: &mut Transaction<'_>, id: &str) -> Result<bool, RepoError> {

@@ -1,6 +1,7 @@
 //! PostgreSQL's errors in the repositories' words ([`RepoError`]): a
 //! unique key is a conflict, a server that cannot be reached is
-//! unavailable (the caller may retry), anything else a backend error with
+//! unavailable (the caller may retry), as is a transaction the server
+//! rolled back to break a deadlock, anything else a backend error with
 //! the server's own message.
 
 use citywatch_model::RepoError;
@@ -15,6 +16,10 @@ pub(crate) fn pg_error(e: postgres::Error) -> RepoError {
         let code = db.code();
         return if *code == SqlState::UNIQUE_VIOLATION {
             RepoError::Conflict(message)
+        } else if [SqlState::T_R_DEADLOCK_DETECTED, SqlState::T_R_SERIALIZATION_FAILURE].contains(code) {
+            // The transaction was rolled back whole; running it again is
+            // the server's own advice.
+            RepoError::Unavailable(format!("{message}; nothing was written, try again"))
         } else if code.code().starts_with("08")
             || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW, SqlState::TOO_MANY_CONNECTIONS].contains(code)
         {

@@ -29,20 +29,20 @@ impl UserRepo for PgStore {
             }
             grants.iter().map(|g| insert_grant(tx, username, g)).collect::<Result<Vec<_>, _>>()
         };
-        self.write_audited(create, audit)
+        self.write_audited_accounts(create, audit)
     }
 
     fn set_password_hash(&self, username: &str, password_hash: &str, audit: MakeRowAfter<'_, usize>) -> Result<(usize, AuditRow), RepoError> {
         let change = |tx: &mut Transaction<'_>| {
             update_user_ending_sessions(tx, username, "UPDATE app_user SET password_hash = $2 WHERE username = $1", &password_hash, true)
         };
-        self.write_audited(change, audit)
+        self.write_audited_accounts(change, audit)
     }
 
     fn set_user_disabled(&self, username: &str, disabled: bool, audit: MakeRowAfter<'_, usize>) -> Result<(usize, AuditRow), RepoError> {
         let change =
             |tx: &mut Transaction<'_>| update_user_ending_sessions(tx, username, "UPDATE app_user SET disabled = $2 WHERE username = $1", &disabled, disabled);
-        self.write_audited(change, audit)
+        self.write_audited_accounts(change, audit)
     }
 
     fn user_credentials(&self, username: &str) -> Result<Option<UserCredentials>, RepoError> {
@@ -66,7 +66,7 @@ impl UserRepo for PgStore {
             }
             insert_grant(tx, username, grant)
         };
-        self.write_audited(add, audit)
+        self.write_audited_accounts(add, audit)
     }
 
     fn delete_grant(&self, id: i64, audit: MakeRowAfter<'_, Grant>) -> Result<(Grant, AuditRow), RepoError> {
@@ -74,7 +74,7 @@ impl UserRepo for PgStore {
             let rows = tx.query(&format!("DELETE FROM user_grant WHERE id = $1 RETURNING {GRANT_COLUMNS}"), &[&id]).map_err(pg_error)?;
             rows.first().map(grant_from).ok_or_else(|| RepoError::NotFound(format!("grant {id}")))?
         };
-        self.write_audited(delete, audit)
+        self.write_audited_accounts(delete, audit)
     }
 
     fn grants_of(&self, username: &str) -> Result<Vec<Grant>, RepoError> {
@@ -103,8 +103,10 @@ impl UserRepo for PgStore {
     }
 
     fn delete_session(&self, token_hash: &str) -> Result<(), RepoError> {
-        self.client()?.execute("DELETE FROM session WHERE token_hash = $1", &[&token_hash]).map_err(pg_error)?;
-        Ok(())
+        self.accounts_transaction(|tx| {
+            tx.execute("DELETE FROM session WHERE token_hash = $1", &[&token_hash]).map_err(pg_error)?;
+            Ok(())
+        })
     }
 
     fn end_sessions_of(&self, username: &str, audit: MakeRowAfter<'_, usize>) -> Result<(usize, AuditRow), RepoError> {
@@ -114,7 +116,7 @@ impl UserRepo for PgStore {
             }
             Ok(count(tx.execute("DELETE FROM session WHERE username = $1", &[&username]).map_err(pg_error)?))
         };
-        self.write_audited(end, audit)
+        self.write_audited_accounts(end, audit)
     }
 
     fn open_session_counts(&self, now: Timestamp) -> Result<HashMap<String, usize>, RepoError> {
@@ -123,7 +125,7 @@ impl UserRepo for PgStore {
     }
 
     fn delete_expired_sessions(&self, now: Timestamp) -> Result<usize, RepoError> {
-        Ok(count(self.client()?.execute("DELETE FROM session WHERE expires_at <= $1", &[&now]).map_err(pg_error)?))
+        self.accounts_transaction(|tx| Ok(count(tx.execute("DELETE FROM session WHERE expires_at <= $1", &[&now]).map_err(pg_error)?)))
     }
 
     /// `sessions_change.version`, moved by triggers whenever sessions end,
@@ -131,6 +133,43 @@ impl UserRepo for PgStore {
     fn sessions_marker(&self) -> Result<i64, RepoError> {
         Ok(self.client()?.query_one("SELECT version FROM sessions_change", &[]).map_err(pg_error)?.get(0))
     }
+}
+
+impl PgStore {
+    /// [`PgStore::write_audited`] for an account change: the sessions
+    /// counter is locked before any row (see [`lock_sessions_change`]).
+    fn write_audited_accounts<T>(
+        &self,
+        change: impl FnOnce(&mut Transaction<'_>) -> Result<T, RepoError>,
+        audit: MakeRowAfter<'_, T>,
+    ) -> Result<(T, AuditRow), RepoError> {
+        let change = |tx: &mut Transaction<'_>| {
+            lock_sessions_change(tx)?;
+            change(tx)
+        };
+        self.write_audited(change, audit)
+    }
+
+    /// A transaction that ends sessions, the sessions counter locked first.
+    fn accounts_transaction<T>(&self, change: impl FnOnce(&mut Transaction<'_>) -> Result<T, RepoError>) -> Result<T, RepoError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(pg_error)?;
+        lock_sessions_change(&mut tx)?;
+        let outcome = change(&mut tx)?;
+        tx.commit().map_err(pg_error)?;
+        Ok(outcome)
+    }
+}
+
+/// Takes the sessions' change counter before any account or session row:
+/// its triggers would otherwise take it after the first row, and a
+/// password change (user row, counter, then the user's sessions) and a
+/// logout of one of those sessions (session row, then counter) would each
+/// wait for the other. Every account write takes its locks in one order:
+/// the audit head (audited writes), this counter, then rows.
+fn lock_sessions_change(tx: &mut Transaction<'_>) -> Result<(), RepoError> {
+    tx.execute("SELECT 1 FROM sessions_change FOR UPDATE", &[]).map_err(pg_error)?;
+    Ok(())
 }
 
 /// Runs `update` on the user (`NotFound` if unknown) and, with
