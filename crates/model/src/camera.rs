@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::FieldError;
+use crate::{FieldError, StreamKind};
 
 /// A camera id: 1 to 64 characters of `A-Z a-z 0-9 _ . -`, a letter or
 /// digit first (see [`check_id`]), so it is safe in URLs, file names and MQTT
@@ -88,6 +88,24 @@ pub const DEFAULT_FOV_DEG: f64 = 360.0;
 pub const DEFAULT_RANGE_M: f64 = 50.0;
 
 impl CameraUpdate {
+    /// The streams whose stored credentials a replace keeps, given the URLs
+    /// stored before it. Credentials are write-only (no read path returns
+    /// them), so an editor cannot send them back: a stream whose URL stays
+    /// the same and comes without credentials keeps the ones stored. A
+    /// changed URL drops them, since they were given for the old address
+    /// and must not follow the camera to another host.
+    pub fn streams_keeping_credentials(&self, main_before: Option<&str>, sub_before: Option<&str>) -> Vec<StreamKind> {
+        let unchanged = |new: &Option<String>, old: Option<&str>| new.is_some() && new.as_deref() == old;
+        let mut keep = Vec::new();
+        if self.main_credentials.is_none() && unchanged(&self.camera.main_url, main_before) {
+            keep.push(StreamKind::Main);
+        }
+        if self.sub_credentials.is_none() && unchanged(&self.camera.sub_url, sub_before) {
+            keep.push(StreamKind::Sub);
+        }
+        keep
+    }
+
     /// Validates one camera given as a JSON object (an API body, a GeoJSON
     /// feature's properties plus its coordinates, or a CSV row already turned
     /// into JSON). Every problem is reported, not just the first, each naming

@@ -104,14 +104,7 @@ impl CameraRepo for PgStore {
                 return Err(RepoError::NotFound(format!("camera {}", c.id)));
             };
             let (main_before, sub_before): (Option<String>, Option<String>) = (before.get(0), before.get(1));
-            let unchanged = |new: &Option<String>, old: &Option<String>| new.is_some() && new == old;
-            let mut keep = Vec::new();
-            if update.main_credentials.is_none() && unchanged(&c.main_url, &main_before) {
-                keep.push(StreamKind::Main);
-            }
-            if update.sub_credentials.is_none() && unchanged(&c.sub_url, &sub_before) {
-                keep.push(StreamKind::Sub);
-            }
+            let keep = update.streams_keeping_credentials(main_before.as_deref(), sub_before.as_deref());
             write_camera(tx, update, key, &keep)
         };
         Ok(self.write_audited_keyed(replace, |(), head| audit(head))?.1)

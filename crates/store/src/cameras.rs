@@ -39,13 +39,9 @@ impl Store {
         Ok(self.write_audited(|tx| create_in(tx, update, key.as_ref()), |(), head| audit(head))?.1)
     }
 
-    /// Replaces an existing camera; `NotFound` if there is none.
-    ///
-    /// Credentials are write-only (no read path returns them), so an editor
-    /// cannot send them back: a stream whose URL stays the same and comes
-    /// without credentials keeps the ones stored. A changed URL drops them,
-    /// since they were given for the old address and must not follow the
-    /// camera to another host.
+    /// Replaces an existing camera; `NotFound` if there is none. Stored
+    /// credentials are kept or dropped per stream as
+    /// [`CameraUpdate::streams_keeping_credentials`] says.
     pub fn replace_camera(&self, update: &CameraUpdate) -> Result<()> {
         let key = self.credential_key();
         let mut conn = self.conn();
@@ -193,15 +189,7 @@ fn replace_in(tx: &Transaction<'_>, update: &CameraUpdate, key: Option<&Credenti
     let Some((main_before, sub_before)) = before else {
         return Err(StoreError::NotFound(format!("camera {}", update.camera.id)));
     };
-    let c = &update.camera;
-    let unchanged = |new: &Option<String>, old: &Option<String>| new.is_some() && new == old;
-    let mut keep = Vec::new();
-    if update.main_credentials.is_none() && unchanged(&c.main_url, &main_before) {
-        keep.push(StreamKind::Main);
-    }
-    if update.sub_credentials.is_none() && unchanged(&c.sub_url, &sub_before) {
-        keep.push(StreamKind::Sub);
-    }
+    let keep = update.streams_keeping_credentials(main_before.as_deref(), sub_before.as_deref());
     write_camera(tx, update, key, &keep)
 }
 
