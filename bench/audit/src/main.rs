@@ -105,7 +105,7 @@ fn main() {
                 let record = Record::new("bench", "camera.create", &update.camera.id);
                 if one_transaction {
                     let row = store.create_camera_audited(&update, PendingEntry::new(record).into_maker()).expect("create");
-                    log.appended(&row).expect("checkpoint");
+                    log.appended(&row);
                 } else {
                     store.create_camera(&update).expect("create");
                     log.record(record).expect("audit");

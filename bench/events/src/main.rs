@@ -84,10 +84,11 @@ async fn ingest(args: &Args, full_sync: bool) {
         store.set_synchronous_full().unwrap();
     }
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
+    let audit = AuditLog::new(store.clone(), citywatch_audit::load_or_create_signing_key(dir.path()).unwrap());
     let events = Events::start(store.clone(), registry, EventsConfig::default()).unwrap();
     // One rule that matches nothing here, so the rules engine runs on every batch.
     let rule: RuleSpec = serde_json::from_value(json!({"name": "tamper", "event_types": ["camera_tamper"]})).unwrap();
-    events.add_rule(rule, "bench").unwrap();
+    events.add_rule(rule, "bench", &audit).unwrap();
 
     let per_caller = args.events / args.callers;
     let total = per_caller * args.callers;
@@ -152,7 +153,7 @@ async fn fan_out(args: &Args) {
     let events = Events::start(store.clone(), registry.clone(), EventsConfig::default()).unwrap();
     // Window 0: each event (one second after the last) opens its own alert.
     let rule: RuleSpec = serde_json::from_value(json!({"name": "tamper", "event_types": ["camera_tamper"], "correlation_window_s": 0})).unwrap();
-    events.add_rule(rule, "bench").unwrap();
+    events.add_rule(rule, "bench", &audit).unwrap();
     let state = AppState::new(AppParts {
         store: store.clone(),
         users: store.clone(),

@@ -80,18 +80,17 @@ pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Pa
 async fn handle(state: AppState, caller: Caller, id: String, action: AlertAction) -> Result<Json<Alert>, ApiError> {
     let scope = caller.require(&state, Permission::HandleAlerts, "handling alerts").await?;
     let alert = find(&state, &scope, &id).await?;
-    let (events, by) = (state.events.clone(), caller.name().to_owned());
-    let result = tokio::task::spawn_blocking(move || events.handle_alert(alert.id, action, &by)).await?;
-    let record = Record::new(caller.name(), format!("alert.{}", action.as_str()), format!("alert:{id}"));
-    match result {
-        Ok(a) => {
-            audit(&state, record.detail(json!({"from": alert.state, "to": a.state, "rule": a.rule_name}))).await?;
-            Ok(Json(a))
-        }
-        Err(e) => {
+    let (events, by, log) = (state.events.clone(), caller.name().to_owned(), state.audit.clone());
+    // A step taken commits with its entry (the events service writes it);
+    // a refused one changes nothing and is recorded here as an attempt.
+    match tokio::task::spawn_blocking(move || events.handle_alert(alert.id, action, &by, &log)).await? {
+        Ok(a) => Ok(Json(a)),
+        Err(e @ (citywatch_events::EventsError::Conflict(_) | citywatch_events::EventsError::NotFound(_))) => {
+            let record = Record::new(caller.name(), format!("alert.{}", action.as_str()), format!("alert:{id}"));
             audit(&state, record.result("refused").detail(json!({"state": alert.state, "reason": e.to_string()}))).await?;
             Err(e.into())
         }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -105,7 +105,7 @@ impl From<citywatch_events::EventsError> for ApiError {
             Conflict(why) => ApiError::Conflict(why),
             Busy => ApiError::Unavailable("event ingest is overloaded; retry shortly".into()),
             Closed => ApiError::Internal("event ingest has stopped".into()),
-            Store(e) => e.into(),
+            Repo(e) => e.into(),
         }
     }
 }

@@ -172,10 +172,10 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
         }
         let d = districts.as_deref();
         let rates = json!({
-            "events_5m": s.store.count_events_since(d, now - Duration::minutes(5))?,
-            "events_1h": s.store.count_events_since(d, now - Duration::hours(1))?,
-            "alerts_5m": s.store.count_alerts_since(d, now - Duration::minutes(5))?,
-            "alerts_1h": s.store.count_alerts_since(d, now - Duration::hours(1))?,
+            "events_5m": s.events.count_events_since(d, now - Duration::minutes(5))?,
+            "events_1h": s.events.count_events_since(d, now - Duration::hours(1))?,
+            "alerts_5m": s.events.count_alerts_since(d, now - Duration::minutes(5))?,
+            "alerts_1h": s.events.count_alerts_since(d, now - Duration::hours(1))?,
         });
         let disk = if sees_disk {
             let recorded_bytes: i64 = s.store.recording_totals()?.iter().map(|t| t.bytes).sum();

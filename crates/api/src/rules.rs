@@ -1,17 +1,18 @@
 //! `/api/v1/rules`: the rules that turn events into alerts. Rules reach
 //! every district, so managing them needs a grant over all districts; every
-//! change is audited with the rule as it was set.
+//! change commits with its audit entry (the rule as it was set), which the
+//! events service writes.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use citywatch_audit::{Permission, Record};
+use citywatch_audit::Permission;
 use citywatch_model::{Rule, RuleSpec};
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::Caller;
 use crate::{body, ApiError, AppState};
 
 fn parse_spec(bytes: &Bytes) -> Result<RuleSpec, ApiError> {
@@ -41,9 +42,8 @@ pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Pa
 pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes) -> Result<Response, ApiError> {
     caller.require_all_districts(&state, Permission::ManageRules, "creating alert rules").await?;
     let spec = parse_spec(&bytes)?;
-    let (events, by) = (state.events.clone(), caller.name().to_owned());
-    let rule = tokio::task::spawn_blocking(move || events.add_rule(spec, &by)).await??;
-    audit(&state, Record::new(caller.name(), "rule.create", format!("rule:{}", rule.id)).detail(json!(rule.spec))).await?;
+    let (events, by, log) = (state.events.clone(), caller.name().to_owned(), state.audit.clone());
+    let rule = tokio::task::spawn_blocking(move || events.add_rule(spec, &by, &log)).await??;
     Ok((StatusCode::CREATED, Json(rule)).into_response())
 }
 
@@ -51,17 +51,15 @@ pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Pa
     caller.require_all_districts(&state, Permission::ManageRules, "changing alert rules").await?;
     let id = rule_id(&id)?;
     let spec = parse_spec(&bytes)?;
-    let events = state.events.clone();
-    let rule = tokio::task::spawn_blocking(move || events.replace_rule(id, spec)).await??;
-    audit(&state, Record::new(caller.name(), "rule.replace", format!("rule:{id}")).detail(json!(rule.spec))).await?;
+    let (events, by, log) = (state.events.clone(), caller.name().to_owned(), state.audit.clone());
+    let rule = tokio::task::spawn_blocking(move || events.replace_rule(id, spec, &by, &log)).await??;
     Ok(Json(rule))
 }
 
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_all_districts(&state, Permission::ManageRules, "deleting alert rules").await?;
     let id = rule_id(&id)?;
-    let events = state.events.clone();
-    let rule = tokio::task::spawn_blocking(move || events.delete_rule(id)).await??;
-    audit(&state, Record::new(caller.name(), "rule.delete", format!("rule:{id}")).detail(json!(rule.spec))).await?;
+    let (events, by, log) = (state.events.clone(), caller.name().to_owned(), state.audit.clone());
+    tokio::task::spawn_blocking(move || events.delete_rule(id, &by, &log)).await??;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -57,8 +57,8 @@ pub async fn snapshot(
     let scope = caller.require(&state, Permission::ReadEvents, "viewing event snapshots").await?;
     let not_found = || ApiError::NotFound(format!("no snapshot for event {id}"));
     let event_id: i64 = id.parse().map_err(|_| not_found())?;
-    let store = state.store.clone();
-    let event = tokio::task::spawn_blocking(move || store.event(event_id)).await??.ok_or_else(not_found)?;
+    let events = state.events.clone();
+    let event = tokio::task::spawn_blocking(move || events.event(event_id)).await??.ok_or_else(not_found)?;
     // Only camera events carry snapshots; a camera outside the caller's
     // districts is answered as if it did not exist.
     if event.source.kind != SourceKind::Camera || state.registry.snapshot().get(&event.source.id, &scope).is_none() {

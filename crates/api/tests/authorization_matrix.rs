@@ -155,7 +155,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         ("post", "/api/v1/rules") => (path.to_owned(), Some(json!({"name": format!("rule {n}"), "event_types": ["motion"]}))),
         ("get" | "put" | "delete", "/api/v1/rules/{id}") => {
             let spec = serde_json::from_value(json!({"name": format!("rule {n}"), "event_types": ["zone"]})).unwrap();
-            let r = s.events.add_rule(spec, "root").unwrap();
+            let r = s.events.add_rule(spec, "root", &s.state.audit).unwrap();
             let body = (method == "put").then(|| json!({"name": format!("rule {n} changed"), "event_types": ["zone"]}));
             (format!("/api/v1/rules/{}", r.id), body)
         }
@@ -163,7 +163,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             make_camera().await;
             // An alert of its own: a rule for this camera only, one event on it.
             let spec = serde_json::from_value(json!({"name": format!("alert rule {n}"), "event_types": ["camera_tamper"], "cameras": [id]})).unwrap();
-            let rule = s.events.add_rule(spec, "root").unwrap();
+            let rule = s.events.add_rule(spec, "root", &s.state.audit).unwrap();
             let e = citywatch_model::NewEvent {
                 event_type: citywatch_model::EventType::CameraTamper,
                 time: Utc::now(),
@@ -174,7 +174,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             s.events.raise(e).await.unwrap();
             let alert = s.events.alerts(None, None, None, 1000).unwrap().into_iter().find(|a| a.rule_id == rule.id).unwrap();
             if p.ends_with("/resolve") || p.ends_with("/false-alarm") {
-                s.events.handle_alert(alert.id, citywatch_model::AlertAction::Acknowledge, "root").unwrap();
+                s.events.handle_alert(alert.id, citywatch_model::AlertAction::Acknowledge, "root", &s.state.audit).unwrap();
             }
             (path.replace("{id}", &alert.id.to_string()), None)
         }

@@ -239,7 +239,7 @@ async fn an_incident_from_an_alert_takes_its_place() {
     let cam = json!({"id": "cam-s", "lat": 44.805, "lon": 20.465, "district": "South"});
     assert_eq!(s.send(&admin, "POST", "/api/v1/cameras", Some(cam)).await.0, 201);
     let spec = serde_json::from_value(json!({"name": "tamper", "event_types": ["camera_tamper"]})).unwrap();
-    s.events.add_rule(spec, "admin").unwrap();
+    s.events.add_rule(spec, "admin", &s.state.audit).unwrap();
     let e = citywatch_model::NewEvent {
         event_type: citywatch_model::EventType::CameraTamper,
         time: Utc::now(),

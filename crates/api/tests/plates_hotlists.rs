@@ -43,7 +43,7 @@ async fn import_reports_bad_rows_and_a_listed_read_raises_a_hit_and_an_alert() {
     assert!(b["error"].as_str().unwrap().contains("reason"), "{b}");
 
     let spec = serde_json::from_value(json!({"name": "stolen seen", "event_types": ["hotlist_hit"], "min_hotlist_priority": 5})).unwrap();
-    let rule = s.events.add_rule(spec, "sup").unwrap();
+    let rule = s.events.add_rule(spec, "sup", &s.state.audit).unwrap();
 
     // The pipeline reads the plate with other spacing; the match is on letters and digits.
     let got = s.state.plates().record(read("cam-1", "BG 123 AB", Duration::zero())).await.unwrap();

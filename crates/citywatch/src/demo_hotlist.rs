@@ -155,8 +155,8 @@ fn ensure_rule(state: &AppState) -> anyhow::Result<()> {
         correlation_window_s: 60,
         correlation_radius_m: 100.0,
     };
-    let rule = state.events.add_rule(spec, "citywatch-demo").context("creating the demo hotlist rule")?;
-    state.audit.record(Record::new("citywatch-demo", "rule.create", rule.id.to_string()).detail(json!({"name": RULE_NAME})))?;
+    // Its entry (`rule.create`) commits with it.
+    state.events.add_rule(spec, "citywatch-demo", &state.audit).context("creating the demo hotlist rule")?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub enum EventsError {
     Busy,
     #[error("event ingest has stopped")]
     Closed,
+    /// The database failed; nothing the call asked for was written.
     #[error(transparent)]
-    Store(#[from] citywatch_store::StoreError),
+    Repo(#[from] citywatch_model::RepoError),
 }

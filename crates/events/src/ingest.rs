@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use citywatch_model::{Alert, Event};
-use citywatch_store::AlertChange;
+use citywatch_model::event::AlertChange;
+use citywatch_model::{Alert, Event, RepoError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::rules;
@@ -58,11 +58,16 @@ fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
 
 fn commit(shared: &Shared, batch: Vec<Pending>) {
     let (mut events, acks): (Vec<Event>, Vec<_>) = batch.into_iter().map(|p| (p.event, p.ack)).unzip();
-    if let Err(e) = shared.store.insert_events(&mut events) {
+    if let Err(e) = shared.repo.insert_events(&mut events) {
         tracing::error!("storing {} events: {e}", events.len());
-        let msg = e.to_string();
         for ack in acks.into_iter().flatten() {
-            let _ = ack.send(Err(EventsError::Store(citywatch_store::StoreError::Corrupt(format!("event not stored: {msg}")))));
+            // Each caller hears the same cause: a database that is down
+            // says so (retry), anything else is a failure to store.
+            let cause = match &e {
+                RepoError::Unavailable(_) => e.clone(),
+                other => RepoError::Backend(format!("event not stored: {other}")),
+            };
+            let _ = ack.send(Err(EventsError::Repo(cause)));
         }
         return;
     }
@@ -117,7 +122,7 @@ fn apply_rules(shared: &Shared, events: &[Event]) -> Result<Vec<AlertUpdate>, Ev
                 continue;
             }
             let since = e.time - chrono::Duration::seconds(i64::from(rule.spec.correlation_window_s));
-            let stored = shared.store.open_alerts_of_rule(rule.id, since)?;
+            let stored = shared.repo.open_alerts_of_rule(rule.id, since)?;
             let found = stored.into_iter().map(|a| joined.get(&a.id).cloned().unwrap_or(a)).find(|a| rules::correlates(&rule.spec, a, e));
             match found {
                 Some(mut a) => {
@@ -135,6 +140,6 @@ fn apply_rules(shared: &Shared, events: &[Event]) -> Result<Vec<AlertUpdate>, Ev
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let applied = shared.store.apply_alert_changes(&changes)?;
+    let applied = shared.repo.apply_alert_changes(&changes)?;
     Ok(applied.into_iter().map(|(alert, new)| AlertUpdate { kind: if new { AlertUpdateKind::New } else { AlertUpdateKind::Updated }, alert }).collect())
 }

@@ -18,15 +18,22 @@
 
 mod bus;
 pub mod cap;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+#[cfg(test)]
+mod conformance_sqlite;
 mod error;
 mod ingest;
 pub mod mqtt;
 mod raised;
+mod repo;
 pub mod rules;
 mod service;
+mod sqlite_repo;
 pub mod webhook;
 
 pub use bus::{BusReceiver, BusRecvError, EventBus, EventSink, InProcessBus};
 pub use error::EventsError;
 pub use raised::parse_raised;
+pub use repo::EventRepo;
 pub use service::{AlertUpdate, AlertUpdateKind, Events, EventsConfig, Metrics};

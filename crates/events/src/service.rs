@@ -9,14 +9,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
-use citywatch_model::{Alert, AlertAction, AlertState, Event, FieldError, NewEvent, Rule, RuleSpec, SourceKind};
+use citywatch_audit::{AuditLog, PendingEntry, Record};
+use citywatch_model::event::EventFilter;
+use citywatch_model::{Alert, AlertAction, AlertState, AuditRow, ChainHead, Event, FieldError, NewEvent, RepoError, Rule, RuleSpec, SourceKind, Timestamp};
 use citywatch_registry::Registry;
-use citywatch_store::{EventFilter, Store};
 use serde::Serialize;
+use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::{BusReceiver, EventBus, EventSink, InProcessBus};
 use crate::ingest::{self, Pending};
+use crate::repo::EventRepo;
 use crate::{mqtt, webhook, EventsError};
 
 /// Events waiting for the writer. At 50,000 events/s this is a fraction of
@@ -91,7 +94,7 @@ impl Metrics {
 }
 
 pub(crate) struct Shared {
-    pub store: Arc<Store>,
+    pub repo: Arc<dyn EventRepo>,
     pub rules: RwLock<Arc<Vec<Rule>>>,
     /// Where committed events and alert changes are published (only after
     /// their commit).
@@ -115,15 +118,15 @@ impl Events {
     /// Loads the rules, starts the writer thread and, when configured, the
     /// MQTT and webhook publishers (so it must run inside a Tokio runtime),
     /// over the in-process bus.
-    pub fn start(store: Arc<Store>, registry: Arc<Registry>, config: EventsConfig) -> Result<Arc<Events>, EventsError> {
-        Events::start_with_bus(store, registry, config, Arc::new(InProcessBus::default()))
+    pub fn start(repo: Arc<dyn EventRepo>, registry: Arc<Registry>, config: EventsConfig) -> Result<Arc<Events>, EventsError> {
+        Events::start_with_bus(repo, registry, config, Arc::new(InProcessBus::default()))
     }
 
     /// [`start`](Self::start), publishing on `bus`.
-    pub fn start_with_bus(store: Arc<Store>, registry: Arc<Registry>, config: EventsConfig, bus: Arc<dyn EventBus>) -> Result<Arc<Events>, EventsError> {
-        let rules = store.rules()?;
+    pub fn start_with_bus(repo: Arc<dyn EventRepo>, registry: Arc<Registry>, config: EventsConfig, bus: Arc<dyn EventBus>) -> Result<Arc<Events>, EventsError> {
+        let rules = repo.rules()?;
         let metrics = Arc::new(Metrics::default());
-        let shared = Arc::new(Shared { store, rules: RwLock::new(Arc::new(rules)), bus, metrics });
+        let shared = Arc::new(Shared { repo, rules: RwLock::new(Arc::new(rules)), bus, metrics });
         let (tx, rx) = mpsc::channel(INGEST_QUEUE);
         ingest::spawn(shared.clone(), rx);
         if let Some(m) = config.mqtt {
@@ -199,7 +202,23 @@ impl Events {
     }
 
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, EventsError> {
-        Ok(self.shared.store.events(filter)?)
+        Ok(self.shared.repo.events(filter)?)
+    }
+
+    /// One stored event; None if there is none with that id.
+    pub fn event(&self, id: i64) -> Result<Option<Event>, EventsError> {
+        Ok(self.shared.repo.event(id)?)
+    }
+
+    /// Events whose time is at or after `since`, in these districts
+    /// (`None`: all): the health wall's rates.
+    pub fn count_events_since(&self, districts: Option<&[String]>, since: Timestamp) -> Result<u64, EventsError> {
+        Ok(self.shared.repo.count_events_since(districts, since)?)
+    }
+
+    /// Alerts opened at or after `since`, in these districts (`None`: all).
+    pub fn count_alerts_since(&self, districts: Option<&[String]>, since: Timestamp) -> Result<u64, EventsError> {
+        Ok(self.shared.repo.count_alerts_since(districts, since)?)
     }
 
     pub fn rules(&self) -> Arc<Vec<Rule>> {
@@ -210,57 +229,91 @@ impl Events {
         self.shared.rules().iter().find(|r| r.id == id).cloned()
     }
 
-    pub fn add_rule(&self, spec: RuleSpec, by: &str) -> Result<Rule, EventsError> {
+    /// Adds a rule made by `by`; its entry (`rule.create`, with the rule as
+    /// set) commits with it.
+    pub fn add_rule(&self, spec: RuleSpec, by: &str, audit: &AuditLog) -> Result<Rule, EventsError> {
         check_rule(&spec)?;
-        let rule = self.shared.store.add_rule(&spec, by, Utc::now())?;
-        self.reload_rules()?;
+        let record = |rule: &Rule| Record::new(by, "rule.create", format!("rule:{}", rule.id)).detail(json!(rule.spec));
+        let (rule, row) = self.shared.repo.add_rule(&spec, by, Utc::now(), entry_of(record))?;
+        self.after_rule_change(audit, &row)?;
         Ok(rule)
     }
 
-    pub fn replace_rule(&self, id: i64, spec: RuleSpec) -> Result<Rule, EventsError> {
+    /// Replaces a rule's definition as `by`, with its entry (`rule.replace`).
+    pub fn replace_rule(&self, id: i64, spec: RuleSpec, by: &str, audit: &AuditLog) -> Result<Rule, EventsError> {
         check_rule(&spec)?;
-        let rule = self.shared.store.replace_rule(id, &spec, Utc::now())?.ok_or_else(|| EventsError::NotFound(format!("rule {id}")))?;
-        self.reload_rules()?;
+        let record = |rule: &Rule| Record::new(by, "rule.replace", format!("rule:{id}")).detail(json!(rule.spec));
+        let (rule, row) = self.shared.repo.replace_rule(id, &spec, Utc::now(), entry_of(record)).map_err(|e| not_found_as(e, "rule", id))?;
+        self.after_rule_change(audit, &row)?;
         Ok(rule)
     }
 
-    pub fn delete_rule(&self, id: i64) -> Result<Rule, EventsError> {
-        let rule = self.rule(id).ok_or_else(|| EventsError::NotFound(format!("rule {id}")))?;
-        self.shared.store.delete_rule(id)?;
-        self.reload_rules()?;
+    /// Deletes a rule as `by`, with its entry (`rule.delete`, with the rule
+    /// as it was); returns the rule. Its alerts stay.
+    pub fn delete_rule(&self, id: i64, by: &str, audit: &AuditLog) -> Result<Rule, EventsError> {
+        let record = |rule: &Rule| Record::new(by, "rule.delete", format!("rule:{id}")).detail(json!(rule.spec));
+        let (rule, row) = self.shared.repo.delete_rule(id, entry_of(record)).map_err(|e| not_found_as(e, "rule", id))?;
+        self.after_rule_change(audit, &row)?;
         Ok(rule)
+    }
+
+    fn after_rule_change(&self, audit: &AuditLog, row: &AuditRow) -> Result<(), EventsError> {
+        audit.appended(row);
+        self.reload_rules()
     }
 
     fn reload_rules(&self) -> Result<(), EventsError> {
-        let rules = self.shared.store.rules()?;
+        let rules = self.shared.repo.rules()?;
         *self.shared.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
         Ok(())
     }
 
     pub fn alert(&self, id: i64) -> Result<Option<Alert>, EventsError> {
-        Ok(self.shared.store.alert(id)?)
+        Ok(self.shared.repo.alert(id)?)
     }
 
     pub fn alerts(&self, state: Option<AlertState>, districts: Option<&[String]>, before_id: Option<i64>, limit: usize) -> Result<Vec<Alert>, EventsError> {
-        Ok(self.shared.store.alerts(state, districts, before_id, limit)?)
+        Ok(self.shared.repo.alerts(state, districts, before_id, limit)?)
     }
 
     pub fn alert_event_ids(&self, id: i64) -> Result<Vec<i64>, EventsError> {
-        Ok(self.shared.store.alert_event_ids(id)?)
+        Ok(self.shared.repo.alert_event_ids(id)?)
     }
 
-    /// Acknowledges, resolves or dismisses an alert as `by`. A step the
-    /// lifecycle does not allow (or that someone else took first) is a
-    /// `Conflict` saying why.
-    pub fn handle_alert(&self, id: i64, action: AlertAction, by: &str) -> Result<Alert, EventsError> {
-        let store = &self.shared.store;
-        let current = store.alert(id)?.ok_or_else(|| EventsError::NotFound(format!("alert {id}")))?;
+    /// Acknowledges, resolves or dismisses an alert as `by`; its entry
+    /// (`alert.<action>`, from which state to which) commits with it. A
+    /// step the lifecycle does not allow (or that someone else took first)
+    /// is a `Conflict` saying why, and changes nothing.
+    pub fn handle_alert(&self, id: i64, action: AlertAction, by: &str, audit: &AuditLog) -> Result<Alert, EventsError> {
+        let repo = &self.shared.repo;
+        let current = repo.alert(id)?.ok_or_else(|| EventsError::NotFound(format!("alert {id}")))?;
         let to = action.apply(current.state).map_err(|why| EventsError::Conflict(format!("cannot {} alert {id}: {why}", action.as_str())))?;
-        let alert = store
-            .transition_alert(id, current.state, to, by, Utc::now())?
-            .ok_or_else(|| EventsError::Conflict(format!("cannot {} alert {id}: someone else changed it at the same moment; reload it", action.as_str())))?;
+        let record = |a: &Alert| {
+            Record::new(by, format!("alert.{}", action.as_str()), format!("alert:{id}"))
+                .detail(json!({"from": current.state, "to": a.state, "rule": a.rule_name}))
+        };
+        let (alert, row) = repo.transition_alert(id, current.state, to, by, Utc::now(), entry_of(record)).map_err(|e| match e {
+            RepoError::Stale(_) => {
+                EventsError::Conflict(format!("cannot {} alert {id}: someone else changed it at the same moment; reload it", action.as_str()))
+            }
+            e => not_found_as(e, "alert", id),
+        })?;
+        audit.appended(&row);
         self.shared.bus.publish_alert(AlertUpdate { kind: AlertUpdateKind::State, alert: alert.clone() });
         Ok(alert)
+    }
+}
+
+/// The maker of the entry `record` makes of what a change did, timed now.
+fn entry_of<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> citywatch_audit::MakeRowAfter<'a, T> {
+    Box::new(move |done: &T, head: Option<&ChainHead>| PendingEntry::new(record(done)).row_on(head))
+}
+
+/// A repository's `NotFound` as the events' own, naming the thing.
+fn not_found_as(e: RepoError, what: &str, id: i64) -> EventsError {
+    match e {
+        RepoError::NotFound(_) => EventsError::NotFound(format!("{what} {id}")),
+        e => e.into(),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use citywatch_audit::AuditLog;
 use citywatch_events::{AlertUpdateKind, Events, EventsConfig, EventsError};
 use citywatch_model::{AlertAction, AlertState, CameraUpdate, EventType, Location, NewEvent, RuleSpec, Source, SourceKind};
 use citywatch_registry::Registry;
@@ -14,6 +15,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
     events: Arc<Events>,
+    audit: Arc<AuditLog>,
 }
 
 fn camera(id: &str, lat: f64, district: &str) -> CameraUpdate {
@@ -30,8 +32,9 @@ fn start() -> Fixture {
     store.create_camera(&camera("c2", 44.826, "North")).unwrap();
     store.create_camera(&camera("c3", 44.805, "South")).unwrap();
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
+    let audit = Arc::new(AuditLog::new(store.clone(), citywatch_audit::load_or_create_signing_key(dir.path()).unwrap()));
     let events = Events::start(store, registry, EventsConfig::default()).unwrap();
-    Fixture { _dir: dir, path, events }
+    Fixture { _dir: dir, path, events, audit }
 }
 
 fn rule(v: serde_json::Value) -> RuleSpec {
@@ -55,6 +58,7 @@ async fn a_matching_event_opens_an_alert_and_near_ones_join_it() {
             rule(json!({"name": "motion north", "event_types": ["motion"], "districts": ["North"],
         "correlation_window_s": 120, "correlation_radius_m": 200})),
             "sup",
+            &f.audit,
         )
         .unwrap();
     let mut alerts = f.events.subscribe_alerts();
@@ -88,7 +92,9 @@ async fn a_matching_event_opens_an_alert_and_near_ones_join_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_in_one_batch_correlates_into_one_alert() {
     let f = start();
-    f.events.add_rule(rule(json!({"name": "burst", "event_types": ["line_crossing"], "correlation_window_s": 60, "correlation_radius_m": 50})), "sup").unwrap();
+    f.events
+        .add_rule(rule(json!({"name": "burst", "event_types": ["line_crossing"], "correlation_window_s": 60, "correlation_radius_m": 50})), "sup", &f.audit)
+        .unwrap();
     // Raised together, these land in one or a few group commits.
     let raises = (0..200).map(|i| {
         let ev = f.events.clone();
@@ -107,12 +113,15 @@ async fn a_burst_in_one_batch_correlates_into_one_alert() {
 #[tokio::test(flavor = "multi_thread")]
 async fn hotlist_priority_schedule_and_camera_lists_filter() {
     let f = start();
-    f.events.add_rule(rule(json!({"name": "high hits", "event_types": ["hotlist_hit"], "min_hotlist_priority": 7, "cameras": ["c1"]})), "sup").unwrap();
+    f.events
+        .add_rule(rule(json!({"name": "high hits", "event_types": ["hotlist_hit"], "min_hotlist_priority": 7, "cameras": ["c1"]})), "sup", &f.audit)
+        .unwrap();
     // 2026-11-23 is a Monday; armed on Mondays 13:00-14:00 only.
     f.events
         .add_rule(
             rule(json!({"name": "tamper at lunch", "event_types": ["camera_tamper"], "schedule": {"days": [1], "start_hour": 13, "end_hour": 14}})),
             "sup",
+            &f.audit,
         )
         .unwrap();
     f.events.raise(event(EventType::HotlistHit, "c1", at(0), json!({"plate": "BG123AA", "priority": 5}))).await.unwrap();
@@ -128,20 +137,31 @@ async fn hotlist_priority_schedule_and_camera_lists_filter() {
 #[tokio::test(flavor = "multi_thread")]
 async fn lifecycle_records_who_and_when_and_refuses_wrong_steps() {
     let f = start();
-    f.events.add_rule(rule(json!({"name": "any", "event_types": ["zone"]})), "sup").unwrap();
+    f.events.add_rule(rule(json!({"name": "any", "event_types": ["zone"]})), "sup", &f.audit).unwrap();
     f.events.raise(event(EventType::Zone, "c1", at(0), json!({"zone": "gate"}))).await.unwrap();
     let id = f.events.alerts(Some(AlertState::New), None, None, 10).unwrap()[0].id;
 
-    let err = f.events.handle_alert(id, AlertAction::Resolve, "op1").unwrap_err();
+    let err = f.events.handle_alert(id, AlertAction::Resolve, "op1", &f.audit).unwrap_err();
     assert!(matches!(&err, EventsError::Conflict(m) if m.contains("acknowledge it first")), "{err}");
-    let acked = f.events.handle_alert(id, AlertAction::Acknowledge, "op1").unwrap();
+    let acked = f.events.handle_alert(id, AlertAction::Acknowledge, "op1", &f.audit).unwrap();
     assert_eq!((acked.state, acked.acknowledged_by.as_deref()), (AlertState::Acknowledged, Some("op1")));
     assert!(acked.acknowledged_at.is_some());
-    assert!(matches!(f.events.handle_alert(id, AlertAction::Acknowledge, "op2"), Err(EventsError::Conflict(_))));
-    let closed = f.events.handle_alert(id, AlertAction::FalseAlarm, "op2").unwrap();
+    assert!(matches!(f.events.handle_alert(id, AlertAction::Acknowledge, "op2", &f.audit), Err(EventsError::Conflict(_))));
+    let closed = f.events.handle_alert(id, AlertAction::FalseAlarm, "op2", &f.audit).unwrap();
     assert_eq!((closed.state, closed.closed_by.as_deref()), (AlertState::FalseAlarm, Some("op2")));
-    assert!(matches!(f.events.handle_alert(id, AlertAction::Resolve, "op2"), Err(EventsError::Conflict(m)) if m.contains("already false_alarm")));
-    assert!(matches!(f.events.handle_alert(9999, AlertAction::Acknowledge, "op2"), Err(EventsError::NotFound(_))));
+    assert!(matches!(f.events.handle_alert(id, AlertAction::Resolve, "op2", &f.audit), Err(EventsError::Conflict(m)) if m.contains("already false_alarm")));
+    assert!(matches!(f.events.handle_alert(9999, AlertAction::Acknowledge, "op2", &f.audit), Err(EventsError::NotFound(_))));
+    // The two steps taken are in the log with who took them, from which
+    // state to which; the refused attempts are not (the API records those).
+    let steps: Vec<(String, String, serde_json::Value)> =
+        f.audit.repo().entries(0, 100).unwrap().into_iter().filter(|e| e.action.starts_with("alert.")).map(|e| (e.actor, e.action, e.detail)).collect();
+    assert_eq!(
+        steps,
+        [
+            ("op1".to_owned(), "alert.acknowledge".to_owned(), json!({"from": "new", "to": "acknowledged", "rule": "any"})),
+            ("op2".to_owned(), "alert.false_alarm".to_owned(), json!({"from": "acknowledged", "to": "false_alarm", "rule": "any"})),
+        ]
+    );
 
     // A closed alert gathers nothing more: the next event opens a new one.
     f.events.raise(event(EventType::Zone, "c1", at(0), json!({"zone": "gate"}))).await.unwrap();
@@ -192,15 +212,26 @@ async fn events_are_durable_filtered_and_paged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rules_are_validated_and_survive_restart() {
     let f = start();
-    let err = f.events.add_rule(rule(json!({"name": "", "event_types": [], "min_hotlist_priority": 11})), "sup").unwrap_err();
+    let err = f.events.add_rule(rule(json!({"name": "", "event_types": [], "min_hotlist_priority": 11})), "sup", &f.audit).unwrap_err();
     let EventsError::Invalid(fields) = err else { panic!() };
     let names: Vec<&str> = fields.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(names, vec!["name", "event_types", "min_hotlist_priority", "min_hotlist_priority"]);
-    let r = f.events.add_rule(rule(json!({"name": "x", "event_types": ["motion"]})), "sup").unwrap();
-    let changed = f.events.replace_rule(r.id, rule(json!({"name": "y", "event_types": ["zone"], "enabled": false}))).unwrap();
+    let r = f.events.add_rule(rule(json!({"name": "x", "event_types": ["motion"]})), "sup", &f.audit).unwrap();
+    let changed = f.events.replace_rule(r.id, rule(json!({"name": "y", "event_types": ["zone"], "enabled": false})), "sup", &f.audit).unwrap();
     assert_eq!((changed.spec.name.as_str(), changed.spec.enabled), ("y", false));
     assert_eq!(Store::open(&f.path).unwrap().rules().unwrap()[0].spec.name, "y");
-    f.events.delete_rule(r.id).unwrap();
+    f.events.delete_rule(r.id, "sup", &f.audit).unwrap();
     assert!(f.events.rules().is_empty());
-    assert!(matches!(f.events.delete_rule(r.id), Err(EventsError::NotFound(_))));
+    assert!(matches!(f.events.delete_rule(r.id, "sup", &f.audit), Err(EventsError::NotFound(_))));
+    // Each change committed with its entry, the refused ones with none.
+    let entries: Vec<(String, String, String)> = f.audit.repo().entries(0, 100).unwrap().into_iter().map(|e| (e.actor, e.action, e.target)).collect();
+    let target = format!("rule:{}", r.id);
+    assert_eq!(
+        entries,
+        [("sup", "rule.create", &target), ("sup", "rule.replace", &target), ("sup", "rule.delete", &target)].map(|(a, b, c)| (
+            a.to_owned(),
+            b.to_owned(),
+            c.clone()
+        ))
+    );
 }

@@ -42,8 +42,9 @@ async fn deliveries_retry_until_the_receiver_accepts() {
     let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
     let registry = Arc::new(Registry::load(store.clone()).unwrap());
     let hook = WebhookConfig { events: vec![EventType::Zone], alerts: true, backoff: Duration::from_millis(20), ..WebhookConfig::new(url) };
+    let audit = citywatch_audit::AuditLog::new(store.clone(), citywatch_audit::load_or_create_signing_key(dir.path()).unwrap());
     let events = Events::start(store, registry, EventsConfig { mqtt: None, webhooks: vec![hook] }).unwrap();
-    events.add_rule(serde_json::from_value::<RuleSpec>(json!({"name": "zone", "event_types": ["zone"]})).unwrap(), "sup").unwrap();
+    events.add_rule(serde_json::from_value::<RuleSpec>(json!({"name": "zone", "event_types": ["zone"]})).unwrap(), "sup", &audit).unwrap();
     let e = events
         .raise(NewEvent { event_type: EventType::Zone, time: Utc::now(), source: Source::camera("c9"), location: None, details: json!({"zone": "gate"}) })
         .await

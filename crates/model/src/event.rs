@@ -511,6 +511,31 @@ pub struct Alert {
     pub closed_at: Option<Timestamp>,
 }
 
+/// Which events to list, newest first. `None` and empty lists mean any.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub types: Vec<EventType>,
+    pub source_kind: Option<SourceKind>,
+    pub source_id: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Only events in these districts (`None`: every event, with or
+    /// without a district).
+    pub districts: Option<Vec<String>>,
+    /// Paging: events with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: usize,
+}
+
+/// What the rules engine does to alerts for one batch of events.
+#[derive(Debug, Clone)]
+pub enum AlertChange {
+    /// A new alert (its `id` is ignored) with the events it starts with.
+    Open { alert: Box<Alert>, event_ids: Vec<i64> },
+    /// A correlated event joins an open alert.
+    Join { alert_id: i64, event_id: i64, time: Timestamp },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,7 +132,7 @@ impl Registry {
     /// entry, committed with it.
     pub fn put_district(&self, district: &District, audit: &AuditLog, record: Record) -> Result<(), RegistryError> {
         let row = self.repo.put_district(district, Box::new(PendingEntry::new(record).into_maker()))?;
-        audit.appended(&row)?;
+        audit.appended(&row);
         Ok(())
     }
 
@@ -163,7 +163,7 @@ impl Registry {
             other => other?,
         };
         self.publish(self.snapshot().with_changes(std::slice::from_ref(&update.camera), &[]));
-        audit.appended(&row)?;
+        audit.appended(&row);
         Ok(())
     }
 
@@ -180,7 +180,7 @@ impl Registry {
             other => other?,
         };
         self.publish(snapshot.with_changes(std::slice::from_ref(&update.camera), &[]));
-        audit.appended(&row)?;
+        audit.appended(&row);
         Ok(before)
     }
 
@@ -195,7 +195,7 @@ impl Registry {
             other => other?,
         };
         self.publish(snapshot.with_changes(&[], &[id.to_owned()]));
-        audit.appended(&row)?;
+        audit.appended(&row);
         Ok(before)
     }
 
@@ -259,7 +259,7 @@ impl Registry {
         )?;
         let cameras: Vec<Camera> = good.into_iter().map(|u| u.camera).collect();
         self.publish(snapshot.with_changes(&cameras, &[]));
-        audit.appended(&row)?;
+        audit.appended(&row);
         Ok(report)
     }
 }

@@ -2,37 +2,13 @@
 //! them (ingest batching, rule matching, correlation, the alert lifecycle);
 //! this module only keeps them.
 
-use citywatch_model::{Alert, AlertState, Event, EventType, Location, Rule, RuleSpec, Severity, Source, SourceKind, Timestamp};
+pub use citywatch_model::event::{AlertChange, EventFilter};
+use citywatch_model::{Alert, AlertState, AuditRow, ChainHead, Event, EventType, Location, Rule, RuleSpec, Severity, Source, SourceKind, Timestamp};
 use rusqlite::types::ToSql;
-use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, OptionalExtension, Row, Transaction};
 
 use crate::time::{from_text, to_text};
 use crate::{Result, Store, StoreError};
-
-/// Which events to list, newest first. `None` and empty lists mean any.
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    pub types: Vec<EventType>,
-    pub source_kind: Option<SourceKind>,
-    pub source_id: Option<String>,
-    pub from: Option<Timestamp>,
-    pub to: Option<Timestamp>,
-    /// Only events in these districts (`None`: every event, with or
-    /// without a district).
-    pub districts: Option<Vec<String>>,
-    /// Paging: events with a smaller id.
-    pub before_id: Option<i64>,
-    pub limit: usize,
-}
-
-/// What the rules engine does to alerts for one batch of events.
-#[derive(Debug, Clone)]
-pub enum AlertChange {
-    /// A new alert (its `id` is ignored) with the events it starts with.
-    Open { alert: Box<Alert>, event_ids: Vec<i64> },
-    /// A correlated event joins an open alert.
-    Join { alert_id: i64, event_id: i64, time: Timestamp },
-}
 
 const EVENT_COLUMNS: &str = "id, type, time, source_kind, source_id, district, lat, lon, details, received_at";
 const ALERT_COLUMNS: &str = "id, rule_id, rule_name, state, severity, event_type, source_kind, source_id, district, lat, lon, \
@@ -208,11 +184,20 @@ impl Store {
         Ok(self.conn().query_row(&format!("SELECT {EVENT_COLUMNS} FROM event WHERE id = ?1"), [id], event_row).optional()?)
     }
 
-    pub fn add_rule(&self, spec: &RuleSpec, by: &str, now: Timestamp) -> Result<Rule> {
-        let conn = self.conn();
+    /// Adds a rule with the audit entry `audit` makes of it, in one transaction.
+    pub fn add_rule_audited(
+        &self,
+        spec: &RuleSpec,
+        by: &str,
+        now: Timestamp,
+        audit: impl FnOnce(&Rule, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(Rule, AuditRow)> {
         let json = serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        conn.execute("INSERT INTO rule (spec, created_by, updated_at) VALUES (?1, ?2, ?3)", params![json, by, to_text(now)])?;
-        Ok(Rule { id: conn.last_insert_rowid(), spec: spec.clone(), created_by: by.to_owned(), updated_at: now })
+        let add = |tx: &Transaction<'_>| {
+            tx.execute("INSERT INTO rule (spec, created_by, updated_at) VALUES (?1, ?2, ?3)", params![json, by, to_text(now)])?;
+            Ok(Rule { id: tx.last_insert_rowid(), spec: spec.clone(), created_by: by.to_owned(), updated_at: now })
+        };
+        self.write_audited(add, audit)
     }
 
     pub fn rules(&self) -> Result<Vec<Rule>> {
@@ -226,19 +211,37 @@ impl Store {
         Ok(self.conn().query_row("SELECT id, spec, created_by, updated_at FROM rule WHERE id = ?1", [id], rule_row).optional()?)
     }
 
-    /// Replaces a rule's definition; `None` if there is no such rule.
-    pub fn replace_rule(&self, id: i64, spec: &RuleSpec, now: Timestamp) -> Result<Option<Rule>> {
+    /// Replaces a rule's definition, with its audit entry; `NotFound` if
+    /// there is no such rule (and nothing is written).
+    pub fn replace_rule_audited(
+        &self,
+        id: i64,
+        spec: &RuleSpec,
+        now: Timestamp,
+        audit: impl FnOnce(&Rule, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(Rule, AuditRow)> {
         let json = serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let n = self.conn().execute("UPDATE rule SET spec = ?2, updated_at = ?3 WHERE id = ?1", params![id, json, to_text(now)])?;
-        if n == 0 {
-            return Ok(None);
-        }
-        self.rule(id)
+        let replace = |tx: &Transaction<'_>| {
+            if tx.execute("UPDATE rule SET spec = ?2, updated_at = ?3 WHERE id = ?1", params![id, json, to_text(now)])? == 0 {
+                return Err(StoreError::NotFound(format!("rule {id}")));
+            }
+            Ok(tx.query_row("SELECT id, spec, created_by, updated_at FROM rule WHERE id = ?1", [id], rule_row)?)
+        };
+        self.write_audited(replace, audit)
     }
 
-    /// Deletes a rule; its alerts stay (they name it). Returns whether it existed.
-    pub fn delete_rule(&self, id: i64) -> Result<bool> {
-        Ok(self.conn().execute("DELETE FROM rule WHERE id = ?1", [id])? > 0)
+    /// Deletes a rule with its audit entry and returns it as it was; its
+    /// alerts stay (they name it). `NotFound` if there is no such rule.
+    pub fn delete_rule_audited(&self, id: i64, audit: impl FnOnce(&Rule, Option<&ChainHead>) -> AuditRow) -> Result<(Rule, AuditRow)> {
+        let delete = |tx: &Transaction<'_>| {
+            let rule = tx
+                .query_row("SELECT id, spec, created_by, updated_at FROM rule WHERE id = ?1", [id], rule_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("rule {id}")))?;
+            tx.execute("DELETE FROM rule WHERE id = ?1", [id])?;
+            Ok(rule)
+        };
+        self.write_audited(delete, audit)
     }
 
     /// Open alerts of a rule whose last event is at or after `since`.
@@ -346,18 +349,32 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Moves an alert from `from` to `to`, recording who and when, only if
-    /// it is still in `from` (two operators racing: one wins). Returns the
-    /// alert as it now is, or `None` if it was not in `from`.
-    pub fn transition_alert(&self, id: i64, from: AlertState, to: AlertState, by: &str, at: Timestamp) -> Result<Option<Alert>> {
+    /// Moves an alert from `from` to `to`, recording who and when, with the
+    /// audit entry `audit` makes of the alert as it now is, only if it is
+    /// still in `from` (two operators racing: one wins). `Stale` if it was
+    /// not in `from`, `NotFound` if there is no such alert; neither writes.
+    pub fn transition_alert_audited(
+        &self,
+        id: i64,
+        from: AlertState,
+        to: AlertState,
+        by: &str,
+        at: Timestamp,
+        audit: impl FnOnce(&Alert, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(Alert, AuditRow)> {
         let (by_col, at_col) = if to == AlertState::Acknowledged { ("acknowledged_by", "acknowledged_at") } else { ("closed_by", "closed_at") };
-        let n = self.conn().execute(
-            &format!("UPDATE alert SET state = ?3, {by_col} = ?4, {at_col} = ?5 WHERE id = ?1 AND state = ?2"),
-            params![id, from.as_str(), to.as_str(), by, to_text(at)],
-        )?;
-        if n == 0 {
-            return Ok(None);
-        }
-        self.alert(id)
+        let transition = |tx: &Transaction<'_>| {
+            let n = tx.execute(
+                &format!("UPDATE alert SET state = ?3, {by_col} = ?4, {at_col} = ?5 WHERE id = ?1 AND state = ?2"),
+                params![id, from.as_str(), to.as_str(), by, to_text(at)],
+            )?;
+            let alert = tx.query_row(&format!("SELECT {ALERT_COLUMNS} FROM alert WHERE id = ?1"), [id], alert_row).optional()?;
+            match (n, alert) {
+                (_, None) => Err(StoreError::NotFound(format!("alert {id}"))),
+                (0, Some(a)) => Err(StoreError::Stale(format!("alert {id} is {} now, not {}", a.state.as_str(), from.as_str()))),
+                (_, Some(a)) => Ok(a),
+            }
+        };
+        self.write_audited(transition, audit)
     }
 }

@@ -105,7 +105,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let added = citywatch_audit::add_grant(&*dir.store, Granter::MachineOperator, &username, &spec, Utc::now(), entry);
             let g = match added {
                 Ok((g, row)) => {
-                    dir.audit.appended(&row)?;
+                    dir.audit.appended(&row);
                     g
                 }
                 Err(GrantError::Repo(e)) => return Err(e).with_context(|| format!("granting {} to {username}", grant.role)),

@@ -153,7 +153,7 @@ fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: 
             PendingEntry::new(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": grants}))).row_on(head)
         };
         let (_, row) = UserRepo::create_user(&*dir.store, user, &hash, &[spec], Box::new(entry))?;
-        dir.audit.appended(&row)?;
+        dir.audit.appended(&row);
     }
     let city = demo_city_at(2026, per_district, rtsp_authority);
     for d in &city.districts {
