@@ -13,12 +13,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use citywatch_audit::{Permission, Record};
+use citywatch_audit::{PendingEntry, Permission, Record};
 use citywatch_hotlists::{parse_csv, ParsedHotlist};
-use citywatch_store::{Hotlist, HotlistEntry};
+use citywatch_model::plates::{Hotlist, HotlistEntry};
 use serde_json::{json, Value};
 
-use crate::auth::{audit, audit_repeatable, Caller};
+use crate::auth::{audit_repeatable, Caller};
 use crate::events::check_params;
 use crate::{ApiError, AppState};
 
@@ -92,15 +92,15 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 
 /// The list if it exists and the caller may see it.
 async fn visible_list(state: &AppState, name: &str, sees_covert: bool) -> Result<Option<Hotlist>, ApiError> {
-    let (store, n) = (state.store.clone(), name.to_owned());
-    let list = tokio::task::spawn_blocking(move || store.hotlist(&n)).await??;
+    let (repo, n) = (state.plates.repo().clone(), name.to_owned());
+    let list = tokio::task::spawn_blocking(move || repo.hotlist(&n)).await??;
     Ok(list.filter(|l| sees_covert || !l.covert))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let sees_covert = require(&state, &caller, "listing hotlists").await?;
-    let store = state.store.clone();
-    let lists = tokio::task::spawn_blocking(move || store.hotlists()).await??;
+    let repo = state.plates.repo().clone();
+    let lists = tokio::task::spawn_blocking(move || repo.hotlists()).await??;
     Ok(Json(Value::Array(lists.iter().filter(|l| sees_covert || !l.covert).map(list_json).collect())))
 }
 
@@ -132,8 +132,8 @@ pub async fn import(
         return Err(ApiError::Forbidden("covert hotlists are kept by supervisors".into()));
     }
     let existing = {
-        let (store, n) = (state.store.clone(), name.clone());
-        tokio::task::spawn_blocking(move || store.hotlist(&n)).await??
+        let (repo, n) = (state.plates.repo().clone(), name.clone());
+        tokio::task::spawn_blocking(move || repo.hotlist(&n)).await??
     };
     let covert = match (&existing, covert) {
         (Some(l), _) if l.covert && !sees_covert => return Err(ApiError::NotFound(format!("hotlist {name} not found"))),
@@ -150,10 +150,18 @@ pub async fn import(
     // kept, not the size of the file.
     let parsed = tokio::task::spawn_blocking(move || parse_csv(&bytes[..], &by, now, limits)).await??;
     let ParsedHotlist { rows, good, errors } = parsed;
-    let (store, n, by) = (state.store.clone(), name.clone(), caller.name().to_owned());
-    let (added, replaced) = tokio::task::spawn_blocking(move || store.import_hotlist(&n, covert, &good, &by, now)).await??;
-    let detail = json!({"rows": rows, "added": added, "replaced": replaced, "bad_rows": errors.bad_rows, "covert": covert});
-    audit(&state, Record::new(caller.name(), "hotlist.import", &name).detail(detail)).await?;
+    let (repo, n, by, log, bad_rows) = (state.plates.repo().clone(), name.clone(), caller.name().to_owned(), state.audit.clone(), errors.bad_rows);
+    // The entries and the import's audit entry commit together.
+    let (added, replaced) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let record = |&(added, replaced): &citywatch_hotlists::ImportCounts| {
+            let detail = json!({"rows": rows, "added": added, "replaced": replaced, "bad_rows": bad_rows, "covert": covert});
+            Record::new(&by, "hotlist.import", &n).detail(detail)
+        };
+        let (counts, row) = repo.import_hotlist(&n, covert, &good, &by, now, PendingEntry::after(record))?;
+        log.appended(&row);
+        Ok(counts)
+    })
+    .await??;
     let mut body = json!({"list": name, "covert": covert, "rows": rows, "added": added, "replaced": replaced});
     body["errors"] = json!(errors.errors);
     body["error_count"] = json!(errors.error_count);
@@ -166,8 +174,8 @@ pub async fn entries(State(state): State<AppState>, caller: Caller, Path(name): 
     if visible_list(&state, &name, sees_covert).await?.is_none() {
         return Err(ApiError::NotFound(format!("hotlist {name} not found")));
     }
-    let store = state.store.clone();
-    let entries = tokio::task::spawn_blocking(move || store.hotlist_entries(&name)).await??;
+    let repo = state.plates.repo().clone();
+    let entries = tokio::task::spawn_blocking(move || repo.hotlist_entries(&name)).await??;
     let now = Utc::now();
     Ok(Json(Value::Array(entries.iter().map(|e| entry_json(e, now)).collect())))
 }
@@ -176,16 +184,27 @@ pub async fn delete_entry(State(state): State<AppState>, caller: Caller, Path((n
     let sees_covert = require(&state, &caller, "deleting hotlist entries").await?;
     let not_found = || ApiError::NotFound(format!("hotlist entry {id} of {name} not found"));
     let Ok(entry_id) = id.parse::<i64>() else { return Err(not_found()) };
-    let store = state.store.clone();
-    let entry = tokio::task::spawn_blocking(move || store.hotlist_entry(entry_id)).await??.ok_or_else(not_found)?;
+    let repo = state.plates.repo().clone();
+    let entry = tokio::task::spawn_blocking(move || repo.hotlist_entry(entry_id)).await??.ok_or_else(not_found)?;
     if entry.list != name || (entry.covert && !sees_covert) {
         return Err(not_found());
     }
-    let store = state.store.clone();
-    if !tokio::task::spawn_blocking(move || store.delete_hotlist_entry(entry_id)).await?? {
-        return Err(not_found());
-    }
-    let detail = json!({"id": entry.id, "plate": entry.plate, "reason": entry.reason, "priority": entry.priority});
-    audit(&state, Record::new(caller.name(), "hotlist.delete_entry", &name).detail(detail)).await?;
+    let (repo, by, log) = (state.plates.repo().clone(), caller.name().to_owned(), state.audit.clone());
+    // The deletion and its audit entry commit together; an entry deleted by
+    // someone else in between is not found, and nothing is written.
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        let record = |e: &HotlistEntry| {
+            let detail = json!({"id": e.id, "plate": e.plate, "reason": e.reason, "priority": e.priority});
+            Record::new(&by, "hotlist.delete_entry", &e.list).detail(detail)
+        };
+        let (_, row) = repo.delete_hotlist_entry(entry_id, PendingEntry::after(record))?;
+        log.appended(&row);
+        Ok(())
+    })
+    .await?
+    .map_err(|e| match e {
+        ApiError::NotFound(_) => not_found(),
+        e => e,
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -68,8 +68,8 @@ pub async fn search(State(state): State<AppState>, caller: Caller, Query(params)
     }
     let pattern = pattern.unwrap_or_default();
     let filter = PlateReadFilter { pattern: pattern.clone(), start, end, districts: district_filter(&scope), limit };
-    let store = state.store.clone();
-    let reads = tokio::task::spawn_blocking(move || store.plate_reads(&filter)).await??;
+    let repo = state.plates.repo().clone();
+    let reads = tokio::task::spawn_blocking(move || repo.plate_reads(&filter)).await??;
     let record = Record::new(caller.name(), "plate.search", &pattern)
         .purpose(Some(purpose.into_string()), Some(case_ref.into_string()))
         .detail(json!({"plate": params.get("plate"), "start": start, "end": end, "results": reads.len()}));

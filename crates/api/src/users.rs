@@ -15,8 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use citywatch_audit::{hash_password, GrantError, GrantRefused, Granter, MakeRowAfter, PendingEntry, Permission, Record};
-use citywatch_model::{ChainHead, Grant, GrantSpec, Role};
+use citywatch_audit::{hash_password, GrantError, GrantRefused, Granter, PendingEntry, Permission, Record};
+use citywatch_model::{Grant, GrantSpec, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -141,7 +141,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let (log, actor) = (state.audit.clone(), caller.name().to_owned());
     let grants = tokio::task::spawn_blocking(move || -> Result<Vec<Grant>, ApiError> {
         let record = |grants: &Vec<Grant>| Record::new(actor, "user.create", &username).detail(json!({"grants": grants}));
-        let (grants, row) = store.create_user(&username, &hash, &specs, after(record))?;
+        let (grants, row) = store.create_user(&username, &hash, &specs, PendingEntry::after(record))?;
         log.appended(&row);
         Ok(grants)
     })
@@ -156,7 +156,7 @@ pub async fn add_grant(State(state): State<AppState>, caller: Caller, Path(usern
     let (name, granter, log) = (username.clone(), caller.name().to_owned(), state.audit.clone());
     let added = tokio::task::spawn_blocking(move || {
         let record = |grant: &Grant| Record::new(&granter, "grant.add", &name).detail(json!({"grant": grant}));
-        let added = citywatch_audit::add_grant(&*store, Granter::User(&granter), &name, &spec, Utc::now(), after(record));
+        let added = citywatch_audit::add_grant(&*store, Granter::User(&granter), &name, &spec, Utc::now(), PendingEntry::after(record));
         if let Ok((_, row)) = &added {
             log.appended(row);
         }
@@ -189,7 +189,7 @@ pub async fn remove_grant(State(state): State<AppState>, caller: Caller, Path((u
             return Ok(Err(grant));
         }
         let record = |grant: &Grant| Record::new(actor, "grant.remove", &grant.username).detail(json!({"grant": grant}));
-        let (grant, row) = store.delete_grant(id, after(record))?;
+        let (grant, row) = store.delete_grant(id, PendingEntry::after(record))?;
         log.appended(&row);
         Ok(Ok(grant))
     })
@@ -227,7 +227,7 @@ pub async fn set_password(State(state): State<AppState>, caller: Caller, Path(us
     let (store, log, actor) = (state.users.clone(), state.audit.clone(), caller.name().to_owned());
     tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
         let record = |ended: &usize| Record::new(actor, "user.set_password", &username).detail(json!({"sessions_ended": ended}));
-        let (_, row) = store.set_password_hash(&username, &hash, after(record))?;
+        let (_, row) = store.set_password_hash(&username, &hash, PendingEntry::after(record))?;
         log.appended(&row);
         Ok(())
     })
@@ -259,7 +259,7 @@ async fn set_disabled(state: &AppState, caller: &Caller, username: String, disab
     let ended = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
         let action = if disabled { "user.disable" } else { "user.enable" };
         let record = |ended: &usize| Record::new(actor, action, &name).detail(json!({"sessions_ended": ended}));
-        let (ended, row) = store.set_user_disabled(&name, disabled, after(record))?;
+        let (ended, row) = store.set_user_disabled(&name, disabled, PendingEntry::after(record))?;
         log.appended(&row);
         Ok(ended)
     })
@@ -280,19 +280,13 @@ pub async fn end_sessions(State(state): State<AppState>, caller: Caller, Path(us
     let name = username.clone();
     let ended = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
         let record = |ended: &usize| Record::new(actor, "user.end_sessions", &name).detail(json!({"sessions_ended": ended}));
-        let (ended, row) = store.end_sessions_of(&name, after(record))?;
+        let (ended, row) = store.end_sessions_of(&name, PendingEntry::after(record))?;
         log.appended(&row);
         Ok(ended)
     })
     .await??;
     state.session_ends.ended();
     Ok(Json(json!({"username": username, "sessions_ended": ended})))
-}
-
-/// The audit entry of an account change, made from what the change did
-/// and committed in its transaction (`UserRepo`): both or neither.
-fn after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> MakeRowAfter<'a, T> {
-    Box::new(move |outcome: &T, head: Option<&ChainHead>| PendingEntry::new(record(outcome)).row_on(head))
 }
 
 /// Records a grant refused by the separation of duties, and answers it:

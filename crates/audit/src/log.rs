@@ -97,6 +97,14 @@ impl PendingEntry {
         row
     }
 
+    /// The maker of the entry `record` makes from what a change did (the
+    /// ids it gave, the rows it deleted): what a repository's write commits
+    /// with the change (both or neither). Timed when it is made, inside the
+    /// transaction with the head locked, so times follow the chain's order.
+    pub fn after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> crate::MakeRowAfter<'a, T> {
+        Box::new(move |outcome: &T, head: Option<&ChainHead>| PendingEntry::new(record(outcome)).row_on(head))
+    }
+
     /// [`PendingEntry::row_on`] as a repository's row maker.
     pub fn into_maker(self) -> impl FnOnce(Option<&ChainHead>) -> AuditRow {
         move |head| self.row_on(head)

@@ -19,8 +19,9 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use citywatch_api::AppState;
-use citywatch_audit::Record;
+use citywatch_audit::{PendingEntry, Record};
 use citywatch_hotlists::plate_key;
+use citywatch_hotlists::{ImportCounts, PlateRepo};
 use citywatch_model::{EventType, Location, NewEvent, RuleSpec, Severity, Source};
 use citywatch_sim::sightings::{cameras_showing, demo_hotlist, sightings, HotlistEntry};
 use citywatch_sim::{camera_id, SimConfig};
@@ -107,11 +108,16 @@ async fn run_windows(state: AppState, shown: Vec<HotlistEntry>, first: Duration,
 /// Puts `entries` on the demo hotlist, active until `until`, audited.
 fn set_entries(state: &AppState, entries: &[HotlistEntry], until: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let rows: Vec<NewHotlistEntry> = entries.iter().cloned().map(|e| new_entry(e, Some(until))).collect();
-    let (added, replaced) = state.store.import_hotlist(HOTLIST, false, &rows, "citywatch-demo", Utc::now()).context("updating the demo hotlist")?;
     let plates: Vec<&str> = rows.iter().map(|r| r.plate.as_str()).collect();
-    state.audit.record(
-        Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "plates": plates, "expires_at": until})),
-    )?;
+    let record = |&(added, replaced): &ImportCounts| {
+        Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "plates": plates, "expires_at": until}))
+    };
+    let (_, row) = state
+        .plates
+        .repo()
+        .import_hotlist(HOTLIST, false, &rows, "citywatch-demo", Utc::now(), PendingEntry::after(record))
+        .context("updating the demo hotlist")?;
+    state.audit.appended(&row);
     Ok(())
 }
 
@@ -133,8 +139,12 @@ pub const HOTLIST: &str = "demo";
 /// replaced), audited like an import.
 pub fn import(dir: &crate::data_dir::DataDir, sim: &SimConfig) -> anyhow::Result<()> {
     let entries: Vec<NewHotlistEntry> = demo_hotlist(sim).into_iter().map(|e| new_entry(e, None)).collect();
-    let (added, replaced) = dir.store.import_hotlist(HOTLIST, false, &entries, "citywatch-demo", Utc::now()).context("importing the demo hotlist")?;
-    dir.audit.record(Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "rows": entries.len()})))?;
+    let record = |&(added, replaced): &ImportCounts| {
+        Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "rows": entries.len()}))
+    };
+    let (_, row) = PlateRepo::import_hotlist(&*dir.store, HOTLIST, false, &entries, "citywatch-demo", Utc::now(), PendingEntry::after(record))
+        .context("importing the demo hotlist")?;
+    dir.audit.appended(&row);
     Ok(())
 }
 

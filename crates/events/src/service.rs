@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use chrono::Utc;
 use citywatch_audit::{AuditLog, PendingEntry, Record};
 use citywatch_model::event::EventFilter;
-use citywatch_model::{Alert, AlertAction, AlertState, AuditRow, ChainHead, Event, FieldError, NewEvent, RepoError, Rule, RuleSpec, SourceKind, Timestamp};
+use citywatch_model::{Alert, AlertAction, AlertState, AuditRow, Event, FieldError, NewEvent, RepoError, Rule, RuleSpec, SourceKind, Timestamp};
 use citywatch_registry::Registry;
 use serde::Serialize;
 use serde_json::json;
@@ -234,7 +234,7 @@ impl Events {
     pub fn add_rule(&self, spec: RuleSpec, by: &str, audit: &AuditLog) -> Result<Rule, EventsError> {
         check_rule(&spec)?;
         let record = |rule: &Rule| Record::new(by, "rule.create", format!("rule:{}", rule.id)).detail(json!(rule.spec));
-        let (rule, row) = self.shared.repo.add_rule(&spec, by, Utc::now(), entry_of(record))?;
+        let (rule, row) = self.shared.repo.add_rule(&spec, by, Utc::now(), PendingEntry::after(record))?;
         self.after_rule_change(audit, &row)?;
         Ok(rule)
     }
@@ -243,7 +243,7 @@ impl Events {
     pub fn replace_rule(&self, id: i64, spec: RuleSpec, by: &str, audit: &AuditLog) -> Result<Rule, EventsError> {
         check_rule(&spec)?;
         let record = |rule: &Rule| Record::new(by, "rule.replace", format!("rule:{id}")).detail(json!(rule.spec));
-        let (rule, row) = self.shared.repo.replace_rule(id, &spec, Utc::now(), entry_of(record)).map_err(|e| not_found_as(e, "rule", id))?;
+        let (rule, row) = self.shared.repo.replace_rule(id, &spec, Utc::now(), PendingEntry::after(record)).map_err(|e| not_found_as(e, "rule", id))?;
         self.after_rule_change(audit, &row)?;
         Ok(rule)
     }
@@ -252,7 +252,7 @@ impl Events {
     /// as it was); returns the rule. Its alerts stay.
     pub fn delete_rule(&self, id: i64, by: &str, audit: &AuditLog) -> Result<Rule, EventsError> {
         let record = |rule: &Rule| Record::new(by, "rule.delete", format!("rule:{id}")).detail(json!(rule.spec));
-        let (rule, row) = self.shared.repo.delete_rule(id, entry_of(record)).map_err(|e| not_found_as(e, "rule", id))?;
+        let (rule, row) = self.shared.repo.delete_rule(id, PendingEntry::after(record)).map_err(|e| not_found_as(e, "rule", id))?;
         self.after_rule_change(audit, &row)?;
         Ok(rule)
     }
@@ -292,7 +292,7 @@ impl Events {
             Record::new(by, format!("alert.{}", action.as_str()), format!("alert:{id}"))
                 .detail(json!({"from": current.state, "to": a.state, "rule": a.rule_name}))
         };
-        let (alert, row) = repo.transition_alert(id, current.state, to, by, Utc::now(), entry_of(record)).map_err(|e| match e {
+        let (alert, row) = repo.transition_alert(id, current.state, to, by, Utc::now(), PendingEntry::after(record)).map_err(|e| match e {
             RepoError::Stale(_) => {
                 EventsError::Conflict(format!("cannot {} alert {id}: someone else changed it at the same moment; reload it", action.as_str()))
             }
@@ -302,11 +302,6 @@ impl Events {
         self.shared.bus.publish_alert(AlertUpdate { kind: AlertUpdateKind::State, alert: alert.clone() });
         Ok(alert)
     }
-}
-
-/// The maker of the entry `record` makes of what a change did, timed now.
-fn entry_of<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> citywatch_audit::MakeRowAfter<'a, T> {
-    Box::new(move |done: &T, head: Option<&ChainHead>| PendingEntry::new(record(done)).row_on(head))
 }
 
 /// A repository's `NotFound` as the events' own, naming the thing.

@@ -4,8 +4,9 @@ use citywatch_model::FieldError;
 pub enum HotlistError {
     #[error("invalid: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// The database failed; nothing the call asked for was written.
     #[error(transparent)]
-    Store(#[from] citywatch_store::StoreError),
+    Repo(#[from] citywatch_model::RepoError),
     #[error(transparent)]
     Audit(#[from] citywatch_audit::AuditError),
     #[error(transparent)]

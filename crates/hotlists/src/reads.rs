@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use citywatch_audit::{AuditLog, Record};
+use citywatch_audit::{AuditLog, PendingEntry, Record};
 use citywatch_events::Events;
+use citywatch_model::plates::{HotlistEntry, NewPlateRead, PlatePurge, PlateRead, PlateReadFilter};
 use citywatch_model::{Event, EventType, FieldError, Location, NewEvent, Source};
 use citywatch_registry::Registry;
-use citywatch_store::{HotlistEntry, NewPlateRead, PlatePurge, PlateRead, PlateReadFilter, Store};
 use serde_json::json;
 
+use crate::repo::PlateRepo;
 use crate::{plate_key, HotlistError};
 
 /// One read from a camera.
@@ -47,14 +48,20 @@ pub struct RecordedRead {
 }
 
 pub struct PlateReads {
-    store: Arc<Store>,
+    repo: Arc<dyn PlateRepo>,
     registry: Arc<Registry>,
     events: Arc<Events>,
 }
 
 impl PlateReads {
-    pub fn new(store: Arc<Store>, registry: Arc<Registry>, events: Arc<Events>) -> PlateReads {
-        PlateReads { store, registry, events }
+    pub fn new(repo: Arc<dyn PlateRepo>, registry: Arc<Registry>, events: Arc<Events>) -> PlateReads {
+        PlateReads { repo, registry, events }
+    }
+
+    /// The hotlists and reads as stored, for the API's hotlist screens
+    /// (which decide who sees a covert list).
+    pub fn repo(&self) -> &Arc<dyn PlateRepo> {
+        &self.repo
     }
 
     /// Records one read: events first (so the stored read names its event),
@@ -79,8 +86,8 @@ impl PlateReads {
         if !errors.is_empty() {
             return Err(HotlistError::Invalid(errors));
         }
-        let (store, k, now) = (self.store.clone(), key.clone(), Utc::now());
-        let entries = tokio::task::spawn_blocking(move || store.active_hotlist_entries(&k, now)).await.map_err(|e| HotlistError::Join(e.to_string()))??;
+        let (repo, k, now) = (self.repo.clone(), key.clone(), Utc::now());
+        let entries = tokio::task::spawn_blocking(move || repo.active_hotlist_entries(&k, now)).await.map_err(|e| HotlistError::Join(e.to_string()))??;
         let mut base = json!({"plate": r.plate, "confidence": r.confidence, "track_id": r.track_id, "crop_ref": r.crop_ref});
         if let Some(obj) = base.as_object_mut() {
             for (k, v) in extra {
@@ -131,29 +138,28 @@ impl PlateReads {
             event_id: Some(event.id),
             hit: !hits.is_empty(),
         };
-        let store = self.store.clone();
-        let read_id = tokio::task::spawn_blocking(move || store.add_plate_read(&row)).await.map_err(|e| HotlistError::Join(e.to_string()))??;
+        let repo = self.repo.clone();
+        let read_id = tokio::task::spawn_blocking(move || repo.add_plate_read(&row)).await.map_err(|e| HotlistError::Join(e.to_string()))??;
         Ok(RecordedRead { read_id, event, hits })
     }
 
     /// Plate history (blocking).
     pub fn search(&self, filter: &PlateReadFilter) -> Result<Vec<PlateRead>, HotlistError> {
-        Ok(self.store.plate_reads(filter)?)
+        Ok(self.repo.plate_reads(filter)?)
     }
 
     /// Deletes reads that hit nothing and are older than `window` at `now`
-    /// (blocking). The caller audits the counts.
-    pub fn purge(&self, window: chrono::Duration, now: DateTime<Utc>) -> Result<PlatePurge, HotlistError> {
-        Ok(self.store.purge_plate_reads(now - window)?)
-    }
-
-    /// [`purge`](Self::purge), leaving an audit entry (`plate_read.purge`)
-    /// with the counts whenever anything was deleted (blocking).
+    /// (blocking); whenever anything was deleted, its audit entry
+    /// (`plate_read.purge`, with the counts) commits with the deletion.
     pub fn purge_audited(&self, audit: &AuditLog, window: chrono::Duration, now: DateTime<Utc>) -> Result<PlatePurge, HotlistError> {
-        let purged = self.purge(window, now)?;
-        if purged.reads > 0 || purged.events > 0 {
-            let detail = json!({"reads": purged.reads, "events": purged.events, "window_s": window.num_seconds(), "before": now - window});
-            audit.record(Record::new("citywatch", "plate_read.purge", "plate_reads").detail(detail))?;
+        let before = now - window;
+        let record = move |purged: &PlatePurge| {
+            let detail = json!({"reads": purged.reads, "events": purged.events, "window_s": window.num_seconds(), "before": before});
+            Record::new("citywatch", "plate_read.purge", "plate_reads").detail(detail)
+        };
+        let (purged, row) = self.repo.purge_plate_reads(before, PendingEntry::after(record))?;
+        if let Some(row) = row {
+            audit.appended(&row);
         }
         Ok(purged)
     }

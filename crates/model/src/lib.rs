@@ -14,6 +14,7 @@ mod error;
 pub mod event;
 mod import;
 mod justification;
+pub mod plates;
 mod repo_error;
 mod scope;
 mod user;

@@ -153,11 +153,26 @@ impl PgStore {
         change: impl FnOnce(&mut Transaction<'_>) -> Result<T, RepoError>,
         audit: impl FnOnce(&T, Option<&ChainHead>) -> AuditRow,
     ) -> Result<(T, AuditRow), RepoError> {
+        let (outcome, row) = self.write_audited_when(change, audit, |_| true)?;
+        let row = row.ok_or_else(|| RepoError::Backend("an audited write committed without its entry".into()))?;
+        Ok((outcome, row))
+    }
+
+    /// [`PgStore::write_audited`] for a change that is recorded only when
+    /// `recorded` says so of its outcome (a purge that deleted nothing
+    /// leaves no entry). The head is locked first either way: one lock
+    /// order for every audited write.
+    pub(crate) fn write_audited_when<T>(
+        &self,
+        change: impl FnOnce(&mut Transaction<'_>) -> Result<T, RepoError>,
+        audit: impl FnOnce(&T, Option<&ChainHead>) -> AuditRow,
+        recorded: impl FnOnce(&T) -> bool,
+    ) -> Result<(T, Option<AuditRow>), RepoError> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(pg_error)?;
         tx.execute("SELECT 1 FROM audit_chain_head FOR UPDATE", &[]).map_err(pg_error)?;
         let outcome = change(&mut tx)?;
-        let row = append_in(&mut tx, Box::new(|head| audit(&outcome, head)))?;
+        let row = if recorded(&outcome) { Some(append_in(&mut tx, Box::new(|head| audit(&outcome, head)))?) } else { None };
         tx.commit().map_err(pg_error)?;
         Ok((outcome, row))
     }

@@ -6,8 +6,9 @@
 //! version) and every PostgreSQL statement; implements the repository
 //! traits the domain crates own. Today those are the audit log's
 //! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`]),
-//! the camera registry's ([`citywatch_registry::CameraRepo`]) and the
-//! events' ([`citywatch_events::EventRepo`]); the other domains' traits follow
+//! the camera registry's ([`citywatch_registry::CameraRepo`]), the
+//! events' ([`citywatch_events::EventRepo`]) and the hotlists'
+//! ([`citywatch_hotlists::PlateRepo`]); the other domains' traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -21,6 +22,7 @@ mod cameras;
 mod error;
 mod events;
 mod migrations;
+mod plates;
 #[cfg(feature = "test-database")]
 pub mod test_database;
 mod users;

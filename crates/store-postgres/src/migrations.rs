@@ -23,6 +23,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "registry", sql: include_str!("../migrations/0002_registry.sql") },
     Migration { version: 3, name: "users", sql: include_str!("../migrations/0003_users.sql") },
     Migration { version: 4, name: "events", sql: include_str!("../migrations/0004_events.sql") },
+    Migration { version: 5, name: "plates", sql: include_str!("../migrations/0005_plates.sql") },
 ];
 
 /// The advisory lock key migrations hold (any constant; "citywatc" in ASCII).

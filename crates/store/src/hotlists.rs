@@ -3,54 +3,13 @@
 //! the API decides who sees covert lists; this module only keeps the rows.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
+use citywatch_model::{AuditRow, ChainHead};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+pub use citywatch_model::plates::{Hotlist, HotlistEntry, NewHotlistEntry};
 
 use crate::time::{from_text, to_text};
-use crate::{Result, Store};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hotlist {
-    pub name: String,
-    pub covert: bool,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    /// Entries, expired ones included.
-    pub entries: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewHotlistEntry {
-    /// As written in the import, for display.
-    pub plate: String,
-    /// Normalised (A-Z, 0-9 only): what reads are matched on.
-    pub plate_key: String,
-    pub source: String,
-    pub reason: String,
-    /// 0 (lowest) .. 10.
-    pub priority: u8,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HotlistEntry {
-    pub id: i64,
-    pub list: String,
-    pub covert: bool,
-    pub plate: String,
-    pub plate_key: String,
-    pub source: String,
-    pub reason: String,
-    pub priority: u8,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl HotlistEntry {
-    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at.is_none_or(|t| t > now)
-    }
-}
+use crate::{Result, Store, StoreError};
 
 const ENTRY_COLUMNS: &str = "e.id, e.list, h.covert, e.plate, e.plate_key, e.source, e.reason, e.priority, e.expires_at, e.created_by, e.created_at";
 
@@ -79,30 +38,28 @@ impl Store {
 
     /// Creates the list if missing (with `covert`) and adds or replaces
     /// (same list and plate) the entries, in one transaction. Returns how
-    /// many were added and how many replaced.
+    /// many were added and how many replaced. Not audited: for loading a
+    /// test's data; the product imports with [`Store::import_hotlist_audited`].
     pub fn import_hotlist(&self, name: &str, covert: bool, entries: &[NewHotlistEntry], by: &str, now: DateTime<Utc>) -> Result<(usize, usize)> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO hotlist (name, covert, created_by, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
-            params![name, covert, by, to_text(now)],
-        )?;
-        let (mut added, mut replaced) = (0, 0);
-        for e in entries {
-            let existed = tx.execute("DELETE FROM hotlist_entry WHERE list = ?1 AND plate_key = ?2", params![name, e.plate_key])? > 0;
-            tx.execute(
-                "INSERT INTO hotlist_entry (list, plate, plate_key, source, reason, priority, expires_at, created_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![name, e.plate, e.plate_key, e.source, e.reason, e.priority, e.expires_at.map(to_text), by, to_text(now)],
-            )?;
-            if existed {
-                replaced += 1;
-            } else {
-                added += 1;
-            }
-        }
+        let counts = import_in(&tx, name, covert, entries, by, now)?;
         tx.commit()?;
-        Ok((added, replaced))
+        Ok(counts)
+    }
+
+    /// [`Store::import_hotlist`] with the audit entry `audit` makes of the
+    /// counts, in the same transaction.
+    pub fn import_hotlist_audited(
+        &self,
+        name: &str,
+        covert: bool,
+        entries: &[NewHotlistEntry],
+        by: &str,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(&(usize, usize), Option<&ChainHead>) -> AuditRow,
+    ) -> Result<((usize, usize), AuditRow)> {
+        self.write_audited(|tx| import_in(tx, name, covert, entries, by, now), audit)
     }
 
     pub fn hotlist_entries(&self, list: &str) -> Result<Vec<HotlistEntry>> {
@@ -118,9 +75,17 @@ impl Store {
         self.entries_where("e.plate_key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2) ORDER BY e.priority DESC, e.id", params![plate_key, to_text(now)])
     }
 
-    /// `false` if there was no such entry.
-    pub fn delete_hotlist_entry(&self, id: i64) -> Result<bool> {
-        Ok(self.conn().execute("DELETE FROM hotlist_entry WHERE id = ?1", [id])? > 0)
+    /// Deletes an entry with the audit entry `audit` makes of it, and
+    /// returns it as it was; `NotFound` if there is none.
+    pub fn delete_hotlist_entry_audited(&self, id: i64, audit: impl FnOnce(&HotlistEntry, Option<&ChainHead>) -> AuditRow) -> Result<(HotlistEntry, AuditRow)> {
+        let delete = |tx: &Transaction<'_>| {
+            let mut stmt = tx.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM hotlist_entry e JOIN hotlist h ON h.name = e.list WHERE e.id = ?1"))?;
+            let raw = stmt.query_row([id], raw_entry).optional()?.ok_or_else(|| StoreError::NotFound(format!("hotlist entry {id}")))?;
+            let entry = finish_entry(raw)?;
+            tx.execute("DELETE FROM hotlist_entry WHERE id = ?1", [id])?;
+            Ok(entry)
+        };
+        self.write_audited(delete, audit)
     }
 
     fn entries_where(&self, clause: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<HotlistEntry>> {
@@ -129,6 +94,28 @@ impl Store {
         let rows = stmt.query_map(params, raw_entry)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish_entry).collect()
     }
+}
+
+fn import_in(tx: &Transaction<'_>, name: &str, covert: bool, entries: &[NewHotlistEntry], by: &str, now: DateTime<Utc>) -> Result<(usize, usize)> {
+    tx.execute(
+        "INSERT INTO hotlist (name, covert, created_by, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
+        params![name, covert, by, to_text(now)],
+    )?;
+    let (mut added, mut replaced) = (0, 0);
+    for e in entries {
+        let existed = tx.execute("DELETE FROM hotlist_entry WHERE list = ?1 AND plate_key = ?2", params![name, e.plate_key])? > 0;
+        tx.execute(
+            "INSERT INTO hotlist_entry (list, plate, plate_key, source, reason, priority, expires_at, created_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![name, e.plate, e.plate_key, e.source, e.reason, e.priority, e.expires_at.map(to_text), by, to_text(now)],
+        )?;
+        if existed {
+            replaced += 1;
+        } else {
+            added += 1;
+        }
+    }
+    Ok((added, replaced))
 }
 
 type RawList = (String, bool, String, String, i64);

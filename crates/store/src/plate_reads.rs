@@ -3,56 +3,13 @@
 //! permissions and audit are the callers'; this module only keeps the rows.
 
 use chrono::{DateTime, Utc};
+use citywatch_model::{AuditRow, ChainHead};
 use rusqlite::{params, Row};
+
+pub use citywatch_model::plates::{NewPlateRead, PlatePurge, PlateRead, PlateReadFilter};
 
 use crate::time::{from_text, to_text};
 use crate::{Result, Store};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewPlateRead {
-    pub time: DateTime<Utc>,
-    pub camera_id: String,
-    pub district: Option<String>,
-    /// As read (normalised to its country's format where one matched).
-    pub plate: String,
-    /// A-Z, 0-9 only: what searches and hotlists match on.
-    pub plate_key: String,
-    pub confidence: f32,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub track_id: Option<i64>,
-    pub crop_ref: Option<String>,
-    /// The `plate_read` event raised for it.
-    pub event_id: Option<i64>,
-    /// It matched a hotlist entry: kept past the purge window.
-    pub hit: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlateRead {
-    pub id: i64,
-    pub read: NewPlateRead,
-}
-
-/// What a plate-history search asks for.
-#[derive(Debug, Clone, Default)]
-pub struct PlateReadFilter {
-    /// A normalised plate where `*` stands for any characters.
-    pub pattern: String,
-    pub start: Option<DateTime<Utc>>,
-    pub end: Option<DateTime<Utc>>,
-    /// Only these districts (`None`: all, reads without a district included).
-    pub districts: Option<Vec<String>>,
-    pub limit: usize,
-}
-
-/// What a purge removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlatePurge {
-    pub reads: usize,
-    /// Their `plate_read` events (those not part of an alert).
-    pub events: usize,
-}
 
 const COLUMNS: &str = "id, time, camera_id, district, plate, plate_key, confidence, lat, lon, track_id, crop_ref, event_id, hit";
 
@@ -110,10 +67,17 @@ impl Store {
     }
 
     /// Deletes reads that hit no hotlist and are older than `before`, with
-    /// their `plate_read` events unless an alert holds them, in one transaction.
-    pub fn purge_plate_reads(&self, before: DateTime<Utc>) -> Result<PlatePurge> {
+    /// their `plate_read` events unless an alert holds them, in one
+    /// transaction; when anything was deleted, the audit entry `audit`
+    /// makes of the counts commits with it (a purge that found nothing
+    /// leaves no entry: it runs every few minutes).
+    pub fn purge_plate_reads_audited(
+        &self,
+        before: DateTime<Utc>,
+        audit: impl FnOnce(&PlatePurge, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(PlatePurge, Option<AuditRow>)> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let cutoff = to_text(before);
         let events = tx.execute(
             "DELETE FROM event WHERE type = 'plate_read'
@@ -122,8 +86,10 @@ impl Store {
             [&cutoff],
         )?;
         let reads = tx.execute("DELETE FROM plate_read WHERE hit = 0 AND time < ?1", [&cutoff])?;
+        let purged = PlatePurge { reads, events };
+        let row = if reads > 0 || events > 0 { Some(crate::audit_rows::append_in(&tx, |head| audit(&purged, head))?) } else { None };
         tx.commit()?;
-        Ok(PlatePurge { reads, events })
+        Ok((purged, row))
     }
 }
 

@@ -1,0 +1,21 @@
+//! The hotlists repository's conformance suite on SQLite: a fresh database
+//! file per case (a file, not memory, so that two connections share it).
+
+use std::sync::Arc;
+
+use citywatch_store::Store;
+
+use crate::conformance::{Backend, Handles};
+
+struct SqliteFile {
+    dir: tempfile::TempDir,
+}
+
+impl Backend for SqliteFile {
+    fn connect(&self) -> Handles {
+        let store = Arc::new(Store::open(&self.dir.path().join("citywatch.db")).expect("open the test database"));
+        Handles { plates: store.clone(), events: store.clone(), audit: store }
+    }
+}
+
+crate::plate_repo_conformance!(SqliteFile { dir: tempfile::tempdir().expect("a temporary directory") });
