@@ -75,3 +75,30 @@ fn a_crash_between_a_change_and_its_entry_keeps_neither() {
     let out = Command::new(support::BIN).args(["audit", "verify", "--data", server.data.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+/// The same for a rule: the events service commits a rule and its entry together.
+#[test]
+fn a_crash_between_a_rule_and_its_entry_keeps_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("data"), "");
+    server.kill9();
+    server.restart_with_env(&[CRASH]);
+    let admin = server.login("admin");
+    let answer =
+        server.client.post(format!("{}/api/v1/rules", server.base())).bearer_auth(&admin).json(&json!({"name": "lost", "event_types": ["motion"]})).send();
+    assert!(answer.is_err() || answer.as_ref().is_ok_and(|r| r.status().is_server_error()), "the rule was answered: {answer:?}");
+    assert!(!server.wait_for_exit().success(), "the server crashed at the crash point");
+    let rules_and_entries = |server: &Server| -> (i64, i64) {
+        let db = rusqlite::Connection::open_with_flags(server.data.join("citywatch.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let rules = db.query_row("SELECT count(*) FROM rule", [], |r| r.get(0)).unwrap();
+        let entries = db.query_row("SELECT count(*) FROM audit_log WHERE action = 'rule.create'", [], |r| r.get(0)).unwrap();
+        (rules, entries)
+    };
+    assert_eq!(rules_and_entries(&server), (0, 0), "neither the rule nor its entry");
+
+    server.restart();
+    let admin = server.login("admin");
+    server.post(&admin, "/api/v1/rules", json!({"name": "kept", "event_types": ["motion"]}));
+    assert_eq!(rules_and_entries(&server), (1, 1), "without the crash, both");
+    server.stop();
+}
