@@ -20,17 +20,25 @@
 //!    and spatial queries the API serves read the snapshot, so once loaded
 //!    they cost the same on either backend; the ratio shows it.
 //!
+//! 4. *events on both backends*: events/s stored through `EventRepo::insert_events`
+//!    one at a time (a quiet minute: each event its own commit) and in
+//!    batches of 500 (what the ingest writer's group commit does under
+//!    load), then the latency of the console's events page (newest 100 in
+//!    one district) over what was stored; prints PostgreSQL ÷ SQLite.
+//!
 //! PostgreSQL runs with the server's settings (`synchronous_commit = on`
 //! by default: every commit reaches the disk), so its fair SQLite peer is
 //! `synchronous = FULL`; both are printed.
 //!
-//! Usage: citywatch-bench-audit [--entries N] [--cameras N]
+//! Usage: citywatch-bench-audit [--entries N] [--cameras N] [--events N]
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use citywatch_audit::{AuditLog, AuditRepo, PendingEntry, Record};
-use citywatch_model::{CameraUpdate, Scope};
+use citywatch_events::EventRepo;
+use citywatch_model::event::EventFilter;
+use citywatch_model::{CameraUpdate, Event, EventType, Location, Scope, Source};
 use citywatch_registry::{CameraRepo, Registry};
 use citywatch_store::{CredentialKey, Store};
 use citywatch_store_postgres::test_database::TestDatabase;
@@ -68,6 +76,7 @@ fn camera(i: usize) -> CameraUpdate {
 fn main() {
     let entries = arg("--entries", 4000);
     let cameras = arg("--cameras", 2000);
+    let events = arg("--events", 20_000);
     println!("audit appends ({entries} entries per run)");
     for writers in [1, 4] {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -153,6 +162,60 @@ fn main() {
         p.query_us,
         p.query_us / s.query_us
     );
+
+    println!("events ({events} per run in batches of 500, {} one at a time)", events / 20);
+    let sqlite_dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Store::open(&sqlite_dir.path().join("citywatch.db")).expect("open SQLite");
+    store.set_synchronous_full().expect("synchronous = FULL");
+    let s = events_run(&store, events);
+    let db = TestDatabase::create();
+    let p = events_run(&PgStore::connect(db.url()).expect("connect to PostgreSQL"), events);
+    println!("  one at a time         SQLite FULL {:>8.0}/s    PostgreSQL {:>8.0}/s    PostgreSQL ÷ SQLite {:.2}", s.single, p.single, p.single / s.single);
+    println!("  batches of 500        SQLite FULL {:>8.0}/s    PostgreSQL {:>8.0}/s    PostgreSQL ÷ SQLite {:.2}", s.batched, p.batched, p.batched / s.batched);
+    println!("  newest 100 of a district SQLite   {:>8.2} ms   PostgreSQL {:>8.2} ms   PostgreSQL ÷ SQLite {:.2}", s.page_ms, p.page_ms, p.page_ms / s.page_ms);
+}
+
+struct EventsRun {
+    single: f64,
+    batched: f64,
+    page_ms: f64,
+}
+
+fn event(i: usize) -> Event {
+    let time = chrono::Utc::now();
+    Event {
+        id: 0,
+        event_type: if i % 3 == 0 { EventType::Motion } else { EventType::PlateRead },
+        time,
+        source: Source::camera(format!("cam-{:04}", i % 300)),
+        district: Some(["North", "South", "East", "West"][i % 4].to_owned()),
+        location: Some(Location { lat: 44.8 + (i % 100) as f64 * 1e-4, lon: 20.46 }),
+        details: serde_json::json!({"plate": format!("BG{:05}", i), "confidence": 0.91, "track_id": i}),
+        received_at: time,
+    }
+}
+
+fn events_run(repo: &dyn EventRepo, events: usize) -> EventsRun {
+    let singles = events / 20;
+    let start = Instant::now();
+    for i in 0..singles {
+        repo.insert_events(&mut [event(i)]).expect("insert one event");
+    }
+    let single = singles as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for chunk in (0..events).collect::<Vec<_>>().chunks(500) {
+        let mut batch: Vec<Event> = chunk.iter().map(|i| event(*i)).collect();
+        repo.insert_events(&mut batch).expect("insert a batch");
+    }
+    let batched = events as f64 / start.elapsed().as_secs_f64();
+    const PAGES: usize = 200;
+    let filter = EventFilter { districts: Some(vec!["South".into()]), limit: 100, ..Default::default() };
+    let start = Instant::now();
+    for _ in 0..PAGES {
+        assert_eq!(repo.events(&filter).expect("a page").len(), 100);
+    }
+    let page_ms = start.elapsed().as_secs_f64() * 1e3 / PAGES as f64;
+    EventsRun { single, batched, page_ms }
 }
 
 struct RegistryRun {
