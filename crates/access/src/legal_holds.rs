@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use citywatch_model::{FieldError, Scope};
 use citywatch_registry::Snapshot;
-use citywatch_store::NewLegalHold;
+use citywatch_model::NewLegalHold;
 
 use crate::justification::{self, JustificationProblem};
 

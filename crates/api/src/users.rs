@@ -294,7 +294,7 @@ pub async fn end_sessions(State(state): State<AppState>, caller: Caller, Path(us
 
 /// The audit entry of an account change, made from what the change did
 /// and committed in its transaction (`UserRepo`): both or neither.
-fn after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> MakeRowAfter<'a, T> {
+pub(crate) fn after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> MakeRowAfter<'a, T> {
     Box::new(move |outcome: &T, head: Option<&ChainHead>| PendingEntry::new(record(outcome)).row_on(head))
 }
 

@@ -6,8 +6,9 @@
 //! version) and every PostgreSQL statement; implements the repository
 //! traits the domain crates own. Today those are the audit log's
 //! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`])
-//! and the camera registry's ([`citywatch_registry::CameraRepo`]); the
-//! other domains' traits follow
+//! the camera registry's ([`citywatch_registry::CameraRepo`]) and exceptional
+//! access's ([`citywatch_access::AccessRepo`]: unmask grants, legal holds);
+//! the other domains' traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -16,6 +17,7 @@
 //! runtime would refuse to start). Connections are plain TCP for now;
 //! TLS to the database comes with the binary's one rustls provider.
 
+mod access;
 mod audit;
 mod cameras;
 mod error;
