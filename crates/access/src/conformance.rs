@@ -310,9 +310,8 @@ pub fn a_grant_or_hold_the_schema_refuses_writes_nothing(b: &dyn Backend) {
 pub fn two_revokes_at_once_make_one_revocation_and_one_chain(b: &dyn Backend) {
     const ROUNDS: usize = 10;
     let setup = b.connect();
-    let ids: Vec<i64> = (0..ROUNDS)
-        .map(|_| setup.access.create_unmask_grant(&grant("officer", 3600), at(0), entry("sup", "unmask_grant.create")).unwrap().0.id)
-        .collect();
+    let ids: Vec<i64> =
+        (0..ROUNDS).map(|_| setup.access.create_unmask_grant(&grant("officer", 3600), at(0), entry("sup", "unmask_grant.create")).unwrap().0.id).collect();
     let start = Arc::new(Barrier::new(2));
     let revokers: Vec<_> = ["ana", "bob"]
         .into_iter()

@@ -22,8 +22,8 @@ mod sqlite_repo;
 mod unmask_grants;
 
 pub use justification::JustificationProblem;
-pub use repo::AccessRepo;
 pub use legal_holds::{decide_hold, from_90k, hold_visible, to_90k, HoldProblem, HoldRefusal, HoldRequest, HoldTime};
+pub use repo::AccessRepo;
 pub use unmask_grants::{
     decide_grant, grant_covering, grant_visible, Directory, GrantProblem, GrantRefusal, GrantRequest, INCIDENT_RADIUS_M, MAX_CAMERAS, MAX_GRANT,
 };

@@ -99,9 +99,9 @@ pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Pa
         // the entry is all that remains of it. A hold released meanwhile
         // is `NotFound` (404), with no entry.
         let record = |h: &LegalHold| {
-            Record::new(actor, "legal_hold.release", &h.camera_id).purpose(Some(h.purpose.clone()), Some(h.case_ref.clone())).detail(
-                json!({"id": h.id, "start": from_90k(h.start_90k), "end": from_90k(h.end_90k), "expires_at": h.expires_at, "created_by": h.created_by}),
-            )
+            Record::new(actor, "legal_hold.release", &h.camera_id)
+                .purpose(Some(h.purpose.clone()), Some(h.case_ref.clone()))
+                .detail(json!({"id": h.id, "start": from_90k(h.start_90k), "end": from_90k(h.end_90k), "expires_at": h.expires_at, "created_by": h.created_by}))
         };
         let (_, row) = access.release_legal_hold(hold_id, after(record))?;
         log.appended(&row)?;

@@ -116,10 +116,7 @@ impl Session {
 
     /// As [`Session::check`], also reading `extra` for the session's user
     /// in the same blocking task (live video: the user's unmask grants).
-    pub(crate) async fn check_with<T: Send + 'static>(
-        &self,
-        extra: impl FnOnce(&str, DateTime<Utc>) -> Result<T, RepoError> + Send + 'static,
-    ) -> Check<T> {
+    pub(crate) async fn check_with<T: Send + 'static>(&self, extra: impl FnOnce(&str, DateTime<Utc>) -> Result<T, RepoError> + Send + 'static) -> Check<T> {
         let users = self.state.users.clone();
         let hash = token_hash(&self.token);
         let found = tokio::task::spawn_blocking(move || -> Result<Option<(Principal, T)>, RepoError> {
