@@ -157,6 +157,7 @@ async fn fan_out(args: &Args) {
     let state = AppState::new(AppParts {
         store: store.clone(),
         users: store.clone(),
+        access: store.clone(),
         registry: registry.clone(),
         audit,
         console: ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 },

@@ -155,6 +155,7 @@ async fn main() {
     let state = AppState::new(AppParts {
         store: store.clone(),
         users: store.clone(),
+        access: store.clone(),
         registry: registry.clone(),
         audit,
         console,

@@ -3,9 +3,9 @@
 //! reference, on a camera in the caller's districts.
 
 use chrono::{DateTime, Utc};
+use citywatch_model::NewLegalHold;
 use citywatch_model::{FieldError, Scope};
 use citywatch_registry::Snapshot;
-use citywatch_store::NewLegalHold;
 
 use crate::justification::{self, JustificationProblem};
 

@@ -9,8 +9,9 @@
 use chrono::{DateTime, Duration, Utc};
 use citywatch_geo::GeoError;
 use citywatch_model::{FieldError, Scope};
+use citywatch_model::{NewUnmaskGrant, UnmaskGrant};
 use citywatch_registry::{CameraQuery, Snapshot};
-use citywatch_store::{NewUnmaskGrant, Store, StoreError, UnmaskGrant};
+use citywatch_store::{Store, StoreError};
 
 use crate::justification::{self, JustificationProblem};
 

@@ -26,7 +26,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use citywatch_audit::{Permission, Principal, Record};
-use citywatch_store::{Store, StoreError};
+use citywatch_model::RepoError;
 use citywatch_video::fmp4::{self, Fragmenter};
 use citywatch_video::live::{LiveEvent, Subscription};
 use citywatch_video::recorder::Stream;
@@ -252,8 +252,9 @@ impl Conn {
     /// Checks the session and grants again; drops subscriptions that are
     /// no longer allowed. `false`: the session is over.
     async fn recheck(&mut self) -> bool {
-        let unmask_grants = |store: &Store, user: &str, now| -> Result<Vec<String>, StoreError> {
-            Ok(store.active_unmask_grants_of(user, now)?.into_iter().flat_map(|g| g.cameras).collect())
+        let access = self.state.access.clone();
+        let unmask_grants = move |user: &str, now| -> Result<Vec<String>, RepoError> {
+            Ok(access.active_unmask_grants_of(user, now)?.into_iter().flat_map(|g| g.cameras).collect())
         };
         let (principal, scope, granted_cameras) = match self.session.check_with(unmask_grants).await {
             Check::Granted { principal, scope, extra } => (principal, scope, extra),

@@ -1,6 +1,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use citywatch_access::AccessRepo;
 use citywatch_audit::{AuditLog, UserRepo};
 use citywatch_registry::Registry;
 use citywatch_store::Store;
@@ -26,6 +27,8 @@ pub struct AppParts {
     /// Users, grants and sessions (SQLite's `Store`, or PostgreSQL).
     pub users: Arc<dyn UserRepo>,
     pub registry: Arc<Registry>,
+    /// Unmask grants and legal holds (SQLite's `Store`, or PostgreSQL).
+    pub access: Arc<dyn AccessRepo>,
     pub audit: Arc<AuditLog>,
     pub console: ConsoleSettings,
     /// Streets etc. for the offline base layer (the demo city ships one).

@@ -3,9 +3,10 @@
 //! supervisor's districts) until an expiry, for a stated purpose and case
 //! reference; the supervisor may revoke it. The rules (what a request must
 //! hold, the limits, an incident's cameras, whose grants one sees) are
-//! `citywatch_access`'s; this module stores what it decides and audits the
-//! grant, the revocation, and (for the live and snapshot routes) each view
-//! made under a grant (`faces: shown`, `unmask_grant: N`).
+//! `citywatch_access`'s; this module stores what it decides through its
+//! repository (`AccessRepo`), the grant and the revocation each committed
+//! with its audit entry, and (for the live and snapshot routes) audits each
+//! view made under a grant (`faces: shown`, `unmask_grant: N`).
 //!
 //! A grant only unblurs what the grantee may see anyway: the live and
 //! snapshot routes still check the grantee's own camera scope first.
@@ -17,11 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_access::{decide_grant, grant_covering, grant_visible, GrantRequest};
-use citywatch_audit::{Permission, Record};
-use citywatch_store::UnmaskGrant;
+use citywatch_audit::{PendingEntry, Permission, Record};
+use citywatch_model::UnmaskGrant;
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::Caller;
 use crate::{body, ApiError, AppState};
 
 /// An unmask grant as the API sends it (what a create answers).
@@ -76,12 +77,20 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let now = Utc::now();
     let (store, cameras, granter) = (state.store.clone(), state.registry.snapshot(), caller.name().to_owned());
     let new = tokio::task::spawn_blocking(move || decide_grant(request, &granter, &scope, &cameras, &*store, now)).await??;
-    let store = state.store.clone();
-    let grant = tokio::task::spawn_blocking(move || store.add_unmask_grant(&new, now)).await??;
-    let record = Record::new(caller.name(), "unmask_grant.create", &grant.grantee)
-        .purpose(Some(grant.purpose.clone()), Some(grant.case_ref.clone()))
-        .detail(json!({"id": grant.id, "camera_ids": grant.cameras, "expires_at": grant.expires_at, "incident_id": incident_id}));
-    audit(&state, record).await?;
+    let (access, log, actor) = (state.access.clone(), state.audit.clone(), caller.name().to_owned());
+    let grant = tokio::task::spawn_blocking(move || -> Result<UnmaskGrant, ApiError> {
+        // The entry names the grant's id, known only once it is stored: it
+        // is made inside the grant's transaction and commits with it.
+        let record = |grant: &UnmaskGrant| {
+            Record::new(actor, "unmask_grant.create", &grant.grantee)
+                .purpose(Some(grant.purpose.clone()), Some(grant.case_ref.clone()))
+                .detail(json!({"id": grant.id, "camera_ids": grant.cameras, "expires_at": grant.expires_at, "incident_id": incident_id}))
+        };
+        let (grant, row) = access.create_unmask_grant(&new, now, PendingEntry::after(record))?;
+        log.appended(&row);
+        Ok(grant)
+    })
+    .await??;
     Ok((StatusCode::CREATED, Json(json!(grant_view(&grant, now)))).into_response())
 }
 
@@ -89,8 +98,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     let scope = caller.require(&state, Permission::ReadUnmaskGrants, "listing unmask grants").await?;
     // Auditors hold no camera scope; they see every grant.
     let all = caller.0.may(Permission::ReadAudit);
-    let store = state.store.clone();
-    let grants = tokio::task::spawn_blocking(move || store.unmask_grants()).await??;
+    let access = state.access.clone();
+    let grants = tokio::task::spawn_blocking(move || access.unmask_grants()).await??;
     let now = Utc::now();
     let grants: Vec<UnmaskGrant> = {
         let cameras = state.registry.snapshot();
@@ -103,8 +112,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     let uses = match grants.iter().map(|g| g.created_at).min() {
         None => Default::default(),
         Some(since) => {
-            let store = state.store.clone();
-            tokio::task::spawn_blocking(move || store.unmask_grant_uses(since)).await??
+            let log = state.audit.clone();
+            tokio::task::spawn_blocking(move || log.repo().unmask_grant_uses(since)).await??
         }
     };
     Ok(Json(Value::Array(
@@ -124,26 +133,33 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let Ok(grant_id) = id.parse::<i64>() else {
         return Err(not_found());
     };
-    let store = state.store.clone();
-    let grant = tokio::task::spawn_blocking(move || store.unmask_grant(grant_id)).await??.ok_or_else(not_found)?;
+    let access = state.access.clone();
+    let grant = tokio::task::spawn_blocking(move || access.unmask_grant(grant_id)).await??.ok_or_else(not_found)?;
     if !grant_visible(&scope, &state.registry.snapshot(), &grant) {
         return Err(not_found());
     }
-    let (store, by) = (state.store.clone(), caller.name().to_owned());
-    if !tokio::task::spawn_blocking(move || store.revoke_unmask_grant(grant_id, &by, Utc::now())).await?? {
-        return Err(ApiError::Conflict(format!("unmask grant {id} was already revoked")));
-    }
-    let record = Record::new(caller.name(), "unmask_grant.revoke", &grant.grantee)
-        .purpose(Some(grant.purpose.clone()), Some(grant.case_ref.clone()))
-        .detail(json!({"id": grant.id, "camera_ids": grant.cameras, "expires_at": grant.expires_at, "created_by": grant.created_by}));
-    audit(&state, record).await?;
+    let (access, log, by) = (state.access.clone(), state.audit.clone(), caller.name().to_owned());
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        // Made from the grant as revoked, in the revocation's transaction.
+        // A grant already revoked (before, or by a supervisor racing this
+        // one) is `Stale`: 409, and no entry (that revocation has its own).
+        let record = |g: &UnmaskGrant| {
+            Record::new(&by, "unmask_grant.revoke", &g.grantee)
+                .purpose(Some(g.purpose.clone()), Some(g.case_ref.clone()))
+                .detail(json!({"id": g.id, "camera_ids": g.cameras, "expires_at": g.expires_at, "created_by": g.created_by}))
+        };
+        let (_, row) = access.revoke_unmask_grant(grant_id, &by, Utc::now(), PendingEntry::after(record))?;
+        log.appended(&row);
+        Ok(())
+    })
+    .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The grant in force that lets `user` see faces of `camera`, if any.
 /// A lookup failure counts as no grant: faces stay blurred.
 pub(crate) async fn grant_for(state: &AppState, user: &str, camera: &str) -> Option<i64> {
-    let (store, user) = (state.store.clone(), user.to_owned());
-    let grants = tokio::task::spawn_blocking(move || store.active_unmask_grants_of(&user, Utc::now())).await.ok()?.ok()?;
+    let (access, user) = (state.access.clone(), user.to_owned());
+    let grants = tokio::task::spawn_blocking(move || access.active_unmask_grants_of(&user, Utc::now())).await.ok()?.ok()?;
     grant_covering(&grants, camera)
 }

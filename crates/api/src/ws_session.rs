@@ -21,7 +21,6 @@ use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Utc};
 use citywatch_audit::{token_hash, Permission, Principal, Scope};
 use citywatch_model::RepoError;
-use citywatch_store::{Store, StoreError};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -112,22 +111,19 @@ impl Session {
 
     /// Checks the session and the stream's permission again.
     pub(crate) async fn check(&self) -> Check<()> {
-        self.check_with(|_, _, _| Ok(())).await
+        self.check_with(|_, _| Ok(())).await
     }
 
     /// As [`Session::check`], also reading `extra` for the session's user
     /// in the same blocking task (live video: the user's unmask grants).
-    pub(crate) async fn check_with<T: Send + 'static>(
-        &self,
-        extra: impl FnOnce(&Store, &str, DateTime<Utc>) -> Result<T, StoreError> + Send + 'static,
-    ) -> Check<T> {
-        let (users, store) = (self.state.users.clone(), self.state.store.clone());
+    pub(crate) async fn check_with<T: Send + 'static>(&self, extra: impl FnOnce(&str, DateTime<Utc>) -> Result<T, RepoError> + Send + 'static) -> Check<T> {
+        let users = self.state.users.clone();
         let hash = token_hash(&self.token);
         let found = tokio::task::spawn_blocking(move || -> Result<Option<(Principal, T)>, RepoError> {
             let now = Utc::now();
             let Some(user) = users.session_user(&hash, now)? else { return Ok(None) };
             let grants = users.grants_of(&user)?;
-            let extra = extra(&store, &user, now)?;
+            let extra = extra(&user, now)?;
             Ok(Some((Principal::new(user, grants, now), extra)))
         })
         .await;

@@ -1,11 +1,13 @@
 //! Domain types shared by every Citywatch crate: cameras, districts, users,
-//! roles, grants and district scopes, audit entries, the names of video
-//! streams and codecs, and the error of every repository.
+//! roles, grants and district scopes, audit entries, unmask grants and
+//! legal holds, the names of video streams and codecs, and the error of
+//! every repository.
 //!
 //! This crate owns the vocabulary and the validation rules of the data
 //! (a latitude is in [-90, 90], a field of view in (0, 360]). It does no I/O
 //! and knows nothing of HTTP, SQL or the file system.
 
+mod access;
 mod audit;
 mod camera;
 pub mod dispatch;
@@ -20,6 +22,7 @@ mod scope;
 mod user;
 mod video;
 
+pub use access::{LegalHold, NewLegalHold, NewUnmaskGrant, UnmaskGrant};
 pub use audit::{AuditCheckpoint, AuditEncoding, AuditEntry, AuditFilter, AuditRow, ChainHead, GrantUses};
 pub use camera::{check_id, Camera, CameraId, CameraStatus, CameraUpdate, ImportOutcome, RtspUrl, DEFAULT_FOV_DEG, DEFAULT_RANGE_M};
 pub use district::District;

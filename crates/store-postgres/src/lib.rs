@@ -7,8 +7,10 @@
 //! traits the domain crates own. Today those are the audit log's
 //! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`]),
 //! the camera registry's ([`citywatch_registry::CameraRepo`]), the
-//! events' ([`citywatch_events::EventRepo`]) and the hotlists'
-//! ([`citywatch_hotlists::PlateRepo`]); the other domains' traits follow
+//! events' ([`citywatch_events::EventRepo`]), the hotlists'
+//! ([`citywatch_hotlists::PlateRepo`]) and exceptional access's
+//! ([`citywatch_access::AccessRepo`]: unmask grants, legal holds); the
+//! other domains' traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -17,6 +19,7 @@
 //! runtime would refuse to start). Connections are plain TCP for now;
 //! TLS to the database comes with the binary's one rustls provider.
 
+mod access;
 mod audit;
 mod cameras;
 mod error;

@@ -24,6 +24,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "users", sql: include_str!("../migrations/0003_users.sql") },
     Migration { version: 4, name: "events", sql: include_str!("../migrations/0004_events.sql") },
     Migration { version: 5, name: "plates", sql: include_str!("../migrations/0005_plates.sql") },
+    Migration { version: 6, name: "access", sql: include_str!("../migrations/0006_access.sql") },
 ];
 
 /// The advisory lock key migrations hold (any constant; "citywatc" in ASCII).

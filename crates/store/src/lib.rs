@@ -37,11 +37,12 @@ pub use citywatch_model::ImportOutcome;
 pub use dispatch::{IncidentChange, PositionOutcome, TrailPoint};
 pub use events::{AlertChange, EventFilter};
 pub use hotlists::{Hotlist, HotlistEntry, NewHotlistEntry};
-pub use legal_holds::{LegalHold, NewLegalHold};
+// Unmask grants and legal holds are `citywatch-model`'s types (every backend
+// keeps them); named here too for the callers that still read them from the store.
+pub use citywatch_model::{LegalHold, NewLegalHold, NewUnmaskGrant, UnmaskGrant};
 pub use plate_reads::{NewPlateRead, PlatePurge, PlateRead, PlateReadFilter};
 pub use recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
 pub use retention::{RecordingSummary, RecordingTotals, RetentionOverride};
-pub use unmask_grants::{NewUnmaskGrant, UnmaskGrant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

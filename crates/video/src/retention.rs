@@ -178,6 +178,10 @@ pub fn enforce(store: &Store, dir: &SampleDir, policy: &RetentionPolicy, free: &
     let mut run = Run {
         store,
         dir,
+        // Through `Store`, not `citywatch_access::AccessRepo`: retention
+        // reads the recordings index from this same SQLite store and moves
+        // behind a repository trait with it (a later step); until then the
+        // binary keeps legal holds in this store too, so both agree.
         holds: store.active_legal_holds(now)?,
         report: RetentionReport::default(),
         held_ids: BTreeSet::new(),

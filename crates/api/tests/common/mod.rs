@@ -79,6 +79,7 @@ pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestSer
         store: store.clone(),
         users: store.clone(),
         registry,
+        access: store.clone(),
         audit,
         console,
         basemap: None,

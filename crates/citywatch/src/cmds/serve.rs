@@ -158,6 +158,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         store: dir.store.clone(),
         users: dir.store.clone(),
         registry: registry.clone(),
+        access: dir.store.clone(),
         audit: dir.audit.clone(),
         console,
         basemap,
