@@ -185,7 +185,7 @@ fn event(i: usize) -> Event {
     let time = chrono::Utc::now();
     Event {
         id: 0,
-        event_type: if i % 3 == 0 { EventType::Motion } else { EventType::PlateRead },
+        event_type: if i.is_multiple_of(3) { EventType::Motion } else { EventType::PlateRead },
         time,
         source: Source::camera(format!("cam-{:04}", i % 300)),
         district: Some(["North", "South", "East", "West"][i % 4].to_owned()),
