@@ -23,7 +23,7 @@ use citywatch_audit::token_hash;
 use citywatch_dispatch::{AvlError, Fix};
 use citywatch_model::dispatch::ImplausibleFix;
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
-use citywatch_store::PositionOutcome;
+use citywatch_model::dispatch::PositionOutcome;
 use serde_json::json;
 
 use crate::AppState;

@@ -5,9 +5,10 @@
 //! Owns the PostgreSQL schema (`migrations/`, one named SQL file per
 //! version) and every PostgreSQL statement; implements the repository
 //! traits the domain crates own. Today those are the audit log's
-//! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`])
-//! and the camera registry's ([`citywatch_registry::CameraRepo`]); the
-//! other domains' traits follow
+//! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`]),
+//! the camera registry's ([`citywatch_registry::CameraRepo`]) and
+//! dispatch's ([`citywatch_dispatch::DispatchRepo`]); the other domains'
+//! traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -18,6 +19,7 @@
 
 mod audit;
 mod cameras;
+mod dispatch;
 mod error;
 mod migrations;
 #[cfg(feature = "test-database")]

@@ -22,6 +22,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "audit_log", sql: include_str!("../migrations/0001_audit_log.sql") },
     Migration { version: 2, name: "registry", sql: include_str!("../migrations/0002_registry.sql") },
     Migration { version: 3, name: "users", sql: include_str!("../migrations/0003_users.sql") },
+    // Version 4 (events) is another branch's, merged before this one.
+    Migration { version: 5, name: "dispatch", sql: include_str!("../migrations/0005_dispatch.sql") },
 ];
 
 /// The advisory lock key migrations hold (any constant; "citywatc" in ASCII).
