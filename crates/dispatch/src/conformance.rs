@@ -352,7 +352,7 @@ pub fn assignment_status_checklist_and_close_follow_the_incident(b: &dyn Backend
     let off = timeline("status", json!({}), t);
     assert_eq!(h.dispatch.report_unit_status("u1", UnitStatus::Available, UnitStatus::OutOfService, &off, entry("unit.status", "u1")).unwrap().0, None);
     assert_eq!(h.dispatch.incident(id).unwrap().unwrap().timeline.len(), 8);
-    assert_eq!(actions(&h).len(), 12, "every change with its entry");
+    assert_eq!(actions(&h).len(), 11, "every change with its entry");
 }
 
 pub fn changes_the_state_no_longer_allows_are_refused_and_write_nothing(b: &dyn Backend) {

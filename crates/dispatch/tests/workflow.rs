@@ -34,11 +34,11 @@ fn rec(action: &str) -> Record {
 
 impl Service {
     fn create_unit(&self, spec: &UnitSpec) -> Result<Unit, DispatchError> {
-        self.s.create_unit(spec, &self.log, |u| Record::new("admin", "unit.create", &u.id))
+        self.d.create_unit(spec, &self.log, |u| Record::new("admin", "unit.create", &u.id))
     }
 
     fn register_device(&self, unit_id: &str, device_id: &str, hash: &str) -> Result<(), DispatchError> {
-        self.s.register_device(unit_id, device_id, hash, &self.log, rec("unit.device"))
+        self.d.register_device(unit_id, device_id, hash, &self.log, rec("unit.device"))
     }
 
     fn create_incident(&self, req: &IncidentRequest, alert: Option<&Alert>) -> Result<citywatch_model::dispatch::Incident, DispatchError> {
@@ -46,7 +46,7 @@ impl Service {
     }
 
     fn report_status(&self, unit_id: &str, to: UnitStatus, actor: &str, as_dispatcher: bool) -> Result<Unit, DispatchError> {
-        Ok(self.s.report_status(unit_id, to, actor, as_dispatcher, &self.log, rec("unit.status"))?.0)
+        Ok(self.d.report_status(unit_id, to, actor, as_dispatcher, &self.log, rec("unit.status"))?.0)
     }
 
     /// Every audit entry's action, in order.
@@ -219,9 +219,8 @@ fn unit_status_follows_the_workflow_and_the_timeline_records_it() {
 
 #[test]
 fn an_incident_from_an_alert_takes_its_location_and_link() {
-    use citywatch_model::{Alert, AlertState, EventType, Location, Severity, Source};
+    use citywatch_model::{AlertState, EventType, Location, Severity, Source};
     let s = service();
-    let d = &s.d;
     let now = Utc::now();
     let alert = Alert {
         id: 42,
