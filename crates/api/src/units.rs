@@ -169,7 +169,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let spec = spec_from(b, id)?;
     check_home(&state, &scope, spec.district.as_deref()).await?;
     let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
-    let unit = tokio::task::spawn_blocking(move || d.create_unit(&spec, &log, |unit| Record::new(actor, "unit.create", &unit.id).detail(unit_json(unit)))).await??;
+    let unit =
+        tokio::task::spawn_blocking(move || d.create_unit(&spec, &log, |unit| Record::new(actor, "unit.create", &unit.id).detail(unit_json(unit)))).await??;
     Ok((StatusCode::CREATED, Json(unit_json(&unit))).into_response())
 }
 
@@ -183,7 +184,8 @@ pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Pa
     let spec = spec_from(b, id)?;
     check_home(&state, &scope, spec.district.as_deref()).await?;
     let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
-    let unit = tokio::task::spawn_blocking(move || d.update_unit(&spec, &log, |unit| Record::new(actor, "unit.update", &unit.id).detail(unit_json(unit)))).await??;
+    let unit =
+        tokio::task::spawn_blocking(move || d.update_unit(&spec, &log, |unit| Record::new(actor, "unit.update", &unit.id).detail(unit_json(unit)))).await??;
     Ok(Json(unit_json(&unit)))
 }
 

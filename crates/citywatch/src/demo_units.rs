@@ -15,11 +15,11 @@ use chrono::{SubsecRound, Utc};
 use citywatch_api::AppState;
 use citywatch_audit::{new_session_token, token_hash, Record};
 use citywatch_dispatch::{Dispatch, DispatchError, Fix};
+use citywatch_model::dispatch::PositionOutcome;
 use citywatch_model::dispatch::{Unit, UnitKind, UnitSpec, UnitStatus};
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
 use citywatch_sim::district_names;
 use citywatch_sim::patrol::Patrol;
-use citywatch_model::dispatch::PositionOutcome;
 use serde_json::json;
 
 /// The demo fleet: (kind, how many); officers `officer01` … crew them in order.

@@ -178,7 +178,10 @@ pub fn a_unit_reads_back_as_created_with_its_entry_and_a_taken_id_is_a_conflict(
     assert_eq!((row.seq, row.action.as_str(), row.target.as_str()), (1, "unit.create", "u2"));
     assert_eq!(seen.borrow().as_ref(), Some(&unit), "the entry is made from the unit as stored");
     assert_eq!((unit.status, unit.position.as_ref()), (UnitStatus::Available, None));
-    assert_eq!((&unit.call_sign, &unit.officers, &unit.capabilities, unit.district.as_deref()), (&s.call_sign, &s.officers, &s.capabilities, Some("Stari grad")));
+    assert_eq!(
+        (&unit.call_sign, &unit.officers, &unit.capabilities, unit.district.as_deref()),
+        (&s.call_sign, &s.officers, &s.capabilities, Some("Stari grad"))
+    );
     assert_eq!(h.dispatch.unit("u2").unwrap().as_ref(), Some(&unit));
     h.dispatch.create_unit(&spec("u1", &[], None), entry_after("unit.create", "u1")).unwrap();
     assert_eq!(h.dispatch.units().unwrap().iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["u1", "u2"], "by id");
@@ -212,7 +215,13 @@ pub fn changing_or_deleting_a_missing_unit_is_not_found_and_writes_nothing(b: &d
     let h = b.connect();
     assert!(matches!(h.dispatch.update_unit(&spec("ghost", &[], None), entry_after("unit.update", "ghost")), Err(RepoError::NotFound(_))));
     assert!(matches!(h.dispatch.delete_unit("ghost", entry("unit.delete", "ghost")), Err(RepoError::NotFound(_))));
-    let report = h.dispatch.report_unit_status("ghost", UnitStatus::Available, UnitStatus::OutOfService, &timeline("status", json!({}), now()), entry("unit.status", "ghost"));
+    let report = h.dispatch.report_unit_status(
+        "ghost",
+        UnitStatus::Available,
+        UnitStatus::OutOfService,
+        &timeline("status", json!({}), now()),
+        entry("unit.status", "ghost"),
+    );
     assert!(matches!(report, Err(RepoError::NotFound(_))), "{report:?}");
     assert!(matches!(h.dispatch.register_device("gps-1", "ghost", "hash", now(), entry("unit.device", "ghost")), Err(RepoError::NotFound(_))));
     assert!(h.dispatch.units().unwrap().is_empty(), "an update never creates");
@@ -364,7 +373,12 @@ pub fn changes_the_state_no_longer_allows_are_refused_and_write_nothing(b: &dyn 
     let note = |i| h.dispatch.change_incident(i, IncidentChange::Note, &timeline("note", json!({}), now()), entry("incident.note", "x"));
     assert!(matches!(note(id + 1000), Err(RepoError::NotFound(_))), "no such incident");
     assert!(matches!(assign(&h, id, "ghost"), Err(RepoError::NotFound(_))), "no such unit");
-    let step = h.dispatch.change_incident(id, IncidentChange::Checklist { step: 9, state: StepState::Done }, &timeline("checklist", json!({}), now()), entry("x", "x"));
+    let step = h.dispatch.change_incident(
+        id,
+        IncidentChange::Checklist { step: 9, state: StepState::Done },
+        &timeline("checklist", json!({}), now()),
+        entry("x", "x"),
+    );
     assert!(matches!(step, Err(RepoError::NotFound(_))), "no such step: {step:?}");
     assign(&h, id, "u1").unwrap();
     // A unit already dispatched is not available: the second assignment is refused.

@@ -32,8 +32,8 @@ pub mod units;
 
 use std::sync::Arc;
 
-use citywatch_geo::roads::{RoadNetwork, RoadRouter};
 use citywatch_audit::{AuditLog, PendingEntry, Record};
+use citywatch_geo::roads::{RoadNetwork, RoadRouter};
 use citywatch_geo::routing::{LatLon, Router, StraightLine};
 use citywatch_model::{AuditRow, ChainHead};
 

@@ -139,7 +139,15 @@ impl Dispatch {
     /// (any unit); otherwise the actor must crew this unit. `record` is the
     /// audit entry, committed with the change. Answers the unit as it is
     /// now and the incident it was on, if any.
-    pub fn report_status(&self, unit_id: &str, to: UnitStatus, actor: &str, as_dispatcher: bool, audit: &AuditLog, record: Record) -> Result<(Unit, Option<i64>)> {
+    pub fn report_status(
+        &self,
+        unit_id: &str,
+        to: UnitStatus,
+        actor: &str,
+        as_dispatcher: bool,
+        audit: &AuditLog,
+        record: Record,
+    ) -> Result<(Unit, Option<i64>)> {
         let unit = self.unit(unit_id)?;
         if !as_dispatcher && !unit.officers.iter().any(|o| o == actor) {
             return Err(DispatchError::Forbidden(format!("{actor} is not an officer of unit {unit_id}")));

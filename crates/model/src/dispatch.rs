@@ -427,9 +427,16 @@ pub struct TrailPoint {
 pub enum IncidentChange<'a> {
     Note,
     /// Assign an available unit (its status becomes dispatched).
-    Assign { unit_id: &'a str },
-    Checklist { step: u32, state: StepState },
+    Assign {
+        unit_id: &'a str,
+    },
+    Checklist {
+        step: u32,
+        state: StepState,
+    },
     /// Close: pending steps become skipped, units are released to available,
     /// `flagged` is stored.
-    Close { flagged: bool },
+    Close {
+        flagged: bool,
+    },
 }

@@ -158,9 +158,7 @@ impl DispatchRepo for PgStore {
     fn add_position(&self, device_id: &str, p: &Position, received_at: DateTime<Utc>, check: CheckFix<'_>) -> Result<PositionOutcome, RepoError> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(pg_error)?;
-        let current = tx
-            .query("SELECT lat, lon, pos_time, speed_mps, bearing_deg FROM unit WHERE id = $1 FOR UPDATE", &[&p.unit_id])
-            .map_err(pg_error)?;
+        let current = tx.query("SELECT lat, lon, pos_time, speed_mps, bearing_deg FROM unit WHERE id = $1 FOR UPDATE", &[&p.unit_id]).map_err(pg_error)?;
         let current = current.first().and_then(|r| match (r.get::<_, Option<f64>>(0), r.get::<_, Option<f64>>(1), r.get::<_, Option<DateTime<Utc>>>(2)) {
             (Some(lat), Some(lon), Some(time)) => Some(Position { unit_id: p.unit_id.clone(), lat, lon, time, speed_mps: r.get(3), bearing_deg: r.get(4) }),
             _ => None,
@@ -207,7 +205,8 @@ impl DispatchRepo for PgStore {
                     None => None,
                     Some(f) => Some(ImplausibleFix::parse(&f).ok_or_else(|| RepoError::Corrupt(format!("unknown implausible-fix reason {f:?}")))?),
                 };
-                let position = Position { unit_id: unit_id.to_owned(), lat: r.get(0), lon: r.get(1), time: r.get(2), speed_mps: r.get(3), bearing_deg: r.get(4) };
+                let position =
+                    Position { unit_id: unit_id.to_owned(), lat: r.get(0), lon: r.get(1), time: r.get(2), speed_mps: r.get(3), bearing_deg: r.get(4) };
                 Ok(TrailPoint { position, implausible })
             })
             .collect()

@@ -486,10 +486,7 @@ fn change_incident_in(tx: &Transaction<'_>, id: i64, change: IncidentChange<'_>,
             if status != UnitStatus::Available {
                 return Err(StoreError::Stale(format!("unit {unit_id} is {}, not available", status.as_str())));
             }
-            tx.execute(
-                "INSERT INTO incident_unit (incident_id, unit_id, assigned_by, assigned_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, unit_id, actor, t],
-            )?;
+            tx.execute("INSERT INTO incident_unit (incident_id, unit_id, assigned_by, assigned_at) VALUES (?1, ?2, ?3, ?4)", params![id, unit_id, actor, t])?;
             tx.execute("UPDATE unit SET status = 'dispatched' WHERE id = ?1", [unit_id])?;
         }
         IncidentChange::Checklist { step, state } => {
