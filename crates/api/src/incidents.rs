@@ -136,13 +136,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
     let incident = tokio::task::spawn_blocking(move || {
         d.create_incident(&req, alert.as_ref(), &actor, &log, |new, id| {
-            Record::new(&actor, "incident.create", format!("incident {id}")).detail(creation_detail(
-                new.kind.as_str(),
-                new.priority,
-                &new.location,
-                new.alert_id,
-                source,
-            ))
+            let detail = creation_detail(&new.kind, new.priority, &new.location, new.alert_id, source);
+            Record::new(&actor, "incident.create", format!("incident {id}")).detail(detail)
         })
     })
     .await??;
