@@ -22,8 +22,8 @@ use chrono::Utc;
 use citywatch_audit::token_hash;
 use citywatch_dispatch::{AvlError, Fix};
 use citywatch_model::dispatch::ImplausibleFix;
+use citywatch_model::dispatch::PositionOutcome;
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
-use citywatch_store::PositionOutcome;
 use serde_json::json;
 
 use crate::AppState;
@@ -32,7 +32,11 @@ fn refusal(err: &AvlError) -> Response {
     let (status, body) = match err {
         AvlError::NoToken | AvlError::UnknownDevice(_) | AvlError::BadToken(_) => (StatusCode::UNAUTHORIZED, json!({"error": err.to_string()})),
         AvlError::Invalid(fields) => (StatusCode::BAD_REQUEST, json!({"error": err.to_string(), "fields": fields})),
-        AvlError::Store(e) => {
+        // A device retries later; the database says when it is back.
+        AvlError::Repo(citywatch_model::RepoError::Unavailable(why)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, json!({"error": format!("the database is unavailable ({why}); send the fix again in a moment")}))
+        }
+        AvlError::Repo(e) => {
             tracing::error!("storing a GPS fix: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": format!("internal error: {e}")}))
         }

@@ -118,7 +118,8 @@ impl From<citywatch_dispatch::DispatchError> for ApiError {
             NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             Conflict(m) => ApiError::Conflict(m),
             Forbidden(m) => ApiError::Forbidden(m),
-            Store(e) => e.into(),
+            Repo(e) => e.into(),
+            Audit(e) => e.into(),
         }
     }
 }

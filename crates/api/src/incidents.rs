@@ -133,12 +133,22 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
         }
     }
     let req = IncidentRequest { kind: b.kind, priority: b.priority, lat: b.lat, lon: b.lon, address: b.address, source: source.to_owned() };
-    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
-    let incident = tokio::task::spawn_blocking(move || d.create_incident(&req, alert.as_ref(), &actor)).await??;
-    let detail = json!({"type": incident.kind, "priority": incident.priority, "location": incident.location, "alert_id": incident.alert_id, "source": source});
-    audit(&state, Record::new(caller.name(), "incident.create", format!("incident {}", incident.id)).detail(detail.clone())).await?;
+    let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
+    let incident = tokio::task::spawn_blocking(move || {
+        d.create_incident(&req, alert.as_ref(), &actor, &log, |new, id| {
+            let detail = creation_detail(&new.kind, new.priority, &new.location, new.alert_id, source);
+            Record::new(&actor, "incident.create", format!("incident {id}")).detail(detail)
+        })
+    })
+    .await??;
+    let detail = creation_detail(&incident.kind, incident.priority, &incident.location, incident.alert_id, source);
     published(&state, &incident, caller.name(), "created", detail);
     Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
+}
+
+/// What the audit log and the event bus say of a new incident.
+fn creation_detail(kind: &str, priority: u8, location: &IncidentLocation, alert_id: Option<i64>, source: &str) -> Value {
+    json!({"type": kind, "priority": priority, "location": location, "alert_id": alert_id, "source": source})
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
@@ -179,10 +189,10 @@ pub async fn add_note(State(state): State<AppState>, caller: Caller, Path(id): P
     let id = incident_id(&id)?;
     check_in_scope(&state, &scope, id).await?;
     let b: NoteBody = body::json_typed(&bytes)?;
-    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
+    let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
     let chars = b.text.trim().chars().count();
-    let incident = tokio::task::spawn_blocking(move || d.add_note(id, &b.text, &actor)).await??;
-    audit(&state, Record::new(caller.name(), "incident.note", format!("incident {id}")).detail(json!({"chars": chars}))).await?;
+    let record = Record::new(caller.name(), "incident.note", format!("incident {id}")).detail(json!({"chars": chars}));
+    let incident = tokio::task::spawn_blocking(move || d.add_note(id, &b.text, &actor, &log, record)).await??;
     published(&state, &incident, caller.name(), "note", json!({"chars": chars}));
     Ok(Json(incident_json(&incident)))
 }
@@ -223,7 +233,8 @@ pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Pat
     check_in_scope(&state, &scope, id).await?;
     let b: AssignBody = body::json_typed(&bytes)?;
     let unit_id = b.unit_id.trim().to_owned();
-    let (d, actor, unit) = (state.dispatch.clone(), caller.name().to_owned(), unit_id.clone());
+    let (d, log, actor, unit) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned(), unit_id.clone());
+    let record = Record::new(caller.name(), "incident.assign", format!("incident {id}")).detail(json!({"unit": unit_id}));
     let incident = tokio::task::spawn_blocking(move || {
         // A unit homed outside the caller's districts does not exist for them.
         match d.unit(&unit) {
@@ -231,10 +242,9 @@ pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Pat
             Ok(_) => return Err(citywatch_dispatch::DispatchError::NotFound(format!("unit {unit}"))),
             Err(e) => return Err(e),
         }
-        d.assign(id, &unit, &actor)
+        d.assign(id, &unit, &actor, &log, record)
     })
     .await??;
-    audit(&state, Record::new(caller.name(), "incident.assign", format!("incident {id}")).detail(json!({"unit": unit_id}))).await?;
     published(&state, &incident, caller.name(), "assigned", json!({"unit": unit_id}));
     Ok(Json(incident_json(&incident)))
 }
@@ -260,9 +270,9 @@ pub async fn checklist_step(
         Some(s @ (StepState::Done | StepState::Skipped)) => s,
         _ => return Err(ApiError::field("state", "must be done or skipped")),
     };
-    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
-    let incident = tokio::task::spawn_blocking(move || d.check_step(id, step, st, &actor)).await??;
-    audit(&state, Record::new(caller.name(), "incident.checklist", format!("incident {id}")).detail(json!({"step": step, "state": st.as_str()}))).await?;
+    let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
+    let record = Record::new(caller.name(), "incident.checklist", format!("incident {id}")).detail(json!({"step": step, "state": st.as_str()}));
+    let incident = tokio::task::spawn_blocking(move || d.check_step(id, step, st, &actor, &log, record)).await??;
     published(&state, &incident, caller.name(), "checklist", json!({"step": step, "state": st.as_str()}));
     Ok(Json(incident_json(&incident)))
 }
@@ -280,14 +290,14 @@ pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path
     let id = incident_id(&id)?;
     check_in_scope(&state, &scope, id).await?;
     let b: CloseBody = if bytes.is_empty() { CloseBody::default() } else { body::json_typed(&bytes)? };
-    let (d, actor) = (state.dispatch.clone(), caller.name().to_owned());
-    let incident = tokio::task::spawn_blocking(move || d.close(id, b.note.as_deref(), &actor)).await??;
+    let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
+    let incident = tokio::task::spawn_blocking(move || {
+        d.close(id, b.note.as_deref(), &actor, &log, |flagged, skipped| {
+            Record::new(&actor, "incident.close", format!("incident {id}")).detail(json!({"flagged": flagged, "skipped_steps": skipped}))
+        })
+    })
+    .await??;
     let skipped: Vec<u32> = incident.checklist.iter().filter(|s| s.state == StepState::Skipped).map(|s| s.step).collect();
-    audit(
-        &state,
-        Record::new(caller.name(), "incident.close", format!("incident {id}")).detail(json!({"flagged": incident.flagged, "skipped_steps": skipped})),
-    )
-    .await?;
     published(&state, &incident, caller.name(), "closed", json!({"flagged": incident.flagged, "skipped_steps": skipped}));
     Ok(Json(incident_json(&incident)))
 }
@@ -345,7 +355,7 @@ pub async fn eido(State(state): State<AppState>, caller: Caller, Path(id): Path<
     let id = incident_id(&id)?;
     check_in_scope(&state, &scope, id).await?;
     let d = state.dispatch.clone();
-    let (incident, units) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.incident(id)?, d.store().units()?)) }).await??;
+    let (incident, units) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> { Ok((d.incident(id)?, d.repo().units()?)) }).await??;
     audit(&state, Record::new(caller.name(), "incident.export", format!("incident {id}")).detail(json!({"format": "eido"}))).await?;
     Ok(Json(citywatch_dispatch::eido::incident_to_eido(&incident, &units, "citywatch")))
 }

@@ -142,7 +142,7 @@ pub async fn sensitive_reads(State(state): State<AppState>, caller: Caller, Quer
     let entries = tokio::task::spawn_blocking(move || log.repo().entries_with_actions(&ACTIONS, from, to, MAX_SCANNED)).await??;
     let truncated = entries.len() == MAX_SCANNED;
     let d = state.dispatch.clone();
-    let units = tokio::task::spawn_blocking(move || d.store().units()).await??;
+    let units = tokio::task::spawn_blocking(move || d.repo().units()).await??;
     let mut places = Places {
         areas: areas(&state).await?,
         unit_districts: units.into_iter().map(|u| (u.id, u.district)).collect(),

@@ -10,7 +10,7 @@ use citywatch_model::dispatch::Procedure;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::Caller;
 use crate::{body, ApiError, AppState};
 
 /// Read by those who run incidents, and by those who write the procedures
@@ -32,8 +32,8 @@ pub async fn put(State(state): State<AppState>, caller: Caller, Path(incident_ty
     caller.require(&state, Permission::ManageProcedures, "defining procedures").await?;
     let b: ProcedureBody = body::json_typed(&bytes)?;
     let p = Procedure { incident_type, steps: b.steps.iter().map(|s| s.trim().to_owned()).collect() };
-    let (d, p2) = (state.dispatch.clone(), p.clone());
-    tokio::task::spawn_blocking(move || d.put_procedure(&p2)).await??;
-    audit(&state, Record::new(caller.name(), "procedure.put", &p.incident_type).detail(json!({"steps": p.steps}))).await?;
+    let (d, log, p2) = (state.dispatch.clone(), state.audit.clone(), p.clone());
+    let record = Record::new(caller.name(), "procedure.put", &p.incident_type).detail(json!({"steps": p.steps}));
+    tokio::task::spawn_blocking(move || d.put_procedure(&p2, &log, record)).await??;
     Ok(Json(json!(p)))
 }

@@ -157,7 +157,7 @@ pub(crate) fn unit_json(u: &Unit) -> Value {
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let scope = caller.require(&state, Permission::ReadDispatch, "listing units").await?;
-    let store = state.dispatch.store().clone();
+    let store = state.dispatch.repo().clone();
     let units = tokio::task::spawn_blocking(move || store.units()).await??;
     Ok(Json(Value::Array(units.iter().filter(|u| unit_in_scope(&scope, u)).map(unit_json).collect())))
 }
@@ -168,9 +168,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let id = b.id.clone().map(|s| s.trim().to_owned()).ok_or_else(|| ApiError::field("id", "is required"))?;
     let spec = spec_from(b, id)?;
     check_home(&state, &scope, spec.district.as_deref()).await?;
-    let d = state.dispatch.clone();
-    let unit = tokio::task::spawn_blocking(move || d.create_unit(&spec)).await??;
-    audit(&state, Record::new(caller.name(), "unit.create", &unit.id).detail(unit_json(&unit))).await?;
+    let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
+    let unit =
+        tokio::task::spawn_blocking(move || d.create_unit(&spec, &log, |unit| Record::new(actor, "unit.create", &unit.id).detail(unit_json(unit)))).await??;
     Ok((StatusCode::CREATED, Json(unit_json(&unit))).into_response())
 }
 
@@ -183,19 +183,18 @@ pub async fn replace(State(state): State<AppState>, caller: Caller, Path(id): Pa
     }
     let spec = spec_from(b, id)?;
     check_home(&state, &scope, spec.district.as_deref()).await?;
-    let d = state.dispatch.clone();
-    let unit = tokio::task::spawn_blocking(move || d.update_unit(&spec)).await??;
-    audit(&state, Record::new(caller.name(), "unit.update", &unit.id).detail(unit_json(&unit))).await?;
+    let (d, log, actor) = (state.dispatch.clone(), state.audit.clone(), caller.name().to_owned());
+    let unit =
+        tokio::task::spawn_blocking(move || d.update_unit(&spec, &log, |unit| Record::new(actor, "unit.update", &unit.id).detail(unit_json(unit)))).await??;
     Ok(Json(unit_json(&unit)))
 }
 
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let scope = caller.require(&state, Permission::ManageUnits, "deleting units").await?;
     find(&state, &scope, &id).await?;
-    let d = state.dispatch.clone();
-    let unit_id = id.clone();
-    tokio::task::spawn_blocking(move || d.delete_unit(&unit_id)).await??;
-    audit(&state, Record::new(caller.name(), "unit.delete", &id)).await?;
+    let (d, log) = (state.dispatch.clone(), state.audit.clone());
+    let record = Record::new(caller.name(), "unit.delete", &id);
+    tokio::task::spawn_blocking(move || d.delete_unit(&id, &log, record)).await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,9 +213,9 @@ pub async fn add_device(State(state): State<AppState>, caller: Caller, Path(id):
     let b: DeviceBody = body::json_typed(&bytes)?;
     let device_id = b.device_id.trim().to_owned();
     let token = new_session_token();
-    let (d, unit_id, dev, hash) = (state.dispatch.clone(), id.clone(), device_id.clone(), token_hash(&token));
-    tokio::task::spawn_blocking(move || d.register_device(&unit_id, &dev, &hash)).await??;
-    audit(&state, Record::new(caller.name(), "unit.device", &id).detail(json!({"device_id": device_id}))).await?;
+    let (d, log, unit_id, dev, hash) = (state.dispatch.clone(), state.audit.clone(), id.clone(), device_id.clone(), token_hash(&token));
+    let record = Record::new(caller.name(), "unit.device", &id).detail(json!({"device_id": device_id}));
+    tokio::task::spawn_blocking(move || d.register_device(&unit_id, &dev, &hash, &log, record)).await??;
     let body = json!({
         "unit_id": id,
         "device_id": device_id,
@@ -252,7 +251,7 @@ pub async fn trail(
     };
     let d = state.dispatch.clone();
     let unit_id = id.clone();
-    let points = tokio::task::spawn_blocking(move || d.store().unit_trail(&unit_id, start, end, MAX_TRAIL + 1)).await??;
+    let points = tokio::task::spawn_blocking(move || d.repo().unit_trail(&unit_id, start, end, MAX_TRAIL + 1)).await??;
     let truncated = points.len() > MAX_TRAIL;
     let record = Record::new(caller.name(), "unit.trail", &id)
         .purpose(Some(purpose.into_string()), Some(case_ref.into_string()))
@@ -292,12 +291,9 @@ pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(i
     let b: StatusBody = body::json_typed(&bytes)?;
     let status = UnitStatus::parse(b.status.trim())
         .ok_or_else(|| ApiError::field("status", "must be one of available, en_route, on_scene, out_of_service (dispatched comes from assignment)"))?;
-    let (d, unit_id, actor) = (state.dispatch.clone(), id.clone(), caller.name().to_owned());
-    let result = tokio::task::spawn_blocking(move || -> Result<_, citywatch_dispatch::DispatchError> {
-        let incident = d.store().current_incident_of(&unit_id)?;
-        Ok((d.report_status(&unit_id, status, &actor, as_dispatcher)?, incident))
-    })
-    .await?;
+    let (d, log, unit_id, actor) = (state.dispatch.clone(), state.audit.clone(), id.clone(), caller.name().to_owned());
+    let record = Record::new(caller.name(), "unit.status", &id).detail(json!({"status": status}));
+    let result = tokio::task::spawn_blocking(move || d.report_status(&unit_id, status, &actor, as_dispatcher, &log, record)).await?;
     let (unit, incident) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -311,7 +307,6 @@ pub async fn report_status(State(state): State<AppState>, caller: Caller, Path(i
             return Err(e.into());
         }
     };
-    audit(&state, Record::new(caller.name(), "unit.status", &id).detail(json!({"status": status}))).await?;
     if let Some(incident) = incident {
         crate::incidents::publish_change(&state, incident, None, caller.name(), "status", json!({"unit": id, "status": status}));
     }
@@ -362,7 +357,7 @@ pub async fn report_my_position(State(state): State<AppState>, caller: Caller, b
             return Err(e.into());
         }
     };
-    if outcome == citywatch_store::PositionOutcome::Current {
+    if outcome == citywatch_model::dispatch::PositionOutcome::Current {
         crate::avl::publish_position(&state, unit_id.clone(), &fix_copy);
     }
     let (result, note) = crate::avl::outcome_text(outcome);
@@ -379,7 +374,7 @@ fn may_follow(p: &Principal, u: &Unit) -> bool {
 
 /// Every unit `p` may follow, as the stream's opening (or catch-up) message.
 async fn snapshot(state: &AppState, p: &Principal) -> Result<Value, ApiError> {
-    let store = state.dispatch.store().clone();
+    let store = state.dispatch.repo().clone();
     let units = tokio::task::spawn_blocking(move || store.units()).await??;
     let units: Vec<Value> = units.iter().filter(|u| may_follow(p, u)).map(unit_json).collect();
     Ok(json!({"kind": "snapshot", "units": units}))

@@ -15,11 +15,11 @@ use chrono::{SubsecRound, Utc};
 use citywatch_api::AppState;
 use citywatch_audit::{new_session_token, token_hash, Record};
 use citywatch_dispatch::{Dispatch, DispatchError, Fix};
+use citywatch_model::dispatch::PositionOutcome;
 use citywatch_model::dispatch::{Unit, UnitKind, UnitSpec, UnitStatus};
 use citywatch_model::{EventType, Location, NewEvent, Source, SourceKind};
 use citywatch_sim::district_names;
 use citywatch_sim::patrol::Patrol;
-use citywatch_store::PositionOutcome;
 use serde_json::json;
 
 /// The demo fleet: (kind, how many); officers `officer01` … crew them in order.
@@ -55,8 +55,8 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
                 // Made before units had home districts: give it its own.
                 Ok(unit) if unit.district.is_none() => {
                     let spec = UnitSpec { district: Some(home), ..spec_of(&unit) };
-                    d.update_unit(&spec).with_context(|| format!("giving demo unit {id} its district"))?;
-                    audit.record(Record::new("citywatch-demo", "unit.update", &id).detail(json!({"district": spec.district})))?;
+                    let record = |_: &Unit| Record::new("citywatch-demo", "unit.update", &id).detail(json!({"district": spec.district}));
+                    d.update_unit(&spec, audit, record).with_context(|| format!("giving demo unit {id} its district"))?;
                 }
                 Ok(_) => {}
                 Err(DispatchError::NotFound(_)) => {
@@ -68,17 +68,20 @@ fn ensure_fleet(d: &Dispatch, audit: &citywatch_audit::AuditLog, officers_exist:
                         capabilities: if kind == UnitKind::Car { vec!["first_aid".into()] } else { Vec::new() },
                         district: Some(home),
                     };
-                    d.create_unit(&spec).with_context(|| format!("creating demo unit {id}"))?;
-                    audit.record(
+                    let record = |_: &Unit| {
                         Record::new("citywatch-demo", "unit.create", &id)
-                            .detail(json!({"kind": kind.as_str(), "officers": spec.officers, "district": spec.district})),
-                    )?;
+                            .detail(json!({"kind": kind.as_str(), "officers": spec.officers, "district": spec.district}))
+                    };
+                    d.create_unit(&spec, audit, record).with_context(|| format!("creating demo unit {id}"))?;
                 }
                 Err(e) => return Err(e).with_context(|| format!("reading demo unit {id}")),
             }
             let device_id = format!("{id}-gps");
             let hash = token_hash(&new_session_token());
-            d.register_device(&id, &device_id, &hash).with_context(|| format!("registering {device_id}"))?;
+            // The token lives only in this process: each start re-keys the
+            // device, and the log says so.
+            let record = Record::new("citywatch-demo", "unit.device", &id).detail(json!({"device_id": device_id}));
+            d.register_device(&id, &device_id, &hash, audit, record).with_context(|| format!("registering {device_id}"))?;
             let speed = d.config.speeds.mps(kind);
             // Seeded by the unit, so a unit patrols the same way every run.
             let seed = 0x5eed_0000 + n as u64;
@@ -170,7 +173,7 @@ fn steer(d: &Dispatch, u: &mut DemoUnit) {
         UnitStatus::Available => u.patrol.patrol(),
         UnitStatus::OnScene | UnitStatus::OutOfService => u.patrol.hold(),
         UnitStatus::Dispatched | UnitStatus::EnRoute => {
-            let incident = d.store().current_incident_of(&u.id).ok().flatten().and_then(|id| d.incident(id).ok());
+            let incident = d.repo().current_incident_of(&u.id).ok().flatten().and_then(|id| d.incident(id).ok());
             match incident {
                 Some(i) => u.patrol.head_to(i.location.lat, i.location.lon),
                 None => u.patrol.hold(),

@@ -102,3 +102,33 @@ fn a_crash_between_a_rule_and_its_entry_keeps_neither() {
     assert_eq!(rules_and_entries(&server), (1, 1), "without the crash, both");
     server.stop();
 }
+
+/// The same for dispatch: a unit created with the server dying
+/// mid-transaction leaves neither the unit nor its entry.
+#[test]
+fn a_crash_between_a_dispatch_change_and_its_entry_keeps_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("data"), "");
+    server.login("admin");
+    server.kill9();
+    let unit = json!({"id": "u1", "call_sign": "Alpha 1", "kind": "car"});
+    let units_and_entries = |server: &Server| {
+        let db = rusqlite::Connection::open_with_flags(server.data.join("citywatch.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let units: i64 = db.query_row("SELECT count(*) FROM unit", [], |r| r.get(0)).unwrap();
+        let entries: i64 = db.query_row("SELECT count(*) FROM audit_log WHERE action LIKE 'unit.%'", [], |r| r.get(0)).unwrap();
+        (units, entries)
+    };
+
+    server.restart_with_env(&[CRASH]);
+    let token = server.login("admin");
+    let answer = server.client.post(format!("{}/api/v1/units", server.base())).bearer_auth(&token).json(&unit).send();
+    assert!(answer.is_err() || answer.as_ref().is_ok_and(|r| r.status().is_server_error()), "the create was answered: {answer:?}");
+    assert!(!server.wait_for_exit().success(), "the server crashed at the crash point");
+    assert_eq!(units_and_entries(&server), (0, 0), "neither the unit nor its entry");
+
+    server.restart();
+    let admin = server.login("admin");
+    server.post(&admin, "/api/v1/units", unit);
+    assert_eq!(units_and_entries(&server), (1, 1), "without the crash both commit");
+    server.stop();
+}

@@ -15,9 +15,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use citywatch_model::dispatch::{Position, UnitKind};
-use citywatch_model::FieldError;
-use citywatch_store::PositionOutcome;
+use citywatch_model::dispatch::{Position, PositionOutcome, UnitKind};
+use citywatch_model::{FieldError, RepoError};
 use serde_json::Value;
 
 use crate::{Dispatch, DispatchError};
@@ -48,7 +47,7 @@ pub enum AvlError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
-    Store(#[from] citywatch_store::StoreError),
+    Repo(#[from] RepoError),
 }
 
 /// Why fixes were refused or ignored, since start.
@@ -311,7 +310,7 @@ impl Dispatch {
             AvlError::UnknownDevice(_) => &c.unknown_device,
             AvlError::BadToken(_) => &c.bad_token,
             AvlError::Invalid(_) => &c.invalid,
-            AvlError::Store(_) => return,
+            AvlError::Repo(_) => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -332,7 +331,7 @@ impl Dispatch {
     }
 
     fn ingest_inner(&self, fix: &Fix, token_hash: &str, now: DateTime<Utc>) -> Result<(PositionOutcome, String), AvlError> {
-        let Some((unit_id, stored_hash)) = self.store.unit_device(&fix.device_id)? else {
+        let Some((unit_id, stored_hash)) = self.repo.unit_device(&fix.device_id)? else {
             return Err(AvlError::UnknownDevice(fix.device_id.clone()));
         };
         if !same(stored_hash.as_bytes(), token_hash.as_bytes()) {
@@ -344,10 +343,10 @@ impl Dispatch {
 
     /// Trails the fix and, if it is plausible for the unit's kind and the
     /// unit's newest, makes it the position.
-    fn store_fix(&self, device_id: &str, p: &Position, now: DateTime<Utc>) -> Result<PositionOutcome, citywatch_store::StoreError> {
-        let kind = self.store.unit(&p.unit_id)?.map_or(UnitKind::Car, |u| u.kind);
+    fn store_fix(&self, device_id: &str, p: &Position, now: DateTime<Utc>) -> Result<PositionOutcome, RepoError> {
+        let kind = self.repo.unit(&p.unit_id)?.map_or(UnitKind::Car, |u| u.kind);
         let plausibility = self.config.plausibility;
-        self.store.add_position_checked(device_id, p, now, |current| plausibility.judge(p, kind, current, now))
+        self.repo.add_position(device_id, p, now, Box::new(|current: Option<&Position>| plausibility.judge(p, kind, current, now)))
     }
 
     fn count(&self, outcome: PositionOutcome) {
@@ -365,7 +364,7 @@ impl From<AvlError> for DispatchError {
     fn from(e: AvlError) -> DispatchError {
         match e {
             AvlError::Invalid(f) => DispatchError::Invalid(f),
-            AvlError::Store(s) => DispatchError::Store(s),
+            AvlError::Repo(e) => e.into(),
             other => DispatchError::Forbidden(other.to_string()),
         }
     }

@@ -10,27 +10,37 @@
 //! It serves no HTTP and knows nothing of routes, sessions or status codes
 //! (that is `citywatch-api`), nor of video. The one outbound protocol here
 //! is the optional OSRM client (`osrm`), a [`citywatch_geo::routing::Router`].
-//! Persistence goes through `citywatch-store`; authorization and the audit
-//! log are the caller's.
+//! Persistence goes through a [`DispatchRepo`] (SQLite's `Store` or
+//! PostgreSQL's `PgStore`); every change a person makes commits there with
+//! the audit entry the caller describes (`citywatch_audit::Record`).
+//! Authorization is the caller's.
 
 pub mod avl;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+#[cfg(test)]
+mod conformance_sqlite;
 pub mod eido;
 mod error;
 pub mod incidents;
 pub mod osrm;
 pub mod plausibility;
 pub mod recommend;
+mod repo;
+mod sqlite_repo;
 pub mod units;
 
 use std::sync::Arc;
 
+use citywatch_audit::{AuditLog, PendingEntry, Record};
 use citywatch_geo::roads::{RoadNetwork, RoadRouter};
 use citywatch_geo::routing::{LatLon, Router, StraightLine};
-use citywatch_store::Store;
+use citywatch_model::AuditRow;
 
 pub use avl::{AvlCounters, AvlError, Fix};
 pub use error::DispatchError;
 pub use recommend::{Recommendation, Speeds};
+pub use repo::{CheckFix, DispatchRepo};
 pub use units::UnitUpdate;
 
 pub type Result<T> = std::result::Result<T, DispatchError>;
@@ -109,7 +119,7 @@ const UNIT_UPDATES_BUFFER: usize = 4096;
 
 /// The dispatch service: one per server, shared by every request.
 pub struct Dispatch {
-    pub(crate) store: Arc<Store>,
+    pub(crate) repo: Arc<dyn DispatchRepo>,
     pub config: DispatchConfig,
     pub avl: AvlCounters,
     /// Every committed change of a unit (position, status, record), for
@@ -118,9 +128,10 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    pub fn new(store: Arc<Store>, config: DispatchConfig) -> Dispatch {
+    /// Dispatch on `repo` (SQLite's `Store`, or PostgreSQL's `PgStore`).
+    pub fn new(repo: Arc<dyn DispatchRepo>, config: DispatchConfig) -> Dispatch {
         let (unit_updates, _) = tokio::sync::broadcast::channel(UNIT_UPDATES_BUFFER);
-        Dispatch { store, config, avl: AvlCounters::default(), unit_updates }
+        Dispatch { repo, config, avl: AvlCounters::default(), unit_updates }
     }
 
     /// Unit changes from now on, each sent after it is committed. Nothing
@@ -129,8 +140,11 @@ impl Dispatch {
         self.unit_updates.subscribe()
     }
 
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
+    /// The units, incidents and trails behind the service, for reading
+    /// (lists, trails). Changes go through the service's own methods,
+    /// which keep the workflow and announce units.
+    pub fn repo(&self) -> &Arc<dyn DispatchRepo> {
+        &self.repo
     }
 
     /// The way from `from` to `to` (blocking: a search on the road network).
@@ -145,4 +159,22 @@ impl Dispatch {
             None => Ok(RouteAnswer { geometry: vec![from, to], distance_m: StraightLine::leg(from, to).distance_m, duration_s: None, router: "straight line" }),
         }
     }
+}
+
+/// The row maker of `record`, for a change whose entry does not depend on
+/// what the change did.
+fn entry(record: Record) -> citywatch_audit::MakeRow<'static> {
+    Box::new(PendingEntry::new(record).into_maker())
+}
+
+/// The row maker of the record `record` makes from what the change did.
+fn entry_after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> citywatch_audit::MakeRowAfter<'a, T> {
+    PendingEntry::after(record)
+}
+
+/// What follows a change committed with its entry: a checkpoint signed
+/// when due (never an error: the change is done, see `AuditLog::appended`).
+fn recorded(audit: &AuditLog, row: &AuditRow) -> Result<()> {
+    audit.appended(row);
+    Ok(())
 }

@@ -203,9 +203,9 @@ impl Dispatch {
         limit: usize,
         visible: impl Fn(&Unit) -> bool,
     ) -> Result<(LatLon, Vec<Recommendation>)> {
-        let incident = self.store.incident(incident_id)?.ok_or_else(|| DispatchError::NotFound(format!("incident {incident_id}")))?;
+        let incident = self.repo.incident(incident_id)?.ok_or_else(|| DispatchError::NotFound(format!("incident {incident_id}")))?;
         let to = LatLon { lat: incident.location.lat, lon: incident.location.lon };
-        let mut units = self.store.units()?;
+        let mut units = self.repo.units()?;
         units.retain(|u| visible(u));
         let k = if self.config.router.name() == "straight line" { limit } else { limit.max(self.config.road_candidates) };
         Ok((to, rank(&units, to, required, &self.config.speeds, k)))

@@ -14,11 +14,11 @@
 
 use std::sync::Arc;
 
-use citywatch_model::dispatch::{Unit, UnitSpec, UnitStatus};
-use citywatch_store::IncidentChange;
+use citywatch_audit::{AuditLog, Record};
+use citywatch_model::dispatch::{TimelineEntry, Unit, UnitSpec, UnitStatus};
 use serde_json::json;
 
-use crate::{Dispatch, DispatchError, Result};
+use crate::{entry, entry_after, recorded, Dispatch, DispatchError, Result};
 
 /// Whether a unit may go from `from` to `to` by a status report.
 pub fn may_report(from: UnitStatus, to: UnitStatus) -> std::result::Result<(), String> {
@@ -71,22 +71,28 @@ impl Dispatch {
         if self.unit_updates.receiver_count() == 0 {
             return;
         }
-        if let Ok(Some(unit)) = self.store.unit(unit_id) {
+        if let Ok(Some(unit)) = self.repo.unit(unit_id) {
             self.announce(&unit);
         }
     }
 
-    pub fn create_unit(&self, spec: &UnitSpec) -> Result<Unit> {
+    /// Adds a unit; `record` makes the audit entry from the unit as
+    /// stored, committed with it.
+    pub fn create_unit(&self, spec: &UnitSpec, audit: &AuditLog, record: impl FnOnce(&Unit) -> Record) -> Result<Unit> {
         spec.validate().map_err(DispatchError::Invalid)?;
-        let unit = self.store.create_unit(spec)?;
+        let (unit, row) = self.repo.create_unit(spec, entry_after(record))?;
+        recorded(audit, &row)?;
         self.announce(&unit);
         Ok(unit)
     }
 
-    pub fn update_unit(&self, spec: &UnitSpec) -> Result<Unit> {
+    /// Changes a unit's record; `record` makes the audit entry from the
+    /// unit as stored, committed with it.
+    pub fn update_unit(&self, spec: &UnitSpec, audit: &AuditLog, record: impl FnOnce(&Unit) -> Record) -> Result<Unit> {
         spec.validate().map_err(DispatchError::Invalid)?;
         let before = self.unit(&spec.id)?;
-        let unit = self.store.update_unit(spec)?;
+        let (unit, row) = self.repo.update_unit(spec, entry_after(record))?;
+        recorded(audit, &row)?;
         // A unit moved to another district disappears for the old one's
         // subscribers before it appears for the new one's.
         if before.district != unit.district {
@@ -96,62 +102,71 @@ impl Dispatch {
         Ok(unit)
     }
 
-    /// Refused while the unit is on an open incident.
-    pub fn delete_unit(&self, id: &str) -> Result<()> {
-        if let Some(incident) = self.store.current_incident_of(id)? {
-            return Err(DispatchError::Conflict(format!("unit {id} is on incident {incident}; clear it first")));
-        }
+    /// Refused while the unit is on an open incident; `record` is the
+    /// audit entry, committed with the deletion.
+    pub fn delete_unit(&self, id: &str, audit: &AuditLog, record: Record) -> Result<()> {
         let unit = self.unit(id)?;
-        if !self.store.delete_unit(id)? {
-            return Err(DispatchError::NotFound(format!("unit {id}")));
-        }
+        // The repository checks again that the unit is on no open incident,
+        // in the deleting transaction.
+        let row = self.repo.delete_unit(id, entry(record))?;
+        recorded(audit, &row)?;
         let _ = self.unit_updates.send(Arc::new(UnitUpdate::Removed(unit)));
         Ok(())
     }
 
     pub fn unit(&self, id: &str) -> Result<Unit> {
-        self.store.unit(id)?.ok_or_else(|| DispatchError::NotFound(format!("unit {id}")))
+        self.repo.unit(id)?.ok_or_else(|| DispatchError::NotFound(format!("unit {id}")))
     }
 
     /// Registers (or re-keys) a device for a unit; the caller made the
-    /// token and keeps only its hash here.
-    pub fn register_device(&self, unit_id: &str, device_id: &str, token_hash: &str) -> Result<()> {
+    /// token and keeps only its hash here. `record` is the audit entry,
+    /// committed with it.
+    pub fn register_device(&self, unit_id: &str, device_id: &str, token_hash: &str, audit: &AuditLog, record: Record) -> Result<()> {
         if let Err(reason) = citywatch_model::check_id(device_id) {
             return Err(DispatchError::field("device_id", reason));
         }
         self.unit(unit_id)?;
-        if let Some((owner, _)) = self.store.unit_device(device_id)? {
+        if let Some((owner, _)) = self.repo.unit_device(device_id)? {
             if owner != unit_id {
                 return Err(DispatchError::Conflict(format!("device {device_id} belongs to unit {owner}")));
             }
         }
-        self.store.put_unit_device(device_id, unit_id, token_hash, chrono::Utc::now())?;
-        Ok(())
+        let row = self.repo.register_device(device_id, unit_id, token_hash, chrono::Utc::now(), entry(record))?;
+        recorded(audit, &row)
     }
 
     /// A status report for a unit. `as_dispatcher`: the actor dispatches
-    /// (any unit); otherwise the actor must crew this unit.
-    pub fn report_status(&self, unit_id: &str, to: UnitStatus, actor: &str, as_dispatcher: bool) -> Result<Unit> {
+    /// (any unit); otherwise the actor must crew this unit. `record` is the
+    /// audit entry, committed with the change. Answers the unit as it is
+    /// now and the incident it was on, if any.
+    pub fn report_status(
+        &self,
+        unit_id: &str,
+        to: UnitStatus,
+        actor: &str,
+        as_dispatcher: bool,
+        audit: &AuditLog,
+        record: Record,
+    ) -> Result<(Unit, Option<i64>)> {
         let unit = self.unit(unit_id)?;
         if !as_dispatcher && !unit.officers.iter().any(|o| o == actor) {
             return Err(DispatchError::Forbidden(format!("{actor} is not an officer of unit {unit_id}")));
         }
         may_report(unit.status, to).map_err(DispatchError::Conflict)?;
         let detail = json!({"unit": unit_id, "from": unit.status.as_str(), "to": to.as_str()});
-        match self.store.current_incident_of(unit_id)? {
-            Some(incident) => {
-                self.store.change_incident(incident, IncidentChange::UnitStatus { unit_id, status: to }, actor, "status", &detail, chrono::Utc::now())?
-            }
-            None => self.store.set_unit_status(unit_id, to)?,
-        }
+        let timeline_entry = TimelineEntry { time: chrono::Utc::now(), actor: actor.to_owned(), kind: "status".into(), detail };
+        // The transition was judged on `unit.status`: the repository refuses
+        // it if another report or an assignment changed the status since.
+        let (incident, row) = self.repo.report_unit_status(unit_id, unit.status, to, &timeline_entry, entry(record))?;
+        recorded(audit, &row)?;
         let unit = self.unit(unit_id)?;
         self.announce(&unit);
-        Ok(unit)
+        Ok((unit, incident))
     }
 
     /// The units `username` crews.
     pub fn units_of_officer(&self, username: &str) -> Result<Vec<Unit>> {
-        Ok(self.store.units()?.into_iter().filter(|u| u.officers.iter().any(|o| o == username)).collect())
+        Ok(self.repo.units()?.into_iter().filter(|u| u.officers.iter().any(|o| o == username)).collect())
     }
 }
 

@@ -132,8 +132,10 @@ async fn the_osrm_client_reads_routes_and_reranks() {
     let store = Arc::new(citywatch_store::Store::open(&dir.path().join("db")).unwrap());
     let config = DispatchConfig { router: Arc::new(osrm), ..DispatchConfig::default() };
     let d = Dispatch::new(store.clone(), config);
+    let log = citywatch_audit::AuditLog::new(store.clone(), ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]));
     for (id, lon) in [("near", 20.49), ("far", 20.6)] {
-        d.create_unit(&UnitSpec { id: id.into(), call_sign: id.into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![], district: None }).unwrap();
+        let spec = UnitSpec { id: id.into(), call_sign: id.into(), kind: UnitKind::Car, officers: vec![], capabilities: vec![], district: None };
+        d.create_unit(&spec, &log, |u| citywatch_audit::Record::new("admin", "unit.create", &u.id)).unwrap();
         store.add_position("dev", &Position { unit_id: id.into(), lat: 44.8, lon, time: Utc::now(), speed_mps: None, bearing_deg: None }, Utc::now()).unwrap();
     }
     let new = NewIncident {

@@ -399,3 +399,44 @@ mod tests {
         assert_eq!(fields, ["id", "call_sign", "district"]);
     }
 }
+
+/// What storing a fix did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PositionOutcome {
+    /// Newest fix of the unit: its current position moved.
+    Current,
+    /// Older than the unit's current fix: kept in the trail only.
+    OutOfOrder,
+    /// The device already sent a fix with this time: ignored.
+    Duplicate,
+    /// Kept in the trail, flagged, and never the unit's position.
+    Implausible(ImplausibleFix),
+}
+
+/// A fix of a unit's trail, with why it was not believed if it was not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailPoint {
+    pub position: Position,
+    pub implausible: Option<ImplausibleFix>,
+}
+
+/// A change to an open incident, applied with its timeline entry in one
+/// transaction. A unit's own status report is not one of these: it names
+/// the status it saw (see `DispatchRepo::report_unit_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentChange<'a> {
+    Note,
+    /// Assign an available unit (its status becomes dispatched).
+    Assign {
+        unit_id: &'a str,
+    },
+    Checklist {
+        step: u32,
+        state: StepState,
+    },
+    /// Close: pending steps become skipped, units are released to available,
+    /// `flagged` is stored.
+    Close {
+        flagged: bool,
+    },
+}

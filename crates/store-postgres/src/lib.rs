@@ -8,9 +8,10 @@
 //! ([`citywatch_audit::AuditRepo`]), the accounts' ([`citywatch_audit::UserRepo`]),
 //! the camera registry's ([`citywatch_registry::CameraRepo`]), the
 //! events' ([`citywatch_events::EventRepo`]), the hotlists'
-//! ([`citywatch_hotlists::PlateRepo`]) and exceptional access's
-//! ([`citywatch_access::AccessRepo`]: unmask grants, legal holds); the
-//! other domains' traits follow
+//! ([`citywatch_hotlists::PlateRepo`]), exceptional access's
+//! ([`citywatch_access::AccessRepo`]: unmask grants, legal holds) and
+//! dispatch's ([`citywatch_dispatch::DispatchRepo`]); the other domains'
+//! traits follow
 //! (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
@@ -22,6 +23,7 @@
 mod access;
 mod audit;
 mod cameras;
+mod dispatch;
 mod error;
 mod events;
 mod migrations;

@@ -8,31 +8,13 @@ use citywatch_model::dispatch::{
     Assignment, ChecklistStep, ImplausibleFix, Incident, IncidentLocation, IncidentState, NewIncident, Position, Procedure, StepState, TimelineEntry, Unit,
     UnitKind, UnitSpec, UnitStatus,
 };
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+pub use citywatch_model::dispatch::{IncidentChange, PositionOutcome, TrailPoint};
+use citywatch_model::{AuditRow, ChainHead};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 
 use crate::time::{from_text, to_text};
 use crate::{Result, Store, StoreError};
-
-/// What storing a fix did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PositionOutcome {
-    /// Newest fix of the unit: its current position moved.
-    Current,
-    /// Older than the unit's current fix: kept in the trail only.
-    OutOfOrder,
-    /// The device already sent a fix with this time: ignored.
-    Duplicate,
-    /// Kept in the trail, flagged, and never the unit's position.
-    Implausible(ImplausibleFix),
-}
-
-/// A fix of a unit's trail, with why it was not believed if it was not.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrailPoint {
-    pub position: Position,
-    pub implausible: Option<ImplausibleFix>,
-}
 
 const UNIT_COLUMNS: &str = "id, call_sign, kind, officers, capabilities, status, lat, lon, pos_time, speed_mps, bearing_deg, district";
 
@@ -66,53 +48,52 @@ fn finish_unit(raw: RawUnit) -> Result<Unit> {
 
 impl Store {
     pub fn create_unit(&self, spec: &UnitSpec) -> Result<Unit> {
-        let conn = self.conn();
-        let exists: bool = conn.query_row("SELECT count(*) FROM unit WHERE id = ?1", [&spec.id], |r| r.get::<_, i64>(0))? > 0;
-        if exists {
-            return Err(StoreError::Conflict(format!("unit {}", spec.id)));
-        }
-        conn.execute(
-            "INSERT INTO unit (id, call_sign, kind, officers, capabilities, district) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                spec.id,
-                spec.call_sign,
-                spec.kind.as_str(),
-                serde_json::to_string(&spec.officers).unwrap(),
-                serde_json::to_string(&spec.capabilities).unwrap(),
-                spec.district
-            ],
-        )?;
-        drop(conn);
-        self.unit(&spec.id)?.ok_or_else(|| StoreError::NotFound(format!("unit {}", spec.id)))
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let unit = create_unit_in(&tx, spec)?;
+        tx.commit()?;
+        Ok(unit)
+    }
+
+    /// [`Store::create_unit`] committed with the audit entry `audit` makes
+    /// from the unit as stored.
+    pub fn create_unit_audited(&self, spec: &UnitSpec, audit: impl FnOnce(&Unit, Option<&ChainHead>) -> AuditRow) -> Result<(Unit, AuditRow)> {
+        self.write_audited(|tx| create_unit_in(tx, spec), audit)
     }
 
     /// Changes call sign, kind, officers, capabilities and home district;
     /// status and position are the workflow's.
     pub fn update_unit(&self, spec: &UnitSpec) -> Result<Unit> {
-        let n = self.conn().execute(
-            "UPDATE unit SET call_sign = ?2, kind = ?3, officers = ?4, capabilities = ?5, district = ?6 WHERE id = ?1",
-            params![
-                spec.id,
-                spec.call_sign,
-                spec.kind.as_str(),
-                serde_json::to_string(&spec.officers).unwrap(),
-                serde_json::to_string(&spec.capabilities).unwrap(),
-                spec.district
-            ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("unit {}", spec.id)));
-        }
-        self.unit(&spec.id)?.ok_or_else(|| StoreError::NotFound(format!("unit {}", spec.id)))
+        update_unit_in(&self.conn(), spec)
+    }
+
+    /// [`Store::update_unit`] committed with its audit entry.
+    pub fn update_unit_audited(&self, spec: &UnitSpec, audit: impl FnOnce(&Unit, Option<&ChainHead>) -> AuditRow) -> Result<(Unit, AuditRow)> {
+        self.write_audited(|tx| update_unit_in(tx, spec), audit)
     }
 
     pub fn delete_unit(&self, id: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM unit WHERE id = ?1", [id])? > 0)
     }
 
+    /// Deletes a unit with its audit entry: `NotFound` if there is none,
+    /// `Stale` while it is on an open incident (checked in the deleting
+    /// transaction, so an assignment cannot slip in between).
+    pub fn delete_unit_audited(&self, id: &str, audit: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+        let delete = |tx: &Transaction<'_>| {
+            if let Some(incident) = current_incident_in(tx, id)? {
+                return Err(StoreError::Stale(format!("unit {id} is on incident {incident}; clear it first")));
+            }
+            match tx.execute("DELETE FROM unit WHERE id = ?1", [id])? {
+                0 => Err(StoreError::NotFound(format!("unit {id}"))),
+                _ => Ok(()),
+            }
+        };
+        Ok(self.write_audited(delete, |(), head| audit(head))?.1)
+    }
+
     pub fn unit(&self, id: &str) -> Result<Option<Unit>> {
-        let raw = self.conn().query_row(&format!("SELECT {UNIT_COLUMNS} FROM unit WHERE id = ?1"), [id], raw_unit).optional()?;
-        raw.map(finish_unit).transpose()
+        unit_in(&self.conn(), id)
     }
 
     pub fn units(&self) -> Result<Vec<Unit>> {
@@ -129,15 +110,71 @@ impl Store {
         Ok(())
     }
 
+    /// A unit's status report, committed with its audit entry: the unit
+    /// goes from `from` to `to`, and if it is on an open incident the
+    /// incident's timeline gets `entry` (and a unit no longer committed is
+    /// released from it). `Stale` if the unit's status is no longer `from`
+    /// (another report or an assignment came first): the caller judged the
+    /// transition on what it read. Returns the incident it was on.
+    pub fn report_unit_status_audited(
+        &self,
+        unit_id: &str,
+        from: UnitStatus,
+        to: UnitStatus,
+        entry: &TimelineEntry,
+        audit: impl FnOnce(Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(Option<i64>, AuditRow)> {
+        let report = |tx: &Transaction<'_>| {
+            let now = unit_status_in(tx, unit_id)?;
+            if now != from {
+                return Err(StoreError::Stale(format!(
+                    "unit {unit_id} is {} now, not {}: someone changed it first; reload and try again",
+                    now.as_str(),
+                    from.as_str()
+                )));
+            }
+            let incident = current_incident_in(tx, unit_id)?;
+            tx.execute("UPDATE unit SET status = ?2 WHERE id = ?1", params![unit_id, to.as_str()])?;
+            if let Some(incident) = incident {
+                if !to.is_committed() {
+                    tx.execute(
+                        "UPDATE incident_unit SET released_at = ?3 WHERE incident_id = ?1 AND unit_id = ?2 AND released_at IS NULL",
+                        params![incident, unit_id, to_text(entry.time)],
+                    )?;
+                }
+                timeline_tx(tx, incident, entry.time, &entry.actor, &entry.kind, &entry.detail)?;
+            }
+            Ok(incident)
+        };
+        self.write_audited(report, |_, head| audit(head))
+    }
+
     /// Registers a device for a unit (or moves an existing device id to it
     /// with a new token).
     pub fn put_unit_device(&self, device_id: &str, unit_id: &str, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO unit_device (id, unit_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET unit_id = excluded.unit_id, token_hash = excluded.token_hash, created_at = excluded.created_at",
-            params![device_id, unit_id, token_hash, to_text(now)],
-        )?;
-        Ok(())
+        put_unit_device_in(&self.conn(), device_id, unit_id, token_hash, now)
+    }
+
+    /// Registers (or re-keys) a unit's device with its audit entry:
+    /// `NotFound` for no such unit, `Conflict` if the device is another
+    /// unit's (a device is never taken over).
+    pub fn register_unit_device_audited(
+        &self,
+        device_id: &str,
+        unit_id: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(Option<&ChainHead>) -> AuditRow,
+    ) -> Result<AuditRow> {
+        let register = |tx: &Transaction<'_>| {
+            unit_status_in(tx, unit_id)?;
+            let owner: Option<String> = tx.query_row("SELECT unit_id FROM unit_device WHERE id = ?1", [device_id], |r| r.get(0)).optional()?;
+            if let Some(owner) = owner.filter(|o| o != unit_id) {
+                return Err(StoreError::Conflict(format!("device {device_id} (registered to unit {owner})")));
+            }
+            put_unit_device_in(tx, device_id, unit_id, token_hash, now)
+        };
+        Ok(self.write_audited(register, |(), head| audit(head))?.1)
     }
 
     /// The unit and token hash of a device.
@@ -232,6 +269,75 @@ impl Store {
     }
 }
 
+fn create_unit_in(conn: &Connection, spec: &UnitSpec) -> Result<Unit> {
+    let exists: bool = conn.query_row("SELECT count(*) FROM unit WHERE id = ?1", [&spec.id], |r| r.get::<_, i64>(0))? > 0;
+    if exists {
+        return Err(StoreError::Conflict(format!("unit {}", spec.id)));
+    }
+    conn.execute(
+        "INSERT INTO unit (id, call_sign, kind, officers, capabilities, district) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            spec.id,
+            spec.call_sign,
+            spec.kind.as_str(),
+            serde_json::to_string(&spec.officers).unwrap(),
+            serde_json::to_string(&spec.capabilities).unwrap(),
+            spec.district
+        ],
+    )?;
+    unit_in(conn, &spec.id)?.ok_or_else(|| StoreError::NotFound(format!("unit {}", spec.id)))
+}
+
+fn update_unit_in(conn: &Connection, spec: &UnitSpec) -> Result<Unit> {
+    let n = conn.execute(
+        "UPDATE unit SET call_sign = ?2, kind = ?3, officers = ?4, capabilities = ?5, district = ?6 WHERE id = ?1",
+        params![
+            spec.id,
+            spec.call_sign,
+            spec.kind.as_str(),
+            serde_json::to_string(&spec.officers).unwrap(),
+            serde_json::to_string(&spec.capabilities).unwrap(),
+            spec.district
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("unit {}", spec.id)));
+    }
+    unit_in(conn, &spec.id)?.ok_or_else(|| StoreError::NotFound(format!("unit {}", spec.id)))
+}
+
+fn unit_in(conn: &Connection, id: &str) -> Result<Option<Unit>> {
+    let raw = conn.query_row(&format!("SELECT {UNIT_COLUMNS} FROM unit WHERE id = ?1"), [id], raw_unit).optional()?;
+    raw.map(finish_unit).transpose()
+}
+
+/// A unit's status as the transaction sees it; `NotFound` if there is no such unit.
+fn unit_status_in(conn: &Connection, id: &str) -> Result<UnitStatus> {
+    let status: Option<String> = conn.query_row("SELECT status FROM unit WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let status = status.ok_or_else(|| StoreError::NotFound(format!("unit {id}")))?;
+    UnitStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unit {id}: status {status:?}")))
+}
+
+fn put_unit_device_in(conn: &Connection, device_id: &str, unit_id: &str, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO unit_device (id, unit_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET unit_id = excluded.unit_id, token_hash = excluded.token_hash, created_at = excluded.created_at",
+        params![device_id, unit_id, token_hash, to_text(now)],
+    )?;
+    Ok(())
+}
+
+fn current_incident_in(conn: &Connection, unit_id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT i.id FROM incident_unit u JOIN incident i ON i.id = u.incident_id
+             WHERE u.unit_id = ?1 AND u.released_at IS NULL AND i.state = 'open' ORDER BY u.assigned_at DESC LIMIT 1",
+            [unit_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 fn timeline_tx(tx: &Transaction<'_>, incident: i64, now: DateTime<Utc>, actor: &str, kind: &str, detail: &Value) -> Result<()> {
     tx.execute(
         "INSERT INTO incident_timeline (incident_id, time, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -248,197 +354,80 @@ fn raw_incident(r: &Row<'_>) -> rusqlite::Result<RawIncident> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?))
 }
 
-/// A change to an incident, applied with its timeline entry in one transaction.
-pub enum IncidentChange<'a> {
-    Note,
-    /// Assign a unit (and set its status to dispatched).
-    Assign {
-        unit_id: &'a str,
-    },
-    /// A unit's new status; `available` or `out_of_service` releases it from the incident.
-    UnitStatus {
-        unit_id: &'a str,
-        status: UnitStatus,
-    },
-    Checklist {
-        step: u32,
-        state: StepState,
-    },
-    /// Close: pending steps become skipped, units are released to available,
-    /// `flagged` is stored.
-    Close {
-        flagged: bool,
-    },
-}
-
 impl Store {
     /// Creates an incident, its checklist copied from `procedure`, and its
     /// `created` timeline entry.
     pub fn create_incident(&self, new: &NewIncident, procedure: Option<&Procedure>, detail: &Value, now: DateTime<Utc>) -> Result<i64> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let l = &new.location;
-        tx.execute(
-            "INSERT INTO incident (kind, priority, lat, lon, address, alert_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![new.kind, new.priority, l.lat, l.lon, l.address, new.alert_id, new.created_by, to_text(now)],
-        )?;
-        let id = tx.last_insert_rowid();
-        for (i, text) in procedure.map(|p| p.steps.as_slice()).unwrap_or_default().iter().enumerate() {
-            tx.execute("INSERT INTO incident_checklist (incident_id, step, text) VALUES (?1, ?2, ?3)", params![id, i as i64 + 1, text])?;
-        }
-        timeline_tx(&tx, id, now, &new.created_by, "created", detail)?;
+        let id = create_incident_in(&tx, new, procedure, detail, now)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// [`Store::create_incident`] committed with the audit entry `audit`
+    /// makes from the new incident's id.
+    pub fn create_incident_audited(
+        &self,
+        new: &NewIncident,
+        procedure: Option<&Procedure>,
+        detail: &Value,
+        now: DateTime<Utc>,
+        audit: impl FnOnce(&i64, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(i64, AuditRow)> {
+        self.write_audited(|tx| create_incident_in(tx, new, procedure, detail, now), audit)
     }
 
     /// Applies `change` to an open incident and appends its timeline entry.
     pub fn change_incident(&self, id: i64, change: IncidentChange<'_>, actor: &str, kind: &str, detail: &Value, now: DateTime<Utc>) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let t = to_text(now);
-        match change {
-            IncidentChange::Note => {}
-            IncidentChange::Assign { unit_id } => {
-                tx.execute(
-                    "INSERT INTO incident_unit (incident_id, unit_id, assigned_by, assigned_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, unit_id, actor, t],
-                )?;
-                tx.execute("UPDATE unit SET status = 'dispatched' WHERE id = ?1", [unit_id])?;
-            }
-            IncidentChange::UnitStatus { unit_id, status } => {
-                tx.execute("UPDATE unit SET status = ?2 WHERE id = ?1", params![unit_id, status.as_str()])?;
-                if !status.is_committed() {
-                    tx.execute(
-                        "UPDATE incident_unit SET released_at = ?3 WHERE incident_id = ?1 AND unit_id = ?2 AND released_at IS NULL",
-                        params![id, unit_id, t],
-                    )?;
-                }
-            }
-            IncidentChange::Checklist { step, state } => {
-                let n = tx.execute(
-                    "UPDATE incident_checklist SET state = ?3, by_user = ?4, at = ?5 WHERE incident_id = ?1 AND step = ?2",
-                    params![id, step, state.as_str(), actor, t],
-                )?;
-                if n == 0 {
-                    return Err(StoreError::NotFound(format!("checklist step {step} of incident {id}")));
-                }
-            }
-            IncidentChange::Close { flagged } => {
-                tx.execute(
-                    "UPDATE incident_checklist SET state = 'skipped', by_user = ?2, at = ?3 WHERE incident_id = ?1 AND state = 'pending'",
-                    params![id, actor, t],
-                )?;
-                tx.execute(
-                    "UPDATE unit SET status = 'available' WHERE id IN (SELECT unit_id FROM incident_unit WHERE incident_id = ?1 AND released_at IS NULL)
-                     AND status IN ('dispatched', 'en_route', 'on_scene')",
-                    [id],
-                )?;
-                tx.execute("UPDATE incident_unit SET released_at = ?2 WHERE incident_id = ?1 AND released_at IS NULL", params![id, t])?;
-                tx.execute("UPDATE incident SET state = 'closed', closed_at = ?2, flagged = ?3 WHERE id = ?1", params![id, t, flagged])?;
-            }
-        }
-        timeline_tx(&tx, id, now, actor, kind, detail)?;
+        let entry = TimelineEntry { time: now, actor: actor.to_owned(), kind: kind.to_owned(), detail: detail.clone() };
+        change_incident_in(&tx, id, change, &entry)?;
         tx.commit()?;
         Ok(())
     }
 
+    /// [`Store::change_incident`] committed with its audit entry.
+    pub fn change_incident_audited(
+        &self,
+        id: i64,
+        change: IncidentChange<'_>,
+        entry: &TimelineEntry,
+        audit: impl FnOnce(Option<&ChainHead>) -> AuditRow,
+    ) -> Result<AuditRow> {
+        Ok(self.write_audited(|tx| change_incident_in(tx, id, change, entry), |(), head| audit(head))?.1)
+    }
+
     pub fn incident(&self, id: i64) -> Result<Option<Incident>> {
-        let raw = self.conn().query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = ?1"), [id], raw_incident).optional()?;
-        raw.map(|r| self.finish_incident(r)).transpose()
+        incident_in(&self.conn(), id)
     }
 
     /// Incidents, newest first, optionally only open ones or only flagged ones.
     pub fn incidents(&self, state: Option<IncidentState>, flagged: Option<bool>, limit: usize) -> Result<Vec<Incident>> {
+        let conn = self.conn();
         let raw = {
-            let conn = self.conn();
             let mut stmt = conn.prepare(&format!(
                 "SELECT {INCIDENT_COLUMNS} FROM incident WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR flagged = ?2) ORDER BY id DESC LIMIT ?3"
             ))?;
             let rows = stmt.query_map(params![state.map(|s| s.as_str()), flagged, limit as i64], raw_incident)?.collect::<rusqlite::Result<Vec<_>>>()?;
             rows
         };
-        raw.into_iter().map(|r| self.finish_incident(r)).collect()
+        raw.into_iter().map(|r| finish_incident(&conn, r)).collect()
     }
 
     /// The open incident a unit is on (not released), if any.
     pub fn current_incident_of(&self, unit_id: &str) -> Result<Option<i64>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT i.id FROM incident_unit u JOIN incident i ON i.id = u.incident_id
-                 WHERE u.unit_id = ?1 AND u.released_at IS NULL AND i.state = 'open' ORDER BY u.assigned_at DESC LIMIT 1",
-                [unit_id],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    fn finish_incident(&self, raw: RawIncident) -> Result<Incident> {
-        let (id, kind, priority, lat, lon, address, state, alert_id, created_by, created_at, closed_at, flagged) = raw;
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT unit_id, assigned_by, assigned_at, released_at FROM incident_unit WHERE incident_id = ?1 ORDER BY assigned_at, rowid")?;
-        let units = stmt
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let units = units
-            .into_iter()
-            .map(|(unit_id, assigned_by, at, rel)| {
-                Ok(Assignment { unit_id, assigned_by, assigned_at: from_text(&at)?, released_at: rel.as_deref().map(from_text).transpose()? })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut stmt = conn.prepare("SELECT step, text, state, by_user, at FROM incident_checklist WHERE incident_id = ?1 ORDER BY step")?;
-        let steps = stmt
-            .query_map([id], |r| {
-                Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let checklist = steps
-            .into_iter()
-            .map(|(step, text, state, by, at)| {
-                Ok(ChecklistStep {
-                    step,
-                    text,
-                    state: StepState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("incident {id} step {step}: state {state:?}")))?,
-                    by,
-                    at: at.as_deref().map(from_text).transpose()?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut stmt = conn.prepare("SELECT time, actor, kind, detail FROM incident_timeline WHERE incident_id = ?1 ORDER BY id")?;
-        let entries = stmt
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let timeline = entries
-            .into_iter()
-            .map(|(t, actor, kind, detail)| {
-                let detail = serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("incident {id} timeline detail: {e}")))?;
-                Ok(TimelineEntry { time: from_text(&t)?, actor, kind, detail })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Incident {
-            state: IncidentState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("incident {id}: state {state:?}")))?,
-            location: IncidentLocation { lat, lon, address },
-            created_at: from_text(&created_at)?,
-            closed_at: closed_at.as_deref().map(from_text).transpose()?,
-            id,
-            kind,
-            priority,
-            alert_id,
-            created_by,
-            flagged,
-            units,
-            checklist,
-            timeline,
-        })
+        current_incident_in(&self.conn(), unit_id)
     }
 
     pub fn put_procedure(&self, p: &Procedure) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO procedure (incident_type, steps) VALUES (?1, ?2) ON CONFLICT(incident_type) DO UPDATE SET steps = excluded.steps",
-            params![p.incident_type, serde_json::to_string(&p.steps).unwrap()],
-        )?;
-        Ok(())
+        put_procedure_in(&self.conn(), p)
+    }
+
+    /// [`Store::put_procedure`] committed with its audit entry.
+    pub fn put_procedure_audited(&self, p: &Procedure, audit: impl FnOnce(Option<&ChainHead>) -> AuditRow) -> Result<AuditRow> {
+        Ok(self.write_audited(|tx| put_procedure_in(tx, p), |(), head| audit(head))?.1)
     }
 
     pub fn procedure(&self, incident_type: &str) -> Result<Option<Procedure>> {
@@ -452,6 +441,142 @@ impl Store {
         let raw = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter().map(|(incident_type, s)| Ok(Procedure { incident_type, steps: json_list(&s)? })).collect()
     }
+}
+
+fn put_procedure_in(conn: &Connection, p: &Procedure) -> Result<()> {
+    conn.execute(
+        "INSERT INTO procedure (incident_type, steps) VALUES (?1, ?2) ON CONFLICT(incident_type) DO UPDATE SET steps = excluded.steps",
+        params![p.incident_type, serde_json::to_string(&p.steps).unwrap()],
+    )?;
+    Ok(())
+}
+
+fn create_incident_in(tx: &Transaction<'_>, new: &NewIncident, procedure: Option<&Procedure>, detail: &Value, now: DateTime<Utc>) -> Result<i64> {
+    let l = &new.location;
+    tx.execute(
+        "INSERT INTO incident (kind, priority, lat, lon, address, alert_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![new.kind, new.priority, l.lat, l.lon, l.address, new.alert_id, new.created_by, to_text(now)],
+    )?;
+    let id = tx.last_insert_rowid();
+    for (i, text) in procedure.map(|p| p.steps.as_slice()).unwrap_or_default().iter().enumerate() {
+        tx.execute("INSERT INTO incident_checklist (incident_id, step, text) VALUES (?1, ?2, ?3)", params![id, i as i64 + 1, text])?;
+    }
+    timeline_tx(tx, id, now, &new.created_by, "created", detail)?;
+    Ok(id)
+}
+
+/// Applies `change` to incident `id` and appends `entry` to its timeline.
+/// What the caller checked on an earlier read is checked again here, in
+/// the writing transaction, so two dispatchers at once cannot both win:
+/// the incident must exist (`NotFound`) and be open (`Stale`), an assigned
+/// unit must exist and be available (`NotFound`, `Stale`), a checklist
+/// step must exist (`NotFound`).
+fn change_incident_in(tx: &Transaction<'_>, id: i64, change: IncidentChange<'_>, entry: &TimelineEntry) -> Result<()> {
+    let state: Option<String> = tx.query_row("SELECT state FROM incident WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    match state.as_deref() {
+        None => return Err(StoreError::NotFound(format!("incident {id}"))),
+        Some("open") => {}
+        Some(_) => return Err(StoreError::Stale(format!("incident {id} is closed"))),
+    }
+    let (actor, t) = (entry.actor.as_str(), to_text(entry.time));
+    match change {
+        IncidentChange::Note => {}
+        IncidentChange::Assign { unit_id } => {
+            let status = unit_status_in(tx, unit_id)?;
+            if status != UnitStatus::Available {
+                return Err(StoreError::Stale(format!("unit {unit_id} is {}, not available", status.as_str())));
+            }
+            tx.execute("INSERT INTO incident_unit (incident_id, unit_id, assigned_by, assigned_at) VALUES (?1, ?2, ?3, ?4)", params![id, unit_id, actor, t])?;
+            tx.execute("UPDATE unit SET status = 'dispatched' WHERE id = ?1", [unit_id])?;
+        }
+        IncidentChange::Checklist { step, state } => {
+            let n = tx.execute(
+                "UPDATE incident_checklist SET state = ?3, by_user = ?4, at = ?5 WHERE incident_id = ?1 AND step = ?2",
+                params![id, step, state.as_str(), actor, t],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("checklist step {step} of incident {id}")));
+            }
+        }
+        IncidentChange::Close { flagged } => {
+            tx.execute(
+                "UPDATE incident_checklist SET state = 'skipped', by_user = ?2, at = ?3 WHERE incident_id = ?1 AND state = 'pending'",
+                params![id, actor, t],
+            )?;
+            tx.execute(
+                "UPDATE unit SET status = 'available' WHERE id IN (SELECT unit_id FROM incident_unit WHERE incident_id = ?1 AND released_at IS NULL)
+                 AND status IN ('dispatched', 'en_route', 'on_scene')",
+                [id],
+            )?;
+            tx.execute("UPDATE incident_unit SET released_at = ?2 WHERE incident_id = ?1 AND released_at IS NULL", params![id, t])?;
+            tx.execute("UPDATE incident SET state = 'closed', closed_at = ?2, flagged = ?3 WHERE id = ?1", params![id, t, flagged])?;
+        }
+    }
+    timeline_tx(tx, id, entry.time, actor, &entry.kind, &entry.detail)
+}
+
+fn incident_in(conn: &Connection, id: i64) -> Result<Option<Incident>> {
+    let raw = conn.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = ?1"), [id], raw_incident).optional()?;
+    raw.map(|r| finish_incident(conn, r)).transpose()
+}
+
+fn finish_incident(conn: &Connection, raw: RawIncident) -> Result<Incident> {
+    let (id, kind, priority, lat, lon, address, state, alert_id, created_by, created_at, closed_at, flagged) = raw;
+    let mut stmt =
+        conn.prepare("SELECT unit_id, assigned_by, assigned_at, released_at FROM incident_unit WHERE incident_id = ?1 ORDER BY assigned_at, rowid")?;
+    let units = stmt
+        .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let units = units
+        .into_iter()
+        .map(|(unit_id, assigned_by, at, rel)| {
+            Ok(Assignment { unit_id, assigned_by, assigned_at: from_text(&at)?, released_at: rel.as_deref().map(from_text).transpose()? })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare("SELECT step, text, state, by_user, at FROM incident_checklist WHERE incident_id = ?1 ORDER BY step")?;
+    let steps = stmt
+        .query_map([id], |r| {
+            Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let checklist = steps
+        .into_iter()
+        .map(|(step, text, state, by, at)| {
+            Ok(ChecklistStep {
+                step,
+                text,
+                state: StepState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("incident {id} step {step}: state {state:?}")))?,
+                by,
+                at: at.as_deref().map(from_text).transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare("SELECT time, actor, kind, detail FROM incident_timeline WHERE incident_id = ?1 ORDER BY id")?;
+    let entries = stmt
+        .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let timeline = entries
+        .into_iter()
+        .map(|(t, actor, kind, detail)| {
+            let detail = serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("incident {id} timeline detail: {e}")))?;
+            Ok(TimelineEntry { time: from_text(&t)?, actor, kind, detail })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Incident {
+        state: IncidentState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("incident {id}: state {state:?}")))?,
+        location: IncidentLocation { lat, lon, address },
+        created_at: from_text(&created_at)?,
+        closed_at: closed_at.as_deref().map(from_text).transpose()?,
+        id,
+        kind,
+        priority,
+        alert_id,
+        created_by,
+        flagged,
+        units,
+        checklist,
+        timeline,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,19 @@
+//! Dispatch's repository conformance suite on PostgreSQL: a fresh database
+//! on the machine's server for each case, dropped after it.
+
+use std::sync::Arc;
+
+use citywatch_dispatch::conformance::{Backend, Handles};
+use citywatch_store_postgres::test_database::TestDatabase;
+use citywatch_store_postgres::PgStore;
+
+struct Fresh(TestDatabase);
+
+impl Backend for Fresh {
+    fn connect(&self) -> Handles {
+        let store = Arc::new(PgStore::connect(self.0.url()).expect("connect to the test database"));
+        Handles { dispatch: store.clone(), audit: store }
+    }
+}
+
+citywatch_dispatch::dispatch_repo_conformance!(Fresh(TestDatabase::create()));
