@@ -8,7 +8,9 @@ use citywatch_model::dispatch::{Incident, IncidentChange, IncidentLocation, Inci
 use citywatch_model::Alert;
 use serde_json::{json, Value};
 
-use crate::{entry, entry_after, recorded, Dispatch, DispatchError, Result};
+use citywatch_audit::PendingEntry;
+
+use crate::{entry, recorded, Dispatch, DispatchError, Result};
 
 /// A timeline entry by `actor`, timed now.
 fn timeline(actor: &str, kind: &str, detail: Value) -> TimelineEntry {
@@ -80,7 +82,7 @@ impl Dispatch {
         let procedure = self.repo.procedure(&new.kind)?;
         let detail = json!({"source": req.source, "type": new.kind, "priority": new.priority, "lat": lat, "lon": lon,
                             "address": new.location.address, "alert_id": new.alert_id, "procedure_steps": procedure.as_ref().map_or(0, |p| p.steps.len())});
-        let (id, row) = self.repo.create_incident(&new, procedure.as_ref(), &detail, chrono::Utc::now(), entry_after(|id: &i64| record(&new, *id)))?;
+        let (id, row) = self.repo.create_incident(&new, procedure.as_ref(), &detail, chrono::Utc::now(), PendingEntry::after(|id: &i64| record(&new, *id)))?;
         recorded(audit, &row)?;
         self.incident(id)
     }

@@ -167,11 +167,6 @@ fn entry(record: Record) -> citywatch_audit::MakeRow<'static> {
     Box::new(PendingEntry::new(record).into_maker())
 }
 
-/// The row maker of the record `record` makes from what the change did.
-fn entry_after<'a, T>(record: impl FnOnce(&T) -> Record + 'a) -> citywatch_audit::MakeRowAfter<'a, T> {
-    PendingEntry::after(record)
-}
-
 /// What follows a change committed with its entry: a checkpoint signed
 /// when due (never an error: the change is done, see `AuditLog::appended`).
 fn recorded(audit: &AuditLog, row: &AuditRow) -> Result<()> {

@@ -18,7 +18,9 @@ use citywatch_audit::{AuditLog, Record};
 use citywatch_model::dispatch::{TimelineEntry, Unit, UnitSpec, UnitStatus};
 use serde_json::json;
 
-use crate::{entry, entry_after, recorded, Dispatch, DispatchError, Result};
+use citywatch_audit::PendingEntry;
+
+use crate::{entry, recorded, Dispatch, DispatchError, Result};
 
 /// Whether a unit may go from `from` to `to` by a status report.
 pub fn may_report(from: UnitStatus, to: UnitStatus) -> std::result::Result<(), String> {
@@ -80,7 +82,7 @@ impl Dispatch {
     /// stored, committed with it.
     pub fn create_unit(&self, spec: &UnitSpec, audit: &AuditLog, record: impl FnOnce(&Unit) -> Record) -> Result<Unit> {
         spec.validate().map_err(DispatchError::Invalid)?;
-        let (unit, row) = self.repo.create_unit(spec, entry_after(record))?;
+        let (unit, row) = self.repo.create_unit(spec, PendingEntry::after(record))?;
         recorded(audit, &row)?;
         self.announce(&unit);
         Ok(unit)
@@ -91,7 +93,7 @@ impl Dispatch {
     pub fn update_unit(&self, spec: &UnitSpec, audit: &AuditLog, record: impl FnOnce(&Unit) -> Record) -> Result<Unit> {
         spec.validate().map_err(DispatchError::Invalid)?;
         let before = self.unit(&spec.id)?;
-        let (unit, row) = self.repo.update_unit(spec, entry_after(record))?;
+        let (unit, row) = self.repo.update_unit(spec, PendingEntry::after(record))?;
         recorded(audit, &row)?;
         // A unit moved to another district disappears for the old one's
         // subscribers before it appears for the new one's.

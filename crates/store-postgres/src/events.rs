@@ -8,10 +8,10 @@ use citywatch_audit::MakeRowAfter;
 use citywatch_events::EventRepo;
 use citywatch_model::event::{AlertChange, EventFilter};
 use citywatch_model::{Alert, AlertState, AuditRow, Event, EventType, Location, RepoError, Rule, RuleSpec, Severity, Source, SourceKind, Timestamp};
-use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 
 use crate::error::pg_error;
+use crate::params::Params;
 use crate::PgStore;
 
 /// The columns [`event_from`] reads, in its order.
@@ -21,22 +21,6 @@ const ALERT_COLUMNS: &str = "id, rule_id, rule_name, state, severity, event_type
      first_event_at, last_event_at, event_count, created_at, acknowledged_by, acknowledged_at, closed_by, closed_at";
 /// The columns [`rule_from`] reads, in its order.
 const RULE_COLUMNS: &str = "id, spec::text, created_by, updated_at";
-
-/// A statement's parameters, built up with its text.
-#[derive(Default)]
-struct Params(Vec<Box<dyn ToSql + Sync>>);
-
-impl Params {
-    /// Adds `value` and returns its placeholder (`$n`).
-    fn push(&mut self, value: impl ToSql + Sync + 'static) -> String {
-        self.0.push(Box::new(value));
-        format!("${}", self.0.len())
-    }
-
-    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0.iter().map(|p| p.as_ref()).collect()
-    }
-}
 
 impl EventRepo for PgStore {
     fn insert_events(&self, events: &mut [Event]) -> Result<(), RepoError> {

@@ -27,6 +27,7 @@ mod dispatch;
 mod error;
 mod events;
 mod migrations;
+mod params;
 mod plates;
 #[cfg(feature = "test-database")]
 pub mod test_database;

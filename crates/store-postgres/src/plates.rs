@@ -11,6 +11,7 @@ use postgres::types::ToSql;
 use postgres::{Row, Transaction};
 
 use crate::error::pg_error;
+use crate::params::Params;
 use crate::PgStore;
 
 /// The columns [`entry_from`] reads, in its order.
@@ -110,24 +111,19 @@ impl PlateRepo for PgStore {
         // The key holds only A-Z and 0-9, so LIKE's own wildcards (and its
         // escape, the backslash) cannot come from it.
         let like: String = f.pattern.chars().map(|c| if c == '*' { '%' } else { c }).collect();
-        let mut params: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(like)];
-        let mut sql = format!("SELECT {READ_COLUMNS} FROM plate_read WHERE plate_key LIKE $1");
+        let mut p = Params::default();
+        let mut sql = format!("SELECT {READ_COLUMNS} FROM plate_read WHERE plate_key LIKE {}", p.push(like));
         if let Some(s) = f.start {
-            params.push(Box::new(s));
-            sql.push_str(&format!(" AND time >= ${}", params.len()));
+            sql.push_str(&format!(" AND time >= {}", p.push(s)));
         }
         if let Some(e) = f.end {
-            params.push(Box::new(e));
-            sql.push_str(&format!(" AND time < ${}", params.len()));
+            sql.push_str(&format!(" AND time < {}", p.push(e)));
         }
         if let Some(ds) = &f.districts {
-            params.push(Box::new(ds.clone()));
-            sql.push_str(&format!(" AND district = ANY(${})", params.len()));
+            sql.push_str(&format!(" AND district = ANY({})", p.push(ds.clone())));
         }
-        params.push(Box::new(i64::try_from(f.limit).unwrap_or(i64::MAX)));
-        sql.push_str(&format!(" ORDER BY time DESC, id DESC LIMIT ${}", params.len()));
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-        let rows = self.client()?.query(&sql, &refs).map_err(pg_error)?;
+        sql.push_str(&format!(" ORDER BY time DESC, id DESC LIMIT {}", p.push(i64::try_from(f.limit).unwrap_or(i64::MAX))));
+        let rows = self.client()?.query(&sql, &p.refs()).map_err(pg_error)?;
         Ok(rows.iter().map(read_from).collect())
     }
 
