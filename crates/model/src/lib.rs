@@ -17,6 +17,7 @@ pub mod event;
 mod import;
 mod justification;
 pub mod plates;
+pub mod recordings;
 mod repo_error;
 mod scope;
 mod user;

@@ -3,43 +3,11 @@
 
 use std::str::FromStr;
 
-use citywatch_model::{Codec, StreamKind};
+pub use citywatch_model::recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
+use citywatch_model::StreamKind;
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::{Result, Store};
-
-/// No recording row spans longer than this (the recorder closes recordings
-/// after a minute and never holds a GOP longer than two), so a time-range
-/// query need only look this far back.
-pub const MAX_RECORDING_SPAN_90K: i64 = 5 * 60 * 90_000;
-
-/// Codec parameters as stored (the video crate converts to its own type).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredParams {
-    pub codec: Codec,
-    pub width: u16,
-    pub height: u16,
-    pub rfc6381_codec: String,
-    pub extra_data: Vec<u8>,
-    pub pixel_aspect_ratio: Option<(u32, u32)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordingRow {
-    pub id: i64,
-    pub camera_id: String,
-    pub stream: StreamKind,
-    /// Recordings with the same run id follow each other without a gap.
-    pub run_id: i64,
-    pub start_90k: i64,
-    pub duration_90k: i64,
-    pub frames: i64,
-    pub bytes: i64,
-    pub params_id: i64,
-    /// Path of the sample file, relative to the video directory.
-    pub file: String,
-    pub frame_index: Vec<u8>,
-}
 
 pub(crate) const COLUMNS: &str = "id, camera_id, stream, run_id, start_90k, duration_90k, frames, bytes, params_id, file, frame_index";
 

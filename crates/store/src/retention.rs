@@ -4,44 +4,13 @@
 //! `citywatch check`. Deciding what to delete is the video crate's job.
 
 use citywatch_model::StreamKind;
-use rusqlite::{params, OptionalExtension};
+use citywatch_model::{AuditRow, ChainHead};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::recordings::{named, recording_from_row, COLUMNS};
 use crate::{RecordingRow, Result, Store};
 
-/// Per-camera limits; `None` keeps the configured default.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetentionOverride {
-    pub camera_id: String,
-    pub max_age_days: Option<i64>,
-    pub max_bytes: Option<i64>,
-}
-
-/// A recording without its frame index (what retention looks at).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordingSummary {
-    pub id: i64,
-    pub camera_id: String,
-    pub stream: StreamKind,
-    pub start_90k: i64,
-    pub duration_90k: i64,
-    pub bytes: i64,
-    pub file: String,
-}
-
-impl RecordingSummary {
-    pub fn end_90k(&self) -> i64 {
-        self.start_90k + self.duration_90k
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordingTotals {
-    pub camera_id: String,
-    pub stream: StreamKind,
-    pub recordings: i64,
-    pub bytes: i64,
-}
+pub use citywatch_model::recordings::{RecordingSummary, RecordingTotals, RetentionOverride};
 
 const SUMMARY: &str = "id, camera_id, stream, start_90k, duration_90k, bytes, file";
 
@@ -54,27 +23,29 @@ impl Store {
     }
 
     pub fn retention_override(&self, camera_id: &str) -> Result<Option<RetentionOverride>> {
-        Ok(self
-            .conn()
-            .query_row("SELECT camera_id, max_age_days, max_bytes FROM retention_override WHERE camera_id = ?1", [camera_id], |r| {
-                Ok(RetentionOverride { camera_id: r.get(0)?, max_age_days: r.get(1)?, max_bytes: r.get(2)? })
-            })
-            .optional()?)
+        override_in(&self.conn(), camera_id)
+    }
+
+    /// Sets a camera's limits and appends the entry `audit` makes from the
+    /// limits they replace, in one transaction; returns those limits.
+    pub fn set_retention_override_audited(
+        &self,
+        o: &RetentionOverride,
+        audit: impl FnOnce(&Option<RetentionOverride>, Option<&ChainHead>) -> AuditRow,
+    ) -> Result<(Option<RetentionOverride>, AuditRow)> {
+        self.write_audited(
+            |tx| {
+                let before = override_in(tx, &o.camera_id)?;
+                put_override(tx, o)?;
+                Ok(before)
+            },
+            audit,
+        )
     }
 
     /// Sets a camera's limits; with both `None` the camera follows the defaults again.
     pub fn set_retention_override(&self, o: &RetentionOverride) -> Result<()> {
-        let conn = self.conn();
-        if o.max_age_days.is_none() && o.max_bytes.is_none() {
-            conn.execute("DELETE FROM retention_override WHERE camera_id = ?1", [&o.camera_id])?;
-        } else {
-            conn.execute(
-                "INSERT INTO retention_override (camera_id, max_age_days, max_bytes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(camera_id) DO UPDATE SET max_age_days = excluded.max_age_days, max_bytes = excluded.max_bytes",
-                params![o.camera_id, o.max_age_days, o.max_bytes],
-            )?;
-        }
-        Ok(())
+        put_override(&self.conn(), o)
     }
 
     /// Recordings and bytes per camera stream.
@@ -115,6 +86,27 @@ impl Store {
         let rows = stmt.query_map(params![after_id, limit as i64], recording_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+fn override_in(conn: &Connection, camera_id: &str) -> Result<Option<RetentionOverride>> {
+    Ok(conn
+        .query_row("SELECT camera_id, max_age_days, max_bytes FROM retention_override WHERE camera_id = ?1", [camera_id], |r| {
+            Ok(RetentionOverride { camera_id: r.get(0)?, max_age_days: r.get(1)?, max_bytes: r.get(2)? })
+        })
+        .optional()?)
+}
+
+fn put_override(conn: &Connection, o: &RetentionOverride) -> Result<()> {
+    if o.is_default() {
+        conn.execute("DELETE FROM retention_override WHERE camera_id = ?1", [&o.camera_id])?;
+    } else {
+        conn.execute(
+            "INSERT INTO retention_override (camera_id, max_age_days, max_bytes) VALUES (?1, ?2, ?3)
+             ON CONFLICT(camera_id) DO UPDATE SET max_age_days = excluded.max_age_days, max_bytes = excluded.max_bytes",
+            params![o.camera_id, o.max_age_days, o.max_bytes],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,10 +22,13 @@ pub mod live;
 pub mod mp4;
 pub mod playback;
 pub mod recorder;
+pub mod recording_repo;
 pub mod recording_source;
 pub mod recovery;
 pub mod retention;
 pub mod sample_bytes;
 pub mod sample_dir;
+mod sqlite_recording_repo;
 
 pub use frame::{split_annex_b, Codec, Frame, VideoParams};
+pub use recording_repo::RecordingRepo;
