@@ -3,7 +3,7 @@
 # formatting, the dependency tree (cargo-deny: licences, bans, sources,
 # advisories), clippy with warnings as errors, the Rust
 # suites (unit, property, HTTP, authorization matrix, audit tampering, CLI)
-# under cargo-nextest, then the browser end-to-end test of the console
+# under cargo-nextest, the HTTP suite again on PostgreSQL, then the browser end-to-end test of the console
 # against the real binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,16 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
   cargo test --workspace --no-fail-fast
+fi
+
+echo "== HTTP tests again, on PostgreSQL"
+# The same API suite with every repository on a fresh PostgreSQL database
+# per test (127.0.0.1:5432; see crates/api/tests/common): both backends
+# must serve the same answers.
+if cargo nextest --version >/dev/null 2>&1; then
+  CITYWATCH_TEST_DATABASE=postgres cargo nextest run -p citywatch-api --no-fail-fast
+else
+  CITYWATCH_TEST_DATABASE=postgres cargo test -p citywatch-api --no-fail-fast
 fi
 
 echo "== ONNX Runtime backend (feature ort)"

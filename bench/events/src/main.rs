@@ -155,7 +155,6 @@ async fn fan_out(args: &Args) {
     let rule: RuleSpec = serde_json::from_value(json!({"name": "tamper", "event_types": ["camera_tamper"], "correlation_window_s": 0})).unwrap();
     events.add_rule(rule, "bench", &audit).unwrap();
     let state = AppState::new(AppParts {
-        store: store.clone(),
         users: store.clone(),
         access: store.clone(),
         registry: registry.clone(),
@@ -163,6 +162,7 @@ async fn fan_out(args: &Args) {
         console: ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 },
         basemap: None,
         session_ttl: chrono::Duration::hours(2),
+        recording_index: store.clone(),
         recordings: Arc::new(citywatch_video::recording_source::LocalRecordings::new(
             store.clone(),
             Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap()),

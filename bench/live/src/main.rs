@@ -153,7 +153,6 @@ async fn main() {
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.81], zoom: 14.0 };
     let events = citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap();
     let state = AppState::new(AppParts {
-        store: store.clone(),
         users: store.clone(),
         access: store.clone(),
         registry: registry.clone(),
@@ -161,6 +160,7 @@ async fn main() {
         console,
         basemap: None,
         session_ttl: chrono::Duration::hours(2),
+        recording_index: store.clone(),
         recordings: Arc::new(citywatch_video::recording_source::LocalRecordings::new(store.clone(), samples.clone())),
         video_dir: dir.path().join("video"),
         health: Arc::new(HealthRegistry::default()),

@@ -8,10 +8,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use citywatch_geo::GeoError;
-use citywatch_model::{FieldError, Scope};
+use citywatch_model::{FieldError, RepoError, Scope};
 use citywatch_model::{NewUnmaskGrant, UnmaskGrant};
 use citywatch_registry::{CameraQuery, Snapshot};
-use citywatch_store::{Store, StoreError};
 
 use crate::justification::{self, JustificationProblem};
 
@@ -43,19 +42,9 @@ pub struct GrantRequest {
 /// and the incident's location.
 pub trait Directory {
     /// Where incident `id` is (lat, lon); `None`: no such incident.
-    fn incident_location(&self, id: i64) -> Result<Option<(f64, f64)>, StoreError>;
+    fn incident_location(&self, id: i64) -> Result<Option<(f64, f64)>, RepoError>;
     /// Whether `username` may log in; `None`: no such user.
-    fn user_enabled(&self, username: &str) -> Result<Option<bool>, StoreError>;
-}
-
-impl Directory for Store {
-    fn incident_location(&self, id: i64) -> Result<Option<(f64, f64)>, StoreError> {
-        Ok(self.incident(id)?.map(|i| (i.location.lat, i.location.lon)))
-    }
-
-    fn user_enabled(&self, username: &str) -> Result<Option<bool>, StoreError> {
-        Ok(self.user_credentials(username)?.map(|c| !c.disabled))
-    }
+    fn user_enabled(&self, username: &str) -> Result<Option<bool>, RepoError>;
 }
 
 /// One thing wrong with a grant request; [`GrantProblem::field`] names the
@@ -120,7 +109,7 @@ pub enum GrantRefusal {
     #[error("{}", .0.iter().map(|p| format!("{}: {p}", p.field())).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<GrantProblem>),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Repo(#[from] RepoError),
     /// An incident's location the camera index refuses.
     #[error(transparent)]
     Geo(#[from] GeoError),

@@ -12,7 +12,8 @@ use citywatch_access::{
 };
 use citywatch_model::{FieldError, Scope};
 use citywatch_registry::Snapshot;
-use citywatch_store::{StoreError, UnmaskGrant};
+use citywatch_model::RepoError;
+use citywatch_store::UnmaskGrant;
 use common::{north, now};
 
 /// Incidents (id → lat, lon) and users (name → may log in).
@@ -23,11 +24,11 @@ struct FakeDirectory {
 }
 
 impl Directory for FakeDirectory {
-    fn incident_location(&self, id: i64) -> Result<Option<(f64, f64)>, StoreError> {
+    fn incident_location(&self, id: i64) -> Result<Option<(f64, f64)>, RepoError> {
         Ok(self.incidents.get(&id).copied())
     }
 
-    fn user_enabled(&self, username: &str) -> Result<Option<bool>, StoreError> {
+    fn user_enabled(&self, username: &str) -> Result<Option<bool>, RepoError> {
         Ok(self.users.get(username).copied())
     }
 }

@@ -40,17 +40,6 @@ impl ApiError {
     }
 }
 
-impl From<citywatch_store::StoreError> for ApiError {
-    fn from(e: citywatch_store::StoreError) -> ApiError {
-        use citywatch_store::StoreError::*;
-        match e {
-            Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
-            NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
 /// A repository's failure, whichever database is behind it. A database
 /// that cannot be reached is a 503 that says to retry: nothing was written.
 impl From<citywatch_model::RepoError> for ApiError {
@@ -129,7 +118,7 @@ impl From<citywatch_access::GrantRefusal> for ApiError {
         use citywatch_access::GrantRefusal::*;
         match e {
             Invalid(problems) => ApiError::invalid(problems.into_iter().map(FieldError::from).collect()),
-            Store(e) => e.into(),
+            Repo(e) => e.into(),
             Geo(e) => e.into(),
         }
     }

@@ -17,7 +17,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record, Scope};
 use citywatch_model::{CaseRef, EventType, FieldError, NewEvent, Purpose, SourceKind};
-use citywatch_store::EventFilter;
+use citywatch_model::event::EventFilter;
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};

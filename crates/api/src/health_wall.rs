@@ -114,7 +114,7 @@ struct Gaps {
 }
 
 fn stream_gaps(state: &AppState, camera_id: &str, stream: Stream, window_start: i64, now: i64) -> Result<Gaps, ApiError> {
-    let first = state.store.oldest_recordings(Some(camera_id), None, 1)?.into_iter().next().map(|r| r.start_90k);
+    let first = state.recording_index.oldest_recordings(Some(camera_id), None, 1)?.into_iter().next().map(|r| r.start_90k);
     let Some(first) = first else { return Ok(Gaps { from: None, gaps: Vec::new() }) };
     let from = first.max(window_start);
     let spans = indexed_spans(&*state.recordings, camera_id, stream, from, now).map_err(playback_error)?;
@@ -178,7 +178,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
             "alerts_1h": s.events.count_alerts_since(d, now - Duration::hours(1))?,
         });
         let disk = if sees_disk {
-            let recorded_bytes: i64 = s.store.recording_totals()?.iter().map(|t| t.bytes).sum();
+            let recorded_bytes: i64 = s.recording_index.recording_totals()?.iter().map(|t| t.bytes).sum();
             // A free space that cannot be read is shown as unknown, not an error of the whole wall.
             let free = Statvfs.free_bytes(&s.video_dir).ok();
             Some((recorded_bytes, free))

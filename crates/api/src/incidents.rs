@@ -117,8 +117,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let alert = match b.alert_id {
         None => None,
         Some(alert_id) => {
-            let store = state.store.clone();
-            let alert = tokio::task::spawn_blocking(move || store.alert(alert_id)).await??;
+            let events = state.events.clone();
+            let alert = tokio::task::spawn_blocking(move || events.alert(alert_id)).await??;
             match alert {
                 Some(a) if scope.covers(a.district.as_deref()) => Some(a),
                 _ => return Err(ApiError::NotFound(format!("alert {alert_id} not found"))),

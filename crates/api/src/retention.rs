@@ -1,17 +1,18 @@
 //! `/api/v1/cameras/{id}/retention`: a camera's own retention limits, which
 //! replace the configured defaults (`[retention]` in citywatch.toml) for
-//! that camera. `null` means "the default". Changes are audited.
+//! that camera. `null` means "the default". A change commits with its
+//! audit entry (the limits before and after).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
-use citywatch_audit::{Permission, Record};
+use citywatch_audit::{PendingEntry, Permission, Record};
+use citywatch_model::recordings::RetentionOverride;
 use citywatch_model::FieldError;
-use citywatch_store::RetentionOverride;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{audit, Caller};
+use crate::auth::Caller;
 use crate::{body, ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -30,8 +31,8 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     if state.registry.snapshot().get(&id, &scope).is_none() {
         return Err(ApiError::NotFound(format!("camera {id} not found")));
     }
-    let (store, cam) = (state.store.clone(), id.clone());
-    let o = tokio::task::spawn_blocking(move || store.retention_override(&cam)).await??;
+    let (index, cam) = (state.recording_index.clone(), id.clone());
+    let o = tokio::task::spawn_blocking(move || index.retention_override(&cam)).await??;
     Ok(Json(limits_json(&id, o.as_ref())))
 }
 
@@ -52,15 +53,18 @@ pub async fn put(State(state): State<AppState>, caller: Caller, Path(id): Path<S
         return Err(ApiError::NotFound(format!("camera {id} not found")));
     }
     let new = RetentionOverride { camera_id: id.clone(), max_age_days: b.max_age_days, max_bytes: b.max_bytes };
-    let store = state.store.clone();
-    let n = new.clone();
-    let before = tokio::task::spawn_blocking(move || {
-        let before = store.retention_override(&n.camera_id)?;
-        store.set_retention_override(&n)?;
-        Ok::<_, citywatch_store::StoreError>(before)
+    let (index, log, actor, n) = (state.recording_index.clone(), state.audit.clone(), caller.name().to_owned(), new.clone());
+    tokio::task::spawn_blocking(move || {
+        // The entry holds the limits replaced, read inside the change's
+        // transaction: it commits with the change or not at all.
+        let record = |before: &Option<RetentionOverride>| {
+            let detail = json!({"before": limits_json(&n.camera_id, before.as_ref()), "after": limits_json(&n.camera_id, Some(&n))});
+            Record::new(actor, "camera.retention", &n.camera_id).detail(detail)
+        };
+        let (_, row) = index.set_retention_override(&n, PendingEntry::after(record))?;
+        log.appended(&row);
+        Ok::<_, citywatch_model::RepoError>(())
     })
     .await??;
-    let detail = json!({"before": limits_json(&id, before.as_ref()), "after": limits_json(&id, Some(&new))});
-    audit(&state, Record::new(caller.name(), "camera.retention", &id).detail(detail)).await?;
     Ok(Json(limits_json(&id, Some(&new))))
 }

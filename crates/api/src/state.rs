@@ -4,7 +4,6 @@ use std::sync::Arc;
 use citywatch_access::AccessRepo;
 use citywatch_audit::{AuditLog, UserRepo};
 use citywatch_registry::Registry;
-use citywatch_store::Store;
 use serde_json::Value;
 
 use crate::login_throttle::LoginThrottle;
@@ -23,7 +22,6 @@ pub struct ConsoleSettings {
 
 /// Everything the API serves from, made by the binary (or a test).
 pub struct AppParts {
-    pub store: Arc<Store>,
     /// Users, grants and sessions (SQLite's `Store`, or PostgreSQL).
     pub users: Arc<dyn UserRepo>,
     pub registry: Arc<Registry>,
@@ -34,6 +32,10 @@ pub struct AppParts {
     /// Streets etc. for the offline base layer (the demo city ships one).
     pub basemap: Option<Value>,
     pub session_ttl: chrono::Duration,
+    /// The recording index (SQLite's `Store`, or PostgreSQL): totals and
+    /// first recordings for the health wall and `/metrics`, and each
+    /// camera's retention limits.
+    pub recording_index: Arc<dyn citywatch_video::RecordingRepo>,
     /// What playback reads: the recording index and the sample files.
     pub recordings: Arc<dyn citywatch_video::recording_source::RecordingSource>,
     /// The local directory of sample files, whose disk the health wall

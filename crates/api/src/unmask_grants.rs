@@ -17,9 +17,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use citywatch_access::{decide_grant, grant_covering, grant_visible, GrantRequest};
-use citywatch_audit::{PendingEntry, Permission, Record};
-use citywatch_model::UnmaskGrant;
+use std::sync::Arc;
+
+use citywatch_access::{decide_grant, grant_covering, grant_visible, Directory, GrantRequest};
+use citywatch_audit::{PendingEntry, Permission, Record, UserRepo};
+use citywatch_dispatch::DispatchRepo;
+use citywatch_model::{RepoError, UnmaskGrant};
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
@@ -75,8 +78,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, bytes: Bytes)
     let request: GrantRequest = body::json_typed(&bytes)?;
     let incident_id = request.incident_id;
     let now = Utc::now();
-    let (store, cameras, granter) = (state.store.clone(), state.registry.snapshot(), caller.name().to_owned());
-    let new = tokio::task::spawn_blocking(move || decide_grant(request, &granter, &scope, &cameras, &*store, now)).await??;
+    let directory = Lookups { users: state.users.clone(), dispatch: state.dispatch.repo().clone() };
+    let (cameras, granter) = (state.registry.snapshot(), caller.name().to_owned());
+    let new = tokio::task::spawn_blocking(move || decide_grant(request, &granter, &scope, &cameras, &directory, now)).await??;
     let (access, log, actor) = (state.access.clone(), state.audit.clone(), caller.name().to_owned());
     let grant = tokio::task::spawn_blocking(move || -> Result<UnmaskGrant, ApiError> {
         // The entry names the grant's id, known only once it is stored: it
@@ -162,4 +166,20 @@ pub(crate) async fn grant_for(state: &AppState, user: &str, camera: &str) -> Opt
     let (access, user) = (state.access.clone(), user.to_owned());
     let grants = tokio::task::spawn_blocking(move || access.active_unmask_grants_of(&user, Utc::now())).await.ok()?.ok()?;
     grant_covering(&grants, camera)
+}
+
+/// Where a grant's rules look up its grantee's account and its incident.
+struct Lookups {
+    users: Arc<dyn UserRepo>,
+    dispatch: Arc<dyn DispatchRepo>,
+}
+
+impl Directory for Lookups {
+    fn incident_location(&self, id: i64) -> Result<Option<(f64, f64)>, RepoError> {
+        Ok(self.dispatch.incident(id)?.map(|i| (i.location.lat, i.location.lon)))
+    }
+
+    fn user_enabled(&self, username: &str) -> Result<Option<bool>, RepoError> {
+        Ok(self.users.user_credentials(username)?.map(|c| !c.disabled))
+    }
 }

@@ -65,8 +65,8 @@ pub async fn camera(State(state): State<AppState>, caller: Caller, Path(id): Pat
         return Err(ApiError::NotFound(format!("camera {id} not found")));
     };
     let streams: Vec<Value> = state.health.camera(&id).iter().map(stream_json).collect();
-    let store = state.store.clone();
-    let totals = tokio::task::spawn_blocking(move || store.recording_totals()).await??;
+    let index = state.recording_index.clone();
+    let totals = tokio::task::spawn_blocking(move || index.recording_totals()).await??;
     let recorded: serde_json::Map<String, Value> =
         totals.into_iter().filter(|t| t.camera_id == id).map(|t| (t.stream.to_string(), json!({"recordings": t.recordings, "bytes": t.bytes}))).collect();
     Ok(Json(json!({"camera": id, "status": camera.status.as_str(), "recording": !streams.is_empty(), "streams": streams, "recorded": recorded})))
@@ -86,8 +86,8 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
         let caller = Caller::from_request_parts(&mut parts, &state).await?;
         caller.require_all_districts(&state, Permission::ReadMetrics, "reading metrics").await?;
     }
-    let store = state.store.clone();
-    let totals = tokio::task::spawn_blocking(move || store.recording_totals()).await??;
+    let index = state.recording_index.clone();
+    let totals = tokio::task::spawn_blocking(move || index.recording_totals()).await??;
     let mut out = String::new();
     let streams = state.health.all();
     let label = |r: &StreamReport| format!("camera=\"{}\",stream=\"{}\"", escape(&r.camera_id), r.stream);

@@ -23,7 +23,7 @@ async fn login_with(s: &TestServer, username: &str, password: &str) -> u16 {
 }
 
 fn audited(s: &TestServer, action: &str, target: &str) -> bool {
-    s.store.audit_entries(0, usize::MAX).unwrap().iter().any(|e| e.action == action && e.target == target && e.actor == "root" && e.result == "ok")
+    s.repos.audit.entries(0, usize::MAX).unwrap().iter().any(|e| e.action == action && e.target == target && e.actor == "root" && e.result == "ok")
 }
 
 #[tokio::test]

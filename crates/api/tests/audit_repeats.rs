@@ -12,7 +12,7 @@ use common::*;
 use serde_json::Value;
 
 fn denied_to(s: &TestServer, user: &str) -> Vec<AuditEntry> {
-    s.store.audit_entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.actor == user && e.action == "access.denied").collect()
+    s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.actor == user && e.action == "access.denied").collect()
 }
 
 #[tokio::test]
@@ -102,7 +102,7 @@ async fn an_auditor_paging_to_the_end_gets_there() {
     assert_eq!(seen, (1..=head).collect::<Vec<_>>(), "every entry up to the head, once");
     // The walk's page reads are one entry (and a count once flushed).
     s.state.flush_repeats().unwrap();
-    let reads: Vec<AuditEntry> = s.store.audit_entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.action == "audit.read").collect();
+    let reads: Vec<AuditEntry> = s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.action == "audit.read").collect();
     assert_eq!(reads.len(), 2, "{reads:?}");
     assert_eq!(reads[1].detail["repeated"].as_u64(), Some(pages - 1));
     // A head past the log's is refused.

@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use citywatch_api::{Access, OPERATIONS};
 use citywatch_model::dispatch::{IncidentLocation, NewIncident, Procedure, UnitKind, UnitSpec};
 use citywatch_model::Role;
-use common::{feature, ids, start, TestServer};
+use common::{feature, ids, setup_entry, setup_row, start, TestServer};
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -85,7 +85,8 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         }
         ("post", "/api/v1/users/{username}/grants") => ("/api/v1/users/target/grants".to_owned(), Some(json!({"role": "operator", "districts": ["North"]}))),
         ("delete", "/api/v1/users/{username}/grants/{id}") => {
-            let g = s.store.add_grant("target", Role::Officer, None, None).unwrap();
+            let spec = citywatch_model::GrantSpec { role: Role::Officer, districts: None, expires_at: None };
+            let (g, _) = s.repos.users.add_grant("target", &spec, setup_entry("grant.add")).unwrap();
             (format!("/api/v1/users/target/grants/{}", g.id), None)
         }
         ("get", "/api/v1/cameras/{id}/health" | "/api/v1/cameras/{id}/retention") => {
@@ -112,7 +113,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 created_by: "root".into(),
                 expires_at: Utc::now() + Duration::days(1),
             };
-            (format!("/api/v1/legal-holds/{}", s.store.add_legal_hold(&hold, Utc::now()).unwrap().id), None)
+            (format!("/api/v1/legal-holds/{}", s.repos.access.place_legal_hold(&hold, Utc::now(), setup_entry("legal_hold.place")).unwrap().0.id), None)
         }
         ("post", "/api/v1/unmask-grants") => {
             make_camera().await;
@@ -129,7 +130,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 created_by: "root".into(),
                 expires_at: Utc::now() + Duration::hours(1),
             };
-            (format!("/api/v1/unmask-grants/{}", s.store.add_unmask_grant(&grant, Utc::now()).unwrap().id), None)
+            (format!("/api/v1/unmask-grants/{}", s.repos.access.create_unmask_grant(&grant, Utc::now(), setup_entry("unmask_grant.create")).unwrap().0.id), None)
         }
         ("post", "/api/v1/events") => {
             make_camera().await;
@@ -193,7 +194,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 capabilities: vec![],
                 district: Some(district.into()),
             };
-            s.store.create_unit(&unit).unwrap();
+            s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
             let path = p.replace("{id}", &unit.id);
             match (method, p) {
                 ("put", _) => (path, Some(json!({"call_sign": "renamed", "kind": "foot", "district": district}))),
@@ -210,7 +211,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             // A unit crewed by every matrix user, so each caller the policy lets in may report for it.
             let officers = Role::ALL.iter().flat_map(|r| ["north", "all", "expired"].map(|g| format!("{}-{g}", r.as_str()))).collect();
             let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: None };
-            s.store.create_unit(&unit).unwrap();
+            s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
             (path.to_owned(), Some(json!({"unit_id": unit.id, "lat": 44.82, "lon": 20.46})))
         }
         // Incidents lie in North (lat 44.825) or South (44.805).
@@ -224,7 +225,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 created_by: "root".into(),
             };
             let procedure = Procedure { incident_type: "matrix".into(), steps: vec!["one step".into()] };
-            let id = s.store.create_incident(&new, Some(&procedure), &json!({}), Utc::now()).unwrap();
+            let (id, _) = s.repos.dispatch.create_incident(&new, Some(&procedure), &json!({}), Utc::now(), setup_entry("incident.create")).unwrap();
             let mut path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
             let body = match p {
                 "/api/v1/incidents/{id}/route" => {
@@ -238,7 +239,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                         capabilities: vec![],
                         district: Some(district.into()),
                     };
-                    s.store.create_unit(&unit).unwrap();
+                    s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
                     let fix = citywatch_model::dispatch::Position {
                         unit_id: unit.id.clone(),
                         lat: incident_lat(target) + 0.001,
@@ -247,10 +248,10 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                         speed_mps: None,
                         bearing_deg: None,
                     };
-                    s.store.add_position(&format!("dev{n}"), &fix, Utc::now()).unwrap();
-                    s.store
-                        .change_incident(id, citywatch_store::IncidentChange::Assign { unit_id: &unit.id }, "root", "assigned", &json!({}), Utc::now())
-                        .unwrap();
+                    s.repos.dispatch.add_position(&format!("dev{n}"), &fix, Utc::now(), Box::new(|_| None)).unwrap();
+                    let entry = citywatch_model::dispatch::TimelineEntry { time: Utc::now(), actor: "root".into(), kind: "assigned".into(), detail: json!({}) };
+                    let assign = citywatch_store::IncidentChange::Assign { unit_id: &unit.id };
+                    s.repos.dispatch.change_incident(id, assign, &entry, setup_row("incident.assign")).unwrap();
                     path = format!("{path}?unit_id={}", unit.id);
                     None
                 }
@@ -264,7 +265,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                         capabilities: vec![],
                         district: Some(district.into()),
                     };
-                    s.store.create_unit(&unit).unwrap();
+                    s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
                     Some(json!({"unit_id": unit.id}))
                 }
                 "/api/v1/incidents/{id}/checklist/{step}" => Some(json!({"state": "done"})),
@@ -287,8 +288,8 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 priority: 5,
                 expires_at: None,
             };
-            s.store.import_hotlist(&format!("list{n}"), false, &[entry], "root", Utc::now()).unwrap();
-            let id = s.store.hotlist_entries(&format!("list{n}")).unwrap()[0].id;
+            s.repos.plates.import_hotlist(&format!("list{n}"), false, &[entry], "root", Utc::now(), setup_entry("hotlist.import")).unwrap();
+            let id = s.repos.plates.hotlist_entries(&format!("list{n}")).unwrap()[0].id;
             (p.replace("{list}", &format!("list{n}")).replace("{id}", &id.to_string()), None)
         }
         ("get", "/api/v1/plates/search") => (format!("{path}?plate=BG+12*&purpose=matrix+test&case_ref=T-1"), None),
@@ -524,7 +525,7 @@ async fn no_token_and_forged_tokens_are_refused_everywhere() {
     s.user("target", &[(Role::Officer, None, None)]);
     let root = s.login("root").await;
     let gone = s.login("gone").await;
-    s.store.set_user_disabled("gone", true).unwrap();
+    s.repos.users.set_user_disabled("gone", true, setup_entry("user.disable")).unwrap();
     let forged = ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(), format!("{}x", &root[..root.len() - 1]), gone];
     let mut n = 10_000;
     for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {

@@ -71,7 +71,7 @@ async fn from_gps_fix_to_assignment_to_eido() {
         tokens.insert(unit, b["token"].as_str().unwrap().to_owned());
     }
     assert!(
-        !s.store.audit_entries(0, usize::MAX).unwrap().iter().any(|e| e.detail.to_string().contains(&tokens["car-1"])),
+        !s.repos.audit.entries(0, usize::MAX).unwrap().iter().any(|e| e.detail.to_string().contains(&tokens["car-1"])),
         "the token must not be in the audit log"
     );
 

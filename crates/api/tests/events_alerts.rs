@@ -229,7 +229,7 @@ async fn plate_events_need_a_purpose_and_are_audited() {
     let (st, b) = s.get(&op, "/api/v1/events?type=plate_read&purpose=stolen+car&case_ref=C-42").await;
     assert_eq!(st, 200);
     assert_eq!(b["events"][0]["details"]["plate"], "BG777ZZ");
-    let entry = s.store.audit_entries(0, usize::MAX).unwrap().into_iter().find(|e| e.action == "event.search").expect("plate search audited");
+    let entry = s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().find(|e| e.action == "event.search").expect("plate search audited");
     assert_eq!((entry.actor.as_str(), entry.purpose.as_deref(), entry.case_ref.as_deref()), ("op", Some("stolen car"), Some("C-42")));
 
     // Paging: newest first, next_before_id continues.

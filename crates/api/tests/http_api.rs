@@ -199,7 +199,7 @@ async fn csv_import_and_geojson_export_round_trip() {
     assert_eq!(cam["main_url"], "rtsp://10.1.1.1/main");
     assert_eq!(cam["tags"], json!(["gate", "traffic"]));
     assert!(!cam.to_string().contains("secret"), "credentials are never returned");
-    assert_eq!(s.store.camera_credentials("k1").unwrap().0.as_deref(), Some("user:secret"));
+    assert_eq!(s.repos.cameras.camera_credentials("k1").unwrap().0.as_deref(), Some("user:secret"));
 
     let r = s.client.get(s.url("/api/v1/cameras/export")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/geo+json");

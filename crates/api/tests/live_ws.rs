@@ -186,7 +186,7 @@ async fn subscriptions_are_scoped_audited_and_start_at_a_key_frame() {
 
     let audited: Vec<_> = s.audit_actions().into_iter().filter(|(actor, action, _)| actor == "north-op" && action == "video.live").collect();
     assert_eq!(audited.len(), 1, "one successful subscription, one audit entry: {audited:?}");
-    let entries = s.store.audit_entries(0, usize::MAX).unwrap();
+    let entries = s.repos.audit.entries(0, usize::MAX).unwrap();
     let e = entries.iter().find(|e| e.action == "video.live").unwrap();
     assert_eq!(e.target, "n1");
 }
@@ -252,7 +252,7 @@ async fn a_viewer_that_stops_reading_slows_neither_the_recorder_nor_other_viewer
     let samples = Arc::new(SampleDir::open(&s.dir.path().join("video")).unwrap());
     let status: StatusSink = Arc::new(|_, _| {});
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let writer = DiskWriter::spawn(s.store.clone(), samples, WriterConfig::default());
+    let writer = DiskWriter::spawn(s.repos.recordings.clone(), samples, WriterConfig::default());
     let recorder = tokio::spawn(record_stream(task, writer.clone(), status, stop_rx));
 
     // The slow viewer: subscribes, reads the start, then stops reading.

@@ -81,7 +81,8 @@ async fn expired_entries_raise_no_hit() {
         priority: 9,
         expires_at: Some(Utc::now() - Duration::minutes(1)),
     };
-    s.store.import_hotlist("old", false, &[entry], "admin", Utc::now() - Duration::days(1)).unwrap();
+    let record = |_: &_| citywatch_audit::Record::new("admin", "hotlist.import", "old");
+    s.repos.plates.import_hotlist("old", false, &[entry], "admin", Utc::now() - Duration::days(1), citywatch_audit::PendingEntry::after(record)).unwrap();
     assert!(s.state.plates().record(read("cam-1", "BG 777-XY", Duration::zero())).await.unwrap().hits.is_empty());
     let (_, entries) = s.get(&admin, "/api/v1/hotlists/old/entries").await;
     assert_eq!(entries[0]["active"], false);
@@ -110,7 +111,7 @@ async fn plate_search_needs_purpose_and_case_ref_and_is_audited() {
     let mut plates: Vec<&str> = b["reads"].as_array().unwrap().iter().map(|r| r["plate"].as_str().unwrap()).collect();
     plates.sort();
     assert_eq!(plates, ["BG 123-AB", "BG 124-CD"]);
-    let entries = s.store.audit_entries(0, usize::MAX).unwrap();
+    let entries = s.repos.audit.entries(0, usize::MAX).unwrap();
     let searches: Vec<_> = entries.iter().filter(|e| e.action == "plate.search").collect();
     assert_eq!(searches.len(), before + 1);
     let last = searches.last().unwrap();
@@ -183,10 +184,10 @@ async fn purge_removes_only_old_reads_that_hit_nothing_and_audits_counts() {
     let events = s.events.events(&citywatch_store::EventFilter { limit: 100, ..Default::default() }).unwrap();
     assert!(!events.iter().any(|e| e.id == old_miss.event.id));
     assert!(events.iter().any(|e| e.id == old_hit.event.id));
-    let entries = s.store.audit_entries(0, usize::MAX).unwrap();
+    let entries = s.repos.audit.entries(0, usize::MAX).unwrap();
     let purge = entries.iter().find(|e| e.action == "plate_read.purge").expect("the purge is audited");
     assert_eq!((purge.detail["reads"].as_u64(), purge.detail["events"].as_u64()), (Some(1), Some(1)));
     // Nothing left to purge: no entry.
     assert_eq!(plates.purge_audited(&s.state.audit, Duration::days(7), Utc::now()).unwrap().reads, 0);
-    assert_eq!(s.store.audit_entries(0, usize::MAX).unwrap().iter().filter(|e| e.action == "plate_read.purge").count(), 1);
+    assert_eq!(s.repos.audit.entries(0, usize::MAX).unwrap().iter().filter(|e| e.action == "plate_read.purge").count(), 1);
 }

@@ -34,7 +34,7 @@ const T0: &str = "2026-01-01T10:00:00Z";
 fn record(s: &TestServer, camera: &str, pics: &[RgbImage]) {
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&s.dir.path().join("video")).unwrap());
     let t0 = DateTime::parse_from_rfc3339(T0).unwrap().timestamp() * 90_000;
-    let mut rec = Recorder::new(s.store.clone(), samples, camera, Stream::Main);
+    let mut rec = Recorder::new(s.repos.recordings.clone(), samples, camera, Stream::Main);
     for f in camera_frames(pics) {
         let wall = t0 + f.timestamp_90k;
         rec.push(f, wall).unwrap();
@@ -191,7 +191,7 @@ async fn grants_limits_and_refusals() {
     assert_eq!(r.status(), 503);
     let body: Value = r.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("max_blurred_streams"), "{body}");
-    let before = s.store.audit_entries(0, usize::MAX).unwrap().iter().filter(|e| e.action == "video.playback").count();
+    let before = s.repos.audit.entries(0, usize::MAX).unwrap().iter().filter(|e| e.action == "video.playback").count();
     assert_eq!(before, 0, "a refused playback is not a playback");
 }
 

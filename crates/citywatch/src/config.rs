@@ -10,6 +10,16 @@ pub const FILE_NAME: &str = "citywatch.toml";
 
 pub const DEFAULT_CONFIG: &str = r#"# Citywatch configuration. Every setting is shown with its default.
 
+[database]
+# Where cameras, users, events, dispatch, plate reads, the recording index
+# and the audit log are kept. Empty: citywatch.db in this data directory
+# (SQLite, one server). A PostgreSQL address, e.g.
+# "postgres://citywatch@db.example.city:5432/citywatch", keeps them in
+# that database instead (the schema is created and migrated at start);
+# `serve --database` overrides this. The audit key, the credentials key
+# and the video stay in this directory either way.
+url = ""
+
 [console]
 # A MapLibre style URL served by the city's own tile server, e.g.
 # "https://tiles.example.city/styles/basic/style.json". Empty: the console
@@ -200,6 +210,7 @@ max_row_errors = 100
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    pub database: Database,
     pub console: Console,
     pub auth: Auth,
     pub video: Video,
@@ -342,6 +353,12 @@ impl Default for Retention {
     fn default() -> Self {
         Retention { max_age_days: 30, max_bytes_per_camera: 0, min_free_bytes: 1 << 30, interval_s: 60 }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

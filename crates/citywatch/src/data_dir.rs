@@ -1,4 +1,5 @@
-//! A data directory: the SQLite database, the audit signing key, the key
+//! A data directory: the SQLite database (or the address of the PostgreSQL
+//! one, `[database] url`), the audit signing key, the key
 //! that seals camera credentials (`credentials.key`), the configuration and
 //! (for the demo) the base map. Opening one creates what is missing,
 //! including the first admin account.
@@ -7,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use citywatch_audit::{hash_password, load_or_create_signing_key, AuditLog, Record};
-use citywatch_model::Role;
-use citywatch_store::{credential_key_path, CredentialKey, Store};
+use citywatch_audit::{hash_password, load_or_create_signing_key, AuditLog, PendingEntry, Record};
+use citywatch_model::{Grant, GrantSpec, Role};
+use citywatch_store::Store;
+use citywatch_store_postgres::{is_postgres_url, PgStore};
+use citywatch_video::RecordingRepo;
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::config::{self, Config};
+use crate::database::{Database, Repos};
 
 pub const DB_FILE: &str = "citywatch.db";
 pub const BASEMAP_FILE: &str = "basemap.geojson";
@@ -22,14 +26,23 @@ pub const ROADS_FILE: &str = "roads.geojson";
 
 pub struct DataDir {
     pub path: PathBuf,
-    pub store: Arc<Store>,
+    /// The database every domain's repository is in.
+    pub database: Database,
+    pub repos: Repos,
     pub audit: Arc<AuditLog>,
     pub config: Config,
 }
 
 impl DataDir {
-    /// Opens (creating if needed) the data directory.
+    /// Opens (creating if needed) the data directory, on the database its
+    /// configuration names (`[database] url`; empty: its own SQLite).
     pub fn open(path: &Path) -> anyhow::Result<DataDir> {
+        DataDir::open_on(path, None)
+    }
+
+    /// [`DataDir::open`], on the database `database` names instead of the
+    /// configured one when given (`serve --database`).
+    pub fn open_on(path: &Path, database: Option<&str>) -> anyhow::Result<DataDir> {
         std::fs::create_dir_all(path).with_context(|| format!("creating data directory {}", path.display()))?;
         // Made private by the umask when new; one from an older release may
         // still be readable by every local user.
@@ -42,12 +55,47 @@ impl DataDir {
             std::fs::write(&config_path, config::DEFAULT_CONFIG).with_context(|| format!("writing {}", config_path.display()))?;
         }
         let config = Config::load(&config_path)?;
-        let db = path.join(DB_FILE);
-        let store = Arc::new(Store::open(&db).with_context(|| format!("opening database {}", db.display()))?);
-        open_credentials(&store, path)?;
+        let url = database.or(Some(config.database.url.as_str())).filter(|u| !u.is_empty());
+        let database = Database::open(url, &path.join(DB_FILE), path)?;
+        let repos = database.repos();
         let key = load_or_create_signing_key(path)?;
-        let audit = Arc::new(AuditLog::new(store.clone(), key));
-        Ok(DataDir { path: path.to_owned(), store, audit, config })
+        let audit = Arc::new(AuditLog::new(repos.audit.clone(), key));
+        Ok(DataDir { path: path.to_owned(), database, repos, audit, config })
+    }
+
+    /// The embedded SQLite database, for the commands that work only on it
+    /// (the demo, and what has not moved to the repositories yet); a clear
+    /// refusal when this directory's server runs on PostgreSQL.
+    pub fn sqlite(&self, command: &str) -> anyhow::Result<&Arc<Store>> {
+        match &self.database {
+            Database::Embedded(store) => Ok(store),
+            Database::Postgres(_) => {
+                anyhow::bail!("{command} works on the embedded database only, and this data directory's server runs on PostgreSQL ([database] url)")
+            }
+        }
+    }
+
+    /// The PostgreSQL database an existing data directory's configuration
+    /// names (`[database] url`), connected (which brings its schema up to
+    /// date, as a server start would); `None` when it uses its own SQLite.
+    pub fn configured_postgres(path: &Path) -> anyhow::Result<Option<PgStore>> {
+        let config = Config::load(&path.join(config::FILE_NAME))?;
+        let url = config.database.url.as_str();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        anyhow::ensure!(is_postgres_url(url), "[database] url {url:?} is not a postgres:// address; leave it empty to use citywatch.db in the data directory");
+        Ok(Some(PgStore::connect(url).context("opening the PostgreSQL database ([database] url)")?))
+    }
+
+    /// The recording index of an existing data directory, for `citywatch
+    /// check` (which only reads): its PostgreSQL database's, or its
+    /// citywatch.db's, opened without creating anything.
+    pub fn open_existing_index(path: &Path) -> anyhow::Result<Arc<dyn RecordingRepo>> {
+        Ok(match DataDir::configured_postgres(path)? {
+            Some(pg) => Arc::new(pg),
+            None => Arc::new(DataDir::open_existing_store(path)?),
+        })
     }
 
     /// Opens an existing data directory without creating anything (for
@@ -59,9 +107,10 @@ impl DataDir {
     }
 
     /// Makes the first admin (all districts) if there are no users. Returns
-    /// the password when it was generated, to be shown once.
+    /// the password when it was generated, to be shown once. The account,
+    /// its grant and its audit entry commit together.
     pub fn ensure_admin(&self, password: Option<&str>) -> anyhow::Result<Option<String>> {
-        if self.store.user_count()? > 0 {
+        if self.repos.users.user_count()? > 0 {
             return Ok(None);
         }
         let (password, generated) = match password {
@@ -69,36 +118,12 @@ impl DataDir {
             None => (Alphanumeric.sample_string(&mut rand::thread_rng(), 20), true),
         };
         let hash = hash_password(&password).context("the admin password")?;
-        self.store.create_user("admin", &hash)?;
-        let grant = self.store.add_grant("admin", Role::Admin, None, None)?;
-        self.audit.record(Record::new("citywatch", "user.create", "admin").detail(serde_json::json!({"grants": [grant], "first_admin": true})))?;
+        let spec = GrantSpec { role: Role::Admin, districts: None, expires_at: None };
+        let record = |grants: &Vec<Grant>| Record::new("citywatch", "user.create", "admin").detail(serde_json::json!({"grants": grants, "first_admin": true}));
+        let (_, row) = self.repos.users.create_user("admin", &hash, &[spec], PendingEntry::after(record))?;
+        self.audit.appended(&row);
         Ok(generated.then_some(password))
     }
-}
-
-/// Gives the store the key that seals camera credentials (made on first
-/// use), after checking that it opens the ones already sealed; credentials
-/// an older release stored in plain text are sealed now.
-fn open_credentials(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
-    let key_path = credential_key_path(data_dir);
-    let restore = "Restore the credentials.key of this data directory from its backup (or set CITYWATCH_CREDENTIALS_KEY to where it is kept); \
-        without it the cameras' user names and passwords must be entered again";
-    let key = if key_path.exists() {
-        CredentialKey::load(&key_path)?
-    } else {
-        let sealed = store.sealed_credential_count()?;
-        anyhow::ensure!(
-            sealed == 0,
-            "{sealed} camera credentials in this database are sealed, but the key that opens them, {}, is missing. {restore}.",
-            key_path.display()
-        );
-        CredentialKey::create(&key_path)?
-    };
-    let sealed_now = store.use_credential_key(key).map_err(|e| anyhow::anyhow!("{e}. {restore}."))?;
-    if sealed_now > 0 {
-        tracing::info!("sealed {sealed_now} camera credentials that were stored in plain text, with the key in {}", key_path.display());
-    }
-    Ok(())
 }
 
 /// The audit log's actor for changes made from the command line, which

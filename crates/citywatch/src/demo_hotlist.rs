@@ -142,7 +142,7 @@ pub fn import(dir: &crate::data_dir::DataDir, sim: &SimConfig) -> anyhow::Result
     let record = |&(added, replaced): &ImportCounts| {
         Record::new("citywatch-demo", "hotlist.import", HOTLIST).detail(json!({"added": added, "replaced": replaced, "rows": entries.len()}))
     };
-    let (_, row) = PlateRepo::import_hotlist(&*dir.store, HOTLIST, false, &entries, "citywatch-demo", Utc::now(), PendingEntry::after(record))
+    let (_, row) = PlateRepo::import_hotlist(&*dir.repos.plates, HOTLIST, false, &entries, "citywatch-demo", Utc::now(), PendingEntry::after(record))
         .context("importing the demo hotlist")?;
     dir.audit.appended(&row);
     Ok(())

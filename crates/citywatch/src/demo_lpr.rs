@@ -67,8 +67,9 @@ fn models(dir: &DataDir) -> Option<PathBuf> {
 fn choose(dir: &DataDir, sim: &SimConfig, wanted: usize) -> anyhow::Result<Vec<u32>> {
     let scenes: Vec<usize> = demo_hotlist(sim).iter().map(|e| e.sighting.scene).collect();
     let mut recorded: Vec<u32> = dir
-        .store
-        .list_cameras()?
+        .repos
+        .cameras
+        .cameras()?
         .iter()
         .filter(|c| c.tags.iter().any(|t| t == RECORDED_TAG))
         .filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok())
@@ -95,7 +96,8 @@ fn choose(dir: &DataDir, sim: &SimConfig, wanted: usize) -> anyhow::Result<Vec<u
 fn retag(dir: &DataDir, chosen: &[u32]) -> anyhow::Result<()> {
     let chosen_ids: Vec<String> = chosen.iter().map(|&n| citywatch_sim::camera_id(n)).collect();
     let mut updates = Vec::new();
-    for mut c in dir.store.list_cameras()? {
+    let store = dir.sqlite("the demo")?;
+    for mut c in dir.repos.cameras.cameras()? {
         let is_lpr = c.tags.iter().any(|t| t == TAG);
         let want = chosen_ids.contains(&c.id);
         if is_lpr == want {
@@ -113,7 +115,7 @@ fn retag(dir: &DataDir, chosen: &[u32]) -> anyhow::Result<()> {
     if updates.is_empty() {
         return Ok(());
     }
-    dir.store.upsert_cameras(&updates).context("marking the demo's LPR cameras")?;
+    store.upsert_cameras(&updates).context("marking the demo's LPR cameras")?;
     let ids: Vec<&str> = updates.iter().map(|u| u.camera.id.as_str()).collect();
     dir.audit.record(Record::new("citywatch-demo", "camera.update", "demo LPR cameras").detail(json!({"cameras": ids, "lpr": chosen_ids})))?;
     Ok(())

@@ -113,8 +113,8 @@ fn kind_label(kind: UnitKind) -> &'static str {
 /// Creates the fleet and moves it every `every` until the server stops.
 pub fn start(state: &AppState, every: Duration) -> anyhow::Result<()> {
     let d = state.dispatch.clone();
-    let store = state.store.clone();
-    let exists = |u: &str| store.user_credentials(u).ok().flatten().is_some();
+    let users = state.users.clone();
+    let exists = |u: &str| users.user_credentials(u).ok().flatten().is_some();
     let units = ensure_fleet(&d, &state.audit, exists)?;
     tracing::info!("demo: {} simulated units patrol the city, a fix every {every:?}", units.len());
     tokio::spawn(run(state.clone(), d, units, every));

@@ -5,6 +5,7 @@ mod analytics;
 mod cmds;
 mod config;
 mod data_dir;
+mod database;
 mod demo_hotlist;
 mod demo_lpr;
 mod demo_units;

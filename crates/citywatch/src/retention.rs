@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use citywatch_audit::{AuditLog, Record};
-use citywatch_store::Store;
+use citywatch_access::AccessRepo;
 use citywatch_video::health::HealthRegistry;
 use citywatch_video::retention::{enforce, RetentionPolicy, RetentionReport, Statvfs};
 use citywatch_video::sample_dir::SampleDir;
+use citywatch_video::RecordingRepo;
 use serde_json::{json, Value};
 
 use crate::config;
@@ -25,7 +26,8 @@ pub fn policy(c: &config::Retention) -> RetentionPolicy {
 }
 
 pub async fn run_retention(
-    store: Arc<Store>,
+    index: Arc<dyn RecordingRepo>,
+    holds: Arc<dyn AccessRepo>,
     dir: Arc<SampleDir>,
     policy: RetentionPolicy,
     health: Arc<HealthRegistry>,
@@ -33,8 +35,14 @@ pub async fn run_retention(
     every: Duration,
 ) {
     loop {
-        let (s, d, p) = (store.clone(), dir.clone(), policy.clone());
-        let run = tokio::task::spawn_blocking(move || enforce(&s, &d, &p, &Statvfs, chrono::Utc::now())).await;
+        let (index, holds, d, p) = (index.clone(), holds.clone(), dir.clone(), policy.clone());
+        let run = tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now();
+            // Read afresh each run: a hold placed a moment ago keeps its recordings.
+            let holds = holds.active_legal_holds(now)?;
+            enforce(&*index, holds, &d, &p, &Statvfs, now)
+        })
+        .await;
         match run {
             Ok(Ok(report)) => {
                 health.retention().add(&report);

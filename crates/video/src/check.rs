@@ -5,7 +5,10 @@
 
 use std::fmt;
 
-use citywatch_store::{RecordingRow, Store, StoreError};
+use citywatch_model::recordings::RecordingRow;
+use citywatch_model::RepoError;
+
+use crate::recording_repo::RecordingRepo;
 
 use crate::frame_index::{self, IndexedFrame};
 use crate::recorder::Stream;
@@ -142,7 +145,7 @@ pub struct CheckReport {
 }
 
 /// Checks every recording of the store.
-pub fn check_all(store: &Store, dir: &SampleDir) -> Result<CheckReport, StoreError> {
+pub fn check_all(store: &dyn RecordingRepo, dir: &SampleDir) -> Result<CheckReport, RepoError> {
     let mut report = CheckReport::default();
     let mut indexed = std::collections::HashSet::new();
     let mut params_ok = std::collections::HashMap::new();

@@ -40,7 +40,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use citywatch_store::{RecordingRow, Store};
+use citywatch_model::recordings::RecordingRow;
+
+use crate::recording_repo::RecordingRepo;
 
 use crate::aio_batch::{self, Aio};
 use crate::append_file::{AlignedBuf, AppendFile, StagedWrite};
@@ -167,7 +169,7 @@ impl Drop for Inner {
 
 impl DiskWriter {
     /// Starts the writer threads for the disk holding `dir`.
-    pub fn spawn(store: Arc<Store>, dir: Arc<SampleDir>, config: WriterConfig) -> DiskWriter {
+    pub fn spawn(store: Arc<dyn RecordingRepo>, dir: Arc<SampleDir>, config: WriterConfig) -> DiskWriter {
         let queued = Arc::new(AtomicUsize::new(0));
         let stats = Arc::new(WriterStats::default());
         let mut senders = Vec::new();
@@ -186,7 +188,7 @@ impl DiskWriter {
     }
 
     /// A writer that stores and commits each GOP before `submit` returns.
-    pub fn inline(store: Arc<Store>, dir: Arc<SampleDir>) -> DiskWriter {
+    pub fn inline(store: Arc<dyn RecordingRepo>, dir: Arc<SampleDir>) -> DiskWriter {
         let queued = Arc::new(AtomicUsize::new(0));
         let stats = Arc::new(WriterStats::default());
         let worker = Worker::new(store, dir.clone(), queued.clone(), stats.clone(), true, false);
@@ -266,7 +268,7 @@ struct OpenFile {
 }
 
 struct Worker {
-    store: Arc<Store>,
+    store: Arc<dyn RecordingRepo>,
     dir: Arc<SampleDir>,
     queued: Arc<AtomicUsize>,
     stats: Arc<WriterStats>,
@@ -281,7 +283,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(store: Arc<Store>, dir: Arc<SampleDir>, queued: Arc<AtomicUsize>, stats: Arc<WriterStats>, direct: bool, batch_writes: bool) -> Worker {
+    fn new(store: Arc<dyn RecordingRepo>, dir: Arc<SampleDir>, queued: Arc<AtomicUsize>, stats: Arc<WriterStats>, direct: bool, batch_writes: bool) -> Worker {
         let batched = if batch_writes && direct { Aio::new().map(|aio| (aio, AlignedBuf::with_len(BATCH_BYTES))) } else { None };
         Worker { store, dir, queued, stats, files: HashMap::new(), params_ids: Vec::new(), direct, scratch: AlignedBuf::new(), batched }
     }

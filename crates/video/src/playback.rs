@@ -27,7 +27,7 @@ pub enum PlaybackError {
     #[error("building the MP4: {0}")]
     Mp4(String),
     #[error(transparent)]
-    Store(#[from] citywatch_store::StoreError),
+    Index(#[from] citywatch_model::RepoError),
 }
 
 /// A stretch of continuous recording, in Unix 90 kHz units.

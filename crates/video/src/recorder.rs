@@ -9,7 +9,10 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use citywatch_store::{RecordingRow, Store, StoreError, StoredParams};
+use citywatch_model::recordings::{RecordingRow, StoredParams, MAX_RECORDING_SPAN_90K};
+use citywatch_model::RepoError;
+
+use crate::recording_repo::RecordingRepo;
 
 use crate::disk_writer::{DiskWriter, GopWrite, RecordingFile};
 use crate::frame_index::{self, IndexedFrame};
@@ -20,9 +23,9 @@ use crate::{Frame, VideoParams};
 pub const MAX_RECORDING_90K: i64 = 60 * 90_000;
 /// A GOP held longer than this without a key frame is written as it is and
 /// the frames up to the next key frame are dropped, so that no recording
-/// outgrows the index's [`citywatch_store::MAX_RECORDING_SPAN_90K`].
+/// outgrows the index's [`MAX_RECORDING_SPAN_90K`].
 pub const MAX_GOP_90K: i64 = 2 * 60 * 90_000;
-const _: () = assert!(MAX_RECORDING_90K + MAX_GOP_90K < citywatch_store::MAX_RECORDING_SPAN_90K);
+const _: () = assert!(MAX_RECORDING_90K + MAX_GOP_90K < MAX_RECORDING_SPAN_90K);
 /// A jump in camera timestamps larger than this (or backwards) ends the run.
 pub const MAX_FRAME_GAP_90K: i64 = 10 * 90_000;
 /// Duration given to the last frame of a stream that ended (unknown otherwise).
@@ -33,7 +36,7 @@ pub enum RecordError {
     #[error("writing sample file {path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("recording index: {0}")]
-    Store(#[from] StoreError),
+    Index(#[from] RepoError),
     #[error("the disk is behind: {frames} frames not recorded")]
     DiskBehind { frames: usize },
     #[error("the disk writer has stopped")]
@@ -77,7 +80,7 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder whose GOPs are on disk and indexed when `push` returns
     /// (tools and tests; `citywatch serve` shares a pooled writer).
-    pub fn new(store: Arc<Store>, dir: Arc<SampleDir>, camera_id: &str, stream: Stream) -> Recorder {
+    pub fn new(store: Arc<dyn RecordingRepo>, dir: Arc<SampleDir>, camera_id: &str, stream: Stream) -> Recorder {
         Recorder::with_writer(DiskWriter::inline(store, dir), camera_id, stream)
     }
 

@@ -7,7 +7,7 @@
 
 use std::fs::OpenOptions;
 
-use citywatch_store::Store;
+use crate::recording_repo::RecordingRepo;
 
 use crate::sample_dir::SampleDir;
 
@@ -25,7 +25,7 @@ pub struct RecoveryReport {
 }
 
 /// Repairs the store. Must run before any recorder starts.
-pub fn recover(store: &Store, dir: &SampleDir) -> Result<RecoveryReport, Box<dyn std::error::Error + Send + Sync>> {
+pub fn recover(store: &dyn RecordingRepo, dir: &SampleDir) -> Result<RecoveryReport, Box<dyn std::error::Error + Send + Sync>> {
     let mut report = RecoveryReport::default();
     for file in store.garbage_files()? {
         match std::fs::remove_file(dir.path(&file)) {

@@ -28,7 +28,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
-use citywatch_store::{LegalHold, RecordingSummary, RetentionOverride, Store, StoreError};
+use citywatch_model::recordings::{RecordingSummary, RetentionOverride};
+use citywatch_model::{LegalHold, RepoError};
+
+use crate::recording_repo::RecordingRepo;
 
 use crate::sample_dir::SampleDir;
 
@@ -44,7 +47,7 @@ const FLOOR_ROUNDS: usize = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
     #[error("retention: {0}")]
-    Store(#[from] StoreError),
+    Index(#[from] RepoError),
     #[error("retention: reading free space of {path}: {source}")]
     FreeSpace { path: String, source: io::Error },
 }
@@ -161,7 +164,7 @@ impl RetentionTotals {
 }
 
 struct Run<'a> {
-    store: &'a Store,
+    store: &'a dyn RecordingRepo,
     dir: &'a SampleDir,
     holds: Vec<LegalHold>,
     report: RetentionReport,
@@ -172,17 +175,15 @@ struct Run<'a> {
     skipped_writing: BTreeSet<String>,
 }
 
-/// Runs the policy once at `now`.
-pub fn enforce(store: &Store, dir: &SampleDir, policy: &RetentionPolicy, free: &dyn FreeSpace, now: DateTime<Utc>) -> Result<RetentionReport, RetentionError> {
+/// Runs the policy once at `now`, keeping whatever `holds` (the legal
+/// holds active at `now`, read by the caller from the access repository)
+/// cover.
+pub fn enforce(store: &dyn RecordingRepo, holds: Vec<LegalHold>, dir: &SampleDir, policy: &RetentionPolicy, free: &dyn FreeSpace, now: DateTime<Utc>) -> Result<RetentionReport, RetentionError> {
     let now_90k = now.timestamp_micros() * 9 / 100;
     let mut run = Run {
         store,
         dir,
-        // Through `Store`, not `citywatch_access::AccessRepo`: retention
-        // reads the recordings index from this same SQLite store and moves
-        // behind a repository trait with it (a later step); until then the
-        // binary keeps legal holds in this store too, so both agree.
-        holds: store.active_legal_holds(now)?,
+        holds,
         report: RetentionReport::default(),
         held_ids: BTreeSet::new(),
         pending: Vec::new(),

@@ -121,14 +121,14 @@ fn recovery_cuts_uncommitted_bytes_and_removes_orphans() {
     lost.file = "cam1/main/lost.h264".into();
     f.store.put_recording(&lost).unwrap();
 
-    let report = recover(&f.store, &f.samples).unwrap();
+    let report = recover(&*f.store, &f.samples).unwrap();
     assert_eq!(report.truncated, vec![row.file.clone()]);
     assert_eq!(report.orphans_deleted, vec!["cam1/main/123.h264".to_string()]);
     assert_eq!(report.damaged, vec!["cam1/main/lost.h264".to_string()]);
     assert_eq!(std::fs::metadata(f.samples.path(&row.file)).unwrap().len() as i64, row.bytes);
     assert_eq!(row.frames, 50, "at most the unflushed GOP was lost");
     // Recovery is idempotent.
-    let again = recover(&f.store, &f.samples).unwrap();
+    let again = recover(&*f.store, &f.samples).unwrap();
     assert!(again.truncated.is_empty() && again.orphans_deleted.is_empty());
 }
 
@@ -145,7 +145,7 @@ fn deletions_go_through_the_garbage_table() {
     let files = f.store.delete_recordings(&[row.id]).unwrap();
     assert_eq!(files, vec![row.file.clone()]);
     assert!(f.samples.path(&row.file).exists(), "the file stays until the deletion is finished");
-    let report = recover(&f.store, &f.samples).unwrap();
+    let report = recover(&*f.store, &f.samples).unwrap();
     assert_eq!(report.garbage_deleted, 1);
     assert!(!f.samples.path(&row.file).exists());
     assert!(f.store.garbage_files().unwrap().is_empty());

@@ -117,7 +117,7 @@ fn recordings_older_than_the_maximum_age_go_and_overrides_apply() {
     f.store.set_retention_override(&RetentionOverride { camera_id: "c2".into(), max_age_days: Some(30), max_bytes: None }).unwrap();
 
     let policy = RetentionPolicy { max_age_days: Some(3), ..Default::default() };
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!((report.by_age.recordings, report.by_age.bytes), (2, 2 * REC_BYTES as u64));
     assert_eq!(report.deleted().recordings, 2);
     assert_eq!(report.per_camera.keys().collect::<Vec<_>>(), ["c1"]);
@@ -127,7 +127,7 @@ fn recordings_older_than_the_maximum_age_go_and_overrides_apply() {
     f.assert_consistent();
 
     // A second run finds nothing to do.
-    let again = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let again = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(again.deleted().recordings, 0);
 }
 
@@ -139,7 +139,7 @@ fn a_camera_over_its_bytes_loses_its_oldest_first() {
     let c2: Vec<String> = (0..2).map(|i| f.record("c2", now - Duration::minutes(60 - i * 10))).collect();
     // 5 × 25,000 = 125,000 bytes against 60,000: the three oldest go.
     let policy = RetentionPolicy { max_bytes_per_camera: Some(60_000), ..Default::default() };
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(report.by_bytes.recordings, 3);
     assert_eq!(report.by_age.recordings + report.by_free_space.recordings, 0);
     assert_eq!(f.indexed("c1"), c1[3..]);
@@ -148,7 +148,7 @@ fn a_camera_over_its_bytes_loses_its_oldest_first() {
 
     // An override shrinks c1 further.
     f.store.set_retention_override(&RetentionOverride { camera_id: "c1".into(), max_age_days: None, max_bytes: Some(REC_BYTES) }).unwrap();
-    enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(f.indexed("c1"), c1[4..]);
 }
 
@@ -165,7 +165,7 @@ fn below_the_free_space_floor_the_oldest_of_any_camera_go() {
     // 150,000 bytes on a 200,000-byte disk: 50,000 free, floor 100,000.
     let disk = PretendDisk { capacity: 200_000 };
     let policy = RetentionPolicy { min_free_bytes: 100_000, ..Default::default() };
-    let report = enforce(&f.store, &f.samples, &policy, &disk, now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &disk, now).unwrap();
     assert_eq!(report.by_free_space.recordings, 2);
     assert_eq!(report.free_bytes, Some(100_000));
     assert!(!report.floor_unmet);
@@ -175,7 +175,7 @@ fn below_the_free_space_floor_the_oldest_of_any_camera_go() {
 
     // A floor above the whole disk: everything goes, and the run says the floor is unmet.
     let policy = RetentionPolicy { min_free_bytes: 1_000_000, ..Default::default() };
-    let report = enforce(&f.store, &f.samples, &policy, &disk, now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &disk, now).unwrap();
     assert_eq!(report.by_free_space.recordings, 4);
     assert!(report.floor_unmet);
     assert!(f.store.oldest_recordings(None, None, 100).unwrap().is_empty());
@@ -202,7 +202,7 @@ fn a_legal_hold_keeps_what_it_covers_until_it_expires() {
     f.store.add_legal_hold(&hold, now).unwrap();
     // Everything is past its age, and over every quota and floor.
     let policy = RetentionPolicy { max_age_days: Some(1), max_bytes_per_camera: Some(1), min_free_bytes: 1 << 40 };
-    let report = enforce(&f.store, &f.samples, &policy, &PretendDisk { capacity: 1 }, now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &PretendDisk { capacity: 1 }, now).unwrap();
     assert_eq!(report.held, 1);
     assert_eq!(f.indexed("c1"), vec![files[1].clone()], "only the held recording is left");
     assert!(f.indexed("c2").is_empty(), "a hold on c1 does not protect c2 ({other})");
@@ -211,7 +211,7 @@ fn a_legal_hold_keeps_what_it_covers_until_it_expires() {
 
     // A day and a minute later the hold has expired: the recording goes.
     let later = now + Duration::days(1) + Duration::minutes(1);
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), later).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(later).unwrap(), &f.samples, &policy, &no_floor(), later).unwrap();
     assert_eq!((report.held, report.by_age.recordings), (0, 1));
     assert!(f.indexed("c1").is_empty());
     assert!(!f.exists(&files[1]));
@@ -239,7 +239,7 @@ fn held_bytes_do_not_count_against_the_quota() {
         .unwrap();
     // 100,000 bytes, 25,000 of them held: 75,000 count against 50,000 → one goes.
     let policy = RetentionPolicy { max_bytes_per_camera: Some(50_000), ..Default::default() };
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(report.by_bytes.recordings, 1);
     assert_eq!(f.indexed("c1"), vec![files[0].clone(), files[2].clone(), files[3].clone()]);
 }
@@ -260,7 +260,7 @@ fn the_recording_being_written_is_never_deleted() {
     assert!(f.samples.is_being_written(&open));
 
     let policy = RetentionPolicy { max_age_days: Some(1), max_bytes_per_camera: Some(1), min_free_bytes: 1 << 40 };
-    let report = enforce(&f.store, &f.samples, &policy, &PretendDisk { capacity: 1 }, now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &PretendDisk { capacity: 1 }, now).unwrap();
     assert_eq!(report.deleted().recordings, 1, "only the finished recording goes: {report:?}");
     assert_eq!(f.indexed("c1"), vec![open.clone()]);
     assert!(report.floor_unmet);
@@ -283,7 +283,7 @@ fn the_recording_being_written_is_never_deleted() {
     assert!(f.samples.is_being_written(&rows[1].file));
 
     // Closed, it is fair game; the new one is not.
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(report.deleted().recordings, 1);
     assert_eq!(f.indexed("c1"), vec![rows[1].file.clone()]);
     rec.finish().unwrap();
@@ -307,7 +307,7 @@ fn deletion_is_crash_safe_through_the_garbage_table() {
     assert_eq!(f.store.garbage_files().unwrap().len(), 2);
 
     // The next run (even with no limits) finishes the deletion.
-    let report = enforce(&f.store, &f.samples, &RetentionPolicy::default(), &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &RetentionPolicy::default(), &no_floor(), now).unwrap();
     assert_eq!(report.garbage_finished, 2);
     assert!(!f.exists(&files[0]) && !f.exists(&files[1]));
     f.assert_consistent();
@@ -319,12 +319,12 @@ fn deletion_is_crash_safe_through_the_garbage_table() {
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("blocker"), b"x").unwrap();
     // The row says 25,000 bytes; the path is now a directory — still, the row goes first.
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(report.unlink_failures, vec![files[2].clone()]);
     assert!(f.indexed("c1").is_empty());
     assert_eq!(f.store.garbage_files().unwrap(), vec![files[2].clone()]);
     std::fs::remove_dir_all(&path).unwrap();
-    let report = enforce(&f.store, &f.samples, &policy, &no_floor(), now).unwrap();
+    let report = enforce(&*f.store, f.store.active_legal_holds(now).unwrap(), &f.samples, &policy, &no_floor(), now).unwrap();
     assert_eq!(report.garbage_finished, 1);
     f.assert_consistent();
 }

@@ -1,5 +1,8 @@
-//! A real server on a loopback port, over a fresh SQLite database in a
-//! temporary directory, for tests that speak HTTP to it.
+//! A real server on a loopback port, over a fresh database, for tests that
+//! speak HTTP to it: SQLite in a temporary directory, or, when
+//! `CITYWATCH_TEST_DATABASE=postgres`, a fresh PostgreSQL database on the
+//! machine's server (created for the test, dropped after it). The test
+//! script runs the suite both ways.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -7,9 +10,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use citywatch_api::{AppParts, AppState, ConsoleSettings};
-use citywatch_audit::{hash_password, AuditLog};
-use citywatch_model::{District, Role};
-use citywatch_registry::Registry;
+use citywatch_access::AccessRepo;
+use citywatch_audit::{hash_password, AuditLog, AuditRepo, PendingEntry, UserRepo};
+use citywatch_dispatch::DispatchRepo;
+use citywatch_events::EventRepo;
+use citywatch_hotlists::PlateRepo;
+use citywatch_model::{District, GrantSpec, Role};
+use citywatch_registry::{CameraRepo, Registry};
+use citywatch_video::RecordingRepo;
 use citywatch_store::Store;
 use serde_json::{json, Value};
 
@@ -22,9 +30,49 @@ pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 /// A role, optionally limited to districts, optionally expiring.
 pub type UserGrant<'a> = (Role, Option<&'a [&'a str]>, Option<DateTime<Utc>>);
 
+/// The repositories the server runs on, for tests that set up or look at
+/// what is stored without going through HTTP; the same on both backends.
+pub struct Repos {
+    pub users: Arc<dyn UserRepo>,
+    pub cameras: Arc<dyn CameraRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub access: Arc<dyn AccessRepo>,
+    pub dispatch: Arc<dyn DispatchRepo>,
+    pub plates: Arc<dyn PlateRepo>,
+    pub events: Arc<dyn EventRepo>,
+    pub recordings: Arc<dyn RecordingRepo>,
+}
+
+impl Repos {
+    fn of<B>(b: Arc<B>) -> Repos
+    where
+        B: UserRepo + CameraRepo + AuditRepo + AccessRepo + DispatchRepo + PlateRepo + EventRepo + RecordingRepo + 'static,
+    {
+        Repos {
+            users: b.clone(),
+            cameras: b.clone(),
+            audit: b.clone(),
+            access: b.clone(),
+            dispatch: b.clone(),
+            plates: b.clone(),
+            events: b.clone(),
+            recordings: b,
+        }
+    }
+}
+
+/// Whether this run's servers use PostgreSQL (`CITYWATCH_TEST_DATABASE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("CITYWATCH_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
 pub struct TestServer {
     pub base: String,
-    pub store: Arc<Store>,
+    pub repos: Repos,
+    /// The SQLite store, on a SQLite run only (see [`TestServer::store`]).
+    sqlite: Option<Arc<Store>>,
+    /// The PostgreSQL database, on a PostgreSQL run: dropped with the server.
+    _postgres: Option<citywatch_store_postgres::test_database::TestDatabase>,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub health: Arc<citywatch_video::health::HealthRegistry>,
@@ -60,31 +108,43 @@ pub async fn start() -> TestServer {
 /// A server with these dispatch settings (a road network, speeds).
 pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
-    store.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
-    for d in districts() {
-        store.put_district(&d).unwrap();
-    }
+    let (repos, sqlite, postgres) = if on_postgres() {
+        let db = citywatch_store_postgres::test_database::TestDatabase::create();
+        let pg = Arc::new(citywatch_store_postgres::PgStore::connect(db.url()).unwrap());
+        pg.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
+        for d in districts() {
+            let entry = PendingEntry::new(citywatch_audit::Record::new("test", "district.put", &d.name));
+            pg.put_district(&d, Box::new(entry.into_maker())).unwrap();
+        }
+        (Repos::of(pg), None, Some(db))
+    } else {
+        let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
+        store.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
+        for d in districts() {
+            store.put_district(&d).unwrap();
+        }
+        (Repos::of(store.clone()), Some(store), None)
+    };
     let key = citywatch_audit::load_or_create_signing_key(dir.path()).unwrap();
-    let audit = Arc::new(AuditLog::new(store.clone(), key));
-    let registry = Arc::new(Registry::load(store.clone()).unwrap());
-    let events = citywatch_events::Events::start(store.clone(), registry.clone(), Default::default()).unwrap();
+    let audit = Arc::new(AuditLog::new(repos.audit.clone(), key));
+    let registry = Arc::new(Registry::load(repos.cameras.clone()).unwrap());
+    let events = citywatch_events::Events::start(repos.events.clone(), registry.clone(), Default::default()).unwrap();
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
     let live = Arc::new(citywatch_video::live::LiveHub::default());
-    let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(store.clone(), dispatch));
-    let plates = Arc::new(citywatch_hotlists::PlateReads::new(store.clone(), registry.clone(), events.clone()));
+    let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(repos.dispatch.clone(), dispatch));
+    let plates = Arc::new(citywatch_hotlists::PlateReads::new(repos.plates.clone(), registry.clone(), events.clone()));
     let state = AppState::new(AppParts {
-        store: store.clone(),
-        users: store.clone(),
+        users: repos.users.clone(),
         registry,
-        access: store.clone(),
+        access: repos.access.clone(),
         audit,
         console,
         basemap: None,
         session_ttl: chrono::Duration::hours(1),
-        recordings: Arc::new(citywatch_video::recording_source::LocalRecordings::new(store.clone(), samples)),
+        recording_index: repos.recordings.clone(),
+        recordings: Arc::new(citywatch_video::recording_source::LocalRecordings::new(repos.recordings.clone(), samples)),
         video_dir: dir.path().join("video"),
         health: health.clone(),
         metrics_token: Some(METRICS_TOKEN.into()),
@@ -99,7 +159,7 @@ pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestSer
     tokio::spawn(citywatch_api::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    TestServer { base, store, client: reqwest::Client::new(), dir, health, live, events, state, shutdown: Some(tx) }
+    TestServer { base, repos, sqlite, _postgres: postgres, client: reqwest::Client::new(), dir, health, live, events, state, shutdown: Some(tx) }
 }
 
 impl TestServer {
@@ -108,10 +168,27 @@ impl TestServer {
         // Hashing is slow by design; one hash serves every test user.
         static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let hash = HASH.get_or_init(|| hash_password(PASSWORD).unwrap());
-        self.store.create_user(name, hash).unwrap();
-        for (role, districts, expires) in grants {
-            let d: Option<Vec<String>> = districts.map(|d| d.iter().map(|s| s.to_string()).collect());
-            self.store.add_grant(name, *role, d.as_deref(), *expires).unwrap();
+        match &self.sqlite {
+            Some(store) => {
+                store.create_user(name, hash).unwrap();
+                for (role, districts, expires) in grants {
+                    let d: Option<Vec<String>> = districts.map(|d| d.iter().map(|s| s.to_string()).collect());
+                    store.add_grant(name, *role, d.as_deref(), *expires).unwrap();
+                }
+            }
+            // PostgreSQL writes accounts only with their audit entry.
+            None => {
+                let specs: Vec<GrantSpec> = grants
+                    .iter()
+                    .map(|(role, districts, expires)| GrantSpec {
+                        role: *role,
+                        districts: districts.map(|d| d.iter().map(|s| s.to_string()).collect()),
+                        expires_at: *expires,
+                    })
+                    .collect();
+                let record = |_: &Vec<citywatch_model::Grant>| citywatch_audit::Record::new("test", "user.create", name);
+                self.repos.users.create_user(name, hash, &specs, PendingEntry::after(record)).unwrap();
+            }
         }
     }
 
@@ -119,6 +196,13 @@ impl TestServer {
         let r = self.client.post(self.url("/api/v1/auth/login")).json(&json!({"username": name, "password": PASSWORD})).send().await.unwrap();
         assert_eq!(r.status(), 200, "login of {name} failed: {}", r.text().await.unwrap());
         r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The SQLite store, for a test that reads or writes it directly. On a
+    /// PostgreSQL run such a test stops here, saying so: it runs on SQLite
+    /// only (scripts/test.sh leaves it out of the PostgreSQL pass).
+    pub fn store(&self) -> &Arc<Store> {
+        self.sqlite.as_ref().expect("this test reads the SQLite store directly; it runs on SQLite only")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -164,7 +248,7 @@ impl TestServer {
         let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
         let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
         let params = h264_params();
-        let mut rec = Recorder::new(self.store.clone(), samples, camera, Stream::Main);
+        let mut rec = Recorder::new(self.repos.recordings.clone(), samples, camera, Stream::Main);
         for n in 0..seconds * 25 {
             let frame =
                 Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
@@ -174,8 +258,20 @@ impl TestServer {
     }
 
     pub fn audit_actions(&self) -> Vec<(String, String, String)> {
-        self.store.audit_entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
+        self.repos.audit.entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
     }
+}
+
+/// The audit entry a test's own setup write commits with (every write a
+/// person could make is audited, on both backends).
+pub fn setup_entry<T>(action: &str) -> citywatch_audit::MakeRowAfter<'static, T> {
+    let action = action.to_owned();
+    PendingEntry::after(move |_: &T| citywatch_audit::Record::new("test-setup", action, "setup"))
+}
+
+/// [`setup_entry`] for a write whose entry needs nothing from its outcome.
+pub fn setup_row(action: &str) -> citywatch_audit::MakeRow<'static> {
+    Box::new(PendingEntry::new(citywatch_audit::Record::new("test-setup", action, "setup")).into_maker())
 }
 
 /// The parameters of a 640×360 H.264 stream, for synthetic frames.

@@ -89,9 +89,13 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let dir = DataDir::open(&data)?;
             check_districts(&dir, grant.districts.as_deref())?;
             let hash = hash_password(&password)?;
-            dir.store.create_user(&username, &hash).with_context(|| format!("creating user {username}"))?;
-            let g = dir.store.add_grant(&username, grant.role, grant.districts.as_deref(), grant.expires)?;
-            dir.audit.record(Record::new(cli_actor(), "user.create", &username).detail(json!({"grants": [g]})))?;
+            // Through the separation of duties, as a grant added later is.
+            citywatch_audit::check_grant(Granter::MachineOperator, &username, grant.role, &[])?;
+            let spec = GrantSpec { role: grant.role, districts: grant.districts.clone(), expires_at: grant.expires };
+            let record = |grants: &Vec<Grant>| Record::new(cli_actor(), "user.create", &username).detail(json!({"grants": grants}));
+            let (_, row) =
+                dir.repos.users.create_user(&username, &hash, &[spec], PendingEntry::after(record)).with_context(|| format!("creating user {username}"))?;
+            dir.audit.appended(&row);
             println!("Created user {username} with role {}.", grant.role);
         }
         Command::Grant { data, username, grant } => {
@@ -102,7 +106,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let spec = GrantSpec { role: grant.role, districts: grant.districts.clone(), expires_at: grant.expires };
             let record = |g: &Grant| Record::new(cli_actor(), "grant.add", &username).detail(json!({"grant": g}));
             let entry: MakeRowAfter<'_, Grant> = Box::new(|g: &Grant, head: Option<&ChainHead>| PendingEntry::new(record(g)).row_on(head));
-            let added = citywatch_audit::add_grant(&*dir.store, Granter::MachineOperator, &username, &spec, Utc::now(), entry);
+            let added = citywatch_audit::add_grant(&*dir.repos.users, Granter::MachineOperator, &username, &spec, Utc::now(), entry);
             let g = match added {
                 Ok((g, row)) => {
                     dir.audit.appended(&row);
@@ -120,27 +124,30 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::SetPassword { data, username, password } => {
             let dir = DataDir::open(&data)?;
-            let ended = dir.store.set_password_hash(&username, &hash_password(&password)?)?;
-            dir.audit.record(Record::new(cli_actor(), "user.set_password", &username).detail(json!({"sessions_ended": ended})))?;
+            let record = |ended: &usize| Record::new(cli_actor(), "user.set_password", &username).detail(json!({"sessions_ended": ended}));
+            let (ended, row) = dir.repos.users.set_password_hash(&username, &hash_password(&password)?, PendingEntry::after(record))?;
+            dir.audit.appended(&row);
             println!("Password of {username} changed; {} ended.", sessions(ended));
         }
         Command::DisableUser { data, username } => {
             let dir = DataDir::open(&data)?;
-            let ended = dir.store.set_user_disabled(&username, true)?;
-            dir.audit.record(Record::new(cli_actor(), "user.disable", &username).detail(json!({"sessions_ended": ended})))?;
+            let record = |ended: &usize| Record::new(cli_actor(), "user.disable", &username).detail(json!({"sessions_ended": ended}));
+            let (ended, row) = dir.repos.users.set_user_disabled(&username, true, PendingEntry::after(record))?;
+            dir.audit.appended(&row);
             println!("Disabled {username}; {} ended. `citywatch admin enable-user` undoes it.", sessions(ended));
         }
         Command::EnableUser { data, username } => {
             let dir = DataDir::open(&data)?;
-            dir.store.set_user_disabled(&username, false)?;
-            dir.audit.record(Record::new(cli_actor(), "user.enable", &username))?;
+            let record = |_: &usize| Record::new(cli_actor(), "user.enable", &username);
+            let (_, row) = dir.repos.users.set_user_disabled(&username, false, PendingEntry::after(record))?;
+            dir.audit.appended(&row);
             println!("Enabled {username}.");
         }
         Command::ListUsers { data } => {
             let dir = DataDir::open(&data)?;
-            for u in dir.store.list_users()? {
+            for u in dir.repos.users.users()? {
                 println!("{}{}", u.username, if u.disabled { " (disabled)" } else { "" });
-                for g in dir.store.grants_of(&u.username)? {
+                for g in dir.repos.users.grants_of(&u.username)? {
                     let districts = g.districts.map_or("all districts".into(), |d| d.join(", "));
                     let expiry = g.expires_at.map_or(String::new(), |t| format!(", until {t}"));
                     println!("  #{} {} in {districts}{expiry}", g.id, g.role);
@@ -160,7 +167,7 @@ fn sessions(n: usize) -> String {
 
 fn check_districts(dir: &DataDir, districts: Option<&[String]>) -> anyhow::Result<()> {
     let Some(list) = districts else { return Ok(()) };
-    let known = dir.store.list_districts()?;
+    let known = dir.repos.cameras.districts()?;
     for d in list {
         if !known.iter().any(|k| &k.name == d) {
             let names: Vec<&str> = known.iter().map(|k| k.name.as_str()).collect();

@@ -6,12 +6,15 @@ use citywatch_audit::{read_public_key, verify_log, AuditRepo, VERIFYING_KEY_FILE
 use crate::data_dir::DataDir;
 
 /// The log `audit verify` reads: the PostgreSQL database named, else the
-/// data directory's SQLite database.
+/// data directory's (its `[database] url`, or its SQLite database).
 fn log_to_verify(data: Option<&std::path::Path>, database: Option<&str>) -> anyhow::Result<Box<dyn AuditRepo>> {
     match (database, data) {
         (Some(url), _) if citywatch_store_postgres::is_postgres_url(url) => Ok(Box::new(citywatch_store_postgres::PgStore::connect(url)?)),
         (Some(other), _) => anyhow::bail!("--database takes a postgres:// address, not {other:?}; a data directory's database is found with --data"),
-        (None, Some(data)) => Ok(Box::new(DataDir::open_existing_store(data)?)),
+        (None, Some(data)) => Ok(match DataDir::configured_postgres(data)? {
+            Some(pg) => Box::new(pg),
+            None => Box::new(DataDir::open_existing_store(data)?),
+        }),
         (None, None) => anyhow::bail!("give --data (a data directory) or --database (a postgres:// address)"),
     }
 }

@@ -21,11 +21,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = DataDir::open_existing_store(&args.data)?;
+    let store = DataDir::open_existing_index(&args.data)?;
     let video = args.data.join("video");
     anyhow::ensure!(video.is_dir() || store.recording_files()?.is_empty(), "{} is missing but the index names recordings", video.display());
     let dir = SampleDir::open(&video).with_context(|| format!("opening {}", video.display()))?;
-    let report = check_all(&store, &dir).context("reading the recording index")?;
+    let report = check_all(&*store, &dir).context("reading the recording index")?;
     for d in &report.damaged {
         println!("PROBLEM {d}");
     }

@@ -134,7 +134,7 @@ fn start_sim(dir: &DataDir, listen: SocketAddr) -> anyhow::Result<SimServer> {
 
 /// The highest `cam-NNNN` number in the directory (the simulator serves 1 … it).
 fn highest_camera(dir: &DataDir) -> anyhow::Result<u32> {
-    Ok(dir.store.list_cameras()?.iter().filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok()).max().unwrap_or(1))
+    Ok(dir.sqlite("the demo")?.list_cameras()?.iter().filter_map(|c| c.id.strip_prefix("cam-")?.parse::<u32>().ok()).max().unwrap_or(1))
 }
 
 fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: &str) -> anyhow::Result<()> {
@@ -152,14 +152,15 @@ fn populate(dir: &DataDir, password: &str, per_district: usize, rtsp_authority: 
         let entry = |grants: &Vec<Grant>, head: Option<&ChainHead>| {
             PendingEntry::new(Record::new("citywatch-demo", "user.create", user).detail(json!({"grants": grants}))).row_on(head)
         };
-        let (_, row) = UserRepo::create_user(&*dir.store, user, &hash, &[spec], Box::new(entry))?;
+        let (_, row) = UserRepo::create_user(&*dir.repos.users, user, &hash, &[spec], Box::new(entry))?;
         dir.audit.appended(&row);
     }
     let city = demo_city_at(2026, per_district, rtsp_authority);
+    let store = dir.sqlite("the demo")?;
     for d in &city.districts {
-        dir.store.put_district(d)?;
+        store.put_district(d)?;
     }
-    let outcome = dir.store.upsert_cameras(&city.cameras)?;
+    let outcome = store.upsert_cameras(&city.cameras)?;
     dir.audit
         .record(Record::new("citywatch-demo", "camera.import", "demo city").detail(json!({"created": outcome.created, "districts": city.districts.len()})))?;
     std::fs::write(dir.path.join(BASEMAP_FILE), city.basemap.to_string()).context("writing the demo base map")?;
@@ -177,10 +178,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::open(tmp.path()).unwrap();
         populate(&dir, "demo-password-long", 1, "127.0.0.1:8554").unwrap();
-        let users = dir.store.list_users().unwrap();
+        let users = dir.repos.users.users().unwrap();
         assert!(users.iter().any(|u| u.username == "admin") && users.iter().any(|u| u.username == "auditor"));
         for u in users {
-            let roles: Vec<Role> = dir.store.grants_of(&u.username).unwrap().into_iter().map(|g| g.role).collect();
+            let roles: Vec<Role> = dir.repos.users.grants_of(&u.username).unwrap().into_iter().map(|g| g.role).collect();
             assert!(!(roles.contains(&Role::Admin) && roles.contains(&Role::Auditor)), "{} holds {roles:?}", u.username);
         }
     }

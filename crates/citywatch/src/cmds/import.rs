@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use citywatch_audit::{Record, Scope};
+use citywatch_audit::{PendingEntry, Record, Scope};
 use citywatch_model::ImportLimits;
 use citywatch_registry::{parse_csv, parse_districts, parse_geojson, ImportFormat, Registry};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -52,11 +52,15 @@ fn import_districts(file: PathBuf, data: PathBuf) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let districts = parse_districts(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
     let dir = DataDir::open(&data)?;
+    // Each district commits with its own entry: a failure part way keeps
+    // what was written accounted for, and says which district stopped it.
+    let source = file.display().to_string();
     for d in &districts {
-        dir.store.put_district(d)?;
+        let record = Record::new(cli_actor(), "district.import", &source).detail(json!({"district": d.name}));
+        let row = dir.repos.cameras.put_district(d, Box::new(PendingEntry::new(record).into_maker())).with_context(|| format!("storing district {}", d.name))?;
+        dir.audit.appended(&row);
     }
     let names: Vec<&str> = districts.iter().map(|d| d.name.as_str()).collect();
-    dir.audit.record(Record::new(cli_actor(), "district.import", file.display().to_string()).detail(json!({"districts": names})))?;
     println!("{} districts imported: {}", districts.len(), names.join(", "));
     Ok(ExitCode::SUCCESS)
 }
@@ -79,7 +83,7 @@ fn import_cameras(file: PathBuf, data: PathBuf, atomic: bool, format: Option<Str
     bar.finish_with_message(format!("read {}", file.display()));
     let total = parsed.total;
     let dir = DataDir::open(&data)?;
-    let registry = Arc::new(Registry::load(dir.store.clone())?);
+    let registry = Arc::new(Registry::load(dir.repos.cameras.clone())?);
     let saving = ProgressBar::new_spinner().with_message(format!("writing {total} rows in one transaction"));
     saving.enable_steady_tick(std::time::Duration::from_millis(120));
     let report = registry.import(parsed, &Scope::All, atomic, &dir.audit, |report| {

@@ -34,10 +34,16 @@ pub struct Args {
     /// Without it a random one is printed once.
     #[arg(long, env = "CITYWATCH_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// A PostgreSQL database to keep everything in
+    /// (`postgres://user@host:port/database`), in place of `[database] url`
+    /// in the data directory's configuration; without either, citywatch.db
+    /// in the data directory. The schema is created or migrated at start.
+    #[arg(long, env = "CITYWATCH_DATABASE")]
+    pub database: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dir = DataDir::open(&args.data)?;
+    let dir = DataDir::open_on(&args.data, args.database.as_deref())?;
     announce_admin(&dir, args.admin_password.as_deref())?;
     serve(dir, args.listen)?;
     Ok(ExitCode::SUCCESS)
@@ -118,7 +124,7 @@ fn threads_for_cores(cores: usize) -> usize {
 /// [`serve`], calling `on_start` on the server's runtime once it listens,
 /// with the state the routes use (the demo starts its simulated activity there).
 pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppState) -> anyhow::Result<()>) -> anyhow::Result<()> {
-    let registry = Arc::new(Registry::load(dir.store.clone()).context("loading cameras")?);
+    let registry = Arc::new(Registry::load(dir.repos.cameras.clone()).context("loading cameras")?);
     let basemap_path = dir.path.join(BASEMAP_FILE);
     let basemap = if basemap_path.exists() {
         let text = std::fs::read_to_string(&basemap_path).with_context(|| format!("reading {}", basemap_path.display()))?;
@@ -134,7 +140,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
     let session_ttl = chrono::Duration::hours(dir.config.auth.session_hours);
     let video_dir = dir.path.join("video");
     let samples = Arc::new(SampleDir::open(&video_dir).with_context(|| format!("opening {}", video_dir.display()))?);
-    let report = recover(&dir.store, &samples).map_err(|e| anyhow::anyhow!("repairing recordings in {}: {e}", video_dir.display()))?;
+    let report = recover(&*dir.repos.recordings, &samples).map_err(|e| anyhow::anyhow!("repairing recordings in {}: {e}", video_dir.display()))?;
     if report != RecoveryReport::default() {
         tracing::warn!(
             "recordings repaired at start: {} deletions finished, {} files cut back to their index, {} orphan files removed, {} damaged (see `citywatch check`)",
@@ -149,21 +155,21 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
     // Ingest, rules and the MQTT/webhook publishers; the publishers run on the runtime.
     let events = {
         let _rt = runtime.enter();
-        citywatch_events::Events::start(dir.store.clone(), registry.clone(), dir.config.events_config()?).context("starting the events service")?
+        citywatch_events::Events::start(dir.repos.events.clone(), registry.clone(), dir.config.events_config()?).context("starting the events service")?
     };
-    let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(dir.store.clone(), with_roads(&dir, dir.config.dispatch_config()?)?));
+    let dispatch = Arc::new(citywatch_dispatch::Dispatch::new(dir.repos.dispatch.clone(), with_roads(&dir, dir.config.dispatch_config()?)?));
     // One service for plate reads: analytics records into it, the routes search it, the purge task purges it.
-    let plates = Arc::new(citywatch_hotlists::PlateReads::new(dir.store.clone(), registry.clone(), events.clone()));
+    let plates = Arc::new(citywatch_hotlists::PlateReads::new(dir.repos.plates.clone(), registry.clone(), events.clone()));
     let state = AppState::new(AppParts {
-        store: dir.store.clone(),
-        users: dir.store.clone(),
+        users: dir.repos.users.clone(),
         registry: registry.clone(),
-        access: dir.store.clone(),
+        access: dir.repos.access.clone(),
         audit: dir.audit.clone(),
         console,
         basemap,
         session_ttl,
-        recordings: Arc::new(LocalRecordings::new(dir.store.clone(), samples.clone())),
+        recording_index: dir.repos.recordings.clone(),
+        recordings: Arc::new(LocalRecordings::new(dir.repos.recordings.clone(), samples.clone())),
         video_dir: video_dir.clone(),
         health: health.clone(),
         metrics_token,
@@ -183,10 +189,10 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             .with_context(|| format!("cannot listen on {listen}; is another server using it? choose another with --listen"))?;
         let addr = listener.local_addr()?;
         dir.audit.record(Record::new("citywatch", "server.start", addr.to_string()))?;
-        println!("Citywatch is serving http://{addr}/ (data: {})", dir.path.display());
+        println!("Citywatch is serving http://{addr}/ (data: {}; database: {})", dir.path.display(), dir.database.describe());
         tokio::spawn(follow_external_changes(registry.clone()));
-        tokio::spawn(expire_sessions(dir.store.clone()));
-        tokio::spawn(run_retention(dir.store.clone(), samples.clone(), retention.0, health.clone(), dir.audit.clone(), retention.1));
+        tokio::spawn(expire_sessions(dir.repos.users.clone()));
+        tokio::spawn(run_retention(dir.repos.recordings.clone(), dir.repos.access.clone(), samples.clone(), retention.0, health.clone(), dir.audit.clone(), retention.1));
         tokio::spawn(crate::plate_purge::run(plates.clone(), dir.audit.clone(), dir.config.plates.clone()));
         if dir.config.analytics.enabled {
             if !video.record {
@@ -215,7 +221,7 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
                 direct_io: video.direct_io,
                 ..WriterConfig::default()
             };
-            let writer = DiskWriter::spawn(dir.store.clone(), samples, writer_config);
+            let writer = DiskWriter::spawn(dir.repos.recordings.clone(), samples, writer_config);
             let settings = IngestSettings { transport, record_tag, read_batch: Duration::from_millis(video.read_batch_ms), runtimes };
             tokio::spawn(keep_recorders(registry, writer, health, live, events, settings, stop_rx))
         });
@@ -253,7 +259,7 @@ async fn follow_external_changes(registry: Arc<Registry>) {
     }
 }
 
-async fn expire_sessions(store: Arc<citywatch_store::Store>) {
+async fn expire_sessions(store: Arc<dyn citywatch_audit::UserRepo>) {
     loop {
         let s = store.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.delete_expired_sessions(chrono::Utc::now())).await {
