@@ -9,10 +9,11 @@
 //! the camera registry's ([`citywatch_registry::CameraRepo`]), the
 //! events' ([`citywatch_events::EventRepo`]), the hotlists'
 //! ([`citywatch_hotlists::PlateRepo`]), exceptional access's
-//! ([`citywatch_access::AccessRepo`]: unmask grants, legal holds) and
-//! dispatch's ([`citywatch_dispatch::DispatchRepo`]); the other domains'
-//! traits follow
-//! (docs/design/storage.md lists what is where).
+//! ([`citywatch_access::AccessRepo`]: unmask grants, legal holds),
+//! dispatch's ([`citywatch_dispatch::DispatchRepo`]) and the recording
+//! index's ([`citywatch_video::RecordingRepo`]: recordings, codec
+//! parameters, files to delete, retention limits); the other domains'
+//! traits follow (docs/design/storage.md lists what is where).
 //!
 //! The client is `postgres`, the blocking face of `tokio-postgres`,
 //! pooled by `r2d2`: repository calls block, as SQLite's do, and run on a
@@ -29,6 +30,7 @@ mod events;
 mod migrations;
 mod params;
 mod plates;
+mod recordings;
 #[cfg(feature = "test-database")]
 pub mod test_database;
 mod users;

@@ -26,6 +26,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "plates", sql: include_str!("../migrations/0005_plates.sql") },
     Migration { version: 6, name: "access", sql: include_str!("../migrations/0006_access.sql") },
     Migration { version: 7, name: "dispatch", sql: include_str!("../migrations/0007_dispatch.sql") },
+    Migration { version: 8, name: "recordings", sql: include_str!("../migrations/0008_recordings.sql") },
 ];
 
 /// The advisory lock key migrations hold (any constant; "citywatc" in ASCII).

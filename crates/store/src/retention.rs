@@ -3,7 +3,6 @@
 //! without their frame index, and a paged walk over every recording for
 //! `citywatch check`. Deciding what to delete is the video crate's job.
 
-use citywatch_model::StreamKind;
 use citywatch_model::{AuditRow, ChainHead};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -113,7 +112,7 @@ fn put_override(conn: &Connection, o: &RetentionOverride) -> Result<()> {
 mod tests {
     use super::*;
     use crate::StoredParams;
-    use citywatch_model::Codec;
+    use citywatch_model::{Codec, StreamKind};
 
     #[test]
     fn overrides_totals_and_paging() {

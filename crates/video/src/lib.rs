@@ -22,6 +22,10 @@ pub mod live;
 pub mod mp4;
 pub mod playback;
 pub mod recorder;
+#[cfg(any(test, feature = "conformance"))]
+pub mod recording_conformance;
+#[cfg(test)]
+mod recording_conformance_sqlite;
 pub mod recording_repo;
 pub mod recording_source;
 pub mod recovery;
