@@ -41,8 +41,7 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { bin: PathBuf::from("target/release/citywatch"), baseline_bin: None, cameras: 2000, units: 200, requests: 400, warmup: 40 };
+    let mut a = Args { bin: PathBuf::from("target/release/citywatch"), baseline_bin: None, cameras: 2000, units: 200, requests: 400, warmup: 40 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -231,7 +230,10 @@ fn main() {
         s.populate(a.cameras, a.units);
         eprintln!("{:.1} s", started.elapsed().as_secs_f64());
     }
-    println!("API latency over HTTP, {} cameras, {} units; {} timed requests per operation and server after {} untimed", a.cameras, a.units, a.requests, a.warmup);
+    println!(
+        "API latency over HTTP, {} cameras, {} units; {} timed requests per operation and server after {} untimed",
+        a.cameras, a.units, a.requests, a.warmup
+    );
     println!("{:<10} {:<16} {:>10} {:>10} {:>10}", "operation", "server", "p50 µs", "p99 µs", "mean µs");
     for op in Op::ALL {
         let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(a.requests); servers.len()];

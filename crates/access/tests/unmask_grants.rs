@@ -10,9 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use citywatch_access::{
     decide_grant, grant_covering, grant_visible, Directory, GrantProblem, GrantRefusal, GrantRequest, JustificationProblem, MAX_CAMERAS, MAX_GRANT,
 };
+use citywatch_model::RepoError;
 use citywatch_model::{FieldError, Scope};
 use citywatch_registry::Snapshot;
-use citywatch_model::RepoError;
 use citywatch_store::UnmaskGrant;
 use common::{north, now};
 

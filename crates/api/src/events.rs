@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record, Scope};
-use citywatch_model::{CaseRef, EventType, FieldError, NewEvent, Purpose, SourceKind};
 use citywatch_model::event::EventFilter;
+use citywatch_model::{CaseRef, EventType, FieldError, NewEvent, Purpose, SourceKind};
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};

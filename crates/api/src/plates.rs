@@ -9,8 +9,8 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use citywatch_audit::{Permission, Record};
 use citywatch_hotlists::search_pattern;
-use citywatch_model::FieldError;
 use citywatch_model::plates::{PlateRead, PlateReadFilter};
+use citywatch_model::FieldError;
 use serde_json::{json, Value};
 
 use crate::auth::{audit, Caller};

@@ -281,7 +281,7 @@ fn parse_range(header: &str, total: u64) -> Result<(u64, u64), RangeProblem> {
 pub(crate) fn playback_error(e: PlaybackError) -> ApiError {
     match e {
         PlaybackError::NothingRecorded => ApiError::NotFound(e.to_string()),
-        PlaybackError::Store(e) => e.into(),
+        PlaybackError::Index(e) => e.into(),
         other => ApiError::Internal(other.to_string()),
     }
 }

@@ -130,7 +130,10 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 created_by: "root".into(),
                 expires_at: Utc::now() + Duration::hours(1),
             };
-            (format!("/api/v1/unmask-grants/{}", s.repos.access.create_unmask_grant(&grant, Utc::now(), setup_entry("unmask_grant.create")).unwrap().0.id), None)
+            (
+                format!("/api/v1/unmask-grants/{}", s.repos.access.create_unmask_grant(&grant, Utc::now(), setup_entry("unmask_grant.create")).unwrap().0.id),
+                None,
+            )
         }
         ("post", "/api/v1/events") => {
             make_camera().await;

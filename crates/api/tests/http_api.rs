@@ -315,8 +315,9 @@ async fn failed_logins_are_rate_limited_and_audited() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let denied: Vec<_> = s
-            .store
-            .audit_entries(0, usize::MAX)
+            .repos
+            .audit
+            .entries(0, usize::MAX)
             .unwrap()
             .into_iter()
             .filter(|e| e.actor == "ana" && e.action == "auth.login" && e.result == "denied")

@@ -161,8 +161,9 @@ async fn operators_get_recordings_with_faces_blurred_supervisors_the_recording()
     assert_eq!(first, 23, "starts at the first frame of the range");
 
     let views: Vec<(String, String)> = s
-        .store
-        .audit_entries(0, usize::MAX)
+        .repos
+        .audit
+        .entries(0, usize::MAX)
         .unwrap()
         .iter()
         .filter(|e| e.action == "video.playback")
@@ -240,8 +241,9 @@ async fn unmask_grants_long_ranges_byte_ranges_and_missing_purpose() {
 
     let grant = g["id"].as_i64().unwrap();
     let views: Vec<(String, String, Value)> = s
-        .store
-        .audit_entries(0, usize::MAX)
+        .repos
+        .audit
+        .entries(0, usize::MAX)
         .unwrap()
         .iter()
         .filter(|e| e.action == "video.playback")

@@ -216,8 +216,9 @@ async fn a_snapshot_shows_the_face_to_the_grantee_only_while_the_grant_is_in_for
     assert_eq!(faces(&get(&op, &on_n).await), 0, "blurred again after expiry");
 
     let views: Vec<(String, String, Value)> = s
-        .store
-        .audit_entries(0, usize::MAX)
+        .repos
+        .audit
+        .entries(0, usize::MAX)
         .unwrap()
         .into_iter()
         .filter(|e| e.action == "event.snapshot" && e.actor == "op")

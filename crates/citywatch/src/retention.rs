@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use citywatch_audit::{AuditLog, Record};
 use citywatch_access::AccessRepo;
+use citywatch_audit::{AuditLog, Record};
 use citywatch_video::health::HealthRegistry;
 use citywatch_video::retention::{enforce, RetentionPolicy, RetentionReport, Statvfs};
 use citywatch_video::sample_dir::SampleDir;

@@ -53,7 +53,13 @@ fn a_server_on_postgres_keeps_everything_there_and_records_into_its_index() {
     server.add_camera(&admin, "gst", &source.url("/test"));
     server.post(&admin, "/api/v1/users", json!({"username": "sup", "password": PASSWORD, "grants": [{"role": "supervisor"}]}));
     let sup = server.login("sup");
-    let r = server.client.put(format!("{}/api/v1/cameras/gst/retention", server.base())).bearer_auth(&admin).json(&json!({"max_age_days": 7, "max_bytes": null})).send().unwrap();
+    let r = server
+        .client
+        .put(format!("{}/api/v1/cameras/gst/retention", server.base()))
+        .bearer_auth(&admin)
+        .json(&json!({"max_age_days": 7, "max_bytes": null}))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
 
     // The recorder writes its index rows into PostgreSQL; playback reads them back.

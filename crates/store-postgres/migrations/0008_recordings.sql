@@ -7,10 +7,12 @@
 
 -- One row per distinct set of parameters: `video_params_id` inserts with
 -- ON CONFLICT DO NOTHING and then reads, so two nodes asking at once get
--- one id. NULLS NOT DISTINCT (PostgreSQL 15) makes two sets without a
--- pixel aspect ratio the same set. extra_data (an avcC or hvcC body: tens
--- to hundreds of bytes) is in the key itself, far below the ~2.7 kB a
--- B-tree entry may hold.
+-- one id. The unique index is on expressions rather than a NULLS NOT
+-- DISTINCT constraint, so that PostgreSQL 14 serves too: a missing pixel
+-- aspect ratio keys as 0 (never a real term), and extra_data (an avcC or
+-- hvcC body, usually tens to hundreds of bytes but unbounded) keys by its
+-- MD5, far below the ~2.7 kB a B-tree entry may hold; lookups compare the
+-- bytes themselves.
 CREATE TABLE video_params (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     codec text NOT NULL CHECK (codec IN ('h264', 'h265')),
@@ -21,8 +23,10 @@ CREATE TABLE video_params (
     par_h integer,
     par_v integer,
     CHECK ((par_h IS NULL) = (par_v IS NULL)),
-    UNIQUE NULLS NOT DISTINCT (codec, width, height, rfc6381_codec, extra_data, par_h, par_v)
+    CHECK (par_h IS NULL OR (par_h > 0 AND par_v > 0))
 );
+CREATE UNIQUE INDEX video_params_distinct
+    ON video_params (codec, width, height, rfc6381_codec, md5(extra_data), coalesce(par_h, 0), coalesce(par_v, 0));
 
 -- By default, not always: a batch draws its ids from the sequence first
 -- (as events do), so each row learns its own id without relying on the

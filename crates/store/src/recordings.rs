@@ -14,9 +14,12 @@ pub(crate) const COLUMNS: &str = "id, camera_id, stream, run_id, start_90k, dura
 impl Store {
     /// The id of these parameters, adding them if new.
     pub fn video_params_id(&self, p: &StoredParams) -> Result<i64> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        // Looked up and added under the write lock: two processes adding the
+        // same parameters at once must get one id, not two.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (par_h, par_v) = p.pixel_aspect_ratio.map_or((None, None), |(h, v)| (Some(h), Some(v)));
-        let found = conn
+        let found = tx
             .query_row(
                 "SELECT id FROM video_params WHERE codec = ?1 AND width = ?2 AND height = ?3 AND rfc6381_codec = ?4
                  AND extra_data = ?5 AND par_h IS ?6 AND par_v IS ?7",
@@ -27,11 +30,13 @@ impl Store {
         if let Some(id) = found {
             return Ok(id);
         }
-        conn.execute(
+        tx.execute(
             "INSERT INTO video_params (codec, width, height, rfc6381_codec, extra_data, par_h, par_v) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![p.codec.as_str(), p.width, p.height, p.rfc6381_codec, p.extra_data, par_h, par_v],
         )?;
-        Ok(conn.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
     }
 
     pub fn video_params(&self, id: i64) -> Result<Option<StoredParams>> {

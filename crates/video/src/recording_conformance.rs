@@ -39,6 +39,7 @@ macro_rules! recording_repo_conformance {
         $crate::recording_repo_conformance!(@cases $fresh;
             nothing_is_indexed_at_first,
             codec_parameters_get_one_id_each,
+            codec_parameters_asked_for_at_once_on_two_connections_get_one_id,
             new_recordings_get_ids_in_order_and_page_back_by_id,
             a_batch_with_a_taken_file_writes_nothing,
             an_update_changes_duration_frames_bytes_and_frame_index_only,
@@ -629,4 +630,39 @@ pub fn limits_set_at_once_make_one_chain_each_entry_naming_what_it_replaced(b: &
     }
     let last = h.recordings.retention_override("shared").unwrap();
     assert_eq!(limits_json(last.as_ref()), shared[shared.len() - 1]["after"], "the stored limits are the last entry's");
+}
+
+/// Nodes (or a server and a tool) that start recording the same camera
+/// model at the same moment ask for the same codec parameters at once,
+/// each on its own connection: they get one id.
+pub fn codec_parameters_asked_for_at_once_on_two_connections_get_one_id(backend: &dyn Backend) {
+    const ROUNDS: u8 = 50;
+    let start = Arc::new(Barrier::new(2));
+    let askers: Vec<_> = (0..2)
+        .map(|_| {
+            let (h, start) = (backend.connect(), start.clone());
+            std::thread::spawn(move || {
+                (0..ROUNDS)
+                    .map(|round| {
+                        let params = StoredParams {
+                            codec: Codec::H265,
+                            width: 2560,
+                            height: 1440,
+                            rfc6381_codec: "hvc1.1.6.L150.90".into(),
+                            extra_data: vec![0x01, round, 0x00, 0xff],
+                            pixel_aspect_ratio: (round % 2 == 0).then_some((1, 1)),
+                        };
+                        start.wait();
+                        h.recordings.video_params_id(&params).unwrap_or_else(|e| panic!("round {round}: {e}"))
+                    })
+                    .collect::<Vec<i64>>()
+            })
+        })
+        .collect();
+    let ids: Vec<Vec<i64>> = askers.into_iter().map(|a| a.join().expect("an asker panicked")).collect();
+    assert_eq!(ids[0], ids[1], "both connections got the same id for each set");
+    let mut distinct = ids[0].clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), usize::from(ROUNDS), "and a new id for each new set");
 }

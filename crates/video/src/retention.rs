@@ -178,17 +178,17 @@ struct Run<'a> {
 /// Runs the policy once at `now`, keeping whatever `holds` (the legal
 /// holds active at `now`, read by the caller from the access repository)
 /// cover.
-pub fn enforce(store: &dyn RecordingRepo, holds: Vec<LegalHold>, dir: &SampleDir, policy: &RetentionPolicy, free: &dyn FreeSpace, now: DateTime<Utc>) -> Result<RetentionReport, RetentionError> {
+pub fn enforce(
+    store: &dyn RecordingRepo,
+    holds: Vec<LegalHold>,
+    dir: &SampleDir,
+    policy: &RetentionPolicy,
+    free: &dyn FreeSpace,
+    now: DateTime<Utc>,
+) -> Result<RetentionReport, RetentionError> {
     let now_90k = now.timestamp_micros() * 9 / 100;
-    let mut run = Run {
-        store,
-        dir,
-        holds,
-        report: RetentionReport::default(),
-        held_ids: BTreeSet::new(),
-        pending: Vec::new(),
-        skipped_writing: BTreeSet::new(),
-    };
+    let mut run =
+        Run { store, dir, holds, report: RetentionReport::default(), held_ids: BTreeSet::new(), pending: Vec::new(), skipped_writing: BTreeSet::new() };
     run.finish_garbage()?;
 
     let overrides: HashMap<String, RetentionOverride> = store.retention_overrides()?.into_iter().map(|o| (o.camera_id.clone(), o)).collect();

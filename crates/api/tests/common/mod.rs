@@ -9,16 +9,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use citywatch_api::{AppParts, AppState, ConsoleSettings};
 use citywatch_access::AccessRepo;
+use citywatch_api::{AppParts, AppState, ConsoleSettings};
 use citywatch_audit::{hash_password, AuditLog, AuditRepo, PendingEntry, UserRepo};
 use citywatch_dispatch::DispatchRepo;
 use citywatch_events::EventRepo;
 use citywatch_hotlists::PlateRepo;
 use citywatch_model::{District, GrantSpec, Role};
 use citywatch_registry::{CameraRepo, Registry};
-use citywatch_video::RecordingRepo;
 use citywatch_store::Store;
+use citywatch_video::RecordingRepo;
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "test-password-1";

@@ -57,7 +57,8 @@ fn import_districts(file: PathBuf, data: PathBuf) -> anyhow::Result<ExitCode> {
     let source = file.display().to_string();
     for d in &districts {
         let record = Record::new(cli_actor(), "district.import", &source).detail(json!({"district": d.name}));
-        let row = dir.repos.cameras.put_district(d, Box::new(PendingEntry::new(record).into_maker())).with_context(|| format!("storing district {}", d.name))?;
+        let row =
+            dir.repos.cameras.put_district(d, Box::new(PendingEntry::new(record).into_maker())).with_context(|| format!("storing district {}", d.name))?;
         dir.audit.appended(&row);
     }
     let names: Vec<&str> = districts.iter().map(|d| d.name.as_str()).collect();

@@ -192,7 +192,15 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
         println!("Citywatch is serving http://{addr}/ (data: {}; database: {})", dir.path.display(), dir.database.describe());
         tokio::spawn(follow_external_changes(registry.clone()));
         tokio::spawn(expire_sessions(dir.repos.users.clone()));
-        tokio::spawn(run_retention(dir.repos.recordings.clone(), dir.repos.access.clone(), samples.clone(), retention.0, health.clone(), dir.audit.clone(), retention.1));
+        tokio::spawn(run_retention(
+            dir.repos.recordings.clone(),
+            dir.repos.access.clone(),
+            samples.clone(),
+            retention.0,
+            health.clone(),
+            dir.audit.clone(),
+            retention.1,
+        ));
         tokio::spawn(crate::plate_purge::run(plates.clone(), dir.audit.clone(), dir.config.plates.clone()));
         if dir.config.analytics.enabled {
             if !video.record {
