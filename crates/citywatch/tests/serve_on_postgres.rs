@@ -46,7 +46,7 @@ fn a_server_on_postgres_keeps_everything_there_and_records_into_its_index() {
     let data = tmp.path().join("data");
     let mut source = GstCamera::start(free_port(), &[]);
     let mut server = Server::start(&data, &format!("[database]\nurl = \"{}\"\n", db.url()));
-    assert!(server.log_text().contains("database: PostgreSQL"), "the start says where the data is:\n{}", server.log_text());
+    assert!(server.log_text().contains("PostgreSQL schema migrated"), "the schema was made at start:\n{}", server.log_text());
     assert!(!data.join("citywatch.db").exists(), "nothing is kept in the data directory's SQLite");
 
     let admin = server.login("admin");

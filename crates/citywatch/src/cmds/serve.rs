@@ -188,7 +188,11 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             .await
             .with_context(|| format!("cannot listen on {listen}; is another server using it? choose another with --listen"))?;
         let addr = listener.local_addr()?;
-        dir.audit.record(Record::new("citywatch", "server.start", addr.to_string()))?;
+        // Repository calls block (PostgreSQL's client refuses to run on an
+        // async thread at all): on a blocking thread, as every route does.
+        let audit = dir.audit.clone();
+        let start = Record::new("citywatch", "server.start", addr.to_string());
+        tokio::task::spawn_blocking(move || audit.record(start)).await??;
         println!("Citywatch is serving http://{addr}/ (data: {}; database: {})", dir.path.display(), dir.database.describe());
         tokio::spawn(follow_external_changes(registry.clone()));
         tokio::spawn(expire_sessions(dir.repos.users.clone()));
@@ -233,15 +237,20 @@ pub fn serve_with(dir: DataDir, listen: SocketAddr, on_start: impl FnOnce(&AppSt
             let settings = IngestSettings { transport, record_tag, read_batch: Duration::from_millis(video.read_batch_ms), runtimes };
             tokio::spawn(keep_recorders(registry, writer, health, live, events, settings, stop_rx))
         });
-        on_start(&state)?;
+        tokio::task::block_in_place(|| on_start(&state))?;
         citywatch_api::serve(listener, state, shutdown_signal()).await?;
         // Recorders write what they hold before the process ends.
         let _ = stop_recording.send(true);
         if let Some(r) = recorders {
             let _ = r.await;
         }
-        dir.audit.record(Record::new("citywatch", "server.stop", addr.to_string()))?;
-        dir.audit.checkpoint_now()?;
+        let audit = dir.audit.clone();
+        let stop = Record::new("citywatch", "server.stop", addr.to_string());
+        tokio::task::spawn_blocking(move || {
+            audit.record(stop)?;
+            audit.checkpoint_now()
+        })
+        .await??;
         anyhow::Ok(())
     })
 }
