@@ -23,7 +23,7 @@ async fn login_with(s: &TestServer, username: &str, password: &str) -> u16 {
 }
 
 fn audited(s: &TestServer, action: &str, target: &str) -> bool {
-    s.repos.audit.entries(0, usize::MAX).unwrap().iter().any(|e| e.action == action && e.target == target && e.actor == "root" && e.result == "ok")
+    s.audit_entries().iter().any(|e| e.action == action && e.target == target && e.actor == "root" && e.result == "ok")
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn open_websockets_end_within_two_seconds_of_logout_or_disable() {
         .unwrap();
     let sockets = open_all(&s, ana_token["token"].as_str().unwrap()).await;
     let since = Instant::now();
-    let cli = citywatch_store::Store::open(&s.dir.path().join("citywatch.db")).unwrap();
-    cli.set_user_disabled("ana", true).unwrap();
+    let cli = s.other_connection();
+    common::blocking(|| cli.users.set_user_disabled("ana", true, common::setup_entry("user.disable"))).unwrap();
     all_close(sockets, since, Duration::from_millis(3500)).await;
 }

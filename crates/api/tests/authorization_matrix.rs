@@ -86,7 +86,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         ("post", "/api/v1/users/{username}/grants") => ("/api/v1/users/target/grants".to_owned(), Some(json!({"role": "operator", "districts": ["North"]}))),
         ("delete", "/api/v1/users/{username}/grants/{id}") => {
             let spec = citywatch_model::GrantSpec { role: Role::Officer, districts: None, expires_at: None };
-            let (g, _) = s.repos.users.add_grant("target", &spec, setup_entry("grant.add")).unwrap();
+            let (g, _) = common::blocking(|| s.repos.users.add_grant("target", &spec, setup_entry("grant.add"))).unwrap();
             (format!("/api/v1/users/target/grants/{}", g.id), None)
         }
         ("get", "/api/v1/cameras/{id}/health" | "/api/v1/cameras/{id}/retention") => {
@@ -113,7 +113,13 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 created_by: "root".into(),
                 expires_at: Utc::now() + Duration::days(1),
             };
-            (format!("/api/v1/legal-holds/{}", s.repos.access.place_legal_hold(&hold, Utc::now(), setup_entry("legal_hold.place")).unwrap().0.id), None)
+            (
+                format!(
+                    "/api/v1/legal-holds/{}",
+                    common::blocking(|| s.repos.access.place_legal_hold(&hold, Utc::now(), setup_entry("legal_hold.place"))).unwrap().0.id
+                ),
+                None,
+            )
         }
         ("post", "/api/v1/unmask-grants") => {
             make_camera().await;
@@ -131,7 +137,10 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 expires_at: Utc::now() + Duration::hours(1),
             };
             (
-                format!("/api/v1/unmask-grants/{}", s.repos.access.create_unmask_grant(&grant, Utc::now(), setup_entry("unmask_grant.create")).unwrap().0.id),
+                format!(
+                    "/api/v1/unmask-grants/{}",
+                    common::blocking(|| s.repos.access.create_unmask_grant(&grant, Utc::now(), setup_entry("unmask_grant.create"))).unwrap().0.id
+                ),
                 None,
             )
         }
@@ -159,7 +168,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
         ("post", "/api/v1/rules") => (path.to_owned(), Some(json!({"name": format!("rule {n}"), "event_types": ["motion"]}))),
         ("get" | "put" | "delete", "/api/v1/rules/{id}") => {
             let spec = serde_json::from_value(json!({"name": format!("rule {n}"), "event_types": ["zone"]})).unwrap();
-            let r = s.events.add_rule(spec, "root", &s.state.audit).unwrap();
+            let r = common::blocking(|| s.events.add_rule(spec, "root", &s.state.audit)).unwrap();
             let body = (method == "put").then(|| json!({"name": format!("rule {n} changed"), "event_types": ["zone"]}));
             (format!("/api/v1/rules/{}", r.id), body)
         }
@@ -167,7 +176,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             make_camera().await;
             // An alert of its own: a rule for this camera only, one event on it.
             let spec = serde_json::from_value(json!({"name": format!("alert rule {n}"), "event_types": ["camera_tamper"], "cameras": [id]})).unwrap();
-            let rule = s.events.add_rule(spec, "root", &s.state.audit).unwrap();
+            let rule = common::blocking(|| s.events.add_rule(spec, "root", &s.state.audit)).unwrap();
             let e = citywatch_model::NewEvent {
                 event_type: citywatch_model::EventType::CameraTamper,
                 time: Utc::now(),
@@ -176,9 +185,9 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 details: json!({}),
             };
             s.events.raise(e).await.unwrap();
-            let alert = s.events.alerts(None, None, None, 1000).unwrap().into_iter().find(|a| a.rule_id == rule.id).unwrap();
+            let alert = common::blocking(|| s.events.alerts(None, None, None, 1000)).unwrap().into_iter().find(|a| a.rule_id == rule.id).unwrap();
             if p.ends_with("/resolve") || p.ends_with("/false-alarm") {
-                s.events.handle_alert(alert.id, citywatch_model::AlertAction::Acknowledge, "root", &s.state.audit).unwrap();
+                common::blocking(|| s.events.handle_alert(alert.id, citywatch_model::AlertAction::Acknowledge, "root", &s.state.audit)).unwrap();
             }
             (path.replace("{id}", &alert.id.to_string()), None)
         }
@@ -197,7 +206,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 capabilities: vec![],
                 district: Some(district.into()),
             };
-            s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
+            common::blocking(|| s.repos.dispatch.create_unit(&unit, setup_entry("unit.create"))).unwrap();
             let path = p.replace("{id}", &unit.id);
             match (method, p) {
                 ("put", _) => (path, Some(json!({"call_sign": "renamed", "kind": "foot", "district": district}))),
@@ -214,7 +223,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
             // A unit crewed by every matrix user, so each caller the policy lets in may report for it.
             let officers = Role::ALL.iter().flat_map(|r| ["north", "all", "expired"].map(|g| format!("{}-{g}", r.as_str()))).collect();
             let unit = UnitSpec { id: format!("unit{n}"), call_sign: format!("Unit {n}"), kind: UnitKind::Car, officers, capabilities: vec![], district: None };
-            s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
+            common::blocking(|| s.repos.dispatch.create_unit(&unit, setup_entry("unit.create"))).unwrap();
             (path.to_owned(), Some(json!({"unit_id": unit.id, "lat": 44.82, "lon": 20.46})))
         }
         // Incidents lie in North (lat 44.825) or South (44.805).
@@ -228,7 +237,8 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 created_by: "root".into(),
             };
             let procedure = Procedure { incident_type: "matrix".into(), steps: vec!["one step".into()] };
-            let (id, _) = s.repos.dispatch.create_incident(&new, Some(&procedure), &json!({}), Utc::now(), setup_entry("incident.create")).unwrap();
+            let (id, _) =
+                common::blocking(|| s.repos.dispatch.create_incident(&new, Some(&procedure), &json!({}), Utc::now(), setup_entry("incident.create"))).unwrap();
             let mut path = p.replace("{id}", &id.to_string()).replace("{step}", "1");
             let body = match p {
                 "/api/v1/incidents/{id}/route" => {
@@ -242,7 +252,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                         capabilities: vec![],
                         district: Some(district.into()),
                     };
-                    s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
+                    common::blocking(|| s.repos.dispatch.create_unit(&unit, setup_entry("unit.create"))).unwrap();
                     let fix = citywatch_model::dispatch::Position {
                         unit_id: unit.id.clone(),
                         lat: incident_lat(target) + 0.001,
@@ -251,10 +261,10 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                         speed_mps: None,
                         bearing_deg: None,
                     };
-                    s.repos.dispatch.add_position(&format!("dev{n}"), &fix, Utc::now(), Box::new(|_| None)).unwrap();
+                    common::blocking(|| s.repos.dispatch.add_position(&format!("dev{n}"), &fix, Utc::now(), Box::new(|_| None))).unwrap();
                     let entry = citywatch_model::dispatch::TimelineEntry { time: Utc::now(), actor: "root".into(), kind: "assigned".into(), detail: json!({}) };
                     let assign = citywatch_store::IncidentChange::Assign { unit_id: &unit.id };
-                    s.repos.dispatch.change_incident(id, assign, &entry, setup_row("incident.assign")).unwrap();
+                    common::blocking(|| s.repos.dispatch.change_incident(id, assign, &entry, setup_row("incident.assign"))).unwrap();
                     path = format!("{path}?unit_id={}", unit.id);
                     None
                 }
@@ -268,7 +278,7 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                         capabilities: vec![],
                         district: Some(district.into()),
                     };
-                    s.repos.dispatch.create_unit(&unit, setup_entry("unit.create")).unwrap();
+                    common::blocking(|| s.repos.dispatch.create_unit(&unit, setup_entry("unit.create"))).unwrap();
                     Some(json!({"unit_id": unit.id}))
                 }
                 "/api/v1/incidents/{id}/checklist/{step}" => Some(json!({"state": "done"})),
@@ -291,8 +301,9 @@ async fn request_for(s: &TestServer, root: &str, method: &str, path: &str, n: us
                 priority: 5,
                 expires_at: None,
             };
-            s.repos.plates.import_hotlist(&format!("list{n}"), false, &[entry], "root", Utc::now(), setup_entry("hotlist.import")).unwrap();
-            let id = s.repos.plates.hotlist_entries(&format!("list{n}")).unwrap()[0].id;
+            common::blocking(|| s.repos.plates.import_hotlist(&format!("list{n}"), false, &[entry], "root", Utc::now(), setup_entry("hotlist.import")))
+                .unwrap();
+            let id = common::blocking(|| s.repos.plates.hotlist_entries(&format!("list{n}"))).unwrap()[0].id;
             (p.replace("{list}", &format!("list{n}")).replace("{id}", &id.to_string()), None)
         }
         ("get", "/api/v1/plates/search") => (format!("{path}?plate=BG+12*&purpose=matrix+test&case_ref=T-1"), None),
@@ -528,7 +539,7 @@ async fn no_token_and_forged_tokens_are_refused_everywhere() {
     s.user("target", &[(Role::Officer, None, None)]);
     let root = s.login("root").await;
     let gone = s.login("gone").await;
-    s.repos.users.set_user_disabled("gone", true, setup_entry("user.disable")).unwrap();
+    common::blocking(|| s.repos.users.set_user_disabled("gone", true, setup_entry("user.disable"))).unwrap();
     let forged = ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(), format!("{}x", &root[..root.len() - 1]), gone];
     let mut n = 10_000;
     for op in OPERATIONS.iter().filter(|op| op.access != Access::Public) {

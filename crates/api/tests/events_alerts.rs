@@ -115,7 +115,7 @@ async fn event_to_alert_to_resolution_with_a_console_watching() {
         assert!(metrics.lines().any(|l| l == line), "no {line:?} in /metrics");
     }
     // The South alert exists, but not for the operator.
-    let south_alert = s.events.alerts(None, None, None, 10).unwrap().into_iter().find(|a| a.source.id == "s1").unwrap();
+    let south_alert = common::blocking(|| s.events.alerts(None, None, None, 10)).unwrap().into_iter().find(|a| a.source.id == "s1").unwrap();
     assert_eq!(s.get(&op, &format!("/api/v1/alerts/{}", south_alert.id)).await.0, 404);
     assert_eq!(s.send(&op, "POST", &format!("/api/v1/alerts/{}/acknowledge", south_alert.id), None).await.0, 404);
 }
@@ -229,7 +229,7 @@ async fn plate_events_need_a_purpose_and_are_audited() {
     let (st, b) = s.get(&op, "/api/v1/events?type=plate_read&purpose=stolen+car&case_ref=C-42").await;
     assert_eq!(st, 200);
     assert_eq!(b["events"][0]["details"]["plate"], "BG777ZZ");
-    let entry = s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().find(|e| e.action == "event.search").expect("plate search audited");
+    let entry = s.audit_entries().into_iter().find(|e| e.action == "event.search").expect("plate search audited");
     assert_eq!((entry.actor.as_str(), entry.purpose.as_deref(), entry.case_ref.as_deref()), ("op", Some("stolen car"), Some("C-42")));
 
     // Paging: newest first, next_before_id continues.
@@ -273,9 +273,9 @@ async fn events_only_the_server_raises_are_refused_from_the_api() {
             assert!(b["fields"][0]["reason"].as_str().unwrap().contains("only the server"), "{who}: a clear reason: {b}");
         }
     }
-    let stored = s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() }).unwrap();
+    let stored = common::blocking(|| s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() })).unwrap();
     assert!(stored.is_empty(), "nothing stored: {stored:?}");
-    assert!(s.events.alerts(None, None, None, 10).unwrap().is_empty(), "no alert");
+    assert!(common::blocking(|| s.events.alerts(None, None, None, 10)).unwrap().is_empty(), "no alert");
     // What integrations and people report is still taken.
     for t in ["motion", "object", "zone", "line_crossing", "camera_tamper"] {
         let (st, b) = s.send(&op, "POST", "/api/v1/events", Some(json!({"type": t, "source": {"kind": "camera", "id": "n1"}}))).await;

@@ -42,8 +42,8 @@ async fn the_wall_shows_each_caller_their_cameras_states_gaps_and_rates() {
     for id in ["n-rec", "n-never", "n-off", "s-rec"] {
         s.health.stream(id, Stream::Main);
     }
-    s.state.registry.set_status("n-rec", CameraStatus::Online).unwrap();
-    s.state.registry.set_status("n-off", CameraStatus::Offline).unwrap();
+    common::blocking(|| s.state.registry.set_status("n-rec", CameraStatus::Online)).unwrap();
+    common::blocking(|| s.state.registry.set_status("n-off", CameraStatus::Offline)).unwrap();
     let ten_min_ago = (Utc::now() - Duration::minutes(10)).to_rfc3339_opts(SecondsFormat::Secs, true);
     s.record_synthetic("n-rec", &ten_min_ago, 20);
     s.state.set_analytics_health(Arc::new(|| vec![citywatch_api::AnalyticsCamera { camera: "n-rec".into(), lag_ms: 250, skipped: 7, analysed: 90 }]));
@@ -122,7 +122,7 @@ async fn a_disabled_camera_is_listed_last_and_not_counted_as_offline() {
     s.camera(&root, "a1", "North", Some("rtsp://127.0.0.1:9/a1")).await;
     s.camera(&root, "b1", "North", Some("rtsp://127.0.0.1:9/b1")).await;
     s.health.stream("a1", Stream::Main);
-    s.state.registry.set_status("a1", CameraStatus::Offline).unwrap();
+    common::blocking(|| s.state.registry.set_status("a1", CameraStatus::Offline)).unwrap();
     let (st, b) = s.send(&root, "PUT", "/api/v1/cameras/b1", Some(json!({"lat": 44.825, "lon": 20.46, "district": "North", "status": "disabled"}))).await;
     assert_eq!(st, 200, "{b}");
     let (_, wall) = s.get(&root, "/api/v1/health/overview").await;

@@ -199,7 +199,7 @@ async fn csv_import_and_geojson_export_round_trip() {
     assert_eq!(cam["main_url"], "rtsp://10.1.1.1/main");
     assert_eq!(cam["tags"], json!(["gate", "traffic"]));
     assert!(!cam.to_string().contains("secret"), "credentials are never returned");
-    assert_eq!(s.repos.cameras.camera_credentials("k1").unwrap().0.as_deref(), Some("user:secret"));
+    assert_eq!(common::blocking(|| s.repos.cameras.camera_credentials("k1")).unwrap().0.as_deref(), Some("user:secret"));
 
     let r = s.client.get(s.url("/api/v1/cameras/export")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/geo+json");
@@ -314,14 +314,7 @@ async fn failed_logins_are_rate_limited_and_audited() {
     // written once the burst is over.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let denied: Vec<_> = s
-            .repos
-            .audit
-            .entries(0, usize::MAX)
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.actor == "ana" && e.action == "auth.login" && e.result == "denied")
-            .collect();
+        let denied: Vec<_> = s.audit_entries().into_iter().filter(|e| e.actor == "ana" && e.action == "auth.login" && e.result == "denied").collect();
         let attempts: u64 = denied.iter().map(|e| e.detail.get("attempts").and_then(Value::as_u64).unwrap_or(1)).sum();
         if attempts == 6 {
             assert_eq!(denied.len(), 6);

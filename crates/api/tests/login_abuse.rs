@@ -24,20 +24,13 @@ async fn login(s: &TestServer, client: &reqwest::Client, username: &str, passwor
 
 /// Bytes the log holds for the login entries (actor, target, detail).
 fn login_entry_bytes(s: &TestServer) -> usize {
-    s.repos
-        .audit
-        .entries(0, usize::MAX)
-        .unwrap()
-        .iter()
-        .filter(|e| e.action == "auth.login")
-        .map(|e| e.actor.len() + e.target.len() + e.detail.to_string().len())
-        .sum()
+    s.audit_entries().iter().filter(|e| e.action == "auth.login").map(|e| e.actor.len() + e.target.len() + e.detail.to_string().len()).sum()
 }
 
 /// Login attempts the log accounts for: one per individual entry, or the
 /// count a summary entry carries.
 fn counted_login_denials(s: &TestServer) -> (usize, u64) {
-    let entries: Vec<_> = s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.action == "auth.login" && e.result == "denied").collect();
+    let entries: Vec<_> = s.audit_entries().into_iter().filter(|e| e.action == "auth.login" && e.result == "denied").collect();
     let attempts = entries.iter().map(|e| e.detail.get("attempts").and_then(Value::as_u64).unwrap_or(1)).sum();
     (entries.len(), attempts)
 }
@@ -90,7 +83,7 @@ async fn a_burst_of_bad_logins_is_counted_in_few_entries() {
         assert!(Instant::now() < deadline, "after 15 s the log accounts for {attempts} of 50 bad logins in {entries} entries");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let summary = s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().find(|e| e.detail.get("attempts").is_some()).unwrap();
+    let summary = s.audit_entries().into_iter().find(|e| e.detail.get("attempts").is_some()).unwrap();
     assert_eq!(summary.actor, "ana");
     assert_eq!(summary.detail["peer"], "127.0.0.1");
 }

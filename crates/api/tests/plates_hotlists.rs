@@ -43,7 +43,7 @@ async fn import_reports_bad_rows_and_a_listed_read_raises_a_hit_and_an_alert() {
     assert!(b["error"].as_str().unwrap().contains("reason"), "{b}");
 
     let spec = serde_json::from_value(json!({"name": "stolen seen", "event_types": ["hotlist_hit"], "min_hotlist_priority": 5})).unwrap();
-    let rule = s.events.add_rule(spec, "sup", &s.state.audit).unwrap();
+    let rule = common::blocking(|| s.events.add_rule(spec, "sup", &s.state.audit)).unwrap();
 
     // The pipeline reads the plate with other spacing; the match is on letters and digits.
     let got = s.state.plates().record(read("cam-1", "BG 123 AB", Duration::zero())).await.unwrap();
@@ -54,7 +54,7 @@ async fn import_reports_bad_rows_and_a_listed_read_raises_a_hit_and_an_alert() {
     assert_eq!(hit.hotlist_priority(), Some(7));
     assert_eq!(hit.details["list"], "stolen");
     assert_eq!(hit.district.as_deref(), Some("North"));
-    let alerts = s.events.alerts(None, None, None, 100).unwrap();
+    let alerts = common::blocking(|| s.events.alerts(None, None, None, 100)).unwrap();
     assert!(alerts.iter().any(|a| a.rule_id == rule.id && a.source.id == "cam-1"), "{alerts:?}");
 
     // A plate on no list is only a read.
@@ -82,7 +82,10 @@ async fn expired_entries_raise_no_hit() {
         expires_at: Some(Utc::now() - Duration::minutes(1)),
     };
     let record = |_: &_| citywatch_audit::Record::new("admin", "hotlist.import", "old");
-    s.repos.plates.import_hotlist("old", false, &[entry], "admin", Utc::now() - Duration::days(1), citywatch_audit::PendingEntry::after(record)).unwrap();
+    common::blocking(|| {
+        s.repos.plates.import_hotlist("old", false, &[entry], "admin", Utc::now() - Duration::days(1), citywatch_audit::PendingEntry::after(record))
+    })
+    .unwrap();
     assert!(s.state.plates().record(read("cam-1", "BG 777-XY", Duration::zero())).await.unwrap().hits.is_empty());
     let (_, entries) = s.get(&admin, "/api/v1/hotlists/old/entries").await;
     assert_eq!(entries[0]["active"], false);
@@ -111,7 +114,7 @@ async fn plate_search_needs_purpose_and_case_ref_and_is_audited() {
     let mut plates: Vec<&str> = b["reads"].as_array().unwrap().iter().map(|r| r["plate"].as_str().unwrap()).collect();
     plates.sort();
     assert_eq!(plates, ["BG 123-AB", "BG 124-CD"]);
-    let entries = s.repos.audit.entries(0, usize::MAX).unwrap();
+    let entries = s.audit_entries();
     let searches: Vec<_> = entries.iter().filter(|e| e.action == "plate.search").collect();
     assert_eq!(searches.len(), before + 1);
     let last = searches.last().unwrap();
@@ -173,21 +176,21 @@ async fn purge_removes_only_old_reads_that_hit_nothing_and_audits_counts() {
     let new_miss = plates.record(read("cam-1", "KG 222-BB", Duration::days(6))).await.unwrap();
     assert_eq!(old_hit.hits.len(), 1);
 
-    let purged = plates.purge_audited(&s.state.audit, Duration::days(7), Utc::now()).unwrap();
+    let purged = common::blocking(|| plates.purge_audited(&s.state.audit, Duration::days(7), Utc::now())).unwrap();
     assert_eq!((purged.reads, purged.events), (1, 1));
-    let all = plates.search(&citywatch_store::PlateReadFilter { pattern: "*".into(), limit: 100, ..Default::default() }).unwrap();
+    let all = common::blocking(|| plates.search(&citywatch_store::PlateReadFilter { pattern: "*".into(), limit: 100, ..Default::default() })).unwrap();
     let mut left: Vec<i64> = all.iter().map(|r| r.id).collect();
     left.sort();
     assert_eq!(left, [old_hit.read_id, new_miss.read_id]);
     assert!(!all.iter().any(|r| r.id == old_miss.read_id));
     // The purged read's event went with it; the hit's did not.
-    let events = s.events.events(&citywatch_store::EventFilter { limit: 100, ..Default::default() }).unwrap();
+    let events = common::blocking(|| s.events.events(&citywatch_store::EventFilter { limit: 100, ..Default::default() })).unwrap();
     assert!(!events.iter().any(|e| e.id == old_miss.event.id));
     assert!(events.iter().any(|e| e.id == old_hit.event.id));
-    let entries = s.repos.audit.entries(0, usize::MAX).unwrap();
+    let entries = s.audit_entries();
     let purge = entries.iter().find(|e| e.action == "plate_read.purge").expect("the purge is audited");
     assert_eq!((purge.detail["reads"].as_u64(), purge.detail["events"].as_u64()), (Some(1), Some(1)));
     // Nothing left to purge: no entry.
-    assert_eq!(plates.purge_audited(&s.state.audit, Duration::days(7), Utc::now()).unwrap().reads, 0);
-    assert_eq!(s.repos.audit.entries(0, usize::MAX).unwrap().iter().filter(|e| e.action == "plate_read.purge").count(), 1);
+    assert_eq!(common::blocking(|| plates.purge_audited(&s.state.audit, Duration::days(7), Utc::now())).unwrap().reads, 0);
+    assert_eq!(s.audit_entries().iter().filter(|e| e.action == "plate_read.purge").count(), 1);
 }

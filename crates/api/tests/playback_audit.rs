@@ -13,10 +13,7 @@ const VIEW: &str = "/api/v1/cameras/n1/view.mp4?start=2026-01-01T00:00:01Z&end=2
 
 /// The `video.playback` entries written so far, as (purpose, case_ref, bytes served).
 fn playbacks(s: &TestServer) -> Vec<(Option<String>, Option<String>, String)> {
-    s.repos
-        .audit
-        .entries(0, usize::MAX)
-        .unwrap()
+    s.audit_entries()
         .into_iter()
         .filter(|e| e.action == "video.playback" && e.actor == "sup" && e.result == "ok")
         .map(|e| (e.purpose, e.case_ref, e.detail["bytes"].as_str().unwrap_or_default().to_owned()))

@@ -35,11 +35,15 @@ fn record(s: &TestServer, camera: &str, pics: &[RgbImage]) {
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&s.dir.path().join("video")).unwrap());
     let t0 = DateTime::parse_from_rfc3339(T0).unwrap().timestamp() * 90_000;
     let mut rec = Recorder::new(s.repos.recordings.clone(), samples, camera, Stream::Main);
-    for f in camera_frames(pics) {
-        let wall = t0 + f.timestamp_90k;
-        rec.push(f, wall).unwrap();
-    }
-    rec.finish().unwrap();
+    let frames = camera_frames(pics);
+    // The recorder writes its index rows as it goes: off the async thread.
+    common::blocking(move || {
+        for f in frames {
+            let wall = t0 + f.timestamp_90k;
+            rec.push(f, wall).unwrap();
+        }
+        rec.finish().unwrap();
+    });
 }
 
 /// The query for [T0 + from_ms, T0 + to_ms).
@@ -161,10 +165,7 @@ async fn operators_get_recordings_with_faces_blurred_supervisors_the_recording()
     assert_eq!(first, 23, "starts at the first frame of the range");
 
     let views: Vec<(String, String)> = s
-        .repos
-        .audit
-        .entries(0, usize::MAX)
-        .unwrap()
+        .audit_entries()
         .iter()
         .filter(|e| e.action == "video.playback")
         .map(|e| (e.actor.clone(), e.detail["faces"].as_str().unwrap_or("?").to_owned()))
@@ -192,7 +193,7 @@ async fn grants_limits_and_refusals() {
     assert_eq!(r.status(), 503);
     let body: Value = r.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("max_blurred_streams"), "{body}");
-    let before = s.repos.audit.entries(0, usize::MAX).unwrap().iter().filter(|e| e.action == "video.playback").count();
+    let before = s.audit_entries().iter().filter(|e| e.action == "video.playback").count();
     assert_eq!(before, 0, "a refused playback is not a playback");
 }
 
@@ -241,10 +242,7 @@ async fn unmask_grants_long_ranges_byte_ranges_and_missing_purpose() {
 
     let grant = g["id"].as_i64().unwrap();
     let views: Vec<(String, String, Value)> = s
-        .repos
-        .audit
-        .entries(0, usize::MAX)
-        .unwrap()
+        .audit_entries()
         .iter()
         .filter(|e| e.action == "video.playback")
         .map(|e| (e.actor.clone(), e.detail["faces"].as_str().unwrap_or("?").to_owned(), e.detail["unmask_grant"].clone()))

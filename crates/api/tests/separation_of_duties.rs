@@ -8,11 +8,11 @@ use common::{start, TestServer};
 use serde_json::json;
 
 fn roles(s: &TestServer, user: &str) -> Vec<Role> {
-    s.repos.users.grants_of(user).unwrap().into_iter().map(|g| g.role).collect()
+    common::blocking(|| s.repos.users.grants_of(user)).unwrap().into_iter().map(|g| g.role).collect()
 }
 
 fn denied(s: &TestServer, action: &str, target: &str) -> usize {
-    s.repos.audit.entries(0, usize::MAX).unwrap().into_iter().filter(|e| e.action == action && e.target == target && e.result == "denied").count()
+    s.audit_entries().into_iter().filter(|e| e.action == action && e.target == target && e.result == "denied").count()
 }
 
 #[tokio::test]
@@ -51,7 +51,7 @@ async fn admin_and_auditor_never_on_one_account() {
     let new = json!({"username": "both", "password": "long-enough-pw", "grants": [{"role": "admin"}, {"role": "auditor"}]});
     let (st, body) = s.send(&token, "POST", "/api/v1/users", Some(new)).await;
     assert_eq!(st, 409, "{body}");
-    assert!(s.repos.users.user_credentials("both").unwrap().is_none(), "nothing was stored");
+    assert!(common::blocking(|| s.repos.users.user_credentials("both")).unwrap().is_none(), "nothing was stored");
     assert_eq!(denied(&s, "user.create", "both"), 1);
 
     // Other grants to other people work as before.
@@ -60,7 +60,7 @@ async fn admin_and_auditor_never_on_one_account() {
     let new = json!({"username": "dana", "password": "long-enough-pw", "grants": [{"role": "operator"}, {"role": "dispatcher"}]});
     assert_eq!(s.send(&token, "POST", "/api/v1/users", Some(new)).await.0, 201);
     // Once the other admin's grant is gone, it may become an auditor.
-    let admin_grant = s.repos.users.grants_of("ops").unwrap().into_iter().find(|g| g.role == Role::Admin).unwrap();
+    let admin_grant = common::blocking(|| s.repos.users.grants_of("ops")).unwrap().into_iter().find(|g| g.role == Role::Admin).unwrap();
     assert_eq!(s.send(&token, "DELETE", &format!("/api/v1/users/ops/grants/{}", admin_grant.id), None).await.0, 204);
     let (st, body) = s.send(&token, "POST", "/api/v1/users/ops/grants", Some(json!({"role": "auditor"}))).await;
     assert_eq!(st, 201, "{body}");

@@ -260,7 +260,7 @@ async fn an_event_cannot_name_another_cameras_snapshot() {
         assert_ne!(body, portrait(), "{name}: nothing of South is served");
     }
     // Raised through the API on the operator's own camera: refused, naming the field.
-    let events_before = s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() }).unwrap().len();
+    let events_before = common::blocking(|| s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() })).unwrap().len();
     for details in [json!({"snapshot": crop}), json!({"snapshot": "cam-n/own.jpg"}), json!({"class": "person", "persons": [[0.1, 0.1, 0.2, 0.2]]})] {
         let (st, b) =
             s.send(&op, "POST", "/api/v1/events", Some(json!({"type": "object", "source": {"kind": "camera", "id": "cam-n"}, "details": details}))).await;
@@ -269,7 +269,11 @@ async fn an_event_cannot_name_another_cameras_snapshot() {
         assert!(field == "details.snapshot" || field == "details.persons", "{b}");
         assert!(b["fields"][0]["reason"].as_str().unwrap().contains("server"), "{b}");
     }
-    assert_eq!(s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() }).unwrap().len(), events_before, "nothing stored");
+    assert_eq!(
+        common::blocking(|| s.events.events(&citywatch_store::EventFilter { limit: 1000, ..Default::default() })).unwrap().len(),
+        events_before,
+        "nothing stored"
+    );
 
     // The event's own camera's snapshot still is.
     let id = raise_with_snapshot(&s, "cam-n", "object", json!({"snapshot": "cam-n/own.jpg"})).await;

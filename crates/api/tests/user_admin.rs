@@ -28,7 +28,7 @@ async fn listed(s: &TestServer, admin: &str, username: &str) -> Value {
 }
 
 fn audited(s: &TestServer, actor: &str, action: &str, target: &str, result: &str) -> bool {
-    s.repos.audit.entries(0, usize::MAX).unwrap().iter().any(|e| e.actor == actor && e.action == action && e.target == target && e.result == result)
+    s.audit_entries().iter().any(|e| e.actor == actor && e.action == action && e.target == target && e.result == result)
 }
 
 #[tokio::test]

@@ -57,13 +57,13 @@ async fn legal_holds_are_validated_scoped_audited_and_keep_recordings_from_reten
     assert_eq!(st, 404);
     let (st, _) = s.send(&op, "POST", "/api/v1/legal-holds", Some(hold_body("n1"))).await;
     assert_eq!(st, 403, "operators cannot place holds");
-    assert!(s.repos.access.legal_holds().unwrap().is_empty(), "nothing stored by refused requests");
+    assert!(common::blocking(|| s.repos.access.legal_holds()).unwrap().is_empty(), "nothing stored by refused requests");
 
     let (st, hold) = s.send(&sup, "POST", "/api/v1/legal-holds", Some(hold_body("n1"))).await;
     assert_eq!(st, 201, "{hold}");
     assert_eq!((hold["camera_id"].as_str(), hold["created_by"].as_str(), hold["active"].as_bool()), (Some("n1"), Some("sup"), Some(true)));
     assert_eq!(hold["start"], "2026-01-01T00:00:02Z");
-    let entries = s.repos.audit.entries(0, usize::MAX).unwrap();
+    let entries = s.audit_entries();
     let created = entries.iter().find(|e| e.action == "legal_hold.create").expect("audited");
     assert_eq!((created.actor.as_str(), created.target.as_str()), ("sup", "n1"));
     assert_eq!((created.purpose.as_deref(), created.case_ref.as_deref()), (Some("hit and run"), Some("CASE-77")));
@@ -77,7 +77,9 @@ async fn legal_holds_are_validated_scoped_audited_and_keep_recordings_from_reten
     s.record_synthetic("n1", "2026-01-01T00:10:00Z", 4);
     let samples = citywatch_video::sample_dir::SampleDir::open(&s.dir.path().join("video")).unwrap();
     let policy = RetentionPolicy { max_age_days: Some(1), ..Default::default() };
-    let report = enforce(&*s.repos.recordings, s.repos.access.active_legal_holds(Utc::now()).unwrap(), &samples, &policy, &NoFloor, Utc::now()).unwrap();
+    let report =
+        common::blocking(|| enforce(&*s.repos.recordings, s.repos.access.active_legal_holds(Utc::now()).unwrap(), &samples, &policy, &NoFloor, Utc::now()))
+            .unwrap();
     assert_eq!((report.held, report.by_age.recordings), (1, 1));
     let (st, rec) = s.get(&root, "/api/v1/cameras/n1/recordings?start=2026-01-01T00:00:00Z&end=2026-01-01T01:00:00Z").await;
     assert_eq!(st, 200);
@@ -92,7 +94,9 @@ async fn legal_holds_are_validated_scoped_audited_and_keep_recordings_from_reten
     let (st, _) = s.send(&sup, "DELETE", &path, None).await;
     assert_eq!(st, 404);
     assert!(s.audit_actions().iter().any(|(a, action, _)| a == "sup" && action == "legal_hold.release"));
-    let report = enforce(&*s.repos.recordings, s.repos.access.active_legal_holds(Utc::now()).unwrap(), &samples, &policy, &NoFloor, Utc::now()).unwrap();
+    let report =
+        common::blocking(|| enforce(&*s.repos.recordings, s.repos.access.active_legal_holds(Utc::now()).unwrap(), &samples, &policy, &NoFloor, Utc::now()))
+            .unwrap();
     assert_eq!((report.held, report.by_age.recordings), (0, 1));
 }
 
@@ -113,10 +117,10 @@ async fn per_camera_retention_limits() {
     let (st, body) = s.send(&root, "PUT", "/api/v1/cameras/c1/retention", Some(json!({"max_age_days": 7, "max_bytes": null}))).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(s.get(&op, "/api/v1/cameras/c1/retention").await.1, json!({"camera_id": "c1", "max_age_days": 7, "max_bytes": null}));
-    assert_eq!(s.repos.recordings.retention_override("c1").unwrap().unwrap().max_age_days, Some(7));
+    assert_eq!(common::blocking(|| s.repos.recordings.retention_override("c1")).unwrap().unwrap().max_age_days, Some(7));
     assert!(s.audit_actions().iter().any(|(a, action, _)| a == "root" && action == "camera.retention"));
     s.send(&root, "PUT", "/api/v1/cameras/c1/retention", Some(json!({"max_age_days": null, "max_bytes": null}))).await;
-    assert_eq!(s.repos.recordings.retention_override("c1").unwrap(), None, "null restores the defaults");
+    assert_eq!(common::blocking(|| s.repos.recordings.retention_override("c1")).unwrap(), None, "null restores the defaults");
     assert_eq!(s.get(&root, "/api/v1/cameras/zz/retention").await.0, 404);
 }
 
@@ -142,7 +146,7 @@ async fn camera_health_and_metrics() {
     let (st, h) = s.get(&root, "/api/v1/cameras/c2/health").await;
     assert_eq!(st, 200);
     assert_eq!(h["recording"], false, "{h}");
-    let bytes = s.repos.recordings.recording_totals().unwrap()[0].bytes;
+    let bytes = common::blocking(|| s.repos.recordings.recording_totals()).unwrap()[0].bytes;
     assert_eq!(h["recorded"]["main"]["bytes"], bytes);
     assert_eq!(s.get(&root, "/api/v1/cameras/none/health").await.0, 404);
 

@@ -60,7 +60,7 @@ pub fn is_postgres_url(s: &str) -> bool {
 
 /// A pool of connections to one PostgreSQL database whose schema is up to date.
 pub struct PgStore {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: Pool,
     /// Seals and opens camera credentials; `None` until a key is given
     /// ([`PgStore::use_credential_key`]): credentials can then be neither
     /// written nor read.
@@ -80,7 +80,7 @@ impl PgStore {
             .connection_timeout(CONNECT_TIMEOUT)
             .build(manager)
             .map_err(|e| RepoError::Unavailable(format!("cannot connect to {}: {e}", redacted(url))))?;
-        let store = PgStore { pool, credential_key: RwLock::new(None) };
+        let store = PgStore { pool: Pool(Some(pool)), credential_key: RwLock::new(None) };
         let applied = migrations::apply(&mut *store.client()?)?;
         if !applied.is_empty() {
             tracing::info!(versions = ?applied, "PostgreSQL schema migrated");
@@ -90,6 +90,27 @@ impl PgStore {
 
     fn client(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, RepoError> {
         self.pool.get().map_err(pool_error)
+    }
+}
+
+/// The connection pool, closed on a thread of its own when dropped:
+/// closing a blocking client's connection blocks, which panics on a thread
+/// that drives async tasks, and the last handle to a store may well be
+/// dropped on one (a server's state at shutdown, a test's body).
+struct Pool(Option<r2d2::Pool<PostgresConnectionManager<NoTls>>>);
+
+impl Pool {
+    fn get(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, r2d2::Error> {
+        self.0.as_ref().expect("the pool is there until the store is dropped").get()
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            // Joined: the connections are closed when the store is gone.
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
     }
 }
 

@@ -26,7 +26,8 @@ impl TestDatabase {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let name = format!("citywatch_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        admin().batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+        let create = format!("CREATE DATABASE {name}");
+        off_async(move || admin().batch_execute(&create)).unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
         let admin = admin_url();
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
         let url = format!("{base}/{name}");
@@ -46,10 +47,18 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Err(e) = admin().batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)) {
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = off_async(move || admin().batch_execute(&drop)) {
             eprintln!("warning: could not drop the test database {}: {e}", self.name);
         }
     }
+}
+
+/// Runs `f` on a thread of its own: the blocking client panics on a thread
+/// that drives async tasks, and a test (or its server's state) may create
+/// or drop its database from one.
+fn off_async<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f).join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 fn admin() -> Client {

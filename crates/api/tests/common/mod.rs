@@ -108,27 +108,36 @@ pub async fn start() -> TestServer {
 /// A server with these dispatch settings (a road network, speeds).
 pub async fn start_with(dispatch: citywatch_dispatch::DispatchConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let (repos, sqlite, postgres) = if on_postgres() {
-        let db = citywatch_store_postgres::test_database::TestDatabase::create();
-        let pg = Arc::new(citywatch_store_postgres::PgStore::connect(db.url()).unwrap());
-        pg.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
-        for d in districts() {
-            let entry = PendingEntry::new(citywatch_audit::Record::new("test", "district.put", &d.name));
-            pg.put_district(&d, Box::new(entry.into_maker())).unwrap();
-        }
-        (Repos::of(pg), None, Some(db))
-    } else {
-        let store = Arc::new(Store::open(&dir.path().join("citywatch.db")).unwrap());
-        store.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
-        for d in districts() {
-            store.put_district(&d).unwrap();
-        }
-        (Repos::of(store.clone()), Some(store), None)
-    };
-    let key = citywatch_audit::load_or_create_signing_key(dir.path()).unwrap();
-    let audit = Arc::new(AuditLog::new(repos.audit.clone(), key));
-    let registry = Arc::new(Registry::load(repos.cameras.clone()).unwrap());
-    let events = citywatch_events::Events::start(repos.events.clone(), registry.clone(), Default::default()).unwrap();
+    let path = dir.path().to_owned();
+    let runtime = tokio::runtime::Handle::current();
+    // Off the test's async thread: repository calls block, and PostgreSQL's
+    // client refuses to block there at all (the server's routes call them
+    // on blocking threads too).
+    let (repos, sqlite, postgres, audit, registry, events) = blocking(move || {
+        let _runtime = runtime.enter();
+        let (repos, sqlite, postgres) = if on_postgres() {
+            let db = citywatch_store_postgres::test_database::TestDatabase::create();
+            let pg = Arc::new(citywatch_store_postgres::PgStore::connect(db.url()).unwrap());
+            pg.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
+            for d in districts() {
+                let entry = PendingEntry::new(citywatch_audit::Record::new("test", "district.put", &d.name));
+                pg.put_district(&d, Box::new(entry.into_maker())).unwrap();
+            }
+            (Repos::of(pg), None, Some(db))
+        } else {
+            let store = Arc::new(Store::open(&path.join("citywatch.db")).unwrap());
+            store.use_credential_key(citywatch_store::CredentialKey::ephemeral()).unwrap();
+            for d in districts() {
+                store.put_district(&d).unwrap();
+            }
+            (Repos::of(store.clone()), Some(store), None)
+        };
+        let key = citywatch_audit::load_or_create_signing_key(&path).unwrap();
+        let audit = Arc::new(AuditLog::new(repos.audit.clone(), key));
+        let registry = Arc::new(Registry::load(repos.cameras.clone()).unwrap());
+        let events = citywatch_events::Events::start(repos.events.clone(), registry.clone(), Default::default()).unwrap();
+        (repos, sqlite, postgres, audit, registry, events)
+    });
     let console = ConsoleSettings { style_url: None, center: [20.46, 44.815], zoom: 14.0 };
     let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&dir.path().join("video")).unwrap());
     let health = Arc::new(citywatch_video::health::HealthRegistry::default());
@@ -168,7 +177,7 @@ impl TestServer {
         // Hashing is slow by design; one hash serves every test user.
         static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let hash = HASH.get_or_init(|| hash_password(PASSWORD).unwrap());
-        match &self.sqlite {
+        blocking(|| match &self.sqlite {
             Some(store) => {
                 store.create_user(name, hash).unwrap();
                 for (role, districts, expires) in grants {
@@ -189,13 +198,32 @@ impl TestServer {
                 let record = |_: &Vec<citywatch_model::Grant>| citywatch_audit::Record::new("test", "user.create", name);
                 self.repos.users.create_user(name, hash, &specs, PendingEntry::after(record)).unwrap();
             }
-        }
+        })
     }
 
     pub async fn login(&self, name: &str) -> String {
         let r = self.client.post(self.url("/api/v1/auth/login")).json(&json!({"username": name, "password": PASSWORD})).send().await.unwrap();
         assert_eq!(r.status(), 200, "login of {name} failed: {}", r.text().await.unwrap());
         r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The same database through a connection of its own, as the command
+    /// line (or another node) has: SQLite's file opened again, or a new
+    /// PostgreSQL pool. Blocking.
+    pub fn other_connection(&self) -> Repos {
+        match (&self.sqlite, &self._postgres) {
+            (Some(_), _) => Repos::of(Arc::new(Store::open(&self.dir.path().join("citywatch.db")).unwrap())),
+            (None, Some(db)) => {
+                let url = db.url().to_owned();
+                Repos::of(blocking(move || Arc::new(citywatch_store_postgres::PgStore::connect(&url).unwrap())))
+            }
+            (None, None) => unreachable!("a server runs on one of the two"),
+        }
+    }
+
+    /// Every audit entry, oldest first.
+    pub fn audit_entries(&self) -> Vec<citywatch_model::AuditEntry> {
+        blocking(|| self.repos.audit.entries(0, usize::MAX).unwrap())
     }
 
     /// The SQLite store, for a test that reads or writes it directly. On a
@@ -245,21 +273,31 @@ impl TestServer {
     pub fn record_synthetic(&self, camera: &str, start: &str, seconds: i64) {
         use citywatch_video::recorder::{Recorder, Stream};
         use citywatch_video::Frame;
-        let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
-        let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
-        let params = h264_params();
-        let mut rec = Recorder::new(self.repos.recordings.clone(), samples, camera, Stream::Main);
-        for n in 0..seconds * 25 {
-            let frame =
-                Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
-            rec.push(frame, start_90k).unwrap();
-        }
-        rec.finish().unwrap();
+        blocking(|| {
+            let start_90k = DateTime::parse_from_rfc3339(start).unwrap().timestamp() * 90_000;
+            let samples = Arc::new(citywatch_video::sample_dir::SampleDir::open(&self.dir.path().join("video")).unwrap());
+            let params = h264_params();
+            let mut rec = Recorder::new(self.repos.recordings.clone(), samples, camera, Stream::Main);
+            for n in 0..seconds * 25 {
+                let frame =
+                    Frame { timestamp_90k: n * 3600, is_key: n % 25 == 0, data: bytes::Bytes::from(vec![0, 0, 0, 4, 0x65, 1, 2, 3]), params: params.clone() };
+                rec.push(frame, start_90k).unwrap();
+            }
+            rec.finish().unwrap();
+        })
     }
 
     pub fn audit_actions(&self) -> Vec<(String, String, String)> {
-        self.repos.audit.entries(0, usize::MAX).unwrap().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
+        self.audit_entries().into_iter().map(|e| (e.actor, e.action, e.result)).collect()
     }
+}
+
+/// Runs `f` (repository calls, or services that make them) on a thread of
+/// its own and waits for it: repository calls block, and PostgreSQL's
+/// client panics when asked to block on an async thread, where a test's
+/// body runs. The server's routes do the same with `spawn_blocking`.
+pub fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(f).join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
 }
 
 /// The audit entry a test's own setup write commits with (every write a
