@@ -63,9 +63,9 @@ impl DataDir {
         Ok(DataDir { path: path.to_owned(), database, repos, audit, config })
     }
 
-    /// The embedded SQLite database, for the commands that work only on it
-    /// (the demo, and what has not moved to the repositories yet); a clear
-    /// refusal when this directory's server runs on PostgreSQL.
+    /// The embedded SQLite database, for the demo, which populates only
+    /// that; a clear refusal when this directory's server runs on
+    /// PostgreSQL.
     pub fn sqlite(&self, command: &str) -> anyhow::Result<&Arc<Store>> {
         match &self.database {
             Database::Embedded(store) => Ok(store),
@@ -90,7 +90,8 @@ impl DataDir {
 
     /// The recording index of an existing data directory, for `citywatch
     /// check` (which only reads): its PostgreSQL database's, or its
-    /// citywatch.db's, opened without creating anything.
+    /// citywatch.db's (never created here: a directory without one is
+    /// refused, naming it).
     pub fn open_existing_index(path: &Path) -> anyhow::Result<Arc<dyn RecordingRepo>> {
         Ok(match DataDir::configured_postgres(path)? {
             Some(pg) => Arc::new(pg),
