@@ -157,6 +157,21 @@ impl Server {
             let r = self.client.get(fix).send().expect("a GPS fix");
             assert!(r.status().is_success(), "{}: GPS fix: {}", self.name, r.status());
         }
+        // The timed requests are a dispatcher's and an operator's (an admin
+        // may neither dispatch nor watch): one account holding both roles.
+        self.send(
+            reqwest::Method::POST,
+            "/api/v1/users",
+            Some(&json!({"username": "bench", "password": PASSWORD, "grants": [{"role": "dispatcher"}, {"role": "operator"}]})),
+        );
+        let login: Value = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"username": "bench", "password": PASSWORD}))
+            .send()
+            .and_then(|r| r.json())
+            .expect("logging in as bench");
+        self.token = login["token"].as_str().unwrap_or_else(|| panic!("{}: login: {login}", self.name)).to_owned();
         let incident = self.send(reqwest::Method::POST, "/api/v1/incidents", Some(&json!({"type": "bench", "priority": 2, "lat": CENTRE.0, "lon": CENTRE.1})));
         self.incident = incident["id"].as_i64().unwrap_or_else(|| panic!("{}: incident: {incident}", self.name));
     }
