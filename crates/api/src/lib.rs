@@ -37,6 +37,7 @@ mod procedures;
 mod recordings;
 mod recordings_blurred;
 mod repeats;
+mod repos;
 mod retention;
 mod rules;
 mod same_origin;
@@ -61,6 +62,7 @@ pub use error::ApiError;
 pub use health_wall::{AnalyticsCamera, AnalyticsSource};
 pub use live_redacted::LiveRedaction;
 pub use openapi::{openapi_document, Access, Operation, OPERATIONS};
+pub use repos::Repos;
 pub use snapshots::{Redactor, Snapshots};
 pub use state::{AppParts, AppState, ConsoleSettings};
 

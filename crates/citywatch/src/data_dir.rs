@@ -16,7 +16,9 @@ use citywatch_video::RecordingRepo;
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::config::{self, Config};
-use crate::database::{Database, Repos};
+use citywatch_api::Repos;
+
+use crate::database::Database;
 
 pub const DB_FILE: &str = "citywatch.db";
 pub const BASEMAP_FILE: &str = "basemap.geojson";

@@ -9,16 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use citywatch_access::AccessRepo;
-use citywatch_api::{AppParts, AppState, ConsoleSettings};
-use citywatch_audit::{hash_password, AuditLog, AuditRepo, PendingEntry, UserRepo};
-use citywatch_dispatch::DispatchRepo;
-use citywatch_events::EventRepo;
-use citywatch_hotlists::PlateRepo;
+use citywatch_api::{AppParts, AppState, ConsoleSettings, Repos};
+use citywatch_audit::{hash_password, AuditLog, PendingEntry};
 use citywatch_model::{District, GrantSpec, Role};
 use citywatch_registry::{CameraRepo, Registry};
 use citywatch_store::Store;
-use citywatch_video::RecordingRepo;
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "test-password-1";
@@ -29,37 +24,6 @@ pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 /// A role, optionally limited to districts, optionally expiring.
 pub type UserGrant<'a> = (Role, Option<&'a [&'a str]>, Option<DateTime<Utc>>);
-
-/// The repositories the server runs on, for tests that set up or look at
-/// what is stored without going through HTTP; the same on both backends.
-pub struct Repos {
-    pub users: Arc<dyn UserRepo>,
-    pub cameras: Arc<dyn CameraRepo>,
-    pub audit: Arc<dyn AuditRepo>,
-    pub access: Arc<dyn AccessRepo>,
-    pub dispatch: Arc<dyn DispatchRepo>,
-    pub plates: Arc<dyn PlateRepo>,
-    pub events: Arc<dyn EventRepo>,
-    pub recordings: Arc<dyn RecordingRepo>,
-}
-
-impl Repos {
-    fn of<B>(b: Arc<B>) -> Repos
-    where
-        B: UserRepo + CameraRepo + AuditRepo + AccessRepo + DispatchRepo + PlateRepo + EventRepo + RecordingRepo + 'static,
-    {
-        Repos {
-            users: b.clone(),
-            cameras: b.clone(),
-            audit: b.clone(),
-            access: b.clone(),
-            dispatch: b.clone(),
-            plates: b.clone(),
-            events: b.clone(),
-            recordings: b,
-        }
-    }
-}
 
 /// Whether this run's servers use PostgreSQL (`CITYWATCH_TEST_DATABASE=postgres`).
 pub fn on_postgres() -> bool {
